@@ -1,0 +1,288 @@
+// Package backend defines the storage seam of joblot: the domain operations
+// (enqueue, fetch, complete, schedule, recover, batches, stats) that a
+// backend implements, and the types they exchange. The root package joblot
+// is written against Backend only; backend/redis and backend/bolt implement
+// it, and internal/backendtest is the conformance suite both must pass. The
+// suite, not this interface, is the contract: keep storage specifics out of
+// both.
+//
+// A backend is safe for concurrent use. Every method takes a context and
+// returns errors wrapped with %w around the sentinels below where a caller
+// may branch on them.
+package backend
+
+import (
+	"context"
+	"time"
+)
+
+// Backend is the storage seam.
+type Backend interface {
+	// Enqueue stores jobs durably. A job whose RunAt is after now goes to
+	// its queue's scheduled set, the others to the tail of their queue. Jobs
+	// whose ID is already known to the store's dedupe window (callbacks,
+	// derived IDs) are skipped silently. Enqueue refuses a store at its
+	// memory limit with an error wrapping ErrStoreFull and stores nothing of
+	// that call's failed chunk.
+	Enqueue(ctx context.Context, jobs []*Job) error
+
+	// Fetch claims up to max jobs for process proc, trying queues in the
+	// given order (the server computes the order: strict or weighted). A
+	// claimed job is in flight: it belongs to proc until Complete, and comes
+	// back to its queue if proc dies (RecoverOrphans). Paused queues are
+	// skipped. Fetch does not block: it returns an empty slice when there is
+	// nothing to do. Payloads that cannot be decoded are returned as jobs
+	// with only ID, Queue and Raw set and Malformed non-nil, so the caller
+	// can send them dead with the reason.
+	Fetch(ctx context.Context, proc string, queues []string, max int) ([]*Fetched, error)
+
+	// Complete records the outcome of in-flight jobs of proc (see Result).
+	// For batch jobs it applies the batch transition first and lets its
+	// Effect decide the queue-side write (a stale duplicate writes no retry
+	// and no dead entry); it writes any callback the transition fires to the
+	// batch's outbox and forwards it. A job no longer in proc's in-flight set
+	// (recovered by another process) is still accounted in its batch (which
+	// is idempotent) but writes nothing on the queue side. Complete must
+	// keep working when the store is at its memory limit (it frees memory).
+	Complete(ctx context.Context, proc string, results []Result) error
+
+	// Heartbeat registers or refreshes process info with a lease of ttl. It
+	// returns an error wrapping ErrFenced if the process was declared dead
+	// in the meantime (its jobs may have been recovered): the caller must
+	// stop fetching.
+	Heartbeat(ctx context.Context, info ProcessInfo, ttl time.Duration) error
+	// Deregister removes a process after a clean shutdown; its remaining
+	// in-flight jobs (there should be none) go back to their queues.
+	Deregister(ctx context.Context, proc string) error
+
+	// MoveDue moves scheduled and retry jobs whose time has come back to the
+	// tail of their queues, at most limit per call; it returns how many
+	// moved.
+	MoveDue(ctx context.Context, now time.Time, limit int) (int, error)
+	// RecoverOrphans puts the in-flight jobs of processes whose lease
+	// expired before now back at the head of their queue, incrementing
+	// Job.Recoveries; a job reaching MaxRecoveries goes dead with
+	// PoisonPillMessage. Returns how many jobs were recovered or killed.
+	RecoverOrphans(ctx context.Context, now time.Time) (int, error)
+	// TrimDead enforces the dead set caps (Limits) per queue and in total;
+	// dropped jobs are counted in Stats.DeadDropped.
+	TrimDead(ctx context.Context, now time.Time) (int, error)
+	// Lease takes or extends a named lease for holder; it reports whether
+	// holder has it. Background duties run only under their lease.
+	Lease(ctx context.Context, name, holder string, ttl time.Duration) (bool, error)
+
+	// Stats returns counters, queue sizes and processes in O(queues +
+	// processes).
+	Stats(ctx context.Context, now time.Time) (*Stats, error)
+	// ListJobs pages through one set, filtering without loading the whole
+	// set into memory.
+	ListJobs(ctx context.Context, f JobFilter) (*JobPage, error)
+	// RetryJobs moves jobs from the retry, scheduled or dead set to the tail
+	// of their queue now (dead ones marked ManualRetry). Returns how many.
+	RetryJobs(ctx context.Context, set JobSet, queue string, ids []string) (int, error)
+	// DeleteJobs removes jobs from a set (batch jobs count as removed).
+	DeleteJobs(ctx context.Context, set JobSet, queue string, ids []string) (int, error)
+
+	// CreateBatch creates a batch (and registers it with its parent). It is
+	// idempotent: creating an existing batch is a no-op.
+	CreateBatch(ctx context.Context, spec *BatchSpec) error
+	// AddToBatch adds jobs to a batch and enqueues them. It returns an error
+	// wrapping ErrBatchFinished if the batch is finished, ErrBatchNotFound if
+	// it does not exist (or expired).
+	AddToBatch(ctx context.Context, add *BatchAdd) error
+	// CommitBatch marks the batch's population complete; from then on it can
+	// complete (an empty batch fires its callbacks at once).
+	CommitBatch(ctx context.Context, id string) error
+	// BatchStatus returns a batch's status or ErrBatchNotFound.
+	BatchStatus(ctx context.Context, id string) (*BatchStatus, error)
+	// ListBatches pages through batches, newest first.
+	ListBatches(ctx context.Context, opts BatchListOptions) ([]*BatchStatus, error)
+	// CancelBatch marks the batch cancelled: its remaining jobs are skipped
+	// when fetched (EventCancelled), complete still fires, success does not.
+	CancelBatch(ctx context.Context, id string) error
+	// BatchesCancelled reports which of ids are cancelled (the server asks
+	// this for batch jobs before running them, with a short-lived cache).
+	BatchesCancelled(ctx context.Context, ids []string) (map[string]bool, error)
+	// DeleteBatch removes a batch's state; later events for it change
+	// nothing and are counted in Stats.ExpiredBatchEvents.
+	DeleteBatch(ctx context.Context, id string) error
+	// ForwardCallbacks moves callbacks left in outboxes (by a process that
+	// crashed before forwarding) to their queues, and expires batches past
+	// their commit deadline. Returns how many callbacks it forwarded.
+	ForwardCallbacks(ctx context.Context, now time.Time) (int, error)
+
+	// Close releases the backend's resources.
+	Close() error
+}
+
+// Fetched is a job claimed by Fetch.
+type Fetched struct {
+	*Job
+	// Raw is the stored payload, as the backend needs it to ack.
+	Raw []byte
+	// Malformed is non-nil when Raw could not be decoded; Job then has only
+	// Queue and ID set, the ID being MalformedJobID(Raw).
+	Malformed error
+}
+
+// Outcome is what happened to an in-flight job.
+type Outcome uint8
+
+const (
+	// OutcomeSucceeded: the job ran and succeeded; it is deleted.
+	OutcomeSucceeded Outcome = iota + 1
+	// OutcomeRetry: the attempt failed; Result.Job (with its Attempt and
+	// error fields updated by the caller) goes to the retry set at RetryAt.
+	OutcomeRetry
+	// OutcomeDead: retries exhausted, killed, malformed or a poison pill;
+	// Result.Job goes to the dead set (DiedAt set by the caller).
+	OutcomeDead
+	// OutcomeDiscarded: dropped on purpose and counted.
+	OutcomeDiscarded
+	// OutcomeRequeue: returned to the head of its queue untouched (graceful
+	// shutdown before the job started or when its deadline passed).
+	OutcomeRequeue
+	// OutcomeCancelled: skipped because its batch is cancelled.
+	OutcomeCancelled
+)
+
+// String names the outcome.
+func (o Outcome) String() string {
+	return [...]string{"?", "succeeded", "retry", "dead", "discarded", "requeue", "cancelled"}[o%7]
+}
+
+// Result is the outcome of one in-flight job, given to Complete.
+type Result struct {
+	// Fetched is the job as Fetch returned it (Raw identifies the stored
+	// copy).
+	Fetched *Fetched
+	Outcome Outcome
+	// Job is the job to write for OutcomeRetry and OutcomeDead: a clone of
+	// the fetched job with Attempt, error fields, FailedAt/DiedAt updated.
+	// For batch jobs its ErrorFingerprint/Class/Message feed error groups.
+	Job *Job
+	// RetryAt is when a retry becomes due.
+	RetryAt time.Time
+	// Duration is how long the attempt ran (for stats).
+	Duration time.Duration
+}
+
+// ProcessInfo describes a running server process.
+type ProcessInfo struct {
+	ID          string
+	Hostname    string
+	PID         int
+	Queues      []string
+	Concurrency int
+	StartedAt   time.Time
+	// LastBeat and InFlight are filled in by Stats.
+	LastBeat time.Time
+	InFlight int
+}
+
+// JobSet names where a job sits.
+type JobSet string
+
+const (
+	SetQueued    JobSet = "queued"
+	SetScheduled JobSet = "scheduled"
+	SetRetry     JobSet = "retry"
+	SetDead      JobSet = "dead"
+)
+
+// JobFilter selects jobs of one set. Empty fields match everything.
+type JobFilter struct {
+	Set JobSet
+	// Queue limits the listing to one queue; empty means all queues.
+	Queue            string
+	BatchID          string
+	Kind             string
+	ErrorFingerprint string
+	// ErrorContains matches a substring of the error message.
+	ErrorContains string
+	// Cursor continues a previous page (JobPage.Next); empty starts at the
+	// beginning (oldest first for queues, soonest first for scheduled and
+	// retry, newest first for dead).
+	Cursor string
+	// Limit is the page size (default 100).
+	Limit int
+}
+
+// JobPage is one page of ListJobs.
+type JobPage struct {
+	Jobs []*Job
+	// Next is the cursor of the following page, empty at the end.
+	Next string
+}
+
+// Stats is a snapshot of the store.
+type Stats struct {
+	Processed, Failed int64
+	// Days holds per-day counters (UTC dates, newest first) for as many days
+	// as the store keeps (they expire).
+	Days               []DayStats
+	DeadDropped        int64
+	Discarded          int64
+	ExpiredBatchEvents int64
+	Queues             []QueueStats
+	Processes          []ProcessInfo
+}
+
+// DayStats are one UTC day's counters.
+type DayStats struct {
+	Date              string // 2006-01-02
+	Processed, Failed int64
+}
+
+// QueueStats describe one queue.
+type QueueStats struct {
+	Name                         string
+	Size, Scheduled, Retry, Dead int64
+	InFlight                     int64
+	// Latency is the age of the oldest job waiting in the queue.
+	Latency time.Duration
+	Paused  bool
+}
+
+// Limits are the caps a backend enforces. Zero fields take the defaults.
+type Limits struct {
+	// DeadMaxJobs caps the dead set per queue and in total (default 10,000).
+	DeadMaxJobs int64
+	// DeadMaxAge drops dead jobs older than this (default 180 days).
+	DeadMaxAge time.Duration
+	// DeadMaxBytes caps the payload bytes of the dead set per queue and in
+	// total (default 64 MiB).
+	DeadMaxBytes int64
+	// StatsDays is how long per-day counters live (default 30 days).
+	StatsDays int
+}
+
+// Default limits.
+const (
+	DefaultDeadMaxJobs  = 10_000
+	DefaultDeadMaxAge   = 180 * 24 * time.Hour
+	DefaultDeadMaxBytes = 64 << 20
+	DefaultStatsDays    = 30
+)
+
+// WithDefaults returns l with zero fields set to their defaults.
+func (l Limits) WithDefaults() Limits {
+	if l.DeadMaxJobs == 0 {
+		l.DeadMaxJobs = DefaultDeadMaxJobs
+	}
+	if l.DeadMaxAge == 0 {
+		l.DeadMaxAge = DefaultDeadMaxAge
+	}
+	if l.DeadMaxBytes == 0 {
+		l.DeadMaxBytes = DefaultDeadMaxBytes
+	}
+	if l.StatsDays == 0 {
+		l.StatsDays = DefaultStatsDays
+	}
+	return l
+}
+
+// DataModelVersion is the storage layout version this code writes. A
+// backend writes it with its first write and refuses (ErrVersionTooNew) a
+// store written by a newer layout.
+const DataModelVersion = 1

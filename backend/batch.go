@@ -1,0 +1,132 @@
+package backend
+
+import "time"
+
+// CallbackEvent names a batch callback.
+type CallbackEvent string
+
+const (
+	// CallbackComplete fires once when the batch is committed and every job
+	// has run at least once or ended (pending = 0), and every child batch's
+	// complete callback has succeeded.
+	CallbackComplete CallbackEvent = "complete"
+	// CallbackSuccess fires once when the batch is committed, every job has
+	// succeeded (succeeded = total) and every child's success callback has
+	// succeeded.
+	CallbackSuccess CallbackEvent = "success"
+	// CallbackDeath fires once, the first time a job of the batch (or of a
+	// child batch) dies.
+	CallbackDeath CallbackEvent = "death"
+)
+
+// BatchSpec describes a batch to create.
+type BatchSpec struct {
+	// ID is the batch's ID, chosen by the caller (NewJobID, or DerivedJobID
+	// for a child created from inside a job so that a re-run creates it once).
+	ID          string
+	Description string
+	// ParentID makes this batch a child: it is one member of its parent.
+	// Creating a child registers it with the parent, idempotently.
+	ParentID string
+	// Callbacks are job templates (Kind, Queue, Args, MaxRetries) fired on
+	// each event; a nil entry means no callback for that event. The backend
+	// sets their ID (CallbackJobID), CallbackOf and CallbackEvent.
+	Callbacks map[CallbackEvent]*Job
+	// CreatedAt is the creation time.
+	CreatedAt time.Time
+	// CommitDeadline: an uncommitted batch is marked expired after it.
+	CommitDeadline time.Time
+}
+
+// BatchAdd is a chunk of jobs to add to a batch.
+type BatchAdd struct {
+	BatchID string
+	// AddedBy is the ID of the batch job adding these jobs from inside its
+	// run, or "" for a client populating the batch. Seq is the sequence
+	// number of the first job in Jobs among all adds by AddedBy. A backend
+	// remembers, per AddedBy, how many jobs it has added (a small record per
+	// adding job, not per added job) and skips those with a sequence number
+	// it has already seen, so a re-run of the adding job adds nothing twice.
+	AddedBy string
+	Seq     int
+	// Jobs are the jobs to add. The backend assigns BatchID and BatchIndex
+	// (dense, 0..N-1 in order of addition) and enqueues them like Enqueue.
+	Jobs []*Job
+}
+
+// BatchState summarises where a batch is in its life.
+type BatchState string
+
+const (
+	BatchPopulating BatchState = "populating" // created, not committed
+	BatchRunning    BatchState = "running"    // committed, not complete
+	BatchComplete   BatchState = "complete"   // complete fired, success not yet
+	BatchSucceeded  BatchState = "success"    // success fired: finished
+	BatchCancelled  BatchState = "cancelled"  // cancelled: finished
+	BatchExpired    BatchState = "expired"    // never committed before its deadline: finished
+)
+
+// Finished reports whether the batch refuses adds (ErrBatchFinished).
+func (s BatchState) Finished() bool {
+	return s == BatchSucceeded || s == BatchCancelled || s == BatchExpired
+}
+
+// BatchStatus is everything known about a batch, read in O(1) (error groups
+// and children are capped or small).
+type BatchStatus struct {
+	ID          string
+	Description string
+	ParentID    string
+	State       BatchState
+	// Counters; their sum is Total.
+	Total, Pending, Failing, Succeeded, Dead, Discarded, Cancelled, Removed int64
+	CreatedAt, CommittedAt, CompleteAt, SuccessAt, DeathAt, CancelledAt     time.Time
+	// ExpiresAt is when the batch's keys expire (zero if unknown).
+	ExpiresAt time.Time
+	// Children are the child batches' IDs.
+	Children []string
+	// ErrorGroups are at most MaxErrorGroups groups, most frequent first;
+	// OtherErrors counts failures that fell outside them.
+	ErrorGroups []ErrorGroup
+	OtherErrors int64
+	// Callbacks are the configured callbacks (templates as given).
+	Callbacks map[CallbackEvent]*Job
+}
+
+// ErrorGroup aggregates the failures of one fingerprint in one batch.
+type ErrorGroup struct {
+	Fingerprint string
+	Kind        string
+	Class       string
+	// Message is one sample message, truncated.
+	Message string
+	// JobID is one sample job.
+	JobID               string
+	Count               int64
+	FirstSeen, LastSeen time.Time
+}
+
+// MaxErrorGroups is the default number of error groups a batch keeps
+// before counting further fingerprints as "other".
+const MaxErrorGroups = 32
+
+// ErrorSampleBytes bounds the sample message stored in an error group.
+const ErrorSampleBytes = 256
+
+// BatchListOptions pages through batches, newest first.
+type BatchListOptions struct {
+	// Before returns batches created strictly before this time (zero = now).
+	Before time.Time
+	Limit  int
+}
+
+// Batch TTLs (BRIEF §3).
+const (
+	// DefaultSuccessLinger is how long a batch's keys live after success.
+	DefaultSuccessLinger = 24 * time.Hour
+	// DefaultBatchHorizon is how long an unfinished batch's keys live after
+	// its last event.
+	DefaultBatchHorizon = 30 * 24 * time.Hour
+	// DefaultCommitTimeout is how long a batch may stay uncommitted.
+	DefaultCommitTimeout = 24 * time.Hour
+)

@@ -1,0 +1,35 @@
+package backend
+
+import (
+	"crypto/sha1"
+	"encoding/hex"
+	"errors"
+)
+
+// Sentinel errors callers branch on. Backends wrap them with %w.
+var (
+	// ErrStoreFull: the store refuses writes (Redis at maxmemory, disk
+	// full). Enqueue fails with it; acks and deletes keep draining.
+	ErrStoreFull = errors.New("joblot: store is full")
+	// ErrFenced: this process lost its lease; it must stop fetching.
+	ErrFenced = errors.New("joblot: process fenced (lease lost)")
+	// ErrVersionTooNew: the store was written by a newer joblot.
+	ErrVersionTooNew = errors.New("joblot: store data model is newer than this joblot")
+	// ErrBatchNotFound: no such batch (never created, deleted or expired).
+	ErrBatchNotFound = errors.New("joblot: batch not found")
+	// ErrBatchFinished: the batch succeeded, was cancelled or expired and
+	// takes no more jobs.
+	ErrBatchFinished = errors.New("joblot: batch is finished")
+	// ErrUnsafeEviction: Redis would evict keys (maxmemory-policy is not
+	// noeviction), which silently loses jobs.
+	ErrUnsafeEviction = errors.New("joblot: redis maxmemory-policy is not noeviction")
+	// ErrLocked: the embedded store file is owned by another process.
+	ErrLocked = errors.New("joblot: store is locked by another process")
+)
+
+// MalformedJobID is the ID under which a payload that cannot be decoded is
+// tracked while in flight and in the dead set.
+func MalformedJobID(raw []byte) string {
+	sum := sha1.Sum(raw)
+	return "malformed-" + hex.EncodeToString(sum[:10])
+}

@@ -1,0 +1,222 @@
+package backend
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// The binary form of a Job is what both backends store. It is compact (a
+// queued no-op job is a few dozen bytes, which is most of what it costs in
+// Redis) and forward compatible: every field is a protobuf-style key (field
+// number << 1 | wire type) followed by a varint or a length-prefixed byte
+// string; zero values are omitted and unknown fields are skipped, so a newer
+// writer's jobs stay readable by an older reader.
+//
+// The first byte is the codec version.
+
+const jobCodecVersion = 1
+
+// ErrMalformedJob is returned by UnmarshalBinary for bytes that are not a
+// job. The server sends such payloads to the dead set with the reason.
+var ErrMalformedJob = errors.New("joblot: malformed job payload")
+
+const (
+	wireVarint = 0
+	wireBytes  = 1
+)
+
+// Field numbers. Never reuse or renumber one: stored jobs outlive releases.
+const (
+	fieldID               = 1
+	fieldKind             = 2
+	fieldQueue            = 3
+	fieldArgs             = 4
+	fieldAttempt          = 5
+	fieldMaxRetries       = 6
+	fieldTimeout          = 7
+	fieldCreatedAt        = 8
+	fieldRunAt            = 9
+	fieldBatchID          = 10
+	fieldBatchIndex       = 11
+	fieldCallbackOf       = 12
+	fieldCallbackEvent    = 13
+	fieldErrorClass       = 14
+	fieldErrorMessage     = 15
+	fieldErrorFingerprint = 16
+	fieldBacktrace        = 17
+	fieldFailedAt         = 18
+	fieldDiedAt           = 19
+	fieldRecoveries       = 20
+	fieldManualRetry      = 21
+	// fieldHasBatchIndex distinguishes index 0 from "no index".
+	fieldHasBatchIndex = 22
+)
+
+// MarshalBinary encodes the job. It never fails.
+func (j *Job) MarshalBinary() ([]byte, error) {
+	return j.AppendBinary(make([]byte, 0, 48+len(j.Args)+len(j.ErrorMessage)+len(j.Backtrace))), nil
+}
+
+// AppendBinary appends the job's binary form to b.
+func (j *Job) AppendBinary(b []byte) []byte {
+	b = append(b, jobCodecVersion)
+	b = appendString(b, fieldID, j.ID)
+	b = appendString(b, fieldKind, j.Kind)
+	b = appendString(b, fieldQueue, j.Queue)
+	b = appendBytes(b, fieldArgs, j.Args)
+	b = appendInt(b, fieldAttempt, int64(j.Attempt))
+	b = appendInt(b, fieldMaxRetries, int64(j.MaxRetries))
+	b = appendInt(b, fieldTimeout, int64(j.Timeout/time.Millisecond))
+	b = appendTime(b, fieldCreatedAt, j.CreatedAt)
+	b = appendTime(b, fieldRunAt, j.RunAt)
+	b = appendString(b, fieldBatchID, j.BatchID)
+	if j.BatchID != "" {
+		b = appendInt(b, fieldHasBatchIndex, 1)
+		b = appendInt(b, fieldBatchIndex, j.BatchIndex)
+	}
+	b = appendString(b, fieldCallbackOf, j.CallbackOf)
+	b = appendString(b, fieldCallbackEvent, string(j.CallbackEvent))
+	b = appendString(b, fieldErrorClass, j.ErrorClass)
+	b = appendString(b, fieldErrorMessage, j.ErrorMessage)
+	b = appendString(b, fieldErrorFingerprint, j.ErrorFingerprint)
+	b = appendBytes(b, fieldBacktrace, j.Backtrace)
+	b = appendTime(b, fieldFailedAt, j.FailedAt)
+	b = appendTime(b, fieldDiedAt, j.DiedAt)
+	b = appendInt(b, fieldRecoveries, int64(j.Recoveries))
+	if j.ManualRetry {
+		b = appendInt(b, fieldManualRetry, 1)
+	}
+	return b
+}
+
+// UnmarshalBinary decodes a job written by MarshalBinary. It returns an error
+// wrapping ErrMalformedJob when data is not a job.
+func (j *Job) UnmarshalBinary(data []byte) error {
+	*j = Job{}
+	if len(data) == 0 || data[0] != jobCodecVersion {
+		return fmt.Errorf("%w: unknown codec version", ErrMalformedJob)
+	}
+	data = data[1:]
+	for len(data) > 0 {
+		key, n := binary.Uvarint(data)
+		if n <= 0 {
+			return fmt.Errorf("%w: bad field key", ErrMalformedJob)
+		}
+		data = data[n:]
+		field, wire := key>>1, key&1
+		var (
+			ival int64
+			bval []byte
+		)
+		switch wire {
+		case wireVarint:
+			v, n := binary.Varint(data)
+			if n <= 0 {
+				return fmt.Errorf("%w: bad varint in field %d", ErrMalformedJob, field)
+			}
+			ival, data = v, data[n:]
+		case wireBytes:
+			l, n := binary.Uvarint(data)
+			if n <= 0 || uint64(len(data)-n) < l {
+				return fmt.Errorf("%w: bad length in field %d", ErrMalformedJob, field)
+			}
+			bval, data = data[n:n+int(l)], data[n+int(l):]
+		}
+		switch field {
+		case fieldID:
+			j.ID = string(bval)
+		case fieldKind:
+			j.Kind = string(bval)
+		case fieldQueue:
+			j.Queue = string(bval)
+		case fieldArgs:
+			j.Args = append([]byte(nil), bval...)
+		case fieldAttempt:
+			j.Attempt = int(ival)
+		case fieldMaxRetries:
+			j.MaxRetries = int(ival)
+		case fieldTimeout:
+			j.Timeout = time.Duration(ival) * time.Millisecond
+		case fieldCreatedAt:
+			j.CreatedAt = time.UnixMilli(ival)
+		case fieldRunAt:
+			j.RunAt = time.UnixMilli(ival)
+		case fieldBatchID:
+			j.BatchID = string(bval)
+		case fieldBatchIndex:
+			j.BatchIndex = ival
+		case fieldCallbackOf:
+			j.CallbackOf = string(bval)
+		case fieldCallbackEvent:
+			j.CallbackEvent = CallbackEvent(bval)
+		case fieldErrorClass:
+			j.ErrorClass = string(bval)
+		case fieldErrorMessage:
+			j.ErrorMessage = string(bval)
+		case fieldErrorFingerprint:
+			j.ErrorFingerprint = string(bval)
+		case fieldBacktrace:
+			j.Backtrace = append([]byte(nil), bval...)
+		case fieldFailedAt:
+			j.FailedAt = time.UnixMilli(ival)
+		case fieldDiedAt:
+			j.DiedAt = time.UnixMilli(ival)
+		case fieldRecoveries:
+			j.Recoveries = int(ival)
+		case fieldManualRetry:
+			j.ManualRetry = ival != 0
+		}
+	}
+	if j.ID == "" {
+		return fmt.Errorf("%w: no job id", ErrMalformedJob)
+	}
+	return nil
+}
+
+// DecodeJob is UnmarshalBinary as a function.
+func DecodeJob(data []byte) (*Job, error) {
+	j := new(Job)
+	if err := j.UnmarshalBinary(data); err != nil {
+		return nil, err
+	}
+	return j, nil
+}
+
+func appendKey(b []byte, field, wire uint64) []byte {
+	return binary.AppendUvarint(b, field<<1|wire)
+}
+
+func appendString(b []byte, field uint64, s string) []byte {
+	if s == "" {
+		return b
+	}
+	b = appendKey(b, field, wireBytes)
+	b = binary.AppendUvarint(b, uint64(len(s)))
+	return append(b, s...)
+}
+
+func appendBytes(b []byte, field uint64, v []byte) []byte {
+	if len(v) == 0 {
+		return b
+	}
+	b = appendKey(b, field, wireBytes)
+	b = binary.AppendUvarint(b, uint64(len(v)))
+	return append(b, v...)
+}
+
+func appendInt(b []byte, field uint64, v int64) []byte {
+	if v == 0 {
+		return b
+	}
+	b = appendKey(b, field, wireVarint)
+	return binary.AppendVarint(b, v)
+}
+
+func appendTime(b []byte, field uint64, t time.Time) []byte {
+	if t.IsZero() {
+		return b
+	}
+	return appendInt(b, field, t.UnixMilli())
+}

@@ -1,0 +1,3 @@
+module github.com/joblot/joblot
+
+go 1.26
