@@ -24,9 +24,9 @@ type Job struct {
 	// Attempt counts the attempts that have finished without success. It is
 	// 0 for a fresh job and incremented by the server when an attempt fails.
 	Attempt int
-	// MaxRetries is the number of retries after the first attempt. The
-	// client fills in the default at enqueue; a negative value never occurs
-	// in stored jobs.
+	// MaxRetries is the number of retries after the first attempt: 0 means
+	// the default of the job's kind (set on its worker, else the server's),
+	// a negative value means no retries.
 	MaxRetries int
 	// Timeout bounds one attempt; 0 means the worker's default.
 	Timeout time.Duration
