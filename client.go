@@ -1,0 +1,179 @@
+package joblot
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/joblot/joblot/backend"
+)
+
+// EnqueueOpts are per-job options. Zero fields take the args' own defaults
+// (JobArgsWithOpts), then the worker's, then the server's.
+type EnqueueOpts struct {
+	// Queue to run on (default DefaultQueue).
+	Queue string
+	// Delay schedules the job this long from now.
+	Delay time.Duration
+	// RunAt schedules the job at a time; it wins over Delay.
+	RunAt time.Time
+	// MaxRetries is the job's retry budget; 0 uses the kind's default,
+	// NoRetries none.
+	MaxRetries int
+	// Timeout bounds one attempt; 0 uses the kind's default.
+	Timeout time.Duration
+}
+
+// EnqueueParams is one job for EnqueueMany and Batch.Add.
+type EnqueueParams struct {
+	Args JobArgs
+	Opts EnqueueOpts
+}
+
+// ClientConfig configures a Client. The zero value is usable.
+type ClientConfig struct {
+	// MaxPayloadBytes is the largest encoded job accepted (default
+	// DefaultMaxPayloadBytes, 1 MiB); larger ones fail with
+	// ErrPayloadTooLarge and nothing is stored.
+	MaxPayloadBytes int
+	// EnqueueChunk is how many jobs go to storage per round trip in
+	// EnqueueMany and Batch.Add (default DefaultEnqueueChunk).
+	EnqueueChunk int
+	// Logger defaults to slog.Default().
+	Logger *slog.Logger
+}
+
+// Client enqueues jobs and manages batches. It is safe for concurrent use.
+type Client struct {
+	backend backend.Backend
+	cfg     ClientConfig
+	logger  *slog.Logger
+}
+
+// NewClient returns a client storing jobs in b.
+func NewClient(b backend.Backend, cfg ClientConfig) *Client {
+	if cfg.MaxPayloadBytes <= 0 {
+		cfg.MaxPayloadBytes = DefaultMaxPayloadBytes
+	}
+	if cfg.EnqueueChunk <= 0 {
+		cfg.EnqueueChunk = DefaultEnqueueChunk
+	}
+	logger := cfg.Logger
+	if logger == nil {
+		logger = slog.Default()
+	}
+	return &Client{backend: b, cfg: cfg, logger: logger}
+}
+
+// Backend returns the client's storage.
+func (c *Client) Backend() backend.Backend { return c.backend }
+
+// Enqueue stores one job and returns its ID. opts may be nil.
+func (c *Client) Enqueue(ctx context.Context, args JobArgs, opts *EnqueueOpts) (string, error) {
+	var o EnqueueOpts
+	if opts != nil {
+		o = *opts
+	}
+	job, err := c.buildJob(EnqueueParams{Args: args, Opts: o}, time.Now())
+	if err != nil {
+		return "", err
+	}
+	if err := c.backend.Enqueue(ctx, []*backend.Job{job}); err != nil {
+		return "", fmt.Errorf("joblot: enqueue %s: %w", job.Kind, err)
+	}
+	return job.ID, nil
+}
+
+// EnqueueMany stores jobs in chunks of ClientConfig.EnqueueChunk, one round
+// trip per chunk, and returns their IDs in order. Every job is validated
+// before the first is stored, so bad input stores nothing; a storage error
+// returns the IDs of the chunks stored before it.
+func (c *Client) EnqueueMany(ctx context.Context, params []EnqueueParams) ([]string, error) {
+	now := time.Now()
+	jobs := make([]*backend.Job, len(params))
+	for i, p := range params {
+		job, err := c.buildJob(p, now)
+		if err != nil {
+			return nil, fmt.Errorf("joblot: job %d: %w", i, err)
+		}
+		jobs[i] = job
+	}
+	ids := make([]string, 0, len(jobs))
+	for start := 0; start < len(jobs); start += c.cfg.EnqueueChunk {
+		chunk := jobs[start:min(start+c.cfg.EnqueueChunk, len(jobs))]
+		if err := c.backend.Enqueue(ctx, chunk); err != nil {
+			return ids, fmt.Errorf("joblot: enqueue: %w", err)
+		}
+		for _, j := range chunk {
+			ids = append(ids, j.ID)
+		}
+	}
+	return ids, nil
+}
+
+// buildJob encodes args and resolves options into a storable job.
+func (c *Client) buildJob(p EnqueueParams, now time.Time) (*backend.Job, error) {
+	if p.Args == nil {
+		return nil, fmt.Errorf("joblot: nil job args")
+	}
+	kind := p.Args.Kind()
+	if kind == "" {
+		return nil, fmt.Errorf("joblot: %T.Kind() is empty", p.Args)
+	}
+	o := p.Opts
+	if wo, ok := p.Args.(JobArgsWithOpts); ok {
+		o = mergeOpts(o, wo.EnqueueOpts())
+	}
+	raw, err := json.Marshal(p.Args)
+	if err != nil {
+		return nil, fmt.Errorf("joblot: encode %s args: %w", kind, err)
+	}
+	job := &backend.Job{
+		ID:         backend.NewJobID(),
+		Kind:       kind,
+		Queue:      o.Queue,
+		Args:       raw,
+		MaxRetries: o.MaxRetries,
+		Timeout:    o.Timeout,
+		CreatedAt:  now,
+	}
+	if job.Queue == "" {
+		job.Queue = DefaultQueue
+	}
+	switch {
+	case !o.RunAt.IsZero():
+		job.RunAt = o.RunAt
+	case o.Delay > 0:
+		job.RunAt = now.Add(o.Delay)
+	}
+	// The payload check counts the whole stored form, not just the args,
+	// because that is what costs memory.
+	if size := len(job.AppendBinary(nil)); size > c.cfg.MaxPayloadBytes {
+		return nil, fmt.Errorf("%w: %s job is %d bytes, limit %d", ErrPayloadTooLarge, kind, size, c.cfg.MaxPayloadBytes)
+	}
+	return job, nil
+}
+
+// mergeOpts fills the zero fields of o from defaults.
+func mergeOpts(o, defaults EnqueueOpts) EnqueueOpts {
+	if o.Queue == "" {
+		o.Queue = defaults.Queue
+	}
+	if o.Delay == 0 && o.RunAt.IsZero() {
+		o.Delay, o.RunAt = defaults.Delay, defaults.RunAt
+	}
+	if o.MaxRetries == 0 {
+		o.MaxRetries = defaults.MaxRetries
+	}
+	if o.Timeout == 0 {
+		o.Timeout = defaults.Timeout
+	}
+	return o
+}
+
+// Stats returns counters, queue sizes and live processes.
+func (c *Client) Stats(ctx context.Context) (*backend.Stats, error) {
+	return c.backend.Stats(ctx, time.Now())
+}

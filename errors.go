@@ -1,0 +1,31 @@
+package joblot
+
+import (
+	"errors"
+
+	"github.com/joblot/joblot/backend"
+)
+
+// Sentinel errors. Errors returned by joblot wrap them; test with errors.Is.
+var (
+	// ErrPayloadTooLarge: the encoded job exceeds ClientConfig.MaxPayloadBytes.
+	ErrPayloadTooLarge = errors.New("joblot: job payload too large")
+	// ErrUnknownKind: no worker is registered for a job's kind in this
+	// process. The job is retried with backoff (a rolling deploy makes this
+	// routine) with this reason in its error.
+	ErrUnknownKind = errors.New("joblot: unknown job kind")
+	// ErrUndecodableArgs: a job's args do not decode into its kind's args
+	// type; the job goes dead with the reason.
+	ErrUndecodableArgs = errors.New("joblot: undecodable job args")
+	// ErrJobTimeout: an attempt ran past its timeout and was cancelled.
+	ErrJobTimeout = errors.New("joblot: job timed out")
+	// ErrNotInBatch: BatchFromContext was used outside a batch job.
+	ErrNotInBatch = errors.New("joblot: job is not part of a batch")
+
+	// Errors from storage, re-exported so callers need not import backend.
+	ErrStoreFull      = backend.ErrStoreFull
+	ErrBatchNotFound  = backend.ErrBatchNotFound
+	ErrBatchFinished  = backend.ErrBatchFinished
+	ErrVersionTooNew  = backend.ErrVersionTooNew
+	ErrUnsafeEviction = backend.ErrUnsafeEviction
+)

@@ -1,0 +1,207 @@
+package joblot
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/joblot/joblot/backend"
+)
+
+// Server fetches jobs from its queues and runs them with its workers.
+//
+// Its pipeline is fetchers → workers → ackers: a fetcher claims at most as
+// many jobs as there are free worker slots plus a small prefetch, in one
+// round trip; workers run them; ackers record the results of many jobs per
+// round trip. In-flight jobs belong to this process, which heartbeats; if
+// it dies, a live process recovers them. Background duties (moving due
+// scheduled and retry jobs, recovering dead processes' jobs, forwarding
+// batch callbacks, trimming the dead set) run under a lease, so one process
+// does each at a time however many run.
+type Server struct {
+	cfg     ServerConfig
+	backend backend.Backend
+	client  *Client
+	logger  *slog.Logger
+
+	// procID is the identity in-flight jobs are recorded under. It changes
+	// when the process is fenced and re-registers.
+	procMu sync.RWMutex
+	procID string
+
+	slots  *slots
+	jobs   chan *backend.Fetched
+	acks   chan backend.Result
+	queues queueOrder
+	cancel *cancelCache
+
+	started   atomic.Bool
+	draining  atomic.Bool // stop fetching; requeue jobs not yet started
+	fenced    atomic.Bool // lease lost: stop fetching until re-registered
+	inFlight  atomic.Int64
+	startedAt time.Time
+
+	fetchCtx    context.Context // cancelled when draining starts
+	stopFetch   context.CancelFunc
+	hardCtx     context.Context // cancelled at the shutdown deadline: job contexts derive from it
+	hardStop    context.CancelFunc
+	serviceCtx  context.Context // heartbeat, duties
+	stopService context.CancelFunc
+
+	fetchers, workers, ackers, services sync.WaitGroup
+
+	hooks testHooks
+}
+
+// testHooks let tests wait on events instead of sleeping. All optional.
+type testHooks struct {
+	acked     func(results []backend.Result)
+	dutiesRan func()
+}
+
+// NewServer returns a server for b. Call Start, or Run.
+func NewServer(b backend.Backend, cfg ServerConfig) (*Server, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	client := cfg.Client
+	if client == nil {
+		client = NewClient(b, ClientConfig{Logger: cfg.Logger})
+	}
+	s := &Server{
+		cfg:     cfg,
+		backend: b,
+		client:  client,
+		logger:  cfg.Logger,
+		procID:  newProcessID(),
+		slots:   newSlots(cfg.Concurrency + cfg.Prefetch),
+		jobs:    make(chan *backend.Fetched, cfg.Concurrency+cfg.Prefetch),
+		acks:    make(chan backend.Result, cfg.AckChunk*2),
+		queues:  newQueueOrder(cfg.Queues, cfg.StrictPriority),
+		cancel:  newCancelCache(DefaultCancelCacheTTL),
+	}
+	return s, nil
+}
+
+// ProcessID returns the identity the server's in-flight jobs are recorded
+// under.
+func (s *Server) ProcessID() string {
+	s.procMu.RLock()
+	defer s.procMu.RUnlock()
+	return s.procID
+}
+
+// Start registers the process and starts fetching; it returns at once. ctx
+// bounds only the registration.
+func (s *Server) Start(ctx context.Context) error {
+	if !s.started.CompareAndSwap(false, true) {
+		return errors.New("joblot: server already started")
+	}
+	s.startedAt = time.Now()
+	if err := s.backend.Heartbeat(ctx, s.processInfo(), s.cfg.ProcessTTL); err != nil {
+		s.started.Store(false)
+		return fmt.Errorf("joblot: register process: %w", err)
+	}
+	s.fetchCtx, s.stopFetch = context.WithCancel(context.Background())
+	s.hardCtx, s.hardStop = context.WithCancel(context.Background())
+	s.serviceCtx, s.stopService = context.WithCancel(context.Background())
+
+	const fetchers, ackers = 2, 2 // more did not help in the prototype (BRIEF §5)
+	for range ackers {
+		s.ackers.Add(1)
+		go s.ackLoop()
+	}
+	for range s.cfg.Concurrency {
+		s.workers.Add(1)
+		go s.workLoop()
+	}
+	for range fetchers {
+		s.fetchers.Add(1)
+		go s.fetchLoop()
+	}
+	s.services.Add(2)
+	go s.heartbeatLoop()
+	go s.dutiesLoop()
+	s.logger.Info("joblot server started", "process", s.ProcessID(), "queues", s.cfg.Queues, "concurrency", s.cfg.Concurrency)
+	return nil
+}
+
+// Stop shuts the server down gracefully: it stops fetching, returns jobs
+// not yet started to their queues untouched, and waits for running jobs
+// until ctx is done. Then it cancels the jobs still running, returns them
+// to their queues untouched, records every result and deregisters.
+func (s *Server) Stop(ctx context.Context) error {
+	if !s.started.Load() || s.draining.Swap(true) {
+		return nil
+	}
+	s.stopFetch()
+	s.fetchers.Wait()
+	close(s.jobs) // workers drain what was prefetched (requeueing it) and exit
+
+	done := make(chan struct{})
+	go func() { s.workers.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		s.logger.Warn("joblot: shutdown deadline reached; cancelling running jobs", "running", s.inFlight.Load())
+		s.hardStop()
+		<-done
+	}
+	s.hardStop()
+	close(s.acks)
+	s.ackers.Wait()
+	s.stopService()
+	s.services.Wait()
+
+	dctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := s.backend.Deregister(dctx, s.ProcessID()); err != nil {
+		return fmt.Errorf("joblot: deregister: %w", err)
+	}
+	s.logger.Info("joblot server stopped", "process", s.ProcessID())
+	return nil
+}
+
+// Run starts the server, runs until ctx is cancelled, then stops
+// gracefully within ShutdownTimeout.
+func (s *Server) Run(ctx context.Context) error {
+	if err := s.Start(ctx); err != nil {
+		return err
+	}
+	<-ctx.Done()
+	sctx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
+	defer cancel()
+	return s.Stop(sctx)
+}
+
+func (s *Server) processInfo() backend.ProcessInfo {
+	host, _ := os.Hostname()
+	queues := make([]string, 0, len(s.cfg.Queues))
+	for q := range s.cfg.Queues {
+		queues = append(queues, q)
+	}
+	sort.Strings(queues)
+	return backend.ProcessInfo{
+		ID:          s.ProcessID(),
+		Hostname:    host,
+		PID:         os.Getpid(),
+		Queues:      queues,
+		Concurrency: s.cfg.Concurrency,
+		StartedAt:   s.startedAt,
+	}
+}
+
+func newProcessID() string {
+	host, _ := os.Hostname()
+	if len(host) > 24 {
+		host = host[:24]
+	}
+	return fmt.Sprintf("%s-%d-%s", host, os.Getpid(), backend.NewJobID()[12:])
+}

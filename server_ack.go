@@ -1,0 +1,57 @@
+package joblot
+
+import (
+	"context"
+	"time"
+
+	"github.com/joblot/joblot/backend"
+)
+
+// ackLoop records results, as many per round trip as are waiting (up to
+// AckChunk), so acks batch themselves under load without delaying a lone
+// job.
+func (s *Server) ackLoop() {
+	defer s.ackers.Done()
+	batch := make([]backend.Result, 0, s.cfg.AckChunk)
+	for res := range s.acks {
+		batch = append(batch[:0], res)
+	drain:
+		for len(batch) < s.cfg.AckChunk {
+			select {
+			case r, ok := <-s.acks:
+				if !ok {
+					break drain
+				}
+				batch = append(batch, r)
+			default:
+				break drain
+			}
+		}
+		s.complete(batch)
+	}
+}
+
+// complete records results, retrying on storage errors: the jobs stay in
+// flight (and recoverable) until their results are recorded, so giving up
+// loses nothing, but retrying avoids running them twice.
+func (s *Server) complete(results []backend.Result) {
+	wait := 10 * time.Millisecond
+	for attempt := 1; ; attempt++ {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		err := s.backend.Complete(ctx, s.ProcessID(), results)
+		cancel()
+		if err == nil {
+			if s.hooks.acked != nil {
+				s.hooks.acked(results)
+			}
+			return
+		}
+		if attempt >= 8 && s.serviceCtx.Err() != nil {
+			s.logger.Error("joblot: giving up recording results; the jobs will be recovered and run again", "jobs", len(results), "err", err)
+			return
+		}
+		s.logger.Warn("joblot: recording results failed; retrying", "jobs", len(results), "attempt", attempt, "err", err)
+		time.Sleep(wait)
+		wait = min(wait*2, 2*time.Second)
+	}
+}

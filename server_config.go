@@ -1,0 +1,133 @@
+package joblot
+
+import (
+	"fmt"
+	"log/slog"
+	"time"
+)
+
+// Server defaults, used when a ServerConfig field is zero.
+const (
+	DefaultConcurrency = 50
+	// DefaultFetchChunk is the most jobs one fetch round trip claims.
+	DefaultFetchChunk = 200
+	// DefaultAckChunk is the most results one ack round trip records.
+	DefaultAckChunk = 500
+	// DefaultShutdownTimeout is how long Stop lets running jobs finish
+	// (Sidekiq's default is 25 s too).
+	DefaultShutdownTimeout = 25 * time.Second
+	// DefaultHeartbeatInterval and DefaultProcessTTL: a process that has not
+	// heartbeat for the TTL is dead, and its jobs are recovered at the next
+	// recoverer pass (every DefaultRecoverInterval): about 10 s in all.
+	DefaultHeartbeatInterval = 2 * time.Second
+	DefaultProcessTTL        = 8 * time.Second
+	DefaultRecoverInterval   = 2 * time.Second
+	// DefaultPollInterval is how often due scheduled and retry jobs move to
+	// their queues.
+	DefaultPollInterval = time.Second
+	// DefaultForwardInterval is how often leftover batch callbacks are
+	// forwarded and uncommitted batches expired.
+	DefaultForwardInterval = 5 * time.Second
+	// DefaultTrimInterval is how often dead-set caps are enforced.
+	DefaultTrimInterval = time.Minute
+	// DefaultIdleFetchInterval caps the back-off of an idle fetcher, which
+	// bounds both idle Redis calls and the pickup delay after idleness.
+	DefaultIdleFetchInterval = 500 * time.Millisecond
+	// DefaultCancelCacheTTL is how long the server trusts what it knows
+	// about a batch being cancelled.
+	DefaultCancelCacheTTL = time.Second
+)
+
+// ServerConfig configures a Server. Zero fields take the defaults above.
+type ServerConfig struct {
+	// Workers registered with AddWorker. Required.
+	Workers *Workers
+	// Queues maps queue names to weights (default {"default": 1}). Each
+	// fetch tries the queues in an order drawn at random by weight, or in
+	// descending weight when StrictPriority is set.
+	Queues         map[string]int
+	StrictPriority bool
+	// Concurrency is the number of jobs run at once (default 50).
+	Concurrency int
+	// Prefetch is how many jobs beyond free slots a process may hold
+	// (default Concurrency/10, at least 1): enough to hide a round trip,
+	// too few to hoard slow jobs.
+	Prefetch int
+	// FetchChunk and AckChunk bound the jobs per round trip.
+	FetchChunk int
+	AckChunk   int
+	// Middleware wraps every job, first outermost.
+	Middleware []Middleware
+	// JobTimeout bounds an attempt unless the job or its worker sets one;
+	// 0 means no timeout.
+	JobTimeout time.Duration
+	// MaxRetries is the retry budget of kinds that set none (default
+	// DefaultMaxRetries; NoRetries for none).
+	MaxRetries int
+	// RetryPolicy is the default backoff (default SidekiqBackoff).
+	RetryPolicy RetryPolicy
+	// ShutdownTimeout bounds Run's graceful stop (default 25 s).
+	ShutdownTimeout time.Duration
+	// MaxErrorBytes truncates stored error messages (default 1 KiB).
+	MaxErrorBytes int
+	// Backtraces stores the compressed stack of panicking jobs.
+	Backtraces bool
+	// Intervals of the background duties; see the defaults.
+	HeartbeatInterval time.Duration
+	ProcessTTL        time.Duration
+	RecoverInterval   time.Duration
+	PollInterval      time.Duration
+	ForwardInterval   time.Duration
+	TrimInterval      time.Duration
+	IdleFetchInterval time.Duration
+	// Client is used for adds from inside batch jobs; default a client on
+	// the same backend with default settings.
+	Client *Client
+	// Logger defaults to slog.Default().
+	Logger *slog.Logger
+}
+
+func (c ServerConfig) withDefaults() (ServerConfig, error) {
+	if c.Workers == nil {
+		return c, fmt.Errorf("joblot: ServerConfig.Workers is nil")
+	}
+	if len(c.Queues) == 0 {
+		c.Queues = map[string]int{DefaultQueue: 1}
+	}
+	for q, w := range c.Queues {
+		if w <= 0 {
+			return c, fmt.Errorf("joblot: queue %q has weight %d; weights must be positive", q, w)
+		}
+	}
+	setDefault(&c.Concurrency, DefaultConcurrency)
+	setDefault(&c.Prefetch, max(1, c.Concurrency/10))
+	setDefault(&c.FetchChunk, DefaultFetchChunk)
+	setDefault(&c.AckChunk, DefaultAckChunk)
+	setDefault(&c.MaxRetries, DefaultMaxRetries)
+	setDefault(&c.ShutdownTimeout, DefaultShutdownTimeout)
+	setDefault(&c.MaxErrorBytes, DefaultMaxErrorBytes)
+	setDefault(&c.HeartbeatInterval, DefaultHeartbeatInterval)
+	setDefault(&c.ProcessTTL, DefaultProcessTTL)
+	setDefault(&c.RecoverInterval, DefaultRecoverInterval)
+	setDefault(&c.PollInterval, DefaultPollInterval)
+	setDefault(&c.ForwardInterval, DefaultForwardInterval)
+	setDefault(&c.TrimInterval, DefaultTrimInterval)
+	setDefault(&c.IdleFetchInterval, DefaultIdleFetchInterval)
+	if c.RetryPolicy == nil {
+		c.RetryPolicy = SidekiqBackoff{}
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	if c.ProcessTTL <= c.HeartbeatInterval {
+		return c, fmt.Errorf("joblot: ProcessTTL (%v) must exceed HeartbeatInterval (%v)", c.ProcessTTL, c.HeartbeatInterval)
+	}
+	return c, nil
+}
+
+func setDefault[T comparable](field *T, def T) {
+	var zero T
+	if *field == zero {
+		*field = def
+	}
+}

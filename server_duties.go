@@ -1,0 +1,124 @@
+package joblot
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/joblot/joblot/backend"
+)
+
+// heartbeatLoop keeps the process's lease. A process that cannot renew its
+// lease within ProcessTTL fences itself: it stops fetching, because a live
+// process may already be recovering its jobs. Once its running jobs are
+// done it re-registers under a new identity and resumes.
+func (s *Server) heartbeatLoop() {
+	defer s.services.Done()
+	ctx := s.serviceCtx
+	lastOK := time.Now()
+	t := time.NewTicker(s.cfg.HeartbeatInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if s.fenced.Load() {
+			if s.inFlight.Load() > 0 {
+				continue // wait for running jobs before taking a new identity
+			}
+			s.procMu.Lock()
+			s.procID = newProcessID()
+			s.procMu.Unlock()
+		}
+		hctx, cancel := context.WithTimeout(ctx, s.cfg.HeartbeatInterval)
+		err := s.backend.Heartbeat(hctx, s.processInfo(), s.cfg.ProcessTTL)
+		cancel()
+		switch {
+		case err == nil:
+			lastOK = time.Now()
+			if s.fenced.Swap(false) {
+				s.logger.Info("joblot: re-registered after fencing", "process", s.ProcessID())
+			}
+		case errors.Is(err, backend.ErrFenced):
+			s.logger.Error("joblot: process was declared dead; fencing itself", "process", s.ProcessID())
+			s.fenced.Store(true)
+		default:
+			s.logger.Warn("joblot: heartbeat failed", "err", err)
+			if time.Since(lastOK) >= s.cfg.ProcessTTL-s.cfg.HeartbeatInterval && !s.fenced.Swap(true) {
+				s.logger.Error("joblot: heartbeat lease about to lapse; fencing itself", "process", s.ProcessID())
+			}
+		}
+	}
+}
+
+// dutiesLoop runs the background duties while this process holds the
+// "duties" lease.
+func (s *Server) dutiesLoop() {
+	defer s.services.Done()
+	ctx := s.serviceCtx
+	leaseTTL := 3 * s.cfg.PollInterval
+	var lastRecover, lastForward, lastTrim time.Time
+	t := time.NewTicker(s.cfg.PollInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		held, err := s.backend.Lease(ctx, "duties", s.ProcessID(), leaseTTL)
+		if err != nil || !held {
+			if err != nil && ctx.Err() == nil {
+				s.logger.Warn("joblot: duties lease", "err", err)
+			}
+			continue
+		}
+		now := time.Now()
+		s.duty(ctx, "move due jobs", func() error {
+			for {
+				n, err := s.backend.MoveDue(ctx, now, 1000)
+				if err != nil || n < 1000 {
+					return err
+				}
+			}
+		})
+		if now.Sub(lastRecover) >= s.cfg.RecoverInterval {
+			lastRecover = now
+			s.duty(ctx, "recover orphans", func() error {
+				n, err := s.backend.RecoverOrphans(ctx, now)
+				if n > 0 {
+					s.logger.Warn("joblot: recovered jobs of dead processes", "jobs", n)
+				}
+				return err
+			})
+		}
+		if now.Sub(lastForward) >= s.cfg.ForwardInterval {
+			lastForward = now
+			s.duty(ctx, "forward callbacks", func() error {
+				_, err := s.backend.ForwardCallbacks(ctx, now)
+				return err
+			})
+		}
+		if now.Sub(lastTrim) >= s.cfg.TrimInterval {
+			lastTrim = now
+			s.duty(ctx, "trim dead set", func() error {
+				n, err := s.backend.TrimDead(ctx, now)
+				if n > 0 {
+					s.logger.Warn("joblot: dead set caps dropped jobs", "jobs", n)
+				}
+				return err
+			})
+		}
+		if s.hooks.dutiesRan != nil {
+			s.hooks.dutiesRan()
+		}
+	}
+}
+
+func (s *Server) duty(ctx context.Context, name string, fn func() error) {
+	if err := fn(); err != nil && ctx.Err() == nil {
+		s.logger.Warn("joblot: duty failed", "duty", name, "err", err)
+	}
+}

@@ -1,0 +1,232 @@
+package joblot
+
+import (
+	"context"
+	"math/rand/v2"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/joblot/joblot/backend"
+)
+
+// fetchLoop claims jobs for free slots and hands them to workers. It never
+// holds more jobs than Concurrency + Prefetch (BRIEF §4.6).
+func (s *Server) fetchLoop() {
+	defer s.fetchers.Done()
+	ctx := s.fetchCtx
+	idle := time.Duration(0)
+	for ctx.Err() == nil {
+		if s.fenced.Load() {
+			if !sleepCtx(ctx, s.cfg.HeartbeatInterval/2) {
+				return
+			}
+			continue
+		}
+		n := s.slots.acquireUpTo(ctx, s.cfg.FetchChunk)
+		if n == 0 {
+			return // ctx done
+		}
+		proc := s.ProcessID()
+		fetched, err := s.backend.Fetch(ctx, proc, s.queues.next(), n)
+		s.slots.release(n - len(fetched))
+		if err != nil {
+			if ctx.Err() == nil {
+				s.logger.Warn("joblot: fetch failed", "err", err)
+			}
+			idle = backoff(idle, s.cfg.IdleFetchInterval)
+			sleepCtx(ctx, idle)
+			continue
+		}
+		if len(fetched) == 0 {
+			idle = backoff(idle, s.cfg.IdleFetchInterval)
+			sleepCtx(ctx, idle)
+			continue
+		}
+		idle = 0
+		s.refreshCancelled(ctx, fetched)
+		s.inFlight.Add(int64(len(fetched)))
+		for _, f := range fetched {
+			// Never blocks: the channel holds Concurrency+Prefetch, the
+			// same as the slots this fetcher had to acquire.
+			s.jobs <- f
+		}
+	}
+}
+
+// refreshCancelled asks storage, in one call, whether the batches of the
+// fetched jobs whose cached answer is stale are cancelled.
+func (s *Server) refreshCancelled(ctx context.Context, fetched []*backend.Fetched) {
+	var stale []string
+	for _, f := range fetched {
+		if f.Malformed == nil && f.BatchID != "" && s.cancel.stale(f.BatchID) {
+			stale = append(stale, f.BatchID)
+		}
+	}
+	if len(stale) == 0 {
+		return
+	}
+	got, err := s.backend.BatchesCancelled(ctx, stale)
+	if err != nil {
+		s.logger.Warn("joblot: checking cancelled batches failed", "err", err)
+		return
+	}
+	s.cancel.set(stale, got)
+}
+
+// backoff doubles d from 1 ms up to limit.
+func backoff(d, limit time.Duration) time.Duration {
+	if d == 0 {
+		return time.Millisecond
+	}
+	return min(d*2, limit)
+}
+
+// sleepCtx sleeps for d or until ctx is done; it reports whether ctx is
+// still live.
+func sleepCtx(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// slots counts free worker slots (plus prefetch).
+type slots struct {
+	mu   sync.Mutex
+	free int
+	wake chan struct{} // closed and replaced when slots are released
+}
+
+func newSlots(n int) *slots { return &slots{free: n, wake: make(chan struct{})} }
+
+// acquireUpTo waits until at least one slot is free and takes up to max of
+// them. It returns 0 only when ctx is done.
+func (sl *slots) acquireUpTo(ctx context.Context, max int) int {
+	for {
+		sl.mu.Lock()
+		if sl.free > 0 {
+			n := min(sl.free, max)
+			sl.free -= n
+			sl.mu.Unlock()
+			return n
+		}
+		wake := sl.wake
+		sl.mu.Unlock()
+		select {
+		case <-wake:
+		case <-ctx.Done():
+			return 0
+		}
+	}
+}
+
+func (sl *slots) release(n int) {
+	if n <= 0 {
+		return
+	}
+	sl.mu.Lock()
+	sl.free += n
+	close(sl.wake)
+	sl.wake = make(chan struct{})
+	sl.mu.Unlock()
+}
+
+// queueOrder produces the order in which a fetch tries the queues.
+type queueOrder struct {
+	names   []string // by descending weight, then name
+	weights []int
+	total   int
+	strict  bool
+}
+
+func newQueueOrder(queues map[string]int, strict bool) queueOrder {
+	q := queueOrder{strict: strict}
+	for name := range queues {
+		q.names = append(q.names, name)
+	}
+	sort.Slice(q.names, func(i, j int) bool {
+		wi, wj := queues[q.names[i]], queues[q.names[j]]
+		if wi != wj {
+			return wi > wj
+		}
+		return q.names[i] < q.names[j]
+	})
+	for _, n := range q.names {
+		q.weights = append(q.weights, queues[n])
+		q.total += queues[n]
+	}
+	return q
+}
+
+// next returns the queues in strict order, or in an order drawn by weight
+// without replacement (a queue of weight 3 comes first three times as often
+// as one of weight 1), like Sidekiq's weighted queues.
+func (q queueOrder) next() []string {
+	if q.strict || len(q.names) == 1 {
+		return q.names
+	}
+	names := append([]string(nil), q.names...)
+	weights := append([]int(nil), q.weights...)
+	total := q.total
+	out := make([]string, 0, len(names))
+	for len(names) > 0 {
+		r := rand.IntN(total)
+		i := 0
+		for ; r >= weights[i]; i++ {
+			r -= weights[i]
+		}
+		out = append(out, names[i])
+		total -= weights[i]
+		names = append(names[:i], names[i+1:]...)
+		weights = append(weights[:i], weights[i+1:]...)
+	}
+	return out
+}
+
+// cancelCache remembers which batches are cancelled for a short while, so
+// skipping a cancelled batch's jobs costs one storage call per batch per
+// TTL, not one per job.
+type cancelCache struct {
+	ttl time.Duration
+	mu  sync.Mutex
+	m   map[string]cancelEntry
+}
+
+type cancelEntry struct {
+	cancelled bool
+	checked   time.Time
+}
+
+func newCancelCache(ttl time.Duration) *cancelCache {
+	return &cancelCache{ttl: ttl, m: map[string]cancelEntry{}}
+}
+
+func (c *cancelCache) stale(id string) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.m[id]
+	return !ok || time.Since(e.checked) > c.ttl
+}
+
+func (c *cancelCache) set(ids []string, cancelled map[string]bool) {
+	now := time.Now()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.m) > 10_000 { // bounded: entries are cheap to re-fetch
+		clear(c.m)
+	}
+	for _, id := range ids {
+		c.m[id] = cancelEntry{cancelled: cancelled[id], checked: now}
+	}
+}
+
+func (c *cancelCache) cancelled(id string) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.m[id].cancelled
+}

@@ -1,0 +1,181 @@
+package joblot
+
+import (
+	"bytes"
+	"compress/flate"
+	"context"
+	"errors"
+	"fmt"
+	"runtime/debug"
+	"time"
+
+	"github.com/joblot/joblot/backend"
+)
+
+// workLoop runs fetched jobs until the jobs channel closes.
+func (s *Server) workLoop() {
+	defer s.workers.Done()
+	for f := range s.jobs {
+		var res backend.Result
+		if s.draining.Load() {
+			// Not started yet: back to the head of its queue, untouched.
+			res = backend.Result{Fetched: f, Outcome: backend.OutcomeRequeue}
+		} else {
+			res = s.execute(f)
+		}
+		s.acks <- res
+		s.inFlight.Add(-1)
+		s.slots.release(1)
+	}
+}
+
+// panicError is a recovered panic.
+type panicError struct {
+	value any
+	stack []byte
+}
+
+func (p *panicError) Error() string { return fmt.Sprintf("panic: %v", p.value) }
+
+// execute runs one job and decides its outcome. It never panics.
+func (s *Server) execute(f *backend.Fetched) backend.Result {
+	start := time.Now()
+	if f.Malformed != nil {
+		return s.failure(f, nil, fmt.Errorf("malformed payload: %w", f.Malformed), true, start)
+	}
+	job := f.Job
+	if job.BatchID != "" && s.cancel.cancelled(job.BatchID) {
+		return backend.Result{Fetched: f, Outcome: backend.OutcomeCancelled}
+	}
+	entry := s.cfg.Workers.byKind[job.Kind]
+	if entry == nil {
+		err := fmt.Errorf("%w %q: no worker registered in this process", ErrUnknownKind, job.Kind)
+		return s.failure(f, nil, err, false, start)
+	}
+	err := s.runJob(entry, f.Job)
+	switch {
+	case err == nil:
+		return backend.Result{Fetched: f, Outcome: backend.OutcomeSucceeded, Duration: time.Since(start)}
+	case s.hardCtx.Err() != nil && !isPanic(err):
+		// Cancelled by a hard stop: the attempt did not fail, it was cut
+		// short. Back to its queue untouched.
+		return backend.Result{Fetched: f, Outcome: backend.OutcomeRequeue}
+	}
+	discard, kill := outcomeOf(err)
+	if discard {
+		return backend.Result{Fetched: f, Outcome: backend.OutcomeDiscarded, Duration: time.Since(start)}
+	}
+	return s.failure(f, entry, err, kill, start)
+}
+
+// runJob runs the job through the middleware with its timeout, turning a
+// panic into an error.
+func (s *Server) runJob(entry *workerEntry, job *backend.Job) (err error) {
+	timeout := job.Timeout
+	if timeout == 0 {
+		timeout = entry.opts.Timeout
+	}
+	if timeout == 0 {
+		timeout = s.cfg.JobTimeout
+	}
+	ctx := s.hardCtx
+	var cancel context.CancelFunc
+	if timeout > 0 {
+		ctx, cancel = context.WithTimeoutCause(ctx, timeout, fmt.Errorf("%w after %v", ErrJobTimeout, timeout))
+	} else {
+		ctx, cancel = context.WithCancel(ctx)
+	}
+	defer cancel()
+	meta := &JobMeta{
+		ID:            job.ID,
+		Kind:          job.Kind,
+		Queue:         job.Queue,
+		Attempt:       job.Attempt + 1,
+		MaxRetries:    s.maxRetries(job, entry),
+		CreatedAt:     job.CreatedAt,
+		BatchID:       job.BatchID,
+		CallbackOf:    job.CallbackOf,
+		CallbackEvent: job.CallbackEvent,
+		LastError:     job.ErrorMessage,
+	}
+	ctx = context.WithValue(ctx, jobRunKey{}, &jobRun{client: s.client, jobID: job.ID, batchID: job.BatchID})
+
+	defer func() {
+		if r := recover(); r != nil {
+			err = &panicError{value: r, stack: debug.Stack()}
+		}
+	}()
+	run := chain(s.cfg.Middleware, meta, func(ctx context.Context) error {
+		return entry.run(ctx, meta, job.Args)
+	})
+	err = run(ctx)
+	if err != nil && errors.Is(context.Cause(ctx), ErrJobTimeout) && s.hardCtx.Err() == nil {
+		err = fmt.Errorf("%w: %w", context.Cause(ctx), err)
+	}
+	return err
+}
+
+// failure builds the retry or dead result of a failed attempt.
+func (s *Server) failure(f *backend.Fetched, entry *workerEntry, err error, kill bool, start time.Time) backend.Result {
+	now := time.Now()
+	var job *backend.Job
+	if f.Malformed != nil {
+		job = &backend.Job{ID: f.ID, Queue: f.Queue, Kind: "malformed", CreatedAt: now}
+	} else {
+		job = f.Job.Clone()
+	}
+	job.Attempt++
+	job.Recoveries = 0
+	job.FailedAt = now
+	job.ErrorClass = errorClass(err)
+	var pe *panicError
+	if errors.As(err, &pe) {
+		job.ErrorClass = "panic"
+		if s.cfg.Backtraces {
+			job.Backtrace = compress(pe.stack)
+		}
+	}
+	job.ErrorMessage = truncate(err.Error(), s.cfg.MaxErrorBytes)
+	job.ErrorFingerprint = errorFingerprint(job.Kind, job.ErrorClass, job.ErrorMessage)
+	res := backend.Result{Fetched: f, Job: job, Duration: now.Sub(start)}
+	retries := s.maxRetries(job, entry)
+	if kill || job.Attempt > retries {
+		job.DiedAt = now
+		res.Outcome = backend.OutcomeDead
+		return res
+	}
+	policy := s.cfg.RetryPolicy
+	if entry != nil && entry.opts.RetryPolicy != nil {
+		policy = entry.opts.RetryPolicy
+	}
+	res.Outcome = backend.OutcomeRetry
+	res.RetryAt = now.Add(policy.NextRetry(job.Attempt))
+	return res
+}
+
+// maxRetries resolves a job's retry budget: the job's own, its kind's, the
+// server's. Negative values (NoRetries) mean none.
+func (s *Server) maxRetries(job *backend.Job, entry *workerEntry) int {
+	n := job.MaxRetries
+	if n == 0 && entry != nil {
+		n = entry.opts.MaxRetries
+	}
+	if n == 0 {
+		n = s.cfg.MaxRetries
+	}
+	return max(n, 0)
+}
+
+func isPanic(err error) bool {
+	var pe *panicError
+	return errors.As(err, &pe)
+}
+
+// compress deflates a backtrace; stacks compress about 5×.
+func compress(b []byte) []byte {
+	var buf bytes.Buffer
+	w, _ := flate.NewWriter(&buf, flate.BestSpeed)
+	_, _ = w.Write(b)
+	_ = w.Close()
+	return buf.Bytes()
+}
