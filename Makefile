@@ -1,0 +1,27 @@
+# joblot — make test runs the whole suite against real redis-server
+# processes that the tests start themselves (internal/redistest).
+
+GO ?= go
+
+.PHONY: test lint bench redis-server demo
+
+test: redis-server
+	$(GO) vet ./...
+	$(GO) test -count=1 -timeout 20m ./...
+
+# Tests need redis-server on PATH; install it when missing and we can.
+redis-server:
+	@command -v redis-server >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq redis-server >/dev/null; \
+	  elif command -v sudo >/dev/null 2>&1; then sudo apt-get update -qq && sudo apt-get install -y -qq redis-server >/dev/null; \
+	  else echo "redis-server is missing: install it (Debian/Ubuntu: apt-get install -y redis-server)"; exit 1; fi; }
+
+lint:
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); exit 1; }
+	$(GO) vet ./...
+
+bench: redis-server
+	$(GO) test -run '^$$' -bench . -benchtime 2x ./...
+
+demo:
+	$(GO) run ./cmd/joblot demo
