@@ -1,0 +1,75 @@
+package backend
+
+import (
+	"errors"
+	"reflect"
+	"testing"
+	"time"
+)
+
+func TestJobCodecRoundTrip(t *testing.T) {
+	ms := func(t time.Time) time.Time { return time.UnixMilli(t.UnixMilli()) }
+	now := time.Now()
+	full := &Job{
+		ID: NewJobID(), Kind: "email", Queue: "mail", Args: []byte(`{"to":"ada"}`),
+		Attempt: 3, MaxRetries: -1, Timeout: 1500 * time.Millisecond,
+		CreatedAt: ms(now), RunAt: ms(now.Add(time.Hour)),
+		BatchID: "b1", BatchIndex: 0, CallbackOf: "b0", CallbackEvent: CallbackDeath,
+		ErrorClass: "panic", ErrorMessage: "boom", ErrorFingerprint: "fp", Backtrace: []byte{1, 2, 3},
+		FailedAt: ms(now), DiedAt: ms(now), Recoveries: 2, ManualRetry: true,
+	}
+	for _, j := range []*Job{full, {ID: "x"}} {
+		raw, _ := j.MarshalBinary()
+		got, err := DecodeJob(raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(got, j) {
+			t.Fatalf("round trip:\n got %+v\nwant %+v", got, j)
+		}
+	}
+	// BatchIndex 0 survives for a batch job (zero values are omitted).
+	raw, _ := (&Job{ID: "y", BatchID: "b", BatchIndex: 0}).MarshalBinary()
+	if got, _ := DecodeJob(raw); got.BatchID != "b" || got.BatchIndex != 0 {
+		t.Fatalf("batch index: %+v", got)
+	}
+}
+
+func TestJobCodecSmall(t *testing.T) {
+	raw, _ := (&Job{ID: NewJobID(), Kind: "noop", Queue: "default", Args: []byte(`{"n":123456}`), CreatedAt: time.Now()}).MarshalBinary()
+	if len(raw) > 64 {
+		t.Fatalf("a no-op job encodes to %d bytes; the Redis bytes-per-job budget needs ≤ 64", len(raw))
+	}
+}
+
+func TestJobCodecRejectsGarbage(t *testing.T) {
+	for _, raw := range [][]byte{nil, {}, {9, 1}, {1, 3, 200}, []byte("hello world")} {
+		if _, err := DecodeJob(raw); !errors.Is(err, ErrMalformedJob) {
+			t.Errorf("DecodeJob(%q) = %v, want ErrMalformedJob", raw, err)
+		}
+	}
+}
+
+func TestJobCodecSkipsUnknownFields(t *testing.T) {
+	raw, _ := (&Job{ID: "z", Kind: "k"}).MarshalBinary()
+	raw = appendString(raw, 99, "from a newer writer")
+	raw = appendInt(raw, 98, 7)
+	got, err := DecodeJob(raw)
+	if err != nil || got.ID != "z" || got.Kind != "k" {
+		t.Fatalf("got %+v, %v", got, err)
+	}
+}
+
+func TestJobIDs(t *testing.T) {
+	seen := map[string]bool{}
+	for range 10000 {
+		id := NewJobID()
+		if len(id) != 20 || seen[id] {
+			t.Fatalf("id %q (len %d, dup %v)", id, len(id), seen[id])
+		}
+		seen[id] = true
+	}
+	if DerivedJobID("p", 3) != DerivedJobID("p", 3) || DerivedJobID("p", 3) == DerivedJobID("p", 4) {
+		t.Fatal("derived ids not deterministic")
+	}
+}
