@@ -1,0 +1,28 @@
+package redis_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/joblot/joblot/backend"
+	"github.com/joblot/joblot/backend/redis"
+	"github.com/joblot/joblot/internal/backendtest"
+	"github.com/joblot/joblot/internal/redistest"
+)
+
+// TestConformance runs the backend conformance suite against one private
+// redis-server, flushed before every subtest so each starts empty.
+func TestConformance(t *testing.T) {
+	srv := redistest.Start(t)
+	backendtest.Run(t, func(t *testing.T, opts backendtest.Options) backend.Backend {
+		if _, err := srv.Do("FLUSHALL"); err != nil {
+			t.Fatalf("FLUSHALL: %v", err)
+		}
+		b, err := redis.Open(context.Background(), redis.Options{URL: srv.URL, Limits: opts.Limits})
+		if err != nil {
+			t.Fatalf("redis.Open: %v", err)
+		}
+		t.Cleanup(func() { _ = b.Close() })
+		return b
+	})
+}
