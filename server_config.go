@@ -2,6 +2,8 @@ package joblot
 
 import (
 	"fmt"
+
+	"github.com/joblot/joblot/backend"
 	"log/slog"
 	"time"
 )
@@ -80,6 +82,8 @@ type ServerConfig struct {
 	ForwardInterval   time.Duration
 	TrimInterval      time.Duration
 	IdleFetchInterval time.Duration
+	// Observer, if set, is told the outcome of every job (metrics use it).
+	Observer JobObserver
 	// Client is used for adds from inside batch jobs; default a client on
 	// the same backend with default settings.
 	Client *Client
@@ -130,4 +134,10 @@ func setDefault[T comparable](field *T, def T) {
 	if *field == zero {
 		*field = def
 	}
+}
+
+// JobObserver is told the outcome of every job run by a server, from the
+// worker goroutine that ran it: it must be fast and must not block.
+type JobObserver interface {
+	JobDone(kind, queue string, outcome backend.Outcome, duration time.Duration)
 }

@@ -22,6 +22,9 @@ func (s *Server) workLoop() {
 			res = backend.Result{Fetched: f, Outcome: backend.OutcomeRequeue}
 		} else {
 			res = s.execute(f)
+			if s.cfg.Observer != nil {
+				s.cfg.Observer.JobDone(f.Kind, f.Queue, res.Outcome, res.Duration)
+			}
 		}
 		s.acks <- res
 		s.inFlight.Add(-1)
