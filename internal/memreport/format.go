@@ -5,13 +5,14 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strings"
 	"text/tabwriter"
+	"unicode/utf8"
 )
 
 // Format writes r as aligned tables: the families that hold keys, biggest
 // first, then the biggest keys of each, then the totals.
 func Format(w io.Writer, r *Result) error {
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	mode := "exact"
 	if r.Sampled {
 		mode = fmt.Sprintf("sampled (%d of %d keys measured, seed %d, ± = 95%% bound)", r.Measured, r.Scanned, r.Seed)
@@ -24,22 +25,23 @@ func Format(w io.Writer, r *Result) error {
 	fams = slices.DeleteFunc(fams, func(f FamilyReport) bool { return f.Keys == 0 })
 	slices.SortStableFunc(fams, func(a, b FamilyReport) int { return cmp.Compare(b.Bytes, a.Bytes) })
 
-	fmt.Fprintln(tw, "FAMILY\tKEYS\tBYTES\t±\tSHARE\t\tPATTERN\t")
+	t := table{right: []bool{false, true, true, true, true, false}}
+	t.add("FAMILY", "KEYS", "BYTES", "±95%", "SHARE", "PATTERN")
 	for _, f := range fams {
 		name := string(f.Family)
 		if f.Legacy {
 			name += " (legacy)"
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t\t%s\t\n", name, f.Keys, HumanBytes(f.Bytes), errText(f.BytesError), share(f.Share), f.Pattern)
+		t.add(name, fmt.Sprint(f.Keys), HumanBytes(f.Bytes), errText(f.BytesError), share(f.Share), f.Pattern)
 	}
-	fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t\t%s\t\n", "keys total", fmt.Sprint(r.Scanned), HumanBytes(r.KeyBytes), errText(r.KeyBytesError), share(ratio(r.KeyBytes, r.UsedMemory)), "")
-	fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t\t%s\t\n", "unattributed", "", HumanBytes(r.Unattributed), "", share(ratio(r.Unattributed, r.UsedMemory)), "server overhead")
-	if err := tw.Flush(); err != nil {
+	t.add("keys total", fmt.Sprint(r.Scanned), HumanBytes(r.KeyBytes), errText(r.KeyBytesError), share(ratio(r.KeyBytes, r.UsedMemory)), "")
+	t.add("unattributed", "", HumanBytes(r.Unattributed), "", share(ratio(r.Unattributed, r.UsedMemory)), "server overhead, not in any key")
+	if err := t.write(w); err != nil {
 		return err
 	}
 
 	any := false
-	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	for _, f := range fams {
 		for i, k := range f.Top {
 			if !any {
@@ -92,4 +94,37 @@ func HumanBytes(n int64) string {
 		s = "-" + s
 	}
 	return s
+}
+
+// table writes rows in aligned columns, numbers right-aligned.
+type table struct {
+	right []bool
+	rows  [][]string
+}
+
+func (t *table) add(cells ...string) { t.rows = append(t.rows, cells) }
+
+func (t *table) write(w io.Writer) error {
+	width := make([]int, len(t.right))
+	for _, row := range t.rows {
+		for i, c := range row {
+			width[i] = max(width[i], utf8.RuneCountInString(c))
+		}
+	}
+	var b strings.Builder
+	for _, row := range t.rows {
+		var line strings.Builder
+		for i, c := range row {
+			pad := strings.Repeat(" ", width[i]-utf8.RuneCountInString(c))
+			if t.right[i] {
+				line.WriteString(pad + c)
+			} else {
+				line.WriteString(c + pad)
+			}
+			line.WriteString("  ")
+		}
+		b.WriteString(strings.TrimRight(line.String(), " ") + "\n")
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
 }
