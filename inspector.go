@@ -1,0 +1,143 @@
+package joblot
+
+import (
+	"context"
+	"fmt"
+	"iter"
+	"time"
+
+	"github.com/joblot/joblot/backend"
+)
+
+// Inspector is the operator's API over a store: statistics, listing jobs
+// with filters, retrying and deleting them one by one, by filter or all,
+// and managing batches. The CLI and the dashboard are built on it. Every
+// listing streams page by page; nothing loads a whole set into memory.
+type Inspector struct {
+	backend backend.Backend
+}
+
+// NewInspector returns an inspector over b.
+func NewInspector(b backend.Backend) *Inspector { return &Inspector{backend: b} }
+
+// DefaultPageSize is the page size of listings when a filter sets none.
+const DefaultPageSize = 100
+
+// Stats returns counters, queue sizes and latencies, and live processes.
+func (i *Inspector) Stats(ctx context.Context) (*backend.Stats, error) {
+	return i.backend.Stats(ctx, time.Now())
+}
+
+// Jobs streams the jobs of one set that match f, page by page.
+func (i *Inspector) Jobs(ctx context.Context, f backend.JobFilter) iter.Seq2[*backend.Job, error] {
+	return func(yield func(*backend.Job, error) bool) {
+		for page, err := range i.pages(ctx, f) {
+			if err != nil {
+				yield(nil, err)
+				return
+			}
+			for _, j := range page.Jobs {
+				if !yield(j, nil) {
+					return
+				}
+			}
+		}
+	}
+}
+
+// Page returns one page of jobs matching f (f.Cursor continues a listing).
+func (i *Inspector) Page(ctx context.Context, f backend.JobFilter) (*backend.JobPage, error) {
+	if f.Limit <= 0 {
+		f.Limit = DefaultPageSize
+	}
+	return i.backend.ListJobs(ctx, f)
+}
+
+// RetryJobs moves the jobs matching f (from the scheduled, retry or dead
+// set) to their queues now, page by page; dead jobs are marked as manual
+// retries so their batches count them back. It returns how many moved.
+func (i *Inspector) RetryJobs(ctx context.Context, f backend.JobFilter) (int, error) {
+	return i.eachPage(ctx, f, i.backend.RetryJobs)
+}
+
+// DeleteJobs removes the jobs matching f, page by page (batch jobs count as
+// removed in their batch). It returns how many were removed.
+func (i *Inspector) DeleteJobs(ctx context.Context, f backend.JobFilter) (int, error) {
+	return i.eachPage(ctx, f, i.backend.DeleteJobs)
+}
+
+// RetryJob and DeleteJob act on one job of a set, by queue and ID.
+func (i *Inspector) RetryJob(ctx context.Context, set backend.JobSet, queue, id string) (bool, error) {
+	n, err := i.backend.RetryJobs(ctx, set, queue, []string{id})
+	return n == 1, err
+}
+
+// DeleteJob removes one job of a set, by queue and ID.
+func (i *Inspector) DeleteJob(ctx context.Context, set backend.JobSet, queue, id string) (bool, error) {
+	n, err := i.backend.DeleteJobs(ctx, set, queue, []string{id})
+	return n == 1, err
+}
+
+// Batches lists batches, newest first.
+func (i *Inspector) Batches(ctx context.Context, opts backend.BatchListOptions) ([]*backend.BatchStatus, error) {
+	return i.backend.ListBatches(ctx, opts)
+}
+
+// Batch returns one batch's status.
+func (i *Inspector) Batch(ctx context.Context, id string) (*backend.BatchStatus, error) {
+	return i.backend.BatchStatus(ctx, id)
+}
+
+// CancelBatch and DeleteBatch act on a batch; see Client.
+func (i *Inspector) CancelBatch(ctx context.Context, id string) error {
+	return i.backend.CancelBatch(ctx, id)
+}
+
+// DeleteBatch removes a batch's state.
+func (i *Inspector) DeleteBatch(ctx context.Context, id string) error {
+	return i.backend.DeleteBatch(ctx, id)
+}
+
+// pages streams the pages of a listing.
+func (i *Inspector) pages(ctx context.Context, f backend.JobFilter) iter.Seq2[*backend.JobPage, error] {
+	return func(yield func(*backend.JobPage, error) bool) {
+		if f.Limit <= 0 {
+			f.Limit = DefaultPageSize
+		}
+		for {
+			page, err := i.backend.ListJobs(ctx, f)
+			if err != nil {
+				yield(nil, fmt.Errorf("joblot: list %s jobs: %w", f.Set, err))
+				return
+			}
+			if !yield(page, nil) || page.Next == "" {
+				return
+			}
+			f.Cursor = page.Next
+		}
+	}
+}
+
+// eachPage applies act to the matching jobs of every page, grouped by
+// queue. Pages are read before they are acted on and cursors continue
+// after the last listed job, so acting does not make the listing skip.
+func (i *Inspector) eachPage(ctx context.Context, f backend.JobFilter, act func(context.Context, backend.JobSet, string, []string) (int, error)) (int, error) {
+	total := 0
+	for page, err := range i.pages(ctx, f) {
+		if err != nil {
+			return total, err
+		}
+		byQueue := map[string][]string{}
+		for _, j := range page.Jobs {
+			byQueue[j.Queue] = append(byQueue[j.Queue], j.ID)
+		}
+		for q, ids := range byQueue {
+			n, err := act(ctx, f.Set, q, ids)
+			total += n
+			if err != nil {
+				return total, fmt.Errorf("joblot: %s jobs in %s: %w", f.Set, q, err)
+			}
+		}
+	}
+	return total, nil
+}
