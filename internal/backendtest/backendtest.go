@@ -52,11 +52,11 @@ func groups() []group {
 		{"ListJobs", listJobsTests()},
 		{"Admin", adminTests()},
 		{"Concurrency", concurrencyTests()},
-		// {"Batch", batchTests()},
-		// {"BatchTransition", transitionTests()},
-		// {"BatchCallbacks", callbackTests()},
-		// {"BatchChildren", childTests()},
-		// {"BatchErrors", errorGroupTests()},
+		{"Batch", batchTests()},
+		{"BatchTransition", transitionTests()},
+		{"BatchCallbacks", callbackTests()},
+		{"BatchChildren", childTests()},
+		{"BatchErrors", errorGroupTests()},
 	}
 }
 

@@ -1,0 +1,132 @@
+package backendtest
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/joblot/joblot/backend"
+)
+
+// errorGroupTests cover a batch's failures (BRIEF §3): aggregated in capped
+// error groups, and listed from the retry and dead sets by batch and group.
+func errorGroupTests() []test {
+	return []test{
+		{name: "GroupsAggregated", run: testErrorGroups},
+		{name: "GroupsCapped", run: testErrorGroupsCapped},
+		{name: "ListFailuresByBatchAndGroup", run: testListBatchFailures},
+	}
+}
+
+func testErrorGroups(h *harness) {
+	start := time.Now()
+	id, _ := h.committedBatch(12)
+	timeout := failure{class: "*net.OpError", message: "i/o timeout", fingerprint: "fp-timeout"}
+	long := failure{class: "*app.Err", message: strings.Repeat("very long message ", 100), fingerprint: "fp-long"}
+	var timeoutJobs []string
+	h.runBatchJobs(func(i int, f *backend.Fetched) backend.Result {
+		switch {
+		case i < 8:
+			timeoutJobs = append(timeoutJobs, f.ID)
+			return retryResult(f, time.Now().Add(time.Hour), timeout)
+		case i < 11:
+			return deadResult(f, time.Now(), long)
+		}
+		return succeeded(f)
+	})
+	st := h.wantCounters(id, counters{Total: 12, Failing: 8, Dead: 3, Succeeded: 1})
+	if len(st.ErrorGroups) != 2 || st.OtherErrors != 0 {
+		h.t.Fatalf("error groups = %+v, other %d; want 2 groups", st.ErrorGroups, st.OtherErrors)
+	}
+	g := st.ErrorGroups[0] // most frequent first
+	if g.Fingerprint != "fp-timeout" || g.Count != 8 || g.Class != timeout.class || g.Message != timeout.message || g.Kind != "test_kind" {
+		h.t.Fatalf("first group = %+v, want fp-timeout counted 8 times", g)
+	}
+	if !slices.Contains(timeoutJobs, g.JobID) {
+		h.t.Fatalf("sample job %q is not one of the group's jobs", g.JobID)
+	}
+	if g.FirstSeen.Before(start.Add(-time.Second)) || g.LastSeen.Before(g.FirstSeen) {
+		h.t.Fatalf("first/last seen = %v/%v", g.FirstSeen, g.LastSeen)
+	}
+	g = st.ErrorGroups[1]
+	if g.Fingerprint != "fp-long" || g.Count != 3 {
+		h.t.Fatalf("second group = %+v, want fp-long counted 3 times", g)
+	}
+	if len(g.Message) == 0 || len(g.Message) > backend.ErrorSampleBytes || !strings.HasPrefix(long.message, g.Message) {
+		h.t.Fatalf("sample message of %d bytes, want a prefix of at most %d", len(g.Message), backend.ErrorSampleBytes)
+	}
+}
+
+func testErrorGroupsCapped(h *harness) {
+	const distinct = 40
+	id, _ := h.committedBatch(10 + distinct)
+	// The common error fails first, then 40 distinct ones.
+	h.runBatchJobs(func(i int, f *backend.Fetched) backend.Result {
+		fl := failure{class: "*app.Err", message: "common", fingerprint: "fp-common"}
+		if i >= 10 {
+			fl = failure{class: "*app.Err", message: fmt.Sprintf("rare %d", i), fingerprint: fmt.Sprintf("fp-rare-%d", i)}
+		}
+		return deadResult(f, time.Now(), fl)
+	})
+	st := h.wantCounters(id, counters{Total: 10 + distinct, Dead: 10 + distinct})
+	if len(st.ErrorGroups) != backend.MaxErrorGroups {
+		h.t.Fatalf("%d error groups, want the cap of %d", len(st.ErrorGroups), backend.MaxErrorGroups)
+	}
+	var sum int64
+	for _, g := range st.ErrorGroups {
+		sum += g.Count
+	}
+	if sum+st.OtherErrors != 10+distinct || st.OtherErrors == 0 {
+		h.t.Fatalf("groups count %d + other %d, want %d failures in all, some in other", sum, st.OtherErrors, 10+distinct)
+	}
+	if g := st.ErrorGroups[0]; g.Fingerprint != "fp-common" || g.Count != 10 {
+		h.t.Fatalf("first group = %+v, want fp-common counted 10 times", g)
+	}
+}
+
+func testListBatchFailures(h *harness) {
+	now := time.Now()
+	a, _ := h.committedBatch(20)
+	b, _ := h.committedBatch(5)
+	h.enqueue(h.jobs(batchQueue, 3)...) // not in any batch
+	type key struct {
+		batch string
+		set   backend.JobSet
+		fp    string
+	}
+	want := map[key][]string{}
+	i := 0
+	h.runBatchJobs(func(_ int, f *backend.Fetched) backend.Result {
+		i++
+		fl := failure{class: "*app.Err", message: "odd failure", fingerprint: "fp-odd"}
+		if i%2 == 0 {
+			fl = failure{class: "*app.Err", message: "even failure", fingerprint: "fp-even"}
+		}
+		set := backend.SetDead
+		res := deadResult(f, now.Add(time.Duration(i)*time.Millisecond), fl)
+		if i%3 == 0 {
+			set = backend.SetRetry
+			res = retryResult(f, now.Add(time.Hour), fl)
+		}
+		k := key{f.BatchID, set, fl.fingerprint}
+		want[k] = append(want[k], f.ID)
+		want[key{f.BatchID, set, ""}] = append(want[key{f.BatchID, set, ""}], f.ID)
+		return res
+	})
+	for _, batch := range []string{a, b} {
+		for _, set := range []backend.JobSet{backend.SetDead, backend.SetRetry} {
+			for _, fp := range []string{"", "fp-odd", "fp-even"} {
+				got := h.list(backend.JobFilter{Set: set, BatchID: batch, ErrorFingerprint: fp, Limit: 3})
+				if !sameSet(jobIDs(got), want[key{batch, set, fp}]) {
+					h.t.Fatalf("ListJobs(%s, batch %s, fingerprint %q) = %d jobs, want %d", set, batch, fp, len(got), len(want[key{batch, set, fp}]))
+				}
+				for _, j := range got {
+					if j.BatchID != batch {
+						h.t.Fatalf("listed job %s of batch %q", j.ID, j.BatchID)
+					}
+				}
+			}
+		}
+	}
+}
