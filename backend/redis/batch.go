@@ -1,0 +1,394 @@
+package redis
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/redis/rueidis"
+
+	"github.com/joblot/joblot/backend"
+)
+
+var callbackEvents = []backend.CallbackEvent{backend.CallbackComplete, backend.CallbackSuccess, backend.CallbackDeath}
+
+// CreateBatch creates the batch (batch_create.lua, idempotent), indexes it
+// in jl:batches and jl:uncommitted, and registers it with its parent.
+func (b *Backend) CreateBatch(ctx context.Context, spec *backend.BatchSpec) error {
+	if spec == nil || spec.ID == "" {
+		return errors.New("joblot/redis: create batch: no ID")
+	}
+	created := spec.CreatedAt
+	if created.IsZero() {
+		created = time.Now()
+	}
+	deadline := spec.CommitDeadline
+	if deadline.IsZero() {
+		deadline = created.Add(backend.DefaultCommitTimeout)
+	}
+	args := []string{ms(created), itoa(backend.DefaultBatchHorizon.Milliseconds()), "deadline", ms(deadline)}
+	if spec.Description != "" {
+		args = append(args, "desc", spec.Description)
+	}
+	if spec.ParentID != "" {
+		if spec.ParentID == spec.ID {
+			return fmt.Errorf("joblot/redis: create batch %s: a batch cannot be its own parent", spec.ID)
+		}
+		args = append(args, "parent", spec.ParentID)
+	}
+	for _, ev := range callbackEvents {
+		t := spec.Callbacks[ev]
+		if t == nil {
+			continue
+		}
+		j := t.Clone()
+		j.ID = backend.CallbackJobID(spec.ID, ev)
+		j.CallbackOf, j.CallbackEvent = spec.ID, ev
+		j.BatchID, j.BatchIndex = "", 0
+		args = append(args, "cb:"+string(ev), encode(j))
+	}
+	createdNow, err := b.run(ctx, b.c, call{s: b.s.batchCreate, keys: batchKeys(spec.ID), args: args}).AsInt64()
+	if err != nil {
+		return wrap("create batch "+spec.ID, err)
+	}
+	if spec.ParentID != "" {
+		rargs := append([]string{spec.ID, ms(time.Now())}, b.ttlArgs()...)
+		status, _, err := firedReply(b.run(ctx, b.c, call{s: b.s.batchChild, keys: batchKeys(spec.ParentID), args: rargs}))
+		if err == nil && status < 0 {
+			err = backend.ErrBatchNotFound
+			if status == -2 {
+				err = backend.ErrBatchFinished
+			}
+		}
+		if err != nil {
+			if createdNow == 1 {
+				_ = b.deleteBatchKeys(ctx, spec.ID)
+			}
+			return fmt.Errorf("joblot/redis: create batch %s under parent %s: %w", spec.ID, spec.ParentID, err)
+		}
+	}
+	if createdNow == 1 {
+		for _, r := range b.c.DoMulti(ctx,
+			b.c.B().Zadd().Key(keyBatches).ScoreMember().ScoreMember(float64(created.UnixMilli()), spec.ID).Build(),
+			b.c.B().Zadd().Key(keyUncommitted).ScoreMember().ScoreMember(float64(deadline.UnixMilli()), spec.ID).Build()) {
+			if err := r.Error(); err != nil {
+				return wrap("index batch "+spec.ID, err)
+			}
+		}
+	}
+	return nil
+}
+
+// AddToBatch reserves dense indexes (batch_add.lua, one call per chunk),
+// then enqueues the jobs. If the enqueue fails, the reserved jobs are
+// accounted as removed, so the batch counts no phantom jobs.
+func (b *Backend) AddToBatch(ctx context.Context, add *backend.BatchAdd) error {
+	if add == nil || add.BatchID == "" {
+		return errors.New("joblot/redis: add to batch: no batch ID")
+	}
+	now := time.Now()
+	seq := add.Seq
+	for rest := add.Jobs; len(rest) > 0; {
+		n := min(len(rest), enqueueChunk)
+		chunk := rest[:n]
+		rest = rest[n:]
+		args := append([]string{ms(now), add.AddedBy, itoa(seq), itoa(n)}, b.ttlArgs()...)
+		seq += n
+		arr, err := b.run(ctx, b.c, call{s: b.s.batchAdd, keys: batchKeys(add.BatchID), args: args}).AsIntSlice()
+		if err != nil || len(arr) == 0 {
+			return wrap("add to batch "+add.BatchID, err)
+		}
+		switch arr[0] {
+		case -1:
+			return fmt.Errorf("joblot/redis: add to batch %s: %w", add.BatchID, backend.ErrBatchNotFound)
+		case -2:
+			return fmt.Errorf("joblot/redis: add to batch %s: %w", add.BatchID, backend.ErrBatchFinished)
+		}
+		skip, base := int(arr[0]), arr[1]
+		fresh := chunk[skip:]
+		for i, j := range fresh {
+			j.BatchID = add.BatchID
+			j.BatchIndex = base + int64(i)
+		}
+		if len(fresh) == 0 {
+			continue
+		}
+		if err := b.Enqueue(ctx, fresh); err != nil {
+			b.unreserve(ctx, add.BatchID, fresh, now)
+			return err
+		}
+	}
+	return nil
+}
+
+// unreserve accounts jobs whose enqueue failed as removed.
+func (b *Backend) unreserve(ctx context.Context, batch string, jobs []*backend.Job, now time.Time) {
+	events := make([]batchJobEvent, len(jobs))
+	for i, j := range jobs {
+		events[i] = batchJobEvent{batch: batch, index: j.BatchIndex, event: backend.EventRemoved}
+	}
+	out, err := b.applyBatchEvents(ctx, events, now)
+	if err != nil {
+		b.log.Error("joblot: cannot account jobs that failed to enqueue as removed", "batch", batch, "jobs", len(jobs), "err", err)
+		return
+	}
+	for _, id := range out.fired {
+		_ = b.forwardFired(ctx, id, []string{"?"}, now)
+	}
+}
+
+// CommitBatch marks the population complete and fires what is due.
+func (b *Backend) CommitBatch(ctx context.Context, id string) error {
+	now := time.Now()
+	args := append([]string{ms(now)}, b.ttlArgs()...)
+	status, fired, err := firedReply(b.run(ctx, b.c, call{s: b.s.batchCommit, keys: batchKeys(id), args: args}))
+	if err != nil {
+		return wrap("commit batch "+id, err)
+	}
+	switch status {
+	case -1:
+		return fmt.Errorf("joblot/redis: commit batch %s: %w", id, backend.ErrBatchNotFound)
+	case -2:
+		return fmt.Errorf("joblot/redis: commit batch %s: expired before commit: %w", id, backend.ErrBatchFinished)
+	}
+	if err := b.c.Do(ctx, b.c.B().Zrem().Key(keyUncommitted).Member(id).Build()).Error(); err != nil {
+		return wrap("commit batch "+id, err)
+	}
+	return b.forwardFired(ctx, id, fired, now)
+}
+
+// CancelBatch marks the batch cancelled.
+func (b *Backend) CancelBatch(ctx context.Context, id string) error {
+	now := time.Now()
+	args := append([]string{ms(now)}, b.ttlArgs()...)
+	status, fired, err := firedReply(b.run(ctx, b.c, call{s: b.s.batchCancel, keys: batchKeys(id), args: args}))
+	if err != nil {
+		return wrap("cancel batch "+id, err)
+	}
+	if status == -1 {
+		return fmt.Errorf("joblot/redis: cancel batch %s: %w", id, backend.ErrBatchNotFound)
+	}
+	return b.forwardFired(ctx, id, fired, now)
+}
+
+// BatchesCancelled reports which of ids are cancelled (one pipelined HGET
+// per batch).
+func (b *Backend) BatchesCancelled(ctx context.Context, ids []string) (map[string]bool, error) {
+	out := make(map[string]bool, len(ids))
+	if len(ids) == 0 {
+		return out, nil
+	}
+	cmds := make(rueidis.Commands, len(ids))
+	for i, id := range ids {
+		cmds[i] = b.c.B().Hget().Key(bMeta(id)).Field("cancelled_at").Build()
+	}
+	for i, r := range b.c.DoMulti(ctx, cmds...) {
+		_, err := r.ToString()
+		switch {
+		case err == nil:
+			out[ids[i]] = true
+		case rueidis.IsRedisNil(err):
+			out[ids[i]] = false
+		default:
+			return nil, wrap("read batch "+ids[i], err)
+		}
+	}
+	return out, nil
+}
+
+// DeleteBatch removes the batch's keys and index entries.
+func (b *Backend) DeleteBatch(ctx context.Context, id string) error {
+	return b.deleteBatchKeys(ctx, id)
+}
+
+func (b *Backend) deleteBatchKeys(ctx context.Context, id string) error {
+	for _, r := range b.c.DoMulti(ctx,
+		b.c.B().Del().Key(batchKeys(id)...).Build(),
+		b.c.B().Zrem().Key(keyBatches).Member(id).Build(),
+		b.c.B().Zrem().Key(keyUncommitted).Member(id).Build(),
+		b.c.B().Srem().Key(keyOutboxes).Member(id).Build()) {
+		if err := r.Error(); err != nil {
+			return wrap("delete batch "+id, err)
+		}
+	}
+	return nil
+}
+
+// BatchStatus reads the batch's meta, error groups and children (O(1):
+// both are capped or small).
+func (b *Backend) BatchStatus(ctx context.Context, id string) (*backend.BatchStatus, error) {
+	st, err := b.batchStatuses(ctx, []string{id}, time.Now())
+	if err != nil {
+		return nil, err
+	}
+	if st[0] == nil {
+		return nil, fmt.Errorf("joblot/redis: batch %s: %w", id, backend.ErrBatchNotFound)
+	}
+	return st[0], nil
+}
+
+// batchStatuses reads several batches in one pipeline; a gone batch is nil.
+func (b *Backend) batchStatuses(ctx context.Context, ids []string, now time.Time) ([]*backend.BatchStatus, error) {
+	cmds := make(rueidis.Commands, 0, 4*len(ids))
+	for _, id := range ids {
+		k := batchKeys(id)
+		cmds = append(cmds,
+			b.c.B().Hgetall().Key(k[0]).Build(),
+			b.c.B().Hgetall().Key(k[2]).Build(),
+			b.c.B().Smembers().Key(k[4]).Build(),
+			b.c.B().Pttl().Key(k[0]).Build())
+	}
+	res := b.c.DoMulti(ctx, cmds...)
+	out := make([]*backend.BatchStatus, len(ids))
+	for i, id := range ids {
+		meta, err := res[4*i].AsStrMap()
+		if err != nil {
+			return nil, wrap("read batch "+id, err)
+		}
+		if len(meta) == 0 {
+			continue
+		}
+		errs, err := res[4*i+1].AsStrMap()
+		if err != nil {
+			return nil, wrap("read batch errors "+id, err)
+		}
+		kids, err := res[4*i+2].AsStrSlice()
+		if err != nil {
+			return nil, wrap("read batch children "+id, err)
+		}
+		pttl, _ := res[4*i+3].AsInt64()
+		out[i] = statusOf(id, meta, errs, kids, pttl, now)
+	}
+	return out, nil
+}
+
+func statusOf(id string, meta, errs map[string]string, kids []string, pttl int64, now time.Time) *backend.BatchStatus {
+	num := func(k string) int64 { n, _ := strconv.ParseInt(meta[k], 10, 64); return n }
+	tm := func(k string) time.Time {
+		if n := num(k); n > 0 {
+			return time.UnixMilli(n)
+		}
+		return time.Time{}
+	}
+	s := &backend.BatchStatus{
+		ID: id, Description: meta["desc"], ParentID: meta["parent"],
+		Total: num("total"), Pending: num("pending"), Failing: num("failing"), Succeeded: num("succeeded"),
+		Dead: num("dead"), Discarded: num("discarded"), Cancelled: num("cancelled"), Removed: num("removed"),
+		CreatedAt: tm("created"), CommittedAt: tm("committed_at"), CompleteAt: tm("complete_at"),
+		SuccessAt: tm("success_at"), DeathAt: tm("death_at"), CancelledAt: tm("cancelled_at"),
+	}
+	if pttl > 0 {
+		s.ExpiresAt = now.Add(time.Duration(pttl) * time.Millisecond)
+	}
+	sort.Strings(kids)
+	s.Children = kids
+	deadline := tm("deadline")
+	switch {
+	case meta["expired"] != "" || (s.CommittedAt.IsZero() && !deadline.IsZero() && now.After(deadline)):
+		s.State = backend.BatchExpired
+	case !s.CancelledAt.IsZero():
+		s.State = backend.BatchCancelled
+	case !s.SuccessAt.IsZero():
+		s.State = backend.BatchSucceeded
+	case !s.CompleteAt.IsZero():
+		s.State = backend.BatchComplete
+	case !s.CommittedAt.IsZero():
+		s.State = backend.BatchRunning
+	default:
+		s.State = backend.BatchPopulating
+	}
+	if !s.SuccessAt.IsZero() && s.State == backend.BatchCancelled {
+		s.State = backend.BatchSucceeded // everything had succeeded before the cancel
+	}
+	for k, v := range errs {
+		fp, ok := strings.CutPrefix(k, "c:")
+		if !ok {
+			continue
+		}
+		g := backend.ErrorGroup{Fingerprint: fp}
+		g.Count, _ = strconv.ParseInt(v, 10, 64)
+		parts := strings.SplitN(errs["i:"+fp], "\n", 5)
+		if len(parts) == 5 {
+			if n, err := strconv.ParseInt(parts[0], 10, 64); err == nil {
+				g.FirstSeen = time.UnixMilli(n)
+			}
+			g.JobID, g.Kind, g.Class, g.Message = parts[1], parts[2], parts[3], parts[4]
+		}
+		if n, err := strconv.ParseInt(errs["l:"+fp], 10, 64); err == nil {
+			g.LastSeen = time.UnixMilli(n)
+		}
+		s.ErrorGroups = append(s.ErrorGroups, g)
+	}
+	sort.Slice(s.ErrorGroups, func(i, j int) bool {
+		a, c := s.ErrorGroups[i], s.ErrorGroups[j]
+		if a.Count != c.Count {
+			return a.Count > c.Count
+		}
+		return a.Fingerprint < c.Fingerprint
+	})
+	s.OtherErrors, _ = strconv.ParseInt(errs["other"], 10, 64)
+	for _, ev := range callbackEvents {
+		p := meta["cb:"+string(ev)]
+		if p == "" {
+			continue
+		}
+		j, err := backend.DecodeJob([]byte(p))
+		if err != nil {
+			continue
+		}
+		j.ID, j.CallbackOf, j.CallbackEvent = "", "", ""
+		if s.Callbacks == nil {
+			s.Callbacks = map[backend.CallbackEvent]*backend.Job{}
+		}
+		s.Callbacks[ev] = j
+	}
+	return s
+}
+
+// ListBatches pages through jl:batches newest first, pruning ids whose
+// batch is gone.
+func (b *Backend) ListBatches(ctx context.Context, opts backend.BatchListOptions) ([]*backend.BatchStatus, error) {
+	limit := opts.Limit
+	if limit <= 0 {
+		limit = 100
+	}
+	now := time.Now()
+	max := "+inf"
+	if !opts.Before.IsZero() {
+		max = "(" + ms(opts.Before)
+	}
+	var out []*backend.BatchStatus
+	offset := int64(0)
+	for len(out) < limit {
+		ids, err := b.c.Do(ctx, b.c.B().Zrevrangebyscore().Key(keyBatches).Max(max).Min("-inf").Limit(offset, int64(limit-len(out))).Build()).AsStrSlice()
+		if err != nil {
+			return nil, wrap("list batches", err)
+		}
+		if len(ids) == 0 {
+			break
+		}
+		sts, err := b.batchStatuses(ctx, ids, now)
+		if err != nil {
+			return nil, err
+		}
+		var gone []string
+		for i, st := range sts {
+			if st == nil {
+				gone = append(gone, ids[i])
+				continue
+			}
+			out = append(out, st)
+		}
+		if len(gone) > 0 {
+			if err := b.c.Do(ctx, b.c.B().Zrem().Key(keyBatches).Member(gone...).Build()).Error(); err != nil {
+				return nil, wrap("prune batch index", err)
+			}
+		}
+		offset += int64(len(ids) - len(gone))
+	}
+	return out, nil
+}

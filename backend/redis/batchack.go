@@ -1,0 +1,134 @@
+package redis
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/redis/rueidis"
+
+	"github.com/joblot/joblot/backend"
+)
+
+// batchJobEvent is one job's event for its batch.
+type batchJobEvent struct {
+	ref                                      int // index of the caller's item
+	batch                                    string
+	index                                    int64
+	event                                    backend.BatchEvent
+	manual                                   bool
+	fingerprint, kind, class, message, jobID string
+}
+
+// batchOutcome is what applyBatchEvents learnt.
+type batchOutcome struct {
+	masks   []byte   // per event: bit 1 may write retry, bit 2 may write dead
+	expired int64    // events for batches that are gone
+	fired   []string // batches whose outbox got callbacks
+}
+
+// ttlArgs are the TTLs every batch script takes: horizon, success linger,
+// dead age (ms).
+func (b *Backend) ttlArgs() []string {
+	return []string{itoa(backend.DefaultBatchHorizon.Milliseconds()), itoa(backend.DefaultSuccessLinger.Milliseconds()), itoa(b.limits.DeadMaxAge.Milliseconds())}
+}
+
+// applyBatchEvents runs batch_ack.lua once per batch and chunk, all in one
+// pipeline.
+func (b *Backend) applyBatchEvents(ctx context.Context, events []batchJobEvent, now time.Time) (batchOutcome, error) {
+	out := batchOutcome{masks: make([]byte, len(events))}
+	if len(events) == 0 {
+		return out, nil
+	}
+	byBatch := map[string][]int{}
+	var order []string
+	for k, e := range events {
+		if _, ok := byBatch[e.batch]; !ok {
+			order = append(order, e.batch)
+		}
+		byBatch[e.batch] = append(byBatch[e.batch], k)
+	}
+	head := append([]string{ms(now)}, b.ttlArgs()...)
+	head = append(head, itoa(backend.MaxErrorGroups))
+	var calls []call
+	var parts [][]int
+	for _, id := range order {
+		ks := byBatch[id]
+		for len(ks) > 0 {
+			n := min(len(ks), ackChunk)
+			args := append([]string(nil), head...)
+			for _, k := range ks[:n] {
+				e := &events[k]
+				manual := "0"
+				if e.manual {
+					manual = "1"
+				}
+				args = append(args, itoa(e.index), itoa(int64(e.event)), manual)
+				if e.event == backend.EventFailed || e.event == backend.EventDied {
+					args = append(args, e.fingerprint, e.kind, e.class, e.message, e.jobID)
+				}
+			}
+			calls = append(calls, call{s: b.s.batchAck, keys: batchKeys(id), args: args})
+			parts = append(parts, ks[:n])
+			ks = ks[n:]
+		}
+	}
+	fired := map[string]bool{}
+	var errs []error
+	for c, r := range b.runMulti(ctx, b.c, calls) {
+		arr, err := r.ToArray()
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		status, _ := arr[0].AsInt64()
+		if status == 1 {
+			out.expired += int64(len(parts[c]))
+			for _, k := range parts[c] {
+				out.masks[k] = 3
+			}
+			continue
+		}
+		effects, err := arr[1].ToString()
+		if err != nil || len(effects) != len(parts[c]) {
+			errs = append(errs, fmt.Errorf("batch_ack: bad effects %q", effects))
+			continue
+		}
+		for i, k := range parts[c] {
+			out.masks[k] = effects[i] - '0'
+		}
+		if len(arr) > 2 {
+			id := events[parts[c][0]].batch
+			if !fired[id] {
+				fired[id] = true
+				out.fired = append(out.fired, id)
+			}
+		}
+	}
+	if len(errs) > 0 {
+		return out, wrap("batch transition", errors.Join(errs...))
+	}
+	return out, nil
+}
+
+// firedEvents reads {status, fired...} replies; status is returned.
+func firedReply(r rueidis.RedisResult) (int64, []string, error) {
+	arr, err := r.ToArray()
+	if err != nil {
+		return 0, nil, err
+	}
+	if len(arr) == 0 {
+		return 0, nil, errors.New("empty reply")
+	}
+	status, err := arr[0].AsInt64()
+	if err != nil {
+		return 0, nil, err
+	}
+	var fired []string
+	for _, m := range arr[1:] {
+		s, _ := m.ToString()
+		fired = append(fired, s)
+	}
+	return status, fired, nil
+}

@@ -1,0 +1,225 @@
+package redis
+
+import (
+	"context"
+	"errors"
+	"time"
+	"unicode/utf8"
+
+	"github.com/redis/rueidis"
+
+	"github.com/joblot/joblot/backend"
+)
+
+// ackChunk bounds the jobs of one script call when acknowledging.
+const ackChunk = 500
+
+// item is one in-flight job to acknowledge.
+type item struct {
+	f       *backend.Fetched
+	outcome backend.Outcome
+	job     *backend.Job // the job to write for retry and dead (nil: f.Job / f.Raw)
+	retryAt time.Time
+	// requeue, if set, is the payload to push back instead of f.Raw
+	// (recovery increments Recoveries).
+	requeue string
+	// mask is the batch transition's verdict: bit 1 allows the retry
+	// entry, bit 2 the dead entry.
+	mask byte
+}
+
+// Complete acknowledges in-flight jobs: first, for batch jobs, one
+// batch_ack.lua call per batch (pipelined: one round trip), whose effects
+// decide the queue-side writes; then one complete.lua call per queue and
+// chunk (pipelined: one more round trip). Fired callbacks are forwarded.
+func (b *Backend) Complete(ctx context.Context, proc string, results []backend.Result) error {
+	items := make([]item, 0, len(results))
+	for _, r := range results {
+		if r.Fetched == nil || r.Fetched.Job == nil {
+			return errors.New("joblot/redis: complete: result without a fetched job")
+		}
+		items = append(items, item{f: r.Fetched, outcome: r.Outcome, job: r.Job, retryAt: r.RetryAt, mask: 3})
+	}
+	return b.acknowledge(ctx, proc, items, time.Now())
+}
+
+// batchEvent maps an outcome to the batch event it causes (0: none).
+func batchEvent(o backend.Outcome) backend.BatchEvent {
+	switch o {
+	case backend.OutcomeSucceeded:
+		return backend.EventSucceeded
+	case backend.OutcomeRetry:
+		return backend.EventFailed
+	case backend.OutcomeDead:
+		return backend.EventDied
+	case backend.OutcomeDiscarded:
+		return backend.EventDiscarded
+	case backend.OutcomeCancelled:
+		return backend.EventCancelled
+	}
+	return 0
+}
+
+// isBatchMember reports whether the fetched job is accounted in a batch
+// (callback jobs are not members of the batch they report on).
+func isBatchMember(f *backend.Fetched) bool {
+	return f.Malformed == nil && f.Job.BatchID != "" && f.Job.CallbackOf == ""
+}
+
+func (b *Backend) acknowledge(ctx context.Context, proc string, items []item, now time.Time) error {
+	// Step 1: batch transitions.
+	events := make([]batchJobEvent, 0)
+	for i := range items {
+		it := &items[i]
+		ev := batchEvent(it.outcome)
+		if ev == 0 || !isBatchMember(it.f) {
+			continue
+		}
+		e := batchJobEvent{ref: i, batch: it.f.Job.BatchID, index: it.f.Job.BatchIndex, event: ev, manual: it.f.Job.ManualRetry}
+		if ev == backend.EventFailed || ev == backend.EventDied {
+			src := it.job
+			if src == nil {
+				src = it.f.Job
+			}
+			e.fingerprint, e.kind, e.class, e.message, e.jobID = src.ErrorFingerprint, src.Kind, src.ErrorClass, truncate(src.ErrorMessage, backend.ErrorSampleBytes), src.ID
+			if e.fingerprint == "" {
+				e.fingerprint = src.Kind + "|" + src.ErrorClass
+			}
+		}
+		events = append(events, e)
+	}
+	out, err := b.applyBatchEvents(ctx, events, now)
+	if err != nil {
+		return err
+	}
+	for k, e := range events {
+		items[e.ref].mask = out.masks[k]
+	}
+
+	// Step 2: the queue side.
+	var (
+		calls []call
+		extra rueidis.Commands
+	)
+	byQueue := map[string][]int{}
+	var order []string
+	for i := range items {
+		q := items[i].f.Queue
+		if _, ok := byQueue[q]; !ok {
+			order = append(order, q)
+		}
+		byQueue[q] = append(byQueue[q], i)
+	}
+	date := now.UTC().Format("2006-01-02")
+	dayTTL := itoa(int64(b.limits.StatsDays) * 86400)
+	for _, q := range order {
+		idx := byQueue[q]
+		for len(idx) > 0 {
+			n := min(len(idx), ackChunk)
+			calls = append(calls, b.completeCall(proc, q, date, dayTTL, items, idx[:n], now))
+			idx = idx[n:]
+		}
+	}
+	if out.expired > 0 {
+		extra = append(extra, b.c.B().Hincrby().Key(keyStats).Field("expired_batch_events").Increment(out.expired).Build())
+	}
+	if len(out.fired) > 0 {
+		extra = append(extra, b.c.B().Sadd().Key(keyOutboxes).Member(out.fired...).Build())
+	}
+	var errs []error
+	for _, r := range b.runMulti(ctx, b.c, calls) {
+		if err := r.Error(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if len(extra) > 0 {
+		for _, r := range b.c.DoMulti(ctx, extra...) {
+			if err := r.Error(); err != nil {
+				errs = append(errs, err)
+			}
+		}
+	}
+	if len(errs) > 0 {
+		return wrap("complete", errors.Join(errs...))
+	}
+
+	// Step 3: callbacks.
+	for _, id := range out.fired {
+		if _, err := b.forwardOutbox(ctx, id, now); err != nil {
+			return err
+		}
+	}
+	for i := range items {
+		it := &items[i]
+		if it.outcome == backend.OutcomeSucceeded && it.f.Malformed == nil && it.f.Job.CallbackOf != "" {
+			if err := b.callbackSucceeded(ctx, it.f.Job.CallbackOf, it.f.Job.CallbackEvent, now); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// completeCall builds the complete.lua call for items idx of queue q.
+func (b *Backend) completeCall(proc, q, date, dayTTL string, items []item, idx []int, now time.Time) call {
+	var succeeded []string
+	var rest []string
+	for _, i := range idx {
+		it := &items[i]
+		field := wipField(it.f.Raw)
+		switch it.outcome {
+		case backend.OutcomeSucceeded:
+			succeeded = append(succeeded, field)
+		case backend.OutcomeRetry:
+			if it.mask&1 == 0 {
+				rest = append(rest, "N", field, "0", "")
+				continue
+			}
+			rest = append(rest, "R", field, ms(it.retryAt), it.payload())
+		case backend.OutcomeDead:
+			if it.mask&2 == 0 {
+				rest = append(rest, "N", field, "0", "")
+				continue
+			}
+			died := now
+			if it.job != nil && !it.job.DiedAt.IsZero() {
+				died = it.job.DiedAt
+			}
+			rest = append(rest, "D", field, ms(died), it.payload())
+		case backend.OutcomeDiscarded:
+			rest = append(rest, "X", field, "0", "")
+		case backend.OutcomeRequeue:
+			p := it.requeue
+			if p == "" {
+				p = string(it.f.Raw)
+			}
+			rest = append(rest, "Q", field, "0", p)
+		default: // cancelled, or unknown: just let go of it
+			rest = append(rest, "C", field, "0", "")
+		}
+	}
+	args := make([]string, 0, 3+len(succeeded)+len(rest))
+	args = append(args, dayTTL, itoa(b.limits.DeadMaxJobs), itoa(len(succeeded)))
+	args = append(args, succeeded...)
+	args = append(args, rest...)
+	return call{s: b.s.complete, keys: []string{qWip(q, proc), qJobs(q), qRetry(q), qDead(q), qStats(q), qDay(q, date)}, args: args}
+}
+
+// payload is what a retry or dead entry stores.
+func (it *item) payload() string {
+	if it.job != nil {
+		return encode(it.job)
+	}
+	return string(it.f.Raw)
+}
+
+// truncate cuts s to at most n bytes on a rune boundary.
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
+}

@@ -1,0 +1,81 @@
+package redis
+
+import (
+	"context"
+	"time"
+
+	"github.com/redis/rueidis"
+)
+
+// TrimDead enforces the dead set caps: first per queue (trim.lua: age,
+// count, bytes), then in total across queues, dropping the oldest entries
+// of the queue whose oldest entry is oldest. Every drop is counted in its
+// queue's dead_dropped.
+func (b *Backend) TrimDead(ctx context.Context, now time.Time) (int, error) {
+	queues, err := b.c.Do(ctx, b.c.B().Smembers().Key(keyQueues).Build()).AsStrSlice()
+	if err != nil {
+		return 0, wrap("list queues", err)
+	}
+	cutoff := ms(now.Add(-b.limits.DeadMaxAge))
+	trim := func(q string, extra int64) (dropped, count, bytes int64, err error) {
+		arr, err := b.run(ctx, b.c, call{s: b.s.trim, keys: []string{qDead(q), qStats(q)},
+			args: []string{cutoff, itoa(b.limits.DeadMaxJobs), itoa(b.limits.DeadMaxBytes), itoa(extra)}}).AsIntSlice()
+		if err != nil || len(arr) != 3 {
+			return 0, 0, 0, wrap("trim dead set of "+q, err)
+		}
+		return arr[0], arr[1], arr[2], nil
+	}
+	total := 0
+	counts := map[string]int64{}
+	bytes := map[string]int64{}
+	var sumCount, sumBytes int64
+	for _, q := range queues {
+		d, c, by, err := trim(q, 0)
+		if err != nil {
+			return total, err
+		}
+		total += int(d)
+		counts[q], bytes[q] = c, by
+		sumCount += c
+		sumBytes += by
+	}
+	// Total caps: drop from the queue holding the oldest dead job, in
+	// chunks, until both totals fit.
+	for rounds := 0; (sumCount > b.limits.DeadMaxJobs || sumBytes > b.limits.DeadMaxBytes) && rounds < 10000; rounds++ {
+		oldest, oldestScore := "", float64(0)
+		cmds := make(rueidis.Commands, 0, len(queues))
+		var names []string
+		for _, q := range queues {
+			if counts[q] > 0 {
+				cmds = append(cmds, b.c.B().Zrange().Key(qDead(q)).Min("0").Max("0").Withscores().Build())
+				names = append(names, q)
+			}
+		}
+		for i, r := range b.c.DoMulti(ctx, cmds...) {
+			zs, err := r.AsZScores()
+			if err != nil {
+				return total, wrap("trim dead sets", err)
+			}
+			if len(zs) == 1 && (oldest == "" || zs[0].Score < oldestScore) {
+				oldest, oldestScore = names[i], zs[0].Score
+			}
+		}
+		if oldest == "" {
+			break
+		}
+		extra := max(sumCount-b.limits.DeadMaxJobs, 0)
+		if extra == 0 {
+			extra = 1 // over the byte cap: drop one at a time from the oldest queue
+		}
+		extra = min(extra, counts[oldest], 100)
+		d, c, by, err := trim(oldest, extra)
+		if err != nil {
+			return total, err
+		}
+		total += int(d)
+		sumCount += c - counts[oldest]
+		sumBytes += by - bytes[oldest]
+		counts[oldest], bytes[oldest] = c, by
+	}
+	return total, nil
+}

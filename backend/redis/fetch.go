@@ -1,0 +1,68 @@
+package redis
+
+import (
+	"context"
+	"crypto/sha1"
+	"encoding/hex"
+
+	"github.com/joblot/joblot/backend"
+)
+
+// Fetch claims up to max jobs for proc with one fetch.lua call per queue
+// tried, in the given order, stopping once max jobs are claimed.
+func (b *Backend) Fetch(ctx context.Context, proc string, queues []string, max int) ([]*backend.Fetched, error) {
+	if max <= 0 || len(queues) == 0 {
+		return nil, nil
+	}
+	if fresh := b.newQueues(queues); len(fresh) > 0 {
+		if err := b.c.Do(ctx, b.c.B().Sadd().Key(keyQueues).Member(fresh...).Build()).Error(); err != nil && !isOOM(err) {
+			b.forgetQueues(fresh)
+			return nil, wrap("fetch: register queues", err)
+		}
+	}
+	var out []*backend.Fetched
+	for _, q := range queues {
+		left := max - len(out)
+		if left <= 0 {
+			break
+		}
+		res := b.run(ctx, b.c, call{s: b.s.fetch, keys: []string{qJobs(q), qWip(q, proc), qPaused(q)}, args: []string{itoa(left)}})
+		arr, err := res.ToArray()
+		if err != nil {
+			return out, wrap("fetch "+q, err)
+		}
+		for _, m := range arr {
+			raw, err := m.ToString()
+			if err != nil {
+				return out, wrap("fetch "+q, err)
+			}
+			out = append(out, decodeFetched(q, []byte(raw)))
+		}
+	}
+	return out, nil
+}
+
+// decodeFetched decodes a claimed payload; an undecodable one comes back
+// with Malformed set and the ID backend.MalformedJobID gives it.
+func decodeFetched(q string, raw []byte) *backend.Fetched {
+	j, err := backend.DecodeJob(raw)
+	if err != nil {
+		return &backend.Fetched{Job: &backend.Job{ID: backend.MalformedJobID(raw), Queue: q}, Raw: raw, Malformed: err}
+	}
+	j.Queue = q
+	return &backend.Fetched{Job: j, Raw: raw}
+}
+
+// wipField is the in-flight hash field of a payload: the job id read from
+// the payload's prefix (codec version 1, key 3, a one-byte length below 128,
+// the id) or backend.MalformedJobID. It mirrors lua/wipfield.lua exactly, so
+// that an ack deletes the field the fetch wrote whatever the payload holds.
+func wipField(p []byte) string {
+	if len(p) >= 4 && p[0] == 1 && p[1] == 3 {
+		if n := int(p[2]); n > 0 && n < 128 && len(p) >= 3+n {
+			return string(p[3 : 3+n])
+		}
+	}
+	sum := sha1.Sum(p)
+	return "malformed-" + hex.EncodeToString(sum[:10])
+}

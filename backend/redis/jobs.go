@@ -1,0 +1,316 @@
+package redis
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/redis/rueidis"
+
+	"github.com/joblot/joblot/backend"
+)
+
+// listPage is how many stored entries one read brings in while listing or
+// searching: sets are paged, never loaded whole.
+const listPage = 500
+
+func setKey(set backend.JobSet, q string) (string, error) {
+	switch set {
+	case backend.SetQueued:
+		return qJobs(q), nil
+	case backend.SetScheduled:
+		return qSched(q), nil
+	case backend.SetRetry:
+		return qRetry(q), nil
+	case backend.SetDead:
+		return qDead(q), nil
+	}
+	return "", fmt.Errorf("joblot/redis: unknown job set %q", set)
+}
+
+// scopeQueues returns [q] or every known queue, sorted.
+func (b *Backend) scopeQueues(ctx context.Context, q string) ([]string, error) {
+	if q != "" {
+		return []string{q}, nil
+	}
+	qs, err := b.c.Do(ctx, b.c.B().Smembers().Key(keyQueues).Build()).AsStrSlice()
+	if err != nil {
+		return nil, wrap("list queues", err)
+	}
+	sort.Strings(qs)
+	return qs, nil
+}
+
+// readRange reads entries [start, start+n) of a set in its listing order:
+// oldest first for queues, soonest first for scheduled and retry, newest
+// first for dead.
+func (b *Backend) readRange(ctx context.Context, set backend.JobSet, key string, start, n int64) ([]string, error) {
+	var cmd rueidis.Completed
+	stop := start + n - 1
+	switch set {
+	case backend.SetQueued:
+		cmd = b.c.B().Lrange().Key(key).Start(start).Stop(stop).Build()
+	case backend.SetDead:
+		cmd = b.c.B().Zrange().Key(key).Min(itoa(start)).Max(itoa(stop)).Rev().Build()
+	default:
+		cmd = b.c.B().Zrange().Key(key).Min(itoa(start)).Max(itoa(stop)).Build()
+	}
+	return b.c.Do(ctx, cmd).AsStrSlice()
+}
+
+func matches(f backend.JobFilter, j *backend.Job) bool {
+	return (f.BatchID == "" || j.BatchID == f.BatchID) &&
+		(f.Kind == "" || j.Kind == f.Kind) &&
+		(f.ErrorFingerprint == "" || j.ErrorFingerprint == f.ErrorFingerprint) &&
+		(f.ErrorContains == "" || strings.Contains(j.ErrorMessage, f.ErrorContains))
+}
+
+// ListJobs pages through one set, reading listPage entries at a time and
+// filtering the decoded payloads in Go. The cursor is "<offset>:<queue>".
+func (b *Backend) ListJobs(ctx context.Context, f backend.JobFilter) (*backend.JobPage, error) {
+	limit := f.Limit
+	if limit <= 0 {
+		limit = 100
+	}
+	queues, err := b.scopeQueues(ctx, f.Queue)
+	if err != nil {
+		return nil, err
+	}
+	qi, offset := 0, int64(0)
+	if f.Cursor != "" {
+		off, q, ok := strings.Cut(f.Cursor, ":")
+		n, err := strconv.ParseInt(off, 10, 64)
+		if !ok || err != nil || n < 0 {
+			return nil, fmt.Errorf("joblot/redis: bad cursor %q", f.Cursor)
+		}
+		qi = sort.SearchStrings(queues, q)
+		if qi < len(queues) && queues[qi] == q {
+			offset = n
+		}
+	}
+	filtered := f.BatchID != "" || f.Kind != "" || f.ErrorFingerprint != "" || f.ErrorContains != ""
+	page := &backend.JobPage{}
+	for ; qi < len(queues); qi, offset = qi+1, 0 {
+		q := queues[qi]
+		key, err := setKey(f.Set, q)
+		if err != nil {
+			return nil, err
+		}
+		for {
+			entries, err := b.readRange(ctx, f.Set, key, offset, listPage)
+			if err != nil {
+				return nil, wrap("list jobs", err)
+			}
+			for i, e := range entries {
+				j, err := backend.DecodeJob([]byte(e))
+				if err != nil {
+					if filtered {
+						continue
+					}
+					j = &backend.Job{ID: backend.MalformedJobID([]byte(e)), Queue: q}
+				} else if !matches(f, j) {
+					continue
+				}
+				page.Jobs = append(page.Jobs, j)
+				if len(page.Jobs) == limit {
+					page.Next = itoa(offset+int64(i)+1) + ":" + q
+					return page, nil
+				}
+			}
+			if len(entries) < listPage {
+				break
+			}
+			offset += int64(len(entries))
+		}
+	}
+	return page, nil
+}
+
+// found is a stored entry matched by job ID.
+type found struct {
+	member string
+	job    *backend.Job // nil when malformed
+}
+
+// findByID searches a set of queue q for entries with the wanted IDs (by
+// pages: ZSCAN for sorted sets, LRANGE for the queue list).
+func (b *Backend) findByID(ctx context.Context, set backend.JobSet, q string, want map[string]bool) ([]found, error) {
+	key, err := setKey(set, q)
+	if err != nil {
+		return nil, err
+	}
+	var out []found
+	left := len(want)
+	consider := func(m string) {
+		j, err := backend.DecodeJob([]byte(m))
+		id := backend.MalformedJobID([]byte(m))
+		if err == nil {
+			id = j.ID
+		} else {
+			j = nil
+		}
+		if want[id] {
+			out = append(out, found{member: m, job: j})
+			left--
+		}
+	}
+	if set == backend.SetQueued {
+		for off := int64(0); left > 0; off += listPage {
+			entries, err := b.readRange(ctx, set, key, off, listPage)
+			if err != nil {
+				return nil, wrap("search "+key, err)
+			}
+			for _, e := range entries {
+				consider(e)
+			}
+			if len(entries) < listPage {
+				break
+			}
+		}
+		return out, nil
+	}
+	cursor := uint64(0)
+	for left > 0 {
+		entry, err := b.c.Do(ctx, b.c.B().Zscan().Key(key).Cursor(cursor).Count(listPage).Build()).AsScanEntry()
+		if err != nil {
+			return nil, wrap("search "+key, err)
+		}
+		for i := 0; i+1 < len(entry.Elements); i += 2 {
+			consider(entry.Elements[i])
+		}
+		cursor = entry.Cursor
+		if cursor == 0 {
+			break
+		}
+	}
+	return out, nil
+}
+
+func idSet(ids []string) map[string]bool {
+	m := make(map[string]bool, len(ids))
+	for _, id := range ids {
+		m[id] = true
+	}
+	return m
+}
+
+// RetryJobs moves jobs of the scheduled, retry or dead set to the tail of
+// their queue (dead ones marked ManualRetry) with retry_jobs.lua.
+func (b *Backend) RetryJobs(ctx context.Context, set backend.JobSet, queue string, ids []string) (int, error) {
+	if set == backend.SetQueued {
+		return 0, errors.New("joblot/redis: retry: jobs in a queue are already waiting to run")
+	}
+	if len(ids) == 0 {
+		return 0, nil
+	}
+	queues, err := b.scopeQueues(ctx, queue)
+	if err != nil {
+		return 0, err
+	}
+	want := idSet(ids)
+	dead := "0"
+	if set == backend.SetDead {
+		dead = "1"
+	}
+	moved := 0
+	for _, q := range queues {
+		hits, err := b.findByID(ctx, set, q, want)
+		if err != nil {
+			return moved, err
+		}
+		for len(hits) > 0 {
+			n := min(len(hits), ackChunk)
+			args := []string{dead}
+			for _, h := range hits[:n] {
+				p := h.member
+				if h.job != nil {
+					j := h.job
+					j.RunAt = time.Time{}
+					if set == backend.SetDead {
+						j.ManualRetry = true
+					}
+					p = encode(j)
+				}
+				args = append(args, h.member, p)
+			}
+			hits = hits[n:]
+			key, _ := setKey(set, q)
+			got, err := b.run(ctx, b.c, call{s: b.s.retryJobs, keys: []string{key, qJobs(q), qStats(q)}, args: args}).AsInt64()
+			if err != nil {
+				return moved, wrap("retry jobs", err)
+			}
+			moved += int(got)
+		}
+	}
+	return moved, nil
+}
+
+// DeleteJobs removes jobs from a set with delete_jobs.lua; the batch jobs
+// among them are then accounted as removed.
+func (b *Backend) DeleteJobs(ctx context.Context, set backend.JobSet, queue string, ids []string) (int, error) {
+	if len(ids) == 0 {
+		return 0, nil
+	}
+	queues, err := b.scopeQueues(ctx, queue)
+	if err != nil {
+		return 0, err
+	}
+	kind := "z"
+	switch set {
+	case backend.SetQueued:
+		kind = "l"
+	case backend.SetDead:
+		kind = "d"
+	}
+	want := idSet(ids)
+	deleted := 0
+	var events []batchJobEvent
+	for _, q := range queues {
+		hits, err := b.findByID(ctx, set, q, want)
+		if err != nil {
+			return deleted, err
+		}
+		for len(hits) > 0 {
+			n := min(len(hits), ackChunk)
+			args := []string{kind}
+			for _, h := range hits[:n] {
+				args = append(args, h.member)
+			}
+			key, _ := setKey(set, q)
+			flags, err := b.run(ctx, b.c, call{s: b.s.deleteJobs, keys: []string{key, qStats(q)}, args: args}).AsIntSlice()
+			if err != nil {
+				return deleted, wrap("delete jobs", err)
+			}
+			for i, ok := range flags {
+				if ok != 1 {
+					continue
+				}
+				deleted++
+				if j := hits[i].job; j != nil && j.BatchID != "" && j.CallbackOf == "" {
+					events = append(events, batchJobEvent{batch: j.BatchID, index: j.BatchIndex, event: backend.EventRemoved})
+				}
+			}
+			hits = hits[n:]
+		}
+	}
+	now := time.Now()
+	out, err := b.applyBatchEvents(ctx, events, now)
+	if err != nil {
+		return deleted, err
+	}
+	if out.expired > 0 {
+		if err := b.countExpired(ctx, out.expired); err != nil {
+			return deleted, err
+		}
+	}
+	for _, id := range out.fired {
+		if err := b.forwardFired(ctx, id, []string{"?"}, now); err != nil {
+			return deleted, err
+		}
+	}
+	return deleted, nil
+}

@@ -1,0 +1,152 @@
+#!lua flags=allow-oom
+-- Apply job events to a batch (backend.Transition in Lua; batchstate.go is
+-- the reference). One BITFIELD SET u2 per job returns the old state; an
+-- invalid move is put back; counters move once per call, never below zero.
+-- ARGV: now, horizon, linger, deadage (ms), max error groups, then per job:
+--   index, event (1 failed, 2 succeeded, 3 died, 4 discarded, 5 cancelled,
+--   6 removed), manual (1/0), and for events 1 and 3 also fingerprint,
+--   kind, class, message, job id.
+-- Returns {1} when the batch is gone, else {0, effects, fired...} where
+-- effects holds one character per job: '0' + (1 if a retry entry may be
+-- written) + (2 if a dead entry may be written).
+local now = ARGV[1]
+local ttls = {tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])}
+local maxgroups = tonumber(ARGV[5])
+local m = load_meta()
+if not m then return reply(1) end
+
+local SC = {[0] = 'pending', [1] = 'failing', [2] = 'succeeded'}
+local END = {[4] = 'discarded', [5] = 'cancelled', [6] = 'removed'}
+local TARGET = {1, 2, 3, 3, 3, 3}
+
+-- transition returns new state, dec, inc, write retry, write dead, first death.
+local function transition(old, ev, manual)
+  local from = SC[old]
+  if ev == 1 then
+    if old == 0 then return 1, from, 'failing', true, false, false end
+    if old == 1 then return 1, nil, nil, true, false, false end
+    if old == 3 and manual then return 1, 'dead', 'failing', true, false, false end
+  elseif ev == 2 then
+    if old == 0 or old == 1 then return 2, from, 'succeeded', false, false, false end
+    if old == 3 and manual then return 2, 'dead', 'succeeded', false, false, false end
+  elseif ev == 3 then
+    if old == 0 or old == 1 then return 3, from, 'dead', false, true, true end
+    if old == 3 then return 3, nil, nil, false, manual, false end
+  elseif old == 0 or old == 1 then
+    return 3, from, END[ev], false, false, false
+  end
+  return old, nil, nil, false, false, false
+end
+
+-- Parse the jobs and set every valid index to its event's target state in
+-- one BITFIELD call.
+local jobs = {}
+local bf = {}
+local i = 6
+while i <= #ARGV do
+  local j = {idx = tonumber(ARGV[i]), ev = tonumber(ARGV[i + 1]), manual = ARGV[i + 2] == '1'}
+  i = i + 3
+  if j.ev == 1 or j.ev == 3 then
+    j.fp, j.kind, j.class, j.msg, j.id = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4]
+    i = i + 5
+  end
+  j.valid = j.idx >= 0 and j.idx < m.total
+  if j.valid then
+    bf[#bf + 1] = 'SET'; bf[#bf + 1] = 'u2'; bf[#bf + 1] = '#' .. j.idx; bf[#bf + 1] = TARGET[j.ev]
+    j.slot = #bf / 4
+  end
+  jobs[#jobs + 1] = j
+end
+local olds = {}
+if #bf > 0 then olds = redis.call('BITFIELD', BITS, unpack(bf)) end
+
+local cur, lastset = {}, {}
+local delta = {}
+local effects = {}
+local death = false
+local groups, gorder = {}, {}
+for _, j in ipairs(jobs) do
+  if not j.valid then
+    -- Not a job this batch knows (index beyond its total): write it like a
+    -- job outside any batch.
+    effects[#effects + 1] = '3'
+  else
+    local old = cur[j.idx]
+    if old == nil then old = olds[j.slot] end
+    local new, dec, inc, wr, wd, fd = transition(old, j.ev, j.manual)
+    cur[j.idx] = new
+    lastset[j.idx] = TARGET[j.ev]
+    if dec then delta[dec] = (delta[dec] or 0) - 1 end
+    if inc then delta[inc] = (delta[inc] or 0) + 1 end
+    if fd then death = true end
+    local mask = 0
+    if wr then mask = mask + 1 end
+    if wd then mask = mask + 2 end
+    effects[#effects + 1] = string.char(48 + mask)
+    if (j.ev == 1 and wr) or (j.ev == 3 and (fd or wd)) then
+      local g = groups[j.fp]
+      if not g then
+        g = {n = 0}
+        groups[j.fp] = g
+        gorder[#gorder + 1] = j.fp
+      end
+      g.n = g.n + 1
+      g.kind, g.class, g.msg, g.id = j.kind, j.class, j.msg, j.id
+    end
+  end
+end
+
+-- Put back the moves the table refused.
+local back = {}
+for idx, st in pairs(cur) do
+  if st ~= lastset[idx] then
+    back[#back + 1] = 'SET'; back[#back + 1] = 'u2'; back[#back + 1] = '#' .. idx; back[#back + 1] = st
+  end
+end
+if #back > 0 then redis.call('BITFIELD', BITS, unpack(back)) end
+
+-- Counters, summed once per call; never below zero.
+local hs = {}
+for name, d in pairs(delta) do
+  if d ~= 0 then
+    local v = m[name] + d
+    if v < 0 then v = 0 end
+    m[name] = v
+    hs[#hs + 1] = name
+    hs[#hs + 1] = v
+  end
+end
+if #hs > 0 then redis.call('HSET', META, unpack(hs)) end
+
+-- Error groups: c:<fp> count, l:<fp> last seen, i:<fp> first seen, job,
+-- kind, class, message; at most maxgroups, then "other".
+local touched = {BITS}
+if #gorder > 0 then
+  touched[#touched + 1] = ERRS
+  local ngroups = nil
+  for _, fp in ipairs(gorder) do
+    local g = groups[fp]
+    if redis.call('HEXISTS', ERRS, 'c:' .. fp) == 1 then
+      redis.call('HINCRBY', ERRS, 'c:' .. fp, g.n)
+      redis.call('HSET', ERRS, 'l:' .. fp, now)
+    else
+      if ngroups == nil then
+        ngroups = math.floor(redis.call('HLEN', ERRS) / 3)
+      end
+      if ngroups >= maxgroups then
+        redis.call('HINCRBY', ERRS, 'other', g.n)
+      else
+        redis.call('HSET', ERRS, 'c:' .. fp, g.n, 'l:' .. fp, now,
+          'i:' .. fp, now .. '\n' .. g.id .. '\n' .. g.kind .. '\n' .. g.class .. '\n' .. g.msg)
+        ngroups = ngroups + 1
+      end
+    end
+  end
+end
+
+local fired = fire(m, now, death)
+if #fired > 0 then touched[#touched + 1] = OUTBOX end
+keep(m, ttls, touched)
+local out = {0, table.concat(effects)}
+for _, ev in ipairs(fired) do out[#out + 1] = ev end
+return out

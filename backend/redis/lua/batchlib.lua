@@ -1,0 +1,92 @@
+-- Shared by every batch_*.lua script (prepended after the shebang).
+-- KEYS are always the batch's keys in this order (batchKeys in keys.go).
+local META, BITS, ERRS, OUTBOX, KIDS, KIDSC, KIDSS, ADDS =
+  KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8]
+
+local COUNTERS = {'total', 'pending', 'failing', 'succeeded', 'dead', 'discarded', 'cancelled', 'removed'}
+local FLAGS = {'committed_at', 'complete_at', 'success_at', 'death_at', 'cancelled_at', 'expired', 'deadline'}
+
+-- load_meta reads counters and flags; nil when the batch is gone (a script
+-- never recreates an expired or deleted batch).
+local function load_meta()
+  local f = {}
+  for _, k in ipairs(COUNTERS) do f[#f + 1] = k end
+  for _, k in ipairs(FLAGS) do f[#f + 1] = k end
+  local v = redis.call('HMGET', META, unpack(f))
+  if not v[1] then return nil end
+  local m = {}
+  for i, k in ipairs(f) do
+    if i <= #COUNTERS then m[k] = tonumber(v[i]) or 0 else m[k] = v[i] end
+  end
+  return m
+end
+
+-- finished: success fired, cancelled, or expired (never committed in time).
+-- An uncommitted batch past its deadline is marked expired here.
+local function finished(m, now)
+  if m.success_at or m.cancelled_at or m.expired then return true end
+  if not m.committed_at and m.deadline and tonumber(m.deadline) > 0 and tonumber(now) > tonumber(m.deadline) then
+    redis.call('HSET', META, 'expired', now)
+    m.expired = now
+    return true
+  end
+  return false
+end
+
+-- fire writes the callbacks whose condition now holds to the outbox, once
+-- each, and returns their names. death says a job died in this call (or a
+-- child's death arrived).
+local function fire(m, now, death)
+  local fired = {}
+  if m.committed_at and not m.complete_at and m.pending == 0 and redis.call('SCARD', KIDSC) == 0 then
+    m.complete_at = now
+    fired[#fired + 1] = 'complete'
+  end
+  if m.committed_at and m.complete_at and not m.success_at and not m.cancelled_at
+      and m.succeeded == m.total and redis.call('SCARD', KIDSS) == 0 then
+    m.success_at = now
+    fired[#fired + 1] = 'success'
+  end
+  if death and not m.death_at then
+    m.death_at = now
+    fired[#fired + 1] = 'death'
+  end
+  if #fired > 0 then
+    local set, cbf = {}, {}
+    for _, ev in ipairs(fired) do
+      set[#set + 1] = ev .. '_at'
+      set[#set + 1] = now
+      cbf[#cbf + 1] = 'cb:' .. ev
+    end
+    redis.call('HSET', META, unpack(set))
+    local cbs = redis.call('HMGET', META, unpack(cbf))
+    local box = {}
+    for i, ev in ipairs(fired) do box[#box + 1] = ev .. '\n' .. (cbs[i] or '') end
+    redis.call('RPUSH', OUTBOX, unpack(box))
+  end
+  return fired
+end
+
+-- keep sets the batch's TTL (BRIEF §3): a short linger after success, the
+-- dead set's age cap while it holds dead jobs, else the horizon, counted
+-- from now. It rewrites every key's TTL when the meta's TTL is off by more
+-- than an hour, else only the keys this call may have created.
+-- ttls: {horizon, linger, deadage} in ms.
+local function keep(m, ttls, touched)
+  local ttl = ttls[1]
+  if m.success_at then ttl = ttls[2] elseif m.dead > 0 then ttl = ttls[3] end
+  local cur = redis.call('PTTL', META)
+  if cur < 0 or math.abs(cur - ttl) > 3600000 then
+    for i = 1, 8 do redis.call('PEXPIRE', KEYS[i], ttl) end
+    return
+  end
+  for _, k in ipairs(touched) do
+    if redis.call('PTTL', k) == -1 then redis.call('PEXPIRE', k, cur) end
+  end
+end
+
+local function reply(status, fired)
+  local out = {status}
+  for _, ev in ipairs(fired or {}) do out[#out + 1] = ev end
+  return out
+end

@@ -1,0 +1,76 @@
+#!lua flags=allow-oom
+-- Acknowledge in-flight jobs of one process on one queue. Only a job whose
+-- in-flight entry this call deletes writes anything (a job recovered by
+-- another process in the meantime writes nothing queue-side).
+-- KEYS: wip, jobs, retry, dead, stats, day
+-- ARGV: day TTL (s), dead cap (count), number of succeeded fields n,
+--   the n succeeded fields (one multi-field HDEL),
+--   then per other job: op, field, score, payload with op
+--     R retry at score; D dead at score; Q requeue at the head;
+--     X discarded; C cancelled (batch); N acknowledged, nothing written
+--     (a stale duplicate of a batch job).
+-- Counters: processed counts successes, failed counts retries and deaths
+-- (in :stats and in the day's hash), discarded the discards.
+-- Returns the number of in-flight entries deleted.
+local wip, jobs, retry, dead, stats, day = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
+local n = tonumber(ARGV[3])
+local processed, failed, discarded, deadbytes, deadadded = 0, 0, 0, 0, 0
+local deleted = 0
+if n > 0 then
+  deleted = redis.call('HDEL', wip, unpack(ARGV, 4, 3 + n))
+  processed = deleted
+end
+local requeue = {}
+local zretry = {}
+for i = 4 + n, #ARGV, 4 do
+  local op = ARGV[i]
+  if redis.call('HDEL', wip, ARGV[i + 1]) == 1 then
+    deleted = deleted + 1
+    if op == 'R' then
+      zretry[#zretry + 1] = ARGV[i + 2]
+      zretry[#zretry + 1] = ARGV[i + 3]
+      failed = failed + 1
+    elseif op == 'D' then
+      if redis.call('ZADD', dead, ARGV[i + 2], ARGV[i + 3]) == 1 then
+        deadbytes = deadbytes + #ARGV[i + 3]
+        deadadded = deadadded + 1
+      end
+      failed = failed + 1
+    elseif op == 'Q' then
+      requeue[#requeue + 1] = ARGV[i + 3]
+    elseif op == 'X' then
+      discarded = discarded + 1
+    end
+  end
+end
+if #zretry > 0 then redis.call('ZADD', retry, unpack(zretry)) end
+if #requeue > 0 then
+  -- LPUSH reverses its arguments: push the last first so that the first
+  -- requeued job ends up at the very head.
+  local rev = {}
+  for i = #requeue, 1, -1 do rev[#rev + 1] = requeue[i] end
+  redis.call('LPUSH', jobs, unpack(rev))
+end
+local dropped = 0
+if deadadded > 0 then
+  local excess = redis.call('ZCARD', dead) - tonumber(ARGV[2])
+  if excess > 0 then
+    local popped = redis.call('ZPOPMIN', dead, excess)
+    for i = 1, #popped, 2 do
+      deadbytes = deadbytes - #popped[i]
+      dropped = dropped + 1
+    end
+  end
+end
+local s = {}
+if processed > 0 then s[#s + 1] = 'processed'; s[#s + 1] = processed end
+if failed > 0 then s[#s + 1] = 'failed'; s[#s + 1] = failed end
+for i = 1, #s, 2 do
+  redis.call('HINCRBY', stats, s[i], s[i + 1])
+  redis.call('HINCRBY', day, s[i], s[i + 1])
+end
+if #s > 0 then redis.call('EXPIRE', day, ARGV[1]) end
+if discarded > 0 then redis.call('HINCRBY', stats, 'discarded', discarded) end
+if deadbytes ~= 0 then redis.call('HINCRBY', stats, 'dead_bytes', deadbytes) end
+if dropped > 0 then redis.call('HINCRBY', stats, 'dead_dropped', dropped) end
+return deleted

@@ -1,0 +1,31 @@
+#!lua
+-- Enqueue a chunk of jobs of one queue, all or nothing (no allow-oom flag:
+-- at maxmemory Redis refuses the whole call with OOM).
+-- KEYS: jobs, sched, queue key prefix "{jl:q:<q>}:"
+-- ARGV: once TTL (ms), then per job: mode, score, id, payload
+--   mode n: push now; s: schedule at score;
+--   N, S: the same, but only if "once:<id>" was not set yet (callbacks).
+-- Returns the number of jobs stored.
+local jobs, sched, prefix = KEYS[1], KEYS[2], KEYS[3]
+local ttl = ARGV[1]
+local push, zadd = {}, {}
+local stored = 0
+for i = 2, #ARGV, 4 do
+  local mode = ARGV[i]
+  local ok = true
+  if mode == 'N' or mode == 'S' then
+    ok = redis.call('SET', prefix .. 'once:' .. ARGV[i + 2], '1', 'NX', 'PX', ttl)
+  end
+  if ok then
+    stored = stored + 1
+    if mode == 's' or mode == 'S' then
+      zadd[#zadd + 1] = ARGV[i + 1]
+      zadd[#zadd + 1] = ARGV[i + 3]
+    else
+      push[#push + 1] = ARGV[i + 3]
+    end
+  end
+end
+if #push > 0 then redis.call('RPUSH', jobs, unpack(push)) end
+if #zadd > 0 then redis.call('ZADD', sched, unpack(zadd)) end
+return stored

@@ -1,0 +1,17 @@
+#!lua flags=allow-oom
+-- Claim up to ARGV[1] jobs of one queue for one process: pop them from the
+-- head of the queue into the process's in-flight hash. Allowed at maxmemory
+-- (it moves memory, and workers must keep draining).
+-- KEYS: jobs, wip:<proc>, paused
+-- Returns the claimed payloads.
+local jobs, wip, paused = KEYS[1], KEYS[2], KEYS[3]
+if redis.call('EXISTS', paused) == 1 then return {} end
+local got = redis.call('LPOP', jobs, ARGV[1])
+if not got then return {} end
+local h = {}
+for _, p in ipairs(got) do
+  h[#h + 1] = wipfield(p)
+  h[#h + 1] = p
+end
+redis.call('HSET', wip, unpack(h))
+return got

@@ -1,0 +1,13 @@
+#!lua flags=allow-oom
+-- Take or extend a named lease. KEYS: lease   ARGV: holder, ttl (ms)
+-- Returns 1 if holder has the lease.
+local cur = redis.call('GET', KEYS[1])
+if cur == ARGV[1] then
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+  return 1
+end
+if not cur then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+  return 1
+end
+return 0

@@ -1,0 +1,14 @@
+#!lua flags=allow-oom
+-- Move chosen members of a scheduled, retry or dead set to the queue's tail.
+-- KEYS: set, jobs, stats   ARGV: is dead set (1/0), then pairs member, new payload
+-- Returns how many moved.
+local moved, bytes = 0, 0
+for i = 2, #ARGV, 2 do
+  if redis.call('ZREM', KEYS[1], ARGV[i]) == 1 then
+    redis.call('RPUSH', KEYS[2], ARGV[i + 1])
+    moved = moved + 1
+    bytes = bytes + #ARGV[i]
+  end
+end
+if ARGV[1] == '1' and bytes > 0 then redis.call('HINCRBY', KEYS[3], 'dead_bytes', -bytes) end
+return moved

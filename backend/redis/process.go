@@ -1,0 +1,160 @@
+package redis
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/redis/rueidis"
+
+	"github.com/joblot/joblot/backend"
+)
+
+// Heartbeat refreshes proc's lease in jl:procs on the dedicated heartbeat
+// connection, so a busy pipeline cannot starve it. A process that had
+// registered and is missing from jl:procs was declared dead (its jobs may
+// have been recovered): ErrFenced.
+func (b *Backend) Heartbeat(ctx context.Context, info backend.ProcessInfo, ttl time.Duration) error {
+	if info.ID == "" {
+		return errors.New("joblot/redis: heartbeat: process has no ID")
+	}
+	b.mu.Lock()
+	first := !b.registered[info.ID]
+	b.mu.Unlock()
+	now := time.Now()
+	flag := "0"
+	if first {
+		flag = "1"
+	}
+	hb := call{s: b.s.heartbeat, keys: []string{keyProcs}, args: []string{info.ID, ms(now.Add(ttl)), flag}}
+	ok, err := b.run(ctx, b.hb, hb).AsInt64()
+	if err != nil {
+		return wrap("heartbeat", err)
+	}
+	if ok == 0 {
+		return fmt.Errorf("joblot/redis: process %s: %w", info.ID, backend.ErrFenced)
+	}
+	key := keyProc(info.ID)
+	keep := max(10*ttl, time.Minute).Milliseconds()
+	var cmds rueidis.Commands
+	if first {
+		cmds = append(cmds, b.hb.B().Hset().Key(key).FieldValue().
+			FieldValue("host", info.Hostname).
+			FieldValue("pid", strconv.Itoa(info.PID)).
+			FieldValue("queues", strings.Join(info.Queues, ",")).
+			FieldValue("concurrency", strconv.Itoa(info.Concurrency)).
+			FieldValue("started", ms(info.StartedAt)).
+			FieldValue("ttl", itoa(ttl.Milliseconds())).Build())
+	} else {
+		cmds = append(cmds, b.hb.B().Hset().Key(key).FieldValue().FieldValue("ttl", itoa(ttl.Milliseconds())).Build())
+	}
+	cmds = append(cmds, b.hb.B().Pexpire().Key(key).Milliseconds(keep).Build())
+	for _, r := range b.hb.DoMulti(ctx, cmds...) {
+		if err := r.Error(); err != nil {
+			// The info is for display; a full Redis must not fence the process.
+			b.log.Warn("joblot: cannot write process info", "proc", info.ID, "err", err)
+			break
+		}
+	}
+	if first {
+		b.mu.Lock()
+		b.registered[info.ID] = true
+		b.mu.Unlock()
+	}
+	return nil
+}
+
+// Deregister puts proc's remaining in-flight jobs back at the head of their
+// queues untouched and removes the process.
+func (b *Backend) Deregister(ctx context.Context, proc string) error {
+	if _, err := b.drainProcess(ctx, proc, false, time.Now()); err != nil {
+		return err
+	}
+	b.mu.Lock()
+	delete(b.registered, proc)
+	b.mu.Unlock()
+	return b.removeProcess(ctx, proc)
+}
+
+func (b *Backend) removeProcess(ctx context.Context, proc string) error {
+	for _, r := range b.c.DoMulti(ctx,
+		b.c.B().Zrem().Key(keyProcs).Member(proc).Build(),
+		b.c.B().Del().Key(keyProc(proc)).Build()) {
+		if err := r.Error(); err != nil {
+			return wrap("remove process "+proc, err)
+		}
+	}
+	return nil
+}
+
+// RecoverOrphans recovers the in-flight jobs of every process whose lease
+// expired before now, then removes the process (so it is fenced).
+func (b *Backend) RecoverOrphans(ctx context.Context, now time.Time) (int, error) {
+	dead, err := b.c.Do(ctx, b.c.B().Zrangebyscore().Key(keyProcs).Min("-inf").Max(ms(now)).Build()).AsStrSlice()
+	if err != nil {
+		return 0, wrap("list expired processes", err)
+	}
+	total := 0
+	for _, proc := range dead {
+		n, err := b.drainProcess(ctx, proc, true, now)
+		total += n
+		if err != nil {
+			return total, err
+		}
+		if err := b.removeProcess(ctx, proc); err != nil {
+			return total, err
+		}
+	}
+	return total, nil
+}
+
+// drainProcess empties proc's in-flight hashes of every known queue. With
+// recover set, each job comes back with Recoveries+1 and one reaching
+// backend.MaxRecoveries goes dead as a poison pill; otherwise jobs come
+// back untouched. Each job moves only if its in-flight entry is still there
+// (complete.lua), so a racing ack of the live process wins cleanly.
+func (b *Backend) drainProcess(ctx context.Context, proc string, recover bool, now time.Time) (int, error) {
+	queues, err := b.c.Do(ctx, b.c.B().Smembers().Key(keyQueues).Build()).AsStrSlice()
+	if err != nil {
+		return 0, wrap("list queues", err)
+	}
+	if len(queues) == 0 {
+		return 0, nil
+	}
+	cmds := make(rueidis.Commands, len(queues))
+	for i, q := range queues {
+		cmds[i] = b.c.B().Hgetall().Key(qWip(q, proc)).Build()
+	}
+	var items []item
+	for i, r := range b.c.DoMulti(ctx, cmds...) {
+		m, err := r.AsStrMap()
+		if err != nil {
+			return 0, wrap("read in-flight jobs of "+proc, err)
+		}
+		for _, raw := range m {
+			f := decodeFetched(queues[i], []byte(raw))
+			it := item{f: f, outcome: backend.OutcomeRequeue, mask: 3}
+			if recover && f.Malformed == nil {
+				j := f.Job.Clone()
+				j.Recoveries++
+				if j.Recoveries >= backend.MaxRecoveries {
+					j.ErrorClass = "joblot.PoisonPill"
+					j.ErrorMessage = backend.PoisonPillMessage
+					j.ErrorFingerprint = j.Kind + "|joblot.PoisonPill"
+					j.FailedAt, j.DiedAt = now, now
+					it.outcome, it.job = backend.OutcomeDead, j
+				} else {
+					it.requeue = encode(j)
+				}
+			}
+			items = append(items, it)
+		}
+	}
+	if len(items) == 0 {
+		return 0, nil
+	}
+	return len(items), b.acknowledge(ctx, proc, items, now)
+}

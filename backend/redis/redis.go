@@ -1,0 +1,270 @@
+// Package redis is the Redis backend of joblot (Redis ≥ 7.0, standalone,
+// Sentinel or Cluster). It implements backend.Backend with one Lua script per
+// state transition (lua/*.lua); every script call touches the keys of one
+// queue or of one batch, which share a hash tag (see keys.go), so it runs
+// unchanged on Redis Cluster.
+//
+// Acking a batch job is two single-slot steps: the batch transition first
+// (its result decides whether a retry or dead entry may be written), then
+// the queue-side write. A crash between the two re-runs the job, which then
+// counts once because the transition is idempotent.
+package redis
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/redis/rueidis"
+
+	"github.com/joblot/joblot/backend"
+)
+
+// Options configure Open.
+type Options struct {
+	// URL addresses Redis:
+	//   redis://[user:password@]host:port[/db]     plain TCP
+	//   rediss://[user:password@]host:port[/db]    TLS
+	//   redis-sentinel://[user:password@]host:port[,host:port...]/mastername[?db=N]
+	// For Cluster, give one node and add ?addr=host:port for more seeds; the
+	// client discovers the cluster itself.
+	URL string
+	// Limits are the dead set caps and stats retention (zero fields take
+	// the defaults).
+	Limits backend.Limits
+	// AllowEviction starts even if maxmemory-policy is not noeviction. An
+	// evicting Redis silently loses jobs; Open logs a loud warning.
+	AllowEviction bool
+	// Logger receives warnings (default slog.Default()).
+	Logger *slog.Logger
+	// ClientOptions, if set, may tune the rueidis client options before the
+	// clients are created.
+	ClientOptions func(*rueidis.ClientOption)
+}
+
+// Backend is the Redis implementation of backend.Backend. It is safe for
+// concurrent use.
+type Backend struct {
+	c  rueidis.Client // auto-pipelined client for everything else
+	hb rueidis.Client // a second client (own connection) for heartbeats and leases
+	s  *scripts
+
+	limits backend.Limits
+	log    *slog.Logger
+
+	knownQueues sync.Map // queue name -> struct{}: already in jl:queues
+
+	mu         sync.Mutex
+	registered map[string]bool // process ids that have heartbeated
+
+	// hook, when set (tests), sees every script call's name and keys.
+	hook func(name string, keys []string)
+}
+
+var _ backend.Backend = (*Backend)(nil)
+
+// Open connects to Redis, checks that it is safe to use (maxmemory-policy
+// noeviction unless opts.AllowEviction) and that its data model is not newer
+// than this code's, and records the data-model version if the store is new.
+func Open(ctx context.Context, opts Options) (*Backend, error) {
+	copt, err := parseURL(opts.URL)
+	if err != nil {
+		return nil, err
+	}
+	copt.DisableCache = true
+	if opts.ClientOptions != nil {
+		opts.ClientOptions(&copt)
+	}
+	c, err := rueidis.NewClient(copt)
+	if err != nil {
+		return nil, fmt.Errorf("joblot/redis: connect: %w", err)
+	}
+	hbOpt := copt
+	hbOpt.PipelineMultiplex = -1 // one connection is plenty for heartbeats
+	hb, err := rueidis.NewClient(hbOpt)
+	if err != nil {
+		c.Close()
+		return nil, fmt.Errorf("joblot/redis: connect heartbeat client: %w", err)
+	}
+	b := &Backend{
+		c:          c,
+		hb:         hb,
+		s:          newScripts(),
+		limits:     opts.Limits.WithDefaults(),
+		log:        opts.Logger,
+		registered: map[string]bool{},
+	}
+	if b.log == nil {
+		b.log = slog.Default()
+	}
+	if err := b.checkEviction(ctx, opts.AllowEviction); err != nil {
+		b.Close()
+		return nil, err
+	}
+	if err := b.checkVersion(ctx); err != nil {
+		b.Close()
+		return nil, err
+	}
+	return b, nil
+}
+
+// parseURL turns Options.URL into client options.
+func parseURL(raw string) (rueidis.ClientOption, error) {
+	if raw == "" {
+		raw = "redis://127.0.0.1:6379"
+	}
+	rest, ok := strings.CutPrefix(raw, "redis-sentinel://")
+	if !ok {
+		o, err := rueidis.ParseURL(raw)
+		if err != nil {
+			return o, fmt.Errorf("joblot/redis: bad URL %q: %w", raw, err)
+		}
+		return o, nil
+	}
+	u, err := url.Parse("redis://" + rest)
+	if err != nil {
+		return rueidis.ClientOption{}, fmt.Errorf("joblot/redis: bad sentinel URL %q: %w", raw, err)
+	}
+	master := strings.Trim(u.Path, "/")
+	if master == "" {
+		return rueidis.ClientOption{}, fmt.Errorf("joblot/redis: sentinel URL %q has no master name (redis-sentinel://host:port[,host:port]/mastername)", raw)
+	}
+	var o rueidis.ClientOption
+	for _, h := range strings.Split(u.Host, ",") {
+		if h != "" {
+			o.InitAddress = append(o.InitAddress, h)
+		}
+	}
+	if len(o.InitAddress) == 0 {
+		return o, fmt.Errorf("joblot/redis: sentinel URL %q has no sentinel address", raw)
+	}
+	o.Sentinel.MasterSet = master
+	if u.User != nil {
+		o.Username = u.User.Username()
+		o.Password, _ = u.User.Password()
+		o.Sentinel.Username, o.Sentinel.Password = o.Username, o.Password
+	}
+	if db := u.Query().Get("db"); db != "" {
+		if o.SelectDB, err = strconv.Atoi(db); err != nil {
+			return o, fmt.Errorf("joblot/redis: bad db %q in %q", db, raw)
+		}
+	}
+	return o, nil
+}
+
+func (b *Backend) checkEviction(ctx context.Context, allow bool) error {
+	vals, err := b.c.Do(ctx, b.c.B().ConfigGet().Parameter("maxmemory-policy").Build()).AsStrMap()
+	if err != nil {
+		// Managed services may forbid CONFIG; say so, do not refuse.
+		b.log.Warn("joblot: cannot read maxmemory-policy; make sure it is noeviction", "err", err)
+		return nil
+	}
+	policy := vals["maxmemory-policy"]
+	if policy == "" || policy == "noeviction" {
+		return nil
+	}
+	if !allow {
+		return fmt.Errorf("joblot/redis: maxmemory-policy is %q: %w (set it to noeviction, or allow eviction explicitly)", policy, backend.ErrUnsafeEviction)
+	}
+	b.log.Warn("joblot: REDIS MAY EVICT KEYS: maxmemory-policy is not noeviction; jobs and batch state can be silently lost", "maxmemory-policy", policy)
+	return nil
+}
+
+func (b *Backend) checkVersion(ctx context.Context) error {
+	v, err := b.c.Do(ctx, b.c.B().Get().Key(keyVersion).Build()).ToString()
+	if rueidis.IsRedisNil(err) {
+		err := b.c.Do(ctx, b.c.B().Set().Key(keyVersion).Value(strconv.Itoa(backend.DataModelVersion)).Nx().Build()).Error()
+		if err != nil && !rueidis.IsRedisNil(err) {
+			if isOOM(err) {
+				b.log.Warn("joblot: cannot record the data-model version: redis is full", "err", err)
+				return nil
+			}
+			return fmt.Errorf("joblot/redis: write %s: %w", keyVersion, err)
+		}
+		return b.checkVersion(ctx) // someone may have raced us with another value
+	}
+	if err != nil {
+		return fmt.Errorf("joblot/redis: read %s: %w", keyVersion, err)
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		return fmt.Errorf("joblot/redis: %s holds %q, not a version number", keyVersion, v)
+	}
+	if n > backend.DataModelVersion {
+		return fmt.Errorf("joblot/redis: store has data model %d, this joblot knows %d: %w", n, backend.DataModelVersion, backend.ErrVersionTooNew)
+	}
+	return nil
+}
+
+// Close releases the connections.
+func (b *Backend) Close() error {
+	b.c.Close()
+	b.hb.Close()
+	return nil
+}
+
+// Client returns the underlying client (for the CLI's memory report and
+// bench).
+func (b *Backend) Client() rueidis.Client { return b.c }
+
+// UsedMemory returns INFO memory used_memory.
+func (b *Backend) UsedMemory(ctx context.Context) (int64, error) {
+	info, err := b.c.Do(ctx, b.c.B().Info().Section("memory").Build()).ToString()
+	if err != nil {
+		return 0, fmt.Errorf("joblot/redis: INFO memory: %w", err)
+	}
+	for _, line := range strings.Split(info, "\n") {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "used_memory:"); ok {
+			return strconv.ParseInt(v, 10, 64)
+		}
+	}
+	return 0, errors.New("joblot/redis: INFO memory has no used_memory")
+}
+
+// isOOM reports whether err is Redis refusing a write at maxmemory.
+func isOOM(err error) bool {
+	re, ok := rueidis.IsRedisErr(err)
+	return ok && strings.HasPrefix(re.Error(), "OOM")
+}
+
+// wrap adds context to a Redis error and maps OOM to backend.ErrStoreFull.
+func wrap(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	if isOOM(err) {
+		return fmt.Errorf("joblot/redis: %s: %w: %v", op, backend.ErrStoreFull, err)
+	}
+	return fmt.Errorf("joblot/redis: %s: %w", op, err)
+}
+
+// ms is t in unix milliseconds as a Redis argument.
+func ms(t time.Time) string { return strconv.FormatInt(t.UnixMilli(), 10) }
+
+// itoa formats an integer argument.
+func itoa[T ~int | ~int64](n T) string { return strconv.FormatInt(int64(n), 10) }
+
+// rememberQueues returns the queues of qs not yet known to this process,
+// marking them known; the caller SADDs them to jl:queues.
+func (b *Backend) newQueues(qs []string) []string {
+	var out []string
+	for _, q := range qs {
+		if _, seen := b.knownQueues.LoadOrStore(q, struct{}{}); !seen {
+			out = append(out, q)
+		}
+	}
+	return out
+}
+
+// forgetQueues undoes newQueues after a failed SADD.
+func (b *Backend) forgetQueues(qs []string) {
+	for _, q := range qs {
+		b.knownQueues.Delete(q)
+	}
+}

@@ -1,0 +1,161 @@
+package redis
+
+import (
+	"context"
+	"crypto/sha1"
+	"embed"
+	"encoding/hex"
+	"fmt"
+	"strings"
+
+	"github.com/redis/rueidis"
+)
+
+//go:embed lua/*.lua
+var luaFiles embed.FS
+
+// script is one Lua state transition. It runs with EVALSHA and falls back to
+// EVAL when the server does not have it cached (NOSCRIPT), like
+// rueidis.Lua, but also inside pipelines (DoMulti), which rueidis.Lua's
+// ExecMulti would precede with a SCRIPT LOAD on every call.
+type script struct {
+	name string
+	src  string
+	sha  string
+}
+
+// libraries lists which shared Lua files a script includes, prepended after
+// its shebang line.
+var libraries = map[string][]string{
+	"fetch.lua": {"wipfield.lua"},
+}
+
+func loadScript(name string) *script {
+	body, err := luaFiles.ReadFile("lua/" + name)
+	if err != nil {
+		panic(fmt.Sprintf("joblot/redis: embedded script %s: %v", name, err)) // a build error, not a runtime one
+	}
+	src := string(body)
+	libs := libraries[name]
+	if strings.HasPrefix(name, "batch_") {
+		libs = append(libs, "batchlib.lua")
+	}
+	if len(libs) > 0 {
+		shebang, rest := "", src
+		if strings.HasPrefix(src, "#!") {
+			i := strings.IndexByte(src, '\n')
+			shebang, rest = src[:i+1], src[i+1:]
+		}
+		var b strings.Builder
+		b.WriteString(shebang)
+		for _, lib := range libs {
+			l, err := luaFiles.ReadFile("lua/" + lib)
+			if err != nil {
+				panic(fmt.Sprintf("joblot/redis: embedded library %s: %v", lib, err))
+			}
+			b.Write(l)
+		}
+		b.WriteString(rest)
+		src = b.String()
+	}
+	sum := sha1.Sum([]byte(src))
+	return &script{name: name, src: src, sha: hex.EncodeToString(sum[:])}
+}
+
+// scripts holds every script of the backend.
+type scripts struct {
+	enqueue, fetch, complete, moveDue, trim, lease, heartbeat *script
+	retryJobs, deleteJobs                                     *script
+	batchCreate, batchChild, batchAdd, batchCommit            *script
+	batchAck, batchKidDone, batchCancel, batchExpire          *script
+}
+
+func newScripts() *scripts {
+	return &scripts{
+		enqueue:      loadScript("enqueue.lua"),
+		fetch:        loadScript("fetch.lua"),
+		complete:     loadScript("complete.lua"),
+		moveDue:      loadScript("movedue.lua"),
+		trim:         loadScript("trim.lua"),
+		lease:        loadScript("lease.lua"),
+		heartbeat:    loadScript("heartbeat.lua"),
+		retryJobs:    loadScript("retry_jobs.lua"),
+		deleteJobs:   loadScript("delete_jobs.lua"),
+		batchCreate:  loadScript("batch_create.lua"),
+		batchChild:   loadScript("batch_child.lua"),
+		batchAdd:     loadScript("batch_add.lua"),
+		batchCommit:  loadScript("batch_commit.lua"),
+		batchAck:     loadScript("batch_ack.lua"),
+		batchKidDone: loadScript("batch_kid_done.lua"),
+		batchCancel:  loadScript("batch_cancel.lua"),
+		batchExpire:  loadScript("batch_expire.lua"),
+	}
+}
+
+// call is one script invocation, to run alone or in a pipeline.
+type call struct {
+	s    *script
+	keys []string
+	args []string
+}
+
+func (c call) evalsha(cl rueidis.Client) rueidis.Completed {
+	return cl.B().Evalsha().Sha1(c.s.sha).Numkeys(int64(len(c.keys))).Key(c.keys...).Arg(c.args...).Build()
+}
+
+func (c call) eval(cl rueidis.Client) rueidis.Completed {
+	return cl.B().Eval().Script(c.s.src).Numkeys(int64(len(c.keys))).Key(c.keys...).Arg(c.args...).Build()
+}
+
+func isNoScript(err error) bool {
+	re, ok := rueidis.IsRedisErr(err)
+	return ok && re.IsNoScript()
+}
+
+// run executes one script call on cl.
+func (b *Backend) run(ctx context.Context, cl rueidis.Client, c call) rueidis.RedisResult {
+	b.observe(c)
+	res := cl.Do(ctx, c.evalsha(cl))
+	if isNoScript(res.Error()) {
+		res = cl.Do(ctx, c.eval(cl))
+	}
+	return res
+}
+
+// runMulti executes script calls in one pipeline (one round trip, plus one
+// more for any script the server had not cached).
+func (b *Backend) runMulti(ctx context.Context, cl rueidis.Client, calls []call) []rueidis.RedisResult {
+	if len(calls) == 0 {
+		return nil
+	}
+	cmds := make(rueidis.Commands, len(calls))
+	for i, c := range calls {
+		b.observe(c)
+		cmds[i] = c.evalsha(cl)
+	}
+	res := cl.DoMulti(ctx, cmds...)
+	var retry []int
+	for i, r := range res {
+		if isNoScript(r.Error()) {
+			retry = append(retry, i)
+		}
+	}
+	if len(retry) > 0 {
+		cmds = cmds[:0]
+		for _, i := range retry {
+			cmds = append(cmds, calls[i].eval(cl))
+		}
+		for k, r := range cl.DoMulti(ctx, cmds...) {
+			res[retry[k]] = r
+		}
+	}
+	return res
+}
+
+// observe reports a script call to the test hook (slot test, round trip
+// counting).
+func (b *Backend) observe(c call) {
+	if b.hook != nil {
+		b.hook(c.s.name, c.keys)
+	}
+}
