@@ -8,6 +8,9 @@ import (
 	"github.com/joblot/joblot/backend"
 )
 
+// fetchChunk bounds the jobs one fetch.lua call claims (Lua's unpack limit).
+const fetchChunk = 1000
+
 // Fetch claims up to max jobs for proc with one fetch.lua call per queue
 // tried, in the given order, stopping once max jobs are claimed.
 func (b *Backend) Fetch(ctx context.Context, proc string, queues []string, max int) ([]*backend.Fetched, error) {
@@ -22,21 +25,26 @@ func (b *Backend) Fetch(ctx context.Context, proc string, queues []string, max i
 	}
 	var out []*backend.Fetched
 	for _, q := range queues {
-		left := max - len(out)
-		if left <= 0 {
-			break
-		}
-		res := b.run(ctx, b.c, call{s: b.s.fetch, keys: []string{qJobs(q), qWip(q, proc), qPaused(q)}, args: []string{itoa(left)}})
-		arr, err := res.ToArray()
-		if err != nil {
-			return out, wrap("fetch "+q, err)
-		}
-		for _, m := range arr {
-			raw, err := m.ToString()
+		for {
+			want := min(max-len(out), fetchChunk)
+			if want <= 0 {
+				return out, nil
+			}
+			res := b.run(ctx, b.c, call{s: b.s.fetch, keys: []string{qJobs(q), qWip(q, proc), qPaused(q)}, args: []string{itoa(want)}})
+			arr, err := res.ToArray()
 			if err != nil {
 				return out, wrap("fetch "+q, err)
 			}
-			out = append(out, decodeFetched(q, []byte(raw)))
+			for _, m := range arr {
+				raw, err := m.ToString()
+				if err != nil {
+					return out, wrap("fetch "+q, err)
+				}
+				out = append(out, decodeFetched(q, []byte(raw)))
+			}
+			if len(arr) < want {
+				break // this queue is empty (or paused): try the next
+			}
 		}
 	}
 	return out, nil

@@ -229,8 +229,8 @@ func (b *Backend) UsedMemory(ctx context.Context) (int64, error) {
 
 // isOOM reports whether err is Redis refusing a write at maxmemory.
 func isOOM(err error) bool {
-	re, ok := rueidis.IsRedisErr(err)
-	return ok && strings.HasPrefix(re.Error(), "OOM")
+	var re *rueidis.RedisError
+	return errors.As(err, &re) && strings.HasPrefix(re.Error(), "OOM")
 }
 
 // wrap adds context to a Redis error and maps OOM to backend.ErrStoreFull.
