@@ -1,0 +1,28 @@
+// Package remote carries the backend.Backend seam over a local endpoint, so
+// that the CLI (and later the dashboard) can work against an embedded store
+// that another process owns.
+//
+// bbolt takes an exclusive lock on its file: only one process can open it.
+// That process, the owner, calls Listen and Serve next to its store; any
+// other process on the machine calls Dial and gets a *Client, a
+// backend.Backend whose every method is answered by the owner's backend.
+// With no owner running, Dial fails with an error wrapping ErrNoOwner and
+// the caller opens the file itself.
+//
+// # Local only
+//
+// The endpoint is a unix socket next to the store file (SocketPath), created
+// with mode 0600. There is no authentication beyond file permissions: whoever
+// may open the socket may do anything the owner's backend can, exactly as if
+// they could open the store file. Never expose it over a network.
+//
+// # Protocol
+//
+// HTTP/1.1 over the socket, one POST per method to /v1/<Method> with a JSON
+// request body; the answer is 200 with a JSON result, or an error status with
+// a JSON body {"code": ..., "message": ...}. The code names the sentinel
+// error (backend.ErrBatchNotFound, context.Canceled, ...) so that errors.Is
+// holds on the client side. JSON carries time.Time (RFC 3339 with
+// nanoseconds) and []byte (base64) exactly. A POST to /v1/Hello at Dial
+// checks the protocol version and learns the served backend's capabilities.
+package remote

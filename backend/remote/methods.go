@@ -1,0 +1,181 @@
+package remote
+
+import (
+	"context"
+	"time"
+
+	"github.com/joblot/joblot/backend"
+)
+
+// The backend.Backend methods of Client, each one call to the owner. Their
+// doc is backend.Backend's.
+
+// Enqueue implements backend.Backend.
+func (c *Client) Enqueue(ctx context.Context, jobs []*backend.Job) error {
+	return c.call(ctx, "Enqueue", enqueueReq{Jobs: jobs}, &empty{})
+}
+
+// Fetch implements backend.Backend.
+func (c *Client) Fetch(ctx context.Context, proc string, queues []string, max int) ([]*backend.Fetched, error) {
+	var resp fetchResp
+	if err := c.call(ctx, "Fetch", fetchReq{Proc: proc, Queues: queues, Max: max}, &resp); err != nil {
+		return nil, err
+	}
+	fs := make([]*backend.Fetched, len(resp.Jobs))
+	for i, wf := range resp.Jobs {
+		fs[i] = fromWireFetched(wf)
+	}
+	return fs, nil
+}
+
+// Complete implements backend.Backend.
+func (c *Client) Complete(ctx context.Context, proc string, results []backend.Result) error {
+	req := completeReq{Proc: proc, Results: make([]*wireResult, len(results))}
+	for i, r := range results {
+		req.Results[i] = &wireResult{
+			Fetched: toWireFetched(r.Fetched), Outcome: r.Outcome, Job: r.Job,
+			RetryAt: r.RetryAt, Duration: r.Duration,
+		}
+	}
+	return c.call(ctx, "Complete", req, &empty{})
+}
+
+// Heartbeat implements backend.Backend.
+func (c *Client) Heartbeat(ctx context.Context, info backend.ProcessInfo, ttl time.Duration) error {
+	return c.call(ctx, "Heartbeat", heartbeatReq{Info: info, TTL: ttl}, &empty{})
+}
+
+// Deregister implements backend.Backend.
+func (c *Client) Deregister(ctx context.Context, proc string) error {
+	return c.call(ctx, "Deregister", procReq{Proc: proc}, &empty{})
+}
+
+// MoveDue implements backend.Backend.
+func (c *Client) MoveDue(ctx context.Context, now time.Time, limit int) (int, error) {
+	var resp countResp
+	err := c.call(ctx, "MoveDue", nowReq{Now: now, Limit: limit}, &resp)
+	return resp.N, err
+}
+
+// RecoverOrphans implements backend.Backend.
+func (c *Client) RecoverOrphans(ctx context.Context, now time.Time) (int, error) {
+	var resp countResp
+	err := c.call(ctx, "RecoverOrphans", nowReq{Now: now}, &resp)
+	return resp.N, err
+}
+
+// TrimDead implements backend.Backend.
+func (c *Client) TrimDead(ctx context.Context, now time.Time) (int, error) {
+	var resp countResp
+	err := c.call(ctx, "TrimDead", nowReq{Now: now}, &resp)
+	return resp.N, err
+}
+
+// Lease implements backend.Backend.
+func (c *Client) Lease(ctx context.Context, name, holder string, ttl time.Duration) (bool, error) {
+	var resp leaseResp
+	err := c.call(ctx, "Lease", leaseReq{Name: name, Holder: holder, TTL: ttl}, &resp)
+	return resp.Held, err
+}
+
+// Stats implements backend.Backend.
+func (c *Client) Stats(ctx context.Context, now time.Time) (*backend.Stats, error) {
+	var resp backend.Stats
+	if err := c.call(ctx, "Stats", nowReq{Now: now}, &resp); err != nil {
+		return nil, err
+	}
+	return &resp, nil
+}
+
+// ListJobs implements backend.Backend.
+func (c *Client) ListJobs(ctx context.Context, f backend.JobFilter) (*backend.JobPage, error) {
+	var resp backend.JobPage
+	if err := c.call(ctx, "ListJobs", f, &resp); err != nil {
+		return nil, err
+	}
+	return &resp, nil
+}
+
+// RetryJobs implements backend.Backend.
+func (c *Client) RetryJobs(ctx context.Context, set backend.JobSet, queue string, ids []string) (int, error) {
+	var resp countResp
+	err := c.call(ctx, "RetryJobs", jobsReq{Set: set, Queue: queue, IDs: ids}, &resp)
+	return resp.N, err
+}
+
+// DeleteJobs implements backend.Backend.
+func (c *Client) DeleteJobs(ctx context.Context, set backend.JobSet, queue string, ids []string) (int, error) {
+	var resp countResp
+	err := c.call(ctx, "DeleteJobs", jobsReq{Set: set, Queue: queue, IDs: ids}, &resp)
+	return resp.N, err
+}
+
+// CreateBatch implements backend.Backend.
+func (c *Client) CreateBatch(ctx context.Context, spec *backend.BatchSpec) error {
+	return c.call(ctx, "CreateBatch", spec, &empty{})
+}
+
+// AddToBatch implements backend.Backend. The BatchID and BatchIndex the
+// owner assigned are copied into add.Jobs, as an in-process call would leave
+// them.
+func (c *Client) AddToBatch(ctx context.Context, add *backend.BatchAdd) error {
+	var resp addResp
+	err := c.call(ctx, "AddToBatch", add, &resp)
+	if add != nil && len(resp.Assigned) == len(add.Jobs) {
+		for i, j := range add.Jobs {
+			if j != nil {
+				j.BatchID, j.BatchIndex = resp.Assigned[i].BatchID, resp.Assigned[i].BatchIndex
+			}
+		}
+	}
+	return err
+}
+
+// CommitBatch implements backend.Backend.
+func (c *Client) CommitBatch(ctx context.Context, id string) error {
+	return c.call(ctx, "CommitBatch", batchReq{ID: id}, &empty{})
+}
+
+// BatchStatus implements backend.Backend.
+func (c *Client) BatchStatus(ctx context.Context, id string) (*backend.BatchStatus, error) {
+	var resp backend.BatchStatus
+	if err := c.call(ctx, "BatchStatus", batchReq{ID: id}, &resp); err != nil {
+		return nil, err
+	}
+	return &resp, nil
+}
+
+// ListBatches implements backend.Backend.
+func (c *Client) ListBatches(ctx context.Context, opts backend.BatchListOptions) ([]*backend.BatchStatus, error) {
+	var resp []*backend.BatchStatus
+	if err := c.call(ctx, "ListBatches", opts, &resp); err != nil {
+		return nil, err
+	}
+	return resp, nil
+}
+
+// CancelBatch implements backend.Backend.
+func (c *Client) CancelBatch(ctx context.Context, id string) error {
+	return c.call(ctx, "CancelBatch", batchReq{ID: id}, &empty{})
+}
+
+// BatchesCancelled implements backend.Backend.
+func (c *Client) BatchesCancelled(ctx context.Context, ids []string) (map[string]bool, error) {
+	var resp cancelledResp
+	if err := c.call(ctx, "BatchesCancelled", idsReq{IDs: ids}, &resp); err != nil {
+		return nil, err
+	}
+	return resp.Cancelled, nil
+}
+
+// DeleteBatch implements backend.Backend.
+func (c *Client) DeleteBatch(ctx context.Context, id string) error {
+	return c.call(ctx, "DeleteBatch", batchReq{ID: id}, &empty{})
+}
+
+// ForwardCallbacks implements backend.Backend.
+func (c *Client) ForwardCallbacks(ctx context.Context, now time.Time) (int, error) {
+	var resp countResp
+	err := c.call(ctx, "ForwardCallbacks", nowReq{Now: now}, &resp)
+	return resp.N, err
+}

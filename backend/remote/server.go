@@ -1,0 +1,222 @@
+package remote
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/joblot/joblot/backend"
+)
+
+// shutdownGrace is how long Serve lets calls in progress finish once its
+// context is done, before it cancels them.
+const shutdownGrace = 5 * time.Second
+
+// errShuttingDown answers a call that arrives as the owner stops.
+var errShuttingDown = fmt.Errorf("owner is shutting down: %w", ErrNoOwner)
+
+// Serve answers Backend calls on l until ctx is done, then stops accepting,
+// lets calls in progress finish (cancelling them after a short grace) and
+// closes l. b is typically a *bolt.Backend.
+//
+// Serve returns only after every call it started has returned, so the
+// caller may close b as soon as Serve returns. It returns nil when stopped
+// by ctx, and the listener's error otherwise.
+func Serve(ctx context.Context, l net.Listener, b backend.Backend) error {
+	// Every call holds calls' read lock; Serve takes the write lock once
+	// the server has stopped, which waits for the calls still running and
+	// refuses (TryRLock fails) any that would start after.
+	var calls sync.RWMutex
+	srv := &http.Server{
+		Handler:           newHandler(b, &calls),
+		ReadHeaderTimeout: 10 * time.Second,
+	}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(l) }()
+
+	var err error
+	select {
+	case err = <-served:
+	case <-ctx.Done():
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownGrace)
+		if srv.Shutdown(sctx) != nil {
+			_ = srv.Close() // closing the connections cancels their calls
+		}
+		cancel()
+		<-served
+	}
+	calls.Lock()
+	if errors.Is(err, http.ErrServerClosed) {
+		err = nil
+	}
+	return err
+}
+
+// newHandler routes /v1/<Method> to b.
+func newHandler(b backend.Backend, calls *sync.RWMutex) http.Handler {
+	mux := http.NewServeMux()
+	h := func(method string, fn http.HandlerFunc) {
+		mux.Handle("POST /v1/"+method, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if !calls.TryRLock() {
+				writeJSON(w, http.StatusServiceUnavailable, encodeError(errShuttingDown))
+				return
+			}
+			defer calls.RUnlock()
+			fn(w, r)
+		}))
+	}
+	mr, isMR := b.(backend.MemoryReporter)
+
+	h("Hello", serve(func(ctx context.Context, _ empty) (helloResp, error) {
+		return helloResp{Protocol: protocolVersion, PID: os.Getpid(), Memory: isMR}, nil
+	}))
+	h("Enqueue", serve(func(ctx context.Context, req enqueueReq) (empty, error) {
+		return empty{}, b.Enqueue(ctx, req.Jobs)
+	}))
+	h("Fetch", serve(func(ctx context.Context, req fetchReq) (fetchResp, error) {
+		fs, err := b.Fetch(ctx, req.Proc, req.Queues, req.Max)
+		resp := fetchResp{Jobs: make([]*wireFetched, len(fs))}
+		for i, f := range fs {
+			resp.Jobs[i] = toWireFetched(f)
+		}
+		return resp, err
+	}))
+	h("Complete", serve(func(ctx context.Context, req completeReq) (empty, error) {
+		results := make([]backend.Result, len(req.Results))
+		for i, r := range req.Results {
+			if r == nil {
+				return empty{}, fmt.Errorf("result %d is null", i)
+			}
+			results[i] = backend.Result{
+				Fetched: fromWireFetched(r.Fetched), Outcome: r.Outcome, Job: r.Job,
+				RetryAt: r.RetryAt, Duration: r.Duration,
+			}
+		}
+		return empty{}, b.Complete(ctx, req.Proc, results)
+	}))
+	h("Heartbeat", serve(func(ctx context.Context, req heartbeatReq) (empty, error) {
+		return empty{}, b.Heartbeat(ctx, req.Info, req.TTL)
+	}))
+	h("Deregister", serve(func(ctx context.Context, req procReq) (empty, error) {
+		return empty{}, b.Deregister(ctx, req.Proc)
+	}))
+	h("MoveDue", serve(func(ctx context.Context, req nowReq) (countResp, error) {
+		n, err := b.MoveDue(ctx, req.Now, req.Limit)
+		return countResp{n}, err
+	}))
+	h("RecoverOrphans", serve(func(ctx context.Context, req nowReq) (countResp, error) {
+		n, err := b.RecoverOrphans(ctx, req.Now)
+		return countResp{n}, err
+	}))
+	h("TrimDead", serve(func(ctx context.Context, req nowReq) (countResp, error) {
+		n, err := b.TrimDead(ctx, req.Now)
+		return countResp{n}, err
+	}))
+	h("Lease", serve(func(ctx context.Context, req leaseReq) (leaseResp, error) {
+		held, err := b.Lease(ctx, req.Name, req.Holder, req.TTL)
+		return leaseResp{held}, err
+	}))
+	h("Stats", serve(func(ctx context.Context, req nowReq) (*backend.Stats, error) {
+		return b.Stats(ctx, req.Now)
+	}))
+	h("ListJobs", serve(func(ctx context.Context, req backend.JobFilter) (*backend.JobPage, error) {
+		return b.ListJobs(ctx, req)
+	}))
+	h("RetryJobs", serve(func(ctx context.Context, req jobsReq) (countResp, error) {
+		n, err := b.RetryJobs(ctx, req.Set, req.Queue, req.IDs)
+		return countResp{n}, err
+	}))
+	h("DeleteJobs", serve(func(ctx context.Context, req jobsReq) (countResp, error) {
+		n, err := b.DeleteJobs(ctx, req.Set, req.Queue, req.IDs)
+		return countResp{n}, err
+	}))
+	h("CreateBatch", serve(func(ctx context.Context, req *backend.BatchSpec) (empty, error) {
+		return empty{}, b.CreateBatch(ctx, req)
+	}))
+	h("AddToBatch", serve(func(ctx context.Context, req *backend.BatchAdd) (addResp, error) {
+		if req == nil {
+			return addResp{}, errors.New("null batch add")
+		}
+		err := b.AddToBatch(ctx, req)
+		resp := addResp{Assigned: make([]assigned, len(req.Jobs))}
+		for i, j := range req.Jobs {
+			if j != nil {
+				resp.Assigned[i] = assigned{j.BatchID, j.BatchIndex}
+			}
+		}
+		return resp, err
+	}))
+	h("CommitBatch", serve(func(ctx context.Context, req batchReq) (empty, error) {
+		return empty{}, b.CommitBatch(ctx, req.ID)
+	}))
+	h("BatchStatus", serve(func(ctx context.Context, req batchReq) (*backend.BatchStatus, error) {
+		return b.BatchStatus(ctx, req.ID)
+	}))
+	h("ListBatches", serve(func(ctx context.Context, req backend.BatchListOptions) ([]*backend.BatchStatus, error) {
+		return b.ListBatches(ctx, req)
+	}))
+	h("CancelBatch", serve(func(ctx context.Context, req batchReq) (empty, error) {
+		return empty{}, b.CancelBatch(ctx, req.ID)
+	}))
+	h("BatchesCancelled", serve(func(ctx context.Context, req idsReq) (cancelledResp, error) {
+		m, err := b.BatchesCancelled(ctx, req.IDs)
+		return cancelledResp{m}, err
+	}))
+	h("DeleteBatch", serve(func(ctx context.Context, req batchReq) (empty, error) {
+		return empty{}, b.DeleteBatch(ctx, req.ID)
+	}))
+	h("ForwardCallbacks", serve(func(ctx context.Context, req nowReq) (countResp, error) {
+		n, err := b.ForwardCallbacks(ctx, req.Now)
+		return countResp{n}, err
+	}))
+	h("Memory", serve(func(ctx context.Context, _ empty) (backend.MemoryInfo, error) {
+		if !isMR {
+			return backend.MemoryInfo{}, fmt.Errorf("joblot: the served backend does not report memory: %w", errors.ErrUnsupported)
+		}
+		return mr.Memory(ctx)
+	}))
+	return mux
+}
+
+// serve adapts one method to HTTP: it decodes the request body into Req,
+// calls fn with the request's context (cancelled when the client goes away)
+// and writes either its result (200) or its error (400 for a body that does
+// not decode, 500 otherwise).
+func serve[Req, Resp any](fn func(context.Context, Req) (Resp, error)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		var req Req
+		if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
+			writeJSON(w, http.StatusBadRequest, &wireError{Message: fmt.Sprintf("joblot: remote %s: bad request body: %v", r.URL.Path, err)})
+			return
+		}
+		resp, err := callSafely(r.Context(), fn, req)
+		if err != nil {
+			writeJSON(w, http.StatusInternalServerError, encodeError(err))
+			return
+		}
+		writeJSON(w, http.StatusOK, resp)
+	}
+}
+
+// callSafely calls fn, turning a panic in the backend into an error so that
+// the client gets an answer and the owner's other work goes on.
+func callSafely[Req, Resp any](ctx context.Context, fn func(context.Context, Req) (Resp, error), req Req) (resp Resp, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("joblot: backend panicked: %v", p)
+		}
+	}()
+	return fn(ctx, req)
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v) // a client that went away needs no answer
+}
