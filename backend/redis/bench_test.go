@@ -1,0 +1,132 @@
+package redis
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/joblot/joblot/backend"
+)
+
+// countCalls installs a hook counting script calls.
+func countCalls(b *Backend) *atomic.Int64 {
+	var n atomic.Int64
+	b.hook = func(string, []string) { n.Add(1) }
+	return &n
+}
+
+// BenchmarkEnqueue measures bulk enqueue (EnqueueMany in chunks of 1000).
+func BenchmarkEnqueue(bb *testing.B) {
+	ctx := context.Background()
+	b, _ := openTest(bb)
+	const chunk = 1000
+	jobs := make([]*backend.Job, chunk)
+	for i := range jobs {
+		jobs[i] = noopJob("q")
+	}
+	bb.ResetTimer()
+	start := time.Now()
+	for done := 0; done < bb.N; done += chunk {
+		n := min(chunk, bb.N-done)
+		if err := b.Enqueue(ctx, jobs[:n]); err != nil {
+			bb.Fatal(err)
+		}
+	}
+	bb.ReportMetric(float64(bb.N)/time.Since(start).Seconds(), "jobs/s")
+}
+
+// BenchmarkFetchComplete measures processing no-op jobs the way the server
+// does: fetchers claim up to k jobs per call, and acks go in chunks.
+func BenchmarkFetchComplete(bb *testing.B) {
+	for _, batchSize := range []int{0, 100_000} {
+		name := "NoBatch"
+		if batchSize > 0 {
+			name = fmt.Sprintf("Batch%d", batchSize)
+		}
+		bb.Run(name, func(bb *testing.B) { benchFetchComplete(bb, batchSize) })
+	}
+}
+
+func benchFetchComplete(bb *testing.B, batchSize int) {
+	ctx := context.Background()
+	b, _ := openTest(bb)
+	n := bb.N
+	// Populate (not timed).
+	var jobs []*backend.Job
+	for i := 0; i < n; i++ {
+		jobs = append(jobs, noopJob("q"))
+	}
+	if batchSize == 0 {
+		if err := b.Enqueue(ctx, jobs); err != nil {
+			bb.Fatal(err)
+		}
+	} else {
+		for i := 0; i < n; i += batchSize {
+			id := fmt.Sprintf("batch-%d", i)
+			if err := b.CreateBatch(ctx, &backend.BatchSpec{ID: id, Callbacks: map[backend.CallbackEvent]*backend.Job{
+				backend.CallbackComplete: {Kind: "done", Queue: "cb"},
+				backend.CallbackSuccess:  {Kind: "ok", Queue: "cb"}}}); err != nil {
+				bb.Fatal(err)
+			}
+			if err := b.AddToBatch(ctx, &backend.BatchAdd{BatchID: id, Jobs: jobs[i:min(i+batchSize, n)]}); err != nil {
+				bb.Fatal(err)
+			}
+			if err := b.CommitBatch(ctx, id); err != nil {
+				bb.Fatal(err)
+			}
+		}
+	}
+	calls := countCalls(b)
+	const (
+		fetchers = 2
+		k        = 250
+	)
+	var done atomic.Int64
+	var wg sync.WaitGroup
+	bb.ResetTimer()
+	start := time.Now()
+	for f := 0; f < fetchers; f++ {
+		wg.Add(1)
+		go func(proc string) {
+			defer wg.Done()
+			for done.Load() < int64(n) {
+				fs, err := b.Fetch(ctx, proc, []string{"q"}, k)
+				if err != nil {
+					bb.Error(err)
+					return
+				}
+				if len(fs) == 0 {
+					return
+				}
+				res := make([]backend.Result, len(fs))
+				for i, f := range fs {
+					res[i] = backend.Result{Fetched: f, Outcome: backend.OutcomeSucceeded}
+				}
+				if err := b.Complete(ctx, proc, res); err != nil {
+					bb.Error(err)
+					return
+				}
+				done.Add(int64(len(fs)))
+			}
+		}(fmt.Sprintf("p%d", f))
+	}
+	wg.Wait()
+	el := time.Since(start)
+	bb.StopTimer()
+	if got := done.Load(); got != int64(n) {
+		bb.Fatalf("processed %d of %d", got, n)
+	}
+	bb.ReportMetric(float64(n)/el.Seconds(), "jobs/s")
+	bb.ReportMetric(float64(calls.Load())/float64(n), "scripts/job")
+	if batchSize > 0 {
+		for i := 0; i < n; i += batchSize {
+			st, err := b.BatchStatus(ctx, fmt.Sprintf("batch-%d", i))
+			if err != nil || st.Succeeded != st.Total || st.SuccessAt.IsZero() {
+				bb.Fatalf("batch %d: %+v, %v", i, st, err)
+			}
+		}
+	}
+}
