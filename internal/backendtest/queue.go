@@ -17,6 +17,7 @@ func queueTests() []test {
 		{name: "FetchRespectsMax", run: testFetchMax},
 		{name: "FetchEmptyQueue", run: testFetchEmpty},
 		{name: "FetchedJobIsNotFetchedAgain", run: testFetchClaims},
+		{name: "EnqueueDedupesCallbackIDs", run: testEnqueueDedupesCallbacks},
 	}
 }
 
@@ -154,4 +155,28 @@ func testFetchClaims(h *harness) {
 	}
 	// In-flight jobs are not listed as queued.
 	h.wantSet(backend.SetQueued, "default")
+}
+
+// testEnqueueDedupesCallbackIDs enqueues a callback job under its
+// deterministic ID twice, as two racing forwarders would: it is stored once,
+// and still once after the first copy ran.
+func testEnqueueDedupesCallbacks(h *harness) {
+	mk := func() *backend.Job {
+		j := h.job(cbQueue)
+		j.CallbackOf = "some-batch"
+		j.CallbackEvent = backend.CallbackComplete
+		j.ID = backend.CallbackJobID(j.CallbackOf, j.CallbackEvent)
+		return j
+	}
+	h.enqueue(mk())
+	h.enqueue(mk(), h.job(cbQueue))
+	if got := len(h.setIDs(backend.SetQueued, cbQueue)); got != 2 {
+		h.t.Fatalf("%d jobs queued, want the callback once and the plain job", got)
+	}
+	p := h.proc("p1", cbQueue)
+	h.complete(p, succeededAll(h.fetchAll(p, []string{cbQueue}, 10))...)
+	h.enqueue(mk())
+	if got := h.setIDs(backend.SetQueued, cbQueue); len(got) != 0 {
+		h.t.Fatalf("callback enqueued again after it ran: %v", got)
+	}
 }
