@@ -100,4 +100,14 @@ func testStatsProcesses(h *harness) {
 	if q, _ := queueByName(s, "default"); q.InFlight != 3 || q.Size != 2 {
 		h.t.Fatalf("queue stats = %+v, want Size 2, InFlight 3", q)
 	}
+
+	// A process the recoverer declared dead is no longer listed.
+	gone := h.doomedProc("p3", "default")
+	h.fetchOne(gone, "default")
+	h.recoverOrphans(afterDoomed())
+	for _, pi := range h.stats(time.Now()).Processes {
+		if pi.ID == gone {
+			h.t.Fatalf("process %s listed after it was declared dead", gone)
+		}
+	}
 }
