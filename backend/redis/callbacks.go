@@ -17,8 +17,12 @@ import (
 // deterministic ID (backend.CallbackJobID, deduped by the queue's once:<id>
 // key, so racing forwarders enqueue it once), tells the parent batch about
 // child events that need no callback job, and only then removes the entry.
-// Batches with an outbox are listed in jl:outboxes, which ForwardCallbacks
-// sweeps after a crash.
+// Batches with an outbox are listed in jl:outboxes (written right after the
+// firing script returns), which ForwardCallbacks sweeps after a crash. A
+// crash between the script and that SADD is covered by a slower sweep:
+// each ForwardCallbacks call also checks the outboxes of the next
+// sweepPage batches of the batch index, resuming where the previous call
+// stopped (the offset lives in jl:stats outbox_sweep).
 //
 // Parents and children: a parent keeps the set of children whose complete
 // (kidsc) and success (kidss) are outstanding. A child's event reaches its
@@ -146,6 +150,11 @@ func (b *Backend) ForwardCallbacks(ctx context.Context, now time.Time) (int, err
 			return total, err
 		}
 	}
+	n, err := b.sweepOutboxes(ctx, now)
+	total += n
+	if err != nil {
+		return total, err
+	}
 	due, err := b.c.Do(ctx, b.c.B().Zrangebyscore().Key(keyUncommitted).Min("-inf").Max(ms(now)).Limit(0, 1000).Build()).AsStrSlice()
 	if err != nil {
 		return total, wrap("list uncommitted batches", err)
@@ -158,6 +167,48 @@ func (b *Backend) ForwardCallbacks(ctx context.Context, now time.Time) (int, err
 		if done == 1 {
 			if err := b.c.Do(ctx, b.c.B().Zrem().Key(keyUncommitted).Member(id).Build()).Error(); err != nil {
 				return total, wrap("expire batch "+id, err)
+			}
+		}
+	}
+	return total, nil
+}
+
+// sweepPage is how many batches one ForwardCallbacks call checks for a
+// forgotten outbox.
+const sweepPage = 200
+
+// sweepOutboxes checks the outboxes of the next sweepPage batches of the
+// batch index (one pipelined LLEN each) and forwards the non-empty ones.
+func (b *Backend) sweepOutboxes(ctx context.Context, now time.Time) (int, error) {
+	off, err := b.c.Do(ctx, b.c.B().Hget().Key(keyStats).Field("outbox_sweep").Build()).AsInt64()
+	if err != nil && !rueidis.IsRedisNil(err) {
+		return 0, wrap("read outbox sweep offset", err)
+	}
+	ids, err := b.c.Do(ctx, b.c.B().Zrange().Key(keyBatches).Min(itoa(off)).Max(itoa(off+sweepPage-1)).Build()).AsStrSlice()
+	if err != nil {
+		return 0, wrap("sweep outboxes", err)
+	}
+	next := off + int64(len(ids))
+	if len(ids) < sweepPage {
+		next = 0
+	}
+	if err := b.c.Do(ctx, b.c.B().Hset().Key(keyStats).FieldValue().FieldValue("outbox_sweep", itoa(next)).Build()).Error(); err != nil && !isOOM(err) {
+		return 0, wrap("store outbox sweep offset", err)
+	}
+	if len(ids) == 0 {
+		return 0, nil
+	}
+	cmds := make(rueidis.Commands, len(ids))
+	for i, id := range ids {
+		cmds[i] = b.c.B().Llen().Key(bOutbox(id)).Build()
+	}
+	total := 0
+	for i, r := range b.c.DoMulti(ctx, cmds...) {
+		if l, err := r.AsInt64(); err == nil && l > 0 {
+			n, err := b.forwardOutbox(ctx, ids[i], now)
+			total += n
+			if err != nil {
+				return total, err
 			}
 		}
 	}
