@@ -11,6 +11,7 @@ import (
 	"github.com/redis/rueidis"
 
 	"github.com/joblot/joblot/backend"
+	"github.com/joblot/joblot/internal/memreport"
 	"github.com/joblot/joblot/internal/memreport/keyspace"
 )
 
@@ -114,7 +115,7 @@ func (r *run) batches(ctx context.Context, keys []string) error {
 			r.c.B().Llen().Key(batchOutbox(id)).Build())
 	}
 	for _, k := range keys {
-		cmds = append(cmds, r.c.B().MemoryUsage().Key(k).Samples(0).Build())
+		cmds = append(cmds, r.c.B().MemoryUsage().Key(k).Samples(memreport.DefaultElementSamples).Build())
 	}
 	res := r.c.DoMulti(ctx, cmds...)
 	size := map[string]int64{}

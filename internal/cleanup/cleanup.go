@@ -41,6 +41,7 @@ import (
 	"github.com/redis/rueidis"
 
 	"github.com/joblot/joblot/backend"
+	"github.com/joblot/joblot/internal/memreport"
 	"github.com/joblot/joblot/internal/memreport/keyspace"
 )
 
@@ -388,7 +389,7 @@ func (r *run) progress() {
 func (r *run) memoryUsage(ctx context.Context, keys []string) ([]int64, error) {
 	cmds := make(rueidis.Commands, len(keys))
 	for i, k := range keys {
-		cmds[i] = r.c.B().MemoryUsage().Key(k).Samples(0).Build()
+		cmds[i] = r.c.B().MemoryUsage().Key(k).Samples(memreport.DefaultElementSamples).Build()
 	}
 	out := make([]int64, len(keys))
 	for i, res := range r.c.DoMulti(ctx, cmds...) {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/redis/rueidis"
 
+	"github.com/joblot/joblot/internal/memreport"
 	"github.com/joblot/joblot/internal/memreport/keyspace"
 )
 
@@ -50,7 +51,7 @@ func (r *run) dead(ctx context.Context, keys []string) error {
 		stats := tag + ":stats"
 		// Bytes freed are estimated as the set's usage times the share
 		// removed; one MEMORY USAGE per set, before trimming.
-		usage, err := r.c.Do(ctx, r.c.B().MemoryUsage().Key(k).Samples(0).Build()).AsInt64()
+		usage, err := r.c.Do(ctx, r.c.B().MemoryUsage().Key(k).Samples(memreport.DefaultElementSamples).Build()).AsInt64()
 		if rueidis.IsRedisNil(err) {
 			continue
 		}

@@ -23,7 +23,7 @@ func isFailinfoKey(k string) bool {
 func (r *run) failinfo(ctx context.Context, keys []string) error {
 	cmds := make(rueidis.Commands, 0, 2*len(keys))
 	for _, k := range keys {
-		cmds = append(cmds, r.c.B().Type().Key(k).Build(), r.c.B().MemoryUsage().Key(k).Samples(0).Build())
+		cmds = append(cmds, r.c.B().Type().Key(k).Build(), r.c.B().MemoryUsage().Key(k).Samples(memreport.DefaultElementSamples).Build())
 	}
 	res := r.c.DoMulti(ctx, cmds...)
 	var doomed []string

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/redis/rueidis"
+
+	"github.com/joblot/joblot/internal/memreport"
 )
 
 const procsKey = "jl:procs"
@@ -73,7 +75,7 @@ func (r *run) procInfo(ctx context.Context, keys []string) error {
 	}
 	cmds := make(rueidis.Commands, 0, 2*len(cand))
 	for _, k := range cand {
-		cmds = append(cmds, r.c.B().ObjectIdletime().Key(k).Build(), r.c.B().MemoryUsage().Key(k).Samples(0).Build())
+		cmds = append(cmds, r.c.B().ObjectIdletime().Key(k).Build(), r.c.B().MemoryUsage().Key(k).Samples(memreport.DefaultElementSamples).Build())
 	}
 	res := r.c.DoMulti(ctx, cmds...)
 	var doomed []string
