@@ -337,28 +337,6 @@ func (h *harness) trimDead(now time.Time) int {
 	return n
 }
 
-// deliverTwice makes the job at the head of queue run twice, as after a
-// crash between the work and the ack: a process that is then declared dead
-// fetches it, the recoverer puts it back, and a live process fetches it
-// again. stale is the dead process's copy (its Complete writes nothing on
-// the queue side but still counts in the job's batch); live is the copy
-// the live process holds.
-func (h *harness) deliverTwice(queue string) (staleProc string, stale *backend.Fetched, liveProc string, live *backend.Fetched) {
-	h.t.Helper()
-	h.seq++
-	staleProc = h.doomedProc("doomed-"+strconv.Itoa(h.seq), queue)
-	stale = h.fetchOne(staleProc, queue)
-	if n := h.recoverOrphans(afterDoomed()); n != 1 {
-		h.t.Fatalf("RecoverOrphans recovered %d jobs, want 1", n)
-	}
-	liveProc = h.proc("live-"+strconv.Itoa(h.seq), queue)
-	live = h.fetchOne(liveProc, queue)
-	if live.ID != stale.ID {
-		h.t.Fatalf("after recovery fetched %s, want the recovered job %s at the head", live.ID, stale.ID)
-	}
-	return staleProc, stale, liveProc, live
-}
-
 // diffJob returns a description of the fields that differ between got and
 // want (times compared at millisecond precision), or "".
 func diffJob(got, want *backend.Job) string {
