@@ -10,7 +10,6 @@ import (
 	"github.com/joblot/joblot/backend"
 )
 
-
 // runStoreTests runs the store-derived metric tests against a real backend;
 // open returns a fresh, empty store.
 func runStoreTests(t *testing.T, open func(t *testing.T) backend.Backend) {
