@@ -1,0 +1,115 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/joblot/joblot"
+	"github.com/joblot/joblot/backend"
+)
+
+func newBatchShowCmd(a *app) *cobra.Command {
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "show ID",
+		Short: "Show a batch's counters, times, children, callbacks and error groups",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			s, err := a.openStore(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer s.Close()
+			st, err := joblot.NewInspector(s).Batch(cmd.Context(), args[0])
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				return writeJSON(a.stdout, st)
+			}
+			return printBatchStatus(a.stdout, st)
+		},
+	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the batch status as JSON")
+	return cmd
+}
+
+// printBatchStatus prints everything known about a batch.
+func printBatchStatus(w io.Writer, b *backend.BatchStatus) error {
+	t := newTable(w)
+	fmt.Fprintf(t, "batch\t%s\n", b.ID)
+	if b.Description != "" {
+		fmt.Fprintf(t, "description\t%s\n", b.Description)
+	}
+	if b.ParentID != "" {
+		fmt.Fprintf(t, "parent\t%s\n", b.ParentID)
+	}
+	fmt.Fprintf(t, "state\t%s\n", b.State)
+	fmt.Fprintf(t, "jobs\ttotal %d: pending %d, failing %d, succeeded %d, dead %d, discarded %d, cancelled %d, removed %d\n",
+		b.Total, b.Pending, b.Failing, b.Succeeded, b.Dead, b.Discarded, b.Cancelled, b.Removed)
+	for _, tm := range []struct {
+		name string
+		at   interface{ IsZero() bool }
+		s    string
+	}{
+		{"created", b.CreatedAt, fmtTime(b.CreatedAt)},
+		{"committed", b.CommittedAt, fmtTime(b.CommittedAt)},
+		{"complete", b.CompleteAt, fmtTime(b.CompleteAt)},
+		{"success", b.SuccessAt, fmtTime(b.SuccessAt)},
+		{"death", b.DeathAt, fmtTime(b.DeathAt)},
+		{"cancelled", b.CancelledAt, fmtTime(b.CancelledAt)},
+		{"expires", b.ExpiresAt, fmtTime(b.ExpiresAt)},
+	} {
+		if !tm.at.IsZero() {
+			fmt.Fprintf(t, "%s\t%s\n", tm.name, tm.s)
+		}
+	}
+	if len(b.Children) > 0 {
+		fmt.Fprintf(t, "children\t%s\n", strings.Join(b.Children, ", "))
+	}
+	events := make([]string, 0, len(b.Callbacks))
+	for ev, cb := range b.Callbacks {
+		if cb != nil {
+			events = append(events, fmt.Sprintf("%s → %s (queue %s)", ev, cb.Kind, cb.Queue))
+		}
+	}
+	sort.Strings(events)
+	if len(events) > 0 {
+		fmt.Fprintf(t, "callbacks\t%s\n", strings.Join(events, "; "))
+	}
+	if err := t.Flush(); err != nil {
+		return err
+	}
+	return printErrorGroups(w, b)
+}
+
+// printErrorGroups prints a batch's error groups, most frequent first.
+func printErrorGroups(w io.Writer, b *backend.BatchStatus) error {
+	if len(b.ErrorGroups) == 0 && b.OtherErrors == 0 {
+		fmt.Fprintln(w, "error groups: none")
+		return nil
+	}
+	fmt.Fprintln(w, "error groups:")
+	t := newTable(w)
+	fmt.Fprintln(t, "  FINGERPRINT\tCOUNT\tKIND\tCLASS\tSAMPLE MESSAGE")
+	for _, g := range b.ErrorGroups {
+		fmt.Fprintf(t, "  %s\t%d\t%s\t%s\t%s\n", g.Fingerprint, g.Count, g.Kind, g.Class, oneLine(g.Message, 80))
+	}
+	if b.OtherErrors > 0 {
+		fmt.Fprintf(t, "  (other)\t%d\t\t\tfailures beyond the %d groups kept\n", b.OtherErrors, len(b.ErrorGroups))
+	}
+	return t.Flush()
+}
+
+// oneLine flattens and shortens a message for a table cell.
+func oneLine(s string, max int) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if r := []rune(s); len(r) > max {
+		return string(r[:max-1]) + "…"
+	}
+	return s
+}

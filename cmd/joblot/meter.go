@@ -1,0 +1,119 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/redis/rueidis"
+
+	"github.com/joblot/joblot/backend/bolt"
+	"github.com/joblot/joblot/backend/redis"
+	"github.com/joblot/joblot/internal/benchrun"
+)
+
+// meter returns what measures the store's size: Redis used_memory, or the
+// embedded file's size.
+func (s *store) meter() benchrun.Meter {
+	if s.redis != nil {
+		return redisMeter{s.redis}
+	}
+	return fileMeter{s.bolt}
+}
+
+// fileMeter measures the embedded store by its file size.
+type fileMeter struct{ b *bolt.Backend }
+
+func (m fileMeter) UsedMemory(context.Context) (int64, error) { return m.b.FileSize() }
+func (m fileMeter) Source() string                            { return "file size" }
+
+// redisMeter measures Redis memory with INFO and MEMORY USAGE.
+type redisMeter struct{ b *redis.Backend }
+
+func (m redisMeter) UsedMemory(ctx context.Context) (int64, error) { return m.b.UsedMemory(ctx) }
+func (m redisMeter) Source() string                                { return "redis used_memory" }
+
+// BatchBytes sums MEMORY USAGE … SAMPLES 0 over the keys of the given
+// batches.
+func (m redisMeter) BatchBytes(ctx context.Context, ids []string) (int64, error) {
+	want := make(map[string]bool, len(ids))
+	for _, id := range ids {
+		want[id] = true
+	}
+	var total int64
+	err := scanBatchKeys(ctx, m.b.Client(), func(id, _ string, bytes int64) {
+		if want[id] {
+			total += bytes
+		}
+	})
+	return total, err
+}
+
+// BatchKeyBytes returns the bytes of each key of the given batches, by
+// batch and key suffix ("meta", "bits", "errs", ...).
+func (m redisMeter) BatchKeyBytes(ctx context.Context, ids []string) (map[string]map[string]int64, error) {
+	out := make(map[string]map[string]int64, len(ids))
+	for _, id := range ids {
+		out[id] = map[string]int64{}
+	}
+	err := scanBatchKeys(ctx, m.b.Client(), func(id, suffix string, bytes int64) {
+		if keys, ok := out[id]; ok {
+			keys[suffix] = bytes
+		}
+	})
+	return out, err
+}
+
+// commandStats returns INFO commandstats.
+func (m redisMeter) commandStats(ctx context.Context) (string, error) {
+	c := m.b.Client()
+	return c.Do(ctx, c.B().Info().Section("commandstats").Build()).ToString()
+}
+
+// scanBatchKeys walks the batch keys ({jl:b:<id>}:<suffix>) with SCAN at a
+// bounded COUNT and measures each with MEMORY USAGE … SAMPLES 0, one
+// pipeline per SCAN page. On Redis Cluster it sees the node it talks to.
+func scanBatchKeys(ctx context.Context, c rueidis.Client, fn func(id, suffix string, bytes int64)) error {
+	var cursor uint64
+	for {
+		entry, err := c.Do(ctx, c.B().Scan().Cursor(cursor).Match("{jl:b:*").Count(1000).Build()).AsScanEntry()
+		if err != nil {
+			return fmt.Errorf("scan batch keys: %w", err)
+		}
+		if len(entry.Elements) > 0 {
+			cmds := make(rueidis.Commands, len(entry.Elements))
+			for i, k := range entry.Elements {
+				cmds[i] = c.B().MemoryUsage().Key(k).Samples(0).Build()
+			}
+			for i, r := range c.DoMulti(ctx, cmds...) {
+				n, err := r.AsInt64()
+				if rueidis.IsRedisNil(err) {
+					continue // deleted between SCAN and MEMORY USAGE
+				}
+				if err != nil {
+					return fmt.Errorf("memory usage %s: %w", entry.Elements[i], err)
+				}
+				if id, suffix, ok := parseBatchKey(entry.Elements[i]); ok {
+					fn(id, suffix, n)
+				}
+			}
+		}
+		cursor = entry.Cursor
+		if cursor == 0 {
+			return nil
+		}
+	}
+}
+
+// parseBatchKey splits "{jl:b:<id>}:<suffix>".
+func parseBatchKey(key string) (id, suffix string, ok bool) {
+	rest, ok := strings.CutPrefix(key, "{jl:b:")
+	if !ok {
+		return "", "", false
+	}
+	id, suffix, ok = strings.Cut(rest, "}")
+	if !ok {
+		return "", "", false
+	}
+	return id, strings.TrimPrefix(suffix, ":"), true
+}

@@ -1,0 +1,81 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"text/tabwriter"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+	"golang.org/x/term"
+)
+
+// writeJSON prints v as one indented JSON object.
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+// newTable returns a tabwriter for aligned columns; call Flush.
+func newTable(w io.Writer) *tabwriter.Writer {
+	return tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+}
+
+// isTerminal reports whether w is a terminal; progress bars are drawn
+// only then.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+// bar is a progress bar that does nothing when output is not a terminal.
+type bar struct{ pb *progressbar.ProgressBar }
+
+// newBar returns a progress bar on w when w is a terminal and show is set.
+func newBar(w io.Writer, show bool, total int64, desc string) *bar {
+	if !show || !isTerminal(w) {
+		return &bar{}
+	}
+	return &bar{pb: progressbar.NewOptions64(total,
+		progressbar.OptionSetWriter(w),
+		progressbar.OptionSetDescription(desc),
+		progressbar.OptionSetWidth(30),
+		progressbar.OptionShowCount(),
+		progressbar.OptionShowIts(),
+		progressbar.OptionSetItsString("jobs"),
+		progressbar.OptionThrottle(100*time.Millisecond),
+		progressbar.OptionOnCompletion(func() { fmt.Fprintln(w) }),
+	)}
+}
+
+// Set moves the bar to n.
+func (b *bar) Set(n int64) {
+	if b.pb != nil {
+		_ = b.pb.Set64(n)
+	}
+}
+
+// SetTotal changes the bar's total (a nested batch grows).
+func (b *bar) SetTotal(n int64) {
+	if b.pb != nil && b.pb.GetMax64() != n {
+		b.pb.ChangeMax64(n)
+	}
+}
+
+// Finish completes the bar.
+func (b *bar) Finish() {
+	if b.pb != nil {
+		_ = b.pb.Finish()
+	}
+}
+
+// since formats a time for tables: empty when zero.
+func fmtTime(t time.Time) string {
+	if t.IsZero() {
+		return "-"
+	}
+	return t.Local().Format("2006-01-02 15:04:05")
+}

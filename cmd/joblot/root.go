@@ -1,0 +1,85 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+
+	"github.com/spf13/cobra"
+)
+
+// app is what every command shares: its output streams, its environment
+// and the store flags.
+type app struct {
+	stdout, stderr io.Writer
+	getenv         func(string) string
+	store          storeFlags
+	logLevel       string
+}
+
+// exitError ends the program with a code after the command has printed its
+// own output (e.g. `bench verify` finding lost jobs).
+type exitError struct {
+	code int
+	msg  string
+}
+
+func (e *exitError) Error() string { return e.msg }
+
+// execute runs the joblot command line and returns the exit code.
+func execute(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) int {
+	a := &app{stdout: stdout, stderr: stderr, getenv: getenv}
+	root := newRootCmd(a)
+	root.SetArgs(args)
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return 0
+	}
+	var ee *exitError
+	if errors.As(err, &ee) {
+		if ee.msg != "" {
+			fmt.Fprintln(stderr, "joblot:", ee.msg)
+		}
+		return ee.code
+	}
+	fmt.Fprintln(stderr, "joblot:", err)
+	return 1
+}
+
+func newRootCmd(a *app) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "joblot",
+		Short: "Background jobs and batches for Go, on Redis or an embedded file",
+		Long: `joblot runs background jobs and batches for Go programs.
+
+Every command works on Redis (--redis URL, or the JOBLOT_REDIS_URL
+environment variable) or, when no Redis is configured, on the embedded
+file store (--db PATH, default ./joblot.db). A Redis that is configured
+but unreachable is an error: joblot never falls back to the file.`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetOut(a.stdout)
+	root.SetErr(a.stderr)
+	a.store.register(root.PersistentFlags())
+	root.PersistentFlags().StringVar(&a.logLevel, "log-level", "warn", "log level on stderr: debug, info, warn, error")
+	root.AddCommand(
+		newBenchCmd(a),
+		newDemoCmd(a),
+		newBatchCmd(a),
+		newStatsCmd(a),
+		newQueuesCmd(a),
+	)
+	return root
+}
+
+// logger returns the logger commands give the server and the backends.
+func (a *app) logger() *slog.Logger {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(a.logLevel)); err != nil {
+		level = slog.LevelWarn
+	}
+	return slog.New(slog.NewTextHandler(a.stderr, &slog.HandlerOptions{Level: level}))
+}
