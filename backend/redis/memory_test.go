@@ -148,3 +148,128 @@ func TestStoreFull(t *testing.T) {
 		t.Fatalf("enqueue after draining: %v", err)
 	}
 }
+
+// processAll fetches and completes every queued job of q, letting decide
+// choose each outcome.
+func processAll(t testing.TB, b *Backend, q string, decide func(f *backend.Fetched) backend.Result) {
+	t.Helper()
+	ctx := context.Background()
+	for {
+		fs, err := b.Fetch(ctx, "p", []string{q}, 500)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(fs) == 0 {
+			return
+		}
+		res := make([]backend.Result, len(fs))
+		for i, f := range fs {
+			res[i] = decide(f)
+		}
+		if err := b.Complete(ctx, "p", res); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// batchBytes sums MEMORY USAGE over a batch's keys.
+func batchBytes(t testing.TB, b *Backend, id string) int64 {
+	t.Helper()
+	var sum int64
+	for _, k := range batchKeys(id) {
+		n, err := b.c.Do(context.Background(), b.c.B().MemoryUsage().Key(k).Samples(0).Build()).AsInt64()
+		if err == nil {
+			sum += n
+		}
+	}
+	return sum
+}
+
+// TestBatchBookkeepingBytesPerJob: a batch of 100,000 jobs, 30% of which
+// die over 10 distinct errors, costs at most 1 byte of batch state per job,
+// and its state does not grow with its failures.
+func TestBatchBookkeepingBytesPerJob(t *testing.T) {
+	const n = 100_000
+	ctx := context.Background()
+	b, _ := openTest(t, redistest.Options{})
+	b.limits.DeadMaxJobs = 1000
+	id := "big"
+	if err := b.CreateBatch(ctx, &backend.BatchSpec{ID: id}); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < n; i += 10_000 {
+		jobs := make([]*backend.Job, 10_000)
+		for k := range jobs {
+			jobs[k] = noopJob("q")
+		}
+		if err := b.AddToBatch(ctx, &backend.BatchAdd{BatchID: id, Jobs: jobs}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := b.CommitBatch(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	i := 0
+	now := time.Now()
+	processAll(t, b, "q", func(f *backend.Fetched) backend.Result {
+		i++
+		if i%10 < 3 {
+			j := f.Job.Clone()
+			j.ErrorClass = "E" + strconv.Itoa(i%17)
+			j.ErrorMessage = "failure number " + strconv.Itoa(i) + " of class " + j.ErrorClass
+			j.ErrorFingerprint = "noop|" + j.ErrorClass
+			j.DiedAt = now
+			return backend.Result{Fetched: f, Outcome: backend.OutcomeDead, Job: j}
+		}
+		return backend.Result{Fetched: f, Outcome: backend.OutcomeSucceeded}
+	})
+	st, err := b.BatchStatus(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Total != n || st.Dead != 30_000 || st.Succeeded != 70_000 || st.CompleteAt.IsZero() || st.DeathAt.IsZero() {
+		t.Fatalf("status: %+v", st)
+	}
+	per := float64(batchBytes(t, b, id)) / n
+	t.Logf("batch bookkeeping: %.3f bytes per job (%d error groups)", per, len(st.ErrorGroups))
+	if per > 1 {
+		t.Fatalf("%.3f bytes of batch state per job, floor is 1", per)
+	}
+}
+
+// TestBytesPerRetryingJob: a retrying job costs at most 400 bytes of Redis
+// beyond its payload.
+func TestBytesPerRetryingJob(t *testing.T) {
+	const n = 8_000
+	b, _ := openTest(t)
+	// Create the queue's stats keys first, so they are not counted.
+	mustEnqueue(t, b, noopJob("q"))
+	processAll(t, b, "q", func(f *backend.Fetched) backend.Result {
+		return backend.Result{Fetched: f, Outcome: backend.OutcomeSucceeded}
+	})
+	before := usedMemory(t, b)
+	jobs := make([]*backend.Job, n)
+	for i := range jobs {
+		jobs[i] = noopJob("q")
+	}
+	mustEnqueue(t, b, jobs...)
+	var payloadBytes int64
+	due := time.Now().Add(time.Hour)
+	processAll(t, b, "q", func(f *backend.Fetched) backend.Result {
+		j := f.Job.Clone()
+		j.Attempt++
+		j.ErrorClass, j.ErrorMessage, j.ErrorFingerprint = "*net.OpError", "dial tcp 10.0.0.1:443: connect: connection refused", "noop|*net.OpError|dial tcp"
+		j.FailedAt = time.Now()
+		p, _ := j.MarshalBinary()
+		payloadBytes += int64(len(p))
+		return backend.Result{Fetched: f, Outcome: backend.OutcomeRetry, Job: j, RetryAt: due}
+	})
+	if qs := queueStats(mustStats(t, b), "q"); qs.Retry != n {
+		t.Fatalf("retry set holds %d, want %d", qs.Retry, n)
+	}
+	per := float64(usedMemory(t, b)-before)/n - float64(payloadBytes)/n
+	t.Logf("Redis bytes per retrying job beyond its payload: %.1f (payload %.0f B)", per, float64(payloadBytes)/n)
+	if per > 400 {
+		t.Fatalf("%.1f bytes per retrying job beyond its payload, floor is 400", per)
+	}
+}
