@@ -178,7 +178,8 @@ func (b *Backend) ForwardCallbacks(ctx context.Context, now time.Time) (int, err
 const sweepPage = 200
 
 // sweepOutboxes checks the outboxes of the next sweepPage batches of the
-// batch index (one pipelined LLEN each) and forwards the non-empty ones.
+// batch index (one pipelined LLEN each) and forwards the non-empty ones; it
+// also drops ids of expired batches from the index.
 func (b *Backend) sweepOutboxes(ctx context.Context, now time.Time) (int, error) {
 	off, err := b.c.Do(ctx, b.c.B().Hget().Key(keyStats).Field("outbox_sweep").Build()).AsInt64()
 	if err != nil && !rueidis.IsRedisNil(err) {
@@ -198,18 +199,29 @@ func (b *Backend) sweepOutboxes(ctx context.Context, now time.Time) (int, error)
 	if len(ids) == 0 {
 		return 0, nil
 	}
-	cmds := make(rueidis.Commands, len(ids))
-	for i, id := range ids {
-		cmds[i] = b.c.B().Llen().Key(bOutbox(id)).Build()
+	cmds := make(rueidis.Commands, 0, 2*len(ids))
+	for _, id := range ids {
+		cmds = append(cmds, b.c.B().Llen().Key(bOutbox(id)).Build(), b.c.B().Exists().Key(bMeta(id)).Build())
 	}
+	res := b.c.DoMulti(ctx, cmds...)
 	total := 0
-	for i, r := range b.c.DoMulti(ctx, cmds...) {
-		if l, err := r.AsInt64(); err == nil && l > 0 {
-			n, err := b.forwardOutbox(ctx, ids[i], now)
+	var gone []string
+	for i, id := range ids {
+		if l, err := res[2*i].AsInt64(); err == nil && l > 0 {
+			n, err := b.forwardOutbox(ctx, id, now)
 			total += n
 			if err != nil {
 				return total, err
 			}
+		}
+		if e, err := res[2*i+1].AsInt64(); err == nil && e == 0 {
+			gone = append(gone, id)
+		}
+	}
+	// The index is pruned as batches expire.
+	if len(gone) > 0 {
+		if err := b.c.Do(ctx, b.c.B().Zrem().Key(keyBatches).Member(gone...).Build()).Error(); err != nil {
+			return total, wrap("prune batch index", err)
 		}
 	}
 	return total, nil
