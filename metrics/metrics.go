@@ -37,9 +37,9 @@ const (
 	// DefaultMaxSeries bounds the (kind, queue) pairs that get their own
 	// job series.
 	DefaultMaxSeries = 1000
-	// BatchWindow is how many of the newest batches the batches-by-state
-	// gauge looks at on each refresh.
-	BatchWindow = 1000
+	// DefaultBatchWindow is how many of the newest batches the
+	// batches-by-state gauge looks at on each refresh.
+	DefaultBatchWindow = 1000
 )
 
 // OverflowLabel replaces kind and queue for jobs whose (kind, queue) pair
@@ -65,6 +65,11 @@ type Options struct {
 	// runs on FamilyInterval in its own goroutine, never per scrape and
 	// never in the way of the other gauges.
 	Families func(ctx context.Context) (map[string]int64, error)
+	// BatchWindow is how many of the newest batches joblot_batches counts
+	// on each refresh (default 1000; negative: none, and no batch reads).
+	// Reading a batch's status costs a few store commands, so the window
+	// bounds the refresh's cost.
+	BatchWindow int
 	// MaxSeries caps the distinct (kind, queue) pairs with their own job
 	// series (default 1000); later pairs are counted under OverflowLabel.
 	MaxSeries int
@@ -105,6 +110,9 @@ func New(b backend.Backend, opts Options) *Collector {
 	if opts.FamilyInterval == 0 {
 		opts.FamilyInterval = DefaultFamilyInterval
 	}
+	if opts.BatchWindow == 0 {
+		opts.BatchWindow = DefaultBatchWindow
+	}
 	if opts.MaxSeries <= 0 {
 		opts.MaxSeries = DefaultMaxSeries
 	}
@@ -119,7 +127,7 @@ func New(b backend.Backend, opts Options) *Collector {
 		opts:  opts,
 		log:   opts.Logger,
 		jobs:  newJobMetrics(opts.MaxSeries, opts.DurationBuckets),
-		store: newStoreMetrics(),
+		store: newStoreMetrics(opts.BatchWindow),
 	}
 	c.gatherer = prometheus.DefaultGatherer
 	if g, ok := opts.Registerer.(prometheus.Gatherer); ok {
@@ -189,11 +197,13 @@ func (c *Collector) Refresh(ctx context.Context) error {
 	} else {
 		c.store.setStats(stats)
 	}
-	batches, err := c.batchesByState(ctx)
-	if err != nil {
-		errs = append(errs, err)
-	} else {
-		c.store.setBatches(batches)
+	if c.opts.BatchWindow > 0 {
+		batches, err := c.batchesByState(ctx, c.opts.BatchWindow)
+		if err != nil {
+			errs = append(errs, err)
+		} else {
+			c.store.setBatches(batches)
+		}
 	}
 	if mr, ok := c.b.(backend.MemoryReporter); ok {
 		mem, err := mr.Memory(ctx)
@@ -208,20 +218,20 @@ func (c *Collector) Refresh(ctx context.Context) error {
 	return err
 }
 
-// batchesByState counts the states of the newest BatchWindow batches,
-// paging in case the backend returns shorter pages than asked.
-func (c *Collector) batchesByState(ctx context.Context) (map[backend.BatchState]int64, error) {
+// batchesByState counts the states of the newest window batches, paging in
+// case the backend returns shorter pages than asked.
+func (c *Collector) batchesByState(ctx context.Context, window int) (map[backend.BatchState]int64, error) {
 	counts := make(map[backend.BatchState]int64)
 	seen := make(map[string]bool)
-	opts := backend.BatchListOptions{Limit: BatchWindow}
-	for len(seen) < BatchWindow {
+	opts := backend.BatchListOptions{Limit: window}
+	for len(seen) < window {
 		page, err := c.b.ListBatches(ctx, opts)
 		if err != nil {
 			return nil, err
 		}
 		fresh := 0
 		for _, s := range page {
-			if seen[s.ID] || len(seen) == BatchWindow {
+			if seen[s.ID] || len(seen) == window {
 				continue
 			}
 			seen[s.ID] = true
@@ -232,7 +242,7 @@ func (c *Collector) batchesByState(ctx context.Context) (map[backend.BatchState]
 		if fresh == 0 || opts.Before.IsZero() {
 			break
 		}
-		opts.Limit = BatchWindow - len(seen)
+		opts.Limit = window - len(seen)
 	}
 	return counts, nil
 }

@@ -34,9 +34,6 @@ var (
 		"Job events for batches whose state had already expired or been deleted; they changed nothing.", nil, nil)
 	descProcesses = prometheus.NewDesc("joblot_processes",
 		"Live server processes (heartbeating), as of the last refresh.", nil, nil)
-	descBatches = prometheus.NewDesc("joblot_batches",
-		"Batches by state among the newest "+strconv.Itoa(BatchWindow)+" batches in the store, as of the last refresh.",
-		[]string{"state"}, nil)
 	descMemoryUsed = prometheus.NewDesc("joblot_store_memory_used_bytes",
 		"Memory (Redis used_memory) or disk (embedded file size) the store uses, as of the last refresh.", nil, nil)
 	descMemoryLimit = prometheus.NewDesc("joblot_store_memory_limit_bytes",
@@ -65,6 +62,8 @@ var batchStates = []backend.BatchState{
 // storeMetrics is a prometheus.Collector serving the last snapshot of the
 // store. Collect reads memory only.
 type storeMetrics struct {
+	descBatches *prometheus.Desc // its help states the window
+
 	mu            sync.RWMutex
 	stats         *backend.Stats
 	batches       map[backend.BatchState]int64
@@ -76,7 +75,11 @@ type storeMetrics struct {
 	refreshErrors int64
 }
 
-func newStoreMetrics() *storeMetrics { return &storeMetrics{} }
+func newStoreMetrics(batchWindow int) *storeMetrics {
+	return &storeMetrics{descBatches: prometheus.NewDesc("joblot_batches",
+		"Batches by state among the newest "+strconv.Itoa(batchWindow)+" batches in the store, as of the last refresh.",
+		[]string{"state"}, nil)}
+}
 
 func (s *storeMetrics) setStats(st *backend.Stats) {
 	s.mu.Lock()
@@ -131,7 +134,7 @@ func (s *storeMetrics) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{
 		descQueueJobs, descQueueLatency, descQueuePaused,
 		descProcessed, descFailed, descDiscarded, descDeadDropped, descExpiredBatchEvents,
-		descProcesses, descBatches, descMemoryUsed, descMemoryLimit, descFamilyBytes,
+		descProcesses, s.descBatches, descMemoryUsed, descMemoryLimit, descFamilyBytes,
 		descMemoryLevel, descLastRefresh, descFamilyLastRefresh, descRefreshErrors,
 	} {
 		ch <- d
@@ -167,7 +170,7 @@ func (s *storeMetrics) Collect(ch chan<- prometheus.Metric) {
 	}
 	if s.batches != nil {
 		for _, state := range batchStates {
-			gauge(descBatches, float64(s.batches[state]), string(state))
+			gauge(s.descBatches, float64(s.batches[state]), string(state))
 		}
 	}
 	if m := s.mem; m != nil {

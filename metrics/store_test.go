@@ -3,6 +3,7 @@ package metrics
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -16,6 +17,7 @@ func runStoreTests(t *testing.T, open func(t *testing.T) backend.Backend) {
 	t.Run("RefreshFillsGauges", func(t *testing.T) { testRefreshFillsGauges(t, open(t)) })
 	t.Run("ScrapeDoesNotTouchStore", func(t *testing.T) { testScrapeDoesNotTouchStore(t, open(t)) })
 	t.Run("RunRefreshesInBackground", func(t *testing.T) { testRunRefreshes(t, open(t)) })
+	t.Run("BatchWindowCountsNewest", func(t *testing.T) { testBatchWindow(t, open(t)) })
 }
 
 func job(queue string) *backend.Job {
@@ -235,6 +237,41 @@ func testRunRefreshes(t *testing.T, raw backend.Backend) {
 	}
 	if got := find(t, reg, "joblot_store_family_bytes", "family", "queues").value; got != 1234 {
 		t.Errorf("family bytes = %v, want 1234", got)
+	}
+}
+
+func testBatchWindow(t *testing.T, b backend.Backend) {
+	ctx := context.Background()
+	now := time.Now()
+	// The oldest batch stays uncommitted; the two newer ones run.
+	for i, age := range []time.Duration{3 * time.Minute, 2 * time.Minute, time.Minute} {
+		id := backend.NewJobID()
+		spec := &backend.BatchSpec{ID: id, CreatedAt: now.Add(-age), CommitDeadline: now.Add(time.Hour)}
+		if err := b.CreateBatch(ctx, spec); err != nil {
+			t.Fatal(err)
+		}
+		if i == 0 {
+			continue
+		}
+		if err := b.AddToBatch(ctx, &backend.BatchAdd{BatchID: id, Jobs: []*backend.Job{job("batchq")}}); err != nil {
+			t.Fatal(err)
+		}
+		if err := b.CommitBatch(ctx, id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c, reg := newTestCollector(b, Options{BatchWindow: 2})
+	if err := c.Refresh(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := find(t, reg, "joblot_batches", "state", "running").value; got != 2 {
+		t.Errorf("running batches in a window of 2 = %v, want 2", got)
+	}
+	if got := find(t, reg, "joblot_batches", "state", "populating").value; got != 0 {
+		t.Errorf("populating batches in a window of 2 = %v, want 0 (the oldest is outside)", got)
+	}
+	if body := scrape(t, c); !strings.Contains(body, "among the newest 2 batches") {
+		t.Errorf("joblot_batches help does not state the window:\n%s", body)
 	}
 }
 
