@@ -136,8 +136,8 @@ func (b *Backend) unreserve(ctx context.Context, batch string, jobs []*backend.J
 		b.log.Error("joblot: cannot account jobs that failed to enqueue as removed", "batch", batch, "jobs", len(jobs), "err", err)
 		return
 	}
-	for _, id := range out.fired {
-		_ = b.forwardFired(ctx, id, []string{"?"}, now)
+	if err := b.forwardBatches(ctx, out.fired, now); err != nil {
+		b.log.Error("joblot: cannot forward callbacks", "batch", batch, "err", err)
 	}
 }
 

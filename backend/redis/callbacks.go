@@ -111,11 +111,24 @@ func (b *Backend) forwardFired(ctx context.Context, id string, fired []string, n
 	if len(fired) == 0 {
 		return nil
 	}
-	if err := b.c.Do(ctx, b.c.B().Sadd().Key(keyOutboxes).Member(id).Build()).Error(); err != nil {
+	return b.forwardBatches(ctx, []string{id}, now)
+}
+
+// forwardBatches records the outboxes of ids in jl:outboxes and forwards
+// them.
+func (b *Backend) forwardBatches(ctx context.Context, ids []string, now time.Time) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	if err := b.c.Do(ctx, b.c.B().Sadd().Key(keyOutboxes).Member(ids...).Build()).Error(); err != nil {
 		return wrap("record outbox", err)
 	}
-	_, err := b.forwardOutbox(ctx, id, now)
-	return err
+	for _, id := range ids {
+		if _, err := b.forwardOutbox(ctx, id, now); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // callbackSucceeded is called when batch id's callback job for ev

@@ -307,10 +307,5 @@ func (b *Backend) DeleteJobs(ctx context.Context, set backend.JobSet, queue stri
 			return deleted, err
 		}
 	}
-	for _, id := range out.fired {
-		if err := b.forwardFired(ctx, id, []string{"?"}, now); err != nil {
-			return deleted, err
-		}
-	}
-	return deleted, nil
+	return deleted, b.forwardBatches(ctx, out.fired, now)
 }

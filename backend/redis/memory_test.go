@@ -273,3 +273,44 @@ func TestBytesPerRetryingJob(t *testing.T) {
 		t.Fatalf("%.1f bytes per retrying job beyond its payload, floor is 400", per)
 	}
 }
+
+// TestAddToBatchAtMaxMemoryCountsNoPhantoms: a population that fails at
+// maxmemory leaves a batch that counts exactly the jobs that were stored,
+// so it can still complete.
+func TestAddToBatchAtMaxMemoryCountsNoPhantoms(t *testing.T) {
+	ctx := context.Background()
+	b, srv := openTest(t, redistest.Options{MaxMemory: "2mb"})
+	if err := b.CreateBatch(ctx, &backend.BatchSpec{ID: "pop", Callbacks: map[backend.CallbackEvent]*backend.Job{
+		backend.CallbackComplete: {Kind: "done", Queue: "cb"}}}); err != nil {
+		t.Fatal(err)
+	}
+	var err error
+	for i := 0; i < 1000 && err == nil; i++ {
+		chunk := make([]*backend.Job, 100)
+		for k := range chunk {
+			chunk[k] = noopJob("q")
+			chunk[k].Args = make([]byte, 200)
+		}
+		err = b.AddToBatch(ctx, &backend.BatchAdd{BatchID: "pop", Jobs: chunk})
+	}
+	if !errors.Is(err, backend.ErrStoreFull) {
+		t.Fatalf("AddToBatch into a full Redis: %v", err)
+	}
+	st, err := b.BatchStatus(ctx, "pop")
+	if err != nil {
+		t.Fatal(err)
+	}
+	size, _ := srv.Do("LLEN", qJobs("q"))
+	if itoa(st.Total-st.Removed) != size || st.Pending != st.Total-st.Removed {
+		t.Fatalf("batch counts total %d (removed %d, pending %d), queue holds %s", st.Total, st.Removed, st.Pending, size)
+	}
+	processAll(t, b, "q", func(f *backend.Fetched) backend.Result {
+		return backend.Result{Fetched: f, Outcome: backend.OutcomeSucceeded}
+	})
+	if err := b.CommitBatch(ctx, "pop"); err != nil {
+		t.Fatal(err)
+	}
+	if st, _ := b.BatchStatus(ctx, "pop"); st.CompleteAt.IsZero() {
+		t.Fatalf("batch did not complete: %+v", st)
+	}
+}
