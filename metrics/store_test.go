@@ -24,8 +24,8 @@ func job(queue string) *backend.Job {
 	return &backend.Job{ID: backend.NewJobID(), Kind: "noop", Queue: queue, Args: []byte(`{}`), MaxRetries: 25, CreatedAt: time.Now()}
 }
 
-// fillStore puts a known mix in the store: in queue "default" 1 queued, 1
-// in flight and 1 dead job; in "mail" 2 scheduled jobs; one process; one
+// fillStore puts a known mix in the store: in queue "default" 3 queued, 2
+// in flight and 1 dead job (distinct counts, so a swapped set shows); in "mail" 2 scheduled jobs; one process; one
 // uncommitted batch, one running batch (with a queued job in "batchq") and
 // one committed empty batch.
 func fillStore(t *testing.T, b backend.Backend) {
@@ -41,17 +41,17 @@ func fillStore(t *testing.T, b backend.Backend) {
 	must("Heartbeat", b.Heartbeat(ctx, backend.ProcessInfo{
 		ID: "p1", Hostname: "h", PID: 1, Queues: []string{"default"}, Concurrency: 5, StartedAt: now,
 	}, time.Minute))
-	must("Enqueue", b.Enqueue(ctx, []*backend.Job{job("default"), job("default"), job("default")}))
+	must("Enqueue", b.Enqueue(ctx, []*backend.Job{job("default"), job("default"), job("default"), job("default"), job("default"), job("default")}))
 	later := []*backend.Job{job("mail"), job("mail")}
 	for _, j := range later {
 		j.RunAt = now.Add(time.Hour)
 	}
 	must("Enqueue scheduled", b.Enqueue(ctx, later))
 
-	fs, err := b.Fetch(ctx, "p1", []string{"default"}, 2)
+	fs, err := b.Fetch(ctx, "p1", []string{"default"}, 3)
 	must("Fetch", err)
-	if len(fs) != 2 {
-		t.Fatalf("fetched %d jobs, want 2", len(fs))
+	if len(fs) != 3 {
+		t.Fatalf("fetched %d jobs, want 3", len(fs))
 	}
 	dead := fs[0].Job.Clone()
 	dead.Attempt++
@@ -84,8 +84,8 @@ func testRefreshFillsGauges(t *testing.T, b backend.Backend) {
 		queue, set string
 		want       float64
 	}{
-		{"default", "queued", 1},
-		{"default", "in_flight", 1},
+		{"default", "queued", 3},
+		{"default", "in_flight", 2},
 		{"default", "dead", 1},
 		{"default", "retry", 0},
 		{"default", "scheduled", 0},
@@ -178,8 +178,8 @@ func testScrapeDoesNotTouchStore(t *testing.T, raw backend.Backend) {
 	for range 5 {
 		scrape(t, c)
 	}
-	if got := find(t, reg, "joblot_queue_jobs", "queue", "default", "set", "queued").value; got != 1 {
-		t.Errorf("queued between refreshes = %v, want the snapshot's 1", got)
+	if got := find(t, reg, "joblot_queue_jobs", "queue", "default", "set", "queued").value; got != 3 {
+		t.Errorf("queued between refreshes = %v, want the snapshot's 3", got)
 	}
 	if n := calls.calls.Load(); n != before {
 		t.Fatalf("scrapes made %d store calls", n-before)
@@ -188,8 +188,8 @@ func testScrapeDoesNotTouchStore(t *testing.T, raw backend.Backend) {
 	if err := c.Refresh(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if got := find(t, reg, "joblot_queue_jobs", "queue", "default", "set", "queued").value; got != 3 {
-		t.Errorf("queued after the next refresh = %v, want 3", got)
+	if got := find(t, reg, "joblot_queue_jobs", "queue", "default", "set", "queued").value; got != 5 {
+		t.Errorf("queued after the next refresh = %v, want 5", got)
 	}
 }
 
