@@ -1,0 +1,239 @@
+package bolt
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	bbolt "go.etcd.io/bbolt"
+
+	"github.com/joblot/joblot/backend"
+)
+
+// Batch storage (BRIEF §3). Each batch is a nested bucket batches/<id>:
+//
+//	m             meta (batchMeta, JSON): counters, times, flags, callbacks
+//	p<page u32>   2-bit job states (backend.JobState) of pageJobs jobs at
+//	              dense indexes page*pageJobs..; a missing page is all
+//	              pending, so adding jobs writes no page, and an ack
+//	              rewrites one 4 KiB page, not the batch's whole bit string
+//	e<fp>         one error group (errGroup, JSON); at most
+//	              backend.MaxErrorGroups, further failures count in
+//	              meta.Other
+//	k<child id>   a child batch: flags kidCompleteDone, kidSuccessDone,
+//	              kidLate (registered after the parent's complete fired, so
+//	              it gates success only)
+//	a<job id>     how many jobs the job with that id has added (uvarint),
+//	              for idempotent adds
+//
+// A batch's memory does not grow with its failures: the pages are a fixed
+// 2 bits per job, the error groups are capped.
+
+// pageBytes is the size of one page of job states.
+const pageBytes = 4096
+
+// pageJobs is how many job states one page holds.
+const pageJobs = pageBytes * 4
+
+const (
+	kidCompleteDone byte = 1 << iota
+	kidSuccessDone
+	kidLate
+)
+
+var (
+	keyBatchMeta = []byte("m")
+)
+
+// batchMeta is a batch's small record. Times are unix ms, 0 = not yet.
+type batchMeta struct {
+	Desc      string   `json:"desc,omitempty"`
+	Parent    string   `json:"parent,omitempty"`
+	Counters  [8]int64 `json:"c"` // indexed by backend.Counter; [0] is the total
+	Created   int64    `json:"created"`
+	Committed int64    `json:"committed,omitempty"`
+	Complete  int64    `json:"complete,omitempty"`
+	Success   int64    `json:"success,omitempty"`
+	Death     int64    `json:"death,omitempty"`
+	Cancelled int64    `json:"cancelled,omitempty"`
+	Deadline  int64    `json:"deadline,omitempty"`
+	Expired   bool     `json:"expired,omitempty"`
+	LastEvent int64    `json:"last"`
+	// Expires is when the janitor deletes the batch; Indexed is the key
+	// under which bexp holds it (a lower bound of Expires).
+	Expires int64 `json:"expires"`
+	Indexed int64 `json:"indexed,omitempty"`
+	// Callbacks are the callback jobs, encoded with their final ID,
+	// CallbackOf and CallbackEvent.
+	Callbacks map[backend.CallbackEvent][]byte `json:"cb,omitempty"`
+	// KidsComplete and KidsSuccess count children whose complete (success)
+	// callback has not yet succeeded.
+	KidsComplete int64 `json:"kc,omitempty"`
+	KidsSuccess  int64 `json:"ks,omitempty"`
+	Groups       int   `json:"groups,omitempty"`
+	Other        int64 `json:"other,omitempty"`
+}
+
+func (m *batchMeta) total() int64 { return m.Counters[0] }
+
+func (m *batchMeta) state() backend.BatchState {
+	switch {
+	case m.Success != 0:
+		return backend.BatchSucceeded
+	case m.Cancelled != 0:
+		return backend.BatchCancelled
+	case m.Expired:
+		return backend.BatchExpired
+	case m.Complete != 0:
+		return backend.BatchComplete
+	case m.Committed != 0:
+		return backend.BatchRunning
+	}
+	return backend.BatchPopulating
+}
+
+// errGroup is one stored error group.
+type errGroup struct {
+	Kind, Class, Message, JobID string
+	Count                       int64
+	First, Last                 int64
+}
+
+// btx is one batch inside a write transaction.
+type btx struct {
+	id    string
+	bk    *bbolt.Bucket
+	m     batchMeta
+	pages map[uint32][]byte
+	dirty map[uint32]bool
+	// touched: meta must be written back.
+	touched bool
+}
+
+// batch returns batch id's state, or nil if it does not exist (never
+// created, deleted or expired).
+func (c *txc) batch(id string) (*btx, error) {
+	if bt, ok := c.batches[id]; ok {
+		return bt, nil
+	}
+	var bt *btx
+	if bk := c.bucket(bucketBatches).Bucket([]byte(id)); bk != nil {
+		bt = &btx{id: id, bk: bk, pages: map[uint32][]byte{}, dirty: map[uint32]bool{}}
+		if err := json.Unmarshal(bk.Get(keyBatchMeta), &bt.m); err != nil {
+			return nil, fmt.Errorf("batch %s: unreadable meta: %w", id, err)
+		}
+	}
+	c.batches[id] = bt
+	return bt, nil
+}
+
+func pageKey(page uint32) []byte {
+	k := make([]byte, 5)
+	k[0] = 'p'
+	binary.BigEndian.PutUint32(k[1:], page)
+	return k
+}
+
+// page returns the cached, writable copy of a page of states.
+func (bt *btx) page(n uint32) []byte {
+	if p, ok := bt.pages[n]; ok {
+		return p
+	}
+	p := make([]byte, pageBytes)
+	copy(p, bt.bk.Get(pageKey(n)))
+	bt.pages[n] = p
+	return p
+}
+
+func (bt *btx) state(idx int64) backend.JobState {
+	p := bt.page(uint32(idx / pageJobs))
+	i := idx % pageJobs
+	return backend.JobState(p[i/4]>>((i%4)*2)) & 3
+}
+
+func (bt *btx) setState(idx int64, s backend.JobState) {
+	n := uint32(idx / pageJobs)
+	p := bt.page(n)
+	i := idx % pageJobs
+	shift := (i % 4) * 2
+	p[i/4] = p[i/4]&^(3<<shift) | byte(s)<<shift
+	bt.dirty[n] = true
+}
+
+// readState reads a job's state in a read-only transaction.
+func readState(bk *bbolt.Bucket, idx int64) backend.JobState {
+	p := bk.Get(pageKey(uint32(idx / pageJobs)))
+	i := idx % pageJobs
+	if int(i/4) >= len(p) {
+		return backend.StatePending
+	}
+	return backend.JobState(p[i/4]>>((i%4)*2)) & 3
+}
+
+// flushBatches writes back every batch the round touched: its meta, its
+// dirty pages, and its expiry index entry if the expiry moved earlier.
+func (c *txc) flushBatches() error {
+	for _, bt := range c.batches {
+		if bt == nil || !bt.touched {
+			continue
+		}
+		for n := range bt.dirty {
+			if err := bt.bk.Put(pageKey(n), bt.pages[n]); err != nil {
+				return err
+			}
+		}
+		m := &bt.m
+		m.LastEvent = int64(ms(c.now))
+		switch {
+		case m.Success != 0:
+			m.Expires = m.Success + backend.DefaultSuccessLinger.Milliseconds()
+		case m.Counters[backend.CounterDead] > 0:
+			m.Expires = m.LastEvent + c.b.limits.DeadMaxAge.Milliseconds()
+		default:
+			m.Expires = m.LastEvent + backend.DefaultBatchHorizon.Milliseconds()
+		}
+		if m.Indexed == 0 || m.Expires < m.Indexed {
+			exp := c.bucket(bucketBExp)
+			if m.Indexed != 0 {
+				if err := exp.Delete(idKey(time.UnixMilli(m.Indexed), bt.id)); err != nil {
+					return err
+				}
+			}
+			m.Indexed = m.Expires
+			if err := exp.Put(idKey(time.UnixMilli(m.Indexed), bt.id), nil); err != nil {
+				return err
+			}
+		}
+		raw, err := json.Marshal(m)
+		if err != nil {
+			return err
+		}
+		if err := bt.bk.Put(keyBatchMeta, raw); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// kidFlags returns a child's flags in its parent (ok false: not a child).
+func (bt *btx) kidFlags(kid string) (byte, bool) {
+	v := bt.bk.Get(append([]byte("k"), kid...))
+	if len(v) != 1 {
+		return 0, false
+	}
+	return v[0], true
+}
+
+func (bt *btx) setKidFlags(kid string, f byte) error {
+	return bt.bk.Put(append([]byte("k"), kid...), []byte{f})
+}
+
+// putMetaAsIs writes a batch's meta without treating it as an event.
+func (c *txc) putMetaAsIs(bt *btx) error {
+	raw, err := json.Marshal(&bt.m)
+	if err != nil {
+		return err
+	}
+	return bt.bk.Put(keyBatchMeta, raw)
+}
