@@ -14,7 +14,8 @@ package redis
 //	jl:proc:<id>          hash    process info (host, pid, queues, ...)
 //	jl:lease:<name>       string  holder of a background duty's lease
 //	jl:batches            zset    batch id -> created (unix ms), pruned lazily
-//	jl:stats              hash    global counters (expired_batch_events)
+//	jl:stats              hash    global counters (expired_batch_events) and
+//	                              outbox_sweep, ForwardCallbacks' resume offset
 //	jl:outboxes           set     batch ids whose outbox may hold unforwarded
 //	                              callbacks (swept by ForwardCallbacks)
 //	jl:uncommitted        zset    batch id -> commit deadline (unix ms)
