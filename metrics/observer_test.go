@@ -1,0 +1,9 @@
+package metrics_test
+
+import (
+	"github.com/joblot/joblot"
+	"github.com/joblot/joblot/metrics"
+)
+
+// A Collector is a server's job observer.
+var _ joblot.JobObserver = (*metrics.Collector)(nil)
