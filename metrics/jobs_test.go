@@ -115,3 +115,17 @@ func TestHandlerServesDocumentedMetrics(t *testing.T) {
 }
 
 func near(a, b float64) bool { return a-b < 1e-9 && b-a < 1e-9 }
+
+func TestDefaultRegistryServesRuntimeMetrics(t *testing.T) {
+	c := New(nil, Options{Logger: quietLogger()})
+	c.JobDone("email", "default", backend.OutcomeSucceeded, time.Millisecond)
+	if err := c.Refresh(t.Context()); err != nil {
+		t.Fatalf("Refresh without a store: %v", err)
+	}
+	body := scrape(t, c)
+	for _, want := range []string{"go_goroutines ", `joblot_jobs_total{kind="email",outcome="succeeded",queue="default"} 1`} {
+		if !strings.Contains(body, want) {
+			t.Errorf("scrape lacks %q", want)
+		}
+	}
+}

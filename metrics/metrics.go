@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/joblot/joblot/backend"
@@ -50,7 +51,8 @@ const OverflowLabel = "_other"
 // Options configure New. Zero fields take the defaults.
 type Options struct {
 	// Registerer receives the Collector's metrics (default a new
-	// prometheus.Registry). Handler serves it if it is also a
+	// prometheus.Registry that also holds the Go runtime and process
+	// collectors). Handler serves it if it is also a
 	// prometheus.Gatherer (a *prometheus.Registry is), else
 	// prometheus.DefaultGatherer.
 	Registerer prometheus.Registerer
@@ -98,11 +100,13 @@ type Collector struct {
 }
 
 // New returns a Collector for the store b and registers its metrics with
-// opts.Registerer. It panics if registration fails (the same metrics
+// opts.Registerer. b may be nil for a Collector that only observes jobs. It panics if registration fails (the same metrics
 // registered twice on one Registerer), like prometheus.MustRegister.
 func New(b backend.Backend, opts Options) *Collector {
 	if opts.Registerer == nil {
-		opts.Registerer = prometheus.NewRegistry()
+		reg := prometheus.NewRegistry()
+		reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+		opts.Registerer = reg
 	}
 	if opts.RefreshInterval <= 0 {
 		opts.RefreshInterval = DefaultRefreshInterval
@@ -189,6 +193,9 @@ func every(ctx context.Context, d time.Duration, f func()) {
 // when the backend implements backend.MemoryReporter, its memory. Each part
 // that fails keeps its previous values; the errors are joined.
 func (c *Collector) Refresh(ctx context.Context) error {
+	if c.b == nil {
+		return nil
+	}
 	now := time.Now()
 	var errs []error
 	stats, err := c.b.Stats(ctx, now)
