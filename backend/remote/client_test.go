@@ -3,8 +3,10 @@ package remote_test
 import (
 	"context"
 	"errors"
+	"net"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -165,5 +167,65 @@ func TestMemoryReporterForwarded(t *testing.T) {
 	plain := serveBackend(t, dbPath2, struct{ backend.Backend }{openStore(t, dbPath2, backend.Limits{})}).dial(t)
 	if _, ok := plain.Backend().(backend.MemoryReporter); ok {
 		t.Fatal("Client.Backend() is a MemoryReporter though the served backend is not")
+	}
+}
+
+// trackingListener records accepted connections so a test can cut them as
+// an owner's death (SIGKILL) would.
+type trackingListener struct {
+	net.Listener
+	mu    sync.Mutex
+	conns []net.Conn
+}
+
+func (l *trackingListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err == nil {
+		l.mu.Lock()
+		l.conns = append(l.conns, c)
+		l.mu.Unlock()
+	}
+	return c, err
+}
+
+func (l *trackingListener) cut() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, c := range l.conns {
+		_ = c.Close()
+	}
+}
+
+// An owner that dies during a call leaves the client with an error wrapping
+// ErrNoOwner that says the call's outcome is unknown.
+func TestOwnerDiesMidCall(t *testing.T) {
+	dbPath := filepath.Join(shortDir(t), "joblot.db")
+	b := &blockingStats{Backend: openStore(t, dbPath, backend.Limits{}), entered: make(chan struct{}), release: make(chan struct{})}
+	l, err := remote.Listen(dbPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tl := &trackingListener{Listener: l}
+	ctx, stop := context.WithCancel(context.Background())
+	served := make(chan error, 1)
+	go func() { served <- remote.Serve(ctx, tl, b) }()
+	defer func() { stop(); <-served }()
+	defer close(b.release)
+
+	c, err := remote.Dial(context.Background(), dbPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	done := make(chan error, 1)
+	go func() {
+		_, err := c.Stats(context.Background(), timeNow())
+		done <- err
+	}()
+	<-b.entered
+	tl.cut()
+	err = <-done
+	if !errors.Is(err, remote.ErrNoOwner) || !strings.Contains(err.Error(), "may or may not have taken effect") {
+		t.Fatalf("Stats when the owner died mid-call = %v, want ErrNoOwner with an unknown outcome", err)
 	}
 }
