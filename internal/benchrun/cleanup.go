@@ -13,9 +13,17 @@ import (
 func (r *run) cleanup(ctx context.Context) error {
 	insp := joblot.NewInspector(r.backend)
 	for _, set := range []backend.JobSet{backend.SetRetry, backend.SetDead} {
-		f := backend.JobFilter{Set: set, Queue: r.cfg.Queue, Kind: JobKind}
-		if _, err := insp.DeleteJobs(ctx, f); err != nil {
-			return fmt.Errorf("bench: cleanup: delete %s jobs: %w", set, err)
+		f := backend.JobFilter{Set: set, Queue: r.cfg.Queue, Kind: JobKind, Limit: 1000}
+		// Repeat until nothing is left: a listing cursor that counts
+		// offsets skips entries when the pages before it are deleted.
+		for {
+			n, err := insp.DeleteJobs(ctx, f)
+			if err != nil {
+				return fmt.Errorf("bench: cleanup: delete %s jobs: %w", set, err)
+			}
+			if n == 0 {
+				break
+			}
 		}
 	}
 	for _, id := range r.batchIDs {

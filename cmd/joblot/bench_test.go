@@ -1,0 +1,139 @@
+package main
+
+import (
+	"testing"
+
+	"github.com/joblot/joblot/internal/benchrun"
+)
+
+var benchFields = []string{
+	"jobs", "enqueue_per_sec", "process_per_sec", "latency_p50_ms", "latency_p99_ms",
+	"succeeded", "dead", "lost", "used_memory_before", "used_memory_enqueued", "used_memory_after",
+}
+
+var batchFields = []string{"batches", "callbacks_complete", "callbacks_success", "callbacks_death", "batch_bookkeeping_bytes"}
+
+func TestBenchJSONAccountsForEveryJob(t *testing.T) {
+	for name, store := range stores(t) {
+		t.Run(name, func(t *testing.T) {
+			m := decode(t, mustRun(t, args(store, "bench", "--jobs", "2000", "--fail-rate", "0.1", "--retries", "0", "--json")...))
+			for _, f := range benchFields {
+				num(t, m, f)
+			}
+			if _, ok := m["batches"]; ok {
+				t.Errorf("batch fields present in a run without batches: %v", m)
+			}
+			failing := float64(benchrun.CountFailing(2000, 0.1))
+			if got := num(t, m, "lost"); got != 0 {
+				t.Errorf("lost = %v, want 0", got)
+			}
+			if got := num(t, m, "dead"); got != failing {
+				t.Errorf("dead = %v, want %v (--retries 0 means no retries)", got, failing)
+			}
+			if got := num(t, m, "succeeded"); got != 2000-failing {
+				t.Errorf("succeeded = %v, want %v", got, 2000-failing)
+			}
+			if num(t, m, "used_memory_enqueued") <= num(t, m, "used_memory_before") {
+				t.Errorf("store did not grow with 2000 queued jobs: %v", m)
+			}
+			if num(t, m, "process_per_sec") <= 0 || num(t, m, "enqueue_per_sec") <= 0 {
+				t.Errorf("rates not positive: %v", m)
+			}
+		})
+	}
+}
+
+func TestBenchBatchCallbacks(t *testing.T) {
+	for name, store := range stores(t) {
+		t.Run(name, func(t *testing.T) {
+			m := decode(t, mustRun(t, args(store, "bench", "--jobs", "2000", "--batch-size", "500", "--json")...))
+			for _, f := range append(benchFields, batchFields...) {
+				num(t, m, f)
+			}
+			want := map[string]float64{"batches": 4, "callbacks_complete": 4, "callbacks_success": 4, "callbacks_death": 0, "lost": 0, "succeeded": 2000}
+			for k, v := range want {
+				if got := num(t, m, k); got != v {
+					t.Errorf("%s = %v, want %v", k, got, v)
+				}
+			}
+			if name == "redis" && num(t, m, "batch_bookkeeping_bytes") <= 0 {
+				t.Errorf("batch_bookkeeping_bytes = 0 on Redis, where the batch keys are left in place")
+			}
+
+			m = decode(t, mustRun(t, args(store, "bench", "--jobs", "2000", "--batch-size", "500", "--fail-rate", "1", "--retries", "0", "--json")...))
+			want = map[string]float64{"batches": 4, "callbacks_complete": 4, "callbacks_success": 0, "callbacks_death": 4, "lost": 0, "dead": 2000, "succeeded": 0}
+			for k, v := range want {
+				if got := num(t, m, k); got != v {
+					t.Errorf("fail-rate 1: %s = %v, want %v", k, got, v)
+				}
+			}
+		})
+	}
+}
+
+func TestBenchStopWhenRetrying(t *testing.T) {
+	for name, store := range stores(t) {
+		t.Run(name, func(t *testing.T) {
+			m := decode(t, mustRun(t, args(store, "bench", "--jobs", "1000", "--fail-rate", "0.3", "--stop-when-retrying", "--cleanup", "--json")...))
+			failing := float64(benchrun.CountFailing(1000, 0.3))
+			if got := num(t, m, "retrying"); got != failing {
+				t.Errorf("retrying = %v, want %v", got, failing)
+			}
+			if got := num(t, m, "lost"); got != 0 {
+				t.Errorf("lost = %v, want 0", got)
+			}
+			// --cleanup removed the retrying jobs: the queue is free for
+			// the next run, which would otherwise refuse to start.
+			decode(t, mustRun(t, args(store, "bench", "--jobs", "100", "--json")...))
+		})
+	}
+}
+
+func TestBenchRefusesLeftoverJobs(t *testing.T) {
+	store := stores(t)["redis"]
+	dir := t.TempDir()
+	mustRun(t, args(store, "bench", "enqueue", "--jobs", "10", "--ledger", dir)...)
+	r := runCmd(t, nil, args(store, "bench", "--jobs", "10")...)
+	if r.code == 0 || !contains(r.stderr, "already holds 10 jobs") {
+		t.Fatalf("bench on a queue with leftovers: exit %d, stderr %q; want a clear refusal", r.code, r.stderr)
+	}
+}
+
+func TestBenchRejectsBadInput(t *testing.T) {
+	store := stores(t)["redis"]
+	for _, bad := range [][]string{
+		{"--fail-rate", "1.5"},
+		{"--retries", "-1"},
+		{"--jobs", "0"},
+		{"--batch-size", "-3"},
+	} {
+		r := runCmd(t, nil, args(store, append([]string{"bench"}, bad...)...)...)
+		if r.code == 0 || r.stderr == "" {
+			t.Errorf("bench %v: exit %d, stderr %q; want an error", bad, r.code, r.stderr)
+		}
+	}
+}
+
+func TestBenchLatencyAndIdle(t *testing.T) {
+	store := stores(t)["redis"]
+	m := decode(t, mustRun(t, args(store, "bench", "latency", "--rate", "2000", "--duration", "1s", "--json")...))
+	for _, f := range []string{"offered_per_sec", "achieved_per_sec", "latency_p50_ms", "latency_p99_ms", "latency_p999_ms"} {
+		num(t, m, f)
+	}
+	if offered, started := num(t, m, "offered"), num(t, m, "started"); offered < 1900 || started < offered {
+		t.Errorf("offered %v, started %v: want about 2000 offered, all started", offered, started)
+	}
+
+	m = decode(t, mustRun(t, args(store, "bench", "idle", "--duration", "1s", "--json")...))
+	if num(t, m, "redis_calls_per_sec") <= 0 {
+		t.Errorf("an idle server makes no Redis calls at all? %v", m)
+	}
+	if cmds, _ := m["commands"].([]any); len(cmds) == 0 {
+		t.Errorf("no per-command breakdown: %v", m)
+	}
+
+	r := runCmd(t, nil, "bench", "idle", "--db", t.TempDir()+"/x.db")
+	if r.code == 0 {
+		t.Errorf("bench idle on the embedded store should refuse: it measures Redis calls")
+	}
+}
