@@ -136,3 +136,52 @@ func BenchmarkEnqueueOneConcurrent(b *testing.B) {
 	})
 	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "jobs/s")
 }
+
+// BenchmarkFetchAfterHistory measures one fetch + complete of the job at
+// the head of a queue holding a steady backlog of 10,000 jobs, on a fresh
+// queue and after 1,000,000 jobs have been added and removed: the head is
+// Cursor.First() of a B+tree whose emptied pages are merged and freed, so
+// the time per fetch must not grow with the queue's history. NoSync: this
+// measures the tree, not the disk.
+func BenchmarkFetchAfterHistory(b *testing.B) {
+	const backlog = 10_000
+	ctx := context.Background()
+	setup := func(b *testing.B, history int) *bolt.Backend {
+		be := openBench(b, true)
+		if err := be.Heartbeat(ctx, backend.ProcessInfo{ID: "p"}, time.Hour); err != nil {
+			b.Fatal(err)
+		}
+		if history > 0 {
+			runPipeline(b, be, history, 1000, 1000, 1)
+		}
+		for i := 0; i < backlog; i += 1000 {
+			if err := be.Enqueue(ctx, noopJobs("bench", 1000)); err != nil {
+				b.Fatal(err)
+			}
+		}
+		return be
+	}
+	for _, history := range []int{0, 1_000_000} {
+		be := setup(b, history) // on the parent: it outlives the sub-benchmark's rounds
+		b.Run("history="+strconv.Itoa(history), func(b *testing.B) {
+			refill := noopJobs("bench", 1)
+			b.ResetTimer()
+			for range b.N {
+				fs, err := be.Fetch(ctx, "p", []string{"bench"}, 1)
+				if err != nil || len(fs) != 1 {
+					st, _ := be.Stats(ctx, time.Now())
+					b.Fatalf("fetch: %d jobs, %v; %+v", len(fs), err, st.Queues)
+				}
+				if err := be.Complete(ctx, "p", []backend.Result{{Fetched: fs[0], Outcome: backend.OutcomeSucceeded}}); err != nil {
+					b.Fatal(err)
+				}
+				b.StopTimer()
+				refill[0].ID = backend.NewJobID() // keep the backlog steady
+				if err := be.Enqueue(ctx, refill); err != nil {
+					b.Fatal(err)
+				}
+				b.StartTimer()
+			}
+		})
+	}
+}

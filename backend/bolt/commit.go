@@ -61,8 +61,18 @@ func (b *Backend) update(ctx context.Context, fn func(*txc) error) error {
 		return ctx.Err()
 	}
 	// Once submitted, the op may commit: wait for the outcome rather than
-	// report a failure for a write that happened.
-	err := <-o.done
+	// report a failure for a write that happened. An op that slipped into
+	// the channel after Close drained it never runs.
+	var err error
+	select {
+	case err = <-o.done:
+	case <-b.stopped:
+		select {
+		case err = <-o.done:
+		default:
+			return errClosed
+		}
+	}
 	var ce cleanErr
 	if errors.As(err, &ce) {
 		return ce.err
