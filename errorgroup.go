@@ -47,7 +47,8 @@ func normalizeToken(tok string) string {
 		return `"?"`
 	}
 	digits, hexish := 0, 0
-	for _, r := range tok {
+	body := strings.TrimPrefix(strings.TrimPrefix(tok, "0x"), "0X")
+	for _, r := range body {
 		switch {
 		case unicode.IsDigit(r):
 			digits++
@@ -56,7 +57,7 @@ func normalizeToken(tok string) string {
 			hexish++
 		}
 	}
-	n := utf8.RuneCountInString(tok)
+	n := utf8.RuneCountInString(body)
 	switch {
 	case digits > 0 && hexish == n && n >= 8:
 		return "<id>"

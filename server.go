@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/joblot/joblot/backend"
+	"github.com/joblot/joblot/internal/watchdog"
 )
 
 // Server fetches jobs from its queues and runs them with its workers.
@@ -56,6 +57,9 @@ type Server struct {
 
 	fetchers, workers, ackers, services sync.WaitGroup
 
+	// watchdog is nil when the backend cannot report its memory.
+	watchdog *watchdog.Watchdog
+
 	hooks testHooks
 }
 
@@ -86,6 +90,19 @@ func NewServer(b backend.Backend, cfg ServerConfig) (*Server, error) {
 		acks:    make(chan backend.Result, cfg.AckChunk*2),
 		queues:  newQueueOrder(cfg.Queues, cfg.StrictPriority),
 		cancel:  newCancelCache(DefaultCancelCacheTTL),
+	}
+	if mr, ok := b.(backend.MemoryReporter); ok {
+		s.watchdog = watchdog.New(mr, watchdog.Config{
+			Budget:      cfg.MemoryBudget,
+			BudgetRatio: cfg.MemoryBudgetRatio,
+			WarnRatio:   cfg.MemoryWarnRatio,
+			Logger:      cfg.Logger,
+			OnChange: func(l watchdog.Level) {
+				if cfg.OnMemoryLevel != nil {
+					cfg.OnMemoryLevel(int(l))
+				}
+			},
+		})
 	}
 	return s, nil
 }
@@ -129,6 +146,10 @@ func (s *Server) Start(ctx context.Context) error {
 	s.services.Add(2)
 	go s.heartbeatLoop()
 	go s.dutiesLoop()
+	if s.watchdog != nil {
+		s.services.Add(1)
+		go func() { defer s.services.Done(); s.watchdog.Run(s.serviceCtx) }()
+	}
 	s.logger.Info("joblot server started", "process", s.ProcessID(), "queues", s.cfg.Queues, "concurrency", s.cfg.Concurrency)
 	return nil
 }

@@ -82,6 +82,17 @@ type ServerConfig struct {
 	ForwardInterval   time.Duration
 	TrimInterval      time.Duration
 	IdleFetchInterval time.Duration
+	// MemoryBudget is the store memory (bytes) above which the server stops
+	// storing optional data (backtraces, long error messages) so the store
+	// reaches its limit later; 0 uses MemoryBudgetRatio of the store's
+	// limit (Redis maxmemory). Above MemoryWarnRatio of the budget it logs
+	// a warning. Only for backends that implement backend.MemoryReporter.
+	MemoryBudget      int64
+	MemoryBudgetRatio float64 // default 0.9
+	MemoryWarnRatio   float64 // default 0.8
+	// OnMemoryLevel, if set, is told every change of the watchdog's level
+	// (0 ok, 1 warning, 2 critical), e.g. metrics.Collector.SetMemoryLevel.
+	OnMemoryLevel func(level int)
 	// Observer, if set, is told the outcome of every job (metrics use it).
 	Observer JobObserver
 	// Client is used for adds from inside batch jobs; default a client on

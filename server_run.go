@@ -131,14 +131,22 @@ func (s *Server) failure(f *backend.Fetched, entry *workerEntry, err error, kill
 	job.Recoveries = 0
 	job.FailedAt = now
 	job.ErrorClass = errorClass(err)
+	// Above its memory budget the store gets no optional data: no
+	// backtrace, and error messages cut to a short sample.
+	lean := s.watchdog != nil && !s.watchdog.AllowOptionalData()
 	var pe *panicError
+	job.Backtrace = nil
 	if errors.As(err, &pe) {
 		job.ErrorClass = "panic"
-		if s.cfg.Backtraces {
+		if s.cfg.Backtraces && !lean {
 			job.Backtrace = compress(pe.stack)
 		}
 	}
-	job.ErrorMessage = truncate(err.Error(), s.cfg.MaxErrorBytes)
+	maxMsg := s.cfg.MaxErrorBytes
+	if lean {
+		maxMsg = min(maxMsg, leanErrorBytes)
+	}
+	job.ErrorMessage = truncate(err.Error(), maxMsg)
 	job.ErrorFingerprint = errorFingerprint(job.Kind, job.ErrorClass, job.ErrorMessage)
 	res := backend.Result{Fetched: f, Job: job, Duration: now.Sub(start)}
 	retries := s.maxRetries(job, entry)
@@ -155,6 +163,10 @@ func (s *Server) failure(f *backend.Fetched, entry *workerEntry, err error, kill
 	res.RetryAt = now.Add(policy.NextRetry(job.Attempt))
 	return res
 }
+
+// leanErrorBytes bounds error messages while the store is above its memory
+// budget.
+const leanErrorBytes = 128
 
 // maxRetries resolves a job's retry budget: the job's own, its kind's, the
 // server's. Negative values (NoRetries) mean none.

@@ -1,0 +1,391 @@
+package joblot
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/joblot/joblot/backend"
+)
+
+type greetArgs struct {
+	Name string `json:"name"`
+	N    int    `json:"n"`
+}
+
+func (greetArgs) Kind() string { return "greet" }
+
+type failArgs struct {
+	Mode string `json:"mode"` // "error", "kill", "discard", "panic", "timeout", "once"
+}
+
+func (failArgs) Kind() string { return "fail" }
+
+func TestEnqueueAndRun(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b backend.Backend) {
+		ctx := context.Background()
+		got := &recorder[*Job[greetArgs]]{}
+		ws := NewWorkers()
+		AddWorker(ws, WorkFunc[greetArgs](func(ctx context.Context, j *Job[greetArgs]) error {
+			got.add(j)
+			return nil
+		}))
+		client := NewClient(b, ClientConfig{EnqueueChunk: 7})
+		id, err := client.Enqueue(ctx, greetArgs{Name: "ada"}, &EnqueueOpts{Queue: "mail"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		params := make([]EnqueueParams, 50)
+		for i := range params {
+			params[i] = EnqueueParams{Args: greetArgs{N: i}}
+		}
+		ids, err := client.EnqueueMany(ctx, params)
+		if err != nil || len(ids) != 50 {
+			t.Fatalf("EnqueueMany: %d ids, %v", len(ids), err)
+		}
+		cfg := fastConfig(ws)
+		cfg.Queues = map[string]int{"default": 1, "mail": 1}
+		startServer(t, b, cfg)
+		waitFor(t, "51 jobs", func() bool { return got.len() == 51 })
+
+		seen := map[int]bool{}
+		for _, j := range got.all() {
+			if j.ID == id {
+				if j.Args.Name != "ada" || j.Queue != "mail" || j.Attempt != 1 {
+					t.Errorf("job %s: %+v", id, j)
+				}
+				continue
+			}
+			if seen[j.Args.N] {
+				t.Errorf("job %d ran twice", j.Args.N)
+			}
+			seen[j.Args.N] = true
+		}
+		waitFor(t, "processed counter", func() bool {
+			st, err := client.Stats(ctx)
+			return err == nil && st.Processed == 51
+		})
+	})
+}
+
+func TestPayloadTooLargeStoresNothing(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b backend.Backend) {
+		ctx := context.Background()
+		client := NewClient(b, ClientConfig{MaxPayloadBytes: 1000})
+		_, err := client.Enqueue(ctx, greetArgs{Name: strings.Repeat("x", 2000)}, nil)
+		if !errors.Is(err, ErrPayloadTooLarge) {
+			t.Fatalf("err = %v, want ErrPayloadTooLarge", err)
+		}
+		_, err = client.EnqueueMany(ctx, []EnqueueParams{{Args: greetArgs{Name: "ok"}}, {Args: greetArgs{Name: strings.Repeat("x", 2000)}}})
+		if !errors.Is(err, ErrPayloadTooLarge) {
+			t.Fatalf("EnqueueMany err = %v, want ErrPayloadTooLarge", err)
+		}
+		if jobs := listAll(t, b, backend.JobFilter{Set: backend.SetQueued}); len(jobs) != 0 {
+			t.Fatalf("%d jobs stored after refused enqueue", len(jobs))
+		}
+	})
+}
+
+func TestScheduledJobRunsWhenDue(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b backend.Backend) {
+		ctx := context.Background()
+		ran := make(chan time.Time, 1)
+		ws := NewWorkers()
+		AddWorker(ws, WorkFunc[greetArgs](func(ctx context.Context, j *Job[greetArgs]) error {
+			ran <- time.Now()
+			return nil
+		}))
+		client := NewClient(b, ClientConfig{})
+		at := time.Now().Add(300 * time.Millisecond)
+		if _, err := client.Enqueue(ctx, greetArgs{}, &EnqueueOpts{RunAt: at}); err != nil {
+			t.Fatal(err)
+		}
+		if jobs := listAll(t, b, backend.JobFilter{Set: backend.SetScheduled}); len(jobs) != 1 {
+			t.Fatalf("scheduled set has %d jobs, want 1", len(jobs))
+		}
+		startServer(t, b, fastConfig(ws))
+		select {
+		case when := <-ran:
+			if when.Before(at) {
+				t.Fatalf("ran at %v, before its time %v", when, at)
+			}
+		case <-time.After(20 * time.Second):
+			t.Fatal("scheduled job never ran")
+		}
+	})
+}
+
+func TestOutcomes(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b backend.Backend) {
+		ctx := context.Background()
+		var onceFailed atomic.Bool
+		ws := NewWorkers()
+		AddWorker(ws, WorkFunc[failArgs](func(ctx context.Context, j *Job[failArgs]) error {
+			switch j.Args.Mode {
+			case "kill":
+				return JobKill(errors.New("permanent"))
+			case "discard":
+				return JobDiscard(errors.New("pointless"))
+			case "panic":
+				panic("boom")
+			case "timeout":
+				<-ctx.Done()
+				return ctx.Err()
+			case "once":
+				if onceFailed.CompareAndSwap(false, true) {
+					return errors.New("flaky")
+				}
+				return nil
+			}
+			return errors.New("always fails")
+		}), WorkerOpts{Timeout: 2 * time.Second})
+		client := NewClient(b, ClientConfig{})
+		enqueue := func(mode string, opts *EnqueueOpts) string {
+			id, err := client.Enqueue(ctx, failArgs{Mode: mode}, opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return id
+		}
+		killed := enqueue("kill", nil)
+		discarded := enqueue("discard", nil)
+		panicked := enqueue("panic", &EnqueueOpts{MaxRetries: NoRetries})
+		timedOut := enqueue("timeout", &EnqueueOpts{MaxRetries: NoRetries, Timeout: 50 * time.Millisecond})
+		exhausted := enqueue("error", &EnqueueOpts{MaxRetries: 2})
+		flaky := enqueue("once", &EnqueueOpts{MaxRetries: 3})
+
+		cfg := fastConfig(ws)
+		cfg.Backtraces = true
+		succeeded := &recorder[string]{}
+		cfg.Middleware = []Middleware{func(ctx context.Context, j *JobMeta, next func(context.Context) error) error {
+			err := next(ctx)
+			if err == nil {
+				succeeded.add(j.ID)
+			}
+			return err
+		}}
+		startServer(t, b, cfg)
+
+		deadJob := func(id string) *backend.Job {
+			for _, j := range listAll(t, b, backend.JobFilter{Set: backend.SetDead}) {
+				if j.ID == id {
+					return j
+				}
+			}
+			return nil
+		}
+		waitFor(t, "four dead jobs", func() bool {
+			return deadJob(killed) != nil && deadJob(panicked) != nil && deadJob(timedOut) != nil && deadJob(exhausted) != nil
+		})
+		if j := deadJob(killed); j.Attempt != 1 || j.ErrorMessage != "permanent" {
+			t.Errorf("killed job: attempt %d, message %q", j.Attempt, j.ErrorMessage)
+		}
+		if j := deadJob(panicked); j.ErrorClass != "panic" || !strings.Contains(j.ErrorMessage, "boom") || len(j.Backtrace) == 0 {
+			t.Errorf("panicked job: class %q message %q backtrace %d bytes", j.ErrorClass, j.ErrorMessage, len(j.Backtrace))
+		}
+		if j := deadJob(timedOut); !strings.Contains(j.ErrorMessage, ErrJobTimeout.Error()) {
+			t.Errorf("timed-out job message %q", j.ErrorMessage)
+		}
+		if j := deadJob(exhausted); j.Attempt != 3 || j.ErrorFingerprint == "" {
+			t.Errorf("exhausted job: attempt %d (want 3: first try + 2 retries), fingerprint %q", j.Attempt, j.ErrorFingerprint)
+		}
+		waitFor(t, "flaky job to succeed on retry", func() bool {
+			for _, id := range succeeded.all() {
+				if id == flaky {
+					return true
+				}
+			}
+			return false
+		})
+		if deadJob(discarded) != nil {
+			t.Error("discarded job is in the dead set")
+		}
+		waitFor(t, "discard counted", func() bool {
+			st, err := client.Stats(ctx)
+			return err == nil && st.Discarded == 1
+		})
+	})
+}
+
+func TestUnknownKindIsRetriedWithReason(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b backend.Backend) {
+		ctx := context.Background()
+		client := NewClient(b, ClientConfig{})
+		if _, err := client.Enqueue(ctx, greetArgs{}, nil); err != nil {
+			t.Fatal(err)
+		}
+		cfg := fastConfig(NewWorkers()) // no worker for "greet"
+		cfg.RetryPolicy = RetryPolicyFunc(func(int) time.Duration { return time.Hour })
+		startServer(t, b, cfg)
+		waitFor(t, "job in retry set", func() bool {
+			return len(listAll(t, b, backend.JobFilter{Set: backend.SetRetry})) == 1
+		})
+		j := listAll(t, b, backend.JobFilter{Set: backend.SetRetry})[0]
+		if !strings.Contains(j.ErrorMessage, "unknown job kind") || !strings.Contains(j.ErrorMessage, "greet") || j.Attempt != 1 {
+			t.Fatalf("retry entry: attempt %d, message %q", j.Attempt, j.ErrorMessage)
+		}
+	})
+}
+
+func TestUndecodableArgsGoDead(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b backend.Backend) {
+		ctx := context.Background()
+		ws := NewWorkers()
+		AddWorker(ws, WorkFunc[greetArgs](func(context.Context, *Job[greetArgs]) error { return nil }))
+		bad := &backend.Job{ID: backend.NewJobID(), Kind: "greet", Queue: DefaultQueue, Args: []byte(`{"name": 42}`), CreatedAt: time.Now()}
+		if err := b.Enqueue(ctx, []*backend.Job{bad}); err != nil {
+			t.Fatal(err)
+		}
+		startServer(t, b, fastConfig(ws))
+		waitFor(t, "dead job", func() bool { return len(listAll(t, b, backend.JobFilter{Set: backend.SetDead})) == 1 })
+		j := listAll(t, b, backend.JobFilter{Set: backend.SetDead})[0]
+		if j.ID != bad.ID || !strings.Contains(j.ErrorMessage, "undecodable") {
+			t.Fatalf("dead job %s: %q", j.ID, j.ErrorMessage)
+		}
+	})
+}
+
+func TestConcurrencyLimit(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b backend.Backend) {
+		ctx := context.Background()
+		var running, peak atomic.Int64
+		var done atomic.Int64
+		ws := NewWorkers()
+		AddWorker(ws, WorkFunc[greetArgs](func(context.Context, *Job[greetArgs]) error {
+			n := running.Add(1)
+			for {
+				p := peak.Load()
+				if n <= p || peak.CompareAndSwap(p, n) {
+					break
+				}
+			}
+			time.Sleep(2 * time.Millisecond)
+			running.Add(-1)
+			done.Add(1)
+			return nil
+		}))
+		client := NewClient(b, ClientConfig{})
+		params := make([]EnqueueParams, 200)
+		for i := range params {
+			params[i] = EnqueueParams{Args: greetArgs{N: i}}
+		}
+		if _, err := client.EnqueueMany(ctx, params); err != nil {
+			t.Fatal(err)
+		}
+		cfg := fastConfig(ws)
+		cfg.Concurrency = 4
+		s := startServer(t, b, cfg)
+		maxHeld := int64(0)
+		waitFor(t, "200 jobs", func() bool {
+			if h := s.inFlight.Load(); h > maxHeld {
+				maxHeld = h
+			}
+			return done.Load() == 200
+		})
+		if peak.Load() > 4 {
+			t.Fatalf("%d jobs ran at once, limit 4", peak.Load())
+		}
+		if limit := int64(cfg.Concurrency + max(1, cfg.Concurrency/10)); maxHeld > limit {
+			t.Fatalf("process held %d jobs, limit %d (slots + prefetch)", maxHeld, limit)
+		}
+	})
+}
+
+func TestGracefulShutdown(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b backend.Backend) {
+		ctx := context.Background()
+		started := make(chan string, 10)
+		ws := NewWorkers()
+		AddWorker(ws, WorkFunc[greetArgs](func(ctx context.Context, j *Job[greetArgs]) error {
+			started <- j.Args.Name
+			if j.Args.Name == "quick" {
+				time.Sleep(100 * time.Millisecond)
+				return nil
+			}
+			<-ctx.Done() // "stuck" runs until the hard stop
+			return ctx.Err()
+		}))
+		client := NewClient(b, ClientConfig{})
+		stuck, _ := client.Enqueue(ctx, greetArgs{Name: "stuck"}, nil)
+		if _, err := client.Enqueue(ctx, greetArgs{Name: "quick"}, nil); err != nil {
+			t.Fatal(err)
+		}
+		cfg := fastConfig(ws)
+		s, err := NewServer(b, cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Start(ctx); err != nil {
+			t.Fatal(err)
+		}
+		<-started
+		<-started
+		stopCtx, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
+		defer cancel()
+		if err := s.Stop(stopCtx); err != nil {
+			t.Fatal(err)
+		}
+		st, err := client.Stats(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.Processed != 1 {
+			t.Errorf("processed = %d, want 1 (the quick job finished during shutdown)", st.Processed)
+		}
+		queued := listAll(t, b, backend.JobFilter{Set: backend.SetQueued})
+		if len(queued) != 1 || queued[0].ID != stuck || queued[0].Attempt != 0 {
+			t.Fatalf("after hard stop, queue = %+v; want the stuck job back untouched", queued)
+		}
+		if n := len(listAll(t, b, backend.JobFilter{Set: backend.SetRetry})); n != 0 {
+			t.Fatalf("%d jobs in retry after shutdown", n)
+		}
+	})
+}
+
+func TestQueueOrder(t *testing.T) {
+	strict := newQueueOrder(map[string]int{"low": 1, "high": 5, "mid": 3}, true)
+	if got := strings.Join(strict.next(), ","); got != "high,mid,low" {
+		t.Fatalf("strict order %s", got)
+	}
+	weighted := newQueueOrder(map[string]int{"a": 3, "b": 1}, false)
+	first := map[string]int{}
+	for range 4000 {
+		order := weighted.next()
+		if len(order) != 2 {
+			t.Fatalf("order %v", order)
+		}
+		first[order[0]]++
+	}
+	// a comes first with probability 3/4: 3000 ± a wide margin.
+	if first["a"] < 2700 || first["a"] > 3300 {
+		t.Fatalf("a first %d of 4000 times, want about 3000", first["a"])
+	}
+}
+
+func TestSidekiqBackoff(t *testing.T) {
+	for retry, lo := range map[int]int{1: 15, 2: 16, 3: 31, 5: 271} {
+		n := retry - 1
+		hi := lo + 10*(n+1)
+		for range 100 {
+			d := SidekiqBackoff{}.NextRetry(retry)
+			if d < time.Duration(lo)*time.Second || d >= time.Duration(hi)*time.Second {
+				t.Fatalf("retry %d: %v not in [%ds, %ds)", retry, d, lo, hi)
+			}
+		}
+	}
+}
+
+func TestErrorFingerprintGroupsVariants(t *testing.T) {
+	a := errorFingerprint("k", "errors.errorString", "user 17 not found at 0xdeadbeef01")
+	b := errorFingerprint("k", "errors.errorString", "user 42 not found at 0xfeedface02")
+	c := errorFingerprint("k", "errors.errorString", "connection refused")
+	if a != b || a == c {
+		t.Fatalf("fingerprints %s %s %s", a, b, c)
+	}
+	if got := truncate("héllo wörld", 6); len(got) > 6 || !strings.HasSuffix(got, "…") {
+		t.Fatalf("truncate = %q", got)
+	}
+}
