@@ -304,16 +304,16 @@ func (b *Backend) AddToBatch(ctx context.Context, add *backend.BatchAdd) error {
 		if bt == nil {
 			return clean(backend.ErrBatchNotFound)
 		}
-		if bt.m.state().Finished() {
-			return clean(fmt.Errorf("%w (%s)", backend.ErrBatchFinished, bt.m.state()))
-		}
 		jobs := add.Jobs
+		var key []byte
+		var seen uint64
 		if add.AddedBy != "" {
-			key := append([]byte("a"), add.AddedBy...)
-			var seen uint64
+			key = append([]byte("a"), add.AddedBy...)
 			if v := bt.bk.Get(key); v != nil {
 				seen, _ = binary.Uvarint(v)
 			}
+			// A re-run repeating adds already made succeeds, even once the
+			// batch has finished: it adds nothing.
 			skip := int(seen) - add.Seq
 			if skip >= len(jobs) {
 				return nil
@@ -321,6 +321,11 @@ func (b *Backend) AddToBatch(ctx context.Context, add *backend.BatchAdd) error {
 			if skip > 0 {
 				jobs = jobs[skip:]
 			}
+		}
+		if bt.m.state().Finished() {
+			return clean(fmt.Errorf("%w (%s)", backend.ErrBatchFinished, bt.m.state()))
+		}
+		if key != nil {
 			if end := uint64(add.Seq + len(add.Jobs)); end > seen {
 				if err := bt.bk.Put(key, binary.AppendUvarint(nil, end)); err != nil {
 					return err
