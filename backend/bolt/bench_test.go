@@ -185,3 +185,114 @@ func BenchmarkFetchAfterHistory(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkDurableBatchThroughput is BenchmarkDurableThroughput with every
+// job in one batch (batch tracking on): adds in chunks of 500, then fetch
+// and complete, durable.
+func BenchmarkDurableBatchThroughput(b *testing.B) {
+	be := openBench(b, false)
+	ctx := context.Background()
+	if err := be.CreateBatch(ctx, &backend.BatchSpec{ID: "bench", CreatedAt: time.Now(),
+		Callbacks: map[backend.CallbackEvent]*backend.Job{backend.CallbackSuccess: {Kind: "done", Queue: "cb"}}}); err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	start := time.Now()
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for left := b.N; left > 0; {
+			k := min(left, 500)
+			if err := be.AddToBatch(ctx, &backend.BatchAdd{BatchID: "bench", Jobs: noopJobs("bench", k)}); err != nil {
+				b.Error(err)
+				return
+			}
+			left -= k
+		}
+		if err := be.CommitBatch(ctx, "bench"); err != nil {
+			b.Error(err)
+		}
+	}()
+	var done atomic.Int64
+	for w := range 2 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			proc := "w" + strconv.Itoa(w)
+			for done.Load() < int64(b.N) {
+				fs, err := be.Fetch(ctx, proc, []string{"bench"}, 200)
+				if err != nil {
+					b.Error(err)
+					return
+				}
+				if len(fs) == 0 {
+					time.Sleep(100 * time.Microsecond)
+					continue
+				}
+				rs := make([]backend.Result, len(fs))
+				for i, f := range fs {
+					rs[i] = backend.Result{Fetched: f, Outcome: backend.OutcomeSucceeded}
+				}
+				if err := be.Complete(ctx, proc, rs); err != nil {
+					b.Error(err)
+					return
+				}
+				done.Add(int64(len(fs)))
+			}
+		}()
+	}
+	wg.Wait()
+	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "jobs/s")
+	st, err := be.BatchStatus(ctx, "bench")
+	if err != nil || st.Succeeded != int64(b.N) || st.State != backend.BatchSucceeded {
+		b.Fatalf("batch after the run: %+v, %v", st, err)
+	}
+}
+
+// BenchmarkFailingJobsFileSize sends b.N batch jobs to the dead set
+// (no retries) with the default caps and reports the file size before and
+// after: the dead set is capped (10,000 jobs) and the batch keeps 2 bits
+// per job plus capped error groups, so the file stays bounded.
+// Run with -benchtime=1000000x.
+func BenchmarkFailingJobsFileSize(b *testing.B) {
+	be := openBench(b, true)
+	ctx := context.Background()
+	if err := be.CreateBatch(ctx, &backend.BatchSpec{ID: "fail", CreatedAt: time.Now()}); err != nil {
+		b.Fatal(err)
+	}
+	before, _ := be.FileSize()
+	b.ResetTimer()
+	for left := b.N; left > 0; {
+		k := min(left, 1000)
+		if err := be.AddToBatch(ctx, &backend.BatchAdd{BatchID: "fail", Jobs: noopJobs("fail", k)}); err != nil {
+			b.Fatal(err)
+		}
+		fs, err := be.Fetch(ctx, "p", []string{"fail"}, k)
+		if err != nil {
+			b.Fatal(err)
+		}
+		rs := make([]backend.Result, len(fs))
+		now := time.Now()
+		for i, f := range fs {
+			j := f.Job.Clone()
+			j.Attempt++
+			j.ErrorClass, j.ErrorMessage, j.ErrorFingerprint = "*errors.errorString", "upstream said no: "+strconv.Itoa(i%7), "fp-"+strconv.Itoa(i%7)
+			j.FailedAt, j.DiedAt = now, now
+			rs[i] = backend.Result{Fetched: f, Outcome: backend.OutcomeDead, Job: j}
+		}
+		if err := be.Complete(ctx, "p", rs); err != nil {
+			b.Fatal(err)
+		}
+		left -= k
+	}
+	b.StopTimer()
+	if _, err := be.TrimDead(ctx, time.Now()); err != nil {
+		b.Fatal(err)
+	}
+	after, _ := be.FileSize()
+	st, _ := be.Stats(ctx, time.Now())
+	b.ReportMetric(float64(before), "bytes-before")
+	b.ReportMetric(float64(after), "bytes-after")
+	b.ReportMetric(float64(st.DeadDropped), "dead-dropped")
+}
