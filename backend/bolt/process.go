@@ -1,7 +1,6 @@
 package bolt
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"slices"
@@ -260,5 +259,3 @@ func inFlightByProc(tx *bbolt.Tx) map[string]int {
 	})
 	return out
 }
-
-var _ = bytes.Equal
