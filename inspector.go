@@ -141,3 +141,21 @@ func (i *Inspector) eachPage(ctx context.Context, f backend.JobFilter, act func(
 	}
 	return total, nil
 }
+
+// PauseQueue stops servers from fetching a queue's jobs; enqueueing and
+// scheduling go on.
+func (i *Inspector) PauseQueue(ctx context.Context, queue string) error {
+	return i.backend.PauseQueue(ctx, queue, true)
+}
+
+// ResumeQueue lets servers fetch a paused queue's jobs again.
+func (i *Inspector) ResumeQueue(ctx context.Context, queue string) error {
+	return i.backend.PauseQueue(ctx, queue, false)
+}
+
+// ClearQueue removes every job waiting in a queue (not its scheduled, retry
+// or dead jobs); batch jobs among them count as removed. It returns how
+// many were removed.
+func (i *Inspector) ClearQueue(ctx context.Context, queue string) (int, error) {
+	return i.backend.ClearQueue(ctx, queue)
+}

@@ -83,6 +83,14 @@ type Backend interface {
 	// DeleteJobs removes jobs from a set (batch jobs count as removed).
 	DeleteJobs(ctx context.Context, set JobSet, queue string, ids []string) (int, error)
 
+	// PauseQueue pauses (paused=true) or resumes a queue. Fetch skips a
+	// paused queue; enqueue, scheduling and acks go on.
+	PauseQueue(ctx context.Context, queue string, paused bool) error
+	// ClearQueue removes every job waiting in a queue (not its scheduled,
+	// retry or dead jobs, nor jobs in flight); batch jobs among them count
+	// as removed in their batch. Returns how many were removed.
+	ClearQueue(ctx context.Context, queue string) (int, error)
+
 	// CreateBatch creates a batch (and registers it with its parent). It is
 	// idempotent: creating an existing batch is a no-op.
 	CreateBatch(ctx context.Context, spec *BatchSpec) error

@@ -168,6 +168,18 @@ func (c *Client) BatchesCancelled(ctx context.Context, ids []string) (map[string
 	return resp.Cancelled, nil
 }
 
+// PauseQueue implements backend.Backend.
+func (c *Client) PauseQueue(ctx context.Context, queue string, paused bool) error {
+	return c.call(ctx, "PauseQueue", queueReq{Queue: queue, Paused: paused}, &empty{})
+}
+
+// ClearQueue implements backend.Backend.
+func (c *Client) ClearQueue(ctx context.Context, queue string) (int, error) {
+	var resp countResp
+	err := c.call(ctx, "ClearQueue", queueReq{Queue: queue}, &resp)
+	return resp.N, err
+}
+
 // DeleteBatch implements backend.Backend.
 func (c *Client) DeleteBatch(ctx context.Context, id string) error {
 	return c.call(ctx, "DeleteBatch", batchReq{ID: id}, &empty{})

@@ -168,6 +168,13 @@ func newHandler(b backend.Backend, calls *sync.RWMutex) http.Handler {
 		m, err := b.BatchesCancelled(ctx, req.IDs)
 		return cancelledResp{m}, err
 	}))
+	h("PauseQueue", serve(func(ctx context.Context, req queueReq) (empty, error) {
+		return empty{}, b.PauseQueue(ctx, req.Queue, req.Paused)
+	}))
+	h("ClearQueue", serve(func(ctx context.Context, req queueReq) (countResp, error) {
+		n, err := b.ClearQueue(ctx, req.Queue)
+		return countResp{n}, err
+	}))
 	h("DeleteBatch", serve(func(ctx context.Context, req batchReq) (empty, error) {
 		return empty{}, b.DeleteBatch(ctx, req.ID)
 	}))

@@ -117,6 +117,12 @@ type jobsReq struct {
 	IDs   []string       `json:"ids"`
 }
 
+// queueReq serves the queue administration methods.
+type queueReq struct {
+	Queue  string `json:"queue"`
+	Paused bool   `json:"paused,omitempty"`
+}
+
 // batchReq serves the methods that take one batch id.
 type batchReq struct {
 	ID string `json:"id"`

@@ -51,6 +51,7 @@ func groups() []group {
 		{"Stats", statsTests()},
 		{"ListJobs", listJobsTests()},
 		{"Admin", adminTests()},
+		{"QueueAdmin", queueAdminTests()},
 		{"Concurrency", concurrencyTests()},
 		{"Batch", batchTests()},
 		{"BatchTransition", transitionTests()},
