@@ -8,6 +8,8 @@ import (
 	"log/slog"
 
 	"github.com/spf13/cobra"
+
+	"github.com/joblot/joblot/backend"
 )
 
 // app is what every command shares: its output streams, its environment
@@ -71,6 +73,9 @@ but unreachable is an error: joblot never falls back to the file.`,
 		newBatchCmd(a),
 		newStatsCmd(a),
 		newQueuesCmd(a),
+		newJobSetCmd(a, "scheduled", backend.SetScheduled, "List, run now or delete scheduled jobs"),
+		newJobSetCmd(a, "retries", backend.SetRetry, "List, retry now or delete jobs waiting to retry"),
+		newJobSetCmd(a, "dead", backend.SetDead, "List, retry or delete dead jobs"),
 	)
 	return root
 }

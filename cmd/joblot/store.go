@@ -6,12 +6,17 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"os"
+	"strconv"
+	"strings"
 
+	"github.com/redis/rueidis"
 	"github.com/spf13/pflag"
 
 	"github.com/joblot/joblot/backend"
 	"github.com/joblot/joblot/backend/bolt"
 	"github.com/joblot/joblot/backend/redis"
+	"github.com/joblot/joblot/backend/remote"
 )
 
 // redisURLEnv names the environment variable that selects Redis.
@@ -66,7 +71,10 @@ func (f *storeFlags) choose(getenv func(string) string) (storeChoice, error) {
 type store struct {
 	backend.Backend
 	redis *redis.Backend // set on Redis
-	bolt  *bolt.Backend  // set on the embedded file
+	bolt  *bolt.Backend  // set on the embedded file opened by this process
+	// remote is set when the embedded file is owned by another process
+	// and the command runs through that owner's local endpoint.
+	remote *remote.Client
 	// desc says where the data is, for humans ("redis redis://host:6379").
 	desc string
 	// kind is "redis" or "file".
@@ -84,14 +92,46 @@ func (c storeChoice) open(ctx context.Context, allowEviction bool, logger *slog.
 		}
 		return &store{Backend: rb, redis: rb, desc: "redis " + shown, kind: "redis"}, nil
 	}
-	bb, err := bolt.Open(c.dbPath, bolt.Options{Limits: backend.Limits{}, Logger: logger})
-	if err != nil {
-		if errors.Is(err, backend.ErrLocked) {
-			return nil, fmt.Errorf("embedded store %s: %w; it is owned by a running process (use Redis to run several processes)", c.dbPath, err)
+	return openFile(ctx, c.dbPath, logger)
+}
+
+// openFile opens the embedded store at path, or, when another process
+// owns it, connects to that process's local endpoint so the command runs
+// through it. A socket next to the file is tried first: when an owner
+// answers there, the file is locked anyway, and asking first spares the
+// wait for the lock.
+func openFile(ctx context.Context, path string, logger *slog.Logger) (*store, error) {
+	if _, err := os.Stat(remote.SocketPath(path)); err == nil {
+		s, err := dialOwner(ctx, path, logger)
+		if err == nil || !errors.Is(err, remote.ErrNoOwner) {
+			return s, err
 		}
-		return nil, fmt.Errorf("embedded store %s: %w", c.dbPath, err)
 	}
-	return &store{Backend: bb, bolt: bb, desc: "file " + c.dbPath, kind: "file"}, nil
+	bb, err := bolt.Open(path, bolt.Options{Limits: backend.Limits{}, Logger: logger})
+	if err == nil {
+		return &store{Backend: bb, bolt: bb, desc: "file " + path, kind: "file"}, nil
+	}
+	if !errors.Is(err, backend.ErrLocked) {
+		return nil, fmt.Errorf("embedded store %s: %w", path, err)
+	}
+	s, derr := dialOwner(ctx, path, logger)
+	if derr == nil {
+		return s, nil
+	}
+	if errors.Is(derr, remote.ErrNoOwner) {
+		return nil, fmt.Errorf("embedded store %s: %w; the process that holds it serves no local endpoint (%s), so this command cannot run while it does: stop it, or use Redis to run several processes", path, err, remote.SocketPath(path))
+	}
+	return nil, fmt.Errorf("embedded store %s: %w; its owner's local endpoint failed: %w", path, err, derr)
+}
+
+// dialOwner connects to the process that owns the file at path and says
+// so on the logger's stream.
+func dialOwner(ctx context.Context, path string, logger *slog.Logger) (*store, error) {
+	rc, err := remote.Dial(ctx, path)
+	if err != nil {
+		return nil, err
+	}
+	return &store{Backend: rc.Backend(), remote: rc, desc: fmt.Sprintf("file %s (through pid %d)", path, rc.OwnerPID()), kind: "file"}, nil
 }
 
 // openStore resolves the flags and opens the store.
@@ -100,7 +140,69 @@ func (a *app) openStore(ctx context.Context) (*store, error) {
 	if err != nil {
 		return nil, err
 	}
-	return c.open(ctx, a.store.allowEviction, a.logger())
+	s, err := c.open(ctx, a.store.allowEviction, a.logger())
+	if err == nil && s.remote != nil {
+		fmt.Fprintf(a.stderr, "joblot: using the running owner (pid %d) of %s through its local endpoint\n", s.remote.OwnerPID(), c.dbPath)
+	}
+	return s, err
+}
+
+// redisClient connects to the chosen Redis without opening the joblot
+// backend, for the commands that read or clean any Redis, joblot's or a
+// legacy Sidekiq one (memory, cleanup, migrate). Opening the backend would
+// write jl:version into a Redis that has none, and refuse one whose
+// maxmemory-policy evicts: neither is right for a read-only report, nor
+// for cleaning up a legacy Redis in a memory emergency.
+func (c storeChoice) redisClient() (rueidis.Client, error) {
+	opt, err := redisClientOption(c.redisURL)
+	if err != nil {
+		return nil, err
+	}
+	opt.DisableCache = true
+	cl, err := rueidis.NewClient(opt)
+	if err != nil {
+		return nil, fmt.Errorf("redis %s: %w (a configured Redis is never replaced by the embedded file)", redactURL(c.redisURL), err)
+	}
+	return cl, nil
+}
+
+// redisClientOption parses the URL forms backend/redis accepts
+// (redis://, rediss://, redis-sentinel://host:port[,host:port]/master).
+// It repeats backend/redis's unexported parser, which should be exported.
+func redisClientOption(raw string) (rueidis.ClientOption, error) {
+	rest, ok := strings.CutPrefix(raw, "redis-sentinel://")
+	if !ok {
+		o, err := rueidis.ParseURL(raw)
+		if err != nil {
+			return o, fmt.Errorf("bad Redis URL %s: %w", redactURL(raw), err)
+		}
+		return o, nil
+	}
+	u, err := url.Parse("redis://" + rest)
+	if err != nil {
+		return rueidis.ClientOption{}, fmt.Errorf("bad sentinel URL %s: %w", redactURL(raw), err)
+	}
+	var o rueidis.ClientOption
+	o.Sentinel.MasterSet = strings.Trim(u.Path, "/")
+	for _, h := range strings.Split(u.Host, ",") {
+		if h != "" {
+			o.InitAddress = append(o.InitAddress, h)
+		}
+	}
+	if o.Sentinel.MasterSet == "" || len(o.InitAddress) == 0 {
+		return o, fmt.Errorf("bad sentinel URL %s: want redis-sentinel://host:port[,host:port]/mastername", redactURL(raw))
+	}
+	if u.User != nil {
+		o.Username = u.User.Username()
+		o.Password, _ = u.User.Password()
+		o.Sentinel.Username, o.Sentinel.Password = o.Username, o.Password
+	}
+	if db := u.Query().Get("db"); db != "" {
+		if o.SelectDB, err = strconv.Atoi(db); err != nil {
+			return o, fmt.Errorf("bad db %q in sentinel URL %s", db, redactURL(raw))
+		}
+	}
+	return o, nil
 }
 
 // redactURL hides a password in a URL shown to humans.
