@@ -17,6 +17,7 @@ func batchTests() []test {
 		{name: "EmptyBatchFiresOnCommit", run: testBatchEmpty},
 		{name: "IdempotentAddsFromAJob", run: testBatchIdempotentAdds},
 		{name: "AddToFinishedOrUnknown", run: testBatchAddFinished},
+		{name: "RerunRepeatsAddsAfterChildFinished", run: testBatchRerunAfterChildFinished},
 		{name: "ReopenAfterComplete", run: testBatchReopen},
 		{name: "Cancel", run: testBatchCancel},
 		{name: "DeleteThenEventsRecreateNothing", run: testBatchDelete},
@@ -353,4 +354,79 @@ func testListBatches(h *harness) {
 	if !slices.Equal(got, want) {
 		h.t.Fatalf("ListBatches paged = %v, want newest first %v", got, want)
 	}
+}
+
+// testBatchRerunAfterChildFinished: a job creates a child batch, adds to it,
+// commits it and fails; the child succeeds meanwhile. The job's retry repeats
+// the same create, adds and commit: each is a no-op that succeeds (else the
+// job could never succeed again), and only an add of new jobs is refused.
+func testBatchRerunAfterChildFinished(h *harness) {
+	parent, _ := h.committedBatch(1)
+	p := h.proc("p1", batchQueue)
+	job := h.fetchOne(p, batchQueue)
+
+	childSpec := h.batchSpec(parent, allEvents...)
+	childSpec.ID = backend.DerivedJobID(job.ID, 1000)
+	derived := func(from, n int) []*backend.Job {
+		js := h.jobs(batchQueue, n)
+		for i, j := range js {
+			j.ID = backend.DerivedJobID(job.ID, from+i)
+		}
+		return js
+	}
+	run := func(what string) {
+		h.t.Helper()
+		if err := h.b.CreateBatch(h.ctx, childSpec); err != nil {
+			h.t.Fatalf("%s: CreateBatch(child): %v", what, err)
+		}
+		for _, seq := range []int{0, 2} {
+			add := &backend.BatchAdd{BatchID: childSpec.ID, AddedBy: job.ID, Seq: seq, Jobs: derived(seq, 2)}
+			if err := h.b.AddToBatch(h.ctx, add); err != nil {
+				h.t.Fatalf("%s: AddToBatch(child, seq %d): %v", what, seq, err)
+			}
+		}
+		if err := h.b.CommitBatch(h.ctx, childSpec.ID); err != nil {
+			h.t.Fatalf("%s: CommitBatch(child): %v", what, err)
+		}
+	}
+	run("first run")
+	retryAt := time.Now().Add(time.Minute)
+	h.complete(p, retryResult(job, retryAt, defaultFailure()))
+
+	// The child's four jobs succeed, then its callbacks.
+	fs := h.fetchBatchJobs(p)
+	if len(fs) != 4 {
+		h.t.Fatalf("fetched %d child jobs, want 4", len(fs))
+	}
+	h.complete(p, succeededAll(fs)...)
+	h.wantState(childSpec.ID, backend.BatchSucceeded)
+	h.runCallbacks()
+
+	// The retry repeats everything it did: no error, nothing added twice.
+	h.moveDue(retryAt)
+	job = h.fetchOne(p, batchQueue)
+	run("re-run")
+	h.wantCounters(childSpec.ID, counters{Total: 4, Succeeded: 4})
+	h.wantState(childSpec.ID, backend.BatchSucceeded)
+	if got := h.setIDs(backend.SetQueued, batchQueue); len(got) != 0 {
+		h.t.Fatalf("the re-run's repeated adds queued %v, want nothing", got)
+	}
+	// New jobs are refused by the finished child, and nothing is recorded.
+	err := h.b.AddToBatch(h.ctx, &backend.BatchAdd{BatchID: childSpec.ID, AddedBy: job.ID, Seq: 3, Jobs: derived(3, 2)})
+	h.wantBatchErr(err, backend.ErrBatchFinished, "AddToBatch(finished child, seqs 3 and 4)")
+	h.wantCounters(childSpec.ID, counters{Total: 4, Succeeded: 4})
+
+	h.complete(p, succeeded(job))
+	h.wantState(parent, backend.BatchSucceeded)
+	h.runCallbacks()
+	h.wantCallbacks(cb(childSpec.ID, backend.CallbackComplete), cb(childSpec.ID, backend.CallbackSuccess),
+		cb(parent, backend.CallbackComplete), cb(parent, backend.CallbackSuccess))
+
+	// Once the parent has finished too, re-creating the registered child and
+	// re-committing it still succeed; a new child is refused.
+	run("re-run after the parent finished")
+	err = h.b.CreateBatch(h.ctx, h.batchSpec(parent, allEvents...))
+	h.wantBatchErr(err, backend.ErrBatchFinished, "CreateBatch(new child of a finished parent)")
+	h.wantState(parent, backend.BatchSucceeded)
+	h.wantCounters(childSpec.ID, counters{Total: 4, Succeeded: 4})
 }
