@@ -37,6 +37,7 @@ type Server struct {
 	procID string
 
 	slots  *slots
+	found  *signal // the leading fetcher found jobs: idle followers resume
 	jobs   chan *backend.Fetched
 	acks   chan backend.Result
 	queues queueOrder
@@ -86,6 +87,7 @@ func NewServer(b backend.Backend, cfg ServerConfig) (*Server, error) {
 		logger:  cfg.Logger,
 		procID:  newProcessID(),
 		slots:   newSlots(cfg.Concurrency + cfg.Prefetch),
+		found:   newSignal(),
 		jobs:    make(chan *backend.Fetched, cfg.Concurrency+cfg.Prefetch),
 		acks:    make(chan backend.Result, cfg.AckChunk*2),
 		queues:  newQueueOrder(cfg.Queues, cfg.StrictPriority),
@@ -139,9 +141,9 @@ func (s *Server) Start(ctx context.Context) error {
 		s.workers.Add(1)
 		go s.workLoop()
 	}
-	for range fetchers {
+	for i := range fetchers {
 		s.fetchers.Add(1)
-		go s.fetchLoop()
+		go s.fetchLoop(i == 0)
 	}
 	s.services.Add(2)
 	go s.heartbeatLoop()

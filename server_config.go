@@ -25,8 +25,8 @@ const (
 	DefaultProcessTTL        = 8 * time.Second
 	DefaultRecoverInterval   = 2 * time.Second
 	// DefaultPollInterval is how often due scheduled and retry jobs move to
-	// their queues.
-	DefaultPollInterval = time.Second
+	// their queues: a scheduled job starts up to this late.
+	DefaultPollInterval = 2 * time.Second
 	// DefaultForwardInterval is how often leftover batch callbacks are
 	// forwarded and uncommitted batches expired.
 	DefaultForwardInterval = 5 * time.Second
@@ -34,7 +34,7 @@ const (
 	DefaultTrimInterval = time.Minute
 	// DefaultIdleFetchInterval caps the back-off of an idle fetcher, which
 	// bounds both idle Redis calls and the pickup delay after idleness.
-	DefaultIdleFetchInterval = 500 * time.Millisecond
+	DefaultIdleFetchInterval = time.Second
 	// DefaultCancelCacheTTL is how long the server trusts what it knows
 	// about a batch being cancelled.
 	DefaultCancelCacheTTL = time.Second

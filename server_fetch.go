@@ -12,7 +12,12 @@ import (
 
 // fetchLoop claims jobs for free slots and hands them to workers. It never
 // holds more jobs than Concurrency + Prefetch (BRIEF §4.6).
-func (s *Server) fetchLoop() {
+//
+// While the queues are empty only the leading fetcher polls, backing off
+// up to IdleFetchInterval; the others wait until it finds jobs. That keeps
+// an idle process to a few store calls a second (BRIEF §4.6) without
+// giving up the second fetcher's overlap under load.
+func (s *Server) fetchLoop(leader bool) {
 	defer s.fetchers.Done()
 	ctx := s.fetchCtx
 	idle := time.Duration(0)
@@ -39,9 +44,16 @@ func (s *Server) fetchLoop() {
 			continue
 		}
 		if len(fetched) == 0 {
+			if !leader {
+				s.found.wait(ctx)
+				continue
+			}
 			idle = backoff(idle, s.cfg.IdleFetchInterval)
 			sleepCtx(ctx, idle)
 			continue
+		}
+		if leader {
+			s.found.broadcast() // cheap: one per fetched chunk
 		}
 		idle = 0
 		s.refreshCancelled(ctx, fetched)
@@ -93,6 +105,31 @@ func sleepCtx(ctx context.Context, d time.Duration) bool {
 	case <-ctx.Done():
 		return false
 	}
+}
+
+// signal wakes every waiter at once, each time it is broadcast.
+type signal struct {
+	mu sync.Mutex
+	ch chan struct{}
+}
+
+func newSignal() *signal { return &signal{ch: make(chan struct{})} }
+
+func (sg *signal) wait(ctx context.Context) {
+	sg.mu.Lock()
+	ch := sg.ch
+	sg.mu.Unlock()
+	select {
+	case <-ch:
+	case <-ctx.Done():
+	}
+}
+
+func (sg *signal) broadcast() {
+	sg.mu.Lock()
+	close(sg.ch)
+	sg.ch = make(chan struct{})
+	sg.mu.Unlock()
 }
 
 // slots counts free worker slots (plus prefetch).
