@@ -37,7 +37,7 @@ type Server struct {
 	procID string
 
 	slots  *slots
-	found  *signal // the leading fetcher found jobs: idle followers resume
+	found  *wakeup // the leading fetcher found jobs: idle followers resume
 	jobs   chan *backend.Fetched
 	acks   chan backend.Result
 	queues queueOrder
@@ -87,7 +87,7 @@ func NewServer(b backend.Backend, cfg ServerConfig) (*Server, error) {
 		logger:  cfg.Logger,
 		procID:  newProcessID(),
 		slots:   newSlots(cfg.Concurrency + cfg.Prefetch),
-		found:   newSignal(),
+		found:   newWakeup(),
 		jobs:    make(chan *backend.Fetched, cfg.Concurrency+cfg.Prefetch),
 		acks:    make(chan backend.Result, cfg.AckChunk*2),
 		queues:  newQueueOrder(cfg.Queues, cfg.StrictPriority),

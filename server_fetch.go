@@ -107,15 +107,15 @@ func sleepCtx(ctx context.Context, d time.Duration) bool {
 	}
 }
 
-// signal wakes every waiter at once, each time it is broadcast.
-type signal struct {
+// wakeup wakes every waiter at once, each time it is broadcast.
+type wakeup struct {
 	mu sync.Mutex
 	ch chan struct{}
 }
 
-func newSignal() *signal { return &signal{ch: make(chan struct{})} }
+func newWakeup() *wakeup { return &wakeup{ch: make(chan struct{})} }
 
-func (sg *signal) wait(ctx context.Context) {
+func (sg *wakeup) wait(ctx context.Context) {
 	sg.mu.Lock()
 	ch := sg.ch
 	sg.mu.Unlock()
@@ -125,7 +125,7 @@ func (sg *signal) wait(ctx context.Context) {
 	}
 }
 
-func (sg *signal) broadcast() {
+func (sg *wakeup) broadcast() {
 	sg.mu.Lock()
 	close(sg.ch)
 	sg.ch = make(chan struct{})
