@@ -34,8 +34,14 @@ func isTerminal(w io.Writer) bool {
 // bar is a progress bar that does nothing when output is not a terminal.
 type bar struct{ pb *progressbar.ProgressBar }
 
-// newBar returns a progress bar on w when w is a terminal and show is set.
+// newBar returns a progress bar of jobs on w when w is a terminal and
+// show is set.
 func newBar(w io.Writer, show bool, total int64, desc string) *bar {
+	return newUnitBar(w, show, total, desc, "jobs")
+}
+
+// newUnitBar is newBar counting unit (keys, ...).
+func newUnitBar(w io.Writer, show bool, total int64, desc, unit string) *bar {
 	if !show || !isTerminal(w) {
 		return &bar{}
 	}
@@ -45,7 +51,7 @@ func newBar(w io.Writer, show bool, total int64, desc string) *bar {
 		progressbar.OptionSetWidth(30),
 		progressbar.OptionShowCount(),
 		progressbar.OptionShowIts(),
-		progressbar.OptionSetItsString("jobs"),
+		progressbar.OptionSetItsString(unit),
 		progressbar.OptionThrottle(100*time.Millisecond),
 		progressbar.OptionOnCompletion(func() { fmt.Fprintln(w) }),
 	)}
@@ -62,6 +68,13 @@ func (b *bar) Set(n int64) {
 func (b *bar) SetTotal(n int64) {
 	if b.pb != nil && b.pb.GetMax64() != n {
 		b.pb.ChangeMax64(n)
+	}
+}
+
+// Describe changes the text before the bar.
+func (b *bar) Describe(desc string) {
+	if b.pb != nil {
+		b.pb.Describe(desc)
 	}
 }
 

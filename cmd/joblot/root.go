@@ -76,6 +76,7 @@ but unreachable is an error: joblot never falls back to the file.`,
 		newJobSetCmd(a, "scheduled", backend.SetScheduled, "List, run now or delete scheduled jobs"),
 		newJobSetCmd(a, "retries", backend.SetRetry, "List, retry now or delete jobs waiting to retry"),
 		newJobSetCmd(a, "dead", backend.SetDead, "List, retry or delete dead jobs"),
+		newMemoryCmd(a),
 	)
 	return root
 }

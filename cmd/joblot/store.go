@@ -79,6 +79,8 @@ type store struct {
 	desc string
 	// kind is "redis" or "file".
 	kind string
+	// path is the embedded store's file.
+	path string
 }
 
 // open opens the chosen store. A Redis that cannot be reached is an error,
@@ -109,7 +111,7 @@ func openFile(ctx context.Context, path string, logger *slog.Logger) (*store, er
 	}
 	bb, err := bolt.Open(path, bolt.Options{Limits: backend.Limits{}, Logger: logger})
 	if err == nil {
-		return &store{Backend: bb, bolt: bb, desc: "file " + path, kind: "file"}, nil
+		return &store{Backend: bb, bolt: bb, desc: "file " + path, kind: "file", path: path}, nil
 	}
 	if !errors.Is(err, backend.ErrLocked) {
 		return nil, fmt.Errorf("embedded store %s: %w", path, err)
@@ -131,7 +133,7 @@ func dialOwner(ctx context.Context, path string, logger *slog.Logger) (*store, e
 	if err != nil {
 		return nil, err
 	}
-	return &store{Backend: rc.Backend(), remote: rc, desc: fmt.Sprintf("file %s (through pid %d)", path, rc.OwnerPID()), kind: "file"}, nil
+	return &store{Backend: rc.Backend(), remote: rc, desc: fmt.Sprintf("file %s (through pid %d)", path, rc.OwnerPID()), kind: "file", path: path}, nil
 }
 
 // openStore resolves the flags and opens the store.
