@@ -77,6 +77,7 @@ but unreachable is an error: joblot never falls back to the file.`,
 		newJobSetCmd(a, "retries", backend.SetRetry, "List, retry now or delete jobs waiting to retry"),
 		newJobSetCmd(a, "dead", backend.SetDead, "List, retry or delete dead jobs"),
 		newMemoryCmd(a),
+		newCleanupCmd(a),
 	)
 	return root
 }

@@ -19,6 +19,8 @@ type testStore struct {
 	name  string
 	flags []string
 	open  func(t *testing.T) backend.Backend
+	// srv is the Redis server (nil for the file).
+	srv *redistest.Server
 }
 
 // testStores returns a fresh Redis and a fresh file store.
@@ -26,7 +28,7 @@ func testStores(t *testing.T) []testStore {
 	srv := redistest.Start(t)
 	path := filepath.Join(t.TempDir(), "joblot.db")
 	return []testStore{
-		{name: "redis", flags: []string{"--redis", srv.URL}, open: func(t *testing.T) backend.Backend {
+		{name: "redis", flags: []string{"--redis", srv.URL}, srv: srv, open: func(t *testing.T) backend.Backend {
 			b, err := redis.Open(context.Background(), redis.Options{URL: srv.URL})
 			if err != nil {
 				t.Fatal(err)

@@ -47,7 +47,9 @@ func fillSidekiq(t *testing.T, c rueidis.Client, batches, failuresPerBatch int) 
 	ctx := context.Background()
 	msg := strings.Repeat("Net::ReadTimeout with #<TCPSocket:(closed)> ", 4)
 	var cmds rueidis.Commands
-	add := func(args ...string) { cmds = append(cmds, c.B().Arbitrary(args[0]).Keys(args[1]).Args(args[2:]...).Build()) }
+	add := func(args ...string) {
+		cmds = append(cmds, c.B().Arbitrary(args[0]).Keys(args[1]).Args(args[2:]...).Build())
+	}
 	for i := 0; i < batches; i++ {
 		bid := fmt.Sprintf("Zq8_%010d", i)
 		hset := []string{"HSET", "b-" + bid + "-failinfo"}
