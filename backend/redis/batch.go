@@ -84,45 +84,75 @@ func (b *Backend) CreateBatch(ctx context.Context, spec *backend.BatchSpec) erro
 }
 
 // AddToBatch reserves dense indexes (batch_add.lua, one call per chunk),
-// then enqueues the jobs. If the enqueue fails, the reserved jobs are
-// accounted as removed, so the batch counts no phantom jobs.
+// then enqueues the jobs.
+//
+// A client's add (no AddedBy) whose enqueue fails accounts the reserved jobs
+// as removed, so the batch counts no phantom jobs. Jobs added from inside a
+// job (AddedBy set, deterministic IDs) are enqueued under a once:<id> dedupe
+// instead, and a repeated add of sequence numbers already reserved enqueues
+// them again at their recorded indexes: exactly once if the first enqueue
+// landed, and the jobs are recovered if the adding process crashed (or the
+// enqueue failed) between the reservation and the enqueue.
 func (b *Backend) AddToBatch(ctx context.Context, add *backend.BatchAdd) error {
 	if add == nil || add.BatchID == "" {
 		return errors.New("joblot/redis: add to batch: no batch ID")
 	}
 	now := time.Now()
 	seq := add.Seq
+	once := add.AddedBy != ""
 	for rest := add.Jobs; len(rest) > 0; {
 		n := min(len(rest), enqueueChunk)
 		chunk := rest[:n]
 		rest = rest[n:]
-		args := append([]string{ms(now), add.AddedBy, itoa(seq), itoa(n)}, b.ttlArgs()...)
+		arr, err := b.reserve(ctx, add.BatchID, add.AddedBy, seq, n, now)
 		seq += n
-		arr, err := b.run(ctx, b.c, call{s: b.s.batchAdd, keys: batchKeys(add.BatchID), args: args}).AsIntSlice()
-		if err != nil || len(arr) == 0 {
-			return wrap("add to batch "+add.BatchID, err)
-		}
-		switch arr[0] {
-		case -1:
-			return fmt.Errorf("joblot/redis: add to batch %s: %w", add.BatchID, backend.ErrBatchNotFound)
-		case -2:
-			return fmt.Errorf("joblot/redis: add to batch %s: %w", add.BatchID, backend.ErrBatchFinished)
+		if err != nil {
+			return err
 		}
 		skip, base := int(arr[0]), arr[1]
+		jobs := make([]*backend.Job, 0, n)
+		for i, j := range chunk[:skip] {
+			if idx := arr[2+i]; idx >= 0 {
+				j.BatchID, j.BatchIndex = add.BatchID, idx
+				jobs = append(jobs, j)
+			}
+		}
 		fresh := chunk[skip:]
 		for i, j := range fresh {
-			j.BatchID = add.BatchID
-			j.BatchIndex = base + int64(i)
+			j.BatchID, j.BatchIndex = add.BatchID, base+int64(i)
 		}
-		if len(fresh) == 0 {
-			continue
-		}
-		if err := b.Enqueue(ctx, fresh); err != nil {
-			b.unreserve(ctx, add.BatchID, fresh, now)
+		jobs = append(jobs, fresh...)
+		if err := b.enqueue(ctx, jobs, once); err != nil {
+			if !once {
+				b.unreserve(ctx, add.BatchID, fresh, now)
+			}
 			return err
 		}
 	}
 	return nil
+}
+
+// reserve runs batch_add.lua for n jobs from sequence number seq. Its reply
+// is {skip, first index of the fresh jobs, index of each skipped job or -1}.
+func (b *Backend) reserve(ctx context.Context, batch, addedBy string, seq, n int, now time.Time) ([]int64, error) {
+	args := append([]string{ms(now), addedBy, itoa(seq), itoa(n)}, b.ttlArgs()...)
+	arr, err := b.run(ctx, b.c, call{s: b.s.batchAdd, keys: batchKeys(batch), args: args}).AsIntSlice()
+	if err != nil {
+		return nil, wrap("add to batch "+batch, err)
+	}
+	if len(arr) < 2 {
+		if len(arr) == 1 && arr[0] == -1 {
+			return nil, fmt.Errorf("joblot/redis: add to batch %s: %w", batch, backend.ErrBatchNotFound)
+		}
+		if len(arr) == 1 && arr[0] == -2 {
+			return nil, fmt.Errorf("joblot/redis: add to batch %s: %w", batch, backend.ErrBatchFinished)
+		}
+		return nil, fmt.Errorf("joblot/redis: add to batch %s: unexpected reply %v", batch, arr)
+	}
+	if len(arr) != 2+int(arr[0]) {
+		return nil, fmt.Errorf("joblot/redis: add to batch %s: reply of %d values for %d skipped jobs", batch, len(arr), arr[0])
+	}
+	return arr, nil
 }
 
 // unreserve accounts jobs whose enqueue failed as removed.

@@ -14,8 +14,9 @@ import (
 // enqueueChunk is how many jobs of one queue go into one command.
 const enqueueChunk = 1000
 
-// onceTTL is how long a deterministic job id (a callback) is remembered to
-// dedupe forwarders that race or re-run after a crash.
+// onceTTL is how long a deterministic job id (a callback, a job added from
+// inside a job) is remembered to dedupe forwarders that race or re-run after
+// a crash, and re-runs of an adding job.
 const onceTTL = 7 * 24 * time.Hour
 
 // Enqueue stores jobs: per queue and chunk, one RPUSH when every job is due
@@ -23,6 +24,12 @@ const onceTTL = 7 * 24 * time.Hour
 // All the chunks go in one pipeline. A chunk refused at maxmemory stores
 // nothing and the error wraps backend.ErrStoreFull.
 func (b *Backend) Enqueue(ctx context.Context, jobs []*backend.Job) error {
+	return b.enqueue(ctx, jobs, false)
+}
+
+// enqueue is Enqueue; with once, every job is stored only if its ID was not
+// stored in the last onceTTL (as callbacks always are).
+func (b *Backend) enqueue(ctx context.Context, jobs []*backend.Job, once bool) error {
 	if len(jobs) == 0 {
 		return nil
 	}
@@ -55,7 +62,7 @@ func (b *Backend) Enqueue(ctx context.Context, jobs []*backend.Job) error {
 		qjobs := byQueue[q]
 		for len(qjobs) > 0 {
 			n := min(len(qjobs), enqueueChunk)
-			cmd, c := b.enqueueCmd(q, qjobs[:n], now)
+			cmd, c := b.enqueueCmd(q, qjobs[:n], now, once)
 			cmds, calls = append(cmds, cmd), append(calls, c)
 			qjobs = qjobs[n:]
 		}
@@ -80,9 +87,10 @@ func (b *Backend) Enqueue(ctx context.Context, jobs []*backend.Job) error {
 }
 
 // enqueueCmd builds the command storing jobs (all of queue q), and the
-// script call it runs if it is one.
-func (b *Backend) enqueueCmd(q string, jobs []*backend.Job, now time.Time) (rueidis.Completed, *call) {
-	simple := true
+// script call it runs if it is one. Callbacks, and every job when once is
+// set, are deduplicated by ID.
+func (b *Backend) enqueueCmd(q string, jobs []*backend.Job, now time.Time, once bool) (rueidis.Completed, *call) {
+	simple := !once
 	for _, j := range jobs {
 		if j.RunAt.After(now) || j.CallbackOf != "" {
 			simple = false
@@ -104,7 +112,7 @@ func (b *Backend) enqueueCmd(q string, jobs []*backend.Job, now time.Time) (ruei
 		if j.RunAt.After(now) {
 			mode, score = "s", ms(j.RunAt)
 		}
-		if j.CallbackOf != "" {
+		if once || j.CallbackOf != "" {
 			mode = map[string]string{"n": "N", "s": "S"}[mode]
 		}
 		args = append(args, mode, score, j.ID, encode(j))
