@@ -314,3 +314,30 @@ func TestAddToBatchAtMaxMemoryCountsNoPhantoms(t *testing.T) {
 		t.Fatalf("batch did not complete: %+v", st)
 	}
 }
+
+var _ backend.MemoryReporter = (*Backend)(nil)
+
+// TestMemoryReportsUsedAndLimit: Memory reads used_memory and maxmemory.
+func TestMemoryReportsUsedAndLimit(t *testing.T) {
+	for _, tc := range []struct {
+		maxmemory string
+		limit     int64
+	}{{"", 0}, {"10mb", 10 << 20}} {
+		t.Run("maxmemory="+tc.maxmemory, func(t *testing.T) {
+			b, srv := openTest(t, redistest.Options{MaxMemory: tc.maxmemory})
+			m, err := b.Memory(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, err := srv.Info("used_memory")
+			if err != nil {
+				t.Fatal(err)
+			}
+			w, _ := strconv.ParseInt(want, 10, 64)
+			// used_memory moves a little between two INFO calls.
+			if m.Limit != tc.limit || m.Used <= 0 || m.Used > 2*w || w > 2*m.Used {
+				t.Fatalf("Memory = %+v, want limit %d and used near %d", m, tc.limit, w)
+			}
+		})
+	}
+}

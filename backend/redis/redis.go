@@ -215,16 +215,39 @@ func (b *Backend) Client() rueidis.Client { return b.c }
 
 // UsedMemory returns INFO memory used_memory.
 func (b *Backend) UsedMemory(ctx context.Context) (int64, error) {
+	m, err := b.Memory(ctx)
+	return m.Used, err
+}
+
+// Memory implements backend.MemoryReporter: used_memory and maxmemory (0
+// when unlimited) from one INFO memory.
+func (b *Backend) Memory(ctx context.Context) (backend.MemoryInfo, error) {
 	info, err := b.c.Do(ctx, b.c.B().Info().Section("memory").Build()).ToString()
 	if err != nil {
-		return 0, fmt.Errorf("joblot/redis: INFO memory: %w", err)
+		return backend.MemoryInfo{}, fmt.Errorf("joblot/redis: INFO memory: %w", err)
 	}
+	var m backend.MemoryInfo
+	seen := 0
 	for _, line := range strings.Split(info, "\n") {
-		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "used_memory:"); ok {
-			return strconv.ParseInt(v, 10, 64)
+		k, v, ok := strings.Cut(strings.TrimSpace(line), ":")
+		if !ok || (k != "used_memory" && k != "maxmemory") {
+			continue
 		}
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return backend.MemoryInfo{}, fmt.Errorf("joblot/redis: INFO memory %s: %w", k, err)
+		}
+		if k == "used_memory" {
+			m.Used = n
+		} else {
+			m.Limit = n
+		}
+		seen++
 	}
-	return 0, errors.New("joblot/redis: INFO memory has no used_memory")
+	if seen != 2 {
+		return backend.MemoryInfo{}, errors.New("joblot/redis: INFO memory lacks used_memory or maxmemory")
+	}
+	return m, nil
 }
 
 // isOOM reports whether err is Redis refusing a write at maxmemory.
