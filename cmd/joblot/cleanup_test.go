@@ -55,7 +55,9 @@ func TestCleanupLegacySidekiqFailinfo(t *testing.T) {
 	// says that re-running resumes.
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan result, 1)
-	go func() { done <- runCmdCtx(ctx, nil, args(s, "cleanup", "--legacy-sidekiq-failinfo", "--apply", "--rate", "10")...) }()
+	go func() {
+		done <- runCmdCtx(ctx, nil, args(s, "cleanup", "--legacy-sidekiq-failinfo", "--apply", "--rate", "10")...)
+	}()
 	for deadline := time.Now().Add(time.Minute); dbsize() == int64(fx.keys); {
 		if time.Now().After(deadline) {
 			t.Fatal("cleanup --apply removed nothing within a minute")

@@ -78,6 +78,7 @@ but unreachable is an error: joblot never falls back to the file.`,
 		newJobSetCmd(a, "dead", backend.SetDead, "List, retry or delete dead jobs"),
 		newMemoryCmd(a),
 		newCleanupCmd(a),
+		newMigrateCmd(a),
 	)
 	return root
 }

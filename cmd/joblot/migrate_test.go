@@ -1,0 +1,79 @@
+package main
+
+import (
+	"encoding/binary"
+	"strconv"
+	"testing"
+
+	bbolt "go.etcd.io/bbolt"
+
+	"github.com/joblot/joblot/backend"
+)
+
+func TestMigrate(t *testing.T) {
+	for _, ts := range testStores(t) {
+		t.Run(ts.name, func(t *testing.T) {
+			s := ts.flags
+			b := ts.open(t)
+			seed(t, b, []seedSpec{{set: backend.SetScheduled, queue: "q", kind: "K", n: 1}})
+			b.Close()
+
+			// A store written by this joblot is up to date, dry run or not.
+			for _, extra := range [][]string{nil, {"--dry-run"}} {
+				out := mustRun(t, args(s, append([]string{"migrate"}, extra...)...)...)
+				if !contains(out, "up to date (version 1)") {
+					t.Errorf("migrate %v on a current store: %q", extra, out)
+				}
+			}
+			res := decode(t, mustRun(t, args(s, "migrate", "--json")...))
+			if num(t, res, "version") != backend.DataModelVersion || num(t, res, "current") != backend.DataModelVersion || len(res["steps"].([]any)) != 0 || res["applied"] != false {
+				t.Errorf("migrate --json on a current store: %v", res)
+			}
+
+			// A store claiming a newer data model is refused.
+			setVersion(t, ts, backend.DataModelVersion+1)
+			r := runCmd(t, nil, args(s, "migrate")...)
+			if r.code == 0 || !contains(r.stderr, backend.ErrVersionTooNew.Error()) {
+				t.Errorf("migrate on a newer store: exit %d, stderr %q; want %q", r.code, r.stderr, backend.ErrVersionTooNew)
+			}
+		})
+	}
+}
+
+// setVersion overwrites a store's data-model version record.
+func setVersion(t *testing.T, ts testStore, v int) {
+	t.Helper()
+	if ts.srv != nil {
+		redisDo(t, redisClient(t, ts.srv), "SET", "jl:version", strconv.Itoa(v))
+		return
+	}
+	db, err := bbolt.Open(ts.flags[1], 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := db.Update(func(tx *bbolt.Tx) error {
+		return tx.Bucket([]byte("meta")).Put([]byte("version"), binary.AppendUvarint(nil, uint64(v)))
+	}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// The planner chains steps from a version to the current one and names a
+// missing step; its input here is a test chain, not registered steps.
+func TestPlanMigrations(t *testing.T) {
+	steps := []migration{{From: 2, Summary: "b"}, {From: 1, Summary: "a"}, {From: 3, Summary: "c"}}
+	plan, err := planMigrations(steps, 1, 4)
+	if err != nil || len(plan) != 3 || plan[0].Summary != "a" || plan[1].Summary != "b" || plan[2].Summary != "c" {
+		t.Errorf("plan 1 → 4: %+v, %v", plan, err)
+	}
+	if plan, err := planMigrations(steps, 4, 4); err != nil || len(plan) != 0 {
+		t.Errorf("plan 4 → 4: %+v, %v", plan, err)
+	}
+	if _, err := planMigrations(steps[:2], 1, 4); err == nil || !contains(err.Error(), "no migration from data model 3 to 4") {
+		t.Errorf("plan with a gap: %v", err)
+	}
+	if len(migrations()) != 0 && backend.DataModelVersion == 1 {
+		t.Errorf("migrations registered while version 1 is the only data model")
+	}
+}
