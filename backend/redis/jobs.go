@@ -2,6 +2,7 @@ package redis
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"sort"
@@ -70,7 +71,17 @@ func matches(f backend.JobFilter, j *backend.Job) bool {
 }
 
 // ListJobs pages through one set, reading listPage entries at a time and
-// filtering the decoded payloads in Go. The cursor is "<offset>:<queue>".
+// filtering the decoded payloads in Go.
+//
+// Cursors of the scheduled, retry and dead sets are positions, not offsets:
+// "z<score>:<member prefix, base64>:<queue>" continues after the last listed
+// entry (zpage.lua), so acting on listed jobs (retrying, deleting) between
+// pages never makes the listing skip one, and an entry inserted before the
+// cursor is not listed again. The queued list's cursor, "<offset>:<queue>",
+// is an offset from the head: jobs leaving the list ahead of it (fetched,
+// deleted, retried) make the next page skip as many, and jobs pushed at the
+// head (requeued, recovered) make it repeat as many. To act on every queued
+// job, use ClearQueue, or list again from the start until nothing is left.
 func (b *Backend) ListJobs(ctx context.Context, f backend.JobFilter) (*backend.JobPage, error) {
 	limit := f.Limit
 	if limit <= 0 {
@@ -80,54 +91,141 @@ func (b *Backend) ListJobs(ctx context.Context, f backend.JobFilter) (*backend.J
 	if err != nil {
 		return nil, err
 	}
-	qi, offset := 0, int64(0)
+	qi := 0
+	var at position
 	if f.Cursor != "" {
-		off, q, ok := strings.Cut(f.Cursor, ":")
-		n, err := strconv.ParseInt(off, 10, 64)
-		if !ok || err != nil || n < 0 {
-			return nil, fmt.Errorf("joblot/redis: bad cursor %q", f.Cursor)
+		q, pos, err := parseCursor(f.Cursor, f.Set)
+		if err != nil {
+			return nil, err
 		}
 		qi = sort.SearchStrings(queues, q)
 		if qi < len(queues) && queues[qi] == q {
-			offset = n
+			at = pos
 		}
 	}
 	filtered := f.BatchID != "" || f.Kind != "" || f.ErrorFingerprint != "" || f.ErrorContains != ""
 	page := &backend.JobPage{}
-	for ; qi < len(queues); qi, offset = qi+1, 0 {
+	for ; qi < len(queues); qi, at = qi+1, (position{}) {
 		q := queues[qi]
 		key, err := setKey(f.Set, q)
 		if err != nil {
 			return nil, err
 		}
 		for {
-			entries, err := b.readRange(ctx, f.Set, key, offset, listPage)
+			entries, err := b.readFrom(ctx, f.Set, key, at, listPage)
 			if err != nil {
 				return nil, wrap("list jobs", err)
 			}
-			for i, e := range entries {
-				j, err := backend.DecodeJob([]byte(e))
+			for _, e := range entries {
+				at = at.next(e)
+				j, err := backend.DecodeJob([]byte(e.member))
 				if err != nil {
 					if filtered {
 						continue
 					}
-					j = &backend.Job{ID: backend.MalformedJobID([]byte(e)), Queue: q}
+					j = &backend.Job{ID: backend.MalformedJobID([]byte(e.member)), Queue: q}
 				} else if !matches(f, j) {
 					continue
 				}
 				page.Jobs = append(page.Jobs, j)
 				if len(page.Jobs) == limit {
-					page.Next = itoa(offset+int64(i)+1) + ":" + q
+					page.Next = at.cursor(q)
 					return page, nil
 				}
 			}
 			if len(entries) < listPage {
 				break
 			}
-			offset += int64(len(entries))
 		}
 	}
 	return page, nil
+}
+
+// entry is one stored entry of a set; score is "" for the queued list.
+type entry struct{ member, score string }
+
+// position is where a listing of one queue's set stands: an offset in the
+// queued list, or after (score, member prefix) in a sorted set. The zero
+// position is the start.
+type position struct {
+	offset int64
+	score  string
+	prefix string
+}
+
+// next returns the position after e, which was read at p.
+func (p position) next(e entry) position {
+	if e.score == "" {
+		return position{offset: p.offset + 1}
+	}
+	return position{score: e.score, prefix: memberPrefix(e.member)}
+}
+
+func (p position) cursor(q string) string {
+	if p.score == "" {
+		return itoa(p.offset) + ":" + q
+	}
+	return "z" + p.score + ":" + base64.RawURLEncoding.EncodeToString([]byte(p.prefix)) + ":" + q
+}
+
+// parseCursor returns a cursor's queue and position.
+func parseCursor(c string, set backend.JobSet) (string, position, error) {
+	bad := fmt.Errorf("joblot/redis: bad cursor %q", c)
+	if rest, ok := strings.CutPrefix(c, "z"); ok {
+		score, rest, ok1 := strings.Cut(rest, ":")
+		enc, q, ok2 := strings.Cut(rest, ":")
+		prefix, err := base64.RawURLEncoding.DecodeString(enc)
+		if _, perr := strconv.ParseFloat(score, 64); !ok1 || !ok2 || err != nil || perr != nil || set == backend.SetQueued {
+			return "", position{}, bad
+		}
+		return q, position{score: score, prefix: string(prefix)}, nil
+	}
+	off, q, ok := strings.Cut(c, ":")
+	n, err := strconv.ParseInt(off, 10, 64)
+	if !ok || err != nil || n < 0 || set != backend.SetQueued {
+		return "", position{}, bad
+	}
+	return q, position{offset: n}, nil
+}
+
+// memberPrefix is what a cursor keeps of a sorted set member to continue
+// after it: the encoded header up to the job ID (so the cursor stays small
+// and members of other jobs compare as they would to the whole member), or
+// the first 64 bytes of a payload that is not a job.
+func memberPrefix(m string) string {
+	if j, err := backend.DecodeJob([]byte(m)); err == nil {
+		if h := (&backend.Job{ID: j.ID}).AppendBinary(nil); strings.HasPrefix(m, string(h)) {
+			return string(h)
+		}
+	}
+	return m[:min(len(m), 64)]
+}
+
+// readFrom reads up to n entries of a set from position at, in listing
+// order: oldest first for queues, soonest first for scheduled and retry,
+// newest first for dead.
+func (b *Backend) readFrom(ctx context.Context, set backend.JobSet, key string, at position, n int64) ([]entry, error) {
+	if set == backend.SetQueued {
+		ms, err := b.readRange(ctx, set, key, at.offset, n)
+		out := make([]entry, len(ms))
+		for i, m := range ms {
+			out[i] = entry{member: m}
+		}
+		return out, err
+	}
+	rev := "0"
+	if set == backend.SetDead {
+		rev = "1"
+	}
+	flat, err := b.run(ctx, b.c, call{s: b.s.zpage, keys: []string{key}, args: []string{rev, at.score, at.prefix, itoa(n)}}).AsStrSlice()
+	if err != nil {
+		return nil, err
+	}
+	out := make([]entry, 0, len(flat)/2)
+	for i := 0; i+1 < len(flat); i += 2 {
+		out = append(out, entry{member: flat[i], score: flat[i+1]})
+	}
+	return out, nil
 }
 
 // found is a stored entry matched by job ID.

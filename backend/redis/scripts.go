@@ -65,7 +65,7 @@ func loadScript(name string) *script {
 // scripts holds every script of the backend.
 type scripts struct {
 	enqueue, fetch, complete, moveDue, trim, lease, heartbeat *script
-	retryJobs, deleteJobs                                     *script
+	retryJobs, deleteJobs, zpage                              *script
 	batchCreate, batchChild, batchAdd, batchCommit            *script
 	batchAck, batchKidDone, batchCancel, batchExpire          *script
 }
@@ -81,6 +81,7 @@ func newScripts() *scripts {
 		heartbeat:    loadScript("heartbeat.lua"),
 		retryJobs:    loadScript("retry_jobs.lua"),
 		deleteJobs:   loadScript("delete_jobs.lua"),
+		zpage:        loadScript("zpage.lua"),
 		batchCreate:  loadScript("batch_create.lua"),
 		batchChild:   loadScript("batch_child.lua"),
 		batchAdd:     loadScript("batch_add.lua"),

@@ -2,6 +2,7 @@ package backendtest
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -18,6 +19,8 @@ func listJobsTests() []test {
 		{name: "ScheduledAndRetrySoonestFirst", run: testListSoonestFirst},
 		{name: "FilterKind", run: testListFilterKind},
 		{name: "FilterErrorsPaged", run: testListFilterErrors},
+		{name: "DeleteEachPageActsOnEveryJobOnce", run: func(h *harness) { testActOnEachPage(h, false) }},
+		{name: "RetryEachPageActsOnEveryJobOnce", run: func(h *harness) { testActOnEachPage(h, true) }},
 	}
 }
 
@@ -146,5 +149,89 @@ func testListFilterErrors(h *harness) {
 	}
 	if got := h.list(backend.JobFilter{Set: backend.SetDead, ErrorContains: "no such text"}); len(got) != 0 {
 		h.t.Fatalf("ErrorContains with no match found %d jobs", len(got))
+	}
+}
+
+// pagedSetSize is how many jobs testActOnEachPage puts in each set: three
+// pages of 100.
+const pagedSetSize = 300
+
+// testActOnEachPage lists the scheduled, retry and dead sets page by page
+// and deletes (or retries) each page's jobs before asking for the next, as
+// an operator's bulk action does: every job is acted on exactly once. Many
+// jobs share one time (the order within a time is the backend's), and jobs
+// scheduled between pages before the listing's position are not listed.
+func testActOnEachPage(h *harness, retry bool) {
+	now := time.Now()
+	var sched []string
+	for i := range pagedSetSize {
+		j := h.job("sched")
+		j.RunAt = now.Add(time.Hour)
+		if i%3 == 0 {
+			j.RunAt = now.Add(time.Duration(i+1) * time.Minute)
+		}
+		h.enqueue(j)
+		sched = append(sched, j.ID)
+	}
+	h.enqueue(h.jobs("failing", 2*pagedSetSize)...)
+	p := h.proc("p1", "failing")
+	var retrying, dead []string
+	for i, f := range h.fetchAll(p, []string{"failing"}, 100) {
+		if i%2 == 0 {
+			h.complete(p, retryResult(f, now.Add(time.Duration(i%7)*time.Minute), defaultFailure()))
+			retrying = append(retrying, f.ID)
+			continue
+		}
+		h.complete(p, deadResult(f, now.Add(-time.Duration(i%5)*time.Minute), defaultFailure()))
+		dead = append(dead, f.ID)
+	}
+
+	for _, tc := range []struct {
+		set   backend.JobSet
+		queue string
+		want  []string
+	}{{backend.SetScheduled, "sched", sched}, {backend.SetRetry, "failing", retrying}, {backend.SetDead, "failing", dead}} {
+		f := backend.JobFilter{Set: tc.set, Queue: tc.queue, Limit: 100}
+		acted := map[string]int{}
+		var late []string
+		for range 100 {
+			page, err := h.b.ListJobs(h.ctx, f)
+			if err != nil {
+				h.t.Fatalf("ListJobs(%s): %v", tc.set, err)
+			}
+			ids := jobIDs(page.Jobs)
+			for _, id := range ids {
+				acted[id]++
+			}
+			var n int
+			if retry {
+				n, err = h.b.RetryJobs(h.ctx, tc.set, tc.queue, ids)
+			} else {
+				n, err = h.b.DeleteJobs(h.ctx, tc.set, tc.queue, ids)
+			}
+			if err != nil || n != len(ids) {
+				h.t.Fatalf("acting on a page of %d %s jobs = %d, %v", len(ids), tc.set, n, err)
+			}
+			if tc.set == backend.SetScheduled {
+				// A job inserted before the listing's position.
+				j := h.job(tc.queue)
+				j.RunAt = now.Add(time.Second)
+				h.enqueue(j)
+				late = append(late, j.ID)
+			}
+			if page.Next == "" {
+				break
+			}
+			f.Cursor = page.Next
+		}
+		for id, n := range acted {
+			if n != 1 {
+				h.t.Fatalf("%s job %s listed %d times", tc.set, id, n)
+			}
+		}
+		if got := slices.Sorted(maps.Keys(acted)); !sameSet(got, tc.want) {
+			h.t.Fatalf("acted on %d of %d %s jobs (retry %v): the listing skipped some", len(got), len(tc.want), tc.set, retry)
+		}
+		h.wantSet(tc.set, tc.queue, late...)
 	}
 }
