@@ -79,6 +79,7 @@ but unreachable is an error: joblot never falls back to the file.`,
 		newMemoryCmd(a),
 		newCleanupCmd(a),
 		newMigrateCmd(a),
+		newMetricsCmd(a),
 	)
 	return root
 }
