@@ -80,6 +80,7 @@ but unreachable is an error: joblot never falls back to the file.`,
 		newCleanupCmd(a),
 		newMigrateCmd(a),
 		newMetricsCmd(a),
+		newQueueCmd(a),
 	)
 	return root
 }

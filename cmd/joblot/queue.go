@@ -1,0 +1,26 @@
+package main
+
+import (
+	"github.com/spf13/cobra"
+)
+
+func newQueueCmd(a *app) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "queue",
+		Short: "Pause, resume or clear a queue",
+	}
+	cmd.AddCommand(
+		newQueuePauseCmd(a, true),
+		newQueuePauseCmd(a, false),
+		newQueueClearCmd(a),
+	)
+	return cmd
+}
+
+// queueResult is what the queue commands print with --json.
+type queueResult struct {
+	Queue  string `json:"queue"`
+	Action string `json:"action"`
+	// Removed counts the jobs `clear` removed.
+	Removed int `json:"removed,omitempty"`
+}
