@@ -69,6 +69,14 @@ func TestMemoryOnLegacySidekiqRedis(t *testing.T) {
 		t.Errorf("memory wrote to Redis: DBSIZE %d, want %d", n, fx.keys)
 	}
 
+	// migrate on a Redis with no joblot data says so and writes nothing.
+	if out := mustRun(t, args(s, "migrate")...); !contains(out, "no joblot data yet") {
+		t.Errorf("migrate on a Sidekiq Redis: %q", out)
+	}
+	if n, _ := redisDo(t, c, "DBSIZE").AsInt64(); n != int64(fx.keys) {
+		t.Errorf("migrate wrote to Redis: DBSIZE %d, want %d", n, fx.keys)
+	}
+
 	out := mustRun(t, args(s, "memory")...)
 	for _, want := range []string{"sidekiq-batch-failinfo", "b-Zq8_", "used_memory"} {
 		if !contains(out, want) {
