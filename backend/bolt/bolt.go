@@ -46,6 +46,11 @@ type Options struct {
 	// NoSync skips fsync on commit. For tests and benchmarks only: a crash
 	// of the machine may then lose or corrupt recent writes.
 	NoSync bool
+	// NoLocalEndpoint disables the local endpoint. By default the process
+	// that owns the file serves the Backend over a unix socket next to it
+	// (path + ".sock", see package backend/remote), so that the CLI and the
+	// dashboard work while it runs; nobody else can open the file.
+	NoLocalEndpoint bool
 }
 
 // DefaultLockTimeout is Options.LockTimeout's default.
@@ -63,6 +68,11 @@ type Backend struct {
 	stop    chan struct{} // closed by Close
 	stopped chan struct{} // closed when the commit loop has exited
 	closeMu sync.Once
+
+	// endpoint is the local endpoint's cancel func and done channel (nil
+	// when disabled or unavailable).
+	endpointStop func()
+	endpointDone chan struct{}
 
 	mu         sync.Mutex
 	registered map[string]bool // process ids that have heartbeated through this Backend
@@ -122,6 +132,9 @@ func Open(path string, opts Options) (*Backend, error) {
 	if n > 0 {
 		b.log.Warn("joblot: recovered in-flight jobs of the previous run", "jobs", n, "path", path)
 	}
+	if !opts.NoLocalEndpoint {
+		b.serveLocal()
+	}
 	return b, nil
 }
 
@@ -153,6 +166,10 @@ func (b *Backend) checkVersion() error {
 func (b *Backend) Close() error {
 	var err error
 	b.closeMu.Do(func() {
+		if b.endpointStop != nil {
+			b.endpointStop()
+			<-b.endpointDone
+		}
 		close(b.stop)
 		<-b.stopped
 		err = b.db.Close()

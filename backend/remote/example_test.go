@@ -12,10 +12,11 @@ import (
 )
 
 // The owner opens the store (taking its lock), then serves it next to the
-// file for as long as it runs.
+// file for as long as it runs. bolt.Open does this by default; this is
+// what it does, for a backend opened with NoLocalEndpoint.
 func ExampleServe() {
 	ctx := context.Background() // the process's lifetime
-	b, err := bolt.Open("joblot.db", bolt.Options{})
+	b, err := bolt.Open("joblot.db", bolt.Options{NoLocalEndpoint: true})
 	if err != nil {
 		log.Fatal(err) // wraps backend.ErrLocked if another process owns it
 	}

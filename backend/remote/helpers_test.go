@@ -26,7 +26,7 @@ func shortDir(t testing.TB) string {
 // openStore opens a fresh embedded store at dbPath, closed at cleanup.
 func openStore(t testing.TB, dbPath string, limits backend.Limits) backend.Backend {
 	t.Helper()
-	b, err := bolt.Open(dbPath, bolt.Options{Limits: limits, NoSync: true})
+	b, err := bolt.Open(dbPath, bolt.Options{Limits: limits, NoSync: true, NoLocalEndpoint: true})
 	if err != nil {
 		t.Fatalf("bolt.Open: %v", err)
 	}

@@ -30,7 +30,7 @@ func TestOwnerProcess(t *testing.T) {
 	if dbPath == "" {
 		return
 	}
-	b, err := bolt.Open(dbPath, bolt.Options{NoSync: true})
+	b, err := bolt.Open(dbPath, bolt.Options{NoSync: true, NoLocalEndpoint: true})
 	if err != nil {
 		t.Fatalf("owner: %v", err)
 	}
