@@ -152,7 +152,7 @@ func boltStats(db *bbolt.DB, m *fileMemory) error {
 	m.PageSize = db.Info().PageSize
 	st := db.Stats()
 	m.FreePages = st.FreePageN + st.PendingPageN
-	m.FreeBytes = st.FreeAlloc
+	m.FreeBytes = m.FreePages * m.PageSize
 	return db.View(func(tx *bbolt.Tx) error {
 		return tx.ForEach(func(name []byte, b *bbolt.Bucket) error {
 			bs := b.Stats()
