@@ -1,8 +1,13 @@
 // Command joblot is joblot's command-line tool: a load generator (bench),
-// a demo of batches, and inspection of a store (stats, queues, batches).
+// a demo of batches, inspection of a store (stats, queues, batches, the
+// scheduled, retry and dead sets) and operations on it (retry and delete
+// jobs, pause, resume and clear queues, memory report, cleanup, migrate,
+// a Prometheus metrics endpoint).
 //
 // Every command works on Redis (--redis URL, or JOBLOT_REDIS_URL) or on
-// the embedded file store (--db PATH, default ./joblot.db).
+// the embedded file store (--db PATH, default ./joblot.db). While another
+// process owns the file, commands run through that process's local
+// endpoint (backend/remote).
 package main
 
 import (
