@@ -15,7 +15,6 @@ import (
 
 	"github.com/joblot/joblot/backend"
 	"github.com/joblot/joblot/backend/bolt"
-	"github.com/joblot/joblot/backend/remote"
 )
 
 // Environment of the owner process (TestOwnerProcess): the store to own,
@@ -33,15 +32,17 @@ var ownerSeed = []seedSpec{
 }
 
 // TestOwnerProcess is the owner side of TestCommandsThroughTheOwner: it
-// opens the store, seeds it, serves it (unless told not to), prints the
-// seeded dead job IDs and "ready", and runs until SIGTERM or killed. It
-// does nothing in a normal test run.
+// opens the store, which serves its local endpoint (unless told not to),
+// seeds it, prints the seeded dead job IDs and "ready", and runs until
+// SIGTERM or killed. It does nothing in a normal test run.
 func TestOwnerProcess(t *testing.T) {
 	path := os.Getenv(ownerDBEnv)
 	if path == "" {
 		return
 	}
-	b, err := bolt.Open(path, bolt.Options{NoSync: true})
+	// bolt.Open serves the local endpoint next to the file unless told
+	// not to.
+	b, err := bolt.Open(path, bolt.Options{NoSync: true, NoLocalEndpoint: os.Getenv(ownerNoServeEnv) != ""})
 	if err != nil {
 		t.Fatalf("owner: %v", err)
 	}
@@ -50,17 +51,7 @@ func TestOwnerProcess(t *testing.T) {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM)
 	defer stop()
 	fmt.Printf("%s\nready\n", strings.Join(slices.Concat(ids[0], ids[1]), " "))
-	if os.Getenv(ownerNoServeEnv) != "" {
-		<-ctx.Done()
-		return
-	}
-	l, err := remote.Listen(path)
-	if err != nil {
-		t.Fatalf("owner: %v", err)
-	}
-	if err := remote.Serve(ctx, l, b); err != nil {
-		t.Fatalf("owner: %v", err)
-	}
+	<-ctx.Done()
 }
 
 // startOwner runs the test binary as the owner of path and returns its
