@@ -88,3 +88,20 @@ func TestParseBatchKey(t *testing.T) {
 		t.Errorf("a queue key parsed as a batch key")
 	}
 }
+
+func TestRedisClientOption(t *testing.T) {
+	o, err := redisClientOption("redis-sentinel://u:pw@h1:26379,h2:26379/mymaster?db=3")
+	if err != nil || len(o.InitAddress) != 2 || o.Sentinel.MasterSet != "mymaster" || o.SelectDB != 3 || o.Password != "pw" || o.Sentinel.Password != "pw" {
+		t.Errorf("sentinel URL: %+v, %v", o, err)
+	}
+	if o, err := redisClientOption("redis://h:1/2"); err != nil || o.InitAddress[0] != "h:1" || o.SelectDB != 2 {
+		t.Errorf("redis URL: %+v, %v", o, err)
+	}
+	for _, bad := range []string{"redis-sentinel://h1:1", "redis-sentinel:///m", "redis-sentinel://h:1/m?db=x", "ftp://h"} {
+		if _, err := redisClientOption(bad); err == nil {
+			t.Errorf("redisClientOption(%q) accepted a bad URL", bad)
+		} else if contains(err.Error(), "pw") {
+			t.Errorf("error leaks the password: %v", err)
+		}
+	}
+}
