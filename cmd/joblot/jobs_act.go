@@ -31,24 +31,11 @@ var (
 	}
 )
 
-// maxFilterPasses bounds the passes of a retry or delete by filter.
-//
-// A pass lists the set page by page and acts on each page. The Redis
-// backend's listing cursor is an offset, so acting on a page shifts the
-// entries behind it and the next page skips some matching jobs (a fix is
-// under way in backend/redis). Until then a filter is applied again until a
-// pass acts on nothing. The bound keeps a job that keeps coming back (a
-// retried job that fails again at once while a server runs) from looping
-// forever; at worst the command reports what it did and some jobs remain.
-const maxFilterPasses = 5
-
 // jobActResult is what `retry` and `delete` print with --json.
 type jobActResult struct {
 	Action string         `json:"action"`
 	Set    backend.JobSet `json:"set"`
 	Count  int            `json:"count"`
-	// Passes is how many listings of the set a filter took.
-	Passes int `json:"passes,omitempty"`
 }
 
 func newJobsActCmd(a *app, set backend.JobSet, act jobAction) *cobra.Command {
@@ -89,17 +76,13 @@ the whole set with --all. Refuses to run with none of these.`,
 				}
 				res.Count = 1
 			} else {
-				f := filters.filter(set)
-				for res.Passes < maxFilterPasses {
-					res.Passes++
-					n, err := act.many(in, ctx, f)
-					res.Count += n
-					if err != nil {
-						return fmt.Errorf("%s %s jobs: %w (%d %s before the error)", act.name, set, err, res.Count, act.done)
-					}
-					if n == 0 {
-						break
-					}
+				// One pass: the Inspector reads each page before acting on
+				// it, and the backends' cursors continue after the last
+				// listed job, so acting skips nothing.
+				n, err := act.many(in, ctx, filters.filter(set))
+				res.Count = n
+				if err != nil {
+					return fmt.Errorf("%s %s jobs: %w (%d %s before the error)", act.name, set, err, n, act.done)
 				}
 			}
 			if asJSON {
