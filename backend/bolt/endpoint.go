@@ -3,6 +3,7 @@ package bolt
 import (
 	"context"
 
+	"github.com/joblot/joblot/backend"
 	"github.com/joblot/joblot/backend/remote"
 )
 
@@ -23,4 +24,11 @@ func (b *Backend) serveLocal() {
 			b.log.Warn("joblot: local endpoint stopped", "err", err)
 		}
 	}()
+}
+
+// Memory implements backend.MemoryReporter: the store's footprint is its
+// file; there is no configured limit.
+func (b *Backend) Memory(ctx context.Context) (backend.MemoryInfo, error) {
+	size, err := b.FileSize()
+	return backend.MemoryInfo{Used: size}, err
 }

@@ -31,6 +31,11 @@ func TestOwnerServesTheLocalEndpointByDefault(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	var _ backend.MemoryReporter = b
+	if mi, err := b.Memory(ctx); err != nil || mi.Used <= 0 || mi.Limit != 0 {
+		t.Fatalf("Memory = %+v, %v; want the file size and no limit", mi, err)
+	}
+
 	c, err := remote.Dial(ctx, path)
 	if err != nil {
 		t.Fatalf("Dial while the owner runs: %v", err)
