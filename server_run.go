@@ -81,14 +81,12 @@ func (s *Server) runJob(entry *workerEntry, job *backend.Job) (err error) {
 	if timeout == 0 {
 		timeout = s.cfg.JobTimeout
 	}
-	ctx := s.hardCtx
-	var cancel context.CancelFunc
+	ctx := s.hardCtx // without a timeout the hard stop is the only cancellation: no per-job context to allocate
 	if timeout > 0 {
+		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeoutCause(ctx, timeout, fmt.Errorf("%w after %v", ErrJobTimeout, timeout))
-	} else {
-		ctx, cancel = context.WithCancel(ctx)
+		defer cancel()
 	}
-	defer cancel()
 	meta := &JobMeta{
 		ID:            job.ID,
 		Kind:          job.Kind,

@@ -19,6 +19,7 @@ type app struct {
 	getenv         func(string) string
 	store          storeFlags
 	logLevel       string
+	cpuProfile     string
 }
 
 // exitError ends the program with a code after the command has printed its
@@ -67,6 +68,14 @@ but unreachable is an error: joblot never falls back to the file.`,
 	root.SetErr(a.stderr)
 	a.store.register(root.PersistentFlags())
 	root.PersistentFlags().StringVar(&a.logLevel, "log-level", "warn", "log level on stderr: debug, info, warn, error")
+	root.PersistentFlags().StringVar(&a.cpuProfile, "cpuprofile", "", "write a CPU profile of the command to this file (go tool pprof)")
+	var stopProfile func()
+	root.PersistentPreRunE = func(cmd *cobra.Command, _ []string) error {
+		var err error
+		stopProfile, err = startCPUProfile(a.cpuProfile)
+		return err
+	}
+	root.PersistentPostRun = func(*cobra.Command, []string) { stopProfile() }
 	root.AddCommand(
 		newBenchCmd(a),
 		newDemoCmd(a),
