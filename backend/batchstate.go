@@ -144,3 +144,21 @@ func endCounter(ev BatchEvent) Counter {
 	}
 	return CounterRemoved
 }
+
+// EventOf is the batch event an outcome is for the job's batch (0: none;
+// a requeued job has not finished an attempt).
+func EventOf(o Outcome) BatchEvent {
+	switch o {
+	case OutcomeSucceeded:
+		return EventSucceeded
+	case OutcomeRetry:
+		return EventFailed
+	case OutcomeDead:
+		return EventDied
+	case OutcomeDiscarded:
+		return EventDiscarded
+	case OutcomeCancelled:
+		return EventCancelled
+	}
+	return 0
+}

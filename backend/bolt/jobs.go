@@ -122,23 +122,6 @@ func decodeFetched(q string, raw []byte) *backend.Fetched {
 	return &backend.Fetched{Job: j, Raw: raw}
 }
 
-// batchEventOf maps an outcome to the batch event it is (0: none).
-func batchEventOf(o backend.Outcome) backend.BatchEvent {
-	switch o {
-	case backend.OutcomeSucceeded:
-		return backend.EventSucceeded
-	case backend.OutcomeRetry:
-		return backend.EventFailed
-	case backend.OutcomeDead:
-		return backend.EventDied
-	case backend.OutcomeDiscarded:
-		return backend.EventDiscarded
-	case backend.OutcomeCancelled:
-		return backend.EventCancelled
-	}
-	return 0
-}
-
 // Complete records the outcomes of proc's in-flight jobs in one
 // transaction: batch accounting first (its Effect decides whether a retry
 // or dead entry is written), then the queue side, which only a job still
@@ -158,7 +141,7 @@ func (b *Backend) Complete(ctx context.Context, proc string, results []backend.R
 				continue
 			}
 			writeRetry, writeDead := true, true
-			if ev := batchEventOf(r.Outcome); ev != 0 && f.Malformed == nil && f.BatchID != "" {
+			if ev := backend.EventOf(r.Outcome); ev != 0 && f.Malformed == nil && f.BatchID != "" {
 				eff, tracked, err := c.batchJobEvent(f.Job, ev, r.Job)
 				if err != nil {
 					return err
