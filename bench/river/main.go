@@ -28,6 +28,8 @@ type config struct {
 	RiverFetchCooldown time.Duration `json:"river_fetch_cooldown_ns"`
 	RiverFetchPoll     time.Duration `json:"river_fetch_poll_ns"`
 	Timeout            time.Duration `json:"timeout_ns"`
+	Dir                string        `json:"dir"`
+	FsyncLatency       time.Duration `json:"fsync_latency_ns"`
 	Logger             *slog.Logger  `json:"-"`
 	quiet              bool
 }
@@ -50,6 +52,7 @@ func main() {
 	flag.DurationVar(&cfg.RiverFetchCooldown, "river-fetch-cooldown", time.Millisecond, "River FetchCooldown (River's default 100ms caps throughput at MaxWorkers per 100ms)")
 	flag.DurationVar(&cfg.RiverFetchPoll, "river-fetch-poll", 50*time.Millisecond, "River FetchPollInterval (no LISTEN/NOTIFY on SQLite)")
 	flag.DurationVar(&cfg.Timeout, "timeout", 30*time.Minute, "give up on a round's processing after this long")
+	flag.StringVar(&cfg.Dir, "dir", "", "parent of the per-round temporary directories (default os.TempDir(); use a disk, not tmpfs)")
 	flag.BoolVar(&asJSON, "json", false, "print JSON instead of the table, no progress")
 	flag.Parse()
 	if cfg.RiverJobs == 0 {
@@ -64,6 +67,10 @@ func main() {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
+	if err := probeFsync(&cfg); err != nil {
+		fmt.Fprintln(os.Stderr, "river: fsync probe:", err)
+		os.Exit(1)
+	}
 	jl, rv, err := run(ctx, cfg)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "river:", err)
@@ -76,6 +83,18 @@ func main() {
 		return
 	}
 	writeTable(os.Stdout, jl, rv, cfg.Rounds)
+	fmt.Printf("Median 4 KiB write+fsync in the bench directory: %v.\n", cfg.FsyncLatency.Round(time.Microsecond))
+}
+
+// probeFsync measures fsync latency in a temporary directory under cfg.Dir.
+func probeFsync(cfg *config) error {
+	dir, err := os.MkdirTemp(cfg.Dir, "joblot-bench-fsync-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	cfg.FsyncLatency, err = fsyncLatency(dir, 200)
+	return err
 }
 
 // run does cfg.Rounds rounds of both systems, alternating which goes first
@@ -107,7 +126,7 @@ func run(ctx context.Context, cfg config) (joblotSum, riverSum summary, err erro
 // oneRound runs one system on fresh files in a temporary directory that is
 // removed afterwards.
 func oneRound(ctx context.Context, system string, cfg config) (roundResult, error) {
-	dir, err := os.MkdirTemp("", "joblot-bench-river-")
+	dir, err := os.MkdirTemp(cfg.Dir, "joblot-bench-river-")
 	if err != nil {
 		return roundResult{}, err
 	}
