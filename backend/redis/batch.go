@@ -84,75 +84,112 @@ func (b *Backend) CreateBatch(ctx context.Context, spec *backend.BatchSpec) erro
 }
 
 // AddToBatch reserves dense indexes (batch_add.lua, one call per chunk),
-// then enqueues the jobs.
+// enqueues the jobs, and for an add from inside a job marks the call's
+// sequence numbers landed (batch_landed.lua, one call per AddToBatch).
 //
 // A client's add (no AddedBy) whose enqueue fails accounts the reserved jobs
-// as removed, so the batch counts no phantom jobs. Jobs added from inside a
-// job (AddedBy set, deterministic IDs) are enqueued under a once:<id> dedupe
-// instead, and a repeated add of sequence numbers already reserved enqueues
-// them again at their recorded indexes: exactly once if the first enqueue
-// landed, and the jobs are recovered if the adding process crashed (or the
-// enqueue failed) between the reservation and the enqueue.
+// as removed, so the batch counts no phantom jobs. An add from inside a job
+// (AddedBy set, deterministic IDs) keeps its reservation instead: a repeated
+// add skips the landed jobs and enqueues again, at their recorded indexes,
+// the jobs reserved but not marked landed. That recovers the jobs when the
+// adding process crashed (or the enqueue failed) between reservation and
+// enqueue. A crash between the enqueue and the landed mark queues those
+// jobs twice: at-least-once delivery allows it, and the batch counts each
+// index once. No per-job dedupe key is kept, so such a job costs what a
+// client's does (BRIEF §3).
 func (b *Backend) AddToBatch(ctx context.Context, add *backend.BatchAdd) error {
 	if add == nil || add.BatchID == "" {
 		return errors.New("joblot/redis: add to batch: no batch ID")
 	}
-	now := time.Now()
+	landed, err := b.addChunks(ctx, add, time.Now())
+	if add.AddedBy != "" && landed > add.Seq {
+		b.markLanded(ctx, add.BatchID, add.AddedBy, add.Seq, landed)
+	}
+	return err
+}
+
+// addChunks reserves and enqueues add's jobs chunk by chunk. It returns the
+// sequence number up to which every job is enqueued (or was found landed).
+func (b *Backend) addChunks(ctx context.Context, add *backend.BatchAdd, now time.Time) (int, error) {
 	seq := add.Seq
-	once := add.AddedBy != ""
 	for rest := add.Jobs; len(rest) > 0; {
 		n := min(len(rest), enqueueChunk)
 		chunk := rest[:n]
 		rest = rest[n:]
-		arr, err := b.reserve(ctx, add.BatchID, add.AddedBy, seq, n, now)
-		seq += n
+		r, err := b.reserve(ctx, add.BatchID, add.AddedBy, seq, n, now)
 		if err != nil {
-			return err
+			return seq, err
 		}
-		skip, base := int(arr[0]), arr[1]
 		jobs := make([]*backend.Job, 0, n)
-		for i, j := range chunk[:skip] {
-			if idx := arr[2+i]; idx >= 0 {
+		for i, j := range chunk[:r.skip] {
+			if idx := r.indexes[i]; idx >= 0 {
 				j.BatchID, j.BatchIndex = add.BatchID, idx
 				jobs = append(jobs, j)
 			}
 		}
-		fresh := chunk[skip:]
+		fresh := chunk[r.skip:]
 		for i, j := range fresh {
-			j.BatchID, j.BatchIndex = add.BatchID, base+int64(i)
+			j.BatchID, j.BatchIndex = add.BatchID, r.base+int64(i)
 		}
 		jobs = append(jobs, fresh...)
-		if err := b.enqueue(ctx, jobs, once); err != nil {
-			if !once {
+		if err := b.enqueue(ctx, jobs, r.legacy); err != nil {
+			if add.AddedBy == "" {
 				b.unreserve(ctx, add.BatchID, fresh, now)
 			}
-			return err
+			return seq, err
 		}
+		seq += n
 	}
-	return nil
+	return seq, nil
 }
 
-// reserve runs batch_add.lua for n jobs from sequence number seq. Its reply
-// is {skip, first index of the fresh jobs, index of each skipped job or -1}.
-func (b *Backend) reserve(ctx context.Context, batch, addedBy string, seq, n int, now time.Time) ([]int64, error) {
+// reservation is batch_add.lua's reply for one chunk.
+type reservation struct {
+	// skip is how many of the chunk's first jobs were reserved before.
+	skip int
+	// base is the index of the first fresh job (after skip).
+	base int64
+	// indexes[i] is the recorded index of skipped job i still to enqueue,
+	// or -1 when it landed.
+	indexes []int64
+	// legacy: an index comes from a record written when adds from a job
+	// were enqueued under once:<id>; enqueue them under it again.
+	legacy bool
+}
+
+// reserve runs batch_add.lua for n jobs from sequence number seq.
+func (b *Backend) reserve(ctx context.Context, batch, addedBy string, seq, n int, now time.Time) (reservation, error) {
 	args := append([]string{ms(now), addedBy, itoa(seq), itoa(n)}, b.ttlArgs()...)
 	arr, err := b.run(ctx, b.c, call{s: b.s.batchAdd, keys: batchKeys(batch), args: args}).AsIntSlice()
 	if err != nil {
-		return nil, wrap("add to batch "+batch, err)
+		return reservation{}, wrap("add to batch "+batch, err)
 	}
-	if len(arr) < 2 {
+	if len(arr) < 3 {
 		if len(arr) == 1 && arr[0] == -1 {
-			return nil, fmt.Errorf("joblot/redis: add to batch %s: %w", batch, backend.ErrBatchNotFound)
+			return reservation{}, fmt.Errorf("joblot/redis: add to batch %s: %w", batch, backend.ErrBatchNotFound)
 		}
 		if len(arr) == 1 && arr[0] == -2 {
-			return nil, fmt.Errorf("joblot/redis: add to batch %s: %w", batch, backend.ErrBatchFinished)
+			return reservation{}, fmt.Errorf("joblot/redis: add to batch %s: %w", batch, backend.ErrBatchFinished)
 		}
-		return nil, fmt.Errorf("joblot/redis: add to batch %s: unexpected reply %v", batch, arr)
+		return reservation{}, fmt.Errorf("joblot/redis: add to batch %s: unexpected reply %v", batch, arr)
 	}
-	if len(arr) != 2+int(arr[0]) {
-		return nil, fmt.Errorf("joblot/redis: add to batch %s: reply of %d values for %d skipped jobs", batch, len(arr), arr[0])
+	if len(arr) != 3+int(arr[0]) {
+		return reservation{}, fmt.Errorf("joblot/redis: add to batch %s: reply of %d values for %d skipped jobs", batch, len(arr), arr[0])
 	}
-	return arr, nil
+	return reservation{skip: int(arr[0]), base: arr[1], legacy: arr[2] == 1, indexes: arr[3:]}, nil
+}
+
+// markLanded runs batch_landed.lua: the jobs of addedBy with sequence
+// numbers in [from, to) are enqueued, a repeated add skips them. A failure
+// is logged, not returned: the jobs are queued, and the only cost of a
+// missing mark is that a re-run of the adding job queues them again, which
+// failing its add (and so the job) would make certain.
+func (b *Backend) markLanded(ctx context.Context, batch, addedBy string, from, to int) {
+	args := []string{addedBy, itoa(from), itoa(to - from)}
+	if err := b.run(ctx, b.c, call{s: b.s.batchLanded, keys: batchKeys(batch), args: args}).Error(); err != nil {
+		b.log.Warn("joblot: cannot mark added jobs landed; a re-run of the adding job will queue them again",
+			"batch", batch, "added_by", addedBy, "from", from, "to", to, "err", err)
+	}
 }
 
 // unreserve accounts jobs whose enqueue failed as removed.

@@ -14,9 +14,10 @@ import (
 // enqueueChunk is how many jobs of one queue go into one command.
 const enqueueChunk = 1000
 
-// onceTTL is how long a deterministic job id (a callback, a job added from
-// inside a job) is remembered to dedupe forwarders that race or re-run after
-// a crash, and re-runs of an adding job.
+// onceTTL is how long a callback's deterministic job id is remembered to
+// dedupe forwarders that race or re-run after a crash. (Jobs added from
+// inside a job used it too, at ~185 B per job; records of that time still
+// re-enqueue under it, see lua/addsrec.lua.)
 const onceTTL = 7 * 24 * time.Hour
 
 // Enqueue stores jobs: per queue and chunk, one RPUSH when every job is due
@@ -28,7 +29,8 @@ func (b *Backend) Enqueue(ctx context.Context, jobs []*backend.Job) error {
 }
 
 // enqueue is Enqueue; with once, every job is stored only if its ID was not
-// stored in the last onceTTL (as callbacks always are).
+// stored in the last onceTTL (as callbacks always are). Only adds recovering
+// a legacy adds record set once.
 func (b *Backend) enqueue(ctx context.Context, jobs []*backend.Job, once bool) error {
 	if len(jobs) == 0 {
 		return nil

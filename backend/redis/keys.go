@@ -32,8 +32,8 @@ package redis
 //	:stats        hash    processed, failed, dead_dropped, discarded, dead_bytes
 //	:day:<date>   hash    processed, failed of one UTC day, with a TTL
 //	:paused       string  present while the queue is paused
-//	:once:<id>    string  dedupe of deterministic job ids (callbacks, jobs
-//	                      added from inside a job), TTL onceTTL
+//	:once:<id>    string  dedupe of deterministic job ids (callbacks), TTL
+//	                      onceTTL
 //
 // Per batch id, tag {jl:b:<id>}:
 //
@@ -48,9 +48,10 @@ package redis
 //	:kids    set     child batch ids
 //	:kidsc   set     children whose complete has not been acknowledged
 //	:kidss   set     children whose success has not been acknowledged
-//	:adds    hash    adding job id -> "<count>;<seq>:<n>:<index>;...": how
+//	:adds    hash    adding job id -> "<count>,<seq>:<n>:<index>,...": how
 //	                 many sequence numbers it has used and its reservations
-//	                 (see batch_add.lua)
+//	                 not yet marked landed; "<count>" once all have landed
+//	                 (see lua/addsrec.lua)
 
 const (
 	keyVersion     = "jl:version"

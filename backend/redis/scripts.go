@@ -27,7 +27,9 @@ type script struct {
 // libraries lists which shared Lua files a script includes, prepended after
 // its shebang line.
 var libraries = map[string][]string{
-	"fetch.lua": {"wipfield.lua"},
+	"fetch.lua":        {"wipfield.lua"},
+	"batch_add.lua":    {"addsrec.lua"},
+	"batch_landed.lua": {"addsrec.lua"},
 }
 
 func loadScript(name string) *script {
@@ -64,10 +66,10 @@ func loadScript(name string) *script {
 
 // scripts holds every script of the backend.
 type scripts struct {
-	enqueue, fetch, complete, moveDue, trim, lease, heartbeat *script
-	retryJobs, deleteJobs, zpage                              *script
-	batchCreate, batchChild, batchAdd, batchCommit            *script
-	batchAck, batchKidDone, batchCancel, batchExpire          *script
+	enqueue, fetch, complete, moveDue, trim, lease, heartbeat   *script
+	retryJobs, deleteJobs, zpage                                *script
+	batchCreate, batchChild, batchAdd, batchLanded, batchCommit *script
+	batchAck, batchKidDone, batchCancel, batchExpire            *script
 }
 
 func newScripts() *scripts {
@@ -85,6 +87,7 @@ func newScripts() *scripts {
 		batchCreate:  loadScript("batch_create.lua"),
 		batchChild:   loadScript("batch_child.lua"),
 		batchAdd:     loadScript("batch_add.lua"),
+		batchLanded:  loadScript("batch_landed.lua"),
 		batchCommit:  loadScript("batch_commit.lua"),
 		batchAck:     loadScript("batch_ack.lua"),
 		batchKidDone: loadScript("batch_kid_done.lua"),
