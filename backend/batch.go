@@ -46,7 +46,13 @@ type BatchAdd struct {
 	// number of the first job in Jobs among all adds by AddedBy. A backend
 	// remembers, per AddedBy, how many jobs it has added (a small record per
 	// adding job, not per added job) and skips those with a sequence number
-	// it has already seen, so a re-run of the adding job adds nothing twice.
+	// it has already seen, so a re-run of the adding job adds nothing twice
+	// to the batch. A job the backend reserved but may not have enqueued
+	// (the adding process crashed in between) is enqueued again by the
+	// repeated add, with the same ID at the same BatchIndex, so no job is
+	// lost. It may then be queued twice if the first enqueue did land:
+	// at-least-once delivery allows it, and the batch counts each index
+	// once. Backends keep no per-job dedupe key for this.
 	AddedBy string
 	Seq     int
 	// Jobs are the jobs to add. The backend assigns BatchID and BatchIndex
