@@ -132,6 +132,9 @@ func (b *Backend) addChunks(ctx context.Context, add *backend.BatchAdd, now time
 			j.BatchID, j.BatchIndex = add.BatchID, r.base+int64(i)
 		}
 		jobs = append(jobs, fresh...)
+		// Only a chunk recovering a legacy record (written by a version that
+		// enqueued these jobs under once:<id>) goes through the dedupe; its
+		// fresh jobs with it, which costs a key each only in that chunk.
 		if err := b.enqueue(ctx, jobs, r.legacy); err != nil {
 			if add.AddedBy == "" {
 				b.unreserve(ctx, add.BatchID, fresh, now)
