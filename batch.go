@@ -61,6 +61,7 @@ type jobRun struct {
 	jobID   string
 	batchID string
 
+	addMu    sync.Mutex // held across one add: sequence numbers reach storage in order
 	mu       sync.Mutex
 	addSeq   map[string]int // per target batch
 	childSeq int
@@ -142,16 +143,28 @@ func (b *Batch) Add(ctx context.Context, params ...EnqueueParams) error {
 			}
 			jobs[i] = job
 		}
-		add := &backend.BatchAdd{BatchID: b.id, Jobs: jobs}
-		if b.run != nil {
-			add.AddedBy, add.Seq = b.run.jobID, b.run.reserve(b.id, len(jobs))
-			for i, j := range jobs {
-				j.ID = backend.DerivedJobID(b.run.jobID+"@"+b.id, add.Seq+i)
-			}
+		if err := b.addChunk(ctx, jobs); err != nil {
+			return err
 		}
-		if err := b.client.backend.AddToBatch(ctx, add); err != nil {
-			return fmt.Errorf("joblot: add to batch %s: %w", b.id, err)
+	}
+	return nil
+}
+
+// addChunk stores one chunk. Inside a job, adds are serialised: backends
+// take a job's add sequence numbers in order (a range below the recorded
+// count is a repeat), so two goroutines of one job must not race.
+func (b *Batch) addChunk(ctx context.Context, jobs []*backend.Job) error {
+	add := &backend.BatchAdd{BatchID: b.id, Jobs: jobs}
+	if b.run != nil {
+		b.run.addMu.Lock()
+		defer b.run.addMu.Unlock()
+		add.AddedBy, add.Seq = b.run.jobID, b.run.reserve(b.id, len(jobs))
+		for i, j := range jobs {
+			j.ID = backend.DerivedJobID(b.run.jobID+"@"+b.id, add.Seq+i)
 		}
+	}
+	if err := b.client.backend.AddToBatch(ctx, add); err != nil {
+		return fmt.Errorf("joblot: add to batch %s: %w", b.id, err)
 	}
 	return nil
 }

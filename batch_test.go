@@ -245,3 +245,65 @@ func TestCancelledBatchSkipsItsJobs(t *testing.T) {
 		}
 	})
 }
+
+type fanArgs struct {
+	Goroutines int `json:"goroutines"`
+	Each       int `json:"each"`
+}
+
+func (fanArgs) Kind() string { return "fan" }
+
+// Goroutines of one job adding to its batch at once lose nothing: adds are
+// serialised, so storage sees the job's sequence numbers in order.
+func TestConcurrentAddsFromOneJob(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b backend.Backend) {
+		ctx := context.Background()
+		var cbs callbackLog
+		var attempts atomic.Int64
+		ws := batchWorkers(t, &cbs, &attempts)
+		AddWorker(ws, WorkFunc[fanArgs](func(ctx context.Context, j *Job[fanArgs]) error {
+			bt, err := BatchFromContext(ctx)
+			if err != nil {
+				return err
+			}
+			errs := make(chan error, j.Args.Goroutines)
+			for range j.Args.Goroutines {
+				go func() {
+					params := make([]EnqueueParams, j.Args.Each)
+					for i := range params {
+						params[i] = EnqueueParams{Args: stepArgs{}}
+					}
+					errs <- bt.Add(ctx, params...)
+				}()
+			}
+			for range j.Args.Goroutines {
+				if err := <-errs; err != nil {
+					return err
+				}
+			}
+			return nil
+		}))
+		client := NewClient(b, ClientConfig{EnqueueChunk: 10})
+		bt, err := client.NewBatch(ctx, callbacks("fan"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := bt.Add(ctx, EnqueueParams{Args: fanArgs{Goroutines: 8, Each: 25}}); err != nil {
+			t.Fatal(err)
+		}
+		if err := bt.Commit(ctx); err != nil {
+			t.Fatal(err)
+		}
+		cfg := fastConfig(ws)
+		cfg.Client = client
+		startServer(t, b, cfg)
+		waitFor(t, "fan success", func() bool { return cbs.count("fan:success") == 1 })
+		st, err := client.BatchStatus(ctx, bt.ID())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.Total != 201 || st.Succeeded != 201 || attempts.Load() != 200 {
+			t.Fatalf("total %d succeeded %d ran %d; want 201, 201, 200", st.Total, st.Succeeded, attempts.Load())
+		}
+	})
+}

@@ -43,23 +43,6 @@ func (b *Backend) Complete(ctx context.Context, proc string, results []backend.R
 	return b.acknowledge(ctx, proc, items, time.Now())
 }
 
-// batchEvent maps an outcome to the batch event it causes (0: none).
-func batchEvent(o backend.Outcome) backend.BatchEvent {
-	switch o {
-	case backend.OutcomeSucceeded:
-		return backend.EventSucceeded
-	case backend.OutcomeRetry:
-		return backend.EventFailed
-	case backend.OutcomeDead:
-		return backend.EventDied
-	case backend.OutcomeDiscarded:
-		return backend.EventDiscarded
-	case backend.OutcomeCancelled:
-		return backend.EventCancelled
-	}
-	return 0
-}
-
 // isBatchMember reports whether the fetched job is accounted in a batch
 // (callback jobs are not members of the batch they report on).
 func isBatchMember(f *backend.Fetched) bool {
@@ -71,7 +54,7 @@ func (b *Backend) acknowledge(ctx context.Context, proc string, items []item, no
 	events := make([]batchJobEvent, 0)
 	for i := range items {
 		it := &items[i]
-		ev := batchEvent(it.outcome)
+		ev := backend.EventOf(it.outcome)
 		if ev == 0 || !isBatchMember(it.f) {
 			continue
 		}
