@@ -73,7 +73,7 @@ var _ backend.Backend = (*Backend)(nil)
 // noeviction unless opts.AllowEviction) and that its data model is not newer
 // than this code's, and records the data-model version if the store is new.
 func Open(ctx context.Context, opts Options) (*Backend, error) {
-	copt, err := parseURL(opts.URL)
+	copt, err := ParseURL(opts.URL)
 	if err != nil {
 		return nil, err
 	}
@@ -114,8 +114,12 @@ func Open(ctx context.Context, opts Options) (*Backend, error) {
 	return b, nil
 }
 
-// parseURL turns Options.URL into client options.
-func parseURL(raw string) (rueidis.ClientOption, error) {
+// ParseURL turns a Redis address in one of the forms Options.URL accepts
+// into rueidis client options; "" means redis://127.0.0.1:6379. Tools that
+// talk to a joblot Redis without opening a Backend (memory reports,
+// cleanup of a legacy Sidekiq Redis) use it to accept the same addresses.
+// Errors never carry the password.
+func ParseURL(raw string) (rueidis.ClientOption, error) {
 	if raw == "" {
 		raw = "redis://127.0.0.1:6379"
 	}
@@ -123,17 +127,17 @@ func parseURL(raw string) (rueidis.ClientOption, error) {
 	if !ok {
 		o, err := rueidis.ParseURL(raw)
 		if err != nil {
-			return o, fmt.Errorf("joblot/redis: bad URL %q: %w", raw, err)
+			return o, fmt.Errorf("joblot/redis: bad URL %q: %w", RedactURL(raw), withoutURL(err))
 		}
 		return o, nil
 	}
 	u, err := url.Parse("redis://" + rest)
 	if err != nil {
-		return rueidis.ClientOption{}, fmt.Errorf("joblot/redis: bad sentinel URL %q: %w", raw, err)
+		return rueidis.ClientOption{}, fmt.Errorf("joblot/redis: bad sentinel URL %q: %w", RedactURL(raw), withoutURL(err))
 	}
 	master := strings.Trim(u.Path, "/")
 	if master == "" {
-		return rueidis.ClientOption{}, fmt.Errorf("joblot/redis: sentinel URL %q has no master name (redis-sentinel://host:port[,host:port]/mastername)", raw)
+		return rueidis.ClientOption{}, fmt.Errorf("joblot/redis: sentinel URL %q has no master name (redis-sentinel://host:port[,host:port]/mastername)", RedactURL(raw))
 	}
 	var o rueidis.ClientOption
 	for _, h := range strings.Split(u.Host, ",") {
@@ -142,7 +146,7 @@ func parseURL(raw string) (rueidis.ClientOption, error) {
 		}
 	}
 	if len(o.InitAddress) == 0 {
-		return o, fmt.Errorf("joblot/redis: sentinel URL %q has no sentinel address", raw)
+		return o, fmt.Errorf("joblot/redis: sentinel URL %q has no sentinel address", RedactURL(raw))
 	}
 	o.Sentinel.MasterSet = master
 	if u.User != nil {
@@ -152,10 +156,30 @@ func parseURL(raw string) (rueidis.ClientOption, error) {
 	}
 	if db := u.Query().Get("db"); db != "" {
 		if o.SelectDB, err = strconv.Atoi(db); err != nil {
-			return o, fmt.Errorf("joblot/redis: bad db %q in %q", db, raw)
+			return o, fmt.Errorf("joblot/redis: bad db %q in %q", db, RedactURL(raw))
 		}
 	}
 	return o, nil
+}
+
+// RedactURL returns raw with its password replaced by "xxxxx", for logs
+// and errors.
+func RedactURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "(unparsable URL)"
+	}
+	return u.Redacted()
+}
+
+// withoutURL drops the *url.Error wrapper, whose message repeats the URL
+// and with it the password.
+func withoutURL(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err
+	}
+	return err
 }
 
 func (b *Backend) checkEviction(ctx context.Context, allow bool) error {

@@ -11,6 +11,7 @@ import (
 	bbolt "go.etcd.io/bbolt"
 
 	"github.com/joblot/joblot/backend"
+	"github.com/joblot/joblot/backend/redis"
 	"github.com/joblot/joblot/internal/memreport"
 )
 
@@ -66,7 +67,7 @@ can open the file, its buckets' page usage.`,
 			res, err := memreport.Report(cmd.Context(), rc, opts)
 			b.Finish()
 			if err != nil {
-				return fmt.Errorf("memory report on redis %s: %w", redactURL(c.redisURL), err)
+				return fmt.Errorf("memory report on redis %s: %w", redis.RedactURL(c.redisURL), err)
 			}
 			if asJSON {
 				return writeJSON(a.stdout, res)

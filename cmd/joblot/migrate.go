@@ -13,6 +13,7 @@ import (
 	bbolt "go.etcd.io/bbolt"
 
 	"github.com/joblot/joblot/backend"
+	"github.com/joblot/joblot/backend/redis"
 )
 
 // migration upgrades a store's data model from version From to From+1.
@@ -144,7 +145,7 @@ func migrateRedis(ctx context.Context, c storeChoice, dryRun bool) (*migrateResu
 		return nil, err
 	}
 	defer rc.Close()
-	res := &migrateResult{Store: "redis " + redactURL(c.redisURL), Current: backend.DataModelVersion, DryRun: dryRun, Steps: []string{}}
+	res := &migrateResult{Store: "redis " + redis.RedactURL(c.redisURL), Current: backend.DataModelVersion, DryRun: dryRun, Steps: []string{}}
 	v, _, err := redisVersion(ctx, rc)
 	if err != nil {
 		return nil, err

@@ -5,10 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/url"
 	"os"
-	"strconv"
-	"strings"
 
 	"github.com/redis/rueidis"
 	"github.com/spf13/pflag"
@@ -87,7 +84,7 @@ type store struct {
 // never a reason to use the file instead.
 func (c storeChoice) open(ctx context.Context, allowEviction bool, logger *slog.Logger) (*store, error) {
 	if c.redisURL != "" {
-		shown := redactURL(c.redisURL)
+		shown := redis.RedactURL(c.redisURL)
 		rb, err := redis.Open(ctx, redis.Options{URL: c.redisURL, Limits: backend.Limits{}, AllowEviction: allowEviction, Logger: logger})
 		if err != nil {
 			return nil, fmt.Errorf("redis %s: %w (a configured Redis is never replaced by the embedded file)", shown, err)
@@ -156,62 +153,14 @@ func (a *app) openStore(ctx context.Context) (*store, error) {
 // maxmemory-policy evicts: neither is right for a read-only report, nor
 // for cleaning up a legacy Redis in a memory emergency.
 func (c storeChoice) redisClient() (rueidis.Client, error) {
-	opt, err := redisClientOption(c.redisURL)
+	opt, err := redis.ParseURL(c.redisURL)
 	if err != nil {
 		return nil, err
 	}
 	opt.DisableCache = true
 	cl, err := rueidis.NewClient(opt)
 	if err != nil {
-		return nil, fmt.Errorf("redis %s: %w (a configured Redis is never replaced by the embedded file)", redactURL(c.redisURL), err)
+		return nil, fmt.Errorf("redis %s: %w (a configured Redis is never replaced by the embedded file)", redis.RedactURL(c.redisURL), err)
 	}
 	return cl, nil
-}
-
-// redisClientOption parses the URL forms backend/redis accepts
-// (redis://, rediss://, redis-sentinel://host:port[,host:port]/master).
-// It repeats backend/redis's unexported parser, which should be exported.
-func redisClientOption(raw string) (rueidis.ClientOption, error) {
-	rest, ok := strings.CutPrefix(raw, "redis-sentinel://")
-	if !ok {
-		o, err := rueidis.ParseURL(raw)
-		if err != nil {
-			return o, fmt.Errorf("bad Redis URL %s: %w", redactURL(raw), err)
-		}
-		return o, nil
-	}
-	u, err := url.Parse("redis://" + rest)
-	if err != nil {
-		return rueidis.ClientOption{}, fmt.Errorf("bad sentinel URL %s: %w", redactURL(raw), err)
-	}
-	var o rueidis.ClientOption
-	o.Sentinel.MasterSet = strings.Trim(u.Path, "/")
-	for _, h := range strings.Split(u.Host, ",") {
-		if h != "" {
-			o.InitAddress = append(o.InitAddress, h)
-		}
-	}
-	if o.Sentinel.MasterSet == "" || len(o.InitAddress) == 0 {
-		return o, fmt.Errorf("bad sentinel URL %s: want redis-sentinel://host:port[,host:port]/mastername", redactURL(raw))
-	}
-	if u.User != nil {
-		o.Username = u.User.Username()
-		o.Password, _ = u.User.Password()
-		o.Sentinel.Username, o.Sentinel.Password = o.Username, o.Password
-	}
-	if db := u.Query().Get("db"); db != "" {
-		if o.SelectDB, err = strconv.Atoi(db); err != nil {
-			return o, fmt.Errorf("bad db %q in sentinel URL %s", db, redactURL(raw))
-		}
-	}
-	return o, nil
-}
-
-// redactURL hides a password in a URL shown to humans.
-func redactURL(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return "(unparsable URL)"
-	}
-	return u.Redacted()
 }

@@ -68,12 +68,6 @@ func TestUnreachableRedisIsAnErrorNotAFallBack(t *testing.T) {
 	}
 }
 
-func TestRedactURL(t *testing.T) {
-	if got := redactURL("redis://user:secret@h:1/0"); contains(got, "secret") {
-		t.Errorf("redactURL leaks the password: %q", got)
-	}
-}
-
 func TestParseBatchKey(t *testing.T) {
 	for key, want := range map[string][2]string{
 		"{jl:b:ABC}:meta":    {"ABC", "meta"},
@@ -86,22 +80,5 @@ func TestParseBatchKey(t *testing.T) {
 	}
 	if _, _, ok := parseBatchKey("{jl:q:default}:jobs"); ok {
 		t.Errorf("a queue key parsed as a batch key")
-	}
-}
-
-func TestRedisClientOption(t *testing.T) {
-	o, err := redisClientOption("redis-sentinel://u:pw@h1:26379,h2:26379/mymaster?db=3")
-	if err != nil || len(o.InitAddress) != 2 || o.Sentinel.MasterSet != "mymaster" || o.SelectDB != 3 || o.Password != "pw" || o.Sentinel.Password != "pw" {
-		t.Errorf("sentinel URL: %+v, %v", o, err)
-	}
-	if o, err := redisClientOption("redis://h:1/2"); err != nil || o.InitAddress[0] != "h:1" || o.SelectDB != 2 {
-		t.Errorf("redis URL: %+v, %v", o, err)
-	}
-	for _, bad := range []string{"redis-sentinel://h1:1", "redis-sentinel:///m", "redis-sentinel://h:1/m?db=x", "ftp://h"} {
-		if _, err := redisClientOption(bad); err == nil {
-			t.Errorf("redisClientOption(%q) accepted a bad URL", bad)
-		} else if contains(err.Error(), "pw") {
-			t.Errorf("error leaks the password: %v", err)
-		}
 	}
 }
