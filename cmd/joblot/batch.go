@@ -2,6 +2,8 @@ package main
 
 import (
 	"github.com/spf13/cobra"
+
+	"github.com/joblot/joblot"
 )
 
 func newBatchCmd(a *app) *cobra.Command {
@@ -12,8 +14,18 @@ func newBatchCmd(a *app) *cobra.Command {
 	cmd.AddCommand(
 		newBatchListCmd(a),
 		newBatchShowCmd(a),
-		newBatchCancelCmd(a),
-		newBatchDeleteCmd(a),
+		newBatchActCmd(a, batchAction{
+			use:   "cancel ID",
+			short: "Cancel a batch: its remaining jobs are skipped, complete fires, success does not",
+			done:  "cancelled",
+			act:   (*joblot.Inspector).CancelBatch,
+		}),
+		newBatchActCmd(a, batchAction{
+			use:   "delete ID",
+			short: "Delete a batch's state (its jobs still run; their events change nothing)",
+			done:  "deleted",
+			act:   (*joblot.Inspector).DeleteBatch,
+		}),
 	)
 	return cmd
 }

@@ -23,22 +23,19 @@ func newBatchListCmd(a *app) *cobra.Command {
 			if limit <= 0 {
 				return fmt.Errorf("--limit must be positive, got %d", limit)
 			}
-			s, err := a.openStore(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer s.Close()
-			list, err := joblot.NewInspector(s).Batches(cmd.Context(), backend.BatchListOptions{Limit: limit})
-			if err != nil {
-				return err
-			}
-			if asJSON {
-				if list == nil {
-					list = []*backend.BatchStatus{}
+			return a.inspect(cmd.Context(), func(in *joblot.Inspector, _ *store) error {
+				list, err := in.Batches(cmd.Context(), backend.BatchListOptions{Limit: limit})
+				if err != nil {
+					return err
 				}
-				return writeJSON(a.stdout, list)
-			}
-			return printBatchList(a.stdout, list)
+				if asJSON {
+					if list == nil {
+						list = []*backend.BatchStatus{}
+					}
+					return writeJSON(a.stdout, list)
+				}
+				return printBatchList(a.stdout, list)
+			})
 		},
 	}
 	cmd.Flags().IntVar(&limit, "limit", 20, "most batches to list")

@@ -19,19 +19,16 @@ func newBatchShowCmd(a *app) *cobra.Command {
 		Short: "Show a batch's counters, times, children, callbacks and error groups",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			s, err := a.openStore(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer s.Close()
-			st, err := joblot.NewInspector(s).Batch(cmd.Context(), args[0])
-			if err != nil {
-				return err
-			}
-			if asJSON {
-				return writeJSON(a.stdout, st)
-			}
-			return printBatchStatus(a.stdout, st)
+			return a.inspect(cmd.Context(), func(in *joblot.Inspector, _ *store) error {
+				st, err := in.Batch(cmd.Context(), args[0])
+				if err != nil {
+					return err
+				}
+				if asJSON {
+					return writeJSON(a.stdout, st)
+				}
+				return printBatchStatus(a.stdout, st)
+			})
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the batch status as JSON")

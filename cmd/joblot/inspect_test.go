@@ -47,8 +47,15 @@ func TestStatsQueuesAndBatchCommands(t *testing.T) {
 				}
 			}
 
-			mustRun(t, args(store, "batch", "cancel", id)...)
-			mustRun(t, args(store, "batch", "delete", id)...)
+			if res := decode(t, mustRun(t, args(store, "batch", "cancel", id, "--json")...)); res["batch"] != id || res["action"] != "cancelled" {
+				t.Errorf("batch cancel --json: %v", res)
+			}
+			if at, _ := decode(t, mustRun(t, args(store, "batch", "show", id, "--json")...))["CancelledAt"].(string); at == "" || at[:4] == "0001" {
+				t.Errorf("batch show after cancel: CancelledAt = %q", at)
+			}
+			if out := mustRun(t, args(store, "batch", "delete", id)...); !contains(out, "batch "+id+" deleted") {
+				t.Errorf("batch delete output: %q", out)
+			}
 			if r := runCmd(t, nil, args(store, "batch", "show", id)...); r.code == 0 {
 				t.Errorf("batch show of a deleted batch succeeded:\n%s", r.stdout)
 			}

@@ -30,24 +30,21 @@ remain, the cursor to continue with is printed (--cursor).`, set),
 			if limit < 0 {
 				return fmt.Errorf("--limit must not be negative, got %d", limit)
 			}
-			s, err := a.openStore(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer s.Close()
-			f := filters.filter(set)
-			f.Cursor = cursor
-			var out jobLister
-			if asJSON {
-				out = newJSONJobLister(a.stdout)
-			} else {
-				out = newTableJobLister(a.stdout, set)
-			}
-			next, err := listJobs(cmd, joblot.NewInspector(s), f, limit, out)
-			if err != nil {
-				return err
-			}
-			return out.end(next)
+			return a.inspect(cmd.Context(), func(in *joblot.Inspector, _ *store) error {
+				f := filters.filter(set)
+				f.Cursor = cursor
+				var out jobLister
+				if asJSON {
+					out = newJSONJobLister(a.stdout)
+				} else {
+					out = newTableJobLister(a.stdout, set)
+				}
+				next, err := listJobs(cmd, in, f, limit, out)
+				if err != nil {
+					return err
+				}
+				return out.end(next)
+			})
 		},
 	}
 	filters.register(cmd.Flags())

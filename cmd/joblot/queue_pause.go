@@ -20,25 +20,22 @@ func newQueuePauseCmd(a *app, pause bool) *cobra.Command {
 		Short: short,
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			s, err := a.openStore(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer s.Close()
-			in := joblot.NewInspector(s)
-			if pause {
-				err = in.PauseQueue(cmd.Context(), args[0])
-			} else {
-				err = in.ResumeQueue(cmd.Context(), args[0])
-			}
-			if err != nil {
-				return fmt.Errorf("queue %s: %w", args[0], err)
-			}
-			if asJSON {
-				return writeJSON(a.stdout, queueResult{Queue: args[0], Action: done})
-			}
-			fmt.Fprintf(a.stdout, "queue %s %s\n", args[0], done)
-			return nil
+			return a.inspect(cmd.Context(), func(in *joblot.Inspector, _ *store) error {
+				var err error
+				if pause {
+					err = in.PauseQueue(cmd.Context(), args[0])
+				} else {
+					err = in.ResumeQueue(cmd.Context(), args[0])
+				}
+				if err != nil {
+					return fmt.Errorf("queue %s: %w", args[0], err)
+				}
+				if asJSON {
+					return writeJSON(a.stdout, queueResult{Queue: args[0], Action: done})
+				}
+				fmt.Fprintf(a.stdout, "queue %s %s\n", args[0], done)
+				return nil
+			})
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print one JSON object")

@@ -16,27 +16,24 @@ func newQueuesCmd(a *app) *cobra.Command {
 		Short: "Queue sizes, scheduled, retry, dead, in-flight jobs and latency (age of the oldest job)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			s, err := a.openStore(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer s.Close()
-			st, err := joblot.NewInspector(s).Stats(cmd.Context())
-			if err != nil {
-				return err
-			}
-			if asJSON {
-				return writeJSON(a.stdout, st.Queues)
-			}
-			t := newTable(a.stdout)
-			fmt.Fprintln(t, "QUEUE\tSIZE\tIN FLIGHT\tSCHEDULED\tRETRY\tDEAD\tLATENCY\tPAUSED")
-			for _, q := range st.Queues {
-				fmt.Fprintf(t, "%s\t%d\t%d\t%d\t%d\t%d\t%s\t%v\n", q.Name, q.Size, q.InFlight, q.Scheduled, q.Retry, q.Dead, q.Latency.Round(time.Millisecond), q.Paused)
-			}
-			if len(st.Queues) == 0 {
-				fmt.Fprintln(t, "(no queues)")
-			}
-			return t.Flush()
+			return a.inspect(cmd.Context(), func(in *joblot.Inspector, _ *store) error {
+				st, err := in.Stats(cmd.Context())
+				if err != nil {
+					return err
+				}
+				if asJSON {
+					return writeJSON(a.stdout, st.Queues)
+				}
+				t := newTable(a.stdout)
+				fmt.Fprintln(t, "QUEUE\tSIZE\tIN FLIGHT\tSCHEDULED\tRETRY\tDEAD\tLATENCY\tPAUSED")
+				for _, q := range st.Queues {
+					fmt.Fprintf(t, "%s\t%d\t%d\t%d\t%d\t%d\t%s\t%v\n", q.Name, q.Size, q.InFlight, q.Scheduled, q.Retry, q.Dead, q.Latency.Round(time.Millisecond), q.Paused)
+				}
+				if len(st.Queues) == 0 {
+					fmt.Fprintln(t, "(no queues)")
+				}
+				return t.Flush()
+			})
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print one JSON array")

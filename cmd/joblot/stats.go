@@ -15,65 +15,62 @@ func newStatsCmd(a *app) *cobra.Command {
 		Short: "Processed and failed totals, per-day counters, drops, and live processes",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			s, err := a.openStore(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer s.Close()
-			st, err := joblot.NewInspector(s).Stats(cmd.Context())
-			if err != nil {
-				return err
-			}
-			if asJSON {
-				return writeJSON(a.stdout, st)
-			}
-			var queued, scheduled, retry, dead, inFlight int64
-			for _, q := range st.Queues {
-				queued += q.Size
-				scheduled += q.Scheduled
-				retry += q.Retry
-				dead += q.Dead
-				inFlight += q.InFlight
-			}
-			t := newTable(a.stdout)
-			fmt.Fprintf(t, "store\t%s\n", s.desc)
-			fmt.Fprintf(t, "processed\t%d\n", st.Processed)
-			fmt.Fprintf(t, "failed\t%d\n", st.Failed)
-			fmt.Fprintf(t, "queued\t%d\n", queued)
-			fmt.Fprintf(t, "in flight\t%d\n", inFlight)
-			fmt.Fprintf(t, "scheduled\t%d\n", scheduled)
-			fmt.Fprintf(t, "retry\t%d\n", retry)
-			fmt.Fprintf(t, "dead\t%d\n", dead)
-			fmt.Fprintf(t, "dead dropped by caps\t%d\n", st.DeadDropped)
-			fmt.Fprintf(t, "discarded\t%d\n", st.Discarded)
-			fmt.Fprintf(t, "events on expired batches\t%d\n", st.ExpiredBatchEvents)
-			if err := t.Flush(); err != nil {
-				return err
-			}
-			if len(st.Days) > 0 {
-				fmt.Fprintln(a.stdout)
-				t = newTable(a.stdout)
-				fmt.Fprintln(t, "DAY (UTC)\tPROCESSED\tFAILED")
-				for i, d := range st.Days {
-					if i == 7 {
-						break
-					}
-					fmt.Fprintf(t, "%s\t%d\t%d\n", d.Date, d.Processed, d.Failed)
+			return a.inspect(cmd.Context(), func(in *joblot.Inspector, s *store) error {
+				st, err := in.Stats(cmd.Context())
+				if err != nil {
+					return err
 				}
+				if asJSON {
+					return writeJSON(a.stdout, st)
+				}
+				var queued, scheduled, retry, dead, inFlight int64
+				for _, q := range st.Queues {
+					queued += q.Size
+					scheduled += q.Scheduled
+					retry += q.Retry
+					dead += q.Dead
+					inFlight += q.InFlight
+				}
+				t := newTable(a.stdout)
+				fmt.Fprintf(t, "store\t%s\n", s.desc)
+				fmt.Fprintf(t, "processed\t%d\n", st.Processed)
+				fmt.Fprintf(t, "failed\t%d\n", st.Failed)
+				fmt.Fprintf(t, "queued\t%d\n", queued)
+				fmt.Fprintf(t, "in flight\t%d\n", inFlight)
+				fmt.Fprintf(t, "scheduled\t%d\n", scheduled)
+				fmt.Fprintf(t, "retry\t%d\n", retry)
+				fmt.Fprintf(t, "dead\t%d\n", dead)
+				fmt.Fprintf(t, "dead dropped by caps\t%d\n", st.DeadDropped)
+				fmt.Fprintf(t, "discarded\t%d\n", st.Discarded)
+				fmt.Fprintf(t, "events on expired batches\t%d\n", st.ExpiredBatchEvents)
 				if err := t.Flush(); err != nil {
 					return err
 				}
-			}
-			fmt.Fprintln(a.stdout)
-			t = newTable(a.stdout)
-			fmt.Fprintln(t, "PROCESS\tHOST\tPID\tQUEUES\tCONCURRENCY\tIN FLIGHT\tSTARTED\tLAST BEAT")
-			for _, p := range st.Processes {
-				fmt.Fprintf(t, "%s\t%s\t%d\t%v\t%d\t%d\t%s\t%s\n", p.ID, p.Hostname, p.PID, p.Queues, p.Concurrency, p.InFlight, fmtTime(p.StartedAt), fmtTime(p.LastBeat))
-			}
-			if len(st.Processes) == 0 {
-				fmt.Fprintln(t, "(no live processes)")
-			}
-			return t.Flush()
+				if len(st.Days) > 0 {
+					fmt.Fprintln(a.stdout)
+					t = newTable(a.stdout)
+					fmt.Fprintln(t, "DAY (UTC)\tPROCESSED\tFAILED")
+					for i, d := range st.Days {
+						if i == 7 {
+							break
+						}
+						fmt.Fprintf(t, "%s\t%d\t%d\n", d.Date, d.Processed, d.Failed)
+					}
+					if err := t.Flush(); err != nil {
+						return err
+					}
+				}
+				fmt.Fprintln(a.stdout)
+				t = newTable(a.stdout)
+				fmt.Fprintln(t, "PROCESS\tHOST\tPID\tQUEUES\tCONCURRENCY\tIN FLIGHT\tSTARTED\tLAST BEAT")
+				for _, p := range st.Processes {
+					fmt.Fprintf(t, "%s\t%s\t%d\t%v\t%d\t%d\t%s\t%s\n", p.ID, p.Hostname, p.PID, p.Queues, p.Concurrency, p.InFlight, fmtTime(p.StartedAt), fmtTime(p.LastBeat))
+				}
+				if len(st.Processes) == 0 {
+					fmt.Fprintln(t, "(no live processes)")
+				}
+				return t.Flush()
+			})
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print one JSON object")

@@ -10,6 +10,7 @@ import (
 	"github.com/redis/rueidis"
 	"github.com/spf13/pflag"
 
+	"github.com/joblot/joblot"
 	"github.com/joblot/joblot/backend"
 	"github.com/joblot/joblot/backend/bolt"
 	"github.com/joblot/joblot/backend/redis"
@@ -163,4 +164,15 @@ func (c storeChoice) redisClient() (rueidis.Client, error) {
 		return nil, fmt.Errorf("redis %s: %w (a configured Redis is never replaced by the embedded file)", redis.RedactURL(c.redisURL), err)
 	}
 	return cl, nil
+}
+
+// inspect opens the chosen store, runs fn with an inspector on it and
+// closes the store: the shape of every command that reads or changes jobs.
+func (a *app) inspect(ctx context.Context, fn func(*joblot.Inspector, *store) error) error {
+	s, err := a.openStore(ctx)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	return fn(joblot.NewInspector(s), s)
 }
