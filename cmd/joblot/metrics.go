@@ -57,7 +57,7 @@ Job outcomes and durations are counted by the servers that run the jobs
 					return m, nil
 				}
 			}
-			c := metrics.New(s.withMemory(), opts)
+			c := metrics.New(s.Backend, opts)
 			l, err := net.Listen("tcp", addr)
 			if err != nil {
 				return fmt.Errorf("metrics: listen on %s: %w", addr, err)
