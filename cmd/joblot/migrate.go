@@ -31,8 +31,10 @@ type migration struct {
 }
 
 // migrations returns every registered step, oldest first. There are none:
-// version 1 is joblot's first data model. Each future layout adds one step
-// here and a fixture set of the previous layout to the tests.
+// version 1 is joblot's first data model. Its fixture set is in
+// testdata/layout-v1 (layout_fixture_test.go); a new layout adds one step
+// here and its own fixture set, and every older set must still migrate
+// and run.
 func migrations() []migration { return nil }
 
 // planMigrations returns the steps that take a store from version from to
