@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -182,21 +183,33 @@ func withoutURL(err error) error {
 	return err
 }
 
+// checkEviction reads maxmemory-policy on every node the client knows: on
+// a Cluster a keyless command reaches one arbitrary node, and any evicting
+// master silently loses the jobs of the slots it serves.
 func (b *Backend) checkEviction(ctx context.Context, allow bool) error {
-	vals, err := b.c.Do(ctx, b.c.B().ConfigGet().Parameter("maxmemory-policy").Build()).AsStrMap()
-	if err != nil {
-		// Managed services may forbid CONFIG; say so, do not refuse.
-		b.log.Warn("joblot: cannot read maxmemory-policy; make sure it is noeviction", "err", err)
-		return nil
+	nodes := b.c.Nodes()
+	addrs := make([]string, 0, len(nodes))
+	for addr := range nodes {
+		addrs = append(addrs, addr)
 	}
-	policy := vals["maxmemory-policy"]
-	if policy == "" || policy == "noeviction" {
-		return nil
+	sort.Strings(addrs) // a stable order for messages
+	for _, addr := range addrs {
+		c := nodes[addr]
+		vals, err := c.Do(ctx, c.B().ConfigGet().Parameter("maxmemory-policy").Build()).AsStrMap()
+		if err != nil {
+			// Managed services may forbid CONFIG; say so, do not refuse.
+			b.log.Warn("joblot: cannot read maxmemory-policy; make sure it is noeviction", "node", addr, "err", err)
+			continue
+		}
+		policy := vals["maxmemory-policy"]
+		if policy == "" || policy == "noeviction" {
+			continue
+		}
+		if !allow {
+			return fmt.Errorf("joblot/redis: maxmemory-policy is %q on %s: %w (set it to noeviction, or allow eviction explicitly)", policy, addr, backend.ErrUnsafeEviction)
+		}
+		b.log.Warn("joblot: REDIS MAY EVICT KEYS: maxmemory-policy is not noeviction; jobs and batch state can be silently lost", "node", addr, "maxmemory-policy", policy)
 	}
-	if !allow {
-		return fmt.Errorf("joblot/redis: maxmemory-policy is %q: %w (set it to noeviction, or allow eviction explicitly)", policy, backend.ErrUnsafeEviction)
-	}
-	b.log.Warn("joblot: REDIS MAY EVICT KEYS: maxmemory-policy is not noeviction; jobs and batch state can be silently lost", "maxmemory-policy", policy)
 	return nil
 }
 
