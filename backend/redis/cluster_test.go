@@ -1,0 +1,113 @@
+package redis_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/redis/rueidis"
+
+	"github.com/joblot/joblot/backend"
+	"github.com/joblot/joblot/backend/redis"
+	"github.com/joblot/joblot/internal/backendtest"
+	"github.com/joblot/joblot/internal/redistest"
+)
+
+// TestClusterConformance runs the full conformance suite against a live
+// 3-master Redis Cluster; every node is flushed before every subtest.
+func TestClusterConformance(t *testing.T) {
+	cluster := redistest.StartCluster(t, 3)
+	backendtest.Run(t, func(t *testing.T, opts backendtest.Options) backend.Backend {
+		if err := cluster.FlushAll(); err != nil {
+			t.Fatal(err)
+		}
+		b, err := redis.Open(context.Background(), redis.Options{URL: cluster.URL, Limits: opts.Limits})
+		if err != nil {
+			t.Fatalf("redis.Open(%s): %v", cluster.URL, err)
+		}
+		t.Cleanup(func() { _ = b.Close() })
+		return b
+	})
+}
+
+// TestClusterSpreadsQueuesOverNodes checks that the backend runs as a
+// cluster client and that queues, by their hash tags, land on several nodes
+// while the global queue index still sees all of them.
+func TestClusterSpreadsQueuesOverNodes(t *testing.T) {
+	ctx := context.Background()
+	cluster := redistest.StartCluster(t, 3)
+	b, err := redis.Open(ctx, redis.Options{URL: cluster.URL})
+	if err != nil {
+		t.Fatalf("redis.Open(%s): %v", cluster.URL, err)
+	}
+	t.Cleanup(func() { _ = b.Close() })
+	if m := b.Client().Mode(); m != rueidis.ClientModeCluster {
+		t.Fatalf("client mode = %v, want cluster", m)
+	}
+
+	queues := []string{"q0", "q1", "q2", "q3", "q4", "q5", "q6", "q7"}
+	var jobs []*backend.Job
+	for _, q := range queues {
+		for range 2 {
+			jobs = append(jobs, &backend.Job{ID: backend.NewJobID(), Kind: "noop", Queue: q, Args: []byte(`{}`), CreatedAt: time.Now()})
+		}
+	}
+	if err := b.Enqueue(ctx, jobs); err != nil {
+		t.Fatalf("Enqueue: %v", err)
+	}
+	holding := 0
+	for _, n := range cluster.Nodes {
+		if out, err := n.Do("DBSIZE"); err != nil {
+			t.Fatalf("%s DBSIZE: %v", n.Addr, err)
+		} else if out != "0" {
+			holding++
+		}
+	}
+	if holding < 2 {
+		t.Fatalf("%d queues' keys sit on %d node(s) of 3: the cluster is not used", len(queues), holding)
+	}
+	st, err := b.Stats(ctx, time.Now())
+	if err != nil {
+		t.Fatalf("Stats: %v", err)
+	}
+	sizes := map[string]int64{}
+	for _, qs := range st.Queues {
+		sizes[qs.Name] = qs.Size
+	}
+	for _, q := range queues {
+		if sizes[q] != 2 {
+			t.Fatalf("Stats: queue %s size %d, want 2 (all: %v)", q, sizes[q], sizes)
+		}
+	}
+	got, err := b.Fetch(ctx, "p1", queues, len(jobs))
+	if err != nil {
+		t.Fatalf("Fetch: %v", err)
+	}
+	if len(got) != len(jobs) {
+		t.Fatalf("Fetch over %d queues on 3 nodes got %d jobs, want %d", len(queues), len(got), len(jobs))
+	}
+}
+
+// TestClusterOpenRefusesAnyEvictingNode checks the eviction guard on every
+// node: one evicting master loses the jobs of every queue it serves, so
+// Open must refuse whichever node it is.
+func TestClusterOpenRefusesAnyEvictingNode(t *testing.T) {
+	ctx := context.Background()
+	cluster := redistest.StartCluster(t, 3)
+	for _, n := range cluster.Nodes {
+		if _, err := n.Do("CONFIG", "SET", "maxmemory-policy", "allkeys-lru"); err != nil {
+			t.Fatalf("%s CONFIG SET: %v", n.Addr, err)
+		}
+		b, err := redis.Open(ctx, redis.Options{URL: cluster.URL})
+		if err == nil {
+			_ = b.Close()
+		}
+		if !errors.Is(err, backend.ErrUnsafeEviction) {
+			t.Errorf("node %s evicts: Open err = %v, want ErrUnsafeEviction", n.Addr, err)
+		}
+		if _, err := n.Do("CONFIG", "SET", "maxmemory-policy", "noeviction"); err != nil {
+			t.Fatalf("%s CONFIG SET: %v", n.Addr, err)
+		}
+	}
+}
