@@ -3,6 +3,7 @@ package redis_test
 import (
 	"context"
 	"errors"
+	"strconv"
 	"testing"
 	"time"
 
@@ -109,5 +110,51 @@ func TestClusterOpenRefusesAnyEvictingNode(t *testing.T) {
 		if _, err := n.Do("CONFIG", "SET", "maxmemory-policy", "noeviction"); err != nil {
 			t.Fatalf("%s CONFIG SET: %v", n.Addr, err)
 		}
+	}
+}
+
+// TestClusterMemoryReportsTheFullestNode checks what the memory watchdog
+// sees on a Cluster: the node nearest its maxmemory (it refuses writes
+// first), or, with no limits anywhere, the sum over the nodes.
+func TestClusterMemoryReportsTheFullestNode(t *testing.T) {
+	ctx := context.Background()
+	cluster := redistest.StartCluster(t, 3)
+	b, err := redis.Open(ctx, redis.Options{URL: cluster.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	used := func(n *redistest.Server) int64 {
+		v, err := n.Info("used_memory")
+		if err != nil {
+			t.Fatal(err)
+		}
+		u, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return u
+	}
+	m, err := b.Memory(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if one := used(cluster.Nodes[0]); m.Limit != 0 || m.Used < 2*one {
+		t.Errorf("no limits: Memory = %+v, want the sum over 3 nodes of about %d B each", m, one)
+	}
+	for i, factor := range map[int]int64{1: 8, 2: 3} {
+		limit := used(cluster.Nodes[i]) * factor
+		if _, err := cluster.Nodes[i].Do("CONFIG", "SET", "maxmemory", strconv.FormatInt(limit, 10)); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { cluster.Nodes[i].Do("CONFIG", "SET", "maxmemory", "0") })
+	}
+	m, err = b.Memory(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _ := cluster.Nodes[2].Info("maxmemory")
+	if strconv.FormatInt(m.Limit, 10) != want {
+		t.Errorf("Memory = %+v, want node 2's limit %s (used at a third of it; node 1 at an eighth)", m, want)
 	}
 }

@@ -257,9 +257,34 @@ func (b *Backend) UsedMemory(ctx context.Context) (int64, error) {
 }
 
 // Memory implements backend.MemoryReporter: used_memory and maxmemory (0
-// when unlimited) from one INFO memory.
+// when unlimited) from INFO memory. On a Cluster every master is asked and
+// the one closest to its maxmemory is reported, since that node is the
+// first to refuse writes; when no node has a limit, Used is their sum.
 func (b *Backend) Memory(ctx context.Context) (backend.MemoryInfo, error) {
-	info, err := b.c.Do(ctx, b.c.B().Info().Section("memory").Build()).ToString()
+	nodes := b.c.Nodes()
+	if len(nodes) <= 1 {
+		return nodeMemory(ctx, b.c)
+	}
+	var fullest, sum backend.MemoryInfo
+	for addr, c := range nodes {
+		m, err := nodeMemory(ctx, c)
+		if err != nil {
+			return backend.MemoryInfo{}, fmt.Errorf("%w (node %s)", err, addr)
+		}
+		sum.Used += m.Used
+		if m.Limit > 0 && (fullest.Limit == 0 || float64(m.Used)/float64(m.Limit) > float64(fullest.Used)/float64(fullest.Limit)) {
+			fullest = m
+		}
+	}
+	if fullest.Limit > 0 {
+		return fullest, nil
+	}
+	return sum, nil
+}
+
+// nodeMemory reads used_memory and maxmemory of one node.
+func nodeMemory(ctx context.Context, c rueidis.Client) (backend.MemoryInfo, error) {
+	info, err := c.Do(ctx, c.B().Info().Section("memory").Build()).ToString()
 	if err != nil {
 		return backend.MemoryInfo{}, fmt.Errorf("joblot/redis: INFO memory: %w", err)
 	}
