@@ -2,12 +2,14 @@
 # processes that the tests start themselves (internal/redistest).
 
 GO ?= go
+# The race detector needs cgo and a C compiler; use it wherever they exist.
+RACE ?= $(shell [ "$$($(GO) env CGO_ENABLED)" = 1 ] && command -v gcc >/dev/null 2>&1 && echo -race)
 
 .PHONY: test lint bench redis-server demo
 
 test: redis-server
 	$(GO) vet ./...
-	$(GO) test -count=1 -timeout 20m ./...
+	$(GO) test $(RACE) -count=1 -timeout 20m ./...
 
 # Tests need redis-server on PATH; install it when missing and we can.
 redis-server:
