@@ -25,6 +25,7 @@ import (
 	"github.com/redis/rueidis"
 
 	"github.com/joblot/joblot/backend"
+	"github.com/joblot/joblot/internal/keyspace"
 )
 
 // Options configure Open.
@@ -250,26 +251,43 @@ func (b *Backend) Close() error {
 // bench).
 func (b *Backend) Client() rueidis.Client { return b.c }
 
-// UsedMemory returns INFO memory used_memory.
+// UsedMemory returns INFO memory used_memory, summed over a Cluster's
+// masters: the figure for "how much did this cost", where Memory answers
+// "how near is the limit".
 func (b *Backend) UsedMemory(ctx context.Context) (int64, error) {
-	m, err := b.Memory(ctx)
-	return m.Used, err
+	nodes, err := keyspace.Primaries(ctx, b.c)
+	if err != nil {
+		return 0, fmt.Errorf("joblot/redis: %w", err)
+	}
+	var sum int64
+	for _, n := range nodes {
+		m, err := nodeMemory(ctx, n.Client)
+		if err != nil {
+			return 0, fmt.Errorf("%w (node %s)", err, n.Addr)
+		}
+		sum += m.Used
+	}
+	return sum, nil
 }
 
 // Memory implements backend.MemoryReporter: used_memory and maxmemory (0
-// when unlimited) from INFO memory. On a Cluster every master is asked and
+// when unlimited) from INFO memory. On a Cluster every master (replicas do
+// not enforce maxmemory, and hold copies) is asked and
 // the one closest to its maxmemory is reported, since that node is the
 // first to refuse writes; when no node has a limit, Used is their sum.
 func (b *Backend) Memory(ctx context.Context) (backend.MemoryInfo, error) {
-	nodes := b.c.Nodes()
-	if len(nodes) <= 1 {
+	if len(b.c.Nodes()) <= 1 {
 		return nodeMemory(ctx, b.c)
 	}
+	nodes, err := keyspace.Primaries(ctx, b.c)
+	if err != nil {
+		return backend.MemoryInfo{}, fmt.Errorf("joblot/redis: %w", err)
+	}
 	var fullest, sum backend.MemoryInfo
-	for addr, c := range nodes {
-		m, err := nodeMemory(ctx, c)
+	for _, n := range nodes {
+		m, err := nodeMemory(ctx, n.Client)
 		if err != nil {
-			return backend.MemoryInfo{}, fmt.Errorf("%w (node %s)", err, addr)
+			return backend.MemoryInfo{}, fmt.Errorf("%w (node %s)", err, n.Addr)
 		}
 		sum.Used += m.Used
 		if m.Limit > 0 && (fullest.Limit == 0 || float64(m.Used)/float64(m.Limit) > float64(fullest.Used)/float64(fullest.Limit)) {

@@ -32,7 +32,11 @@ counted too (Redis counts them). The Redis must otherwise be quiet.`,
 				return fmt.Errorf("bench idle measures Redis calls: give --redis URL or set %s", redisURLEnv)
 			}
 			cfg.Logger = a.logger()
-			res, err := benchrun.Idle(cmd.Context(), s, redisMeter{s.redis}.commandStats, cfg)
+			m := redisMeter{s.redis}
+			if cfg.InfoCalls, err = m.primaries(cmd.Context()); err != nil {
+				return err
+			}
+			res, err := benchrun.Idle(cmd.Context(), s, m.commandStats, cfg)
 			if err != nil {
 				return err
 			}

@@ -10,6 +10,7 @@ import (
 	"github.com/joblot/joblot/backend/bolt"
 	"github.com/joblot/joblot/backend/redis"
 	"github.com/joblot/joblot/internal/benchrun"
+	"github.com/joblot/joblot/internal/keyspace"
 )
 
 // meter returns what measures the store's size: Redis used_memory, or the
@@ -64,16 +65,49 @@ func (m redisMeter) BatchKeyBytes(ctx context.Context, ids []string) (map[string
 	return out, err
 }
 
-// commandStats returns INFO commandstats.
+// commandStats returns INFO commandstats of every primary, one after the
+// other (benchrun.ParseCommandStats sums them).
 func (m redisMeter) commandStats(ctx context.Context) (string, error) {
-	c := m.b.Client()
-	return c.Do(ctx, c.B().Info().Section("commandstats").Build()).ToString()
+	nodes, err := keyspace.Primaries(ctx, m.b.Client())
+	if err != nil {
+		return "", err
+	}
+	var all strings.Builder
+	for _, n := range nodes {
+		s, err := n.Client.Do(ctx, n.Client.B().Info().Section("commandstats").Build()).ToString()
+		if err != nil {
+			return "", fmt.Errorf("node %s: %w", n.Addr, err)
+		}
+		all.WriteString(s)
+		all.WriteString("\n")
+	}
+	return all.String(), nil
 }
 
-// scanBatchKeys walks the batch keys ({jl:b:<id>}:<suffix>) with SCAN at a
-// bounded COUNT and measures each with MEMORY USAGE … SAMPLES 0, one
-// pipeline per SCAN page. On Redis Cluster it sees the node it talks to.
-func scanBatchKeys(ctx context.Context, c rueidis.Client, fn func(id, suffix string, bytes int64)) error {
+// primaries is how many primaries the meter reads (more than one on a
+// Cluster), so how many INFO calls one commandStats makes.
+func (m redisMeter) primaries(ctx context.Context) (int, error) {
+	nodes, err := keyspace.Primaries(ctx, m.b.Client())
+	return len(nodes), err
+}
+
+// scanBatchKeys walks the batch keys ({jl:b:<id>}:<suffix>) of every
+// primary (all the masters of a Cluster) with SCAN at a bounded COUNT and
+// measures each with MEMORY USAGE … SAMPLES 0, one pipeline per SCAN page.
+func scanBatchKeys(ctx context.Context, cl rueidis.Client, fn func(id, suffix string, bytes int64)) error {
+	nodes, err := keyspace.Primaries(ctx, cl)
+	if err != nil {
+		return err
+	}
+	for _, n := range nodes {
+		if err := scanNodeBatchKeys(ctx, n.Client, fn); err != nil {
+			return fmt.Errorf("node %s: %w", n.Addr, err)
+		}
+	}
+	return nil
+}
+
+func scanNodeBatchKeys(ctx context.Context, c rueidis.Client, fn func(id, suffix string, bytes int64)) error {
 	var cursor uint64
 	for {
 		entry, err := c.Do(ctx, c.B().Scan().Cursor(cursor).Match("{jl:b:*").Count(1000).Build()).AsScanEntry()

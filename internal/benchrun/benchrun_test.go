@@ -1,6 +1,7 @@
 package benchrun
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"sync"
@@ -125,7 +126,7 @@ func TestParseCommandStatsAndIdleDelta(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res := idleResult(before, after, 2*time.Second)
+	res := idleResult(before, after, 2*time.Second, 1)
 	// evalsha +20, client|setinfo +2, info +1 which is the measurement's own.
 	if res.Calls != 22 || res.RedisCallsPerSec != 11 {
 		t.Errorf("calls %d, per sec %v; want 22, 11", res.Calls, res.RedisCallsPerSec)
@@ -135,6 +136,18 @@ func TestParseCommandStatsAndIdleDelta(t *testing.T) {
 	}
 	if _, err := ParseCommandStats("cmdstat_get:calls=x"); err == nil {
 		t.Errorf("garbage accepted")
+	}
+
+	// Two nodes of a Cluster, one INFO each per snapshot: counts sum, and
+	// both of the first snapshot's INFO calls are the measurement's.
+	node := "# Commandstats\r\ncmdstat_evalsha:calls=%d,usec=1\r\ncmdstat_info:calls=%d,usec=1\r\n"
+	before, _ = ParseCommandStats(fmt.Sprintf(node, 5, 2) + fmt.Sprintf(node, 7, 2))
+	after, _ = ParseCommandStats(fmt.Sprintf(node, 9, 3) + fmt.Sprintf(node, 10, 3))
+	if before["evalsha"] != 12 || after["info"] != 6 {
+		t.Errorf("two nodes: before %v, after %v", before, after)
+	}
+	if res := idleResult(before, after, time.Second, 2); res.Calls != 7 || len(res.Commands) != 1 {
+		t.Errorf("two nodes: %+v, want 7 evalsha calls and no info", res)
 	}
 }
 

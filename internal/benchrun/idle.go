@@ -19,7 +19,8 @@ import (
 type CommandStats map[string]int64
 
 // ParseCommandStats parses the output of INFO commandstats: lines like
-// "cmdstat_get:calls=12,usec=30,usec_per_call=2.50,...".
+// "cmdstat_get:calls=12,usec=30,usec_per_call=2.50,...". The outputs of
+// several nodes, one after the other, sum up.
 func ParseCommandStats(info string) (CommandStats, error) {
 	stats := CommandStats{}
 	sc := bufio.NewScanner(strings.NewReader(info))
@@ -38,7 +39,7 @@ func ParseCommandStats(info string) (CommandStats, error) {
 			if err != nil {
 				return nil, fmt.Errorf("commandstats: %q: %w", line, err)
 			}
-			stats[strings.TrimPrefix(name, "cmdstat_")] = n
+			stats[strings.TrimPrefix(name, "cmdstat_")] += n // summed over a Cluster's nodes
 		}
 	}
 	return stats, sc.Err()
@@ -70,6 +71,10 @@ type IdleConfig struct {
 	Warmup time.Duration
 	Queue  string
 	Logger *slog.Logger
+	// InfoCalls is how many INFO commands one commandStats snapshot sends
+	// (one per node of a Cluster; default 1); they are the measurement's,
+	// not the process's, and are taken out.
+	InfoCalls int
 }
 
 // Idle starts a server with nothing to do and measures the Redis calls it
@@ -82,6 +87,9 @@ func Idle(ctx context.Context, b backend.Backend, commandStats func(context.Cont
 	}
 	if cfg.Warmup <= 0 {
 		cfg.Warmup = 2 * time.Second
+	}
+	if cfg.InfoCalls <= 0 {
+		cfg.InfoCalls = 1
 	}
 	if cfg.Queue == "" {
 		cfg.Queue = DefaultQueue
@@ -125,18 +133,18 @@ func Idle(ctx context.Context, b backend.Backend, commandStats func(context.Cont
 	if err != nil {
 		return nil, err
 	}
-	return idleResult(before, after, t1.Sub(t0)), nil
+	return idleResult(before, after, t1.Sub(t0), cfg.InfoCalls), nil
 }
 
 // idleResult computes the per-command deltas. The first snapshot's INFO
-// call is counted in the second snapshot; it is the measurement's, not the
-// process's, so it is taken out.
-func idleResult(before, after CommandStats, d time.Duration) *IdleResult {
+// calls (infoCalls of them) are counted in the second snapshot; they are
+// the measurement's, not the process's, so they are taken out.
+func idleResult(before, after CommandStats, d time.Duration, infoCalls int) *IdleResult {
 	res := &IdleResult{DurationSeconds: d.Seconds()}
 	for cmd, n := range after {
 		delta := n - before[cmd]
 		if cmd == "info" {
-			delta--
+			delta -= int64(infoCalls)
 		}
 		if delta <= 0 {
 			continue

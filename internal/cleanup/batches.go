@@ -11,8 +11,8 @@ import (
 	"github.com/redis/rueidis"
 
 	"github.com/joblot/joblot/backend"
+	"github.com/joblot/joblot/internal/keyspace"
 	"github.com/joblot/joblot/internal/memreport"
-	"github.com/joblot/joblot/internal/memreport/keyspace"
 )
 
 // Batch meta fields this target relies on (backend/redis writes them; times

@@ -41,8 +41,8 @@ import (
 	"github.com/redis/rueidis"
 
 	"github.com/joblot/joblot/backend"
+	"github.com/joblot/joblot/internal/keyspace"
 	"github.com/joblot/joblot/internal/memreport"
-	"github.com/joblot/joblot/internal/memreport/keyspace"
 )
 
 // Target names a family of data to clean up.

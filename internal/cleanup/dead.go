@@ -9,8 +9,8 @@ import (
 
 	"github.com/redis/rueidis"
 
+	"github.com/joblot/joblot/internal/keyspace"
 	"github.com/joblot/joblot/internal/memreport"
-	"github.com/joblot/joblot/internal/memreport/keyspace"
 )
 
 //go:embed dead_trim.lua

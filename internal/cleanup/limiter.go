@@ -4,7 +4,7 @@ import (
 	"context"
 	"time"
 
-	"github.com/joblot/joblot/internal/memreport/keyspace"
+	"github.com/joblot/joblot/internal/keyspace"
 )
 
 // limiter paces removals to rate units per second on average since the

@@ -29,7 +29,7 @@ import (
 
 	"github.com/redis/rueidis"
 
-	"github.com/joblot/joblot/internal/memreport/keyspace"
+	"github.com/joblot/joblot/internal/keyspace"
 )
 
 // Defaults for Options.

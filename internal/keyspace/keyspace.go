@@ -1,7 +1,8 @@
-// Package keyspace holds the small pieces the memory report and cleanup share
-// to walk a Redis keyspace without blocking it: the list of primaries to SCAN
-// (one for standalone and Sentinel, every master of a Cluster) and a
-// context-aware pause between bounded calls.
+// Package keyspace holds the small pieces that the memory report, cleanup
+// and the Redis backend's memory readings share to walk a Redis keyspace
+// without blocking it: the list of primaries to SCAN or ask (one for
+// standalone and Sentinel, every master of a Cluster) and a context-aware
+// pause between bounded calls.
 package keyspace
 
 import (
