@@ -22,17 +22,11 @@ func (b *Backend) TrimDead(ctx context.Context, now time.Time) (int, error) {
 	dropped := 0
 	err := b.update(ctx, func(c *txc) error {
 		dropped = 0
-		names, err := c.queueNames()
+		qs, err := c.allQueues()
 		if err != nil {
 			return err
 		}
-		var qs []*qtx
-		for _, name := range names {
-			q, err := c.queue(name, false)
-			if err != nil || q == nil {
-				continue
-			}
-			qs = append(qs, q)
+		for _, q := range qs {
 			n, err := c.dropDead(q, func(q *qtx) bool {
 				k, _ := q.dead.Cursor().First()
 				return k != nil && (ms(keyTime(k)) < cutoff || q.n.Dead > lim.DeadMaxJobs || q.n.DeadBytes > lim.DeadMaxBytes)

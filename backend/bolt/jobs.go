@@ -244,15 +244,11 @@ func (b *Backend) MoveDue(ctx context.Context, now time.Time, limit int) (int, e
 	moved := 0
 	err := b.update(ctx, func(c *txc) error {
 		moved = 0
-		names, err := c.queueNames()
+		qs, err := c.allQueues()
 		if err != nil {
 			return err
 		}
-		for _, name := range names {
-			q, err := c.queue(name, false)
-			if err != nil || q == nil {
-				continue
-			}
+		for _, q := range qs {
 			for _, set := range []*bbolt.Bucket{q.sched, q.retry} {
 				var keys [][]byte
 				cur := set.Cursor()
@@ -315,6 +311,26 @@ func (c *txc) queueNames() ([]string, error) {
 		return nil
 	})
 	return names, err
+}
+
+// allQueues opens every queue of the store in this transaction, in name
+// order.
+func (c *txc) allQueues() ([]*qtx, error) {
+	names, err := c.queueNames()
+	if err != nil {
+		return nil, err
+	}
+	qs := make([]*qtx, 0, len(names))
+	for _, name := range names {
+		q, err := c.queue(name, false)
+		if err != nil {
+			return nil, err
+		}
+		if q != nil {
+			qs = append(qs, q)
+		}
+	}
+	return qs, nil
 }
 
 // PauseQueue pauses or resumes a queue: Fetch skips a paused queue; its

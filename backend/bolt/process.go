@@ -141,15 +141,11 @@ func (b *Backend) recoverWhere(ctx context.Context, match func(proc string) bool
 	n := 0
 	err := b.update(ctx, func(c *txc) error {
 		n = 0
-		names, err := c.queueNames()
+		qs, err := c.allQueues()
 		if err != nil {
 			return err
 		}
-		for _, name := range names {
-			q, err := c.queue(name, false)
-			if err != nil || q == nil {
-				continue
-			}
+		for _, q := range qs {
 			var keys, payloads [][]byte
 			cur := q.wip.Cursor()
 			for k, v := cur.First(); k != nil; k, v = cur.Next() {
