@@ -13,6 +13,7 @@ func newBenchEnqueueCmd(a *app) *cobra.Command {
 		jobs      int64
 		dir       string
 		enqueuers int
+		asJSON    bool
 	)
 	cmd := &cobra.Command{
 		Use:   "enqueue --jobs N --ledger DIR",
@@ -38,6 +39,9 @@ func newBenchEnqueueCmd(a *app) *cobra.Command {
 			if err := benchrun.WriteEnqueued(dir, jobs); err != nil {
 				return err
 			}
+			if asJSON {
+				return writeJSON(a.stdout, benchEnqueueResult{Jobs: jobs, Seconds: took.Seconds(), PerSec: float64(jobs) / took.Seconds(), Ledger: dir})
+			}
 			fmt.Fprintf(a.stdout, "enqueued %d jobs in %.2fs (%.0f jobs/s) on %s; ledger %s\n", jobs, took.Seconds(), float64(jobs)/took.Seconds(), s.desc, dir)
 			return nil
 		},
@@ -45,5 +49,14 @@ func newBenchEnqueueCmd(a *app) *cobra.Command {
 	cmd.Flags().Int64Var(&jobs, "jobs", 100_000, "number of jobs")
 	cmd.Flags().StringVar(&dir, "ledger", "", "ledger directory (outside the store)")
 	cmd.Flags().IntVar(&enqueuers, "enqueuers", 4, "goroutines enqueueing at once")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print one JSON object")
 	return cmd
+}
+
+// benchEnqueueResult is what `bench enqueue --json` prints.
+type benchEnqueueResult struct {
+	Jobs    int64   `json:"jobs"`
+	Seconds float64 `json:"enqueue_seconds"`
+	PerSec  float64 `json:"enqueue_per_sec"`
+	Ledger  string  `json:"ledger"`
 }

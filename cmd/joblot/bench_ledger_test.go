@@ -15,7 +15,9 @@ func TestBenchEnqueueWorkVerify(t *testing.T) {
 	for name, store := range stores(t) {
 		t.Run(name, func(t *testing.T) {
 			dir := t.TempDir()
-			mustRun(t, args(store, "bench", "enqueue", "--jobs", "1000", "--ledger", dir)...)
+			if res := decode(t, mustRun(t, args(store, "bench", "enqueue", "--jobs", "1000", "--ledger", dir, "--json")...)); num(t, res, "jobs") != 1000 || num(t, res, "enqueue_per_sec") <= 0 {
+				t.Errorf("bench enqueue --json: %v", res)
+			}
 
 			// Nothing ran yet: verify reports every job lost and fails.
 			r := runCmd(t, nil, "bench", "verify", "--ledger", dir, "--json")
