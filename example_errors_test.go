@@ -46,7 +46,7 @@ func ExampleWorker() {
 		}
 		return errors.New("card declined")
 	}), joblot.WorkerOpts{
-		MaxRetries:  2,                                                                          // 3 attempts in all
+		MaxRetries:  2,                                                                           // 3 attempts in all
 		RetryPolicy: joblot.RetryPolicyFunc(func(int) time.Duration { return time.Millisecond }), // default: Sidekiq's curve
 	})
 	joblot.AddWorker(workers, joblot.WorkFunc[SyncArgs](func(ctx context.Context, job *joblot.Job[SyncArgs]) error {
