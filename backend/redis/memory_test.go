@@ -235,6 +235,16 @@ func TestBatchBookkeepingBytesPerJob(t *testing.T) {
 	if per > 1 {
 		t.Fatalf("%.3f bytes of batch state per job, floor is 1", per)
 	}
+	// The 2-bit states are sized exactly at commit: n/4 bytes, rounded up
+	// by the allocator's size class (at most a quarter more), not the up
+	// to 2× that BITFIELD's greedy growth leaves.
+	bits, err := b.c.Do(ctx, b.c.B().MemoryUsage().Key(batchKeys(id)[1]).Samples(0).Build()).AsInt64()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if max := int64(n/4*5/4 + 64); bits > max {
+		t.Errorf("job states take %d B for %d jobs, want at most %d", bits, n, max)
+	}
 }
 
 // TestBytesPerRetryingJob: a retrying job costs at most 400 bytes of Redis
