@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/joblot/joblot"
-	"github.com/joblot/joblot/backend"
 )
 
 // NotifyArgs notifies one user on a channel.
@@ -17,20 +16,6 @@ type NotifyArgs struct {
 }
 
 func (NotifyArgs) Kind() string { return "notify" }
-
-// queueStats returns the stats of one queue, zero if it has none yet.
-func queueStats(ctx context.Context, insp *joblot.Inspector, queue string) backend.QueueStats {
-	st, err := insp.Stats(ctx)
-	if err != nil {
-		log.Fatal(err)
-	}
-	for _, q := range st.Queues {
-		if q.Name == queue {
-			return q
-		}
-	}
-	return backend.QueueStats{Name: queue}
-}
 
 // EnqueueMany stores many jobs in one round trip per chunk of
 // ClientConfig.EnqueueChunk jobs. Each job may go to its own queue. Every
@@ -58,9 +43,13 @@ func ExampleClient_EnqueueMany() {
 	}
 	fmt.Println("enqueued:", len(ids))
 
-	insp := joblot.NewInspector(store)
+	st, err := joblot.NewInspector(store).Stats(ctx)
+	if err != nil {
+		log.Fatal(err)
+	}
 	for _, q := range []string{"email", "sms"} {
-		fmt.Printf("%s queue: %d waiting\n", q, queueStats(ctx, insp, q).Size)
+		qs, _ := st.Queue(q)
+		fmt.Printf("%s queue: %d waiting\n", q, qs.Size)
 	}
 	// Output:
 	// enqueued: 250
@@ -109,8 +98,13 @@ func ExampleEnqueueOpts() {
 	}
 
 	insp := joblot.NewInspector(store)
-	fmt.Println("scheduled:", queueStats(ctx, insp, "digest").Scheduled)
-	for job, err := range insp.Jobs(ctx, backend.JobFilter{Set: backend.SetScheduled, Queue: "digest"}) {
+	st, err := insp.Stats(ctx)
+	if err != nil {
+		log.Fatal(err)
+	}
+	digest, _ := st.Queue("digest")
+	fmt.Println("scheduled:", digest.Scheduled)
+	for job, err := range insp.Jobs(ctx, joblot.JobFilter{Set: joblot.SetScheduled, Queue: "digest"}) {
 		if err != nil {
 			log.Fatal(err)
 		}

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/joblot/joblot"
-	"github.com/joblot/joblot/backend"
 )
 
 // ChargeArgs charges a card; SyncArgs syncs a record; ParseArgs parses an
@@ -46,8 +45,8 @@ func ExampleWorker() {
 		}
 		return errors.New("card declined")
 	}), joblot.WorkerOpts{
-		MaxRetries:  2,                                                                           // 3 attempts in all
-		RetryPolicy: joblot.RetryPolicyFunc(func(int) time.Duration { return time.Millisecond }), // default: Sidekiq's curve
+		MaxRetries:  2,                                        // 3 attempts in all
+		RetryPolicy: joblot.ConstantBackoff(time.Millisecond), // default: Sidekiq's curve
 	})
 	joblot.AddWorker(workers, joblot.WorkFunc[SyncArgs](func(ctx context.Context, job *joblot.Job[SyncArgs]) error {
 		defer finished.Done()
@@ -84,7 +83,7 @@ func ExampleWorker() {
 	}
 	fmt.Printf("processed %d, failed %d, discarded %d\n", st.Processed, st.Failed, st.Discarded)
 	var dead []string
-	for job, err := range insp.Jobs(ctx, backend.JobFilter{Set: backend.SetDead}) {
+	for job, err := range insp.Jobs(ctx, joblot.JobFilter{Set: joblot.SetDead}) {
 		if err != nil {
 			log.Fatal(err)
 		}

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/joblot/joblot"
-	"github.com/joblot/joblot/backend"
 )
 
 // WebhookArgs delivers one webhook.
@@ -71,7 +70,7 @@ func ExampleInspector() {
 	run(failed.Wait) // all three die: no retries
 
 	insp := joblot.NewInspector(store)
-	down := backend.JobFilter{Set: backend.SetDead, Kind: "webhook", ErrorContains: "502"}
+	down := joblot.JobFilter{Set: joblot.SetDead, Kind: "webhook", ErrorContains: "502"}
 	var errs []string
 	for job, err := range insp.Jobs(ctx, down) { // page by page, newest first
 		if err != nil {
@@ -92,7 +91,12 @@ func ExampleInspector() {
 	run(func() { hooks = append(hooks, <-delivered, <-delivered) })
 	slices.Sort(hooks)
 	fmt.Println("delivered hooks:", hooks)
-	fmt.Println("still dead:", queueStats(ctx, insp, joblot.DefaultQueue).Dead)
+	st, err := insp.Stats(ctx)
+	if err != nil {
+		log.Fatal(err)
+	}
+	def, _ := st.Queue(joblot.DefaultQueue)
+	fmt.Println("still dead:", def.Dead)
 	// Output:
 	// dead of the outage: ["HTTP 502 from /hooks/1" "HTTP 502 from /hooks/2"]
 	// retried: 2

@@ -45,7 +45,7 @@ func ExampleMiddleware() {
 		return nil
 	}), joblot.WorkerOpts{
 		MaxRetries:  2,
-		RetryPolicy: joblot.RetryPolicyFunc(func(int) time.Duration { return time.Millisecond }),
+		RetryPolicy: joblot.ConstantBackoff(time.Millisecond),
 	})
 
 	batch, err := client.NewBatch(ctx, joblot.BatchOpts{Description: "album thumbnails"})

@@ -9,6 +9,25 @@ import (
 	"github.com/joblot/joblot/backend"
 )
 
+// The Inspector's vocabulary, re-exported so that a caller needs only this
+// package: Stats (with Stats.Queue for one queue), JobFilter and the sets it
+// selects, and JobPage.
+type (
+	Stats      = backend.Stats
+	QueueStats = backend.QueueStats
+	JobFilter  = backend.JobFilter
+	JobSet     = backend.JobSet
+	JobPage    = backend.JobPage
+)
+
+// The sets a JobFilter selects.
+const (
+	SetQueued    = backend.SetQueued
+	SetScheduled = backend.SetScheduled
+	SetRetry     = backend.SetRetry
+	SetDead      = backend.SetDead
+)
+
 // Inspector is the operator's API over a store: statistics, listing jobs
 // with filters, retrying and deleting them one by one, by filter or all,
 // and managing batches. The CLI and the dashboard are built on it. Every

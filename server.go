@@ -160,6 +160,11 @@ func (s *Server) Start(ctx context.Context) error {
 // not yet started to their queues untouched, and waits for running jobs
 // until ctx is done. Then it cancels the jobs still running, returns them
 // to their queues untouched, records every result and deregisters.
+//
+// Results are stored in chunks in the background while a server runs, so
+// a job's outcome may reach Stats and the job sets a moment after its
+// worker returned; once Stop returns, every result is stored. A stopped
+// server cannot be started again: make a new one.
 func (s *Server) Stop(ctx context.Context) error {
 	if !s.started.Load() || s.draining.Swap(true) {
 		return nil

@@ -389,3 +389,12 @@ func TestErrorFingerprintGroupsVariants(t *testing.T) {
 		t.Fatalf("truncate = %q", got)
 	}
 }
+
+func TestConstantBackoff(t *testing.T) {
+	p := ConstantBackoff(3 * time.Second)
+	for _, retry := range []int{1, 2, 25} {
+		if d := p.NextRetry(retry); d != 3*time.Second {
+			t.Errorf("retry %d: %v, want 3s", retry, d)
+		}
+	}
+}

@@ -232,8 +232,20 @@ type Stats struct {
 	DeadDropped        int64
 	Discarded          int64
 	ExpiredBatchEvents int64
-	Queues             []QueueStats
-	Processes          []ProcessInfo
+	// Queues are sorted by name.
+	Queues    []QueueStats
+	Processes []ProcessInfo
+}
+
+// Queue returns the stats of the named queue, and whether the store knows
+// it.
+func (s *Stats) Queue(name string) (QueueStats, bool) {
+	for _, q := range s.Queues {
+		if q.Name == name {
+			return q, true
+		}
+	}
+	return QueueStats{}, false
 }
 
 // DayStats are one UTC day's counters.

@@ -22,7 +22,8 @@ type Job struct {
 	Args []byte
 
 	// Attempt counts the attempts that have finished without success. It is
-	// 0 for a fresh job and incremented by the server when an attempt fails.
+	// 0 for a fresh job and incremented by the server when an attempt fails,
+	// so a worker's JobMeta.Attempt (1 for the first run) is Attempt+1.
 	Attempt int
 	// MaxRetries is the number of retries after the first attempt: 0 means
 	// the default of the job's kind (set on its worker, else the server's),

@@ -176,7 +176,7 @@ func (w *Watchdog) noop(why string) {
 		return
 	}
 	w.saidNoop = true
-	w.log.Info("memory watchdog: " + why + "; the level stays ok and all data is stored")
+	w.log.Debug("memory watchdog: " + why + "; the level stays ok and all data is stored")
 }
 
 func (w *Watchdog) budget(info backend.MemoryInfo) int64 {
