@@ -2,10 +2,13 @@
 -- Apply job events to a batch (backend.Transition in Lua; batchstate.go is
 -- the reference). One BITFIELD SET u2 per job returns the old state; an
 -- invalid move is put back; counters move once per call, never below zero.
--- ARGV: now, horizon, linger, deadage (ms), max error groups, then per job:
---   index, event (1 failed, 2 succeeded, 3 died, 4 discarded, 5 cancelled,
---   6 removed), manual (1/0), and for events 1 and 3 also fingerprint,
---   kind, class, message, job id.
+-- ARGV: now, horizon, linger, deadage (ms), max error groups, n (jobs),
+--   the highest job index, codes (one character per job: '0' + 2*event +
+--   manual; events 1 failed, 2 succeeded, 3 died, 4 discarded, 5 cancelled,
+--   6 removed), then the BITFIELD arguments of every job in order (SET u2
+--   #<index> <target state>: built by the caller so that the common case
+--   passes them straight through), then for each job with event 1 or 3, in
+--   order, fingerprint, kind, class, message, job id.
 -- Returns {1} when the batch is gone, else {0, effects, fired...} where
 -- effects holds one character per job: '0' + (1 if a retry entry may be
 -- written) + (2 if a dead entry may be written).
@@ -38,69 +41,88 @@ local function transition(old, ev, manual)
   return old, nil, nil, false, false, false
 end
 
--- Parse the jobs and set every valid index to its event's target state in
--- one BITFIELD call.
-local jobs = {}
-local bf = {}
-local i = 6
-while i <= #ARGV do
-  local j = {idx = tonumber(ARGV[i]), ev = tonumber(ARGV[i + 1]), manual = ARGV[i + 2] == '1'}
-  i = i + 3
-  if j.ev == 1 or j.ev == 3 then
-    j.fp, j.kind, j.class, j.msg, j.id = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4]
-    i = i + 5
-  end
-  j.valid = j.idx >= 0 and j.idx < m.total
-  if j.valid then
-    bf[#bf + 1] = 'SET'; bf[#bf + 1] = 'u2'; bf[#bf + 1] = '#' .. j.idx; bf[#bf + 1] = TARGET[j.ev]
-    j.slot = #bf / 4
-  end
-  jobs[#jobs + 1] = j
-end
-local olds = {}
-if #bf > 0 then olds = redis.call('BITFIELD', BITS, unpack(bf)) end
+local n, maxidx, codes = tonumber(ARGV[6]), tonumber(ARGV[7]), ARGV[8]
+local BF = 9             -- ARGV index of the first job's BITFIELD arguments
+local ERR = BF + 4 * n   -- ARGV index of the first failure's details
 
+-- Set every valid index to its event's target state in one BITFIELD call.
+-- An index beyond the batch's total (a job this batch does not know) is
+-- left out; usually there is none and the arguments go through as given.
+local slot = nil -- slot[k]: job k's position in the BITFIELD reply, when filtered
+local olds = {}
+if n > 0 then
+  if maxidx < m.total then
+    olds = redis.call('BITFIELD', BITS, unpack(ARGV, BF, ERR - 1))
+  else
+    slot = {}
+    local bf = {}
+    for k = 1, n do
+      local a = BF + 4 * (k - 1)
+      local idx = tonumber(string.sub(ARGV[a + 2], 2))
+      if idx >= 0 and idx < m.total then
+        bf[#bf + 1] = 'SET'; bf[#bf + 1] = 'u2'; bf[#bf + 1] = ARGV[a + 2]; bf[#bf + 1] = ARGV[a + 3]
+        slot[k] = #bf / 4
+      end
+    end
+    if #bf > 0 then olds = redis.call('BITFIELD', BITS, unpack(bf)) end
+  end
+end
+
+-- cur and lastset are keyed by the BITFIELD offset argument ("#<index>"):
+-- a job may appear twice in one call.
 local cur, lastset = {}, {}
 local delta = {}
 local effects = {}
 local death = false
 local groups, gorder = {}, {}
-for _, j in ipairs(jobs) do
-  if not j.valid then
+local e = ERR
+for k = 1, n do
+  local code = string.byte(codes, k) - 48
+  local ev = math.floor(code / 2)
+  local a = BF + 4 * (k - 1)
+  local fp, kind, class, msg, id
+  if ev == 1 or ev == 3 then
+    fp, kind, class, msg, id = ARGV[e], ARGV[e + 1], ARGV[e + 2], ARGV[e + 3], ARGV[e + 4]
+    e = e + 5
+  end
+  local pos = k
+  if slot then pos = slot[k] end
+  if not pos then
     -- Not a job this batch knows (index beyond its total): write it like a
     -- job outside any batch.
-    effects[#effects + 1] = '3'
+    effects[k] = '3'
   else
-    local old = cur[j.idx]
-    if old == nil then old = olds[j.slot] end
-    local new, dec, inc, wr, wd, fd = transition(old, j.ev, j.manual)
-    cur[j.idx] = new
-    lastset[j.idx] = TARGET[j.ev]
+    local key = ARGV[a + 2]
+    local old = cur[key]
+    if old == nil then old = olds[pos] end
+    local new, dec, inc, wr, wd, fd = transition(old, ev, code % 2 == 1)
+    cur[key] = new
+    lastset[key] = TARGET[ev]
     if dec then delta[dec] = (delta[dec] or 0) - 1 end
     if inc then delta[inc] = (delta[inc] or 0) + 1 end
     if fd then death = true end
     local mask = 0
     if wr then mask = mask + 1 end
     if wd then mask = mask + 2 end
-    effects[#effects + 1] = string.char(48 + mask)
-    if (j.ev == 1 and wr) or (j.ev == 3 and (fd or wd)) then
-      local g = groups[j.fp]
+    effects[k] = string.char(48 + mask)
+    if (ev == 1 and wr) or (ev == 3 and (fd or wd)) then
+      local g = groups[fp]
       if not g then
         g = {n = 0}
-        groups[j.fp] = g
-        gorder[#gorder + 1] = j.fp
+        groups[fp] = g
+        gorder[#gorder + 1] = fp
       end
       g.n = g.n + 1
-      g.kind, g.class, g.msg, g.id = j.kind, j.class, j.msg, j.id
+      g.kind, g.class, g.msg, g.id = kind, class, msg, id
     end
   end
 end
 
 -- Put back the moves the table refused.
 local back = {}
-for idx, st in pairs(cur) do
-  if st ~= lastset[idx] then
-    back[#back + 1] = 'SET'; back[#back + 1] = 'u2'; back[#back + 1] = '#' .. idx; back[#back + 1] = st
+for key, st in pairs(cur) do
+  if st ~= lastset[key] then
+    back[#back + 1] = 'SET'; back[#back + 1] = 'u2'; back[#back + 1] = key; back[#back + 1] = st
   end
 end
 if #back > 0 then redis.call('BITFIELD', BITS, unpack(back)) end
