@@ -21,6 +21,10 @@ func (s *Server) fetchLoop(leader bool) {
 	defer s.fetchers.Done()
 	ctx := s.fetchCtx
 	idle := time.Duration(0)
+	// backlog says the last fetch came back full: the queue has more, so
+	// a fetch worth its round trip is one of at least fetchMin jobs.
+	backlog := false
+	fetchMin := min(s.cfg.FetchChunk, max(1, (s.cfg.Concurrency+s.cfg.Prefetch)/4))
 	for ctx.Err() == nil {
 		if s.fenced.Load() {
 			if !sleepCtx(ctx, s.cfg.HeartbeatInterval/2) {
@@ -31,6 +35,12 @@ func (s *Server) fetchLoop(leader bool) {
 		n := s.slots.acquireUpTo(ctx, s.cfg.FetchChunk)
 		if n == 0 {
 			return // ctx done
+		}
+		if backlog && n < fetchMin {
+			// Under load slots free up one by one; a fetch per slot would
+			// spend Redis's time on per-call overhead. Wait a moment for
+			// a bigger chunk.
+			n += s.slots.acquireWithin(ctx, fetchMin-n, fetchLinger)
 		}
 		proc := s.ProcessID()
 		fetched, err := s.backend.Fetch(ctx, proc, s.queues.next(), n)
@@ -44,6 +54,7 @@ func (s *Server) fetchLoop(leader bool) {
 			continue
 		}
 		if len(fetched) == 0 {
+			backlog = false
 			if !leader {
 				s.found.wait(ctx)
 				continue
@@ -55,6 +66,7 @@ func (s *Server) fetchLoop(leader bool) {
 		if leader {
 			s.found.broadcast() // cheap: one per fetched chunk
 		}
+		backlog = len(fetched) == n
 		idle = 0
 		s.refreshCancelled(ctx, fetched)
 		s.inFlight.Add(int64(len(fetched)))
@@ -85,6 +97,10 @@ func (s *Server) refreshCancelled(ctx context.Context, fetched []*backend.Fetche
 	}
 	s.cancel.set(stale, got)
 }
+
+// fetchLinger is how long a fetcher facing a backlog waits for more free
+// slots before fetching fewer than a quarter of its capacity.
+const fetchLinger = time.Millisecond
 
 // backoff doubles d from 1 ms up to limit.
 func backoff(d, limit time.Duration) time.Duration {
@@ -158,6 +174,32 @@ func (sl *slots) acquireUpTo(ctx context.Context, max int) int {
 		case <-wake:
 		case <-ctx.Done():
 			return 0
+		}
+	}
+}
+
+// acquireWithin takes up to want more slots as they free up, waiting at
+// most d; it returns how many it took.
+func (sl *slots) acquireWithin(ctx context.Context, want int, d time.Duration) int {
+	deadline := time.NewTimer(d)
+	defer deadline.Stop()
+	got := 0
+	for {
+		sl.mu.Lock()
+		n := min(sl.free, want-got)
+		sl.free -= n
+		got += n
+		wake := sl.wake
+		sl.mu.Unlock()
+		if got == want {
+			return got
+		}
+		select {
+		case <-wake:
+		case <-deadline.C:
+			return got
+		case <-ctx.Done():
+			return got
 		}
 	}
 }
