@@ -206,8 +206,10 @@ func (b *Backend) sweepOutboxes(ctx context.Context, now time.Time) (int, error)
 	if len(ids) < sweepPage {
 		next = 0
 	}
-	if err := b.c.Do(ctx, b.c.B().Hset().Key(keyStats).FieldValue().FieldValue("outbox_sweep", itoa(next)).Build()).Error(); err != nil && !isOOM(err) {
-		return 0, wrap("store outbox sweep offset", err)
+	if next != off { // an idle store writes nothing
+		if err := b.c.Do(ctx, b.c.B().Hset().Key(keyStats).FieldValue().FieldValue("outbox_sweep", itoa(next)).Build()).Error(); err != nil && !isOOM(err) {
+			return 0, wrap("store outbox sweep offset", err)
+		}
 	}
 	if len(ids) == 0 {
 		return 0, nil

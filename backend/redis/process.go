@@ -17,16 +17,22 @@ import (
 // connection, so a busy pipeline cannot starve it. A process that had
 // registered and is missing from jl:procs was declared dead (its jobs may
 // have been recovered): ErrFenced.
+//
+// A beat is one script call running one command (heartbeat.lua). The
+// process's info hash, kept for display, is written at the
+// first beat and refreshed only every quarter of its lifetime: an idle
+// process costs Redis as few calls as possible.
 func (b *Backend) Heartbeat(ctx context.Context, info backend.ProcessInfo, ttl time.Duration) error {
 	if info.ID == "" {
 		return errors.New("joblot/redis: heartbeat: process has no ID")
 	}
-	b.mu.Lock()
-	first := !b.registered[info.ID]
-	b.mu.Unlock()
 	now := time.Now()
+	keep := max(10*ttl, time.Minute)
+	b.mu.Lock()
+	lastInfo, registered := b.registered[info.ID]
+	b.mu.Unlock()
 	flag := "0"
-	if first {
+	if !registered {
 		flag = "1"
 	}
 	hb := call{s: b.s.heartbeat, keys: []string{keyProcs}, args: []string{info.ID, ms(now.Add(ttl)), flag}}
@@ -37,10 +43,12 @@ func (b *Backend) Heartbeat(ctx context.Context, info backend.ProcessInfo, ttl t
 	if ok == 0 {
 		return fmt.Errorf("joblot/redis: process %s: %w", info.ID, backend.ErrFenced)
 	}
+	if registered && now.Sub(lastInfo) < keep/4 {
+		return nil
+	}
 	key := keyProc(info.ID)
-	keep := max(10*ttl, time.Minute).Milliseconds()
 	var cmds rueidis.Commands
-	if first {
+	if !registered {
 		cmds = append(cmds, b.hb.B().Hset().Key(key).FieldValue().
 			FieldValue("host", info.Hostname).
 			FieldValue("pid", strconv.Itoa(info.PID)).
@@ -51,7 +59,7 @@ func (b *Backend) Heartbeat(ctx context.Context, info backend.ProcessInfo, ttl t
 	} else {
 		cmds = append(cmds, b.hb.B().Hset().Key(key).FieldValue().FieldValue("ttl", itoa(ttl.Milliseconds())).Build())
 	}
-	cmds = append(cmds, b.hb.B().Pexpire().Key(key).Milliseconds(keep).Build())
+	cmds = append(cmds, b.hb.B().Pexpire().Key(key).Milliseconds(keep.Milliseconds()).Build())
 	for _, r := range b.hb.DoMulti(ctx, cmds...) {
 		if err := r.Error(); err != nil {
 			// The info is for display; a full Redis must not fence the process.
@@ -59,11 +67,11 @@ func (b *Backend) Heartbeat(ctx context.Context, info backend.ProcessInfo, ttl t
 			break
 		}
 	}
-	if first {
-		b.mu.Lock()
-		b.registered[info.ID] = true
-		b.mu.Unlock()
+	b.mu.Lock()
+	if _, present := b.registered[info.ID]; present || !registered {
+		b.registered[info.ID] = now
 	}
+	b.mu.Unlock()
 	return nil
 }
 

@@ -63,13 +63,21 @@ type Backend struct {
 	knownQueues sync.Map // queue name -> struct{}: already in jl:queues
 
 	mu         sync.Mutex
-	registered map[string]bool // process ids that have heartbeated
+	registered map[string]time.Time // process ids that have heartbeated: when their info was last written
 
 	// hook, when set (tests), sees every script call's name and keys.
 	hook func(name string, keys []string)
 }
 
 var _ backend.Backend = (*Backend)(nil)
+
+// The connections' keep-alive interval (a PING after this long without a
+// reply) and the write timeout that declares a connection dead. rueidis's
+// defaults are 1 s and 10 s.
+const (
+	keepAlive    = 5 * time.Second
+	writeTimeout = 10 * time.Second
+)
 
 // Open connects to Redis, checks that it is safe to use (maxmemory-policy
 // noeviction unless opts.AllowEviction) and that its data model is not newer
@@ -80,6 +88,10 @@ func Open(ctx context.Context, opts Options) (*Backend, error) {
 		return nil, err
 	}
 	copt.DisableCache = true
+	// A PING per idle second and connection is most of what an idle
+	// process would cost Redis; servers poll more often than this anyway.
+	copt.Dialer.KeepAlive = keepAlive
+	copt.ConnWriteTimeout = writeTimeout
 	if opts.ClientOptions != nil {
 		opts.ClientOptions(&copt)
 	}
@@ -100,7 +112,7 @@ func Open(ctx context.Context, opts Options) (*Backend, error) {
 		s:          newScripts(),
 		limits:     opts.Limits.WithDefaults(),
 		log:        opts.Logger,
-		registered: map[string]bool{},
+		registered: map[string]time.Time{},
 	}
 	if b.log == nil {
 		b.log = slog.Default()

@@ -16,7 +16,8 @@ func queueAdminTests() []test {
 }
 
 func testPauseQueue(h *harness) {
-	h.enqueue(h.jobs("paused", 3)...)
+	queued := h.jobs("paused", 3)
+	h.enqueue(queued...)
 	h.enqueue(h.jobs("open", 2)...)
 	if err := h.b.PauseQueue(h.ctx, "paused", true); err != nil {
 		h.t.Fatalf("PauseQueue: %v", err)
@@ -31,12 +32,21 @@ func testPauseQueue(h *harness) {
 	if qs := h.queueStats("paused"); !qs.Paused || qs.Size != 3 {
 		h.t.Fatalf("paused queue stats: paused %v size %d; want true, 3", qs.Paused, qs.Size)
 	}
-	h.enqueue(h.job("paused")) // enqueue goes on while paused
+	h.fetch(p, []string{"paused"}, 10) // polling a paused queue changes nothing
+	later := h.job("paused")
+	h.enqueue(later) // enqueue goes on while paused
 	if err := h.b.PauseQueue(h.ctx, "paused", false); err != nil {
 		h.t.Fatalf("resume: %v", err)
 	}
-	if got := h.fetchAll(p, []string{"paused"}, 10); len(got) != 4 {
+	got := h.fetchAll(p, []string{"paused"}, 10)
+	if len(got) != 4 {
 		h.t.Fatalf("fetched %d jobs after resume, want 4", len(got))
+	}
+	// In their order: the fetches while paused left the queue as it was.
+	for i, want := range append(queued, later) {
+		if got[i].ID != want.ID {
+			h.t.Fatalf("job %d after resume is %s, want %s (order kept while paused)", i, got[i].ID, want.ID)
+		}
 	}
 	if qs := h.queueStats("paused"); qs.Paused {
 		h.t.Fatal("queue still reported paused after resume")

@@ -5,9 +5,17 @@
 -- KEYS: jobs, wip:<proc>, paused
 -- Returns the claimed payloads.
 local jobs, wip, paused = KEYS[1], KEYS[2], KEYS[3]
-if redis.call('EXISTS', paused) == 1 then return {} end
 local got = redis.call('LPOP', jobs, ARGV[1])
 if not got then return {} end
+-- Paused is checked only when there is something to claim, so that an idle
+-- poll is one command.
+if redis.call('EXISTS', paused) == 1 then
+  -- Put them back at the head in their order (LPUSH reverses).
+  local rev = {}
+  for i = #got, 1, -1 do rev[#rev + 1] = got[i] end
+  redis.call('LPUSH', jobs, unpack(rev))
+  return {}
+end
 local h = {}
 for _, p in ipairs(got) do
   h[#h + 1] = wipfield(p)
