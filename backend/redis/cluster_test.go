@@ -11,7 +11,6 @@ import (
 
 	"github.com/joblot/joblot/backend"
 	"github.com/joblot/joblot/backend/redis"
-	"github.com/joblot/joblot/internal/backendtest"
 	"github.com/joblot/joblot/internal/redistest"
 )
 
@@ -19,17 +18,7 @@ import (
 // 3-master Redis Cluster; every node is flushed before every subtest.
 func TestClusterConformance(t *testing.T) {
 	cluster := redistest.StartCluster(t, 3)
-	backendtest.Run(t, func(t *testing.T, opts backendtest.Options) backend.Backend {
-		if err := cluster.FlushAll(); err != nil {
-			t.Fatal(err)
-		}
-		b, err := redis.Open(context.Background(), redis.Options{URL: cluster.URL, Limits: opts.Limits})
-		if err != nil {
-			t.Fatalf("redis.Open(%s): %v", cluster.URL, err)
-		}
-		t.Cleanup(func() { _ = b.Close() })
-		return b
-	})
+	conformanceOn(t, cluster.URL, cluster.FlushAll)
 }
 
 // TestClusterSpreadsQueuesOverNodes checks that the backend runs as a
@@ -38,11 +27,7 @@ func TestClusterConformance(t *testing.T) {
 func TestClusterSpreadsQueuesOverNodes(t *testing.T) {
 	ctx := context.Background()
 	cluster := redistest.StartCluster(t, 3)
-	b, err := redis.Open(ctx, redis.Options{URL: cluster.URL})
-	if err != nil {
-		t.Fatalf("redis.Open(%s): %v", cluster.URL, err)
-	}
-	t.Cleanup(func() { _ = b.Close() })
+	b := openLive(t, cluster.URL, backend.Limits{})
 	if m := b.Client().Mode(); m != rueidis.ClientModeCluster {
 		t.Fatalf("client mode = %v, want cluster", m)
 	}
@@ -119,11 +104,7 @@ func TestClusterOpenRefusesAnyEvictingNode(t *testing.T) {
 func TestClusterMemoryReportsTheFullestNode(t *testing.T) {
 	ctx := context.Background()
 	cluster := redistest.StartCluster(t, 3)
-	b, err := redis.Open(ctx, redis.Options{URL: cluster.URL})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
+	b := openLive(t, cluster.URL, backend.Limits{})
 	used := func(n *redistest.Server) int64 {
 		v, err := n.Info("used_memory")
 		if err != nil {

@@ -10,8 +10,6 @@ import (
 	"github.com/redis/rueidis"
 
 	"github.com/joblot/joblot/backend"
-	"github.com/joblot/joblot/backend/redis"
-	"github.com/joblot/joblot/internal/backendtest"
 	"github.com/joblot/joblot/internal/redistest"
 )
 
@@ -21,16 +19,9 @@ import (
 func TestSentinelConformance(t *testing.T) {
 	master := redistest.Start(t)
 	sentinel := redistest.StartSentinel(t, master)
-	backendtest.Run(t, func(t *testing.T, opts backendtest.Options) backend.Backend {
-		if _, err := master.Do("FLUSHALL"); err != nil {
-			t.Fatalf("FLUSHALL: %v", err)
-		}
-		b, err := redis.Open(context.Background(), redis.Options{URL: sentinel.URL, Limits: opts.Limits})
-		if err != nil {
-			t.Fatalf("redis.Open(%s): %v", sentinel.URL, err)
-		}
-		t.Cleanup(func() { _ = b.Close() })
-		return b
+	conformanceOn(t, sentinel.URL, func() error {
+		_, err := master.Do("FLUSHALL")
+		return err
 	})
 }
 
@@ -41,11 +32,7 @@ func TestSentinelWritesLandOnTheMaster(t *testing.T) {
 	ctx := context.Background()
 	master := redistest.Start(t)
 	sentinel := redistest.StartSentinel(t, master)
-	b, err := redis.Open(ctx, redis.Options{URL: sentinel.URL})
-	if err != nil {
-		t.Fatalf("redis.Open(%s): %v", sentinel.URL, err)
-	}
-	t.Cleanup(func() { _ = b.Close() })
+	b := openLive(t, sentinel.URL, backend.Limits{})
 
 	if m := b.Client().Mode(); m != rueidis.ClientModeSentinel {
 		t.Fatalf("client mode = %v, want sentinel", m)
@@ -77,11 +64,7 @@ func TestSentinelFailover(t *testing.T) {
 	host, port, _ := strings.Cut(master.Addr, ":")
 	replica := redistest.Start(t, redistest.Options{Args: []string{"--replicaof", host, port}})
 	sentinel := redistest.StartSentinel(t, master)
-	b, err := redis.Open(ctx, redis.Options{URL: sentinel.URL})
-	if err != nil {
-		t.Fatalf("redis.Open(%s): %v", sentinel.URL, err)
-	}
-	t.Cleanup(func() { _ = b.Close() })
+	b := openLive(t, sentinel.URL, backend.Limits{})
 	if m := b.Client().Mode(); m != rueidis.ClientModeSentinel {
 		t.Fatalf("client mode = %v, want sentinel", m)
 	}
