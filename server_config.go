@@ -33,8 +33,13 @@ const (
 	// DefaultTrimInterval is how often dead-set caps are enforced.
 	DefaultTrimInterval = time.Minute
 	// DefaultIdleFetchInterval caps the back-off of an idle fetcher, which
-	// bounds both idle Redis calls and the pickup delay after idleness.
+	// bounds both idle Redis calls and the pickup delay after idleness, on
+	// a backend that cannot wake it (see backend.Waiter).
 	DefaultIdleFetchInterval = time.Second
+	// DefaultIdleWaitTimeout is how long an idle fetcher waits to be woken
+	// on a backend that wakes it (backend.Waiter: Redis, the embedded file)
+	// before it fetches anyway, in case a wake-up was lost.
+	DefaultIdleWaitTimeout = 5 * time.Second
 	// DefaultCancelCacheTTL is how long the server trusts what it knows
 	// about a batch being cancelled.
 	DefaultCancelCacheTTL = time.Second
@@ -82,6 +87,7 @@ type ServerConfig struct {
 	ForwardInterval   time.Duration
 	TrimInterval      time.Duration
 	IdleFetchInterval time.Duration
+	IdleWaitTimeout   time.Duration
 	// MemoryBudget is the store memory (bytes) above which the server stops
 	// storing optional data (backtraces, long error messages) so the store
 	// reaches its limit later; 0 uses MemoryBudgetRatio of the store's
@@ -128,6 +134,7 @@ func (c ServerConfig) withDefaults() (ServerConfig, error) {
 	setDefault(&c.ForwardInterval, DefaultForwardInterval)
 	setDefault(&c.TrimInterval, DefaultTrimInterval)
 	setDefault(&c.IdleFetchInterval, DefaultIdleFetchInterval)
+	setDefault(&c.IdleWaitTimeout, DefaultIdleWaitTimeout)
 	if c.RetryPolicy == nil {
 		c.RetryPolicy = SidekiqBackoff{}
 	}

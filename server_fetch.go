@@ -13,10 +13,13 @@ import (
 // fetchLoop claims jobs for free slots and hands them to workers. It never
 // holds more jobs than Concurrency + Prefetch (BRIEF §4.6).
 //
-// While the queues are empty only the leading fetcher polls, backing off
-// up to IdleFetchInterval; the others wait until it finds jobs. That keeps
-// an idle process to a few store calls a second (BRIEF §4.6) without
-// giving up the second fetcher's overlap under load.
+// While the queues are empty only the leading fetcher looks for jobs; the
+// others wait until it finds some. On a backend that can wake it
+// (backend.Waiter) it waits to be woken, up to IdleWaitTimeout, so a job
+// enqueued into an idle system starts at once; otherwise it polls, backing
+// off up to IdleFetchInterval. That keeps an idle process to a few store
+// calls a second (BRIEF §4.6) without giving up the second fetcher's
+// overlap under load.
 func (s *Server) fetchLoop(leader bool) {
 	defer s.fetchers.Done()
 	ctx := s.fetchCtx
@@ -58,6 +61,15 @@ func (s *Server) fetchLoop(leader bool) {
 			if !leader {
 				s.found.wait(ctx)
 				continue
+			}
+			if w, ok := s.backend.(backend.Waiter); ok {
+				err := w.WaitForJobs(ctx, s.queues.names, s.cfg.IdleWaitTimeout)
+				if err == nil {
+					continue
+				}
+				if ctx.Err() == nil {
+					s.logger.Warn("joblot: waiting for jobs failed; polling", "err", err)
+				}
 			}
 			idle = backoff(idle, s.cfg.IdleFetchInterval)
 			sleepCtx(ctx, idle)

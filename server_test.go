@@ -398,3 +398,55 @@ func TestConstantBackoff(t *testing.T) {
 		}
 	}
 }
+
+// An idle server on a backend that wakes fetchers (backend.Waiter) picks up
+// a job enqueued later at once: with both the poll back-off and the wait
+// timeout set to an hour, the job runs only if the enqueue woke it.
+func TestIdleServerIsWokenByAnEnqueue(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b backend.Backend) {
+		if _, ok := b.(backend.Waiter); !ok {
+			t.Skip("backend cannot wake fetchers")
+		}
+		ran := make(chan string, 1)
+		ws := NewWorkers()
+		AddWorker(ws, WorkFunc[greetArgs](func(ctx context.Context, job *Job[greetArgs]) error {
+			ran <- job.Args.Name
+			return nil
+		}))
+		cfg := fastConfig(ws)
+		cfg.IdleFetchInterval, cfg.IdleWaitTimeout = time.Hour, time.Hour
+		spy := waitSpy{Backend: b, w: b.(backend.Waiter), waiting: make(chan struct{}, 1)}
+		startServer(t, spy, cfg)
+		select {
+		case <-spy.waiting: // the leading fetcher found nothing and waits
+		case <-time.After(30 * time.Second):
+			t.Fatal("the idle server never waited for jobs")
+		}
+		if _, err := NewClient(b, ClientConfig{}).Enqueue(context.Background(), greetArgs{Name: "late"}, nil); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case name := <-ran:
+			if name != "late" {
+				t.Errorf("ran %q", name)
+			}
+		case <-time.After(30 * time.Second):
+			t.Fatal("the job enqueued into an idle server did not run: nothing woke the fetcher")
+		}
+	})
+}
+
+// waitSpy is a backend that says when a fetcher starts waiting for jobs.
+type waitSpy struct {
+	backend.Backend
+	w       backend.Waiter
+	waiting chan struct{}
+}
+
+func (s waitSpy) WaitForJobs(ctx context.Context, queues []string, timeout time.Duration) error {
+	select {
+	case s.waiting <- struct{}{}:
+	default:
+	}
+	return s.w.WaitForJobs(ctx, queues, timeout)
+}

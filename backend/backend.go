@@ -306,3 +306,17 @@ func (l Limits) WithDefaults() Limits {
 // backend writes it with its first write and refuses (ErrVersionTooNew) a
 // store written by a newer layout.
 const DataModelVersion = 1
+
+// Waiter is implemented by backends that can wake an idle fetcher when jobs
+// arrive, so that it need not poll: a job enqueued into an idle system
+// starts at once, and an idle process costs the store almost nothing.
+type Waiter interface {
+	// WaitForJobs blocks until jobs may have arrived in one of queues (a
+	// hint: the caller fetches to find out), ctx is done, or timeout has
+	// passed; it returns nil in all three cases unless the store failed.
+	// Enqueueing into an empty queue, due scheduled and retry jobs moving
+	// to an empty queue, jobs requeued or retried by hand, a queue resumed
+	// and a fetch that leaves a backlog behind its full chunk each wake at
+	// least one waiter, or the next one to wait.
+	WaitForJobs(ctx context.Context, queues []string, timeout time.Duration) error
+}

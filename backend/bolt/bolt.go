@@ -78,6 +78,8 @@ type Backend struct {
 	registered map[string]bool // process ids that have heartbeated through this Backend
 	procs      map[string]*procState
 	leases     map[string]*leaseState
+
+	bell *bell // rung after a commit that put jobs into a queue
 }
 
 var _ backend.Backend = (*Backend)(nil)
@@ -115,6 +117,7 @@ func Open(path string, opts Options) (*Backend, error) {
 		registered: map[string]bool{},
 		procs:      map[string]*procState{},
 		leases:     map[string]*leaseState{},
+		bell:       newBell(),
 	}
 	if b.log == nil {
 		b.log = slog.Default()

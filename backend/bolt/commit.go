@@ -167,12 +167,25 @@ func (b *Backend) runRound(ops []*op) {
 			for _, f := range c.after {
 				f()
 			}
+			if c.pushed() {
+				b.bell.ring()
+			}
 		}
 		for _, o := range ok {
 			o.done <- err
 		}
 		return
 	}
+}
+
+// pushed reports whether the transaction put jobs into a queue.
+func (c *txc) pushed() bool {
+	for _, q := range c.queues {
+		if q.pushed {
+			return true
+		}
+	}
+	return false
 }
 
 // txc is the state of one write transaction shared by the ops of a round:

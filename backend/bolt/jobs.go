@@ -75,6 +75,9 @@ func (b *Backend) Fetch(ctx context.Context, proc string, queues []string, max i
 			q.n.Size -= int64(len(keys))
 			q.n.InFlight += int64(claimed)
 			q.dirty = q.dirty || len(keys) > 0
+			if len(raws) == max && q.n.Size > 0 {
+				q.pushed = true // a backlog is left: wake another waiter
+			}
 		}
 		return nil
 	})
@@ -344,6 +347,7 @@ func (b *Backend) PauseQueue(ctx context.Context, queue string, paused bool) err
 		if paused {
 			return q.bk.Put(keyPaused, []byte{1})
 		}
+		q.pushed = true // resumed: wake an idle fetcher
 		return q.bk.Delete(keyPaused)
 	}))
 }

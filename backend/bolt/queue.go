@@ -16,6 +16,9 @@ type qtx struct {
 	bk, jobs, sched, retry, dead, wip *bbolt.Bucket
 	n                                 qcounts
 	dirty                             bool
+	// pushed says jobs went into the queue in this transaction (the bell
+	// rings after the commit).
+	pushed bool
 }
 
 // queue returns queue name's handles, creating the queue if create is set;
@@ -61,7 +64,7 @@ func (q *qtx) pushTail(payload []byte, now time.Time) error {
 		return err
 	}
 	q.n.Size++
-	q.dirty = true
+	q.dirty, q.pushed = true, true
 	return q.jobs.Put(be64(headBase+seq), jobValue(payload, now))
 }
 
@@ -74,7 +77,7 @@ func (q *qtx) pushHead(payload []byte, now time.Time) error {
 		key = headBase + q.jobs.Sequence() // the next tail is one above
 	}
 	q.n.Size++
-	q.dirty = true
+	q.dirty, q.pushed = true, true
 	return q.jobs.Put(be64(key), jobValue(payload, now))
 }
 

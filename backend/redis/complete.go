@@ -185,7 +185,7 @@ func (b *Backend) completeCall(proc, q, date, dayTTL string, items []item, idx [
 	args = append(args, dayTTL, itoa(b.limits.DeadMaxJobs), itoa(len(succeeded)))
 	args = append(args, succeeded...)
 	args = append(args, rest...)
-	return call{s: b.s.complete, keys: []string{qWip(q, proc), qJobs(q), qRetry(q), qDead(q), qStats(q), qDay(q, date)}, args: args}
+	return call{s: b.s.complete, keys: []string{qWip(q, proc), qJobs(q), qRetry(q), qDead(q), qStats(q), qDay(q, date), qBell(q)}, args: args}
 }
 
 // payload is what a retry or dead entry stores.

@@ -20,8 +20,9 @@ const enqueueChunk = 1000
 // re-enqueue under it, see lua/addsrec.lua.)
 const onceTTL = 7 * 24 * time.Hour
 
-// Enqueue stores jobs: per queue and chunk, one RPUSH when every job is due
-// now and needs no dedupe (the common case), otherwise one enqueue.lua call.
+// Enqueue stores jobs: per queue and chunk, one push.lua call (an RPUSH that
+// rings the queue's bell when it was empty) when every job is due now and
+// needs no dedupe (the common case), otherwise one enqueue.lua call.
 // All the chunks go in one pipeline. A chunk refused at maxmemory stores
 // nothing and the error wraps backend.ErrStoreFull.
 func (b *Backend) Enqueue(ctx context.Context, jobs []*backend.Job) error {
@@ -104,7 +105,9 @@ func (b *Backend) enqueueCmd(q string, jobs []*backend.Job, now time.Time, once 
 		for i, j := range jobs {
 			payloads[i] = encode(j)
 		}
-		return b.c.B().Rpush().Key(qJobs(q)).Element(payloads...).Build(), nil
+		c := call{s: b.s.push, keys: []string{qJobs(q), qBell(q)}, args: payloads}
+		b.observe(c)
+		return c.evalsha(b.c), &c
 	}
 	args := make([]string, 0, 1+4*len(jobs))
 	args = append(args, itoa(onceTTL.Milliseconds()))

@@ -30,7 +30,7 @@ func (b *Backend) Fetch(ctx context.Context, proc string, queues []string, max i
 			if want <= 0 {
 				return out, nil
 			}
-			res := b.run(ctx, b.c, call{s: b.s.fetch, keys: []string{qJobs(q), qWip(q, proc), qPaused(q)}, args: []string{itoa(want)}})
+			res := b.run(ctx, b.c, call{s: b.s.fetch, keys: []string{qJobs(q), qWip(q, proc), qPaused(q), qBell(q)}, args: []string{itoa(want)}})
 			arr, err := res.ToArray()
 			if err != nil {
 				return out, wrap("fetch "+q, err)

@@ -337,7 +337,7 @@ func (b *Backend) RetryJobs(ctx context.Context, set backend.JobSet, queue strin
 			}
 			hits = hits[n:]
 			key, _ := setKey(set, q)
-			got, err := b.run(ctx, b.c, call{s: b.s.retryJobs, keys: []string{key, qJobs(q), qStats(q)}, args: args}).AsInt64()
+			got, err := b.run(ctx, b.c, call{s: b.s.retryJobs, keys: []string{key, qJobs(q), qStats(q), qBell(q)}, args: args}).AsInt64()
 			if err != nil {
 				return moved, wrap("retry jobs", err)
 			}

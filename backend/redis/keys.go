@@ -75,6 +75,7 @@ func qWip(q, proc string) string  { return queueTag(q) + ":wip:" + proc }
 func qStats(q string) string      { return queueTag(q) + ":stats" }
 func qDay(q, date string) string  { return queueTag(q) + ":day:" + date }
 func qPaused(q string) string     { return queueTag(q) + ":paused" }
+func qBell(q string) string       { return queueTag(q) + ":bell" }
 func qPrefix(q string) string     { return queueTag(q) + ":" }
 func bMeta(id string) string      { return batchTag(id) + ":meta" }
 func bOutbox(id string) string    { return batchTag(id) + ":outbox" }

@@ -20,11 +20,19 @@ func qClearing(q string) string { return queueTag(q) + ":clearing" }
 // PauseQueue pauses or resumes a queue: fetch.lua skips a queue whose
 // :paused key exists.
 func (b *Backend) PauseQueue(ctx context.Context, queue string, paused bool) error {
-	cmd := b.c.B().Set().Key(qPaused(queue)).Value("1").Build()
-	if !paused {
-		cmd = b.c.B().Del().Key(qPaused(queue)).Build()
+	if paused {
+		return wrap("pause queue", b.c.Do(ctx, b.c.B().Set().Key(qPaused(queue)).Value("1").Build()).Error())
 	}
-	return wrap("pause queue", b.c.Do(ctx, cmd).Error())
+	// Resumed: ring the bell (at most one ring kept) for an idle fetcher.
+	for _, r := range b.c.DoMulti(ctx,
+		b.c.B().Del().Key(qPaused(queue)).Build(),
+		b.c.B().Rpush().Key(qBell(queue)).Element("1").Build(),
+		b.c.B().Ltrim().Key(qBell(queue)).Start(0).Stop(0).Build()) {
+		if err := r.Error(); err != nil {
+			return wrap("resume queue", err)
+		}
+	}
+	return nil
 }
 
 // ClearQueue removes every queued job of a queue in chunks: a chunk moves

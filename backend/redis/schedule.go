@@ -19,7 +19,7 @@ func (b *Backend) MoveDue(ctx context.Context, now time.Time, limit int) (int, e
 	for _, q := range queues {
 		for moved < limit {
 			n := min(limit-moved, moveChunk)
-			got, err := b.run(ctx, b.c, call{s: b.s.moveDue, keys: []string{qSched(q), qRetry(q), qJobs(q)}, args: []string{ms(now), itoa(n)}}).AsInt64()
+			got, err := b.run(ctx, b.c, call{s: b.s.moveDue, keys: []string{qSched(q), qRetry(q), qJobs(q), qBell(q)}, args: []string{ms(now), itoa(n)}}).AsInt64()
 			if err != nil {
 				return moved, wrap("move due jobs of "+q, err)
 			}

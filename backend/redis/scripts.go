@@ -27,7 +27,12 @@ type script struct {
 // libraries lists which shared Lua files a script includes, prepended after
 // its shebang line.
 var libraries = map[string][]string{
-	"fetch.lua":        {"wipfield.lua"},
+	"fetch.lua":        {"wipfield.lua", "bell.lua"},
+	"enqueue.lua":      {"bell.lua"},
+	"push.lua":         {"bell.lua"},
+	"movedue.lua":      {"bell.lua"},
+	"complete.lua":     {"bell.lua"},
+	"retry_jobs.lua":   {"bell.lua"},
 	"batch_add.lua":    {"addsrec.lua"},
 	"batch_landed.lua": {"addsrec.lua"},
 }
@@ -66,15 +71,16 @@ func loadScript(name string) *script {
 
 // scripts holds every script of the backend.
 type scripts struct {
-	enqueue, fetch, complete, moveDue, trim, lease, heartbeat   *script
-	retryJobs, deleteJobs, zpage                                *script
-	batchCreate, batchChild, batchAdd, batchLanded, batchCommit *script
-	batchAck, batchKidDone, batchCancel, batchExpire            *script
+	enqueue, push, fetch, complete, moveDue, trim, lease, heartbeat *script
+	retryJobs, deleteJobs, zpage                                    *script
+	batchCreate, batchChild, batchAdd, batchLanded, batchCommit     *script
+	batchAck, batchKidDone, batchCancel, batchExpire                *script
 }
 
 func newScripts() *scripts {
 	return &scripts{
 		enqueue:      loadScript("enqueue.lua"),
+		push:         loadScript("push.lua"),
 		fetch:        loadScript("fetch.lua"),
 		complete:     loadScript("complete.lua"),
 		moveDue:      loadScript("movedue.lua"),

@@ -169,7 +169,7 @@ func TestScriptKeysShareOneSlot(t *testing.T) {
 		t.Fatalf("script calls spanning slots:\n%s", strings.Join(bad, "\n"))
 	}
 	var missing []string
-	for _, s := range []*script{b.s.enqueue, b.s.fetch, b.s.complete, b.s.moveDue, b.s.trim, b.s.lease, b.s.heartbeat,
+	for _, s := range []*script{b.s.enqueue, b.s.push, b.s.fetch, b.s.complete, b.s.moveDue, b.s.trim, b.s.lease, b.s.heartbeat,
 		b.s.retryJobs, b.s.deleteJobs, b.s.batchCreate, b.s.batchChild, b.s.batchAdd, b.s.batchLanded, b.s.batchCommit,
 		b.s.batchAck, b.s.batchKidDone, b.s.batchCancel, b.s.batchExpire} {
 		if used[s.name] == 0 {

@@ -65,7 +65,7 @@ the retry set.`,
 			if !asJSON {
 				fmt.Fprintf(a.stdout, "bench: %d jobs on %s\n", cfg.Jobs, s.desc)
 			}
-			res, err := benchrun.Run(cmd.Context(), s, s.meter(), cfg)
+			res, err := benchrun.Run(cmd.Context(), s.Backend, s.meter(), cfg)
 			if err != nil {
 				return err
 			}

@@ -31,7 +31,7 @@ func newBenchEnqueueCmd(a *app) *cobra.Command {
 				return err
 			}
 			defer s.Close()
-			took, err := benchrun.Enqueue(cmd.Context(), s, benchrun.Config{Jobs: jobs, Enqueuers: enqueuers, Logger: a.logger()})
+			took, err := benchrun.Enqueue(cmd.Context(), s.Backend, benchrun.Config{Jobs: jobs, Enqueuers: enqueuers, Logger: a.logger()})
 			if err != nil {
 				return err
 			}

@@ -36,7 +36,7 @@ counted too (Redis counts them). The Redis must otherwise be quiet.`,
 			if cfg.InfoCalls, err = m.primaries(cmd.Context()); err != nil {
 				return err
 			}
-			res, err := benchrun.Idle(cmd.Context(), s, m.commandStats, cfg)
+			res, err := benchrun.Idle(cmd.Context(), s.Backend, m.commandStats, cfg)
 			if err != nil {
 				return err
 			}

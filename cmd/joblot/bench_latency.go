@@ -33,7 +33,7 @@ the result instead of hiding it.`,
 			if !asJSON {
 				fmt.Fprintf(a.stdout, "offering %.0f jobs/s for %v on %s\n", cfg.Rate, cfg.Duration, s.desc)
 			}
-			res, err := benchrun.Latency(cmd.Context(), s, cfg)
+			res, err := benchrun.Latency(cmd.Context(), s.Backend, cfg)
 			if err != nil {
 				return err
 			}

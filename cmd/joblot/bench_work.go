@@ -29,7 +29,7 @@ runs again elsewhere and shows up as a duplicate in ` + "`bench verify`.",
 			}
 			defer s.Close()
 			cfg.Logger = a.logger()
-			return benchrun.Work(cmd.Context(), s, cfg)
+			return benchrun.Work(cmd.Context(), s.Backend, cfg)
 		},
 	}
 	cmd.Flags().StringVar(&cfg.Dir, "ledger", "", "ledger directory (outside the store)")

@@ -44,7 +44,7 @@ directory, and says where.`,
 			defer s.Close()
 			fmt.Fprintf(a.stdout, "store: %s\n", s.desc)
 			start := time.Now()
-			_, err = demo.Run(cmd.Context(), s, demo.Options{
+			_, err = demo.Run(cmd.Context(), s.Backend, demo.Options{
 				Jobs:   jobs,
 				Out:    a.stdout,
 				Meter:  s.meter(),

@@ -66,6 +66,9 @@ func (f *storeFlags) choose(getenv func(string) string) (storeChoice, error) {
 }
 
 // store is an open backend and what the commands need to know about it.
+// Pass store.Backend, not the store, to what runs a server: the embedded
+// interface hides the backend's optional interfaces (backend.Waiter,
+// backend.MemoryReporter).
 type store struct {
 	backend.Backend
 	redis *redis.Backend // set on Redis
@@ -174,5 +177,5 @@ func (a *app) inspect(ctx context.Context, fn func(*joblot.Inspector, *store) er
 		return err
 	}
 	defer s.Close()
-	return fn(joblot.NewInspector(s), s)
+	return fn(joblot.NewInspector(s.Backend), s)
 }

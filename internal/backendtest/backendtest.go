@@ -58,6 +58,7 @@ func groups() []group {
 		{"BatchCallbacks", callbackTests()},
 		{"BatchChildren", childTests()},
 		{"BatchErrors", errorGroupTests()},
+		{"Wait", waitTests()},
 	}
 }
 

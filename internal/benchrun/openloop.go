@@ -122,12 +122,15 @@ func Latency(ctx context.Context, b backend.Backend, cfg LatencyConfig) (*Latenc
 	// due by now.
 	start := time.Now()
 	interval := time.Duration(float64(time.Second) / cfg.Rate)
+	total := int64(cfg.Rate * cfg.Duration.Seconds())
 	var offered int64
 	tick := time.NewTicker(time.Millisecond)
 	for {
 		now := <-tick.C
 		elapsed := min(now.Sub(start), cfg.Duration)
-		due := int64(elapsed.Seconds() * cfg.Rate)
+		// Job i is planned at start + i·interval: offer every job whose
+		// instant has come (job 0 at once, not one interval late).
+		due := min(int64(elapsed.Seconds()*cfg.Rate)+1, total)
 		if due > offered {
 			g := make([]joblot.EnqueueParams, 0, due-offered)
 			for ; offered < due; offered++ {

@@ -2,7 +2,7 @@
 -- Acknowledge in-flight jobs of one process on one queue. Only a job whose
 -- in-flight entry this call deletes writes anything (a job recovered by
 -- another process in the meantime writes nothing queue-side).
--- KEYS: wip, jobs, retry, dead, stats, day
+-- KEYS: wip, jobs, retry, dead, stats, day, bell
 -- ARGV: day TTL (s), dead cap (count), number of succeeded fields n,
 --   the n succeeded fields (one multi-field HDEL),
 --   then per other job: op, field, score, payload with op
@@ -49,7 +49,7 @@ if #requeue > 0 then
   -- requeued job ends up at the very head.
   local rev = {}
   for i = #requeue, 1, -1 do rev[#rev + 1] = requeue[i] end
-  redis.call('LPUSH', jobs, unpack(rev))
+  if redis.call('LPUSH', jobs, unpack(rev)) == #rev then ring(KEYS[7]) end
 end
 local dropped = 0
 if deadadded > 0 then

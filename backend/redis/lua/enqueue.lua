@@ -1,7 +1,7 @@
 #!lua
 -- Enqueue a chunk of jobs of one queue, all or nothing (no allow-oom flag:
 -- at maxmemory Redis refuses the whole call with OOM).
--- KEYS: jobs, sched, queue key prefix "{jl:q:<q>}:"
+-- KEYS: jobs, sched, queue key prefix "{jl:q:<q>}:" (for once:<id> and bell)
 -- ARGV: once TTL (ms), then per job: mode, score, id, payload
 --   mode n: push now; s: schedule at score;
 --   N, S: the same, but only if "once:<id>" was not set yet (callbacks).
@@ -26,6 +26,8 @@ for i = 2, #ARGV, 4 do
     end
   end
 end
-if #push > 0 then redis.call('RPUSH', jobs, unpack(push)) end
+if #push > 0 and redis.call('RPUSH', jobs, unpack(push)) == #push then
+  ring(prefix .. 'bell') -- the queue was empty: an idle fetcher may be waiting
+end
 if #zadd > 0 then redis.call('ZADD', sched, unpack(zadd)) end
 return stored

@@ -2,9 +2,9 @@
 -- Claim up to ARGV[1] jobs of one queue for one process: pop them from the
 -- head of the queue into the process's in-flight hash. Allowed at maxmemory
 -- (it moves memory, and workers must keep draining).
--- KEYS: jobs, wip:<proc>, paused
+-- KEYS: jobs, wip:<proc>, paused, bell
 -- Returns the claimed payloads.
-local jobs, wip, paused = KEYS[1], KEYS[2], KEYS[3]
+local jobs, wip, paused, bell = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local got = redis.call('LPOP', jobs, ARGV[1])
 if not got then return {} end
 -- Paused is checked only when there is something to claim, so that an idle
@@ -22,4 +22,7 @@ for _, p in ipairs(got) do
   h[#h + 1] = p
 end
 redis.call('HSET', wip, unpack(h))
+-- A full chunk with more behind it: wake another idle fetcher (another
+-- process) to share the backlog.
+if #got == tonumber(ARGV[1]) and redis.call('LLEN', jobs) > 0 then ring(bell) end
 return got

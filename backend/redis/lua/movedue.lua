@@ -1,6 +1,6 @@
 #!lua flags=allow-oom
 -- Move due scheduled and retry jobs of one queue to its tail.
--- KEYS: sched, retry, jobs   ARGV: now (ms), limit
+-- KEYS: sched, retry, jobs, bell   ARGV: now (ms), limit
 -- Returns how many moved.
 local moved = 0
 local limit = tonumber(ARGV[2])
@@ -10,7 +10,7 @@ for _, z in ipairs({KEYS[1], KEYS[2]}) do
   local due = redis.call('ZRANGEBYSCORE', z, '-inf', ARGV[1], 'LIMIT', 0, left)
   if #due > 0 then
     redis.call('ZREM', z, unpack(due))
-    redis.call('RPUSH', KEYS[3], unpack(due))
+    if redis.call('RPUSH', KEYS[3], unpack(due)) == #due then ring(KEYS[4]) end
     moved = moved + #due
   end
 end

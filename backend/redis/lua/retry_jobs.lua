@@ -1,6 +1,6 @@
 #!lua flags=allow-oom
 -- Move chosen members of a scheduled, retry or dead set to the queue's tail.
--- KEYS: set, jobs, stats   ARGV: is dead set (1/0), then pairs member, new payload
+-- KEYS: set, jobs, stats, bell   ARGV: is dead set (1/0), then pairs member, new payload
 -- Returns how many moved.
 local moved, bytes = 0, 0
 for i = 2, #ARGV, 2 do
@@ -10,5 +10,6 @@ for i = 2, #ARGV, 2 do
     bytes = bytes + #ARGV[i]
   end
 end
+if moved > 0 then ring(KEYS[4]) end
 if ARGV[1] == '1' and bytes > 0 then redis.call('HINCRBY', KEYS[3], 'dead_bytes', -bytes) end
 return moved
