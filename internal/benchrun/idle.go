@@ -12,6 +12,7 @@ import (
 
 	"github.com/joblot/joblot"
 	"github.com/joblot/joblot/backend"
+	"github.com/joblot/joblot/internal/keyspace"
 )
 
 // CommandStats maps a Redis command name to its call count, as INFO
@@ -111,7 +112,7 @@ func Idle(ctx context.Context, b backend.Backend, commandStats func(context.Cont
 		defer cancel()
 		_ = srv.Stop(sctx)
 	}()
-	if err := sleep(ctx, cfg.Warmup); err != nil {
+	if err := keyspace.Pause(ctx, cfg.Warmup); err != nil {
 		return nil, err
 	}
 	snap := func() (CommandStats, time.Time, error) {
@@ -126,7 +127,7 @@ func Idle(ctx context.Context, b backend.Backend, commandStats func(context.Cont
 	if err != nil {
 		return nil, err
 	}
-	if err := sleep(ctx, cfg.Duration); err != nil {
+	if err := keyspace.Pause(ctx, cfg.Duration); err != nil {
 		return nil, err
 	}
 	after, t1, err := snap()
@@ -160,15 +161,4 @@ func idleResult(before, after CommandStats, d time.Duration, infoCalls int) *Idl
 	})
 	res.RedisCallsPerSec = float64(res.Calls) / d.Seconds()
 	return res
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }
