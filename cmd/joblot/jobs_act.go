@@ -63,33 +63,29 @@ the whole set with --all. Refuses to run with none of these.`,
 			case len(args) == 0 && !all && !filters.any():
 				return fmt.Errorf("%s: say which %s jobs: a job ID, filters (--queue, --batch, --kind, --error, --error-group) or --all", act.name, set)
 			}
-			s, err := a.openStore(ctx)
-			if err != nil {
-				return err
-			}
-			defer s.Close()
-			in := joblot.NewInspector(s)
-			res := jobActResult{Action: act.name, Set: set}
-			if len(args) == 1 {
-				if err := actOne(ctx, in, set, act, filters.queue, args[0]); err != nil {
-					return err
+			return a.inspect(ctx, func(in *joblot.Inspector, _ *store) error {
+				res := jobActResult{Action: act.name, Set: set}
+				if len(args) == 1 {
+					if err := actOne(ctx, in, set, act, filters.queue, args[0]); err != nil {
+						return err
+					}
+					res.Count = 1
+				} else {
+					// One pass: the Inspector reads each page before acting on
+					// it, and the backends' cursors continue after the last
+					// listed job, so acting skips nothing.
+					n, err := act.many(in, ctx, filters.filter(set))
+					res.Count = n
+					if err != nil {
+						return fmt.Errorf("%s %s jobs: %w (%d %s before the error)", act.name, set, err, n, act.done)
+					}
 				}
-				res.Count = 1
-			} else {
-				// One pass: the Inspector reads each page before acting on
-				// it, and the backends' cursors continue after the last
-				// listed job, so acting skips nothing.
-				n, err := act.many(in, ctx, filters.filter(set))
-				res.Count = n
-				if err != nil {
-					return fmt.Errorf("%s %s jobs: %w (%d %s before the error)", act.name, set, err, n, act.done)
+				if asJSON {
+					return writeJSON(a.stdout, res)
 				}
-			}
-			if asJSON {
-				return writeJSON(a.stdout, res)
-			}
-			fmt.Fprintf(a.stdout, "%d %s %s\n", res.Count, set, plural(res.Count, "job "+act.done, "jobs "+act.done))
-			return nil
+				fmt.Fprintf(a.stdout, "%d %s %s\n", res.Count, set, plural(res.Count, "job "+act.done, "jobs "+act.done))
+				return nil
+			})
 		},
 	}
 	filters.register(cmd.Flags())

@@ -66,13 +66,15 @@ func (f *storeFlags) choose(getenv func(string) string) (storeChoice, error) {
 }
 
 // store is an open backend and what the commands need to know about it.
-// Pass store.Backend, not the store, to what runs a server: the embedded
-// interface hides the backend's optional interfaces (backend.Waiter,
-// backend.MemoryReporter).
+// It is not a backend.Backend itself: wrapping one would hide the
+// backend's optional interfaces (backend.Waiter, backend.MemoryReporter)
+// from the server and the metrics, so commands pass store.Backend.
 type store struct {
-	backend.Backend
-	redis *redis.Backend // set on Redis
-	bolt  *bolt.Backend  // set on the embedded file opened by this process
+	// Backend is the concrete backend: *redis.Backend, *bolt.Backend or
+	// the remote client's.
+	Backend backend.Backend
+	redis   *redis.Backend // set on Redis
+	bolt    *bolt.Backend  // set on the embedded file opened by this process
 	// remote is set when the embedded file is owned by another process
 	// and the command runs through that owner's local endpoint.
 	remote *remote.Client
@@ -83,6 +85,9 @@ type store struct {
 	// path is the embedded store's file.
 	path string
 }
+
+// Close closes the backend.
+func (s *store) Close() error { return s.Backend.Close() }
 
 // open opens the chosen store. A Redis that cannot be reached is an error,
 // never a reason to use the file instead.
