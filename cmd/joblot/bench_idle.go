@@ -7,6 +7,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/joblot/joblot/internal/benchrun"
+	"github.com/joblot/joblot/internal/keyspace"
 )
 
 func newBenchIdleCmd(a *app) *cobra.Command {
@@ -32,11 +33,12 @@ counted too (Redis counts them). The Redis must otherwise be quiet.`,
 				return fmt.Errorf("bench idle measures Redis calls: give --redis URL or set %s", redisURLEnv)
 			}
 			cfg.Logger = a.logger()
-			m := redisMeter{s.redis}
-			if cfg.InfoCalls, err = m.primaries(cmd.Context()); err != nil {
+			nodes, err := keyspace.Primaries(cmd.Context(), s.redis.Client())
+			if err != nil {
 				return err
 			}
-			res, err := benchrun.Idle(cmd.Context(), s.Backend, m.commandStats, cfg)
+			cfg.InfoCalls = len(nodes)
+			res, err := benchrun.Idle(cmd.Context(), s.Backend, commandStats(nodes), cfg)
 			if err != nil {
 				return err
 			}

@@ -65,30 +65,23 @@ func (m redisMeter) BatchKeyBytes(ctx context.Context, ids []string) (map[string
 	return out, err
 }
 
-// commandStats returns INFO commandstats of every primary, one after the
-// other (benchrun.ParseCommandStats sums them).
-func (m redisMeter) commandStats(ctx context.Context) (string, error) {
-	nodes, err := keyspace.Primaries(ctx, m.b.Client())
-	if err != nil {
-		return "", err
-	}
-	var all strings.Builder
-	for _, n := range nodes {
-		s, err := n.Client.Do(ctx, n.Client.B().Info().Section("commandstats").Build()).ToString()
-		if err != nil {
-			return "", fmt.Errorf("node %s: %w", n.Addr, err)
+// commandStats returns a reader of INFO commandstats on the given nodes,
+// one after the other (benchrun.ParseCommandStats sums them). The nodes
+// are resolved once, before measuring: resolving them (ROLE) during the
+// measurement would count as the process's calls.
+func commandStats(nodes []keyspace.Node) func(context.Context) (string, error) {
+	return func(ctx context.Context) (string, error) {
+		var all strings.Builder
+		for _, n := range nodes {
+			s, err := n.Client.Do(ctx, n.Client.B().Info().Section("commandstats").Build()).ToString()
+			if err != nil {
+				return "", fmt.Errorf("node %s: %w", n.Addr, err)
+			}
+			all.WriteString(s)
+			all.WriteString("\n")
 		}
-		all.WriteString(s)
-		all.WriteString("\n")
+		return all.String(), nil
 	}
-	return all.String(), nil
-}
-
-// primaries is how many primaries the meter reads (more than one on a
-// Cluster), so how many INFO calls one commandStats makes.
-func (m redisMeter) primaries(ctx context.Context) (int, error) {
-	nodes, err := keyspace.Primaries(ctx, m.b.Client())
-	return len(nodes), err
 }
 
 // scanBatchKeys walks the batch keys ({jl:b:<id>}:<suffix>) of every
