@@ -267,40 +267,26 @@ func (b *Backend) Client() rueidis.Client { return b.c }
 // masters: the figure for "how much did this cost", where Memory answers
 // "how near is the limit".
 func (b *Backend) UsedMemory(ctx context.Context) (int64, error) {
-	nodes, err := keyspace.Primaries(ctx, b.c)
-	if err != nil {
-		return 0, fmt.Errorf("joblot/redis: %w", err)
-	}
+	mems, err := b.primariesMemory(ctx)
 	var sum int64
-	for _, n := range nodes {
-		m, err := nodeMemory(ctx, n.Client)
-		if err != nil {
-			return 0, fmt.Errorf("%w (node %s)", err, n.Addr)
-		}
+	for _, m := range mems {
 		sum += m.Used
 	}
-	return sum, nil
+	return sum, err
 }
 
 // Memory implements backend.MemoryReporter: used_memory and maxmemory (0
 // when unlimited) from INFO memory. On a Cluster every master (replicas do
-// not enforce maxmemory, and hold copies) is asked and
-// the one closest to its maxmemory is reported, since that node is the
-// first to refuse writes; when no node has a limit, Used is their sum.
+// not enforce maxmemory, and hold copies) is asked and the one closest to
+// its maxmemory is reported, since that node is the first to refuse
+// writes; when no node has a limit, Used is their sum.
 func (b *Backend) Memory(ctx context.Context) (backend.MemoryInfo, error) {
-	if len(b.c.Nodes()) <= 1 {
-		return nodeMemory(ctx, b.c)
-	}
-	nodes, err := keyspace.Primaries(ctx, b.c)
+	mems, err := b.primariesMemory(ctx)
 	if err != nil {
-		return backend.MemoryInfo{}, fmt.Errorf("joblot/redis: %w", err)
+		return backend.MemoryInfo{}, err
 	}
 	var fullest, sum backend.MemoryInfo
-	for _, n := range nodes {
-		m, err := nodeMemory(ctx, n.Client)
-		if err != nil {
-			return backend.MemoryInfo{}, fmt.Errorf("%w (node %s)", err, n.Addr)
-		}
+	for _, m := range mems {
 		sum.Used += m.Used
 		if m.Limit > 0 && (fullest.Limit == 0 || float64(m.Used)/float64(m.Limit) > float64(fullest.Used)/float64(fullest.Limit)) {
 			fullest = m
@@ -310,6 +296,22 @@ func (b *Backend) Memory(ctx context.Context) (backend.MemoryInfo, error) {
 		return fullest, nil
 	}
 	return sum, nil
+}
+
+// primariesMemory reads INFO memory on every primary (one for standalone
+// and Sentinel, each master of a Cluster).
+func (b *Backend) primariesMemory(ctx context.Context) ([]backend.MemoryInfo, error) {
+	nodes, err := keyspace.Primaries(ctx, b.c)
+	if err != nil {
+		return nil, fmt.Errorf("joblot/redis: %w", err)
+	}
+	out := make([]backend.MemoryInfo, len(nodes))
+	for i, n := range nodes {
+		if out[i], err = nodeMemory(ctx, n.Client); err != nil {
+			return nil, fmt.Errorf("%w (node %s)", err, n.Addr)
+		}
+	}
+	return out, nil
 }
 
 // nodeMemory reads used_memory and maxmemory of one node.
