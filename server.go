@@ -28,8 +28,11 @@ import (
 type Server struct {
 	cfg     ServerConfig
 	backend backend.Backend
-	client  *Client
-	logger  *slog.Logger
+	// waiter is backend as a backend.Waiter, nil if it cannot wake an
+	// idle fetcher (then the fetcher polls).
+	waiter backend.Waiter
+	client *Client
+	logger *slog.Logger
 
 	// procID is the identity in-flight jobs are recorded under. It changes
 	// when the process is fenced and re-registers.
@@ -93,6 +96,7 @@ func NewServer(b backend.Backend, cfg ServerConfig) (*Server, error) {
 		queues:  newQueueOrder(cfg.Queues, cfg.StrictPriority),
 		cancel:  newCancelCache(DefaultCancelCacheTTL),
 	}
+	s.waiter, _ = b.(backend.Waiter)
 	if mr, ok := b.(backend.MemoryReporter); ok {
 		s.watchdog = watchdog.New(mr, watchdog.Config{
 			Budget:      cfg.MemoryBudget,

@@ -35,7 +35,7 @@ func (s *Server) fetchLoop(leader bool) {
 			}
 			continue
 		}
-		n := s.slots.acquireUpTo(ctx, s.cfg.FetchChunk)
+		n := s.slots.acquire(ctx, 1, s.cfg.FetchChunk, nil)
 		if n == 0 {
 			return // ctx done
 		}
@@ -43,7 +43,9 @@ func (s *Server) fetchLoop(leader bool) {
 			// Under load slots free up one by one; a fetch per slot would
 			// spend Redis's time on per-call overhead. Wait a moment for
 			// a bigger chunk.
-			n += s.slots.acquireWithin(ctx, fetchMin-n, fetchLinger)
+			linger := time.NewTimer(fetchLinger)
+			n += s.slots.acquire(ctx, fetchMin-n, fetchMin-n, linger.C)
+			linger.Stop()
 		}
 		proc := s.ProcessID()
 		fetched, err := s.backend.Fetch(ctx, proc, s.queues.next(), n)
@@ -62,8 +64,8 @@ func (s *Server) fetchLoop(leader bool) {
 				s.found.wait(ctx)
 				continue
 			}
-			if w, ok := s.backend.(backend.Waiter); ok {
-				err := w.WaitForJobs(ctx, s.queues.names, s.cfg.IdleWaitTimeout)
+			if s.waiter != nil {
+				err := s.waiter.WaitForJobs(ctx, s.queues.names, s.cfg.IdleWaitTimeout)
 				if err == nil {
 					continue
 				}
@@ -169,46 +171,24 @@ type slots struct {
 
 func newSlots(n int) *slots { return &slots{free: n, wake: make(chan struct{})} }
 
-// acquireUpTo waits until at least one slot is free and takes up to max of
-// them. It returns 0 only when ctx is done.
-func (sl *slots) acquireUpTo(ctx context.Context, max int) int {
-	for {
-		sl.mu.Lock()
-		if sl.free > 0 {
-			n := min(sl.free, max)
-			sl.free -= n
-			sl.mu.Unlock()
-			return n
-		}
-		wake := sl.wake
-		sl.mu.Unlock()
-		select {
-		case <-wake:
-		case <-ctx.Done():
-			return 0
-		}
-	}
-}
-
-// acquireWithin takes up to want more slots as they free up, waiting at
-// most d; it returns how many it took.
-func (sl *slots) acquireWithin(ctx context.Context, want int, d time.Duration) int {
-	deadline := time.NewTimer(d)
-	defer deadline.Stop()
+// acquire takes free slots as they come, up to atMost, until it holds at
+// least atLeast; it returns early, with what it took, when until fires
+// (nil: never) or ctx is done.
+func (sl *slots) acquire(ctx context.Context, atLeast, atMost int, until <-chan time.Time) int {
 	got := 0
 	for {
 		sl.mu.Lock()
-		n := min(sl.free, want-got)
+		n := min(sl.free, atMost-got)
 		sl.free -= n
 		got += n
 		wake := sl.wake
 		sl.mu.Unlock()
-		if got == want {
+		if got >= atLeast {
 			return got
 		}
 		select {
 		case <-wake:
-		case <-deadline.C:
+		case <-until:
 			return got
 		case <-ctx.Done():
 			return got
