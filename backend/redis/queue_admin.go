@@ -23,16 +23,7 @@ func (b *Backend) PauseQueue(ctx context.Context, queue string, paused bool) err
 	if paused {
 		return wrap("pause queue", b.c.Do(ctx, b.c.B().Set().Key(qPaused(queue)).Value("1").Build()).Error())
 	}
-	// Resumed: ring the bell (at most one ring kept) for an idle fetcher.
-	for _, r := range b.c.DoMulti(ctx,
-		b.c.B().Del().Key(qPaused(queue)).Build(),
-		b.c.B().Rpush().Key(qBell(queue)).Element("1").Build(),
-		b.c.B().Ltrim().Key(qBell(queue)).Start(0).Stop(0).Build()) {
-		if err := r.Error(); err != nil {
-			return wrap("resume queue", err)
-		}
-	}
-	return nil
+	return wrap("resume queue", b.run(ctx, b.c, call{s: b.s.resume, keys: []string{qPaused(queue), qBell(queue)}}).Error())
 }
 
 // ClearQueue removes every queued job of a queue in chunks: a chunk moves

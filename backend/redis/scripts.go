@@ -30,6 +30,7 @@ var libraries = map[string][]string{
 	"fetch.lua":        {"wipfield.lua", "bell.lua"},
 	"enqueue.lua":      {"bell.lua"},
 	"push.lua":         {"bell.lua"},
+	"resume.lua":       {"bell.lua"},
 	"movedue.lua":      {"bell.lua"},
 	"complete.lua":     {"bell.lua"},
 	"retry_jobs.lua":   {"bell.lua"},
@@ -71,16 +72,17 @@ func loadScript(name string) *script {
 
 // scripts holds every script of the backend.
 type scripts struct {
-	enqueue, push, fetch, complete, moveDue, trim, lease, heartbeat *script
-	retryJobs, deleteJobs, zpage                                    *script
-	batchCreate, batchChild, batchAdd, batchLanded, batchCommit     *script
-	batchAck, batchKidDone, batchCancel, batchExpire                *script
+	enqueue, push, fetch, complete, moveDue, trim, lease, heartbeat, resume *script
+	retryJobs, deleteJobs, zpage                                            *script
+	batchCreate, batchChild, batchAdd, batchLanded, batchCommit             *script
+	batchAck, batchKidDone, batchCancel, batchExpire                        *script
 }
 
 func newScripts() *scripts {
 	return &scripts{
 		enqueue:      loadScript("enqueue.lua"),
 		push:         loadScript("push.lua"),
+		resume:       loadScript("resume.lua"),
 		fetch:        loadScript("fetch.lua"),
 		complete:     loadScript("complete.lua"),
 		moveDue:      loadScript("movedue.lua"),

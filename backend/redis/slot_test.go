@@ -160,6 +160,8 @@ func TestScriptKeysShareOneSlot(t *testing.T) {
 	if _, err := b.DeleteJobs(ctx, backend.SetDead, "", []string{page.Jobs[1].ID}); err != nil {
 		t.Fatal(err)
 	}
+	must(b.PauseQueue(ctx, "a", true))
+	must(b.PauseQueue(ctx, "a", false))
 	mustEnqueue(t, b, later)
 	if _, err := b.DeleteJobs(ctx, backend.SetScheduled, "b", []string{later.ID}); err != nil {
 		t.Fatal(err)
@@ -169,7 +171,7 @@ func TestScriptKeysShareOneSlot(t *testing.T) {
 		t.Fatalf("script calls spanning slots:\n%s", strings.Join(bad, "\n"))
 	}
 	var missing []string
-	for _, s := range []*script{b.s.enqueue, b.s.push, b.s.fetch, b.s.complete, b.s.moveDue, b.s.trim, b.s.lease, b.s.heartbeat,
+	for _, s := range []*script{b.s.enqueue, b.s.push, b.s.resume, b.s.fetch, b.s.complete, b.s.moveDue, b.s.trim, b.s.lease, b.s.heartbeat,
 		b.s.retryJobs, b.s.deleteJobs, b.s.batchCreate, b.s.batchChild, b.s.batchAdd, b.s.batchLanded, b.s.batchCommit,
 		b.s.batchAck, b.s.batchKidDone, b.s.batchCancel, b.s.batchExpire} {
 		if used[s.name] == 0 {
