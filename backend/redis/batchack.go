@@ -118,7 +118,10 @@ func batchAckArgs(head []string, events []batchJobEvent, ks []int) []string {
 			code++
 		}
 		codes[i] = '0' + code
-		args = append(args, "SET", "u2", "#"+itoa(e.index), itoa(int64(batchTarget(e.event))))
+		// The state the event moves a pending job to; the script puts back
+		// a move the table refuses from the job's actual state.
+		target := backend.Transition(backend.StatePending, e.event, false).New
+		args = append(args, "SET", "u2", "#"+itoa(e.index), itoa(int64(target)))
 		if e.event == backend.EventFailed || e.event == backend.EventDied {
 			failures = append(failures, e.fingerprint, e.kind, e.class, e.message, e.jobID)
 		}
@@ -126,19 +129,6 @@ func batchAckArgs(head []string, events []batchJobEvent, ks []int) []string {
 	args[len(head)+1] = itoa(maxIndex)
 	args[len(head)+2] = string(codes)
 	return append(args, failures...)
-}
-
-// batchTarget is the 2-bit state an event moves a job to (the script puts
-// it back when the move is not allowed).
-func batchTarget(ev backend.BatchEvent) backend.JobState {
-	switch ev {
-	case backend.EventFailed:
-		return backend.StateFailing
-	case backend.EventSucceeded:
-		return backend.StateSucceeded
-	default:
-		return backend.StateEnded
-	}
 }
 
 // firedEvents reads {status, fired...} replies; status is returned.
