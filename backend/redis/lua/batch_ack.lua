@@ -20,7 +20,6 @@ if not m then return reply(1) end
 
 local SC = {[0] = 'pending', [1] = 'failing', [2] = 'succeeded'}
 local END = {[4] = 'discarded', [5] = 'cancelled', [6] = 'removed'}
-local TARGET = {1, 2, 3, 3, 3, 3}
 
 -- transition returns new state, dec, inc, write retry, write dead, first death.
 local function transition(old, ev, manual)
@@ -97,7 +96,7 @@ for k = 1, n do
     if old == nil then old = olds[pos] end
     local new, dec, inc, wr, wd, fd = transition(old, ev, code % 2 == 1)
     cur[key] = new
-    lastset[key] = TARGET[ev]
+    lastset[key] = tonumber(ARGV[a + 3]) -- the state the caller's BITFIELD set
     if dec then delta[dec] = (delta[dec] or 0) - 1 end
     if inc then delta[inc] = (delta[inc] or 0) + 1 end
     if fd then death = true end
