@@ -1,11 +1,8 @@
 package main
 
 import (
-	"context"
 	"strconv"
 	"testing"
-
-	"github.com/redis/rueidis"
 
 	"github.com/joblot/joblot/internal/redistest"
 )
@@ -24,22 +21,18 @@ func TestBenchOnACluster(t *testing.T) {
 	// see about a third of them.
 	var batchBytes int64
 	for _, n := range cluster.Nodes {
-		c, err := rueidis.NewClient(rueidis.ClientOption{InitAddress: []string{n.Addr}, ForceSingleClient: true, DisableCache: true})
-		if err != nil {
-			t.Fatal(err)
-		}
-		keys, err := c.Do(context.Background(), c.B().Keys().Pattern("{jl:b:*").Build()).AsStrSlice()
+		c := redisClient(t, n)
+		keys, err := redisDo(t, c, "KEYS", "{jl:b:*").AsStrSlice()
 		if err != nil {
 			t.Fatal(err)
 		}
 		for _, k := range keys {
-			b, err := c.Do(context.Background(), c.B().MemoryUsage().Key(k).Samples(0).Build()).AsInt64()
+			b, err := redisDo(t, c, "MEMORY", "USAGE", k, "SAMPLES", "0").AsInt64()
 			if err != nil {
 				t.Fatal(err)
 			}
 			batchBytes += b
 		}
-		c.Close()
 	}
 	if got := num(t, res, "batch_bookkeeping_bytes"); int64(got) != batchBytes {
 		t.Errorf("batch_bookkeeping_bytes = %v, want %d (MEMORY USAGE of every batch key on every master)", got, batchBytes)
@@ -51,9 +44,11 @@ func TestBenchOnACluster(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if u := atoi(t, v); u > one {
-			one = u
+		u, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			t.Fatal(err)
 		}
+		one = max(one, u)
 	}
 	if after := num(t, res, "used_memory_after"); after <= float64(one) {
 		t.Errorf("used_memory_after %v is not more than one node's used_memory %d: not summed over the masters", after, one)
@@ -61,13 +56,4 @@ func TestBenchOnACluster(t *testing.T) {
 	if out := mustRun(t, args(store, "batch", "list")...); !contains(out, "STATE") {
 		t.Errorf("batch list on a cluster:\n%s", out)
 	}
-}
-
-func atoi(t *testing.T, s string) int64 {
-	t.Helper()
-	n, err := strconv.ParseInt(s, 10, 64)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return n
 }

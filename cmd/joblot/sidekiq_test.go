@@ -14,7 +14,7 @@ import (
 // redisClient connects to srv with a plain client for test setup and checks.
 func redisClient(t *testing.T, srv *redistest.Server) rueidis.Client {
 	t.Helper()
-	c, err := rueidis.NewClient(rueidis.ClientOption{InitAddress: []string{srv.Addr}, DisableCache: true})
+	c, err := rueidis.NewClient(rueidis.ClientOption{InitAddress: []string{srv.Addr}, DisableCache: true, ForceSingleClient: true}) // this node only, even in a Cluster
 	if err != nil {
 		t.Fatal(err)
 	}
