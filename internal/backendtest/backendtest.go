@@ -43,6 +43,7 @@ type group struct {
 func groups() []group {
 	return []group{
 		{"Queue", queueTests()},
+		{"Codec", codecTests()},
 		{"Schedule", scheduleTests()},
 		{"Complete", completeTests()},
 		{"Dead", deadTests()},

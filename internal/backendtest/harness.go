@@ -379,6 +379,9 @@ func diffJob(got, want *backend.Job) string {
 	if got.ManualRetry != want.ManualRetry {
 		fmt.Fprintf(&b, "ManualRetry: got %v, want %v; ", got.ManualRetry, want.ManualRetry)
 	}
+	if !bytes.Equal(got.UnknownFields, want.UnknownFields) {
+		fmt.Fprintf(&b, "UnknownFields: got %x, want %x; ", got.UnknownFields, want.UnknownFields)
+	}
 	return b.String()
 }
 
