@@ -223,14 +223,28 @@ type JobPage struct {
 	Next string
 }
 
-// Stats is a snapshot of the store.
+// Stats is a snapshot of the store. The counters mean the same on every
+// backend (the conformance suite holds them to it) and follow Sidekiq's:
+// a job that fails once and then succeeds counts Processed 2, Failed 1.
 type Stats struct {
-	Processed, Failed int64
+	// Processed counts finished attempts: successes, failures (retried or
+	// dead) and discards. A job put back in its queue (recovery, shutdown)
+	// or cancelled did not finish an attempt and is not counted.
+	Processed int64
+	// Failed counts the failed attempts that were recorded: each one that
+	// scheduled a retry or sent the job to the dead set. A batch job's stale
+	// duplicate (its batch already holds a later state) writes nothing and
+	// counts in Processed only.
+	Failed int64
 	// Days holds per-day counters (UTC dates, newest first) for as many days
 	// as the store keeps (they expire).
-	Days               []DayStats
-	DeadDropped        int64
-	Discarded          int64
+	Days []DayStats
+	// DeadDropped counts dead jobs dropped by the dead set's caps.
+	DeadDropped int64
+	// Discarded counts attempts that ended with JobDiscard.
+	Discarded int64
+	// ExpiredBatchEvents counts job events for batches that had already
+	// expired: they changed no batch state.
 	ExpiredBatchEvents int64
 	// Queues are sorted by name.
 	Queues    []QueueStats
