@@ -8,6 +8,8 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/joblot/joblot/backend"
 )
 
 // errorClass names an error's type the way an operator groups failures:
@@ -93,9 +95,5 @@ func truncate(s string, n int) string {
 		return s
 	}
 	const mark = "…"
-	cut := n - len(mark)
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
-	}
-	return s[:cut] + mark
+	return backend.TruncateUTF8(s, n-len(mark)) + mark
 }

@@ -13,6 +13,7 @@ package backend
 
 import (
 	"context"
+	"strings"
 	"time"
 )
 
@@ -214,6 +215,16 @@ type JobFilter struct {
 	Cursor string
 	// Limit is the page size (default 100).
 	Limit int
+}
+
+// Matches reports whether j passes the filter's job fields (BatchID, Kind,
+// ErrorFingerprint, ErrorContains); Set, Queue, Cursor and Limit are the
+// backend's to apply while it reads.
+func (f *JobFilter) Matches(j *Job) bool {
+	return (f.BatchID == "" || j.BatchID == f.BatchID) &&
+		(f.Kind == "" || j.Kind == f.Kind) &&
+		(f.ErrorFingerprint == "" || j.ErrorFingerprint == f.ErrorFingerprint) &&
+		(f.ErrorContains == "" || strings.Contains(j.ErrorMessage, f.ErrorContains))
 }
 
 // JobPage is one page of ListJobs.

@@ -182,6 +182,18 @@ func (j *Job) UnmarshalBinary(data []byte) error {
 	return nil
 }
 
+// DecodeFetched decodes a payload claimed from queue. An undecodable one
+// comes back with Malformed set and the ID MalformedJobID gives it, so the
+// server can send it to the dead set with the reason instead of losing it.
+func DecodeFetched(queue string, raw []byte) *Fetched {
+	j, err := DecodeJob(raw)
+	if err != nil {
+		return &Fetched{Job: &Job{ID: MalformedJobID(raw), Queue: queue}, Raw: raw, Malformed: err}
+	}
+	j.Queue = queue
+	return &Fetched{Job: j, Raw: raw}
+}
+
 // DecodeJob is UnmarshalBinary as a function.
 func DecodeJob(data []byte) (*Job, error) {
 	j := new(Job)

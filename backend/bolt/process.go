@@ -205,9 +205,7 @@ func (b *Backend) recoverWhere(ctx context.Context, match func(proc string) bool
 
 // poisonPill sends a job recovered MaxRecoveries times in a row dead.
 func (c *txc) poisonPill(q *qtx, j *backend.Job) error {
-	j.ErrorClass = "poison_pill"
-	j.ErrorMessage = backend.PoisonPillMessage
-	j.FailedAt, j.DiedAt = c.now, c.now
+	j.MarkPoisonPill(c.now)
 	if j.BatchID != "" {
 		eff, tracked, err := c.batchJobEvent(j, backend.EventDied, j)
 		if err != nil {

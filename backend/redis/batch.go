@@ -14,13 +14,12 @@ import (
 	"github.com/joblot/joblot/backend"
 )
 
-var callbackEvents = []backend.CallbackEvent{backend.CallbackComplete, backend.CallbackSuccess, backend.CallbackDeath}
-
 // CreateBatch creates the batch (batch_create.lua, idempotent), indexes it
 // in jl:batches and jl:uncommitted, and registers it with its parent.
 func (b *Backend) CreateBatch(ctx context.Context, spec *backend.BatchSpec) error {
-	if spec == nil || spec.ID == "" {
-		return errors.New("joblot/redis: create batch: no ID")
+	cbs, err := spec.CallbackJobs()
+	if err != nil {
+		return fmt.Errorf("joblot/redis: create batch: %w", err)
 	}
 	created := spec.CreatedAt
 	if created.IsZero() {
@@ -35,21 +34,12 @@ func (b *Backend) CreateBatch(ctx context.Context, spec *backend.BatchSpec) erro
 		args = append(args, "desc", spec.Description)
 	}
 	if spec.ParentID != "" {
-		if spec.ParentID == spec.ID {
-			return fmt.Errorf("joblot/redis: create batch %s: a batch cannot be its own parent", spec.ID)
-		}
 		args = append(args, "parent", spec.ParentID)
 	}
-	for _, ev := range callbackEvents {
-		t := spec.Callbacks[ev]
-		if t == nil {
-			continue
+	for _, ev := range backend.CallbackEvents {
+		if j := cbs[ev]; j != nil {
+			args = append(args, "cb:"+string(ev), encode(j))
 		}
-		j := t.Clone()
-		j.ID = backend.CallbackJobID(spec.ID, ev)
-		j.CallbackOf, j.CallbackEvent = spec.ID, ev
-		j.BatchID, j.BatchIndex = "", 0
-		args = append(args, "cb:"+string(ev), encode(j))
 	}
 	createdNow, err := b.run(ctx, b.c, call{s: b.s.batchCreate, keys: batchKeys(spec.ID), args: args}).AsInt64()
 	if err != nil {
@@ -401,7 +391,7 @@ func statusOf(id string, meta, errs map[string]string, kids []string, pttl int64
 		return a.Fingerprint < c.Fingerprint
 	})
 	s.OtherErrors, _ = strconv.ParseInt(errs["other"], 10, 64)
-	for _, ev := range callbackEvents {
+	for _, ev := range backend.CallbackEvents {
 		p := meta["cb:"+string(ev)]
 		if p == "" {
 			continue

@@ -49,10 +49,10 @@ func TestEnqueueFetchCompleteLifecycle(t *testing.T) {
 	if qs.Size != 1 || qs.Retry != 1 || qs.Dead != 1 {
 		t.Fatalf("after complete: %+v", qs)
 	}
-	if s.Processed != 1 || s.Failed != 2 {
-		t.Fatalf("processed %d failed %d, want 1 and 2", s.Processed, s.Failed)
+	if s.Processed != 3 || s.Failed != 2 {
+		t.Fatalf("processed %d failed %d, want 3 (every finished attempt) and 2", s.Processed, s.Failed)
 	}
-	if len(s.Days) != 1 || s.Days[0].Processed != 1 || s.Days[0].Failed != 2 {
+	if len(s.Days) != 1 || s.Days[0].Processed != 3 || s.Days[0].Failed != 2 {
 		t.Fatalf("days: %+v", s.Days)
 	}
 	n, err := b.MoveDue(ctx, time.Now(), 100)

@@ -143,16 +143,13 @@ func (b *Backend) drainProcess(ctx context.Context, proc string, recover bool, n
 			return 0, wrap("read in-flight jobs of "+proc, err)
 		}
 		for _, raw := range m {
-			f := decodeFetched(queues[i], []byte(raw))
+			f := backend.DecodeFetched(queues[i], []byte(raw))
 			it := item{f: f, outcome: backend.OutcomeRequeue, mask: 3}
 			if recover && f.Malformed == nil {
 				j := f.Job.Clone()
 				j.Recoveries++
 				if j.Recoveries >= backend.MaxRecoveries {
-					j.ErrorClass = "joblot.PoisonPill"
-					j.ErrorMessage = backend.PoisonPillMessage
-					j.ErrorFingerprint = j.Kind + "|joblot.PoisonPill"
-					j.FailedAt, j.DiedAt = now, now
+					j.MarkPoisonPill(now)
 					it.outcome, it.job = backend.OutcomeDead, j
 				} else {
 					it.requeue = encode(j)

@@ -44,6 +44,7 @@ func groups() []group {
 	return []group{
 		{"Queue", queueTests()},
 		{"Codec", codecTests()},
+		{"Rules", ruleTests()},
 		{"Schedule", scheduleTests()},
 		{"Complete", completeTests()},
 		{"Dead", deadTests()},
