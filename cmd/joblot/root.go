@@ -44,11 +44,11 @@ func execute(ctx context.Context, args []string, stdout, stderr io.Writer, geten
 	var ee *exitError
 	if errors.As(err, &ee) {
 		if ee.msg != "" {
-			fmt.Fprintln(stderr, "joblot:", ee.msg)
+			fmt.Fprintln(stderr, "joblot:", cellN(ee.msg, maxErrorRunes))
 		}
 		return ee.code
 	}
-	fmt.Fprintln(stderr, "joblot:", err)
+	fmt.Fprintln(stderr, "joblot:", cellN(err.Error(), maxErrorRunes))
 	return 1
 }
 

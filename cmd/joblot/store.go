@@ -106,7 +106,7 @@ func readURLFile(path string, warn io.Writer) (string, error) {
 	case mode.Perm()&0o002 != 0:
 		return "", fmt.Errorf("--redis-url-file %s: writable by any user (mode %v): chmod 600 it", path, mode.Perm())
 	case mode.Perm()&0o044 != 0 && warn != nil:
-		fmt.Fprintf(warn, "joblot: warning: --redis-url-file %s is readable by other users (mode %v), and with it the Redis password: chmod 600 it\n", path, mode.Perm())
+		fmt.Fprintf(warn, "joblot: warning: --redis-url-file %s is readable by other users (mode %v), and with it the Redis password: chmod 600 it\n", cell(path), mode.Perm())
 	}
 	data, err := io.ReadAll(io.LimitReader(f, maxURLFileBytes+1))
 	if err != nil {
@@ -210,7 +210,7 @@ func (a *app) openStore(ctx context.Context) (*store, error) {
 	}
 	s, err := c.open(ctx, a.store.allowEviction, a.logger())
 	if err == nil && s.remote != nil {
-		fmt.Fprintf(a.stderr, "joblot: using the running owner (pid %d) of %s through its local endpoint\n", s.remote.OwnerPID(), c.dbPath)
+		fmt.Fprintf(a.stderr, "joblot: using the running owner (pid %d) of %s through its local endpoint\n", s.remote.OwnerPID(), cell(c.dbPath))
 	}
 	return s, err
 }
