@@ -67,8 +67,10 @@ func (f *storeFlags) choose(getenv func(string) string) (storeChoice, error) {
 	switch {
 	case f.redisURL != "" && f.redisURLFile != "":
 		return storeChoice{}, errors.New("--redis and --redis-url-file both given: choose one")
-	case (f.redisURL != "" || f.redisURLFile != "") && dbExplicit:
+	case f.redisURL != "" && dbExplicit:
 		return storeChoice{}, errors.New("--redis and --db both given: choose one store")
+	case f.redisURLFile != "" && dbExplicit:
+		return storeChoice{}, errors.New("--redis-url-file and --db both given: choose one store")
 	case f.redisURL != "":
 		return storeChoice{redisURL: f.redisURL}, nil
 	case f.redisURLFile != "":
