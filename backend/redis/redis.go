@@ -15,7 +15,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/url"
 	"sort"
 	"strconv"
 	"strings"
@@ -126,74 +125,6 @@ func Open(ctx context.Context, opts Options) (*Backend, error) {
 		return nil, err
 	}
 	return b, nil
-}
-
-// ParseURL turns a Redis address in one of the forms Options.URL accepts
-// into rueidis client options; "" means redis://127.0.0.1:6379. Tools that
-// talk to a joblot Redis without opening a Backend (memory reports,
-// cleanup of a legacy Sidekiq Redis) use it to accept the same addresses.
-// Errors never carry the password.
-func ParseURL(raw string) (rueidis.ClientOption, error) {
-	if raw == "" {
-		raw = "redis://127.0.0.1:6379"
-	}
-	rest, ok := strings.CutPrefix(raw, "redis-sentinel://")
-	if !ok {
-		o, err := rueidis.ParseURL(raw)
-		if err != nil {
-			return o, fmt.Errorf("joblot/redis: bad URL %q: %w", RedactURL(raw), withoutURL(err))
-		}
-		return o, nil
-	}
-	u, err := url.Parse("redis://" + rest)
-	if err != nil {
-		return rueidis.ClientOption{}, fmt.Errorf("joblot/redis: bad sentinel URL %q: %w", RedactURL(raw), withoutURL(err))
-	}
-	master := strings.Trim(u.Path, "/")
-	if master == "" {
-		return rueidis.ClientOption{}, fmt.Errorf("joblot/redis: sentinel URL %q has no master name (redis-sentinel://host:port[,host:port]/mastername)", RedactURL(raw))
-	}
-	var o rueidis.ClientOption
-	for _, h := range strings.Split(u.Host, ",") {
-		if h != "" {
-			o.InitAddress = append(o.InitAddress, h)
-		}
-	}
-	if len(o.InitAddress) == 0 {
-		return o, fmt.Errorf("joblot/redis: sentinel URL %q has no sentinel address", RedactURL(raw))
-	}
-	o.Sentinel.MasterSet = master
-	if u.User != nil {
-		o.Username = u.User.Username()
-		o.Password, _ = u.User.Password()
-		o.Sentinel.Username, o.Sentinel.Password = o.Username, o.Password
-	}
-	if db := u.Query().Get("db"); db != "" {
-		if o.SelectDB, err = strconv.Atoi(db); err != nil {
-			return o, fmt.Errorf("joblot/redis: bad db %q in %q", db, RedactURL(raw))
-		}
-	}
-	return o, nil
-}
-
-// RedactURL returns raw with its password replaced by "xxxxx", for logs
-// and errors.
-func RedactURL(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return "(unparsable URL)"
-	}
-	return u.Redacted()
-}
-
-// withoutURL drops the *url.Error wrapper, whose message repeats the URL
-// and with it the password.
-func withoutURL(err error) error {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		return ue.Err
-	}
-	return err
 }
 
 // checkEviction reads maxmemory-policy on every node the client knows: on
