@@ -36,7 +36,10 @@ type EnqueueParams struct {
 type ClientConfig struct {
 	// MaxPayloadBytes is the largest encoded job accepted (default
 	// DefaultMaxPayloadBytes, 1 MiB); larger ones fail with
-	// ErrPayloadTooLarge and nothing is stored.
+	// ErrPayloadTooLarge and nothing is stored. A server applies its
+	// Client's limit to the jobs it fetches too: a larger one (stored by
+	// other means) goes dead with ErrPayloadTooLarge and never runs, so
+	// give servers the limit their clients have.
 	MaxPayloadBytes int
 	// EnqueueChunk is how many jobs go to storage per round trip in
 	// EnqueueMany and Batch.Add (default DefaultEnqueueChunk).

@@ -23,7 +23,7 @@ func (s *Server) workLoop() {
 		} else {
 			res = s.execute(f)
 			if s.cfg.Observer != nil {
-				s.cfg.Observer.JobDone(f.Kind, f.Queue, res.Outcome, res.Duration)
+				s.observe(f, res)
 			}
 		}
 		s.acks <- res
@@ -43,8 +43,8 @@ func (p *panicError) Error() string { return fmt.Sprintf("panic: %v", p.value) }
 // execute runs one job and decides its outcome. It never panics.
 func (s *Server) execute(f *backend.Fetched) backend.Result {
 	start := time.Now()
-	if f.Malformed != nil {
-		return s.failure(f, nil, fmt.Errorf("malformed payload: %w", f.Malformed), true, start)
+	if err := s.unrunnable(f); err != nil {
+		return s.failure(f, nil, err, true, start)
 	}
 	job := f.Job
 	if job.BatchID != "" && s.cancel.cancelled(job.BatchID) {
