@@ -299,18 +299,6 @@ func checkFixture(t *testing.T, version int, store []string, open func(*testing.
 	})
 }
 
-// waitFor polls cond until it holds, failing the test when ctx ends.
-func waitFor(t *testing.T, ctx context.Context, what string, cond func() bool) {
-	t.Helper()
-	for !cond() {
-		select {
-		case <-ctx.Done():
-			t.Fatalf("timed out waiting for %s", what)
-		case <-time.After(10 * time.Millisecond):
-		}
-	}
-}
-
 // writeFixtureSet writes the fixture through the public API into a fresh
 // Redis and a fresh file, then saves both under dir.
 func writeFixtureSet(t *testing.T, dir string) {
