@@ -5,7 +5,6 @@ import (
 	"errors"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/joblot/joblot/backend"
 )
@@ -171,17 +170,7 @@ func TestBatchAddsFromInsideAJobAreIdempotent(t *testing.T) {
 			t.Fatal(err)
 		}
 		startServer(t, b, fastConfig(batchWorkers(t, &cbs, &attempts)))
-		waitFor(t, "parent success", func() bool {
-			if cbs.count("grow:success") == 1 {
-				return true
-			}
-			if testing.Verbose() {
-				st, _ := client.BatchStatus(ctx, bt.ID())
-				t.Logf("callbacks %v; parent %+v", cbs.rec.all(), st)
-				time.Sleep(time.Second)
-			}
-			return false
-		})
+		waitFor(t, "parent success", func() bool { return cbs.count("grow:success") == 1 })
 		st, err := client.BatchStatus(ctx, bt.ID())
 		if err != nil {
 			t.Fatal(err)

@@ -71,6 +71,9 @@ type Server struct {
 type testHooks struct {
 	acked     func(results []backend.Result)
 	dutiesRan func()
+	// now replaces time.Now as the background duties' clock, so a test can
+	// make a scheduled job due without waiting for it.
+	now func() time.Time
 }
 
 // NewServer returns a server for b. Call Start, or Run.

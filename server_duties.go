@@ -75,7 +75,7 @@ func (s *Server) dutiesLoop() {
 			}
 			continue
 		}
-		now := time.Now()
+		now := s.dutiesNow()
 		s.duty(ctx, "move due jobs", func() error {
 			for {
 				n, err := s.backend.MoveDue(ctx, now, 1000)
@@ -115,6 +115,15 @@ func (s *Server) dutiesLoop() {
 			s.hooks.dutiesRan()
 		}
 	}
+}
+
+// dutiesNow is the time the background duties act at: the wall clock, or
+// a test's clock.
+func (s *Server) dutiesNow() time.Time {
+	if s.hooks.now != nil {
+		return s.hooks.now()
+	}
+	return time.Now()
 }
 
 func (s *Server) duty(ctx context.Context, name string, fn func() error) {

@@ -128,7 +128,7 @@ func TestRecoverOrphansAndPoisonPill(t *testing.T) {
 	mustEnqueue(t, b, j)
 	for round := 1; round <= backend.MaxRecoveries; round++ {
 		proc := "p" + itoa(round)
-		if err := b.Heartbeat(ctx, backend.ProcessInfo{ID: proc}, time.Minute); err != nil {
+		if err := b.Heartbeat(ctx, backend.ProcessInfo{ID: proc}, time.Hour); err != nil {
 			t.Fatal(err)
 		}
 		got := mustFetch(t, b, proc, "q", 1)
@@ -138,7 +138,7 @@ func TestRecoverOrphansAndPoisonPill(t *testing.T) {
 		if n, err := b.RecoverOrphans(ctx, time.Now()); err != nil || n != 0 {
 			t.Fatalf("recovered a live process: %d, %v", n, err)
 		}
-		n, err := b.RecoverOrphans(ctx, time.Now().Add(2*time.Minute))
+		n, err := b.RecoverOrphans(ctx, time.Now().Add(2*time.Hour))
 		if err != nil || n != 1 {
 			t.Fatalf("RecoverOrphans = %d, %v", n, err)
 		}

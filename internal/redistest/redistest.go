@@ -62,6 +62,15 @@ func Start(t testing.TB, opts ...Options) *Server {
 	return s
 }
 
+// readyTimeout bounds the wait for a started process to answer, and
+// clusterTimeout the wait for a cluster or sentinel to settle: generous, so
+// that a busy machine makes a test slower, never red (a port taken between
+// freePort and bind makes the process exit, and costs one readyTimeout).
+const (
+	readyTimeout   = 30 * time.Second
+	clusterTimeout = time.Minute
+)
+
 // StartServer starts a server in dir; the caller must call Stop. It is for
 // programs (benchmarks, the demo) that are not tests.
 func StartServer(dir string, o Options) (*Server, error) {
@@ -98,7 +107,7 @@ func StartServer(dir string, o Options) (*Server, error) {
 		}
 		addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
 		s := &Server{Addr: addr, URL: "redis://" + addr, cmd: cmd, dir: dir}
-		if lastErr = s.waitReady(5 * time.Second); lastErr == nil {
+		if lastErr = s.waitReady(readyTimeout); lastErr == nil {
 			return s, nil
 		}
 		s.Stop() // most likely the port was taken between freePort and bind: try another

@@ -79,7 +79,7 @@ func startSentinel(dir string, master *Server) (*Sentinel, error) {
 		}
 		addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
 		proc := &Server{Addr: addr, URL: "redis://" + addr, cmd: cmd, dir: dir}
-		if lastErr = proc.waitReady(5 * time.Second); lastErr != nil {
+		if lastErr = proc.waitReady(readyTimeout); lastErr != nil {
 			proc.Stop() // most likely the port was taken: try another
 			continue
 		}
@@ -89,7 +89,7 @@ func startSentinel(dir string, master *Server) (*Sentinel, error) {
 			Master: master,
 			proc:   proc,
 		}
-		if err := s.waitMaster(10 * time.Second); err != nil {
+		if err := s.waitMaster(clusterTimeout); err != nil {
 			s.Stop()
 			return nil, err
 		}
