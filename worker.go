@@ -51,18 +51,19 @@ type workerEntry struct {
 // NewWorkers returns an empty registry.
 func NewWorkers() *Workers { return &Workers{byKind: map[string]*workerEntry{}} }
 
-// AddWorker registers worker for the kind of T. It panics if the kind is
-// already registered, like http.ServeMux does for a duplicate pattern: that
-// is a programming error found at start-up.
-func AddWorker[T JobArgs](ws *Workers, worker Worker[T], opts ...WorkerOpts) {
+// AddWorker registers worker for the kind of T with its settings; opts may
+// be nil for the server's defaults. It panics if the kind is already
+// registered, like http.ServeMux does for a duplicate pattern: that is a
+// programming error found at start-up.
+func AddWorker[T JobArgs](ws *Workers, worker Worker[T], opts *WorkerOpts) {
 	var zero T
 	kind := zero.Kind()
 	if _, dup := ws.byKind[kind]; dup {
 		panic(fmt.Sprintf("joblot: worker for kind %q registered twice", kind))
 	}
 	e := &workerEntry{kind: kind}
-	if len(opts) > 0 {
-		e.opts = opts[0]
+	if opts != nil {
+		e.opts = *opts
 	}
 	e.run = func(ctx context.Context, meta *JobMeta, raw []byte) error {
 		var args T
