@@ -41,8 +41,8 @@ type Server struct {
 
 	slots  *slots
 	found  *wakeup // the leading fetcher found jobs: idle followers resume
-	jobs   chan *backend.Fetched
-	acks   chan backend.Result
+	jobs   chan claimed
+	acks   chan ack
 	queues queueOrder
 	cancel *cancelCache
 
@@ -69,7 +69,7 @@ type Server struct {
 
 // testHooks let tests wait on events instead of sleeping. All optional.
 type testHooks struct {
-	acked     func(results []backend.Result)
+	acked     func(proc string, results []backend.Result)
 	dutiesRan func()
 }
 
@@ -91,8 +91,8 @@ func NewServer(b backend.Backend, cfg ServerConfig) (*Server, error) {
 		procID:  newProcessID(),
 		slots:   newSlots(cfg.Concurrency + cfg.Prefetch),
 		found:   newWakeup(),
-		jobs:    make(chan *backend.Fetched, cfg.Concurrency+cfg.Prefetch),
-		acks:    make(chan backend.Result, cfg.AckChunk*2),
+		jobs:    make(chan claimed, cfg.Concurrency+cfg.Prefetch),
+		acks:    make(chan ack, cfg.AckChunk*2),
 		queues:  newQueueOrder(cfg.Queues, cfg.StrictPriority),
 		cancel:  newCancelCache(DefaultCancelCacheTTL),
 	}
@@ -228,6 +228,21 @@ func (s *Server) processInfo() backend.ProcessInfo {
 		Concurrency: s.cfg.Concurrency,
 		StartedAt:   s.startedAt,
 	}
+}
+
+// claimed is a fetched job with the identity it was claimed under.
+type claimed struct {
+	*backend.Fetched
+	proc string
+}
+
+// ack is a result to record under the identity its job was claimed under:
+// the process may have re-registered under a new identity (after fencing)
+// between the fetch and the ack, and the job is in the old identity's
+// in-flight record.
+type ack struct {
+	backend.Result
+	proc string
 }
 
 func newProcessID() string {

@@ -87,7 +87,7 @@ func (s *Server) fetchLoop(leader bool) {
 		for _, f := range fetched {
 			// Never blocks: the channel holds Concurrency+Prefetch, the
 			// same as the slots this fetcher had to acquire.
-			s.jobs <- f
+			s.jobs <- claimed{Fetched: f, proc: proc}
 		}
 	}
 }

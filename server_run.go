@@ -15,7 +15,8 @@ import (
 // workLoop runs fetched jobs until the jobs channel closes.
 func (s *Server) workLoop() {
 	defer s.workers.Done()
-	for f := range s.jobs {
+	for c := range s.jobs {
+		f := c.Fetched
 		var res backend.Result
 		if s.draining.Load() {
 			// Not started yet: back to the head of its queue, untouched.
@@ -26,7 +27,7 @@ func (s *Server) workLoop() {
 				s.cfg.Observer.JobDone(f.Kind, f.Queue, res.Outcome, res.Duration)
 			}
 		}
-		s.acks <- res
+		s.acks <- ack{Result: res, proc: c.proc}
 		s.inFlight.Add(-1)
 		s.slots.release(1)
 	}
