@@ -49,11 +49,17 @@ func (s *Server) fetchLoop(leader bool) {
 		}
 		proc := s.ProcessID()
 		fetched, err := s.backend.Fetch(ctx, proc, s.queues.next(), n)
+		// Jobs a failed fetch claimed before its error (from the queues it
+		// tried first) are in flight under proc: they run like any others,
+		// or they would sit there until this process dies. The slots of
+		// the jobs not returned are free again.
 		s.slots.release(n - len(fetched))
+		s.handOver(ctx, leader, proc, fetched)
 		if err != nil {
 			if ctx.Err() == nil {
-				s.logger.Warn("joblot: fetch failed", "err", err)
+				s.logger.Warn("joblot: fetch failed", "err", err, "claimed", len(fetched))
 			}
+			backlog = false
 			idle = backoff(idle, s.cfg.IdleFetchInterval)
 			sleepCtx(ctx, idle)
 			continue
@@ -77,18 +83,25 @@ func (s *Server) fetchLoop(leader bool) {
 			sleepCtx(ctx, idle)
 			continue
 		}
-		if leader {
-			s.found.broadcast() // cheap: one per fetched chunk
-		}
 		backlog = len(fetched) == n
 		idle = 0
-		s.refreshCancelled(ctx, fetched)
-		s.inFlight.Add(int64(len(fetched)))
-		for _, f := range fetched {
-			// Never blocks: the channel holds Concurrency+Prefetch, the
-			// same as the slots this fetcher had to acquire.
-			s.jobs <- claimed{Fetched: f, proc: proc}
-		}
+	}
+}
+
+// handOver gives jobs claimed under proc to the workers.
+func (s *Server) handOver(ctx context.Context, leader bool, proc string, fetched []*backend.Fetched) {
+	if len(fetched) == 0 {
+		return
+	}
+	if leader {
+		s.found.broadcast() // cheap: one per fetched chunk
+	}
+	s.refreshCancelled(ctx, fetched)
+	s.inFlight.Add(int64(len(fetched)))
+	for _, f := range fetched {
+		// Never blocks: the channel holds Concurrency+Prefetch, the
+		// same as the slots this fetcher had to acquire.
+		s.jobs <- claimed{Fetched: f, proc: proc}
 	}
 }
 
