@@ -61,6 +61,13 @@ type Server struct {
 
 	fetchers, workers, ackers, services sync.WaitGroup
 
+	// workerSet holds the worker goroutines, for Stop to find the jobs
+	// still running at the shutdown deadline.
+	workerMu  sync.Mutex
+	workerSet map[*worker]struct{}
+	// lingering counts goroutines of abandoned attempts still running.
+	lingering *lingerers
+
 	// watchdog is nil when the backend cannot report its memory.
 	watchdog *watchdog.Watchdog
 
@@ -71,6 +78,10 @@ type Server struct {
 type testHooks struct {
 	acked     func(proc string, results []backend.Result)
 	dutiesRan func()
+	// lingerFull: a timed-out attempt waits for a lingering place.
+	lingerFull func()
+	// fetchGated: a fetcher stops because MaxLingering goroutines linger.
+	fetchGated func(leader bool)
 }
 
 // NewServer returns a server for b. Call Start, or Run.
@@ -95,7 +106,14 @@ func NewServer(b backend.Backend, cfg ServerConfig) (*Server, error) {
 		acks:    make(chan ack, cfg.AckChunk*2),
 		queues:  newQueueOrder(cfg.Queues, cfg.StrictPriority),
 		cancel:  newCancelCache(DefaultCancelCacheTTL),
+
+		workerSet: map[*worker]struct{}{},
 	}
+	var notify func(int)
+	if lo, ok := cfg.Observer.(LingerObserver); ok {
+		notify = lo.JobsLingering
+	}
+	s.lingering = newLingerers(cfg.MaxLingering, notify)
 	s.waiter, _ = b.(backend.Waiter)
 	if mr, ok := b.(backend.MemoryReporter); ok {
 		s.watchdog = watchdog.New(mr, watchdog.Config{
@@ -121,6 +139,11 @@ func (s *Server) ProcessID() string {
 	return s.procID
 }
 
+// Lingering returns how many goroutines of abandoned attempts (jobs that
+// ignored their context past their timeout or the shutdown deadline) are
+// still running in this process.
+func (s *Server) Lingering() int { return s.lingering.count() }
+
 // Start registers the process and starts fetching; it returns at once. ctx
 // bounds only the registration.
 func (s *Server) Start(ctx context.Context) error {
@@ -143,7 +166,7 @@ func (s *Server) Start(ctx context.Context) error {
 	}
 	for range s.cfg.Concurrency {
 		s.workers.Add(1)
-		go s.workLoop()
+		s.startWorker()
 	}
 	for i := range fetchers {
 		s.fetchers.Add(1)
@@ -162,8 +185,16 @@ func (s *Server) Start(ctx context.Context) error {
 
 // Stop shuts the server down gracefully: it stops fetching, returns jobs
 // not yet started to their queues untouched, and waits for running jobs
-// until ctx is done. Then it cancels the jobs still running, returns them
-// to their queues untouched, records every result and deregisters.
+// until ctx is done (Run gives ShutdownTimeout). Then it cancels the jobs
+// still running and returns them to their queues untouched, without
+// counting a recovery; records every result and deregisters.
+//
+// Stop returns shortly after ctx is done (within half a second) even if a
+// job ignores its cancelled context: such a job is returned to its queue
+// while its goroutine still runs, and is logged by id, kind and queue. Until
+// that goroutine returns (or the program exits) the job may run twice at
+// once, here and in the process that fetches it next; a job that honours
+// its context, or is idempotent, is safe.
 //
 // Results are stored in chunks in the background while a server runs, so
 // a job's outcome may reach Stats and the job sets a moment after its
@@ -184,7 +215,19 @@ func (s *Server) Stop(ctx context.Context) error {
 	case <-ctx.Done():
 		s.logger.Warn("joblot: shutdown deadline reached; cancelling running jobs", "running", s.inFlight.Load())
 		s.hardStop()
-		<-done
+		grace := time.NewTimer(abandonGrace)
+		select {
+		case <-done:
+		case <-grace.C:
+			// Jobs that ignore their context: requeue them without
+			// waiting. Their workers are replaced, and the replacements
+			// exit at once (the jobs channel is closed).
+			if n := s.abandonRunning(); n > 0 {
+				s.logger.Warn("joblot: stopped without waiting for jobs that ignored cancellation; they were requeued and may run twice", "jobs", n)
+			}
+			<-done
+		}
+		grace.Stop()
 	}
 	s.hardStop()
 	close(s.acks)

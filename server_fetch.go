@@ -35,6 +35,17 @@ func (s *Server) fetchLoop(leader bool) {
 			}
 			continue
 		}
+		if s.lingering.atMax() {
+			// MaxLingering goroutines of abandoned jobs linger: fetch
+			// nothing more until one returns.
+			if s.hooks.fetchGated != nil {
+				s.hooks.fetchGated(leader)
+			}
+			if !s.lingering.waitBelowMax(ctx, 0) {
+				return
+			}
+			continue
+		}
 		n := s.slots.acquire(ctx, 1, s.cfg.FetchChunk, nil)
 		if n == 0 {
 			return // ctx done
@@ -46,6 +57,12 @@ func (s *Server) fetchLoop(leader bool) {
 			linger := time.NewTimer(fetchLinger)
 			n += s.slots.acquire(ctx, fetchMin-n, fetchMin-n, linger.C)
 			linger.Stop()
+		}
+		if s.lingering.atMax() {
+			// The slots may be those of a job abandoned meanwhile, which
+			// reached the cap: it is counted before its slot is freed.
+			s.slots.release(n)
+			continue
 		}
 		proc := s.ProcessID()
 		fetched, err := s.backend.Fetch(ctx, proc, s.queues.next(), n)

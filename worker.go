@@ -11,7 +11,10 @@ import (
 // schedules a retry (or kills the job when retries are exhausted); wrap the
 // error with JobDiscard or JobKill to end the job at once. A panic is a
 // failure whose stack is recorded. Work must honour ctx: it is cancelled at
-// the job's timeout and when the server stops hard.
+// the job's timeout and when the server stops hard. A Work that ignores it
+// is not waited for (half a second later the server records the attempt
+// without it) but its goroutine runs on; see ServerConfig.MaxLingering and
+// Server.Stop.
 type Worker[T JobArgs] interface {
 	Work(ctx context.Context, job *Job[T]) error
 }
@@ -25,7 +28,8 @@ func (f WorkFunc[T]) Work(ctx context.Context, job *Job[T]) error { return f(ctx
 // WorkerOpts are per-kind settings. Zero fields take the server's defaults.
 type WorkerOpts struct {
 	// Timeout bounds one attempt; the job's context is cancelled after it
-	// and the attempt fails with ErrJobTimeout. 0 uses
+	// and the attempt fails with ErrJobTimeout, whether or not the job
+	// returns (see ServerConfig.JobTimeout). 0 uses
 	// ServerConfig.JobTimeout.
 	Timeout time.Duration
 	// MaxRetries is the kind's retry budget for jobs enqueued without one
