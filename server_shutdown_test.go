@@ -369,3 +369,13 @@ func TestMaxLingering(t *testing.T) {
 		}
 	})
 }
+
+// TestLogSafe: payload-derived strings reach logs escaped and bounded.
+func TestLogSafe(t *testing.T) {
+	if got := logSafe("a\nb\x1b[31m\u00e9"); got != `a\nb\x1b[31m\u00e9` {
+		t.Errorf("logSafe escaped to %q", got)
+	}
+	if got := logSafe(strings.Repeat("k", 10_000)); len(got) > maxLogField+8 {
+		t.Errorf("logSafe kept %d bytes of 10000", len(got))
+	}
+}
