@@ -41,7 +41,7 @@ func batchWorkers(t *testing.T, cbs *callbackLog, attempts *atomic.Int64) *Worke
 	AddWorker(ws, WorkFunc[cbArgs](func(ctx context.Context, j *Job[cbArgs]) error {
 		cbs.rec.add(j.Args.Tag + ":" + string(j.CallbackEvent))
 		return nil
-	}))
+	}), nil)
 	AddWorker(ws, WorkFunc[stepArgs](func(ctx context.Context, j *Job[stepArgs]) error {
 		attempts.Add(1)
 		if j.Args.Spawn > 0 || j.Args.Child {
@@ -80,7 +80,7 @@ func batchWorkers(t *testing.T, cbs *callbackLog, attempts *atomic.Int64) *Worke
 			return errors.New("step failed")
 		}
 		return nil
-	}))
+	}), nil)
 	return ws
 }
 
@@ -271,7 +271,7 @@ func TestConcurrentAddsFromOneJob(t *testing.T) {
 				}
 			}
 			return nil
-		}))
+		}), nil)
 		client := NewClient(b, ClientConfig{EnqueueChunk: 10})
 		bt, err := client.NewBatch(ctx, callbacks("fan"))
 		if err != nil {

@@ -33,7 +33,7 @@ func TestOversizedStoredPayloadGoesDeadUnrun(t *testing.T) {
 	AddWorker(ws, WorkFunc[greetArgs](func(_ context.Context, j *Job[greetArgs]) error {
 		ran.add(len(j.Args.Name))
 		return nil
-	}))
+	}), nil)
 	startServer(t, b, fastConfig(ws))
 	waitFor(t, "the oversized job to die", func() bool {
 		return len(listAll(t, b, backend.JobFilter{Set: backend.SetDead})) == 1
@@ -95,7 +95,7 @@ func TestPanickingObserverDoesNotStopTheServer(t *testing.T) {
 	AddWorker(ws, WorkFunc[greetArgs](func(_ context.Context, j *Job[greetArgs]) error {
 		ran.add(j.Args.Name)
 		return nil
-	}))
+	}), nil)
 	cfg := fastConfig(ws)
 	cfg.Observer = panicObserver{}
 	startServer(t, b, cfg)

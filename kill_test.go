@@ -72,7 +72,7 @@ func runKillChild() {
 		defer mu.Unlock()
 		_, err := fmt.Fprintf(ledger, "%d\n", j.Args.N)
 		return err
-	}))
+	}), nil)
 	cfg := ServerConfig{
 		Workers:           ws,
 		Concurrency:       20,

@@ -35,6 +35,17 @@ func (s *Server) fetchLoop(leader bool) {
 			}
 			continue
 		}
+		if s.lingering.atMax() {
+			// MaxLingering goroutines of abandoned jobs linger: fetch
+			// nothing more until one returns.
+			if s.hooks.fetchGated != nil {
+				s.hooks.fetchGated(leader)
+			}
+			if !s.lingering.waitBelowMax(ctx, 0) {
+				return
+			}
+			continue
+		}
 		n := s.slots.acquire(ctx, 1, s.cfg.FetchChunk, nil)
 		if n == 0 {
 			return // ctx done
@@ -47,13 +58,25 @@ func (s *Server) fetchLoop(leader bool) {
 			n += s.slots.acquire(ctx, fetchMin-n, fetchMin-n, linger.C)
 			linger.Stop()
 		}
+		if s.lingering.atMax() {
+			// The slots may be those of a job abandoned meanwhile, which
+			// reached the cap: it is counted before its slot is freed.
+			s.slots.release(n)
+			continue
+		}
 		proc := s.ProcessID()
 		fetched, err := s.backend.Fetch(ctx, proc, s.queues.next(), n)
+		// Jobs a failed fetch claimed before its error (from the queues it
+		// tried first) are in flight under proc: they run like any others,
+		// or they would sit there until this process dies. The slots of
+		// the jobs not returned are free again.
 		s.slots.release(n - len(fetched))
+		s.handOver(ctx, leader, proc, fetched)
 		if err != nil {
 			if ctx.Err() == nil {
-				s.logger.Warn("joblot: fetch failed", "err", err)
+				s.logger.Warn("joblot: fetch failed", "err", err, "claimed", len(fetched))
 			}
+			backlog = false
 			idle = backoff(idle, s.cfg.IdleFetchInterval)
 			sleepCtx(ctx, idle)
 			continue
@@ -77,18 +100,25 @@ func (s *Server) fetchLoop(leader bool) {
 			sleepCtx(ctx, idle)
 			continue
 		}
-		if leader {
-			s.found.broadcast() // cheap: one per fetched chunk
-		}
 		backlog = len(fetched) == n
 		idle = 0
-		s.refreshCancelled(ctx, fetched)
-		s.inFlight.Add(int64(len(fetched)))
-		for _, f := range fetched {
-			// Never blocks: the channel holds Concurrency+Prefetch, the
-			// same as the slots this fetcher had to acquire.
-			s.jobs <- f
-		}
+	}
+}
+
+// handOver gives jobs claimed under proc to the workers.
+func (s *Server) handOver(ctx context.Context, leader bool, proc string, fetched []*backend.Fetched) {
+	if len(fetched) == 0 {
+		return
+	}
+	if leader {
+		s.found.broadcast() // cheap: one per fetched chunk
+	}
+	s.refreshCancelled(ctx, fetched)
+	s.inFlight.Add(int64(len(fetched)))
+	for _, f := range fetched {
+		// Never blocks: the channel holds Concurrency+Prefetch, the
+		// same as the slots this fetcher had to acquire.
+		s.jobs <- claimed{Fetched: f, proc: proc}
 	}
 }
 

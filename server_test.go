@@ -33,7 +33,7 @@ func TestEnqueueAndRun(t *testing.T) {
 		AddWorker(ws, WorkFunc[greetArgs](func(ctx context.Context, j *Job[greetArgs]) error {
 			got.add(j)
 			return nil
-		}))
+		}), nil)
 		client := NewClient(b, ClientConfig{EnqueueChunk: 7})
 		id, err := client.Enqueue(ctx, greetArgs{Name: "ada"}, &EnqueueOpts{Queue: "mail"})
 		if err != nil {
@@ -101,7 +101,7 @@ func TestScheduledJobRunsWhenDue(t *testing.T) {
 		AddWorker(ws, WorkFunc[greetArgs](func(ctx context.Context, j *Job[greetArgs]) error {
 			ran <- j.ID
 			return nil
-		}))
+		}), nil)
 		client := NewClient(b, ClientConfig{})
 		at := time.Now().Add(time.Hour)
 		id, err := client.Enqueue(ctx, greetArgs{}, &EnqueueOpts{RunAt: at})
@@ -166,7 +166,7 @@ func TestOutcomes(t *testing.T) {
 				return nil
 			}
 			return errors.New("always fails")
-		}), WorkerOpts{Timeout: time.Hour}) // only the "timeout" job times out, on its own 50 ms
+		}), &WorkerOpts{Timeout: time.Hour}) // only the "timeout" job times out, on its own 50 ms
 		client := NewClient(b, ClientConfig{})
 		enqueue := func(mode string, opts *EnqueueOpts) string {
 			id, err := client.Enqueue(ctx, failArgs{Mode: mode}, opts)
@@ -259,7 +259,7 @@ func TestUndecodableArgsGoDead(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b backend.Backend) {
 		ctx := context.Background()
 		ws := NewWorkers()
-		AddWorker(ws, WorkFunc[greetArgs](func(context.Context, *Job[greetArgs]) error { return nil }))
+		AddWorker(ws, WorkFunc[greetArgs](func(context.Context, *Job[greetArgs]) error { return nil }), nil)
 		bad := &backend.Job{ID: backend.NewJobID(), Kind: "greet", Queue: DefaultQueue, Args: []byte(`{"name": 42}`), CreatedAt: time.Now()}
 		if err := b.Enqueue(ctx, []*backend.Job{bad}); err != nil {
 			t.Fatal(err)
@@ -301,7 +301,7 @@ func TestConcurrencyLimit(t *testing.T) {
 			running.Add(-1)
 			done.Add(1)
 			return nil
-		}))
+		}), nil)
 		client := NewClient(b, ClientConfig{})
 		params := make([]EnqueueParams, 200)
 		for i := range params {
@@ -347,7 +347,7 @@ func TestGracefulShutdown(t *testing.T) {
 			}
 			<-ctx.Done() // "stuck" runs until the hard stop
 			return ctx.Err()
-		}))
+		}), nil)
 		client := NewClient(b, ClientConfig{})
 		stuck, _ := client.Enqueue(ctx, greetArgs{Name: "stuck"}, nil)
 		if _, err := client.Enqueue(ctx, greetArgs{Name: "quick"}, nil); err != nil {
@@ -359,7 +359,7 @@ func TestGracefulShutdown(t *testing.T) {
 			t.Fatal(err)
 		}
 		succeeded := make(chan struct{}, 1)
-		s.hooks.acked = func(results []backend.Result) {
+		s.hooks.acked = func(_ string, results []backend.Result) {
 			for _, r := range results {
 				if r.Outcome == backend.OutcomeSucceeded {
 					select {
@@ -469,7 +469,7 @@ func TestIdleServerIsWokenByAnEnqueue(t *testing.T) {
 		AddWorker(ws, WorkFunc[greetArgs](func(ctx context.Context, job *Job[greetArgs]) error {
 			ran <- job.Args.Name
 			return nil
-		}))
+		}), nil)
 		cfg := fastConfig(ws)
 		cfg.IdleFetchInterval, cfg.IdleWaitTimeout = time.Hour, time.Hour
 		spy := waitSpy{Backend: b, w: b.(backend.Waiter), waiting: make(chan struct{}, 1)}

@@ -34,7 +34,9 @@ type Backend interface {
 	// skipped. Fetch does not block: it returns an empty slice when there is
 	// nothing to do. Payloads that cannot be decoded are returned as jobs
 	// with only ID, Queue and Raw set and Malformed non-nil, so the caller
-	// can send them dead with the reason.
+	// can send them dead with the reason. When it fails after claiming jobs
+	// (a later queue failed), it returns the jobs it claimed together with
+	// the error: they are in flight under proc, and the caller runs them.
 	Fetch(ctx context.Context, proc string, queues []string, max int) ([]*Fetched, error)
 
 	// Complete records the outcome of in-flight jobs of proc (see Result).

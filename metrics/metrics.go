@@ -109,6 +109,8 @@ type Collector struct {
 
 	jobs  *jobMetrics
 	store *storeMetrics
+
+	lingering prometheus.Gauge // see lingering.go
 }
 
 // New returns a Collector for the store b and registers its metrics with
@@ -153,6 +155,8 @@ func New(b backend.Backend, opts Options) *Collector {
 		c.gatherer = g
 	}
 	opts.Registerer.MustRegister(c.jobs.outcomes, c.jobs.durations, c.store)
+	c.lingering = newLingeringGauge()
+	opts.Registerer.MustRegister(c.lingering)
 	return c
 }
 

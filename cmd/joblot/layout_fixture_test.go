@@ -218,16 +218,16 @@ func checkFixture(t *testing.T, version int, store []string, open func(*testing.
 		defer mu.Unlock()
 		runs[job.Queue]++
 		return nil
-	}))
+	}), nil)
 	joblot.AddWorker(workers, joblot.WorkFunc[fixtureFailArgs](func(context.Context, *joblot.Job[fixtureFailArgs]) error {
 		return errors.New(fixtureFailError)
-	}))
+	}), nil)
 	joblot.AddWorker(workers, joblot.WorkFunc[fixtureDoneArgs](func(ctx context.Context, job *joblot.Job[fixtureDoneArgs]) error {
 		mu.Lock()
 		defer mu.Unlock()
 		callbacks[job.Args.Batch+" of "+job.CallbackOf]++
 		return nil
-	}))
+	}), nil)
 	if expired[fixtureBatchDesc] || expired[fixtureFailingDesc] {
 		// Expire them now, before any of their jobs runs, as a server's
 		// janitor would first thing.
@@ -364,7 +364,7 @@ func writeFixture(t *testing.T, b backend.Backend) {
 	workers := joblot.NewWorkers()
 	joblot.AddWorker(workers, joblot.WorkFunc[fixtureFailArgs](func(context.Context, *joblot.Job[fixtureFailArgs]) error {
 		return errors.New(fixtureFailError)
-	}))
+	}), nil)
 	srv, err := joblot.NewServer(b, joblot.ServerConfig{Workers: workers, Queues: map[string]int{"default": 1}, IdleFetchInterval: 20 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
