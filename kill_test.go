@@ -21,7 +21,7 @@ import (
 	"github.com/joblot/joblot/internal/redistest"
 )
 
-// The kill test (BRIEF §4.2): worker processes are SIGKILLed at random
+// The kill test (docs/reliability.md): worker processes are SIGKILLed at random
 // instants, over and over, while a ledger outside the system under test —
 // an append-only file per process — records every run. In the end every
 // enqueued job ran at least once.
@@ -204,7 +204,7 @@ func TestSIGKILLedWorkersLoseNoJob(t *testing.T) {
 			t.Fatal(err)
 		}
 		// A job whose process was killed under it three times in a row is
-		// a poison pill (BRIEF §4.2): it is in the dead set, not lost.
+		// a poison pill (backend.MaxRecoveries): it is in the dead set, not lost.
 		for _, j := range listAll(t, b, backend.JobFilter{Set: backend.SetDead}) {
 			var a ledgerArgs
 			if j.ErrorMessage == backend.PoisonPillMessage && json.Unmarshal(j.Args, &a) == nil {

@@ -162,7 +162,7 @@ func (s *Server) Start(ctx context.Context) error {
 	s.hardCtx, s.hardStop = context.WithCancel(context.Background())
 	s.serviceCtx, s.stopService = context.WithCancel(context.Background())
 
-	const fetchers, ackers = 2, 2 // more did not help in the prototype (BRIEF §5)
+	const fetchers, ackers = 2, 2 // more did not help when measured (BENCHMARKS.md)
 	for range ackers {
 		s.ackers.Add(1)
 		go s.ackLoop()

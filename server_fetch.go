@@ -11,14 +11,15 @@ import (
 )
 
 // fetchLoop claims jobs for free slots and hands them to workers. It never
-// holds more jobs than Concurrency + Prefetch (BRIEF §4.6).
+// holds more jobs than Concurrency + Prefetch, so one process never hoards
+// slow jobs that others could run.
 //
 // While the queues are empty only the leading fetcher looks for jobs; the
 // others wait until it finds some. On a backend that can wake it
 // (backend.Waiter) it waits to be woken, up to IdleWaitTimeout, so a job
 // enqueued into an idle system starts at once; otherwise it polls, backing
 // off up to IdleFetchInterval. That keeps an idle process to a few store
-// calls a second (BRIEF §4.6) without giving up the second fetcher's
+// calls a second without giving up the second fetcher's
 // overlap under load.
 func (s *Server) fetchLoop(leader bool) {
 	defer s.fetchers.Done()

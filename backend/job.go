@@ -68,7 +68,7 @@ type Job struct {
 	// MaxRecoveries the job is a poison pill and goes dead.
 	Recoveries int
 	// ManualRetry marks a job an operator retried from the dead set. Its
-	// batch accounting then allows X → F/S (BRIEF §3).
+	// batch accounting then allows X → F/S (see backend.Transition).
 	ManualRetry bool
 
 	// UnknownFields holds, verbatim and in order, the encoded fields this

@@ -85,7 +85,7 @@ func (c *txc) countError(bt *btx, j *backend.Job) error {
 }
 
 // checkFire fires complete and then success when their conditions hold
-// (BRIEF §2): committed, pending = 0 (succeeded = total, not cancelled) and
+// (docs/batch-states.md): committed, pending = 0 (succeeded = total, not cancelled) and
 // every child's complete (success) callback has succeeded.
 func (c *txc) checkFire(bt *btx) error {
 	m := &bt.m

@@ -48,8 +48,8 @@ type Options struct {
 	NoSync bool
 	// NoLocalEndpoint disables the local endpoint. By default the process
 	// that owns the file serves the Backend over a unix socket next to it
-	// (path + ".sock", see package backend/remote), so that the CLI and the
-	// dashboard work while it runs; nobody else can open the file.
+	// (path + ".sock", see package backend/remote), so that the CLI works
+	// while it runs; nobody else can open the file.
 	NoLocalEndpoint bool
 }
 

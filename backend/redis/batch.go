@@ -86,7 +86,7 @@ func (b *Backend) CreateBatch(ctx context.Context, spec *backend.BatchSpec) erro
 // enqueue. A crash between the enqueue and the landed mark queues those
 // jobs twice: at-least-once delivery allows it, and the batch counts each
 // index once. No per-job dedupe key is kept, so such a job costs what a
-// client's does (BRIEF §3).
+// client's does: a batch's memory stays O(1) per job.
 func (b *Backend) AddToBatch(ctx context.Context, add *backend.BatchAdd) error {
 	if add == nil || add.BatchID == "" {
 		return errors.New("joblot/redis: add to batch: no batch ID")
