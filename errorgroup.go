@@ -10,6 +10,7 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/joblot/joblot/backend"
 )
@@ -101,11 +102,17 @@ func sentinelName(err error) string {
 // messageClass is `fn("normalised msg")`, the message bounded and quoted
 // as Go quotes strings.
 func messageClass(fn, msg string) string {
-	var buf [maxNormalizedBytes + 64]byte
-	norm := appendNormalized(buf[:0], msg)
-	norm = []byte(backend.TruncateUTF8(string(norm), maxClassMessageBytes))
-	b := make([]byte, 0, len(fn)+len(norm)+8)
-	b = append(b, fn...)
+	var n normalizer
+	norm := n.normalize(msg)
+	if len(norm) > maxClassMessageBytes {
+		k := maxClassMessageBytes
+		for k > 0 && !utf8.RuneStart(norm[k]) {
+			k--
+		}
+		norm = norm[:k]
+	}
+	var buf [2*maxClassMessageBytes + 32]byte
+	b := append(buf[:0], fn...)
 	b = append(b, '(')
 	b = strconv.AppendQuote(b, string(norm))
 	b = append(b, ')')
@@ -129,8 +136,8 @@ const fingerprintVersion = "2:"
 // group of old jobs and one of new jobs of the same shape stay two groups
 // until the old jobs are gone.
 func errorFingerprint(kind, class, msg string) string {
-	var buf [maxNormalizedBytes + 64]byte
-	sum := fingerprintSum(kind, class, appendNormalized(buf[:0], msg))
+	var n normalizer
+	sum := fingerprintSum(kind, class, n.normalize(msg))
 	var out [len(fingerprintVersion) + 16]byte
 	copy(out[:], fingerprintVersion)
 	hex.Encode(out[len(fingerprintVersion):], sum[:8])

@@ -26,8 +26,8 @@ const (
 // failures of one shape with different ids, numbers or addresses share a
 // fingerprint. See appendNormalized for the rules.
 func normalizeMessage(msg string) string {
-	var buf [maxNormalizedBytes + 64]byte
-	return string(appendNormalized(buf[:0], msg))
+	var n normalizer
+	return string(n.normalize(msg))
 }
 
 // appendNormalized appends the normalised msg to dst (which it expects
@@ -59,6 +59,8 @@ func normalizeMessage(msg string) string {
 //     more whose characters change between upper case, lower case and
 //     digits at 40% or more of its positions (base64, request ids) folds
 //     whole; CamelCase words (ResourceNotFoundException) change far less.
+//     A token with a '/' needs a '+' or a final '=' to count (a path is
+//     not base64); base64 without either falls to the rules for runs.
 //   - The value after a word naming an id and a ':', '=' or '#' folds
 //     whole, up to a space or a closing mark ("RequestID: X", "request
 //     id: X", "request_id=X", "id #X").
@@ -79,21 +81,32 @@ func normalizeMessage(msg string) string {
 //     is normalised like the rest of the message.
 //   - file:line folds its numbers (main.go:42 -> main.go:*).
 func appendNormalized(dst []byte, msg string) []byte {
+	var n normalizer
+	return append(dst, n.normalize(msg)...)
+}
+
+// normalize normalises msg into n's buffer (see appendNormalized) and
+// returns it; the result is valid until n is used again.
+func (n *normalizer) normalize(msg string) []byte {
 	if len(msg) > maxNormalizeInput {
 		msg = msg[:maxNormalizeInput]
 	}
-	n := normalizer{out: dst, lastFold: -1}
+	*n = normalizer{lastFold: -1}
 	n.run(msg)
-	if len(n.out) > maxNormalizedBytes {
-		n.out = n.out[:maxNormalizedBytes]
+	for n.n > 0 && n.buf[n.n-1] == ' ' {
+		n.n--
 	}
-	return n.out
+	return n.buf[:n.n]
 }
 
 // normalizer is the state of one normalisation.
+//
+// Its output lives in a fixed array, not a slice, so a normalizer on the
+// stack stays there: no allocation per failure.
 type normalizer struct {
-	out []byte
-	// lastFold is len(out) right after the last fold mark, -1 before any.
+	buf [maxNormalizedBytes]byte
+	n   int // bytes of buf in use
+	// lastFold is n right after the last fold mark, -1 before any.
 	lastFold int
 	// statusCtx: the last word makes a following 1xx-5xx number an HTTP
 	// status.
@@ -112,16 +125,29 @@ const (
 	idValue
 )
 
+// writeByte appends c, dropping what goes past the bound.
+func (n *normalizer) writeByte(c byte) {
+	if n.n < len(n.buf) {
+		n.buf[n.n] = c
+		n.n++
+	}
+}
+
+// writeString appends w, dropping what goes past the bound.
+func (n *normalizer) writeString(w string) {
+	n.n += copy(n.buf[n.n:], w)
+}
+
 func (n *normalizer) run(s string) {
-	for i := 0; i < len(s) && len(n.out) < maxNormalizedBytes; {
+	for i := 0; i < len(s) && n.n < len(n.buf); {
 		c := s[i]
 		switch {
 		case c <= ' ' || c == 0x7f:
 			for i < len(s) && (s[i] <= ' ' || s[i] == 0x7f) {
 				i++
 			}
-			if len(n.out) > 0 && n.out[len(n.out)-1] != ' ' {
-				n.out = append(n.out, ' ')
+			if n.n > 0 && n.buf[n.n-1] != ' ' {
+				n.writeByte(' ')
 			}
 		case n.idCtx == idValue && c != '"' && c != '\'' && c != '`' && c != '[' && c != '(':
 			i = idValueEnd(s, i)
@@ -144,7 +170,7 @@ func (n *normalizer) run(s string) {
 				n.fold()
 				i = j
 			} else {
-				n.out = append(n.out, c)
+				n.writeByte(c)
 				i++
 			}
 		case c == ':' && i+1 < len(s) && s[i+1] == ':':
@@ -152,19 +178,19 @@ func (n *normalizer) run(s string) {
 				n.fold()
 				i = j
 			} else {
-				n.out = append(n.out, c)
+				n.writeByte(c)
 				i++
 			}
-		case (c == '/' || c == '+') && (i == 0 || !isOpaqueByte(s[i-1])):
+		case c == '+' && (i == 0 || !isOpaqueByte(s[i-1])):
 			if j := matchOpaque(s, i); j > 0 {
 				n.fold()
 				i = j
 			} else {
-				n.out = append(n.out, c)
+				n.writeByte(c)
 				i++
 			}
 		default:
-			n.out = append(n.out, c)
+			n.writeByte(c)
 			i++
 			if n.idCtx == idWord && (c == ':' || c == '=' || c == '#') {
 				n.idCtx = idValue
@@ -203,12 +229,12 @@ func isIDWord(w string) bool {
 func (n *normalizer) fold() {
 	n.statusCtx = false
 	n.idCtx = idNone
-	if n.lastFold >= 0 && onlySeparators(n.out[n.lastFold:]) {
-		n.out = n.out[:n.lastFold]
+	if n.lastFold >= 0 && onlySeparators(n.buf[n.lastFold:n.n]) {
+		n.n = n.lastFold
 		return
 	}
-	n.out = append(n.out, foldMark)
-	n.lastFold = len(n.out)
+	n.writeByte(foldMark)
+	n.lastFold = n.n
 }
 
 func onlySeparators(b []byte) bool {
@@ -295,7 +321,7 @@ func (n *normalizer) number(s string, start, d int) int {
 	switch {
 	case unit == "":
 		if start == d && k == j && j-d == 3 && s[d] >= '1' && s[d] <= '5' && (n.statusCtx || reasonPhraseFollows(s, j)) {
-			n.out = append(n.out, s[d:j]...)
+			n.writeString(s[d:j])
 			n.statusCtx = false
 			n.idCtx = idNone
 			return j
@@ -307,7 +333,7 @@ func (n *normalizer) number(s string, start, d int) int {
 		return m
 	case !hasDigit(unit):
 		n.fold()
-		n.out = append(n.out, unit...)
+		n.writeString(unit)
 		n.idCtx = idNone
 		return m
 	default:
@@ -332,7 +358,7 @@ func (n *normalizer) word(s string, i int) int {
 		for k < len(s) && (isDigit(s[k]) || s[k] == '.') {
 			k++
 		}
-		n.out = append(n.out, s[i:k]...)
+		n.writeString(s[i:k])
 		n.statusCtx = true
 		return k
 	}
@@ -348,7 +374,7 @@ func (n *normalizer) word(s string, i int) int {
 		n.fold()
 		return j
 	}
-	n.out = append(n.out, run...)
+	n.writeString(run)
 	n.statusCtx = isStatusWord(run)
 	n.idCtx = idNone
 	if isIDWord(run) {
@@ -371,7 +397,7 @@ func (n *normalizer) inDate(s string, j int) bool {
 	if e := runEnd(s, k); e > k && isDateName(s[k:e]) {
 		return true
 	}
-	return n.lastFold >= 0 && onlySeparators(n.out[n.lastFold:])
+	return n.lastFold >= 0 && onlySeparators(n.buf[n.lastFold:n.n])
 }
 
 // url normalises the URL whose scheme is s[i:j] ("://" follows).
@@ -383,7 +409,7 @@ func (n *normalizer) url(s string, i, j int) int {
 	for end > j+3 && strings.IndexByte(".,;:!?)]}", s[end-1]) >= 0 {
 		end--
 	}
-	n.out = append(n.out, s[i:j+3]...)
+	n.writeString(s[i : j+3])
 	rest := s[j+3 : end]
 	authEnd := len(rest)
 	if k := strings.IndexAny(rest, "/?#"); k >= 0 {
@@ -392,7 +418,7 @@ func (n *normalizer) url(s string, i, j int) int {
 	auth := rest[:authEnd]
 	if at := strings.LastIndexByte(auth, '@'); at >= 0 {
 		n.fold()
-		n.out = append(n.out, '@')
+		n.writeByte('@')
 		auth = auth[at+1:]
 	}
 	n.run(auth)
@@ -404,20 +430,22 @@ func (n *normalizer) url(s string, i, j int) int {
 	path, query, hasQuery := strings.Cut(rest, "?")
 	n.run(path)
 	if hasQuery {
-		n.out = append(n.out, '?')
+		n.writeByte('?')
 		for p := range strings.SplitSeq(query, "&") {
-			if n.out[len(n.out)-1] != '?' {
-				n.out = append(n.out, '&')
+			if n.buf[n.n-1] != '?' {
+				n.writeByte('&')
 			}
 			key, _, hasValue := strings.Cut(p, "=")
 			n.run(key)
 			if hasValue {
-				n.out = append(n.out, '=', foldMark)
+				n.writeByte('=')
+				n.writeByte(foldMark)
 			}
 		}
 	}
 	if frag != "" {
-		n.out = append(n.out, '#', foldMark)
+		n.writeByte('#')
+		n.writeByte(foldMark)
 	}
 	n.statusCtx = false
 	n.idCtx = idNone
@@ -428,7 +456,7 @@ func (n *normalizer) url(s string, i, j int) int {
 func (n *normalizer) quoted(s string, i int) int {
 	q := s[i]
 	if i > 0 && isAlnum(s[i-1]) {
-		n.out = append(n.out, q) // an apostrophe inside a word
+		n.writeByte(q) // an apostrophe inside a word
 		return i + 1
 	}
 	limit := min(len(s), i+1+maxQuotedScan)
@@ -444,19 +472,21 @@ func (n *normalizer) quoted(s string, i int) int {
 		}
 	}
 	if k >= limit {
-		n.out = append(n.out, q)
+		n.writeByte(q)
 		return i + 1
 	}
 	content := s[i+1 : k]
 	if n.depth < maxQuoteDepth && keepQuoted(content, s, i, k) {
-		n.out = append(n.out, q)
+		n.writeByte(q)
 		n.depth++
 		n.run(content)
 		n.depth--
-		n.out = append(n.out, q)
+		n.writeByte(q)
 		return k + 1
 	}
-	n.out = append(n.out, q, foldMark, q)
+	n.writeByte(q)
+	n.writeByte(foldMark)
+	n.writeByte(q)
 	n.statusCtx = false
 	n.idCtx = idNone
 	return k + 1
@@ -507,12 +537,16 @@ func looksRandom(run string) bool {
 
 // matchOpaque matches a token of letters, digits and + / = (base64, keys,
 // request ids) at s[i] whose character classes change too often for a
-// word.
+// word. A token with a '/' counts only with a '+' or a final '=' in it, so
+// that paths stay paths.
 func matchOpaque(s string, i int) int {
 	j := i
 	changes, alnum, digits := 0, 0, 0
 	prev := byte(0)
+	slash, plus := false, false
 	for j < len(s) && isOpaqueByte(s[j]) {
+		slash = slash || s[j] == '/'
+		plus = plus || s[j] == '+'
 		if cl := charClass(s[j]); cl != 0 {
 			if prev != 0 && cl != prev {
 				changes++
@@ -527,6 +561,9 @@ func matchOpaque(s string, i int) int {
 	}
 	if j-i < minOpaqueLen || alnum < 2 || (j < len(s) && s[j] >= 0x80) {
 		return 0
+	}
+	if slash && !plus && s[j-1] != '=' {
+		return 0 // a path, unless base64 shows itself by a '+' or padding
 	}
 	if changes*5 >= (alnum-1)*2 || (digits > 0 && allHex(s[i:j])) {
 		return j
