@@ -98,3 +98,26 @@ func TestFilterMatchesStoredFingerprints(t *testing.T) {
 		t.Error("a version-2 fingerprint matches a version-1 job")
 	}
 }
+
+// FuzzNormalizeMessage: any input normalises without panicking, within the
+// bound, and its class holds no newline (the Redis group record is
+// newline-separated).
+func FuzzNormalizeMessage(f *testing.F) {
+	for _, s := range []string{
+		`Post "http://127.0.0.1:1/hooks/4?x=1#f": joblot: job timed out after 300ms`,
+		`{"status":402,"code":"card_declined","a":"b c"}`, "[::1]:80 fe80::1%eth0 ::ffff:10.0.0.1",
+		"2024-01-02T15:04:05.999Z 10/Oct/2000:13:55:36 -0700 Mon Jan  2", "'\"`\\\"'", "0x 0xg 1e9 -5 +9 ::",
+		"a@b.c x@ @y.z ch_ cus_AbCdEfGhIj HostID: +/= id#", "HTTP/ status 404 Not Found 200 OK",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, msg string) {
+		if n := normalizeMessage(msg); len(n) > maxNormalizedBytes {
+			t.Fatalf("normalised to %d bytes", len(n))
+		}
+		if c := messageClass("errors.New", msg); strings.ContainsAny(c, "\n\r") || len(c) > 4*maxClassMessageBytes+32 {
+			t.Fatalf("class %q", c)
+		}
+		_ = errorFingerprint("k", "C", msg)
+	})
+}
