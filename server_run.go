@@ -129,7 +129,9 @@ func (s *Server) runJob(w *worker, a *attempt, entry *workerEntry) (err error) {
 		return entry.run(ctx, meta, job.Args)
 	})
 	err = run(ctx)
-	if err != nil && errors.Is(context.Cause(ctx), ErrJobTimeout) && s.hardCtx.Err() == nil {
+	if err != nil && errors.Is(context.Cause(ctx), ErrJobTimeout) && s.hardCtx.Err() == nil && !errors.Is(err, ErrJobTimeout) {
+		// An error that carries the cause already (net/http's does) says
+		// it once; others get it in front.
 		err = fmt.Errorf("%w: %w", context.Cause(ctx), err)
 	}
 	return err
@@ -163,8 +165,10 @@ func (s *Server) failure(f *backend.Fetched, entry *workerEntry, err error, kill
 	if lean {
 		maxMsg = min(maxMsg, leanErrorBytes)
 	}
-	job.ErrorMessage = truncate(err.Error(), maxMsg)
-	job.ErrorFingerprint = errorFingerprint(job.Kind, job.ErrorClass, job.ErrorMessage)
+	msg := err.Error()
+	job.ErrorMessage = truncate(msg, maxMsg)
+	// From the whole message, so the group does not depend on the cut.
+	job.ErrorFingerprint = errorFingerprint(job.Kind, job.ErrorClass, msg)
 	res := backend.Result{Fetched: f, Job: job, Duration: now.Sub(start)}
 	retries := s.maxRetries(job, entry)
 	if kill || job.Attempt > retries {
