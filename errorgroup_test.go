@@ -36,7 +36,7 @@ func TestTimedOutHTTPCallSaysTimeoutOnce(t *testing.T) {
 			return err
 		}
 		return resp.Body.Close()
-	}), WorkerOpts{Timeout: 100 * time.Millisecond})
+	}), &WorkerOpts{Timeout: 100 * time.Millisecond})
 	client := NewClient(b, ClientConfig{})
 	id, err := client.Enqueue(context.Background(), hookArgs{URL: srv.URL + "/hooks/41"}, &EnqueueOpts{MaxRetries: NoRetries})
 	if err != nil {
