@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/joblot/joblot/backend"
+	"github.com/joblot/joblot/internal/clock"
 )
 
 // EnqueueOpts are per-job options. Zero fields take the args' own defaults
@@ -46,6 +47,10 @@ type ClientConfig struct {
 	EnqueueChunk int
 	// Logger defaults to slog.Default().
 	Logger *slog.Logger
+	// Now is the clock that stamps CreatedAt, resolves EnqueueOpts.Delay
+	// into RunAt, sets batch commit deadlines and dates Stats. It defaults
+	// to time.Now; tests and simulations set it (to the backend's clock).
+	Now func() time.Time
 }
 
 // Client enqueues jobs and manages batches. It is safe for concurrent use.
@@ -63,6 +68,7 @@ func NewClient(b backend.Backend, cfg ClientConfig) *Client {
 	if cfg.EnqueueChunk <= 0 {
 		cfg.EnqueueChunk = DefaultEnqueueChunk
 	}
+	cfg.Now = clock.Or(cfg.Now)
 	logger := cfg.Logger
 	if logger == nil {
 		logger = slog.Default()
@@ -79,7 +85,7 @@ func (c *Client) Enqueue(ctx context.Context, args JobArgs, opts *EnqueueOpts) (
 	if opts != nil {
 		o = *opts
 	}
-	job, err := c.buildJob(EnqueueParams{Args: args, Opts: o}, time.Now())
+	job, err := c.buildJob(EnqueueParams{Args: args, Opts: o}, c.cfg.Now())
 	if err != nil {
 		return "", err
 	}
@@ -94,7 +100,7 @@ func (c *Client) Enqueue(ctx context.Context, args JobArgs, opts *EnqueueOpts) (
 // before the first is stored, so bad input stores nothing; a storage error
 // returns the IDs of the chunks stored before it.
 func (c *Client) EnqueueMany(ctx context.Context, params []EnqueueParams) ([]string, error) {
-	now := time.Now()
+	now := c.cfg.Now()
 	jobs := make([]*backend.Job, len(params))
 	for i, p := range params {
 		job, err := c.buildJob(p, now)
@@ -178,5 +184,5 @@ func mergeOpts(o, defaults EnqueueOpts) EnqueueOpts {
 
 // Stats returns counters, queue sizes and live processes.
 func (c *Client) Stats(ctx context.Context) (*backend.Stats, error) {
-	return c.backend.Stats(ctx, time.Now())
+	return c.backend.Stats(ctx, c.cfg.Now())
 }

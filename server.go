@@ -78,9 +78,6 @@ type Server struct {
 type testHooks struct {
 	acked     func(proc string, results []backend.Result)
 	dutiesRan func()
-	// now replaces time.Now as the background duties' clock, so a test can
-	// make a scheduled job due without waiting for it.
-	now func() time.Time
 	// lingerFull: a timed-out attempt waits for a lingering place.
 	lingerFull func()
 	// fetchGated: a fetcher stops because MaxLingering goroutines linger.
@@ -95,7 +92,7 @@ func NewServer(b backend.Backend, cfg ServerConfig) (*Server, error) {
 	}
 	client := cfg.Client
 	if client == nil {
-		client = NewClient(b, ClientConfig{Logger: cfg.Logger})
+		client = NewClient(b, ClientConfig{Logger: cfg.Logger, Now: cfg.Now})
 	}
 	s := &Server{
 		cfg:     cfg,
@@ -153,7 +150,7 @@ func (s *Server) Start(ctx context.Context) error {
 	if !s.started.CompareAndSwap(false, true) {
 		return errors.New("joblot: server already started")
 	}
-	s.startedAt = time.Now()
+	s.startedAt = s.cfg.Now()
 	if err := s.backend.Heartbeat(ctx, s.processInfo(), s.cfg.ProcessTTL); err != nil {
 		s.started.Store(false)
 		return fmt.Errorf("joblot: register process: %w", err)

@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/joblot/joblot/backend"
+	"github.com/joblot/joblot/internal/clock"
 	"log/slog"
 	"time"
 )
@@ -122,6 +123,16 @@ type ServerConfig struct {
 	Client *Client
 	// Logger defaults to slog.Default().
 	Logger *slog.Logger
+	// Now is the clock every time-dependent decision of the server reads:
+	// when a retry is due, FailedAt and DiedAt, the background duties' now
+	// (moving due jobs, recovering expired processes, expiring batches,
+	// trimming the dead set), the process's StartedAt and its self-fencing.
+	// It defaults to time.Now; tests and simulations set it, and then give
+	// the backend (redis.Options.Now, bolt.Options.Now) and any Client the
+	// same clock, since process leases are written on the backend's clock
+	// and judged on the server's. Loop pacing, job timeouts and measured
+	// durations stay on the wall clock. The default Client gets this clock.
+	Now func() time.Time
 }
 
 func (c ServerConfig) withDefaults() (ServerConfig, error) {
@@ -161,6 +172,7 @@ func (c ServerConfig) withDefaults() (ServerConfig, error) {
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
+	c.Now = clock.Or(c.Now)
 	if c.ProcessTTL <= c.HeartbeatInterval {
 		return c, fmt.Errorf("joblot: ProcessTTL (%v) must exceed HeartbeatInterval (%v)", c.ProcessTTL, c.HeartbeatInterval)
 	}

@@ -292,7 +292,8 @@ func (q queueOrder) next() []string {
 
 // cancelCache remembers which batches are cancelled for a short while, so
 // skipping a cancelled batch's jobs costs one storage call per batch per
-// TTL, not one per job.
+// TTL, not one per job. Its TTL paces storage calls, so it runs on the
+// wall clock, not the injected one.
 type cancelCache struct {
 	ttl time.Duration
 	mu  sync.Mutex

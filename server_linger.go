@@ -38,7 +38,7 @@ const (
 // attempt is one run of a claimed job.
 type attempt struct {
 	claimed
-	start time.Time
+	start time.Time // wall clock: it only measures how long the attempt ran
 	state atomic.Uint32
 }
 

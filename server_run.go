@@ -139,7 +139,10 @@ func (s *Server) runJob(w *worker, a *attempt, entry *workerEntry) (err error) {
 
 // failure builds the retry or dead result of a failed attempt.
 func (s *Server) failure(f *backend.Fetched, entry *workerEntry, err error, kill bool, start time.Time) backend.Result {
-	now := time.Now()
+	// The stored times and the retry's due time come from the injected
+	// clock; the attempt's duration is measured on the wall clock, as
+	// start was.
+	now := s.cfg.Now()
 	var job *backend.Job
 	if f.Malformed != nil {
 		job = &backend.Job{ID: f.ID, Queue: f.Queue, Kind: "malformed", CreatedAt: now}
@@ -169,7 +172,7 @@ func (s *Server) failure(f *backend.Fetched, entry *workerEntry, err error, kill
 	job.ErrorMessage = truncate(msg, maxMsg)
 	// From the whole message, so the group does not depend on the cut.
 	job.ErrorFingerprint = errorFingerprint(job.Kind, job.ErrorClass, msg)
-	res := backend.Result{Fetched: f, Job: job, Duration: now.Sub(start)}
+	res := backend.Result{Fetched: f, Job: job, Duration: time.Since(start)}
 	retries := s.maxRetries(job, entry)
 	if kill || job.Attempt > retries {
 		job.DiedAt = now

@@ -23,7 +23,7 @@ func (b *Backend) CreateBatch(ctx context.Context, spec *backend.BatchSpec) erro
 	}
 	created := spec.CreatedAt
 	if created.IsZero() {
-		created = time.Now()
+		created = b.now()
 	}
 	deadline := spec.CommitDeadline
 	if deadline.IsZero() {
@@ -46,7 +46,7 @@ func (b *Backend) CreateBatch(ctx context.Context, spec *backend.BatchSpec) erro
 		return wrap("create batch "+spec.ID, err)
 	}
 	if spec.ParentID != "" {
-		rargs := append([]string{spec.ID, ms(time.Now())}, b.ttlArgs()...)
+		rargs := append([]string{spec.ID, ms(b.now())}, b.ttlArgs()...)
 		status, _, err := firedReply(b.run(ctx, b.c, call{s: b.s.batchChild, keys: batchKeys(spec.ParentID), args: rargs}))
 		if err == nil && status < 0 {
 			err = backend.ErrBatchNotFound
@@ -91,7 +91,7 @@ func (b *Backend) AddToBatch(ctx context.Context, add *backend.BatchAdd) error {
 	if add == nil || add.BatchID == "" {
 		return errors.New("joblot/redis: add to batch: no batch ID")
 	}
-	landed, err := b.addChunks(ctx, add, time.Now())
+	landed, err := b.addChunks(ctx, add, b.now())
 	if add.AddedBy != "" && landed > add.Seq {
 		b.markLanded(ctx, add.BatchID, add.AddedBy, add.Seq, landed)
 	}
@@ -203,7 +203,7 @@ func (b *Backend) unreserve(ctx context.Context, batch string, jobs []*backend.J
 
 // CommitBatch marks the population complete and fires what is due.
 func (b *Backend) CommitBatch(ctx context.Context, id string) error {
-	now := time.Now()
+	now := b.now()
 	args := append([]string{ms(now)}, b.ttlArgs()...)
 	status, fired, err := firedReply(b.run(ctx, b.c, call{s: b.s.batchCommit, keys: batchKeys(id), args: args}))
 	if err != nil {
@@ -223,7 +223,7 @@ func (b *Backend) CommitBatch(ctx context.Context, id string) error {
 
 // CancelBatch marks the batch cancelled.
 func (b *Backend) CancelBatch(ctx context.Context, id string) error {
-	now := time.Now()
+	now := b.now()
 	args := append([]string{ms(now)}, b.ttlArgs()...)
 	status, fired, err := firedReply(b.run(ctx, b.c, call{s: b.s.batchCancel, keys: batchKeys(id), args: args}))
 	if err != nil {
@@ -281,7 +281,7 @@ func (b *Backend) deleteBatchKeys(ctx context.Context, id string) error {
 // BatchStatus reads the batch's meta, error groups and children (O(1):
 // both are capped or small).
 func (b *Backend) BatchStatus(ctx context.Context, id string) (*backend.BatchStatus, error) {
-	st, err := b.batchStatuses(ctx, []string{id}, time.Now())
+	st, err := b.batchStatuses(ctx, []string{id}, b.now())
 	if err != nil {
 		return nil, err
 	}
@@ -416,7 +416,7 @@ func (b *Backend) ListBatches(ctx context.Context, opts backend.BatchListOptions
 	if limit <= 0 {
 		limit = 100
 	}
-	now := time.Now()
+	now := b.now()
 	max := "+inf"
 	if !opts.Before.IsZero() {
 		max = "(" + ms(opts.Before)

@@ -39,7 +39,7 @@ func (b *Backend) Complete(ctx context.Context, proc string, results []backend.R
 		}
 		items = append(items, item{f: r.Fetched, outcome: r.Outcome, job: r.Job, retryAt: r.RetryAt, mask: 3})
 	}
-	return b.acknowledge(ctx, proc, items, time.Now())
+	return b.acknowledge(ctx, proc, items, b.now())
 }
 
 // isBatchMember reports whether the fetched job is accounted in a batch

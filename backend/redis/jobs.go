@@ -388,7 +388,7 @@ func (b *Backend) DeleteJobs(ctx context.Context, set backend.JobSet, queue stri
 			hits = hits[n:]
 		}
 	}
-	now := time.Now()
+	now := b.now()
 	out, err := b.applyBatchEvents(ctx, events, now)
 	if err != nil {
 		return deleted, err

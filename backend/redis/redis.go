@@ -24,6 +24,7 @@ import (
 	"github.com/redis/rueidis"
 
 	"github.com/joblot/joblot/backend"
+	"github.com/joblot/joblot/internal/clock"
 	"github.com/joblot/joblot/internal/keyspace"
 )
 
@@ -47,6 +48,14 @@ type Options struct {
 	// ClientOptions, if set, may tune the rueidis client options before the
 	// clients are created.
 	ClientOptions func(*rueidis.ClientOption)
+	// Now is the clock of the backend's time-dependent writes: acks' day
+	// counters and dead-set times, batch timestamps and deadlines, process
+	// lease expiries (judged by RecoverOrphans against the caller's now),
+	// whether an enqueued job is due. It defaults to time.Now; tests and
+	// simulations set it, to the clock they give the server and client.
+	// TTLs Redis enforces itself (the duties lease, dedupe keys, stats
+	// days, expiring batches and process info) run on Redis's clock.
+	Now func() time.Time
 }
 
 // Backend is the Redis implementation of backend.Backend. It is safe for
@@ -58,6 +67,7 @@ type Backend struct {
 
 	limits backend.Limits
 	log    *slog.Logger
+	now    func() time.Time // Options.Now
 
 	knownQueues sync.Map // queue name -> struct{}: already in jl:queues
 
@@ -111,6 +121,7 @@ func Open(ctx context.Context, opts Options) (*Backend, error) {
 		s:          newScripts(),
 		limits:     opts.Limits.WithDefaults(),
 		log:        opts.Logger,
+		now:        clock.Or(opts.Now),
 		registered: map[string]time.Time{},
 	}
 	if b.log == nil {
