@@ -75,6 +75,9 @@ func (i *Inspector) Page(ctx context.Context, f backend.JobFilter) (*backend.Job
 // RetryJobs moves the jobs matching f (from the scheduled, retry or dead
 // set) to their queues now, page by page; dead jobs are marked as manual
 // retries so their batches count them back. It returns how many moved.
+// A job keeps its attempt count, so a dead job retried by hand gets one
+// new attempt and goes back to the dead set if it fails (unless it died
+// with retries left, killed or as a poison pill: those retries then apply).
 func (i *Inspector) RetryJobs(ctx context.Context, f backend.JobFilter) (int, error) {
 	return i.eachPage(ctx, f, i.backend.RetryJobs)
 }

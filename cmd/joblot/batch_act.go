@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -13,12 +14,6 @@ import (
 type batchAction struct {
 	use, short, done string
 	act              func(*joblot.Inspector, context.Context, string) error
-}
-
-// batchResult is what the batch actions print with --json.
-type batchResult struct {
-	Batch  string `json:"batch"`
-	Action string `json:"action"`
 }
 
 func newBatchActCmd(a *app, ba batchAction) *cobra.Command {
@@ -33,7 +28,7 @@ func newBatchActCmd(a *app, ba batchAction) *cobra.Command {
 					return err
 				}
 				if asJSON {
-					return writeJSON(a.stdout, batchResult{Batch: args[0], Action: ba.done})
+					return writeJSON(a.stdout, batchActView{BatchID: args[0], Action: strings.Fields(ba.use)[0]})
 				}
 				fmt.Fprintf(a.stdout, "batch %s %s\n", cell(args[0]), ba.done)
 				return nil

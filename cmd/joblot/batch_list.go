@@ -29,10 +29,7 @@ func newBatchListCmd(a *app) *cobra.Command {
 					return err
 				}
 				if asJSON {
-					if list == nil {
-						list = []*backend.BatchStatus{}
-					}
-					return writeJSON(a.stdout, list)
+					return writeJSON(a.stdout, viewBatches(list))
 				}
 				return printBatchList(a.stdout, list)
 			})

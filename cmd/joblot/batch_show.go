@@ -25,7 +25,7 @@ func newBatchShowCmd(a *app) *cobra.Command {
 					return err
 				}
 				if asJSON {
-					return writeJSON(a.stdout, st)
+					return writeJSON(a.stdout, viewBatch(st))
 				}
 				return printBatchStatus(a.stdout, st)
 			})

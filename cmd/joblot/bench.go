@@ -71,7 +71,7 @@ the retry set.`,
 			}
 			res.Backend = s.kind
 			if asJSON {
-				return writeJSON(a.stdout, res)
+				return writeJSON(a.stdout, viewBench(res))
 			}
 			return printBenchResult(a.stdout, res)
 		},

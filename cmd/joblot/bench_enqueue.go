@@ -40,7 +40,7 @@ func newBenchEnqueueCmd(a *app) *cobra.Command {
 				return err
 			}
 			if asJSON {
-				return writeJSON(a.stdout, benchEnqueueResult{Jobs: jobs, Seconds: took.Seconds(), PerSec: float64(jobs) / took.Seconds(), Ledger: dir})
+				return writeJSON(a.stdout, benchEnqueueView{Jobs: jobs, EnqueueMs: millis(took), EnqueuePerSec: float64(jobs) / took.Seconds(), Ledger: dir})
 			}
 			fmt.Fprintf(a.stdout, "enqueued %d jobs in %.2fs (%.0f jobs/s) on %s; ledger %s\n", jobs, took.Seconds(), float64(jobs)/took.Seconds(), cell(s.desc), cell(dir))
 			return nil
@@ -51,12 +51,4 @@ func newBenchEnqueueCmd(a *app) *cobra.Command {
 	cmd.Flags().IntVar(&enqueuers, "enqueuers", 4, "goroutines enqueueing at once")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print one JSON object")
 	return cmd
-}
-
-// benchEnqueueResult is what `bench enqueue --json` prints.
-type benchEnqueueResult struct {
-	Jobs    int64   `json:"jobs"`
-	Seconds float64 `json:"enqueue_seconds"`
-	PerSec  float64 `json:"enqueue_per_sec"`
-	Ledger  string  `json:"ledger"`
 }

@@ -43,7 +43,7 @@ counted too (Redis counts them). The Redis must otherwise be quiet.`,
 				return err
 			}
 			if asJSON {
-				return writeJSON(a.stdout, res)
+				return writeJSON(a.stdout, viewBenchIdle(res))
 			}
 			fmt.Fprintf(a.stdout, "%.2f Redis calls/s over %.1fs (%d calls)\n", res.RedisCallsPerSec, res.DurationSeconds, res.Calls)
 			t := newTable(a.stdout)

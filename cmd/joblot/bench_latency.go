@@ -39,7 +39,7 @@ the result instead of hiding it.`,
 			}
 			res.Backend = s.kind
 			if asJSON {
-				return writeJSON(a.stdout, res)
+				return writeJSON(a.stdout, viewBenchLatency(res))
 			}
 			t := newTable(a.stdout)
 			fmt.Fprintf(t, "offered\t%.0f jobs/s (%d jobs)\n", res.OfferedPerSec, res.Offered)

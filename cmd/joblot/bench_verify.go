@@ -26,7 +26,7 @@ func newBenchVerifyCmd(a *app) *cobra.Command {
 				return err
 			}
 			if asJSON {
-				if err := writeJSON(a.stdout, v); err != nil {
+				if err := writeJSON(a.stdout, viewBenchVerify(v)); err != nil {
 					return err
 				}
 			} else {

@@ -194,7 +194,7 @@ const redisVersionKey = "jl:version"
 
 func printCleanup(w io.Writer, r *cleanup.Result, asJSON bool) error {
 	if asJSON {
-		return writeJSON(w, r)
+		return writeJSON(w, viewCleanup(r))
 	}
 	t := newTable(w)
 	fmt.Fprintln(t, "TARGET\tKEYS\tMEMBERS\tBYTES\tEXAMPLES")

@@ -11,8 +11,8 @@ func TestStatsQueuesAndBatchCommands(t *testing.T) {
 			mustRun(t, args(store, "bench", "--jobs", "300", "--batch-size", "100", "--fail-rate", "0.2", "--retries", "0")...)
 
 			st := decode(t, mustRun(t, args(store, "stats", "--json")...))
-			if got := num(t, st, "Processed") + num(t, st, "Failed"); got < 300 {
-				t.Errorf("stats: Processed + Failed = %v, want >= 300", got)
+			if got := num(t, st, "processed") + num(t, st, "failed"); got < 300 {
+				t.Errorf("stats: processed + failed = %v, want >= 300", got)
 			}
 			if out := mustRun(t, args(store, "stats")...); !contains(out, "processed") {
 				t.Errorf("stats output:\n%s", out)
@@ -35,9 +35,9 @@ func TestStatsQueuesAndBatchCommands(t *testing.T) {
 			if out := mustRun(t, args(store, "batch", "list", "--limit", "2")...); !contains(out, "STATE") {
 				t.Errorf("batch list output:\n%s", out)
 			}
-			id, _ := list[0]["ID"].(string)
+			id, _ := list[0]["id"].(string)
 			show := decode(t, mustRun(t, args(store, "batch", "show", id, "--json")...))
-			if show["ID"] != id || num(t, show, "Total") != 100 {
+			if show["id"] != id || num(t, show, "total") != 100 {
 				t.Errorf("batch show %s: %v", id, show)
 			}
 			out := mustRun(t, args(store, "batch", "show", id)...)
@@ -47,11 +47,11 @@ func TestStatsQueuesAndBatchCommands(t *testing.T) {
 				}
 			}
 
-			if res := decode(t, mustRun(t, args(store, "batch", "cancel", id, "--json")...)); res["batch"] != id || res["action"] != "cancelled" {
+			if res := decode(t, mustRun(t, args(store, "batch", "cancel", id, "--json")...)); res["batch_id"] != id || res["action"] != "cancel" {
 				t.Errorf("batch cancel --json: %v", res)
 			}
-			if at, _ := decode(t, mustRun(t, args(store, "batch", "show", id, "--json")...))["CancelledAt"].(string); at == "" || at[:4] == "0001" {
-				t.Errorf("batch show after cancel: CancelledAt = %q", at)
+			if at, _ := decode(t, mustRun(t, args(store, "batch", "show", id, "--json")...))["cancelled_at"].(string); at == "" || at[:4] == "0001" {
+				t.Errorf("batch show after cancel: cancelled_at = %q", at)
 			}
 			if out := mustRun(t, args(store, "batch", "delete", id)...); !contains(out, "batch "+id+" deleted") {
 				t.Errorf("batch delete output: %q", out)

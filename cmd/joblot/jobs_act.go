@@ -11,6 +11,12 @@ import (
 	"github.com/joblot/joblot/backend"
 )
 
+// deadRetryHelp says what a retry by hand gives a dead job: the backends
+// keep its attempt count (Inspector.RetryJobs).
+const deadRetryHelp = `A dead job retried by hand keeps its attempt count: it gets one new
+attempt and goes back to the dead set if that fails (a job that died with
+retries left, killed or as a poison pill, has those retries again).`
+
 // jobAction is what `retry` and `delete` do to jobs of a set.
 type jobAction struct {
 	name, done, short string
@@ -31,28 +37,25 @@ var (
 	}
 )
 
-// jobActResult is what `retry` and `delete` print with --json.
-type jobActResult struct {
-	Action string         `json:"action"`
-	Set    backend.JobSet `json:"set"`
-	Count  int            `json:"count"`
-}
-
 func newJobsActCmd(a *app, set backend.JobSet, act jobAction) *cobra.Command {
 	var (
 		filters jobFilterFlags
 		all     bool
 		asJSON  bool
 	)
-	cmd := &cobra.Command{
-		Use:   act.name + " [ID]",
-		Short: act.short,
-		Long: act.short + `.
+	long := act.short + `.
 
 With an ID, acts on that job (--queue names its queue; without it the set
 is searched). Without one, acts on every job matching the filters, or on
-the whole set with --all. Refuses to run with none of these.`,
-		Args: cobra.MaximumNArgs(1),
+the whole set with --all. Refuses to run with none of these.`
+	if set == backend.SetDead && act.name == actRetry.name {
+		long += "\n\n" + deadRetryHelp
+	}
+	cmd := &cobra.Command{
+		Use:   act.name + " [ID]",
+		Short: act.short,
+		Long:  long,
+		Args:  cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
 			switch {
@@ -64,7 +67,7 @@ the whole set with --all. Refuses to run with none of these.`,
 				return fmt.Errorf("%s: say which %s jobs: a job ID, filters (--queue, --batch, --kind, --error, --error-group) or --all", act.name, set)
 			}
 			return a.inspect(ctx, func(in *joblot.Inspector, _ *store) error {
-				res := jobActResult{Action: act.name, Set: set}
+				res := jobActView{Action: act.name, Set: string(set)}
 				if len(args) == 1 {
 					if err := actOne(ctx, in, set, act, filters.queue, args[0]); err != nil {
 						return err

@@ -51,7 +51,7 @@ remain, the cursor to continue with is printed (--cursor).`, set),
 	filters.register(cmd.Flags())
 	cmd.Flags().IntVar(&limit, "limit", 100, "most jobs to print (0: all)")
 	cmd.Flags().StringVar(&cursor, "cursor", "", "continue a listing where the previous one stopped")
-	cmd.Flags().BoolVar(&asJSON, "json", false, `print {"jobs": [...], "next": cursor}`)
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print {\"jobs\": [...], \"next\": CURSOR} (next only when more match)")
 	return cmd
 }
 
@@ -88,52 +88,8 @@ type jobLister interface {
 	end(next string) error
 }
 
-// jobView is a job as the CLI prints it in JSON: Args as JSON when it is.
-type jobView struct {
-	ID               string          `json:"id"`
-	Queue            string          `json:"queue"`
-	Kind             string          `json:"kind"`
-	Args             json.RawMessage `json:"args,omitempty"`
-	Attempt          int             `json:"attempt"`
-	MaxRetries       int             `json:"max_retries,omitempty"`
-	CreatedAt        *time.Time      `json:"created_at,omitempty"`
-	RunAt            *time.Time      `json:"run_at,omitempty"`
-	BatchID          string          `json:"batch_id,omitempty"`
-	CallbackOf       string          `json:"callback_of,omitempty"`
-	CallbackEvent    string          `json:"callback_event,omitempty"`
-	ErrorClass       string          `json:"error_class,omitempty"`
-	ErrorMessage     string          `json:"error_message,omitempty"`
-	ErrorFingerprint string          `json:"error_fingerprint,omitempty"`
-	FailedAt         *time.Time      `json:"failed_at,omitempty"`
-	DiedAt           *time.Time      `json:"died_at,omitempty"`
-	Recoveries       int             `json:"recoveries,omitempty"`
-	ManualRetry      bool            `json:"manual_retry,omitempty"`
-}
-
-func viewJob(j *backend.Job) jobView {
-	v := jobView{
-		ID: j.ID, Queue: j.Queue, Kind: j.Kind, Attempt: j.Attempt, MaxRetries: j.MaxRetries,
-		CreatedAt: optTime(j.CreatedAt), RunAt: optTime(j.RunAt), BatchID: j.BatchID,
-		CallbackOf: j.CallbackOf, CallbackEvent: string(j.CallbackEvent),
-		ErrorClass: j.ErrorClass, ErrorMessage: j.ErrorMessage, ErrorFingerprint: j.ErrorFingerprint,
-		FailedAt: optTime(j.FailedAt), DiedAt: optTime(j.DiedAt), Recoveries: j.Recoveries, ManualRetry: j.ManualRetry,
-	}
-	if json.Valid(j.Args) {
-		v.Args = j.Args
-	} else if len(j.Args) > 0 {
-		v.Args, _ = json.Marshal(j.Args) // base64, as a JSON string
-	}
-	return v
-}
-
-func optTime(t time.Time) *time.Time {
-	if t.IsZero() {
-		return nil
-	}
-	return &t
-}
-
-// jsonJobLister writes {"jobs": [...], "next": "..."} as the pages come.
+// jsonJobLister writes {"jobs": [...], "next": "..."} as the pages come;
+// "next" is there only when more jobs match.
 type jsonJobLister struct {
 	w     io.Writer
 	count int
@@ -160,13 +116,17 @@ func (l *jsonJobLister) page(jobs []*backend.Job) error {
 }
 
 func (l *jsonJobLister) end(next string) error {
-	n, _ := json.Marshal(next)
-	n = termtext.JSON(n)
-	if l.count == 0 {
-		_, err := fmt.Fprintf(l.w, "{\n  \"jobs\": [],\n  \"next\": %s\n}\n", n)
+	jobs := "{\n  \"jobs\": []"
+	if l.count > 0 {
+		jobs = "\n  ]"
+	}
+	if next == "" {
+		// The end of the set: an empty string is omitted (docs/cli-json.md).
+		_, err := fmt.Fprintf(l.w, "%s\n}\n", jobs)
 		return err
 	}
-	_, err := fmt.Fprintf(l.w, "\n  ],\n  \"next\": %s\n}\n", n)
+	n, _ := json.Marshal(next)
+	_, err := fmt.Fprintf(l.w, "%s,\n  \"next\": %s\n}\n", jobs, termtext.JSON(n))
 	return err
 }
 

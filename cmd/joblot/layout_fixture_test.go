@@ -135,11 +135,11 @@ func checkFixture(t *testing.T, version int, store []string, open func(*testing.
 		t.Errorf("a second migrate is not a no-op: %v", res)
 	}
 
-	var queues []backend.QueueStats
+	var queues []queueView
 	if err := json.Unmarshal([]byte(mustRun(t, args(store, "queues", "--json")...)), &queues); err != nil {
 		t.Fatal(err)
 	}
-	want := map[string]backend.QueueStats{
+	want := map[string]queueView{
 		"default": {Size: fixtureDefault, Scheduled: fixtureScheduled, Retry: 1, Dead: 2},
 		"mail":    {Size: fixtureMail},
 		"batch":   {Size: fixtureBatchJobs + 1},
@@ -165,7 +165,7 @@ func checkFixture(t *testing.T, version int, store []string, open func(*testing.
 	if out := mustRun(t, args(store, "dead", "list", "--error", "smtp relay")...); strings.Count(out, "fixture.fail") != 2 {
 		t.Errorf("dead list does not show the fixture's two dead jobs:\n%s", out)
 	}
-	var list []*backend.BatchStatus
+	var list []batchView
 	if err := json.Unmarshal([]byte(mustRun(t, args(store, "batch", "list", "--json")...)), &list); err != nil || len(list) != 2 {
 		t.Fatalf("batch list: %v, %v", list, err)
 	}
@@ -182,17 +182,17 @@ func checkFixture(t *testing.T, version int, store []string, open func(*testing.
 	expired := map[string]bool{}
 	for _, st := range list {
 		ids[st.Description] = st.ID
-		if !st.ExpiresAt.IsZero() && !st.ExpiresAt.Before(now) && st.ExpiresAt.Before(now.Add(time.Hour)) {
+		if st.ExpiresAt != nil && !st.ExpiresAt.Before(now) && st.ExpiresAt.Before(now.Add(time.Hour)) {
 			t.Skipf("fixture batch %q expires at %v, within the hour: its outcome would depend on timing", st.Description, st.ExpiresAt)
 		}
-		expired[st.Description] = !st.ExpiresAt.IsZero() && st.ExpiresAt.Before(now)
+		expired[st.Description] = st.ExpiresAt != nil && st.ExpiresAt.Before(now)
 		switch st.Description {
 		case fixtureBatchDesc:
-			if st.Total != fixtureBatchJobs || st.Pending != fixtureBatchJobs || st.State != backend.BatchRunning {
+			if st.Total != fixtureBatchJobs || st.Pending != fixtureBatchJobs || st.State != string(backend.BatchRunning) {
 				t.Errorf("fixture batch: %+v", st)
 			}
 		case fixtureFailingDesc:
-			if st.Total != 2 || st.Pending != 1 || st.Dead != 1 || st.State != backend.BatchRunning ||
+			if st.Total != 2 || st.Pending != 1 || st.Dead != 1 || st.State != string(backend.BatchRunning) ||
 				len(st.ErrorGroups) != 1 || st.ErrorGroups[0].Count != 1 || !strings.Contains(st.ErrorGroups[0].Message, "smtp relay") {
 				t.Errorf("failing batch: %+v", st)
 			}

@@ -70,7 +70,7 @@ can open the file, its buckets' page usage.`,
 				return fmt.Errorf("memory report on redis %s: %w", redis.RedactURL(c.redisURL), err)
 			}
 			if asJSON {
-				return writeJSON(a.stdout, res)
+				return writeJSON(a.stdout, viewMemory(res))
 			}
 			return memreport.Format(a.stdout, res)
 		},

@@ -117,8 +117,8 @@ func TestCommandsThroughTheOwner(t *testing.T) {
 		t.Errorf("dead list --kind Remind through the owner: %v", got)
 	}
 	st := decode(t, mustRun(t, args(s, "stats", "--json")...))
-	if num(t, st, "Failed") != 5 {
-		t.Errorf("stats through the owner: Failed = %v, want 5", st["Failed"])
+	if num(t, st, "failed") != 5 {
+		t.Errorf("stats through the owner: failed = %v, want 5", st["failed"])
 	}
 	mustRun(t, args(s, "dead", "retry", "--queue", "sms")...)
 	if got := queueSize(t, s, "sms"); got != 2 {

@@ -16,11 +16,3 @@ func newQueueCmd(a *app) *cobra.Command {
 	)
 	return cmd
 }
-
-// queueResult is what the queue commands print with --json.
-type queueResult struct {
-	Queue  string `json:"queue"`
-	Action string `json:"action"`
-	// Removed counts the jobs `clear` removed.
-	Removed int `json:"removed,omitempty"`
-}

@@ -21,7 +21,7 @@ func newQueueClearCmd(a *app) *cobra.Command {
 					return fmt.Errorf("clear queue %s: %w (%d jobs removed before the error)", args[0], err, n)
 				}
 				if asJSON {
-					return writeJSON(a.stdout, queueResult{Queue: args[0], Action: "cleared", Removed: n})
+					return writeJSON(a.stdout, queueClearView{Queue: args[0], Action: "clear", Count: n})
 				}
 				fmt.Fprintf(a.stdout, "queue %s cleared: %d %s removed\n", cell(args[0]), n, plural(n, "job", "jobs"))
 				return nil

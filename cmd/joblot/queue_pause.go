@@ -11,9 +11,9 @@ import (
 // newQueuePauseCmd is `queue pause` (pause) or `queue resume` (!pause).
 func newQueuePauseCmd(a *app, pause bool) *cobra.Command {
 	var asJSON bool
-	use, short, done := "resume QUEUE", "Let servers fetch a paused queue's jobs again", "resumed"
+	verb, use, short, done := "resume", "resume QUEUE", "Let servers fetch a paused queue's jobs again", "resumed"
 	if pause {
-		use, short, done = "pause QUEUE", "Stop servers from fetching a queue's jobs (enqueueing and scheduling go on)", "paused"
+		verb, use, short, done = "pause", "pause QUEUE", "Stop servers from fetching a queue's jobs (enqueueing and scheduling go on)", "paused"
 	}
 	cmd := &cobra.Command{
 		Use:   use,
@@ -31,7 +31,7 @@ func newQueuePauseCmd(a *app, pause bool) *cobra.Command {
 					return fmt.Errorf("queue %s: %w", args[0], err)
 				}
 				if asJSON {
-					return writeJSON(a.stdout, queueResult{Queue: args[0], Action: done})
+					return writeJSON(a.stdout, queueActView{Queue: args[0], Action: verb})
 				}
 				fmt.Fprintf(a.stdout, "queue %s %s\n", cell(args[0]), done)
 				return nil

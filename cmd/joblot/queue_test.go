@@ -59,7 +59,7 @@ func TestQueuePauseResumeClear(t *testing.T) {
 			}
 
 			res := decode(t, mustRun(t, args(s, "queue", "clear", "mail", "--json")...))
-			if num(t, res, "removed") != 7 {
+			if num(t, res, "count") != 7 {
 				t.Errorf("queue clear: %v, want 7 removed", res)
 			}
 			if q := queueStats(t, s, "mail"); q.Size != 0 || q.Scheduled != 2 {

@@ -22,7 +22,7 @@ func newQueuesCmd(a *app) *cobra.Command {
 					return err
 				}
 				if asJSON {
-					return writeJSON(a.stdout, st.Queues)
+					return writeJSON(a.stdout, viewQueues(st.Queues))
 				}
 				t := newTable(a.stdout)
 				fmt.Fprintln(t, "QUEUE\tSIZE\tIN FLIGHT\tSCHEDULED\tRETRY\tDEAD\tLATENCY\tPAUSED")

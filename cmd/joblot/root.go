@@ -64,7 +64,9 @@ the embedded file store (--db PATH, default ./joblot.db). A Redis that is
 configured but unreachable is an error: joblot never falls back to the file.
 
 A Redis password given in --redis shows in ps and in shell history: set
-JOBLOT_REDIS_URL or use --redis-url-file (mode 600) instead.`,
+JOBLOT_REDIS_URL or use --redis-url-file (mode 600) instead.
+
+` + jsonHelp,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}

@@ -21,7 +21,7 @@ func newStatsCmd(a *app) *cobra.Command {
 					return err
 				}
 				if asJSON {
-					return writeJSON(a.stdout, st)
+					return writeJSON(a.stdout, viewStats(st))
 				}
 				var queued, scheduled, retry, dead, inFlight int64
 				for _, q := range st.Queues {

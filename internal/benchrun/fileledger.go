@@ -126,7 +126,7 @@ type Verification struct {
 	// Lost counts enqueued job numbers that never ran.
 	Lost int64 `json:"lost"`
 	// LostSample lists up to 20 lost job numbers.
-	LostSample []int64 `json:"lost_sample,omitempty"`
+	LostSample []int64 `json:"lost_sample"`
 	// Foreign counts lines outside 0..Enqueued-1 or unreadable (a line cut
 	// by a crash mid-write would be one; a single write makes that
 	// unlikely).

@@ -58,10 +58,12 @@ type IdleResult struct {
 	// RedisCallsPerSec counts every command Redis executed for the idle
 	// process, commands run by its Lua scripts included (Redis counts
 	// those in commandstats too).
-	RedisCallsPerSec float64       `json:"redis_calls_per_sec"`
-	Calls            int64         `json:"calls"`
-	DurationSeconds  float64       `json:"duration_seconds"`
-	Commands         []CommandRate `json:"commands"`
+	RedisCallsPerSec float64 `json:"redis_calls_per_sec"`
+	Calls            int64   `json:"calls"`
+	// DurationSeconds is how long it measured (the CLI prints it as
+	// duration_ms).
+	DurationSeconds float64       `json:"-"`
+	Commands        []CommandRate `json:"commands"`
 }
 
 // IdleConfig configures an idle measurement.

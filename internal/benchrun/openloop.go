@@ -31,16 +31,18 @@ type LatencyConfig struct {
 
 // LatencyResult is the JSON output of `joblot bench latency`.
 type LatencyResult struct {
-	Backend         string  `json:"backend"`
-	OfferedPerSec   float64 `json:"offered_per_sec"`
-	AchievedPerSec  float64 `json:"achieved_per_sec"`
-	Offered         int64   `json:"offered"`
-	Started         int64   `json:"started"`
-	LatencyP50Ms    float64 `json:"latency_p50_ms"`
-	LatencyP99Ms    float64 `json:"latency_p99_ms"`
-	LatencyP999Ms   float64 `json:"latency_p999_ms"`
-	LatencyMaxMs    float64 `json:"latency_max_ms"`
-	DurationSeconds float64 `json:"duration_seconds"`
+	Backend        string  `json:"backend"`
+	OfferedPerSec  float64 `json:"offered_per_sec"`
+	AchievedPerSec float64 `json:"achieved_per_sec"`
+	Offered        int64   `json:"offered"`
+	Started        int64   `json:"started"`
+	LatencyP50Ms   float64 `json:"latency_p50_ms"`
+	LatencyP99Ms   float64 `json:"latency_p99_ms"`
+	LatencyP999Ms  float64 `json:"latency_p999_ms"`
+	LatencyMaxMs   float64 `json:"latency_max_ms"`
+	// DurationSeconds is how long jobs were offered (the CLI prints it as
+	// duration_ms).
+	DurationSeconds float64 `json:"-"`
 }
 
 // Latency runs an open-loop latency measurement. Each job is stamped with

@@ -27,14 +27,16 @@ type Result struct {
 	Retrying int64 `json:"retrying"`
 	// Lost counts jobs enqueued but never accounted for: not succeeded, not
 	// dead, and (with StopWhenRetrying) not retrying.
-	Lost               int64   `json:"lost"`
-	UsedMemoryBefore   int64   `json:"used_memory_before"`
-	UsedMemoryEnqueued int64   `json:"used_memory_enqueued"`
-	UsedMemoryAfter    int64   `json:"used_memory_after"`
-	MemorySource       string  `json:"memory_source"`
-	EnqueueSeconds     float64 `json:"enqueue_seconds"`
-	ProcessSeconds     float64 `json:"process_seconds"`
-	Concurrency        int     `json:"concurrency"`
+	Lost               int64  `json:"lost"`
+	UsedMemoryBefore   int64  `json:"used_memory_before"`
+	UsedMemoryEnqueued int64  `json:"used_memory_enqueued"`
+	UsedMemoryAfter    int64  `json:"used_memory_after"`
+	MemorySource       string `json:"memory_source"`
+	// EnqueueSeconds and ProcessSeconds are the phases' durations (the
+	// CLI prints them as enqueue_ms and process_ms).
+	EnqueueSeconds float64 `json:"-"`
+	ProcessSeconds float64 `json:"-"`
+	Concurrency    int     `json:"concurrency"`
 
 	// BatchResult is present only for runs with batches.
 	*BatchResult

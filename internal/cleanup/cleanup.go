@@ -180,8 +180,8 @@ type Result struct {
 	// Scanned is the number of key names SCAN returned.
 	Scanned int64          `json:"scanned"`
 	Targets []TargetResult `json:"targets"`
-	// Elapsed is how long the run took.
-	Elapsed time.Duration `json:"elapsed_ns"`
+	// Elapsed is how long the run took (the CLI prints it as elapsed_ms).
+	Elapsed time.Duration `json:"-"`
 }
 
 // TargetResult is one target's share of a Result.
@@ -195,14 +195,14 @@ type TargetResult struct {
 	// removal (for members: the key's usage times the share removed).
 	Bytes int64 `json:"bytes"`
 	// Examples are the first few keys removed or to remove.
-	Examples []string `json:"examples,omitempty"`
+	Examples []string `json:"examples"`
 	// Kept are things found and deliberately left alone (at most
 	// maxFindings; KeptCount counts them all): keys whose contents
 	// cleanup must not judge (in-flight jobs, unforwarded callbacks) and
 	// foreign keys, named like a target's but of another type or shape.
 	// Key names in Examples and Kept are shown as is when printable and
 	// short, else Go-quoted and cut (see Finding.Key).
-	Kept      []Finding `json:"kept,omitempty"`
+	Kept      []Finding `json:"kept"`
 	KeptCount int64     `json:"kept_count"`
 }
 

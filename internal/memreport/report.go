@@ -126,8 +126,9 @@ type Result struct {
 	Unattributed int64 `json:"unattributed"`
 	// Families lists every family in display order, empty ones included.
 	Families []FamilyReport `json:"families"`
-	// Elapsed is how long the report took.
-	Elapsed time.Duration `json:"elapsed_ns"`
+	// Elapsed is how long the report took (the CLI prints it as
+	// elapsed_ms).
+	Elapsed time.Duration `json:"-"`
 }
 
 // FamilyReport is one family's share of memory.
@@ -145,7 +146,7 @@ type FamilyReport struct {
 	// Share is Bytes / used_memory.
 	Share float64 `json:"share"`
 	// Top are the biggest (measured) keys, biggest first.
-	Top []KeyUsage `json:"top,omitempty"`
+	Top []KeyUsage `json:"top"`
 }
 
 // KeyUsage is one key's memory.
