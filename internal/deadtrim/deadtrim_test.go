@@ -14,6 +14,18 @@ import (
 	"github.com/joblot/joblot/internal/redistest"
 )
 
+// client connects to a Redis of its own, closed with the test.
+func client(t *testing.T) rueidis.Client {
+	t.Helper()
+	srv := redistest.Start(t)
+	c, err := rueidis.NewClient(rueidis.ClientOption{InitAddress: []string{strings.TrimPrefix(srv.URL, "redis://")}, DisableCache: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	return c
+}
+
 // seed fills queue q's dead set with n jobs of 10 payload bytes each,
 // job i dying at i ms after the epoch, and records their bytes.
 func seed(t *testing.T, c rueidis.Client, l rediskeys.Layout, q string, n int) {
@@ -52,12 +64,7 @@ func oldest(t *testing.T, c rueidis.Client, key string) string {
 // what is still due; a dry run counts without dropping; the counters
 // follow every drop.
 func TestCaps(t *testing.T) {
-	srv := redistest.Start(t)
-	c, err := rueidis.NewClient(rueidis.ClientOption{InitAddress: []string{strings.TrimPrefix(srv.URL, "redis://")}, DisableCache: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c := client(t)
 	var l rediskeys.Layout
 	none := Caps{MaxJobs: -1, MaxBytes: -1}
 
@@ -100,12 +107,7 @@ func TestCaps(t *testing.T) {
 // Keys named like a dead set or its stats that hold another type are left
 // untouched and reported as foreign, not a WRONGTYPE error.
 func TestForeignKeysAreUntouched(t *testing.T) {
-	srv := redistest.Start(t)
-	c, err := rueidis.NewClient(rueidis.ClientOption{InitAddress: []string{strings.TrimPrefix(srv.URL, "redis://")}, DisableCache: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c := client(t)
 	var l rediskeys.Layout
 	ctx := context.Background()
 	if err := c.Do(ctx, c.B().Set().Key(l.QDead("a")).Value("not a zset").Build()).Error(); err != nil {

@@ -157,7 +157,13 @@ func (l Layout) QueueTag(q string) string { return l.QueueTagPrefix() + q + "}" 
 
 // QPrefix is what every key of queue q starts with: its tag and a colon.
 // enqueue.lua builds the queue's :once:<id> and :bell keys from it.
-func (l Layout) QPrefix(q string) string { return l.QueueTagPrefix() + q + "}:" }
+func (l Layout) QPrefix(q string) string { return l.qkey(q, "", "") }
+
+// qkey is key suffix+arg of queue q, built with one allocation: these
+// names are made on every enqueue, fetch and ack.
+func (l Layout) qkey(q, suffix, arg string) string {
+	return "{" + l.Prefix() + ":q:" + q + "}:" + suffix + arg
+}
 
 // Queue key suffixes (after QPrefix).
 const (
@@ -175,37 +181,37 @@ const (
 )
 
 // QJobs is queue q's list of queued payloads.
-func (l Layout) QJobs(q string) string { return l.QPrefix(q) + SuffixJobs }
+func (l Layout) QJobs(q string) string { return l.qkey(q, SuffixJobs, "") }
 
 // QSched is queue q's scheduled set.
-func (l Layout) QSched(q string) string { return l.QPrefix(q) + SuffixSched }
+func (l Layout) QSched(q string) string { return l.qkey(q, SuffixSched, "") }
 
 // QRetry is queue q's retry set.
-func (l Layout) QRetry(q string) string { return l.QPrefix(q) + SuffixRetry }
+func (l Layout) QRetry(q string) string { return l.qkey(q, SuffixRetry, "") }
 
 // QDead is queue q's dead set.
-func (l Layout) QDead(q string) string { return l.QPrefix(q) + SuffixDead }
+func (l Layout) QDead(q string) string { return l.qkey(q, SuffixDead, "") }
 
 // QWip is the in-flight hash of process proc on queue q.
-func (l Layout) QWip(q, proc string) string { return l.QPrefix(q) + SuffixWip + proc }
+func (l Layout) QWip(q, proc string) string { return l.qkey(q, SuffixWip, proc) }
 
 // QStats is queue q's counters.
-func (l Layout) QStats(q string) string { return l.QPrefix(q) + SuffixStats }
+func (l Layout) QStats(q string) string { return l.qkey(q, SuffixStats, "") }
 
 // QDay is queue q's counters of one UTC day (YYYY-MM-DD).
-func (l Layout) QDay(q, date string) string { return l.QPrefix(q) + SuffixDay + date }
+func (l Layout) QDay(q, date string) string { return l.qkey(q, SuffixDay, date) }
 
 // QPaused exists while queue q is paused.
-func (l Layout) QPaused(q string) string { return l.QPrefix(q) + SuffixPaused }
+func (l Layout) QPaused(q string) string { return l.qkey(q, SuffixPaused, "") }
 
 // QBell is queue q's wake-up list.
-func (l Layout) QBell(q string) string { return l.QPrefix(q) + SuffixBell }
+func (l Layout) QBell(q string) string { return l.qkey(q, SuffixBell, "") }
 
 // QClearing holds jobs ClearQueue took off queue q.
-func (l Layout) QClearing(q string) string { return l.QPrefix(q) + SuffixClearing }
+func (l Layout) QClearing(q string) string { return l.qkey(q, SuffixClearing, "") }
 
 // QOnce remembers deterministic job id on queue q.
-func (l Layout) QOnce(q, id string) string { return l.QPrefix(q) + SuffixOnce + id }
+func (l Layout) QOnce(q, id string) string { return l.qkey(q, SuffixOnce, id) }
 
 // BatchTag is the hash tag of batch id's keys.
 func (l Layout) BatchTag(id string) string { return l.BatchTagPrefix() + id + "}" }
@@ -242,10 +248,10 @@ func batchKeys() [8]batchKey {
 }
 
 // BMeta is batch id's meta hash.
-func (l Layout) BMeta(id string) string { return l.BatchTag(id) + ":" + SuffixMeta }
+func (l Layout) BMeta(id string) string { return "{" + l.Prefix() + ":b:" + id + "}:" + SuffixMeta }
 
 // BOutbox is batch id's outbox list.
-func (l Layout) BOutbox(id string) string { return l.BatchTag(id) + ":" + SuffixOutbox }
+func (l Layout) BOutbox(id string) string { return "{" + l.Prefix() + ":b:" + id + "}:" + SuffixOutbox }
 
 // BatchKeys are the keys of batch id that every batch script gets, in the
 // order batchlib.lua names them: meta, bits, errs, outbox, kids, kidsc,
