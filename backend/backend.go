@@ -9,6 +9,27 @@
 // A backend is safe for concurrent use. Every method takes a context and
 // returns errors wrapped with %w around the sentinels below where a caller
 // may branch on them.
+//
+// Migrations upgrade a store's data model (DataModelVersion) in place,
+// step by step, each step taking version v to v+1. backend/redis.Migrate
+// and backend/bolt.Migrate run them; `joblot migrate` calls those, and an
+// application may call them at start-up (a dry run says what is pending).
+//
+// A rolling deploy of a joblot that writes a newer data model goes:
+//
+//  1. migrate first, with the new binary (`joblot migrate`, or Migrate
+//     from the new code), while the old workers keep running;
+//  2. then roll the workers and clients to the new binary.
+//
+// This works because of two rules every step keeps. A step only adds what
+// the new code needs and keeps what the previous version reads, so the old
+// workers still running keep working while and after it runs; and readers
+// accept the previous version, so the new code works on what a step has
+// not reached yet. Steps are idempotent and resumable: an interrupted
+// migration is finished by running it again. A store written by a newer
+// data model is refused (ErrVersionTooNew) by Open, by Migrate and by the
+// CLI: an old binary started after the migration stops at once instead of
+// writing the old layout, so never roll back past a migration.
 package backend
 
 import (
@@ -292,6 +313,18 @@ type QueueStats struct {
 }
 
 // Limits are the caps a backend enforces. Zero fields take the defaults.
+//
+// The dead-set rule, the same on every backend (TrimDead; the conformance
+// suite holds them to it): per queue, a dead job goes when it died before
+// now − DeadMaxAge, when its queue holds more than DeadMaxJobs dead jobs,
+// or while its queue's dead payloads exceed DeadMaxBytes; then, across
+// queues, the dead jobs that died first go until the totals fit
+// DeadMaxJobs and DeadMaxBytes. Always oldest first (by death time), so
+// the newest deaths are kept. Every drop counts in the queue's
+// Stats.DeadDropped, and the dead payload bytes follow every removal.
+// The Redis backend and `joblot cleanup --dead` (with an operator's caps)
+// run one script for it (internal/deadtrim); bolt applies it in one
+// transaction.
 type Limits struct {
 	// DeadMaxJobs caps the dead set per queue and in total (default 10,000).
 	DeadMaxJobs int64

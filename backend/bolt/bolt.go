@@ -19,7 +19,6 @@ package bolt
 
 import (
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -155,24 +154,14 @@ func Open(path string, opts Options) (*Backend, error) {
 // checkVersion refuses a store written by a newer data model. The version
 // record itself is written with the first write transaction (see txc.flush).
 func (b *Backend) checkVersion() error {
-	return b.db.View(func(tx *bbolt.Tx) error {
-		m := tx.Bucket(bucketMeta)
-		if m == nil {
-			return nil
-		}
-		v := m.Get(keyVersion)
-		if v == nil {
-			return nil
-		}
-		n, k := binary.Uvarint(v)
-		if k <= 0 {
-			return fmt.Errorf("joblot/bolt: %s: unreadable data-model version record", b.path)
-		}
-		if n > backend.DataModelVersion {
-			return fmt.Errorf("joblot/bolt: %s has data model %d, this joblot knows %d: %w", b.path, n, backend.DataModelVersion, backend.ErrVersionTooNew)
-		}
-		return nil
-	})
+	n, err := readVersion(b.db)
+	if err != nil {
+		return err
+	}
+	if n > backend.DataModelVersion {
+		return fmt.Errorf("joblot/bolt: %s has data model %d, this joblot knows %d: %w", b.path, n, backend.DataModelVersion, backend.ErrVersionTooNew)
+	}
+	return nil
 }
 
 // Close stops the commit loop (pending writes finish first) and closes the

@@ -41,13 +41,13 @@ func (b *Backend) CreateBatch(ctx context.Context, spec *backend.BatchSpec) erro
 			args = append(args, "cb:"+string(ev), encode(j))
 		}
 	}
-	createdNow, err := b.run(ctx, b.c, call{s: b.s.batchCreate, keys: batchKeys(spec.ID), args: args}).AsInt64()
+	createdNow, err := b.run(ctx, b.c, call{s: b.s.batchCreate, keys: b.keys.BatchKeys(spec.ID), args: args}).AsInt64()
 	if err != nil {
 		return wrap("create batch "+spec.ID, err)
 	}
 	if spec.ParentID != "" {
 		rargs := append([]string{spec.ID, ms(b.now())}, b.ttlArgs()...)
-		status, _, err := firedReply(b.run(ctx, b.c, call{s: b.s.batchChild, keys: batchKeys(spec.ParentID), args: rargs}))
+		status, _, err := firedReply(b.run(ctx, b.c, call{s: b.s.batchChild, keys: b.keys.BatchKeys(spec.ParentID), args: rargs}))
 		if err == nil && status < 0 {
 			err = backend.ErrBatchNotFound
 			if status == -2 {
@@ -63,8 +63,8 @@ func (b *Backend) CreateBatch(ctx context.Context, spec *backend.BatchSpec) erro
 	}
 	if createdNow == 1 {
 		for _, r := range b.c.DoMulti(ctx,
-			b.c.B().Zadd().Key(keyBatches).ScoreMember().ScoreMember(float64(created.UnixMilli()), spec.ID).Build(),
-			b.c.B().Zadd().Key(keyUncommitted).ScoreMember().ScoreMember(float64(deadline.UnixMilli()), spec.ID).Build()) {
+			b.c.B().Zadd().Key(b.keys.Batches()).ScoreMember().ScoreMember(float64(created.UnixMilli()), spec.ID).Build(),
+			b.c.B().Zadd().Key(b.keys.Uncommitted()).ScoreMember().ScoreMember(float64(deadline.UnixMilli()), spec.ID).Build()) {
 			if err := r.Error(); err != nil {
 				return wrap("index batch "+spec.ID, err)
 			}
@@ -153,7 +153,7 @@ type reservation struct {
 // reserve runs batch_add.lua for n jobs from sequence number seq.
 func (b *Backend) reserve(ctx context.Context, batch, addedBy string, seq, n int, now time.Time) (reservation, error) {
 	args := append([]string{ms(now), addedBy, itoa(seq), itoa(n)}, b.ttlArgs()...)
-	arr, err := b.run(ctx, b.c, call{s: b.s.batchAdd, keys: batchKeys(batch), args: args}).AsIntSlice()
+	arr, err := b.run(ctx, b.c, call{s: b.s.batchAdd, keys: b.keys.BatchKeys(batch), args: args}).AsIntSlice()
 	if err != nil {
 		return reservation{}, wrap("add to batch "+batch, err)
 	}
@@ -179,7 +179,7 @@ func (b *Backend) reserve(ctx context.Context, batch, addedBy string, seq, n int
 // failing its add (and so the job) would make certain.
 func (b *Backend) markLanded(ctx context.Context, batch, addedBy string, from, to int) {
 	args := []string{addedBy, itoa(from), itoa(to - from)}
-	if err := b.run(ctx, b.c, call{s: b.s.batchLanded, keys: batchKeys(batch), args: args}).Error(); err != nil {
+	if err := b.run(ctx, b.c, call{s: b.s.batchLanded, keys: b.keys.BatchKeys(batch), args: args}).Error(); err != nil {
 		b.log.Warn("joblot: cannot mark added jobs landed; a re-run of the adding job will queue them again",
 			"batch", batch, "added_by", addedBy, "from", from, "to", to, "err", err)
 	}
@@ -205,7 +205,7 @@ func (b *Backend) unreserve(ctx context.Context, batch string, jobs []*backend.J
 func (b *Backend) CommitBatch(ctx context.Context, id string) error {
 	now := b.now()
 	args := append([]string{ms(now)}, b.ttlArgs()...)
-	status, fired, err := firedReply(b.run(ctx, b.c, call{s: b.s.batchCommit, keys: batchKeys(id), args: args}))
+	status, fired, err := firedReply(b.run(ctx, b.c, call{s: b.s.batchCommit, keys: b.keys.BatchKeys(id), args: args}))
 	if err != nil {
 		return wrap("commit batch "+id, err)
 	}
@@ -215,7 +215,7 @@ func (b *Backend) CommitBatch(ctx context.Context, id string) error {
 	case -2:
 		return fmt.Errorf("joblot/redis: commit batch %s: expired before commit: %w", id, backend.ErrBatchFinished)
 	}
-	if err := b.c.Do(ctx, b.c.B().Zrem().Key(keyUncommitted).Member(id).Build()).Error(); err != nil {
+	if err := b.c.Do(ctx, b.c.B().Zrem().Key(b.keys.Uncommitted()).Member(id).Build()).Error(); err != nil {
 		return wrap("commit batch "+id, err)
 	}
 	return b.forwardFired(ctx, id, fired, now)
@@ -225,7 +225,7 @@ func (b *Backend) CommitBatch(ctx context.Context, id string) error {
 func (b *Backend) CancelBatch(ctx context.Context, id string) error {
 	now := b.now()
 	args := append([]string{ms(now)}, b.ttlArgs()...)
-	status, fired, err := firedReply(b.run(ctx, b.c, call{s: b.s.batchCancel, keys: batchKeys(id), args: args}))
+	status, fired, err := firedReply(b.run(ctx, b.c, call{s: b.s.batchCancel, keys: b.keys.BatchKeys(id), args: args}))
 	if err != nil {
 		return wrap("cancel batch "+id, err)
 	}
@@ -244,7 +244,7 @@ func (b *Backend) BatchesCancelled(ctx context.Context, ids []string) (map[strin
 	}
 	cmds := make(rueidis.Commands, len(ids))
 	for i, id := range ids {
-		cmds[i] = b.c.B().Hget().Key(bMeta(id)).Field("cancelled_at").Build()
+		cmds[i] = b.c.B().Hget().Key(b.keys.BMeta(id)).Field("cancelled_at").Build()
 	}
 	for i, r := range b.c.DoMulti(ctx, cmds...) {
 		_, err := r.ToString()
@@ -267,10 +267,10 @@ func (b *Backend) DeleteBatch(ctx context.Context, id string) error {
 
 func (b *Backend) deleteBatchKeys(ctx context.Context, id string) error {
 	for _, r := range b.c.DoMulti(ctx,
-		b.c.B().Del().Key(batchKeys(id)...).Build(),
-		b.c.B().Zrem().Key(keyBatches).Member(id).Build(),
-		b.c.B().Zrem().Key(keyUncommitted).Member(id).Build(),
-		b.c.B().Srem().Key(keyOutboxes).Member(id).Build()) {
+		b.c.B().Del().Key(b.keys.BatchKeys(id)...).Build(),
+		b.c.B().Zrem().Key(b.keys.Batches()).Member(id).Build(),
+		b.c.B().Zrem().Key(b.keys.Uncommitted()).Member(id).Build(),
+		b.c.B().Srem().Key(b.keys.Outboxes()).Member(id).Build()) {
 		if err := r.Error(); err != nil {
 			return wrap("delete batch "+id, err)
 		}
@@ -295,7 +295,7 @@ func (b *Backend) BatchStatus(ctx context.Context, id string) (*backend.BatchSta
 func (b *Backend) batchStatuses(ctx context.Context, ids []string, now time.Time) ([]*backend.BatchStatus, error) {
 	cmds := make(rueidis.Commands, 0, 4*len(ids))
 	for _, id := range ids {
-		k := batchKeys(id)
+		k := b.keys.BatchKeys(id)
 		cmds = append(cmds,
 			b.c.B().Hgetall().Key(k[0]).Build(),
 			b.c.B().Hgetall().Key(k[2]).Build(),
@@ -424,7 +424,7 @@ func (b *Backend) ListBatches(ctx context.Context, opts backend.BatchListOptions
 	var out []*backend.BatchStatus
 	offset := int64(0)
 	for len(out) < limit {
-		ids, err := b.c.Do(ctx, b.c.B().Zrevrangebyscore().Key(keyBatches).Max(max).Min("-inf").Limit(offset, int64(limit-len(out))).Build()).AsStrSlice()
+		ids, err := b.c.Do(ctx, b.c.B().Zrevrangebyscore().Key(b.keys.Batches()).Max(max).Min("-inf").Limit(offset, int64(limit-len(out))).Build()).AsStrSlice()
 		if err != nil {
 			return nil, wrap("list batches", err)
 		}
@@ -444,7 +444,7 @@ func (b *Backend) ListBatches(ctx context.Context, opts backend.BatchListOptions
 			out = append(out, st)
 		}
 		if len(gone) > 0 {
-			if err := b.c.Do(ctx, b.c.B().Zrem().Key(keyBatches).Member(gone...).Build()).Error(); err != nil {
+			if err := b.c.Do(ctx, b.c.B().Zrem().Key(b.keys.Batches()).Member(gone...).Build()).Error(); err != nil {
 				return nil, wrap("prune batch index", err)
 			}
 		}

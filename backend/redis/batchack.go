@@ -57,7 +57,7 @@ func (b *Backend) applyBatchEvents(ctx context.Context, events []batchJobEvent, 
 		ks := byBatch[id]
 		for len(ks) > 0 {
 			n := min(len(ks), ackChunk)
-			calls = append(calls, call{s: b.s.batchAck, keys: batchKeys(id), args: batchAckArgs(head, events, ks[:n])})
+			calls = append(calls, call{s: b.s.batchAck, keys: b.keys.BatchKeys(id), args: batchAckArgs(head, events, ks[:n])})
 			parts = append(parts, ks[:n])
 			ks = ks[n:]
 		}

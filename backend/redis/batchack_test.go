@@ -51,7 +51,7 @@ func TestBatchAckFilteredIndexAndRepeatedJob(t *testing.T) {
 	if len(st.ErrorGroups) != 1 || st.ErrorGroups[0].Count != 1 {
 		t.Errorf("error groups: %+v (only index 1's death counts)", st.ErrorGroups)
 	}
-	states, err := b.c.Do(ctx, b.c.B().Arbitrary("BITFIELD").Keys(batchKeys(id)[1]).Args("GET", "u2", "#0", "GET", "u2", "#1").Build()).AsIntSlice()
+	states, err := b.c.Do(ctx, b.c.B().Arbitrary("BITFIELD").Keys(b.keys.BatchKeys(id)[1]).Args("GET", "u2", "#0", "GET", "u2", "#1").Build()).AsIntSlice()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -31,7 +31,7 @@ func TestAddFromJobRecoversAfterCrash(t *testing.T) {
 		}
 		return js
 	}
-	record := func() string { t.Helper(); return mustHGet(t, srv.Do, batchKeys(batch)[7], adder) }
+	record := func() string { t.Helper(); return mustHGet(t, srv.Do, b.keys.BatchKeys(batch)[7], adder) }
 	addFromJob := func(seq int, js []*backend.Job) {
 		t.Helper()
 		if err := b.AddToBatch(ctx, &backend.BatchAdd{BatchID: batch, AddedBy: adder, Seq: seq, Jobs: js}); err != nil {
@@ -149,7 +149,7 @@ func TestAddRecordWithoutRuns(t *testing.T) {
 	if err := b.CreateBatch(ctx, &backend.BatchSpec{ID: "b1"}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := srv.Do("HSET", batchKeys("b1")[7], "job-1", "2"); err != nil {
+	if _, err := srv.Do("HSET", b.keys.BatchKeys("b1")[7], "job-1", "2"); err != nil {
 		t.Fatal(err)
 	}
 	js := []*backend.Job{newJob("q"), newJob("q"), newJob("q")}
@@ -160,7 +160,7 @@ func TestAddRecordWithoutRuns(t *testing.T) {
 	if len(fs) != 1 || fs[0].ID != js[2].ID || fs[0].BatchIndex != 0 {
 		t.Fatalf("queued %d jobs, want only the third at index 0", len(fs))
 	}
-	if v := mustHGet(t, srv.Do, batchKeys("b1")[7], "job-1"); v != "3" {
+	if v := mustHGet(t, srv.Do, b.keys.BatchKeys("b1")[7], "job-1"); v != "3" {
 		t.Fatalf("adds record = %q", v)
 	}
 }
@@ -185,8 +185,8 @@ func TestAddLegacyRecord(t *testing.T) {
 		j.ID = backend.DerivedJobID("job-1", i)
 	}
 	for _, cmd := range [][]string{
-		{"HSET", batchKeys("b1")[7], "job-1", "2;0:2:0"},
-		{"SET", qPrefix("q") + "once:" + js[0].ID, "1", "PX", "60000"},
+		{"HSET", b.keys.BatchKeys("b1")[7], "job-1", "2;0:2:0"},
+		{"SET", b.keys.QOnce("q", js[0].ID), "1", "PX", "60000"},
 	} {
 		if _, err := srv.Do(cmd...); err != nil {
 			t.Fatal(err)
@@ -203,7 +203,7 @@ func TestAddLegacyRecord(t *testing.T) {
 	if len(got) != 2 || got[js[1].ID] != 1 || got[js[2].ID] != 2 {
 		t.Fatalf("queued %v, want %s at 1 and %s at 2", got, js[1].ID, js[2].ID)
 	}
-	if v := mustHGet(t, srv.Do, batchKeys("b1")[7], "job-1"); v != "3" {
+	if v := mustHGet(t, srv.Do, b.keys.BatchKeys("b1")[7], "job-1"); v != "3" {
 		t.Fatalf("adds record = %q, want only the count", v)
 	}
 	st, err := b.BatchStatus(ctx, "b1")

@@ -37,7 +37,7 @@ func BenchmarkEnqueue(bb *testing.B) {
 	}
 	bb.ReportMetric(float64(bb.N)/time.Since(start).Seconds(), "jobs/s")
 	bb.StopTimer()
-	if n, err := b.c.Do(ctx, b.c.B().Llen().Key(qJobs("q")).Build()).AsInt64(); err != nil || n != int64(bb.N) {
+	if n, err := b.c.Do(ctx, b.c.B().Llen().Key(b.keys.QJobs("q")).Build()).AsInt64(); err != nil || n != int64(bb.N) {
 		bb.Fatalf("queue holds %d jobs after enqueueing %d (%v)", n, bb.N, err)
 	}
 }

@@ -33,7 +33,7 @@ import (
 // forwardOutbox forwards batch id's outbox; it returns how many callback
 // jobs it enqueued.
 func (b *Backend) forwardOutbox(ctx context.Context, id string, now time.Time) (int, error) {
-	entries, err := b.c.Do(ctx, b.c.B().Lrange().Key(bOutbox(id)).Start(0).Stop(-1).Build()).AsStrSlice()
+	entries, err := b.c.Do(ctx, b.c.B().Lrange().Key(b.keys.BOutbox(id)).Start(0).Stop(-1).Build()).AsStrSlice()
 	if err != nil {
 		return 0, wrap("read outbox of batch "+id, err)
 	}
@@ -70,11 +70,11 @@ func (b *Backend) forwardOutbox(ctx context.Context, id string, now time.Time) (
 				}
 			}
 		}
-		if err := b.c.Do(ctx, b.c.B().Lrem().Key(bOutbox(id)).Count(1).Element(e).Build()).Error(); err != nil {
+		if err := b.c.Do(ctx, b.c.B().Lrem().Key(b.keys.BOutbox(id)).Count(1).Element(e).Build()).Error(); err != nil {
 			return n, wrap("clear outbox of batch "+id, err)
 		}
 	}
-	if err := b.c.Do(ctx, b.c.B().Srem().Key(keyOutboxes).Member(id).Build()).Error(); err != nil {
+	if err := b.c.Do(ctx, b.c.B().Srem().Key(b.keys.Outboxes()).Member(id).Build()).Error(); err != nil {
 		return n, wrap("forget outbox of batch "+id, err)
 	}
 	return n, nil
@@ -82,7 +82,7 @@ func (b *Backend) forwardOutbox(ctx context.Context, id string, now time.Time) (
 
 // parentOf returns a batch's parent id ("" if none or gone).
 func (b *Backend) parentOf(ctx context.Context, id string) (string, error) {
-	p, err := b.c.Do(ctx, b.c.B().Hget().Key(bMeta(id)).Field("parent").Build()).ToString()
+	p, err := b.c.Do(ctx, b.c.B().Hget().Key(b.keys.BMeta(id)).Field("parent").Build()).ToString()
 	if rueidis.IsRedisNil(err) {
 		return "", nil
 	}
@@ -95,7 +95,7 @@ func (b *Backend) parentOf(ctx context.Context, id string) (string, error) {
 // notifyParent tells parent that child had ev, and forwards what that fires.
 func (b *Backend) notifyParent(ctx context.Context, parent, child string, ev backend.CallbackEvent, now time.Time) error {
 	args := append([]string{child, string(ev), ms(now)}, b.ttlArgs()...)
-	status, fired, err := firedReply(b.run(ctx, b.c, call{s: b.s.batchKidDone, keys: batchKeys(parent), args: args}))
+	status, fired, err := firedReply(b.run(ctx, b.c, call{s: b.s.batchKidDone, keys: b.keys.BatchKeys(parent), args: args}))
 	if err != nil {
 		return wrap("notify parent batch "+parent, err)
 	}
@@ -120,7 +120,7 @@ func (b *Backend) forwardBatches(ctx context.Context, ids []string, now time.Tim
 	if len(ids) == 0 {
 		return nil
 	}
-	if err := b.c.Do(ctx, b.c.B().Sadd().Key(keyOutboxes).Member(ids...).Build()).Error(); err != nil {
+	if err := b.c.Do(ctx, b.c.B().Sadd().Key(b.keys.Outboxes()).Member(ids...).Build()).Error(); err != nil {
 		return wrap("record outbox", err)
 	}
 	for _, id := range ids {
@@ -145,13 +145,13 @@ func (b *Backend) callbackSucceeded(ctx context.Context, id string, ev backend.C
 }
 
 func (b *Backend) countExpired(ctx context.Context, n int64) error {
-	return wrap("count expired batch events", b.c.Do(ctx, b.c.B().Hincrby().Key(keyStats).Field("expired_batch_events").Increment(n).Build()).Error())
+	return wrap("count expired batch events", b.c.Do(ctx, b.c.B().Hincrby().Key(b.keys.Stats()).Field("expired_batch_events").Increment(n).Build()).Error())
 }
 
 // ForwardCallbacks forwards outboxes left by processes that crashed before
 // forwarding, and marks batches uncommitted past their deadline expired.
 func (b *Backend) ForwardCallbacks(ctx context.Context, now time.Time) (int, error) {
-	ids, err := b.c.Do(ctx, b.c.B().Smembers().Key(keyOutboxes).Build()).AsStrSlice()
+	ids, err := b.c.Do(ctx, b.c.B().Smembers().Key(b.keys.Outboxes()).Build()).AsStrSlice()
 	if err != nil {
 		return 0, wrap("list outboxes", err)
 	}
@@ -168,17 +168,17 @@ func (b *Backend) ForwardCallbacks(ctx context.Context, now time.Time) (int, err
 	if err != nil {
 		return total, err
 	}
-	due, err := b.c.Do(ctx, b.c.B().Zrangebyscore().Key(keyUncommitted).Min("-inf").Max(ms(now)).Limit(0, 1000).Build()).AsStrSlice()
+	due, err := b.c.Do(ctx, b.c.B().Zrangebyscore().Key(b.keys.Uncommitted()).Min("-inf").Max(ms(now)).Limit(0, 1000).Build()).AsStrSlice()
 	if err != nil {
 		return total, wrap("list uncommitted batches", err)
 	}
 	for _, id := range due {
-		done, err := b.run(ctx, b.c, call{s: b.s.batchExpire, keys: batchKeys(id), args: []string{ms(now)}}).AsInt64()
+		done, err := b.run(ctx, b.c, call{s: b.s.batchExpire, keys: b.keys.BatchKeys(id), args: []string{ms(now)}}).AsInt64()
 		if err != nil {
 			return total, wrap("expire batch "+id, err)
 		}
 		if done == 1 {
-			if err := b.c.Do(ctx, b.c.B().Zrem().Key(keyUncommitted).Member(id).Build()).Error(); err != nil {
+			if err := b.c.Do(ctx, b.c.B().Zrem().Key(b.keys.Uncommitted()).Member(id).Build()).Error(); err != nil {
 				return total, wrap("expire batch "+id, err)
 			}
 		}
@@ -194,11 +194,11 @@ const sweepPage = 200
 // batch index (one pipelined LLEN each) and forwards the non-empty ones; it
 // also drops ids of expired batches from the index.
 func (b *Backend) sweepOutboxes(ctx context.Context, now time.Time) (int, error) {
-	off, err := b.c.Do(ctx, b.c.B().Hget().Key(keyStats).Field("outbox_sweep").Build()).AsInt64()
+	off, err := b.c.Do(ctx, b.c.B().Hget().Key(b.keys.Stats()).Field("outbox_sweep").Build()).AsInt64()
 	if err != nil && !rueidis.IsRedisNil(err) {
 		return 0, wrap("read outbox sweep offset", err)
 	}
-	ids, err := b.c.Do(ctx, b.c.B().Zrange().Key(keyBatches).Min(itoa(off)).Max(itoa(off+sweepPage-1)).Build()).AsStrSlice()
+	ids, err := b.c.Do(ctx, b.c.B().Zrange().Key(b.keys.Batches()).Min(itoa(off)).Max(itoa(off+sweepPage-1)).Build()).AsStrSlice()
 	if err != nil {
 		return 0, wrap("sweep outboxes", err)
 	}
@@ -207,7 +207,7 @@ func (b *Backend) sweepOutboxes(ctx context.Context, now time.Time) (int, error)
 		next = 0
 	}
 	if next != off { // an idle store writes nothing
-		if err := b.c.Do(ctx, b.c.B().Hset().Key(keyStats).FieldValue().FieldValue("outbox_sweep", itoa(next)).Build()).Error(); err != nil && !isOOM(err) {
+		if err := b.c.Do(ctx, b.c.B().Hset().Key(b.keys.Stats()).FieldValue().FieldValue("outbox_sweep", itoa(next)).Build()).Error(); err != nil && !isOOM(err) {
 			return 0, wrap("store outbox sweep offset", err)
 		}
 	}
@@ -216,7 +216,7 @@ func (b *Backend) sweepOutboxes(ctx context.Context, now time.Time) (int, error)
 	}
 	cmds := make(rueidis.Commands, 0, 2*len(ids))
 	for _, id := range ids {
-		cmds = append(cmds, b.c.B().Llen().Key(bOutbox(id)).Build(), b.c.B().Exists().Key(bMeta(id)).Build())
+		cmds = append(cmds, b.c.B().Llen().Key(b.keys.BOutbox(id)).Build(), b.c.B().Exists().Key(b.keys.BMeta(id)).Build())
 	}
 	res := b.c.DoMulti(ctx, cmds...)
 	total := 0
@@ -235,7 +235,7 @@ func (b *Backend) sweepOutboxes(ctx context.Context, now time.Time) (int, error)
 	}
 	// The index is pruned as batches expire.
 	if len(gone) > 0 {
-		if err := b.c.Do(ctx, b.c.B().Zrem().Key(keyBatches).Member(gone...).Build()).Error(); err != nil {
+		if err := b.c.Do(ctx, b.c.B().Zrem().Key(b.keys.Batches()).Member(gone...).Build()).Error(); err != nil {
 			return total, wrap("prune batch index", err)
 		}
 	}

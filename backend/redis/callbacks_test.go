@@ -29,12 +29,12 @@ func TestOutboxForwardedAfterCrash(t *testing.T) {
 			// The commit script fires both callbacks; the process "dies"
 			// before forwarding them.
 			args := append([]string{ms(time.Now())}, b.ttlArgs()...)
-			status, fired, err := firedReply(b.run(ctx, b.c, call{s: b.s.batchCommit, keys: batchKeys(id), args: args}))
+			status, fired, err := firedReply(b.run(ctx, b.c, call{s: b.s.batchCommit, keys: b.keys.BatchKeys(id), args: args}))
 			if err != nil || status != 0 || len(fired) != 2 {
 				t.Fatalf("commit script: %d %v %v", status, fired, err)
 			}
 			if recorded {
-				if _, err := srv.Do("SADD", keyOutboxes, id); err != nil {
+				if _, err := srv.Do("SADD", b.keys.Outboxes(), id); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -44,7 +44,7 @@ func TestOutboxForwardedAfterCrash(t *testing.T) {
 			}
 			// A second forwarder that read the outbox before it was cleared
 			// enqueues nothing twice.
-			if _, err := srv.Do("RPUSH", bOutbox(id), "complete\n"+mustHGet(t, srv.Do, bMeta(id), "cb:complete")); err != nil {
+			if _, err := srv.Do("RPUSH", b.keys.BOutbox(id), "complete\n"+mustHGet(t, srv.Do, b.keys.BMeta(id), "cb:complete")); err != nil {
 				t.Fatal(err)
 			}
 			if _, err := b.forwardOutbox(ctx, id, time.Now()); err != nil {
@@ -53,7 +53,7 @@ func TestOutboxForwardedAfterCrash(t *testing.T) {
 			if qs := queueStats(mustStats(t, b), "cb"); qs.Size != 2 {
 				t.Fatalf("callback queue holds %d jobs, want 2", qs.Size)
 			}
-			if l, _ := srv.Do("LLEN", bOutbox(id)); l != "0" {
+			if l, _ := srv.Do("LLEN", b.keys.BOutbox(id)); l != "0" {
 				t.Fatalf("outbox still holds %s entries", l)
 			}
 		})

@@ -100,10 +100,10 @@ func (b *Backend) acknowledge(ctx context.Context, proc string, items []item, no
 		}
 	}
 	if out.expired > 0 {
-		extra = append(extra, b.c.B().Hincrby().Key(keyStats).Field("expired_batch_events").Increment(out.expired).Build())
+		extra = append(extra, b.c.B().Hincrby().Key(b.keys.Stats()).Field("expired_batch_events").Increment(out.expired).Build())
 	}
 	if len(out.fired) > 0 {
-		extra = append(extra, b.c.B().Sadd().Key(keyOutboxes).Member(out.fired...).Build())
+		extra = append(extra, b.c.B().Sadd().Key(b.keys.Outboxes()).Member(out.fired...).Build())
 	}
 	var errs []error
 	for _, r := range b.runMulti(ctx, b.c, calls) {
@@ -181,7 +181,7 @@ func (b *Backend) completeCall(proc, q, date, dayTTL string, items []item, idx [
 	args = append(args, dayTTL, itoa(b.limits.DeadMaxJobs), itoa(len(succeeded)))
 	args = append(args, succeeded...)
 	args = append(args, rest...)
-	return call{s: b.s.complete, keys: []string{qWip(q, proc), qJobs(q), qRetry(q), qDead(q), qStats(q), qDay(q, date), qBell(q)}, args: args}
+	return call{s: b.s.complete, keys: []string{b.keys.QWip(q, proc), b.keys.QJobs(q), b.keys.QRetry(q), b.keys.QDead(q), b.keys.QStats(q), b.keys.QDay(q, date), b.keys.QBell(q)}, args: args}
 }
 
 // payload is what a retry or dead entry stores.

@@ -99,7 +99,7 @@ func TestScheduledJobsWaitUntilDue(t *testing.T) {
 func TestMalformedPayloadIsFetchedAsMalformed(t *testing.T) {
 	b, srv := openTest(t)
 	mustEnqueue(t, b, newJob("q"))
-	if _, err := srv.Do("RPUSH", qJobs("q"), "\x07garbage"); err != nil {
+	if _, err := srv.Do("RPUSH", b.keys.QJobs("q"), "\x07garbage"); err != nil {
 		t.Fatal(err)
 	}
 	got := mustFetch(t, b, "p", "q", 10)
@@ -110,7 +110,7 @@ func TestMalformedPayloadIsFetchedAsMalformed(t *testing.T) {
 		t.Fatalf("malformed id %q, want %q", got[1].ID, want)
 	}
 	// Lua and Go agree on the in-flight field.
-	if v, err := srv.Do("HGET", qWip("q", "p"), got[1].ID); err != nil || v != "\x07garbage" {
+	if v, err := srv.Do("HGET", b.keys.QWip("q", "p"), got[1].ID); err != nil || v != "\x07garbage" {
 		t.Fatalf("in-flight entry of malformed payload: %q, %v", v, err)
 	}
 	if err := b.Complete(context.Background(), "p", []backend.Result{{Fetched: got[1], Outcome: backend.OutcomeDead}}); err != nil {
@@ -210,10 +210,10 @@ func TestOpenRefusesEvictingRedis(t *testing.T) {
 func TestOpenChecksDataModelVersion(t *testing.T) {
 	b, srv := openTest(t)
 	b.Close()
-	if v, err := srv.Do("GET", keyVersion); err != nil || v != itoa(backend.DataModelVersion) {
+	if v, err := srv.Do("GET", b.keys.Version()); err != nil || v != itoa(backend.DataModelVersion) {
 		t.Fatalf("jl:version = %q, %v", v, err)
 	}
-	if _, err := srv.Do("SET", keyVersion, itoa(backend.DataModelVersion+1)); err != nil {
+	if _, err := srv.Do("SET", b.keys.Version(), itoa(backend.DataModelVersion+1)); err != nil {
 		t.Fatal(err)
 	}
 	_, err := Open(context.Background(), Options{URL: srv.URL})

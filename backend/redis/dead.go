@@ -5,25 +5,32 @@ import (
 	"time"
 
 	"github.com/redis/rueidis"
+
+	"github.com/joblot/joblot/internal/deadtrim"
 )
 
-// TrimDead enforces the dead set caps: first per queue (trim.lua: age,
-// count, bytes), then in total across queues, dropping the oldest entries
-// of the queue whose oldest entry is oldest. Every drop is counted in its
-// queue's dead_dropped.
+// TrimDead enforces the dead set caps (the rule on backend.Limits): first
+// per queue (package deadtrim's script: age, count, bytes), then in total
+// across queues, dropping the oldest entries of the queue whose oldest
+// entry is oldest. Every drop is counted in its queue's dead_dropped.
 func (b *Backend) TrimDead(ctx context.Context, now time.Time) (int, error) {
-	queues, err := b.c.Do(ctx, b.c.B().Smembers().Key(keyQueues).Build()).AsStrSlice()
+	queues, err := b.c.Do(ctx, b.c.B().Smembers().Key(b.keys.Queues()).Build()).AsStrSlice()
 	if err != nil {
 		return 0, wrap("list queues", err)
 	}
-	cutoff := ms(now.Add(-b.limits.DeadMaxAge))
+	caps := deadtrim.Caps{Cutoff: now.Add(-b.limits.DeadMaxAge), MaxJobs: b.limits.DeadMaxJobs, MaxBytes: b.limits.DeadMaxBytes}
 	trim := func(q string, extra int64) (dropped, count, bytes int64, err error) {
-		arr, err := b.run(ctx, b.c, call{s: b.s.trim, keys: []string{qDead(q), qStats(q)},
-			args: []string{cutoff, itoa(b.limits.DeadMaxJobs), itoa(b.limits.DeadMaxBytes), itoa(extra)}}).AsIntSlice()
-		if err != nil || len(arr) != 3 {
+		c := caps
+		c.Extra = extra
+		arr, err := b.run(ctx, b.c, call{s: b.s.trim, keys: deadtrim.Keys(b.keys, q), args: c.Args()}).AsIntSlice()
+		if err != nil {
 			return 0, 0, 0, wrap("trim dead set of "+q, err)
 		}
-		return arr[0], arr[1], arr[2], nil
+		res, err := deadtrim.Parse(arr)
+		if err != nil {
+			return 0, 0, 0, wrap("trim dead set of "+q, err)
+		}
+		return res.Dropped, res.Left, res.LeftBytes, nil
 	}
 	total := 0
 	counts := map[string]int64{}
@@ -47,7 +54,7 @@ func (b *Backend) TrimDead(ctx context.Context, now time.Time) (int, error) {
 		var names []string
 		for _, q := range queues {
 			if counts[q] > 0 {
-				cmds = append(cmds, b.c.B().Zrange().Key(qDead(q)).Min("0").Max("0").Withscores().Build())
+				cmds = append(cmds, b.c.B().Zrange().Key(b.keys.QDead(q)).Min("0").Max("0").Withscores().Build())
 				names = append(names, q)
 			}
 		}

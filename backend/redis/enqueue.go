@@ -57,7 +57,7 @@ func (b *Backend) enqueue(ctx context.Context, jobs []*backend.Job, once bool) e
 	)
 	fresh := b.newQueues(order)
 	if len(fresh) > 0 {
-		cmds = append(cmds, b.c.B().Sadd().Key(keyQueues).Member(fresh...).Build())
+		cmds = append(cmds, b.c.B().Sadd().Key(b.keys.Queues()).Member(fresh...).Build())
 		calls = append(calls, nil)
 	}
 	first := len(cmds)
@@ -105,7 +105,7 @@ func (b *Backend) enqueueCmd(q string, jobs []*backend.Job, now time.Time, once 
 		for i, j := range jobs {
 			payloads[i] = encode(j)
 		}
-		c := call{s: b.s.push, keys: []string{qJobs(q), qBell(q)}, args: payloads}
+		c := call{s: b.s.push, keys: []string{b.keys.QJobs(q), b.keys.QBell(q)}, args: payloads}
 		b.observe(c)
 		return c.evalsha(b.c), &c
 	}
@@ -122,7 +122,7 @@ func (b *Backend) enqueueCmd(q string, jobs []*backend.Job, now time.Time, once 
 		}
 		args = append(args, mode, score, j.ID, encode(j))
 	}
-	c := call{s: b.s.enqueue, keys: []string{qJobs(q), qSched(q), qPrefix(q)}, args: args}
+	c := call{s: b.s.enqueue, keys: []string{b.keys.QJobs(q), b.keys.QSched(q), b.keys.QPrefix(q)}, args: args}
 	b.observe(c)
 	return c.evalsha(b.c), &c
 }

@@ -18,7 +18,7 @@ func (b *Backend) Fetch(ctx context.Context, proc string, queues []string, max i
 		return nil, nil
 	}
 	if fresh := b.newQueues(queues); len(fresh) > 0 {
-		if err := b.c.Do(ctx, b.c.B().Sadd().Key(keyQueues).Member(fresh...).Build()).Error(); err != nil && !isOOM(err) {
+		if err := b.c.Do(ctx, b.c.B().Sadd().Key(b.keys.Queues()).Member(fresh...).Build()).Error(); err != nil && !isOOM(err) {
 			b.forgetQueues(fresh)
 			return nil, wrap("fetch: register queues", err)
 		}
@@ -30,7 +30,7 @@ func (b *Backend) Fetch(ctx context.Context, proc string, queues []string, max i
 			if want <= 0 {
 				return out, nil
 			}
-			res := b.run(ctx, b.c, call{s: b.s.fetch, keys: []string{qJobs(q), qWip(q, proc), qPaused(q), qBell(q)}, args: []string{itoa(want)}})
+			res := b.run(ctx, b.c, call{s: b.s.fetch, keys: []string{b.keys.QJobs(q), b.keys.QWip(q, proc), b.keys.QPaused(q), b.keys.QBell(q)}, args: []string{itoa(want)}})
 			arr, err := res.ToArray()
 			if err != nil {
 				return out, wrap("fetch "+q, err)

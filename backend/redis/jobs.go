@@ -19,16 +19,16 @@ import (
 // searching: sets are paged, never loaded whole.
 const listPage = 500
 
-func setKey(set backend.JobSet, q string) (string, error) {
+func (b *Backend) setKey(set backend.JobSet, q string) (string, error) {
 	switch set {
 	case backend.SetQueued:
-		return qJobs(q), nil
+		return b.keys.QJobs(q), nil
 	case backend.SetScheduled:
-		return qSched(q), nil
+		return b.keys.QSched(q), nil
 	case backend.SetRetry:
-		return qRetry(q), nil
+		return b.keys.QRetry(q), nil
 	case backend.SetDead:
-		return qDead(q), nil
+		return b.keys.QDead(q), nil
 	}
 	return "", fmt.Errorf("joblot/redis: unknown job set %q", set)
 }
@@ -38,7 +38,7 @@ func (b *Backend) scopeQueues(ctx context.Context, q string) ([]string, error) {
 	if q != "" {
 		return []string{q}, nil
 	}
-	qs, err := b.c.Do(ctx, b.c.B().Smembers().Key(keyQueues).Build()).AsStrSlice()
+	qs, err := b.c.Do(ctx, b.c.B().Smembers().Key(b.keys.Queues()).Build()).AsStrSlice()
 	if err != nil {
 		return nil, wrap("list queues", err)
 	}
@@ -100,7 +100,7 @@ func (b *Backend) ListJobs(ctx context.Context, f backend.JobFilter) (*backend.J
 	page := &backend.JobPage{}
 	for ; qi < len(queues); qi, at = qi+1, (position{}) {
 		q := queues[qi]
-		key, err := setKey(f.Set, q)
+		key, err := b.setKey(f.Set, q)
 		if err != nil {
 			return nil, err
 		}
@@ -230,7 +230,7 @@ type found struct {
 // findByID searches a set of queue q for entries with the wanted IDs (by
 // pages: ZSCAN for sorted sets, LRANGE for the queue list).
 func (b *Backend) findByID(ctx context.Context, set backend.JobSet, q string, want map[string]bool) ([]found, error) {
-	key, err := setKey(set, q)
+	key, err := b.setKey(set, q)
 	if err != nil {
 		return nil, err
 	}
@@ -329,8 +329,8 @@ func (b *Backend) RetryJobs(ctx context.Context, set backend.JobSet, queue strin
 				args = append(args, h.member, p)
 			}
 			hits = hits[n:]
-			key, _ := setKey(set, q)
-			got, err := b.run(ctx, b.c, call{s: b.s.retryJobs, keys: []string{key, qJobs(q), qStats(q), qBell(q)}, args: args}).AsInt64()
+			key, _ := b.setKey(set, q)
+			got, err := b.run(ctx, b.c, call{s: b.s.retryJobs, keys: []string{key, b.keys.QJobs(q), b.keys.QStats(q), b.keys.QBell(q)}, args: args}).AsInt64()
 			if err != nil {
 				return moved, wrap("retry jobs", err)
 			}
@@ -371,8 +371,8 @@ func (b *Backend) DeleteJobs(ctx context.Context, set backend.JobSet, queue stri
 			for _, h := range hits[:n] {
 				args = append(args, h.member)
 			}
-			key, _ := setKey(set, q)
-			flags, err := b.run(ctx, b.c, call{s: b.s.deleteJobs, keys: []string{key, qStats(q)}, args: args}).AsIntSlice()
+			key, _ := b.setKey(set, q)
+			flags, err := b.run(ctx, b.c, call{s: b.s.deleteJobs, keys: []string{key, b.keys.QStats(q)}, args: args}).AsIntSlice()
 			if err != nil {
 				return deleted, wrap("delete jobs", err)
 			}

@@ -74,7 +74,7 @@ func TestBytesPerDeadJob(t *testing.T) {
 	}
 	afterDead := usedMemory(t, b)
 	// The baseline is the same server without the dead set.
-	if err := b.c.Do(ctx, b.c.B().Del().Key(qDead("q")).Build()).Error(); err != nil {
+	if err := b.c.Do(ctx, b.c.B().Del().Key(b.keys.QDead("q")).Build()).Error(); err != nil {
 		t.Fatal(err)
 	}
 	empty := usedMemory(t, b)
@@ -106,7 +106,7 @@ func TestStoreFull(t *testing.T) {
 	if !errors.Is(full, backend.ErrStoreFull) {
 		t.Fatalf("enqueue into a full Redis: %v, want ErrStoreFull", full)
 	}
-	size, _ := srv.Do("LLEN", qJobs("q"))
+	size, _ := srv.Do("LLEN", b.keys.QJobs("q"))
 	if n, _ := strconv.Atoi(size); n != len(enqueued) {
 		t.Fatalf("queue holds %d jobs, %d enqueues succeeded: the failed chunk was partly stored", n, len(enqueued))
 	}
@@ -184,7 +184,7 @@ func processAll(t testing.TB, b *Backend, q string, decide func(f *backend.Fetch
 func batchBytes(t testing.TB, b *Backend, id string) int64 {
 	t.Helper()
 	var sum int64
-	for _, k := range batchKeys(id) {
+	for _, k := range b.keys.BatchKeys(id) {
 		n, err := b.c.Do(context.Background(), b.c.B().MemoryUsage().Key(k).Samples(0).Build()).AsInt64()
 		if err == nil {
 			sum += n
@@ -246,7 +246,7 @@ func TestBatchBookkeepingBytesPerJob(t *testing.T) {
 	// The 2-bit states are sized exactly at commit: n/4 bytes, rounded up
 	// by the allocator's size class (at most a quarter more), not the up
 	// to 2× that BITFIELD's greedy growth leaves.
-	bits, err := b.c.Do(ctx, b.c.B().MemoryUsage().Key(batchKeys(id)[1]).Samples(0).Build()).AsInt64()
+	bits, err := b.c.Do(ctx, b.c.B().MemoryUsage().Key(b.keys.BatchKeys(id)[1]).Samples(0).Build()).AsInt64()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -318,7 +318,7 @@ func TestAddToBatchAtMaxMemoryCountsNoPhantoms(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	size, _ := srv.Do("LLEN", qJobs("q"))
+	size, _ := srv.Do("LLEN", b.keys.QJobs("q"))
 	if itoa(st.Total-st.Removed) != size || st.Pending != st.Total-st.Removed {
 		t.Fatalf("batch counts total %d (removed %d, pending %d), queue holds %s", st.Total, st.Removed, st.Pending, size)
 	}

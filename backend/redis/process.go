@@ -38,7 +38,7 @@ func (b *Backend) Heartbeat(ctx context.Context, info backend.ProcessInfo, ttl t
 	if !registered {
 		flag = "1"
 	}
-	hb := call{s: b.s.heartbeat, keys: []string{keyProcs}, args: []string{info.ID, ms(now.Add(ttl)), flag}}
+	hb := call{s: b.s.heartbeat, keys: []string{b.keys.Procs()}, args: []string{info.ID, ms(now.Add(ttl)), flag}}
 	ok, err := b.run(ctx, b.hb, hb).AsInt64()
 	if err != nil {
 		return wrap("heartbeat", err)
@@ -49,7 +49,7 @@ func (b *Backend) Heartbeat(ctx context.Context, info backend.ProcessInfo, ttl t
 	if registered && wall.Sub(lastInfo) < keep/4 {
 		return nil
 	}
-	key := keyProc(info.ID)
+	key := b.keys.Proc(info.ID)
 	var cmds rueidis.Commands
 	if !registered {
 		cmds = append(cmds, b.hb.B().Hset().Key(key).FieldValue().
@@ -92,8 +92,8 @@ func (b *Backend) Deregister(ctx context.Context, proc string) error {
 
 func (b *Backend) removeProcess(ctx context.Context, proc string) error {
 	for _, r := range b.c.DoMulti(ctx,
-		b.c.B().Zrem().Key(keyProcs).Member(proc).Build(),
-		b.c.B().Del().Key(keyProc(proc)).Build()) {
+		b.c.B().Zrem().Key(b.keys.Procs()).Member(proc).Build(),
+		b.c.B().Del().Key(b.keys.Proc(proc)).Build()) {
 		if err := r.Error(); err != nil {
 			return wrap("remove process "+proc, err)
 		}
@@ -104,7 +104,7 @@ func (b *Backend) removeProcess(ctx context.Context, proc string) error {
 // RecoverOrphans recovers the in-flight jobs of every process whose lease
 // expired before now, then removes the process (so it is fenced).
 func (b *Backend) RecoverOrphans(ctx context.Context, now time.Time) (int, error) {
-	dead, err := b.c.Do(ctx, b.c.B().Zrangebyscore().Key(keyProcs).Min("-inf").Max(ms(now)).Build()).AsStrSlice()
+	dead, err := b.c.Do(ctx, b.c.B().Zrangebyscore().Key(b.keys.Procs()).Min("-inf").Max(ms(now)).Build()).AsStrSlice()
 	if err != nil {
 		return 0, wrap("list expired processes", err)
 	}
@@ -128,7 +128,7 @@ func (b *Backend) RecoverOrphans(ctx context.Context, now time.Time) (int, error
 // back untouched. Each job moves only if its in-flight entry is still there
 // (complete.lua), so a racing ack of the live process wins cleanly.
 func (b *Backend) drainProcess(ctx context.Context, proc string, recover bool, now time.Time) (int, error) {
-	queues, err := b.c.Do(ctx, b.c.B().Smembers().Key(keyQueues).Build()).AsStrSlice()
+	queues, err := b.c.Do(ctx, b.c.B().Smembers().Key(b.keys.Queues()).Build()).AsStrSlice()
 	if err != nil {
 		return 0, wrap("list queues", err)
 	}
@@ -137,7 +137,7 @@ func (b *Backend) drainProcess(ctx context.Context, proc string, recover bool, n
 	}
 	cmds := make(rueidis.Commands, len(queues))
 	for i, q := range queues {
-		cmds[i] = b.c.B().Hgetall().Key(qWip(q, proc)).Build()
+		cmds[i] = b.c.B().Hgetall().Key(b.keys.QWip(q, proc)).Build()
 	}
 	var items []item
 	for i, r := range b.c.DoMulti(ctx, cmds...) {

@@ -12,17 +12,13 @@ const clearChunk = 500
 // clearQueueScript is immutable after package initialisation.
 var clearQueueScript = loadScript("clear_queue.lua")
 
-// qClearing holds jobs taken off a queue by ClearQueue whose batches have
-// not yet counted them as removed.
-func qClearing(q string) string { return queueTag(q) + ":clearing" }
-
 // PauseQueue pauses or resumes a queue: fetch.lua skips a queue whose
 // :paused key exists.
 func (b *Backend) PauseQueue(ctx context.Context, queue string, paused bool) error {
 	if paused {
-		return wrap("pause queue", b.c.Do(ctx, b.c.B().Set().Key(qPaused(queue)).Value("1").Build()).Error())
+		return wrap("pause queue", b.c.Do(ctx, b.c.B().Set().Key(b.keys.QPaused(queue)).Value("1").Build()).Error())
 	}
-	return wrap("resume queue", b.run(ctx, b.c, call{s: b.s.resume, keys: []string{qPaused(queue), qBell(queue)}}).Error())
+	return wrap("resume queue", b.run(ctx, b.c, call{s: b.s.resume, keys: []string{b.keys.QPaused(queue), b.keys.QBell(queue)}}).Error())
 }
 
 // ClearQueue removes every queued job of a queue in chunks: a chunk moves
@@ -32,7 +28,7 @@ func (b *Backend) PauseQueue(ctx context.Context, queue string, paused bool) err
 func (b *Backend) ClearQueue(ctx context.Context, queue string) (int, error) {
 	total := 0
 	for {
-		payloads, err := b.run(ctx, b.c, call{s: clearQueueScript, keys: []string{qJobs(queue), qClearing(queue)}, args: []string{itoa(clearChunk)}}).AsStrSlice()
+		payloads, err := b.run(ctx, b.c, call{s: clearQueueScript, keys: []string{b.keys.QJobs(queue), b.keys.QClearing(queue)}, args: []string{itoa(clearChunk)}}).AsStrSlice()
 		if err != nil {
 			return total, wrap("clear queue", err)
 		}
@@ -60,7 +56,7 @@ func (b *Backend) ClearQueue(ctx context.Context, queue string) (int, error) {
 		if err := b.forwardBatches(ctx, out.fired, now); err != nil {
 			return total, err
 		}
-		if err := b.c.Do(ctx, b.c.B().Del().Key(qClearing(queue)).Build()).Error(); err != nil {
+		if err := b.c.Do(ctx, b.c.B().Del().Key(b.keys.QClearing(queue)).Build()).Error(); err != nil {
 			return total, wrap("clear queue", err)
 		}
 		total += len(payloads)

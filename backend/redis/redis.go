@@ -1,8 +1,8 @@
 // Package redis is the Redis backend of joblot (Redis ≥ 7.0, standalone,
 // Sentinel or Cluster). It implements backend.Backend with one Lua script per
 // state transition (lua/*.lua); every script call touches the keys of one
-// queue or of one batch, which share a hash tag (see keys.go), so it runs
-// unchanged on Redis Cluster.
+// queue or of one batch, which share a hash tag (the key layout is package
+// internal/rediskeys), so it runs unchanged on Redis Cluster.
 //
 // Acking a batch job is two single-slot steps: the batch transition first
 // (its result decides whether a retry or dead entry may be written), then
@@ -26,6 +26,7 @@ import (
 	"github.com/joblot/joblot/backend"
 	"github.com/joblot/joblot/internal/clock"
 	"github.com/joblot/joblot/internal/keyspace"
+	"github.com/joblot/joblot/internal/rediskeys"
 )
 
 // Options configure Open.
@@ -64,12 +65,14 @@ type Backend struct {
 	c  rueidis.Client // auto-pipelined client for everything else
 	hb rueidis.Client // a second client (own connection) for heartbeats and leases
 	s  *scripts
+	// keys names every key (the layout of one prefix).
+	keys rediskeys.Layout
 
 	limits backend.Limits
 	log    *slog.Logger
 	now    func() time.Time // Options.Now
 
-	knownQueues sync.Map // queue name -> struct{}: already in jl:queues
+	knownQueues sync.Map // queue name -> struct{}: already in the queues set
 
 	mu         sync.Mutex
 	registered map[string]time.Time // process ids that have heartbeated: when their info was last written
@@ -104,6 +107,10 @@ func Open(ctx context.Context, opts Options) (*Backend, error) {
 	if opts.ClientOptions != nil {
 		opts.ClientOptions(&copt)
 	}
+	keys, err := rediskeys.New("") // the one place a key prefix option would go
+	if err != nil {
+		return nil, fmt.Errorf("joblot/redis: %w", err)
+	}
 	c, err := rueidis.NewClient(copt)
 	if err != nil {
 		return nil, fmt.Errorf("joblot/redis: connect: %w", err)
@@ -119,6 +126,7 @@ func Open(ctx context.Context, opts Options) (*Backend, error) {
 		c:          c,
 		hb:         hb,
 		s:          newScripts(),
+		keys:       keys,
 		limits:     opts.Limits.WithDefaults(),
 		log:        opts.Logger,
 		now:        clock.Or(opts.Now),
@@ -168,30 +176,63 @@ func (b *Backend) checkEviction(ctx context.Context, allow bool) error {
 	return nil
 }
 
+// checkVersion refuses a newer data model and records this one in a store
+// that has none.
 func (b *Backend) checkVersion(ctx context.Context) error {
-	v, err := b.c.Do(ctx, b.c.B().Get().Key(keyVersion).Build()).ToString()
-	if rueidis.IsRedisNil(err) {
-		err := b.c.Do(ctx, b.c.B().Set().Key(keyVersion).Value(strconv.Itoa(backend.DataModelVersion)).Nx().Build()).Error()
+	n, ok, err := readVersion(ctx, b.c, b.keys)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		err := b.c.Do(ctx, b.c.B().Set().Key(b.keys.Version()).Value(strconv.Itoa(backend.DataModelVersion)).Nx().Build()).Error()
 		if err != nil && !rueidis.IsRedisNil(err) {
 			if isOOM(err) {
 				b.log.Warn("joblot: cannot record the data-model version: redis is full", "err", err)
 				return nil
 			}
-			return fmt.Errorf("joblot/redis: write %s: %w", keyVersion, err)
+			return fmt.Errorf("joblot/redis: write %s: %w", b.keys.Version(), err)
 		}
 		return b.checkVersion(ctx) // someone may have raced us with another value
 	}
-	if err != nil {
-		return fmt.Errorf("joblot/redis: read %s: %w", keyVersion, err)
+	return tooNew(n)
+}
+
+// readVersion reads the data-model version of layout keys; ok is false
+// when none is recorded.
+func readVersion(ctx context.Context, c rueidis.Client, keys rediskeys.Layout) (v int, ok bool, err error) {
+	s, err := c.Do(ctx, c.B().Get().Key(keys.Version()).Build()).ToString()
+	if rueidis.IsRedisNil(err) {
+		return 0, false, nil
 	}
-	n, err := strconv.Atoi(v)
 	if err != nil {
-		return fmt.Errorf("joblot/redis: %s holds %q, not a version number", keyVersion, v)
+		return 0, false, fmt.Errorf("joblot/redis: read %s: %w", keys.Version(), err)
 	}
+	v, err = strconv.Atoi(s)
+	if err != nil {
+		return 0, false, fmt.Errorf("joblot/redis: %s holds %q, not a version number", keys.Version(), s)
+	}
+	return v, true, nil
+}
+
+// tooNew refuses data model n if this code does not know it.
+func tooNew(n int) error {
 	if n > backend.DataModelVersion {
 		return fmt.Errorf("joblot/redis: store has data model %d, this joblot knows %d: %w", n, backend.DataModelVersion, backend.ErrVersionTooNew)
 	}
 	return nil
+}
+
+// CheckVersion refuses, with an error wrapping backend.ErrVersionTooNew, a
+// Redis whose joblot data was written by a newer data model, for tools
+// that work on a client of their own (cleaning keys of a layout this code
+// does not know could remove live data). A Redis with no joblot data
+// passes; nothing is written.
+func CheckVersion(ctx context.Context, c rueidis.Client) error {
+	n, _, err := readVersion(ctx, c, rediskeys.Layout{})
+	if err != nil {
+		return err
+	}
+	return tooNew(n)
 }
 
 // Close releases the connections.
@@ -310,7 +351,7 @@ func ms(t time.Time) string { return strconv.FormatInt(t.UnixMilli(), 10) }
 func itoa[T ~int | ~int64](n T) string { return strconv.FormatInt(int64(n), 10) }
 
 // rememberQueues returns the queues of qs not yet known to this process,
-// marking them known; the caller SADDs them to jl:queues.
+// marking them known; the caller SADDs them to the queues set.
 func (b *Backend) newQueues(qs []string) []string {
 	var out []string
 	for _, q := range qs {

@@ -9,6 +9,8 @@ import (
 	"strings"
 
 	"github.com/redis/rueidis"
+
+	"github.com/joblot/joblot/internal/deadtrim"
 )
 
 //go:embed lua/*.lua
@@ -66,6 +68,11 @@ func loadScript(name string) *script {
 		b.WriteString(rest)
 		src = b.String()
 	}
+	return newScript(name, src)
+}
+
+// newScript is the script of src, named name.
+func newScript(name, src string) *script {
 	sum := sha1.Sum([]byte(src))
 	return &script{name: name, src: src, sha: hex.EncodeToString(sum[:])}
 }
@@ -86,7 +93,7 @@ func newScripts() *scripts {
 		fetch:        loadScript("fetch.lua"),
 		complete:     loadScript("complete.lua"),
 		moveDue:      loadScript("movedue.lua"),
-		trim:         loadScript("trim.lua"),
+		trim:         newScript("trim.lua", deadtrim.Source()), // shared with cleanup
 		lease:        loadScript("lease.lua"),
 		heartbeat:    loadScript("heartbeat.lua"),
 		retryJobs:    loadScript("retry_jobs.lua"),

@@ -16,12 +16,12 @@ import (
 // trips: O(queues × (1 + stats days) + processes × (1 + queues)) small
 // commands, none of which scans a set.
 func (b *Backend) Stats(ctx context.Context, now time.Time) (*backend.Stats, error) {
-	queues, err := b.c.Do(ctx, b.c.B().Smembers().Key(keyQueues).Build()).AsStrSlice()
+	queues, err := b.c.Do(ctx, b.c.B().Smembers().Key(b.keys.Queues()).Build()).AsStrSlice()
 	if err != nil {
 		return nil, wrap("stats: list queues", err)
 	}
 	sort.Strings(queues)
-	procs, err := b.c.Do(ctx, b.c.B().Zrange().Key(keyProcs).Min("0").Max("-1").Withscores().Build()).AsZScores()
+	procs, err := b.c.Do(ctx, b.c.B().Zrange().Key(b.keys.Procs()).Min("0").Max("-1").Withscores().Build()).AsZScores()
 	if err != nil {
 		return nil, wrap("stats: list processes", err)
 	}
@@ -34,29 +34,29 @@ func (b *Backend) Stats(ctx context.Context, now time.Time) (*backend.Stats, err
 	var cmds rueidis.Commands
 	for _, q := range queues {
 		cmds = append(cmds,
-			b.c.B().Llen().Key(qJobs(q)).Build(),
-			b.c.B().Zcard().Key(qSched(q)).Build(),
-			b.c.B().Zcard().Key(qRetry(q)).Build(),
-			b.c.B().Zcard().Key(qDead(q)).Build(),
-			b.c.B().Hmget().Key(qStats(q)).Field("processed", "failed", "dead_dropped", "discarded").Build(),
-			b.c.B().Exists().Key(qPaused(q)).Build(),
-			b.c.B().Lindex().Key(qJobs(q)).Index(0).Build())
+			b.c.B().Llen().Key(b.keys.QJobs(q)).Build(),
+			b.c.B().Zcard().Key(b.keys.QSched(q)).Build(),
+			b.c.B().Zcard().Key(b.keys.QRetry(q)).Build(),
+			b.c.B().Zcard().Key(b.keys.QDead(q)).Build(),
+			b.c.B().Hmget().Key(b.keys.QStats(q)).Field("processed", "failed", "dead_dropped", "discarded").Build(),
+			b.c.B().Exists().Key(b.keys.QPaused(q)).Build(),
+			b.c.B().Lindex().Key(b.keys.QJobs(q)).Index(0).Build())
 	}
 	dayBase := len(cmds)
 	for _, q := range queues {
 		for _, d := range days {
-			cmds = append(cmds, b.c.B().Hmget().Key(qDay(q, d)).Field("processed", "failed").Build())
+			cmds = append(cmds, b.c.B().Hmget().Key(b.keys.QDay(q, d)).Field("processed", "failed").Build())
 		}
 	}
 	procBase := len(cmds)
 	for _, p := range procs {
-		cmds = append(cmds, b.c.B().Hgetall().Key(keyProc(p.Member)).Build())
+		cmds = append(cmds, b.c.B().Hgetall().Key(b.keys.Proc(p.Member)).Build())
 		for _, q := range queues {
-			cmds = append(cmds, b.c.B().Hlen().Key(qWip(q, p.Member)).Build())
+			cmds = append(cmds, b.c.B().Hlen().Key(b.keys.QWip(q, p.Member)).Build())
 		}
 	}
 	globalAt := len(cmds)
-	cmds = append(cmds, b.c.B().Hget().Key(keyStats).Field("expired_batch_events").Build())
+	cmds = append(cmds, b.c.B().Hget().Key(b.keys.Stats()).Field("expired_batch_events").Build())
 	res := b.c.DoMulti(ctx, cmds...)
 	for _, r := range res {
 		if err := r.Error(); err != nil && !rueidis.IsRedisNil(err) {

@@ -24,7 +24,7 @@ func (b *Backend) WaitForJobs(ctx context.Context, queues []string, timeout time
 	if b.c.Mode() != rueidis.ClientModeCluster || len(queues) == 1 {
 		bells := make([]string, len(queues))
 		for i, q := range queues {
-			bells[i] = qBell(q)
+			bells[i] = b.keys.QBell(q)
 		}
 		return b.waitBells(ctx, bells, timeout)
 	}
@@ -32,7 +32,7 @@ func (b *Backend) WaitForJobs(ctx context.Context, queues []string, timeout time
 	defer cancel()
 	done := make(chan error, len(queues))
 	for _, q := range queues {
-		go func() { done <- b.waitBells(ctx, []string{qBell(q)}, timeout) }()
+		go func() { done <- b.waitBells(ctx, []string{b.keys.QBell(q)}, timeout) }()
 	}
 	err := <-done
 	cancel()

@@ -1,18 +1,15 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"io"
-	"strconv"
 	"strings"
 	"time"
 
-	"github.com/redis/rueidis"
 	"github.com/spf13/cobra"
 
-	"github.com/joblot/joblot/backend"
+	"github.com/joblot/joblot/backend/redis"
 	"github.com/joblot/joblot/internal/cleanup"
 	"github.com/joblot/joblot/internal/memreport"
 )
@@ -112,7 +109,7 @@ trims dead jobs by itself.`,
 			defer rc.Close()
 			ctx := cmd.Context()
 			if joblotTargets(opts) {
-				if err := checkRedisVersion(ctx, rc); err != nil {
+				if err := redis.CheckVersion(ctx, rc); err != nil { // cleaning an unknown layout could remove live data
 					return err
 				}
 			}
@@ -158,39 +155,6 @@ trims dead jobs by itself.`,
 	fs.BoolVar(&f.asJSON, "json", false, "print one JSON object")
 	return cmd
 }
-
-// checkRedisVersion refuses a Redis whose joblot data was written by a
-// newer joblot: cleaning keys of a layout this code does not know could
-// remove live data.
-func checkRedisVersion(ctx context.Context, c rueidis.Client) error {
-	v, ok, err := redisVersion(ctx, c)
-	if err != nil {
-		return err
-	}
-	if ok && v > backend.DataModelVersion {
-		return fmt.Errorf("redis has data model %d, this joblot knows %d: %w", v, backend.DataModelVersion, backend.ErrVersionTooNew)
-	}
-	return nil
-}
-
-// redisVersion reads jl:version; ok is false when there is none.
-func redisVersion(ctx context.Context, c rueidis.Client) (v int, ok bool, err error) {
-	s, err := c.Do(ctx, c.B().Get().Key(redisVersionKey).Build()).ToString()
-	if rueidis.IsRedisNil(err) {
-		return 0, false, nil
-	}
-	if err != nil {
-		return 0, false, fmt.Errorf("read %s: %w", redisVersionKey, err)
-	}
-	v, err = strconv.Atoi(s)
-	if err != nil {
-		return 0, false, fmt.Errorf("%s holds %q, not a version number", redisVersionKey, s)
-	}
-	return v, true, nil
-}
-
-// redisVersionKey holds the data-model version (BRIEF §3).
-const redisVersionKey = "jl:version"
 
 func printCleanup(w io.Writer, r *cleanup.Result, asJSON bool) error {
 	if asJSON {

@@ -12,6 +12,7 @@ import (
 	"github.com/joblot/joblot/backend/redis"
 	"github.com/joblot/joblot/internal/benchrun"
 	"github.com/joblot/joblot/internal/keyspace"
+	"github.com/joblot/joblot/internal/rediskeys"
 )
 
 // meter returns what measures the store's size: Redis used_memory, or the
@@ -20,7 +21,7 @@ import (
 // that owner's endpoint and has none.
 func (s *store) meter() benchrun.Meter {
 	if s.redis != nil {
-		return redisMeter{s.redis}
+		return redisMeter{b: s.redis}
 	}
 	return fileMeter{b: s.Backend, path: s.path}
 }
@@ -54,7 +55,12 @@ func (m fileMeter) UsedMemory(ctx context.Context) (int64, error) {
 func (m fileMeter) Source() string { return "file size" }
 
 // redisMeter measures Redis memory with INFO and MEMORY USAGE.
-type redisMeter struct{ b *redis.Backend }
+type redisMeter struct {
+	b *redis.Backend
+	// keys is the backend's key layout (the zero Layout: the default
+	// prefix, the only one the backend writes yet).
+	keys rediskeys.Layout
+}
 
 func (m redisMeter) UsedMemory(ctx context.Context) (int64, error) { return m.b.UsedMemory(ctx) }
 func (m redisMeter) Source() string                                { return "redis used_memory" }
@@ -67,7 +73,7 @@ func (m redisMeter) BatchBytes(ctx context.Context, ids []string) (int64, error)
 		want[id] = true
 	}
 	var total int64
-	err := scanBatchKeys(ctx, m.b.Client(), func(id, _ string, bytes int64) {
+	err := scanBatchKeys(ctx, m.b.Client(), m.keys, func(id, _ string, bytes int64) {
 		if want[id] {
 			total += bytes
 		}
@@ -82,7 +88,7 @@ func (m redisMeter) BatchKeyBytes(ctx context.Context, ids []string) (map[string
 	for _, id := range ids {
 		out[id] = map[string]int64{}
 	}
-	err := scanBatchKeys(ctx, m.b.Client(), func(id, suffix string, bytes int64) {
+	err := scanBatchKeys(ctx, m.b.Client(), m.keys, func(id, suffix string, bytes int64) {
 		if keys, ok := out[id]; ok {
 			keys[suffix] = bytes
 		}
@@ -109,26 +115,27 @@ func commandStats(nodes []keyspace.Node) func(context.Context) (string, error) {
 	}
 }
 
-// scanBatchKeys walks the batch keys ({jl:b:<id>}:<suffix>) of every
-// primary (all the masters of a Cluster) with SCAN at a bounded COUNT and
-// measures each with MEMORY USAGE … SAMPLES 0, one pipeline per SCAN page.
-func scanBatchKeys(ctx context.Context, cl rueidis.Client, fn func(id, suffix string, bytes int64)) error {
+// scanBatchKeys walks the batch keys ({jl:b:<id>}:<suffix>) of layout l on
+// every primary (all the masters of a Cluster) with SCAN at a bounded COUNT
+// and measures each with MEMORY USAGE … SAMPLES 0, one pipeline per SCAN
+// page.
+func scanBatchKeys(ctx context.Context, cl rueidis.Client, l rediskeys.Layout, fn func(id, suffix string, bytes int64)) error {
 	nodes, err := keyspace.Primaries(ctx, cl)
 	if err != nil {
 		return err
 	}
 	for _, n := range nodes {
-		if err := scanNodeBatchKeys(ctx, n.Client, fn); err != nil {
+		if err := scanNodeBatchKeys(ctx, n.Client, l, fn); err != nil {
 			return fmt.Errorf("node %s: %w", n.Addr, err)
 		}
 	}
 	return nil
 }
 
-func scanNodeBatchKeys(ctx context.Context, c rueidis.Client, fn func(id, suffix string, bytes int64)) error {
+func scanNodeBatchKeys(ctx context.Context, c rueidis.Client, l rediskeys.Layout, fn func(id, suffix string, bytes int64)) error {
 	var cursor uint64
 	for {
-		entry, err := c.Do(ctx, c.B().Scan().Cursor(cursor).Match("{jl:b:*").Count(1000).Build()).AsScanEntry()
+		entry, err := c.Do(ctx, c.B().Scan().Cursor(cursor).Match(l.BatchKeyPattern()).Count(1000).Build()).AsScanEntry()
 		if err != nil {
 			return fmt.Errorf("scan batch keys: %w", err)
 		}
@@ -145,7 +152,7 @@ func scanNodeBatchKeys(ctx context.Context, c rueidis.Client, fn func(id, suffix
 				if err != nil {
 					return fmt.Errorf("memory usage %s: %w", entry.Elements[i], err)
 				}
-				if id, suffix, ok := parseBatchKey(entry.Elements[i]); ok {
+				if id, suffix, ok := l.ParseBatchKey(entry.Elements[i]); ok {
 					fn(id, suffix, n)
 				}
 			}
@@ -155,17 +162,4 @@ func scanNodeBatchKeys(ctx context.Context, c rueidis.Client, fn func(id, suffix
 			return nil
 		}
 	}
-}
-
-// parseBatchKey splits "{jl:b:<id>}:<suffix>".
-func parseBatchKey(key string) (id, suffix string, ok bool) {
-	rest, ok := strings.CutPrefix(key, "{jl:b:")
-	if !ok {
-		return "", "", false
-	}
-	id, suffix, ok = strings.Cut(rest, "}")
-	if !ok {
-		return "", "", false
-	}
-	return id, strings.TrimPrefix(suffix, ":"), true
 }

@@ -2,6 +2,8 @@ package main
 
 import (
 	"encoding/binary"
+	"fmt"
+	"path/filepath"
 	"strconv"
 	"testing"
 
@@ -59,21 +61,13 @@ func setVersion(t *testing.T, ts testStore, v int) {
 	}
 }
 
-// The planner chains steps from a version to the current one and names a
-// missing step; its input here is a test chain, not registered steps.
-func TestPlanMigrations(t *testing.T) {
-	steps := []migration{{From: 2, Summary: "b"}, {From: 1, Summary: "a"}, {From: 3, Summary: "c"}}
-	plan, err := planMigrations(steps, 1, 4)
-	if err != nil || len(plan) != 3 || plan[0].Summary != "a" || plan[1].Summary != "b" || plan[2].Summary != "c" {
-		t.Errorf("plan 1 → 4: %+v, %v", plan, err)
-	}
-	if plan, err := planMigrations(steps, 4, 4); err != nil || len(plan) != 0 {
-		t.Errorf("plan 4 → 4: %+v, %v", plan, err)
-	}
-	if _, err := planMigrations(steps[:2], 1, 4); err == nil || !contains(err.Error(), "no migration from data model 3 to 4") {
-		t.Errorf("plan with a gap: %v", err)
-	}
-	if len(migrations()) != 0 && backend.DataModelVersion == 1 {
-		t.Errorf("migrations registered while version 1 is the only data model")
+// A file owned by a running process is not migrated under it; the error
+// names the owner.
+func TestMigrateRefusesAnOwnedFile(t *testing.T) {
+	path := filepath.Join(shortDir(t), "joblot.db")
+	pid, _ := startOwner(t, path, true)
+	r := runCmd(t, nil, "migrate", "--db", path)
+	if want := fmt.Sprintf("owned by a running process (pid %d): stop it to migrate", pid); r.code == 0 || !contains(r.stderr, want) {
+		t.Errorf("migrate on an owned file: exit %d, stderr %q; want %q", r.code, r.stderr, want)
 	}
 }

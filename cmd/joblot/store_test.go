@@ -67,18 +67,3 @@ func TestUnreachableRedisIsAnErrorNotAFallBack(t *testing.T) {
 		}
 	}
 }
-
-func TestParseBatchKey(t *testing.T) {
-	for key, want := range map[string][2]string{
-		"{jl:b:ABC}:meta":    {"ABC", "meta"},
-		"{jl:b:ABC.b1}:errs": {"ABC.b1", "errs"},
-	} {
-		id, suffix, ok := parseBatchKey(key)
-		if !ok || id != want[0] || suffix != want[1] {
-			t.Errorf("parseBatchKey(%q) = %q, %q, %v", key, id, suffix, ok)
-		}
-	}
-	if _, _, ok := parseBatchKey("{jl:q:default}:jobs"); ok {
-		t.Errorf("a queue key parsed as a batch key")
-	}
-}

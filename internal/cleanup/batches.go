@@ -5,7 +5,6 @@ import (
 	_ "embed"
 	"fmt"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/redis/rueidis"
@@ -13,6 +12,7 @@ import (
 	"github.com/joblot/joblot/backend"
 	"github.com/joblot/joblot/internal/keyspace"
 	"github.com/joblot/joblot/internal/memreport"
+	"github.com/joblot/joblot/internal/rediskeys"
 )
 
 // Batch meta fields this target relies on (backend/redis writes them; times
@@ -30,23 +30,24 @@ var batchUnlinkSrc string
 
 var batchUnlink = rueidis.NewLuaScript(batchUnlinkSrc)
 
-// batchID returns the id of a key "{jl:b:<id>}:<suffix>".
-func batchID(k string) (string, bool) {
-	rest, ok := strings.CutPrefix(k, "{jl:b:")
+// batchID returns the id of a batch key "{jl:b:<id>}:<suffix>" (a
+// non-empty id).
+func (r *run) batchID(k string) (string, bool) {
+	id, _, ok := r.opts.Keys.ParseBatchKey(k)
+	return id, ok && id != ""
+}
+
+func (r *run) isBatchKey(k string) bool { _, ok := r.batchID(k); return ok }
+
+// batchKeyType returns the Redis type a batch key must have, or false when
+// its suffix is not one of a joblot batch's.
+func (r *run) batchKeyType(k string) (string, bool) {
+	_, suffix, ok := r.opts.Keys.ParseBatchKey(k)
 	if !ok {
 		return "", false
 	}
-	end := strings.IndexByte(rest, '}')
-	if end <= 0 || !strings.HasPrefix(rest[end+1:], ":") {
-		return "", false
-	}
-	return rest[:end], true
+	return rediskeys.BatchKeyType(suffix)
 }
-
-func isBatchKey(k string) bool { _, ok := batchID(k); return ok }
-
-func batchMeta(id string) string   { return "{jl:b:" + id + "}:meta" }
-func batchOutbox(id string) string { return "{jl:b:" + id + "}:outbox" }
 
 // verdict is what cleanup decided about one batch.
 type verdict struct {
@@ -103,11 +104,11 @@ func (r *run) batches(ctx context.Context, keys []string) error {
 	var ids []string
 	group := map[string][]string{}
 	for _, k := range keys {
-		if _, ok := batchKeyType(k); !ok {
+		if _, ok := r.batchKeyType(k); !ok {
 			r.kept(Batches, Finding{Key: k, Reason: "named like a joblot batch key, but no batch key has its suffix"})
 			continue
 		}
-		id, _ := batchID(k)
+		id, _ := r.batchID(k)
 		if _, seen := group[id]; !seen {
 			ids = append(ids, id)
 		}
@@ -117,9 +118,9 @@ func (r *run) batches(ctx context.Context, keys []string) error {
 	cmds := make(rueidis.Commands, 0, perID*len(ids)+perKey*len(keys))
 	for _, id := range ids {
 		cmds = append(cmds,
-			r.c.B().Hmget().Key(batchMeta(id)).Field(append(finishFields, "dead")...).Build(),
-			r.c.B().Pttl().Key(batchMeta(id)).Build(),
-			r.c.B().Llen().Key(batchOutbox(id)).Build())
+			r.c.B().Hmget().Key(r.opts.Keys.BMeta(id)).Field(append(finishFields, "dead")...).Build(),
+			r.c.B().Pttl().Key(r.opts.Keys.BMeta(id)).Build(),
+			r.c.B().Llen().Key(r.opts.Keys.BOutbox(id)).Build())
 	}
 	var candidates []string
 	for _, id := range ids {
@@ -144,7 +145,7 @@ func (r *run) batches(ctx context.Context, keys []string) error {
 		if err != nil {
 			return fmt.Errorf("TYPE %q: %w", k, err)
 		}
-		want, _ := batchKeyType(k)
+		want, _ := r.batchKeyType(k)
 		typeOK[k] = typ == want
 		if typ != want && typ != "none" {
 			r.kept(Batches, Finding{Key: k, Reason: "named like a joblot batch key but is a " + typ + ", not a " + want})
@@ -153,11 +154,11 @@ func (r *run) batches(ctx context.Context, keys []string) error {
 	for i, id := range ids {
 		vals, err := res[perID*i].ToArray()
 		if isWrongType(err) {
-			r.kept(Batches, Finding{Key: batchMeta(id), Reason: "named like a joblot batch meta but is not a hash: its batch is not judged"})
+			r.kept(Batches, Finding{Key: r.opts.Keys.BMeta(id), Reason: "named like a joblot batch meta but is not a hash: its batch is not judged"})
 			continue
 		}
 		if err != nil {
-			return fmt.Errorf("HMGET %q: %w", batchMeta(id), err)
+			return fmt.Errorf("HMGET %q: %w", r.opts.Keys.BMeta(id), err)
 		}
 		fields := make([]string, len(vals))
 		for j := range vals {
@@ -165,22 +166,22 @@ func (r *run) batches(ctx context.Context, keys []string) error {
 		}
 		pttl, err := res[perID*i+1].AsInt64()
 		if err != nil {
-			return fmt.Errorf("PTTL %q: %w", batchMeta(id), err)
+			return fmt.Errorf("PTTL %q: %w", r.opts.Keys.BMeta(id), err)
 		}
 		v := r.judge(fields[:len(finishFields)], fields[len(finishFields)], pttl)
 		if v.mode == "" {
 			if v.reason != "" {
-				r.kept(Batches, Finding{Key: batchMeta(id), Reason: v.reason})
+				r.kept(Batches, Finding{Key: r.opts.Keys.BMeta(id), Reason: v.reason})
 			}
 			continue
 		}
 		n, err := res[perID*i+2].AsInt64()
 		if isWrongType(err) {
-			r.kept(Batches, Finding{Key: batchOutbox(id), Reason: "named like a joblot batch outbox but is not a list: its batch is not judged"})
+			r.kept(Batches, Finding{Key: r.opts.Keys.BOutbox(id), Reason: "named like a joblot batch outbox but is not a list: its batch is not judged"})
 			continue
 		}
 		if err != nil || n > 0 {
-			r.kept(Batches, Finding{Key: batchOutbox(id), Count: n,
+			r.kept(Batches, Finding{Key: r.opts.Keys.BOutbox(id), Count: n,
 				Reason: "batch is " + v.mode + " but its outbox holds callbacks not yet forwarded"})
 			continue
 		}
@@ -193,7 +194,7 @@ func (r *run) batches(ctx context.Context, keys []string) error {
 		var bytes int64
 		for _, k := range group[id] {
 			if typeOK[k] {
-				want, _ := batchKeyType(k)
+				want, _ := r.batchKeyType(k)
 				doomed = append(doomed, k)
 				types = append(types, want)
 				bytes += size[k]
@@ -209,7 +210,7 @@ func (r *run) batches(ctx context.Context, keys []string) error {
 		if err := r.limit.wait(ctx, len(doomed)); err != nil {
 			return err
 		}
-		n, err = batchUnlink.Exec(ctx, r.c, append([]string{batchMeta(id), batchOutbox(id)}, doomed...),
+		n, err = batchUnlink.Exec(ctx, r.c, append([]string{r.opts.Keys.BMeta(id), r.opts.Keys.BOutbox(id)}, doomed...),
 			append([]string{v.mode, v.field, v.value}, types...)).AsInt64()
 		if err != nil {
 			return fmt.Errorf("batch %s: %w", id, err)
@@ -217,9 +218,9 @@ func (r *run) batches(ctx context.Context, keys []string) error {
 		switch n {
 		case -1: // changed meanwhile: keep
 		case -2:
-			r.kept(Batches, Finding{Key: batchOutbox(id), Reason: "batch is " + v.mode + " but its outbox holds callbacks not yet forwarded"})
+			r.kept(Batches, Finding{Key: r.opts.Keys.BOutbox(id), Reason: "batch is " + v.mode + " but its outbox holds callbacks not yet forwarded"})
 		case -3:
-			r.kept(Batches, Finding{Key: batchMeta(id), Reason: "a key of this batch changed type during the cleanup: the batch is kept"})
+			r.kept(Batches, Finding{Key: r.opts.Keys.BMeta(id), Reason: "a key of this batch changed type during the cleanup: the batch is kept"})
 		default:
 			r.removed(Batches, doomed, n, bytes)
 		}
@@ -227,10 +228,10 @@ func (r *run) batches(ctx context.Context, keys []string) error {
 	return nil
 }
 
-// pruneBatchIndex removes jl:batches entries older than IndexGrace whose
+// pruneBatchIndex removes batch index entries older than IndexGrace whose
 // meta is gone, ZSCANning the index in bounded steps.
 func (r *run) pruneBatchIndex(ctx context.Context) error {
-	const index = "jl:batches"
+	index := r.opts.Keys.Batches()
 	cutoff := float64(r.opts.Now.Add(-r.opts.IndexGrace).UnixMilli())
 	var cursor uint64
 	for {
@@ -252,13 +253,13 @@ func (r *run) pruneBatchIndex(ctx context.Context) error {
 		if len(ids) > 0 {
 			cmds := make(rueidis.Commands, len(ids))
 			for i, id := range ids {
-				cmds[i] = r.c.B().Exists().Key(batchMeta(id)).Build()
+				cmds[i] = r.c.B().Exists().Key(r.opts.Keys.BMeta(id)).Build()
 			}
 			var gone []string
 			for i, res := range r.c.DoMulti(ctx, cmds...) {
 				n, err := res.AsInt64()
 				if err != nil {
-					return fmt.Errorf("cleanup: EXISTS %q: %w", batchMeta(ids[i]), err)
+					return fmt.Errorf("cleanup: EXISTS %q: %w", r.opts.Keys.BMeta(ids[i]), err)
 				}
 				if n == 0 || r.wouldGo[ids[i]] {
 					gone = append(gone, ids[i])

@@ -5,7 +5,7 @@
 // Targets:
 //
 //   - SidekiqFailinfo: legacy Sidekiq Pro "b-<bid>-failinfo" hashes (one
-//     entry per failed job, kept for weeks: the 5 GB of BRIEF §1).
+//     entry per failed job, kept for weeks; docs/data-model.md tells the incident).
 //   - Batches: joblot batch keys "{jl:b:<id>}:*" of batches that are gone
 //     (meta key missing) or finished long ago with no TTL left to expire
 //     them, and "jl:batches" index entries whose meta is gone.
@@ -48,6 +48,7 @@ import (
 	"github.com/joblot/joblot/backend"
 	"github.com/joblot/joblot/internal/keyspace"
 	"github.com/joblot/joblot/internal/memreport"
+	"github.com/joblot/joblot/internal/rediskeys"
 )
 
 // Target names a family of data to clean up.
@@ -118,6 +119,9 @@ type Options struct {
 
 	// Progress, if set, is called after each SCAN batch and each removal.
 	Progress func(Progress)
+	// Keys is the joblot key layout to clean (the zero Layout: the
+	// default prefix). Keys of another prefix are never touched.
+	Keys rediskeys.Layout
 }
 
 // Progress is a snapshot of a running cleanup.
@@ -327,13 +331,13 @@ func (r *run) batch(ctx context.Context, keys []string) error {
 		switch {
 		case isFailinfoKey(k):
 			failinfo = append(failinfo, k)
-		case isBatchKey(k):
+		case r.isBatchKey(k):
 			batchKeys = append(batchKeys, k)
-		case isProcKey(k):
+		case r.isProcKey(k):
 			procKeys = append(procKeys, k)
-		case isWipKey(k):
+		case r.isWipKey(k):
 			wipKeys = append(wipKeys, k)
-		case isDeadKey(k):
+		case r.isDeadKey(k):
 			deadKeys = append(deadKeys, k)
 		}
 	}

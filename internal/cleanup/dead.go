@@ -2,53 +2,47 @@ package cleanup
 
 import (
 	"context"
-	_ "embed"
+	"errors"
 	"fmt"
-	"strconv"
-	"strings"
 
 	"github.com/redis/rueidis"
 
+	"github.com/joblot/joblot/internal/deadtrim"
 	"github.com/joblot/joblot/internal/keyspace"
 	"github.com/joblot/joblot/internal/memreport"
+	"github.com/joblot/joblot/internal/rediskeys"
 )
 
-//go:embed dead_trim.lua
-var deadTrimSrc string
+// deadTrim is the backend's dead-set trim (package deadtrim): cleanup
+// applies an operator's caps with the same script the backend applies
+// its Limits with.
+var deadTrim = rueidis.NewLuaScript(deadtrim.Source())
 
-var deadTrim = rueidis.NewLuaScript(deadTrimSrc)
-
-// deadQueue returns the queue tag "{jl:q:<q>}" of "{jl:q:<q>}:dead".
-func deadQueue(k string) (string, bool) {
-	tag, ok := strings.CutSuffix(k, ":dead")
-	if !ok || !strings.HasPrefix(tag, "{jl:q:") || strings.IndexByte(tag, '}') != len(tag)-1 {
-		return "", false
-	}
-	return tag, true
+// deadQueue returns the queue of a dead set key "{jl:q:<q>}:dead".
+func (r *run) deadQueue(k string) (string, bool) {
+	q, suffix, ok := r.opts.Keys.ParseQueueKey(k)
+	return q, ok && suffix == rediskeys.SuffixDead
 }
 
-func isDeadKey(k string) bool { _, ok := deadQueue(k); return ok }
+func (r *run) isDeadKey(k string) bool { _, ok := r.deadQueue(k); return ok }
 
 // dead trims each dead set to the caps, a chunk per call at the rate
 // limit. Each call recomputes what is beyond the caps, so an interrupted
 // trim resumes where it stopped, and jobs dying meanwhile (newest) are
 // never the ones removed.
 func (r *run) dead(ctx context.Context, keys []string) error {
-	capArg, cutoffArg := "-1", "-1"
+	caps := deadtrim.Caps{MaxJobs: -1, MaxBytes: -1, Limit: int64(r.opts.ChunkSize), DryRun: !r.opts.Apply}
 	if r.opts.DeadMaxJobs > 0 {
-		capArg = strconv.FormatInt(r.opts.DeadMaxJobs, 10)
+		caps.MaxJobs = r.opts.DeadMaxJobs
 	}
 	if r.opts.DeadMaxAge > 0 {
-		cutoffArg = strconv.FormatInt(r.opts.Now.Add(-r.opts.DeadMaxAge).UnixMilli(), 10)
-	}
-	apply := "0"
-	if r.opts.Apply {
-		apply = "1"
+		caps.Cutoff = r.opts.Now.Add(-r.opts.DeadMaxAge)
 	}
 	tr := r.target(DeadJobs)
 	for _, k := range keys {
-		tag, _ := deadQueue(k)
-		stats := tag + ":stats"
+		q, _ := r.deadQueue(k)
+		tkeys := deadtrim.Keys(r.opts.Keys, q)
+		stats := tkeys[1]
 		// A dead set is a zset and its queue's stats a hash (or none):
 		// anything else is not joblot's to trim.
 		types := r.c.DoMulti(ctx, r.c.B().Type().Key(k).Build(), r.c.B().Type().Key(stats).Build())
@@ -90,18 +84,21 @@ func (r *run) dead(ctx context.Context, keys []string) error {
 					return err
 				}
 			}
-			out, err := deadTrim.Exec(ctx, r.c, []string{k, stats},
-				[]string{capArg, cutoffArg, strconv.Itoa(r.opts.ChunkSize), apply}).AsIntSlice()
+			out, err := deadTrim.Exec(ctx, r.c, tkeys, caps.Args()).AsIntSlice()
 			if err != nil {
 				return fmt.Errorf("trim %q: %w", k, err)
 			}
-			if out[0] < 0 {
+			res, err := deadtrim.Parse(out)
+			if errors.Is(err, deadtrim.ErrForeign) {
 				r.kept(DeadJobs, Finding{Key: k, Reason: "dead set or its queue's stats key changed type during the trim"})
 				break
 			}
-			n := out[0]
+			if err != nil {
+				return fmt.Errorf("trim %q: %w", k, err)
+			}
+			n := res.Dropped
 			if !r.opts.Apply {
-				n = out[1]
+				n = res.Due
 			}
 			if n > 0 {
 				tr.Members += n
@@ -114,7 +111,7 @@ func (r *run) dead(ctx context.Context, keys []string) error {
 				}
 				r.progress()
 			}
-			if !r.opts.Apply || out[0] == 0 || out[0] >= out[1] {
+			if !r.opts.Apply || res.Dropped == 0 || res.Dropped >= res.Due {
 				break
 			}
 			if err := keyspace.Pause(ctx, r.opts.Pause); err != nil {

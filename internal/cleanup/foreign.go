@@ -15,30 +15,6 @@ import (
 // (another application's key, a key written by hand) is left alone and
 // reported as kept, and the run goes on.
 
-// batchKeyTypes are the keys of a joblot batch, "{jl:b:<id>}:<suffix>",
-// and their Redis types (backend/redis/keys.go has the layout).
-var batchKeyTypes = map[string]string{
-	"meta":   "hash",
-	"bits":   "string",
-	"errs":   "hash",
-	"outbox": "list",
-	"kids":   "set",
-	"kidsc":  "set",
-	"kidss":  "set",
-	"adds":   "hash",
-}
-
-// batchKeyType returns the Redis type a batch key must have, or false when
-// its suffix is not one of a joblot batch's.
-func batchKeyType(k string) (string, bool) {
-	i := strings.IndexByte(k, '}')
-	if i < 0 || !strings.HasPrefix(k[i+1:], ":") {
-		return "", false
-	}
-	typ, ok := batchKeyTypes[k[i+2:]]
-	return typ, ok
-}
-
 // isWrongType reports a Redis WRONGTYPE error: a key of the expected name
 // holds another type.
 func isWrongType(err error) bool {

@@ -9,37 +9,27 @@ import (
 	"github.com/redis/rueidis"
 
 	"github.com/joblot/joblot/internal/memreport"
+	"github.com/joblot/joblot/internal/rediskeys"
 )
 
-const procsKey = "jl:procs"
-
-// procInfoID returns <id> of "jl:proc:<id>".
-func procInfoID(k string) (string, bool) {
-	id, ok := strings.CutPrefix(k, "jl:proc:")
-	return id, ok && id != ""
-}
-
-func isProcKey(k string) bool { _, ok := procInfoID(k); return ok }
+func (r *run) isProcKey(k string) bool { _, ok := r.opts.Keys.ProcID(k); return ok }
 
 // wipProc returns <proc> of "{jl:q:<q>}:wip:<proc>".
-func wipProc(k string) (string, bool) {
-	rest, ok := strings.CutPrefix(k, "{jl:q:")
+func (r *run) wipProc(k string) (string, bool) {
+	_, suffix, ok := r.opts.Keys.ParseQueueKey(k)
 	if !ok {
 		return "", false
 	}
-	end := strings.IndexByte(rest, '}')
-	if end < 0 {
-		return "", false
-	}
-	proc, ok := strings.CutPrefix(rest[end+1:], ":wip:")
+	proc, ok := strings.CutPrefix(suffix, rediskeys.SuffixWip)
 	return proc, ok && proc != ""
 }
 
-func isWipKey(k string) bool { _, ok := wipProc(k); return ok }
+func (r *run) isWipKey(k string) bool { _, ok := r.wipProc(k); return ok }
 
 // registered reports which of procs have an entry in jl:procs (whatever
 // its lease: a process whose lease expired is the backend's to recover).
 func (r *run) registered(ctx context.Context, procs []string) ([]bool, error) {
+	procsKey := r.opts.Keys.Procs()
 	scores, err := r.c.Do(ctx, r.c.B().Zmscore().Key(procsKey).Member(procs...).Build()).ToArray()
 	out := make([]bool, len(procs))
 	if isWrongType(err) {
@@ -66,7 +56,7 @@ func (r *run) registered(ctx context.Context, procs []string) ([]bool, error) {
 func (r *run) procInfo(ctx context.Context, keys []string) error {
 	ids := make([]string, len(keys))
 	for i, k := range keys {
-		ids[i], _ = procInfoID(k)
+		ids[i], _ = r.opts.Keys.ProcID(k)
 	}
 	reg, err := r.registered(ctx, ids)
 	if err != nil {
@@ -114,7 +104,7 @@ func (r *run) procInfo(ctx context.Context, keys []string) error {
 				continue
 			}
 			if err != nil {
-				r.kept(Processes, Finding{Key: k, Reason: "process not in jl:procs, but its idle time is unknown: " + err.Error()})
+				r.kept(Processes, Finding{Key: k, Reason: "process not in " + r.opts.Keys.Procs() + ", but its idle time is unknown: " + err.Error()})
 				continue
 			}
 			if time.Duration(idle)*time.Second < r.opts.ProcessGrace {
@@ -142,7 +132,7 @@ func (r *run) procInfo(ctx context.Context, keys []string) error {
 func (r *run) wip(ctx context.Context, keys []string) error {
 	procs := make([]string, len(keys))
 	for i, k := range keys {
-		procs[i], _ = wipProc(k)
+		procs[i], _ = r.wipProc(k)
 	}
 	reg, err := r.registered(ctx, procs)
 	if err != nil {
@@ -167,7 +157,7 @@ func (r *run) wip(ctx context.Context, keys []string) error {
 		}
 		if n > 0 {
 			r.kept(Processes, Finding{Key: orphans[i], Count: n,
-				Reason: "in-flight jobs of a process not in jl:procs: not removed (they are jobs); requeue them"})
+				Reason: "in-flight jobs of a process not in " + r.opts.Keys.Procs() + ": not removed (they are jobs); requeue them"})
 		}
 	}
 	return nil

@@ -1,12 +1,17 @@
 package memreport
 
-import "strings"
+import (
+	"strings"
+
+	"github.com/joblot/joblot/internal/rediskeys"
+)
 
 // Family is a group of keys the report attributes memory to, named by a
 // stable identifier (used in JSON and by the metrics exporter).
 type Family string
 
-// joblot's own families (BRIEF §3 layout, prefix "jl").
+// joblot's own families (package rediskeys has the layout; shown with the
+// default prefix).
 const (
 	Queues      Family = "queues"       // {jl:q:*}:jobs
 	Scheduled   Family = "scheduled"    // {jl:q:*}:sched
@@ -46,64 +51,49 @@ type FamilyInfo struct {
 	Legacy bool `json:"legacy"`
 }
 
-// Families lists every family in display order.
-var families = []FamilyInfo{
-	{Queues, "{jl:q:*}:jobs", false},
-	{Scheduled, "{jl:q:*}:sched", false},
-	{Retry, "{jl:q:*}:retry", false},
-	{Dead, "{jl:q:*}:dead", false},
-	{InFlight, "{jl:q:*}:wip:*", false},
-	{BatchState, "{jl:b:*}:meta|bits|outbox|kids|adds|..., jl:batches", false},
-	{BatchErrors, "{jl:b:*}:errs", false},
-	{Stats, "{jl:q:*}:stats|day:*, jl:stats", false},
-	{Processes, "jl:procs, jl:proc:*", false},
-	{JoblotOther, "jl:*, {jl:*} (rest)", false},
-	{SidekiqQueues, "queue:*", true},
-	{SidekiqSchedule, "schedule", true},
-	{SidekiqRetry, "retry", true},
-	{SidekiqDead, "dead", true},
-	{SidekiqBatch, "b-<bid> (hash)", true},
-	{SidekiqBatchJids, "b-<bid>-jids", true},
-	{SidekiqBatchFailinfo, "b-<bid>-failinfo", true},
-	{SidekiqBatchFailed, "b-<bid>-failed", true},
-	{SidekiqBatchDied, "b-<bid>-died", true},
-	{SidekiqProcesses, "processes", true},
-	{SidekiqStats, "stat:*", true},
-	{Other, "*", false},
+// families lists every family in display order, with the patterns of
+// layout l.
+func families(l rediskeys.Layout) []FamilyInfo {
+	q, b, g := l.QueueTagPrefix()+"*}:", l.BatchTagPrefix()+"*}:", l.GlobalPrefix()
+	return []FamilyInfo{
+		{Queues, q + rediskeys.SuffixJobs, false},
+		{Scheduled, q + rediskeys.SuffixSched, false},
+		{Retry, q + rediskeys.SuffixRetry, false},
+		{Dead, q + rediskeys.SuffixDead, false},
+		{InFlight, q + rediskeys.SuffixWip + "*", false},
+		{BatchState, b + "meta|bits|outbox|kids|adds|..., " + l.Batches(), false},
+		{BatchErrors, b + rediskeys.SuffixErrs, false},
+		{Stats, q + rediskeys.SuffixStats + "|" + rediskeys.SuffixDay + "*, " + l.Stats(), false},
+		{Processes, l.Procs() + ", " + l.ProcPrefix() + "*", false},
+		{JoblotOther, g + "*, {" + g + "*} (rest)", false},
+		{SidekiqQueues, "queue:*", true},
+		{SidekiqSchedule, "schedule", true},
+		{SidekiqRetry, "retry", true},
+		{SidekiqDead, "dead", true},
+		{SidekiqBatch, "b-<bid> (hash)", true},
+		{SidekiqBatchJids, "b-<bid>-jids", true},
+		{SidekiqBatchFailinfo, "b-<bid>-failinfo", true},
+		{SidekiqBatchFailed, "b-<bid>-failed", true},
+		{SidekiqBatchDied, "b-<bid>-died", true},
+		{SidekiqProcesses, "processes", true},
+		{SidekiqStats, "stat:*", true},
+		{Other, "*", false},
+	}
 }
 
-// Families returns every family in display order.
-func Families() []FamilyInfo { return append([]FamilyInfo(nil), families...) }
+// Families returns every family in display order, with the key patterns
+// of layout l.
+func Families(l rediskeys.Layout) []FamilyInfo { return families(l) }
 
 // Classify names the family of key from its name alone. When wantType is
 // not empty the key belongs to the family only if its Redis TYPE is
 // wantType, and to Other otherwise: Sidekiq Pro's "b-<bid>" names are
 // short and generic enough that other applications use them too.
-func Classify(key string) (f Family, wantType string) {
+func Classify(l rediskeys.Layout, key string) (f Family, wantType string) {
+	if l.Owns(key) {
+		return classifyJoblot(l, key), ""
+	}
 	switch {
-	case strings.HasPrefix(key, "{jl:q:"):
-		return classifyQueueKey(key), ""
-	case strings.HasPrefix(key, "{jl:b:"):
-		_, suffix, ok := splitTagged(key, "{jl:b:")
-		switch {
-		case !ok:
-			return JoblotOther, ""
-		case suffix == "errs":
-			return BatchErrors, ""
-		default:
-			return BatchState, ""
-		}
-	case strings.HasPrefix(key, "jl:"):
-		switch {
-		case key == "jl:batches":
-			return BatchState, ""
-		case key == "jl:stats":
-			return Stats, ""
-		case key == "jl:procs" || strings.HasPrefix(key, "jl:proc:"):
-			return Processes, ""
-		default:
-			return JoblotOther, ""
-		}
 	case strings.HasPrefix(key, "queue:"):
 		return SidekiqQueues, ""
 	case key == "schedule":
@@ -122,35 +112,41 @@ func Classify(key string) (f Family, wantType string) {
 	return Other, ""
 }
 
-// splitTagged splits "{<prefix><id>}:<suffix>" into id and suffix. The hash
-// tag ends at the first "}", as Redis Cluster computes it.
-func splitTagged(key, prefix string) (id, suffix string, ok bool) {
-	rest := key[len(prefix):]
-	end := strings.IndexByte(rest, '}')
-	if end < 0 || !strings.HasPrefix(rest[end+1:], ":") {
-		return "", "", false
-	}
-	return rest[:end], rest[end+2:], true
-}
-
-func classifyQueueKey(key string) Family {
-	_, suffix, ok := splitTagged(key, "{jl:q:")
-	if !ok {
+// classifyJoblot names the family of a key of layout l.
+func classifyJoblot(l rediskeys.Layout, key string) Family {
+	if _, suffix, ok := l.ParseQueueKey(key); ok {
+		switch {
+		case suffix == rediskeys.SuffixJobs:
+			return Queues
+		case suffix == rediskeys.SuffixSched:
+			return Scheduled
+		case suffix == rediskeys.SuffixRetry:
+			return Retry
+		case suffix == rediskeys.SuffixDead:
+			return Dead
+		case strings.HasPrefix(suffix, rediskeys.SuffixWip):
+			return InFlight
+		case suffix == rediskeys.SuffixStats || strings.HasPrefix(suffix, rediskeys.SuffixDay):
+			return Stats
+		}
 		return JoblotOther
 	}
+	if _, suffix, ok := l.ParseBatchKey(key); ok {
+		if suffix == rediskeys.SuffixErrs {
+			return BatchErrors
+		}
+		return BatchState
+	}
 	switch {
-	case suffix == "jobs":
-		return Queues
-	case suffix == "sched":
-		return Scheduled
-	case suffix == "retry":
-		return Retry
-	case suffix == "dead":
-		return Dead
-	case strings.HasPrefix(suffix, "wip:"):
-		return InFlight
-	case suffix == "stats" || strings.HasPrefix(suffix, "day:"):
+	case key == l.Batches():
+		return BatchState
+	case key == l.Stats():
 		return Stats
+	case key == l.Procs():
+		return Processes
+	}
+	if _, ok := l.ProcID(key); ok {
+		return Processes
 	}
 	return JoblotOther
 }

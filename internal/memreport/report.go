@@ -30,6 +30,7 @@ import (
 	"github.com/redis/rueidis"
 
 	"github.com/joblot/joblot/internal/keyspace"
+	"github.com/joblot/joblot/internal/rediskeys"
 )
 
 // Defaults for Options.
@@ -72,6 +73,9 @@ type Options struct {
 	// Progress, if set, is called after each SCAN batch with the key names
 	// seen so far and the database size (DBSIZE summed over primaries).
 	Progress func(scanned, total int64)
+	// Keys is the joblot key layout whose families are reported (the zero
+	// Layout: the default prefix).
+	Keys rediskeys.Layout
 }
 
 func (o Options) withDefaults() Options {
@@ -194,8 +198,8 @@ func Report(ctx context.Context, c rueidis.Client, opts Options) (*Result, error
 		}
 	}
 
-	w := &walker{opts: opts, report: r, fams: make(map[Family]*familyAcc)}
-	for _, fi := range families {
+	w := &walker{opts: opts, report: r, fams: make(map[Family]*familyAcc), families: families(opts.Keys)}
+	for _, fi := range w.families {
 		w.fams[fi.Family] = &familyAcc{top: topKeys{k: max(opts.TopKeys, 0)}}
 	}
 	for _, n := range nodes {
@@ -205,7 +209,7 @@ func Report(ctx context.Context, c rueidis.Client, opts Options) (*Result, error
 	}
 
 	var variance float64
-	for _, fi := range families {
+	for _, fi := range w.families {
 		a := w.fams[fi.Family]
 		fr := FamilyReport{
 			FamilyInfo: fi,
@@ -248,6 +252,8 @@ type walker struct {
 	report  *Result
 	fams    map[Family]*familyAcc
 	scanned int64
+	// families are the families of opts.Keys, in display order.
+	families []FamilyInfo
 }
 
 // walk scans one node. Exact: every SCAN batch is measured at once.
@@ -256,8 +262,8 @@ type walker struct {
 func (w *walker) walk(ctx context.Context, n keyspace.Node) error {
 	var perNode map[Family]*nodeFamily
 	if w.report.Sampled {
-		perNode = make(map[Family]*nodeFamily, len(families))
-		for _, fi := range families {
+		perNode = make(map[Family]*nodeFamily, len(w.families))
+		for _, fi := range w.families {
 			perNode[fi.Family] = &nodeFamily{cands: bottomK{k: w.opts.Sample}}
 		}
 	}
@@ -302,7 +308,7 @@ func (w *walker) batch(ctx context.Context, c rueidis.Client, keys []string, per
 	want := make([]string, len(keys))
 	var cmds rueidis.Commands
 	for i, k := range keys {
-		fams[i], want[i] = Classify(k)
+		fams[i], want[i] = Classify(w.opts.Keys, k)
 		if !w.report.Sampled {
 			cmds = append(cmds, c.B().MemoryUsage().Key(k).Samples(int64(w.opts.ElementSamples)).Build())
 		}
@@ -369,7 +375,7 @@ func (w *walker) measureSample(ctx context.Context, c rueidis.Client, perNode ma
 		fam Family
 	}
 	var picks []pick
-	for _, fi := range families {
+	for _, fi := range w.families {
 		nf := perNode[fi.Family]
 		w.fams[fi.Family].keys += nf.keys
 		for _, cand := range nf.cands.lowest(stratumSize(w.opts.Sample, nf.keys, w.report.DBSize)) {
@@ -399,7 +405,7 @@ func (w *walker) measureSample(ctx context.Context, c rueidis.Client, perNode ma
 			return err
 		}
 	}
-	for _, fi := range families {
+	for _, fi := range w.families {
 		nf := perNode[fi.Family]
 		total, variance := nf.moments.estimate(nf.keys)
 		a := w.fams[fi.Family]

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/joblot/joblot/internal/rediskeys"
 	"github.com/joblot/joblot/internal/redistest"
 )
 
@@ -231,7 +232,7 @@ func TestClassify(t *testing.T) {
 		{"myapp:x", Other, ""},
 	}
 	for _, tc := range cases {
-		f, w := Classify(tc.key)
+		f, w := Classify(rediskeys.Layout{}, tc.key)
 		if f != tc.fam || w != tc.want {
 			t.Errorf("Classify(%q) = %s, %q; want %s, %q", tc.key, f, w, tc.fam, tc.want)
 		}

@@ -1,5 +1,5 @@
 -- Shared by every batch_*.lua script (prepended after the shebang).
--- KEYS are always the batch's keys in this order (batchKeys in keys.go).
+-- KEYS are always the batch's keys in this order (Layout.BatchKeys in internal/rediskeys).
 local META, BITS, ERRS, OUTBOX, KIDS, KIDSC, KIDSS, ADDS =
   KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8]
 

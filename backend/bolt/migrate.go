@@ -1,0 +1,85 @@
+package bolt
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"os"
+
+	bbolt "go.etcd.io/bbolt"
+
+	"github.com/joblot/joblot/backend"
+	"github.com/joblot/joblot/internal/migrate"
+)
+
+// migrations returns every registered step of the file's data model,
+// oldest first. There are none: version 1 is joblot's first data model
+// (see backend/redis's migrations for the fixture rule).
+func migrations() []migrate.Step[*bbolt.DB] { return nil }
+
+// Migrate upgrades the data model of the store file at path (the backend
+// package doc gives the order of a rolling deploy). It refuses a newer
+// version with an error wrapping backend.ErrVersionTooNew and runs the
+// steps from the file's version to backend.DataModelVersion, recording
+// each; with mo.DryRun it only reports them. The file must exist, and
+// must not be open elsewhere: a file owned by a running process fails
+// with an error wrapping backend.ErrLocked after DefaultLockTimeout.
+// Unlike Open, Migrate recovers no jobs and serves no endpoint.
+func Migrate(ctx context.Context, path string, mo backend.MigrateOptions) (*backend.MigrationReport, error) {
+	return migrateFile(ctx, path, migrations(), mo)
+}
+
+func migrateFile(ctx context.Context, path string, steps []migrate.Step[*bbolt.DB], mo backend.MigrateOptions) (*backend.MigrationReport, error) {
+	if _, err := os.Stat(path); err != nil {
+		return nil, fmt.Errorf("joblot/bolt: embedded store %s: %w", path, err)
+	}
+	db, err := bbolt.Open(path, 0o600, &bbolt.Options{Timeout: DefaultLockTimeout, ReadOnly: mo.DryRun})
+	if errors.Is(err, bbolt.ErrTimeout) {
+		return nil, fmt.Errorf("joblot/bolt: open %s: %w: stop the process that owns it to migrate", path, backend.ErrLocked)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("joblot/bolt: open %s: %w", path, err)
+	}
+	defer db.Close()
+	return migrate.Run(ctx, migrate.Store[*bbolt.DB]{
+		Desc:    "file " + path,
+		Target:  db,
+		Version: func(context.Context) (int, error) { return readVersion(db) },
+		Record: func(_ context.Context, v int) error {
+			return db.Update(func(tx *bbolt.Tx) error {
+				m, err := tx.CreateBucketIfNotExists(bucketMeta)
+				if err != nil {
+					return err
+				}
+				return m.Put(keyVersion, binary.AppendUvarint(nil, uint64(v)))
+			})
+		},
+	}, steps, mo)
+}
+
+// readVersion reads the file's data-model version record; 0 when there is
+// none (a store that was never written).
+func readVersion(db *bbolt.DB) (int, error) {
+	v := 0
+	err := db.View(func(tx *bbolt.Tx) error {
+		m := tx.Bucket(bucketMeta)
+		if m == nil {
+			return nil
+		}
+		raw := m.Get(keyVersion)
+		if raw == nil {
+			return nil
+		}
+		n, k := binary.Uvarint(raw)
+		if k <= 0 {
+			return errors.New("unreadable data-model version record")
+		}
+		v = int(n)
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("joblot/bolt: %s: %w", db.Path(), err)
+	}
+	return v, nil
+}

@@ -1,0 +1,348 @@
+// Package rediskeys is joblot's Redis key layout: the one place that names
+// every key the Redis backend writes, and parses those names back for the
+// tools that walk the keyspace (cleanup, the memory report, the CLI's
+// meters). Changing a key name touches this file only.
+//
+// Every name starts with a prefix (DefaultPrefix, "jl"), so that several
+// applications can share one Redis under different prefixes. Every key of
+// one queue shares the hash tag {<prefix>:q:<queue>} and every key of one
+// batch the hash tag {<prefix>:b:<id>}, so every script call touches keys
+// of exactly one Redis Cluster slot (backend/redis's
+// TestScriptKeysShareOneSlot checks it). Shown below with the default
+// prefix.
+//
+// Global keys (no hash tag, small; only plain commands or single-key scripts
+// touch them):
+//
+//	jl:version            string  data-model version, written at Open (SET NX)
+//	jl:queues             set     known queue names
+//	jl:procs              zset    process id -> lease expiry (unix ms)
+//	jl:proc:<id>          hash    process info (host, pid, queues, ...)
+//	jl:lease:<name>       string  holder of a background duty's lease
+//	jl:batches            zset    batch id -> created (unix ms), pruned lazily
+//	jl:stats              hash    global counters (expired_batch_events) and
+//	                              outbox_sweep, ForwardCallbacks' resume offset
+//	jl:outboxes           set     batch ids whose outbox may hold unforwarded
+//	                              callbacks (swept by ForwardCallbacks)
+//	jl:uncommitted        zset    batch id -> commit deadline (unix ms)
+//
+// Per queue q, tag {jl:q:<q>}:
+//
+//	:jobs         list    queued payloads; RPUSH at the tail on enqueue,
+//	                      LPOP from the head on fetch; requeue and recovery
+//	                      LPUSH to the head so those jobs run next
+//	:sched        zset    payload -> due (unix ms)
+//	:retry        zset    payload -> due (unix ms)
+//	:dead         zset    payload -> died (unix ms)
+//	:wip:<proc>   hash    in-flight jobs of proc: wipField(payload) -> payload
+//	:stats        hash    processed, failed, dead_dropped, discarded, dead_bytes
+//	:day:<date>   hash    processed, failed of one UTC day, with a TTL
+//	:paused       string  present while the queue is paused
+//	:bell         list    at most one ring: wakes an idle fetcher (BLPOP)
+//	:clearing     list    jobs taken off the queue by ClearQueue whose
+//	                      batches have not yet counted them as removed
+//	:once:<id>    string  dedupe of deterministic job ids (callbacks), TTL
+//	                      onceTTL
+//
+// Per batch id, tag {jl:b:<id>}:
+//
+//	:meta    hash    counters (total, pending, failing, succeeded, dead,
+//	                 discarded, cancelled, removed), times (created,
+//	                 committed_at, complete_at, success_at, death_at,
+//	                 cancelled_at), desc, parent, deadline, expired, and the
+//	                 callback payloads cb:complete, cb:success, cb:death
+//	:bits    string  2 bits per job (backend.JobState) at its dense index
+//	:errs    hash    error groups: c:<fp> count, i:<fp> info; "other" count
+//	:outbox  list    fired callbacks not yet forwarded ("<event>\n<payload>")
+//	:kids    set     child batch ids
+//	:kidsc   set     children whose complete has not been acknowledged
+//	:kidss   set     children whose success has not been acknowledged
+//	:adds    hash    adding job id -> "<count>,<seq>:<n>:<index>,...": how
+//	                 many sequence numbers it has used and its reservations
+//	                 not yet marked landed; "<count>" once all have landed
+//	                 (see backend/redis/lua/addsrec.lua)
+package rediskeys
+
+import (
+	"fmt"
+	"strings"
+)
+
+// DefaultPrefix starts every key name of the default layout.
+const DefaultPrefix = "jl"
+
+// maxPrefix bounds a prefix: it is repeated in every key name.
+const maxPrefix = 64
+
+// Layout names the keys of one joblot keyspace. The zero Layout is the
+// default (prefix DefaultPrefix); New chooses another prefix. A Layout is a
+// small immutable value, safe to copy and to share.
+type Layout struct {
+	prefix string // "" means DefaultPrefix
+}
+
+// New returns the layout of prefix ("" for DefaultPrefix). A prefix is 1
+// to 64 characters of [A-Za-z0-9_.-]: it becomes part of every hash tag
+// and SCAN pattern, so braces, colons and glob characters are refused.
+func New(prefix string) (Layout, error) {
+	if prefix == "" {
+		return Layout{}, nil
+	}
+	if len(prefix) > maxPrefix {
+		return Layout{}, fmt.Errorf("rediskeys: prefix of %d bytes: at most %d", len(prefix), maxPrefix)
+	}
+	for i := 0; i < len(prefix); i++ {
+		c := prefix[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '.' || c == '-') {
+			return Layout{}, fmt.Errorf("rediskeys: prefix %q: only letters, digits, '_', '.' and '-' are allowed", prefix)
+		}
+	}
+	if prefix == DefaultPrefix {
+		return Layout{}, nil
+	}
+	return Layout{prefix: prefix}, nil
+}
+
+// Prefix returns the layout's prefix.
+func (l Layout) Prefix() string {
+	if l.prefix == "" {
+		return DefaultPrefix
+	}
+	return l.prefix
+}
+
+func (l Layout) global(name string) string { return l.Prefix() + ":" + name }
+
+// Version is the data-model version key.
+func (l Layout) Version() string { return l.global("version") }
+
+// Queues is the set of known queue names.
+func (l Layout) Queues() string { return l.global("queues") }
+
+// Procs is the process registry (process id -> lease expiry).
+func (l Layout) Procs() string { return l.global("procs") }
+
+// Proc is the info hash of process id.
+func (l Layout) Proc(id string) string { return l.ProcPrefix() + id }
+
+// ProcPrefix is what every process info key starts with.
+func (l Layout) ProcPrefix() string { return l.global("proc:") }
+
+// Lease holds the holder of the background duty name.
+func (l Layout) Lease(name string) string { return l.global("lease:" + name) }
+
+// Batches is the batch index (batch id -> created).
+func (l Layout) Batches() string { return l.global("batches") }
+
+// Stats holds the global counters.
+func (l Layout) Stats() string { return l.global("stats") }
+
+// Outboxes is the set of batch ids whose outbox may hold callbacks.
+func (l Layout) Outboxes() string { return l.global("outboxes") }
+
+// Uncommitted is the set of batches awaiting commit, by deadline.
+func (l Layout) Uncommitted() string { return l.global("uncommitted") }
+
+// GlobalPrefix is what every global key starts with ("jl:").
+func (l Layout) GlobalPrefix() string { return l.Prefix() + ":" }
+
+// QueueTagPrefix is what every queue key starts with ("{jl:q:").
+func (l Layout) QueueTagPrefix() string { return "{" + l.Prefix() + ":q:" }
+
+// BatchTagPrefix is what every batch key starts with ("{jl:b:").
+func (l Layout) BatchTagPrefix() string { return "{" + l.Prefix() + ":b:" }
+
+// QueueTag is the hash tag of queue q's keys.
+func (l Layout) QueueTag(q string) string { return l.QueueTagPrefix() + q + "}" }
+
+// QPrefix is what every key of queue q starts with: its tag and a colon.
+// enqueue.lua builds the queue's :once:<id> and :bell keys from it.
+func (l Layout) QPrefix(q string) string { return l.qkey(q, "", "") }
+
+// qkey is key suffix+arg of queue q, built with one allocation: these
+// names are made on every enqueue, fetch and ack.
+func (l Layout) qkey(q, suffix, arg string) string {
+	return "{" + l.Prefix() + ":q:" + q + "}:" + suffix + arg
+}
+
+// Queue key suffixes (after QPrefix).
+const (
+	SuffixJobs     = "jobs"
+	SuffixSched    = "sched"
+	SuffixRetry    = "retry"
+	SuffixDead     = "dead"
+	SuffixWip      = "wip:" // followed by the process id
+	SuffixStats    = "stats"
+	SuffixDay      = "day:" // followed by the UTC date
+	SuffixPaused   = "paused"
+	SuffixBell     = "bell"
+	SuffixClearing = "clearing"
+	SuffixOnce     = "once:" // followed by the job id
+)
+
+// QJobs is queue q's list of queued payloads.
+func (l Layout) QJobs(q string) string { return l.qkey(q, SuffixJobs, "") }
+
+// QSched is queue q's scheduled set.
+func (l Layout) QSched(q string) string { return l.qkey(q, SuffixSched, "") }
+
+// QRetry is queue q's retry set.
+func (l Layout) QRetry(q string) string { return l.qkey(q, SuffixRetry, "") }
+
+// QDead is queue q's dead set.
+func (l Layout) QDead(q string) string { return l.qkey(q, SuffixDead, "") }
+
+// QWip is the in-flight hash of process proc on queue q.
+func (l Layout) QWip(q, proc string) string { return l.qkey(q, SuffixWip, proc) }
+
+// QStats is queue q's counters.
+func (l Layout) QStats(q string) string { return l.qkey(q, SuffixStats, "") }
+
+// QDay is queue q's counters of one UTC day (YYYY-MM-DD).
+func (l Layout) QDay(q, date string) string { return l.qkey(q, SuffixDay, date) }
+
+// QPaused exists while queue q is paused.
+func (l Layout) QPaused(q string) string { return l.qkey(q, SuffixPaused, "") }
+
+// QBell is queue q's wake-up list.
+func (l Layout) QBell(q string) string { return l.qkey(q, SuffixBell, "") }
+
+// QClearing holds jobs ClearQueue took off queue q.
+func (l Layout) QClearing(q string) string { return l.qkey(q, SuffixClearing, "") }
+
+// QOnce remembers deterministic job id on queue q.
+func (l Layout) QOnce(q, id string) string { return l.qkey(q, SuffixOnce, id) }
+
+// BatchTag is the hash tag of batch id's keys.
+func (l Layout) BatchTag(id string) string { return l.BatchTagPrefix() + id + "}" }
+
+// Batch key suffixes, in the order BatchKeys returns them.
+const (
+	SuffixMeta   = "meta"
+	SuffixBits   = "bits"
+	SuffixErrs   = "errs"
+	SuffixOutbox = "outbox"
+	SuffixKids   = "kids"
+	SuffixKidsC  = "kidsc"
+	SuffixKidsS  = "kidss"
+	SuffixAdds   = "adds"
+)
+
+// batchKey is one key of a batch: its suffix and Redis type.
+type batchKey struct{ suffix, typ string }
+
+// batchKeys are a batch's keys in the order every batch script gets them
+// (backend/redis/lua/batchlib.lua names them). A function, not a variable:
+// the table is the layout and nothing may change it.
+func batchKeys() [8]batchKey {
+	return [8]batchKey{
+		{SuffixMeta, "hash"},
+		{SuffixBits, "string"},
+		{SuffixErrs, "hash"},
+		{SuffixOutbox, "list"},
+		{SuffixKids, "set"},
+		{SuffixKidsC, "set"},
+		{SuffixKidsS, "set"},
+		{SuffixAdds, "hash"},
+	}
+}
+
+// BMeta is batch id's meta hash.
+func (l Layout) BMeta(id string) string { return "{" + l.Prefix() + ":b:" + id + "}:" + SuffixMeta }
+
+// BOutbox is batch id's outbox list.
+func (l Layout) BOutbox(id string) string { return "{" + l.Prefix() + ":b:" + id + "}:" + SuffixOutbox }
+
+// BatchKeys are the keys of batch id that every batch script gets, in the
+// order batchlib.lua names them: meta, bits, errs, outbox, kids, kidsc,
+// kidss, adds.
+func (l Layout) BatchKeys(id string) []string {
+	t := l.BatchTag(id) + ":"
+	keys := batchKeys()
+	out := make([]string, len(keys))
+	for i, k := range keys {
+		out[i] = t + k.suffix
+	}
+	return out
+}
+
+// BatchKeyType returns the Redis type of the batch key with suffix, or
+// false when no batch key has that suffix.
+func BatchKeyType(suffix string) (string, bool) {
+	for _, k := range batchKeys() {
+		if k.suffix == suffix {
+			return k.typ, true
+		}
+	}
+	return "", false
+}
+
+// QueueKeyType returns the Redis type of the queue key with suffix (a
+// fixed suffix, or one of the variable ones with its argument: "wip:p1",
+// "day:2024-01-02", "once:<id>"), or false when no queue key has it.
+func QueueKeyType(suffix string) (string, bool) {
+	switch {
+	case suffix == SuffixJobs, suffix == SuffixBell, suffix == SuffixClearing:
+		return "list", true
+	case suffix == SuffixSched, suffix == SuffixRetry, suffix == SuffixDead:
+		return "zset", true
+	case suffix == SuffixStats, variable(suffix, SuffixWip), variable(suffix, SuffixDay):
+		return "hash", true
+	case suffix == SuffixPaused, variable(suffix, SuffixOnce):
+		return "string", true
+	}
+	return "", false
+}
+
+// variable reports whether suffix is head followed by a non-empty argument.
+func variable(suffix, head string) bool {
+	return len(suffix) > len(head) && strings.HasPrefix(suffix, head)
+}
+
+// ParseQueueKey splits "{jl:q:<queue>}:<suffix>". ok is false for any
+// other name, including one that starts like a queue key but has no tag end
+// followed by a colon. The tag ends at the first "}", as Redis Cluster
+// computes it.
+func (l Layout) ParseQueueKey(key string) (queue, suffix string, ok bool) {
+	return splitTagged(key, l.QueueTagPrefix())
+}
+
+// ParseBatchKey splits "{jl:b:<id>}:<suffix>" like ParseQueueKey.
+func (l Layout) ParseBatchKey(key string) (id, suffix string, ok bool) {
+	return splitTagged(key, l.BatchTagPrefix())
+}
+
+func splitTagged(key, prefix string) (id, suffix string, ok bool) {
+	rest, ok := strings.CutPrefix(key, prefix)
+	if !ok {
+		return "", "", false
+	}
+	end := strings.IndexByte(rest, '}')
+	if end < 0 || !strings.HasPrefix(rest[end+1:], ":") {
+		return "", "", false
+	}
+	return rest[:end], rest[end+2:], true
+}
+
+// ProcID returns <id> of a process info key "jl:proc:<id>" (non-empty).
+func (l Layout) ProcID(key string) (string, bool) {
+	id, ok := strings.CutPrefix(key, l.ProcPrefix())
+	return id, ok && id != ""
+}
+
+// Owns reports whether key is named like one of this layout's: a global
+// key ("jl:...") or a tagged one ("{jl:...").
+func (l Layout) Owns(key string) bool {
+	p := l.Prefix()
+	if strings.HasPrefix(key, "{") {
+		key = key[1:]
+	}
+	return len(key) > len(p) && key[len(p)] == ':' && key[:len(p)] == p
+}
+
+// BatchKeyPattern is a SCAN MATCH pattern for every batch key. The prefix
+// holds no glob character (New refuses them).
+func (l Layout) BatchKeyPattern() string { return l.BatchTagPrefix() + "*" }
+
+// QueueKeyPattern is a SCAN MATCH pattern for every queue key.
+func (l Layout) QueueKeyPattern() string { return l.QueueTagPrefix() + "*" }
