@@ -176,7 +176,7 @@ func migrateFile(ctx context.Context, path string, dryRun bool, a *app) (*migrat
 	if _, err := os.Stat(path); err != nil {
 		return nil, fmt.Errorf("embedded store %s: %w", path, err)
 	}
-	s, err := openFile(ctx, path, a.logger())
+	s, err := openFile(ctx, path, a.store.allowOwner, a.logger())
 	if err != nil {
 		return nil, err // a newer data model is refused here, by bolt.Open
 	}
