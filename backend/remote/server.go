@@ -1,7 +1,6 @@
 package remote
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -116,10 +115,9 @@ func (s Server) Serve(ctx context.Context, l net.Listener, b backend.Backend) er
 	return err
 }
 
-// readBody reads r's body within s's limits and puts it back in memory for
-// the method's decoder. On failure it answers the client itself, closing
-// the connection, and returns false.
-func (s Server) readBody(w http.ResponseWriter, r *http.Request) bool {
+// readBody reads r's body within s's limits. On failure it answers the
+// client itself, closing the connection, and returns false.
+func (s Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
 	rc := http.NewResponseController(w)
 	_ = rc.SetReadDeadline(time.Now().Add(s.BodyTimeout))
 	body, err := readLimited(r.Body, r.ContentLength, s.MaxRequestBytes)
@@ -128,16 +126,15 @@ func (s Server) readBody(w http.ResponseWriter, r *http.Request) bool {
 		_, _ = io.CopyN(io.Discard, r.Body, maxDrainBytes)
 		w.Header().Set("Connection", "close")
 		writeJSON(w, http.StatusRequestEntityTooLarge, encodeError(fmt.Errorf("joblot: remote %s: the request is larger than the %d bytes the owner accepts: %w", r.URL.Path, s.MaxRequestBytes, err)))
-		return false
+		return nil, false
 	case err != nil:
 		w.Header().Set("Connection", "close")
 		writeJSON(w, http.StatusRequestTimeout, &wireError{Message: fmt.Sprintf("joblot: remote %s: reading the request body: %v", r.URL.Path, err)})
-		return false
+		return nil, false
 	}
 	// The call itself may take as long as it needs.
 	_ = rc.SetReadDeadline(time.Time{})
-	r.Body = io.NopCloser(bytes.NewReader(body))
-	return true
+	return body, true
 }
 
 // readLimited reads body (of length bytes, -1 if unknown) whole, or fails
@@ -146,25 +143,32 @@ func readLimited(body io.Reader, length, limit int64) ([]byte, error) {
 	if length > limit {
 		return nil, ErrRequestTooLarge
 	}
-	var buf bytes.Buffer
-	if length > 0 {
-		buf.Grow(int(length))
+	if length >= 0 {
+		// The server ends the body at its Content-Length: one exact
+		// allocation, no growing.
+		buf := make([]byte, length)
+		if _, err := io.ReadFull(body, buf); err != nil {
+			return nil, err
+		}
+		return buf, nil
 	}
-	if _, err := buf.ReadFrom(io.LimitReader(body, limit+1)); err != nil {
+	buf, err := io.ReadAll(io.LimitReader(body, limit+1))
+	if err != nil {
 		return nil, err
 	}
-	if int64(buf.Len()) > limit {
+	if int64(len(buf)) > limit {
 		return nil, ErrRequestTooLarge
 	}
-	return buf.Bytes(), nil
+	return buf, nil
 }
 
 // newHandler routes /v1/<Method> to b.
 func (s Server) newHandler(b backend.Backend, calls *sync.RWMutex) http.Handler {
 	mux := http.NewServeMux()
-	h := func(method string, fn http.HandlerFunc) {
+	h := func(method string, fn func(http.ResponseWriter, *http.Request, []byte)) {
 		mux.Handle("POST /v1/"+method, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if !s.readBody(w, r) {
+			body, ok := s.readBody(w, r)
+			if !ok {
 				return
 			}
 			if !calls.TryRLock() {
@@ -172,7 +176,7 @@ func (s Server) newHandler(b backend.Backend, calls *sync.RWMutex) http.Handler 
 				return
 			}
 			defer calls.RUnlock()
-			fn(w, r)
+			fn(w, r, body)
 		}))
 	}
 	mr, isMR := b.(backend.MemoryReporter)
@@ -295,14 +299,14 @@ func (s Server) newHandler(b backend.Backend, calls *sync.RWMutex) http.Handler 
 	return mux
 }
 
-// serve adapts one method to HTTP: it decodes the request body into Req,
-// calls fn with the request's context (cancelled when the client goes away)
-// and writes either its result (200) or its error (400 for a body that does
-// not decode, 500 otherwise).
-func serve[Req, Resp any](fn func(context.Context, Req) (Resp, error)) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
+// serve adapts one method to HTTP: it decodes the request body (read by
+// readBody) into Req, calls fn with the request's context (cancelled when
+// the client goes away) and writes either its result (200) or its error
+// (400 for a body that does not decode, 500 otherwise).
+func serve[Req, Resp any](fn func(context.Context, Req) (Resp, error)) func(http.ResponseWriter, *http.Request, []byte) {
+	return func(w http.ResponseWriter, r *http.Request, body []byte) {
 		var req Req
-		if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
+		if err := json.Unmarshal(body, &req); err != nil {
 			writeJSON(w, http.StatusBadRequest, &wireError{Message: fmt.Sprintf("joblot: remote %s: bad request body: %v", r.URL.Path, err)})
 			return
 		}
