@@ -89,7 +89,7 @@ func (c *Client) NewBatch(ctx context.Context, opts BatchOpts) (*Batch, error) {
 func (c *Client) Batch(id string) *Batch { return &Batch{client: c, id: id} }
 
 func (c *Client) createBatch(ctx context.Context, id string, opts BatchOpts, run *jobRun) (*Batch, error) {
-	now := time.Now()
+	now := c.cfg.Now()
 	timeout := opts.CommitTimeout
 	if timeout <= 0 {
 		timeout = backend.DefaultCommitTimeout
@@ -131,7 +131,7 @@ func (b *Batch) ID() string { return b.id }
 // has succeeded, been cancelled or expired. Inside a job, adds are
 // idempotent across re-runs of that job.
 func (b *Batch) Add(ctx context.Context, params ...EnqueueParams) error {
-	now := time.Now()
+	now := b.client.cfg.Now()
 	chunk := b.client.cfg.EnqueueChunk
 	for start := 0; start < len(params); start += chunk {
 		part := params[start:min(start+chunk, len(params))]

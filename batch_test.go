@@ -5,7 +5,6 @@ import (
 	"errors"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/joblot/joblot/backend"
 )
@@ -42,7 +41,7 @@ func batchWorkers(t *testing.T, cbs *callbackLog, attempts *atomic.Int64) *Worke
 	AddWorker(ws, WorkFunc[cbArgs](func(ctx context.Context, j *Job[cbArgs]) error {
 		cbs.rec.add(j.Args.Tag + ":" + string(j.CallbackEvent))
 		return nil
-	}))
+	}), nil)
 	AddWorker(ws, WorkFunc[stepArgs](func(ctx context.Context, j *Job[stepArgs]) error {
 		attempts.Add(1)
 		if j.Args.Spawn > 0 || j.Args.Child {
@@ -81,7 +80,7 @@ func batchWorkers(t *testing.T, cbs *callbackLog, attempts *atomic.Int64) *Worke
 			return errors.New("step failed")
 		}
 		return nil
-	}))
+	}), nil)
 	return ws
 }
 
@@ -171,17 +170,7 @@ func TestBatchAddsFromInsideAJobAreIdempotent(t *testing.T) {
 			t.Fatal(err)
 		}
 		startServer(t, b, fastConfig(batchWorkers(t, &cbs, &attempts)))
-		waitFor(t, "parent success", func() bool {
-			if cbs.count("grow:success") == 1 {
-				return true
-			}
-			if testing.Verbose() {
-				st, _ := client.BatchStatus(ctx, bt.ID())
-				t.Logf("callbacks %v; parent %+v", cbs.rec.all(), st)
-				time.Sleep(time.Second)
-			}
-			return false
-		})
+		waitFor(t, "parent success", func() bool { return cbs.count("grow:success") == 1 })
 		st, err := client.BatchStatus(ctx, bt.ID())
 		if err != nil {
 			t.Fatal(err)
@@ -282,7 +271,7 @@ func TestConcurrentAddsFromOneJob(t *testing.T) {
 				}
 			}
 			return nil
-		}))
+		}), nil)
 		client := NewClient(b, ClientConfig{EnqueueChunk: 10})
 		bt, err := client.NewBatch(ctx, callbacks("fan"))
 		if err != nil {

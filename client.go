@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/joblot/joblot/backend"
+	"github.com/joblot/joblot/internal/clock"
 )
 
 // EnqueueOpts are per-job options. Zero fields take the args' own defaults
@@ -36,13 +37,20 @@ type EnqueueParams struct {
 type ClientConfig struct {
 	// MaxPayloadBytes is the largest encoded job accepted (default
 	// DefaultMaxPayloadBytes, 1 MiB); larger ones fail with
-	// ErrPayloadTooLarge and nothing is stored.
+	// ErrPayloadTooLarge and nothing is stored. A server applies its
+	// Client's limit to the jobs it fetches too: a larger one (stored by
+	// other means) goes dead with ErrPayloadTooLarge and never runs, so
+	// give servers the limit their clients have.
 	MaxPayloadBytes int
 	// EnqueueChunk is how many jobs go to storage per round trip in
 	// EnqueueMany and Batch.Add (default DefaultEnqueueChunk).
 	EnqueueChunk int
 	// Logger defaults to slog.Default().
 	Logger *slog.Logger
+	// Now is the clock that stamps CreatedAt, resolves EnqueueOpts.Delay
+	// into RunAt, sets batch commit deadlines and dates Stats. It defaults
+	// to time.Now; tests and simulations set it (to the backend's clock).
+	Now func() time.Time
 }
 
 // Client enqueues jobs and manages batches. It is safe for concurrent use.
@@ -60,6 +68,7 @@ func NewClient(b backend.Backend, cfg ClientConfig) *Client {
 	if cfg.EnqueueChunk <= 0 {
 		cfg.EnqueueChunk = DefaultEnqueueChunk
 	}
+	cfg.Now = clock.Or(cfg.Now)
 	logger := cfg.Logger
 	if logger == nil {
 		logger = slog.Default()
@@ -76,7 +85,7 @@ func (c *Client) Enqueue(ctx context.Context, args JobArgs, opts *EnqueueOpts) (
 	if opts != nil {
 		o = *opts
 	}
-	job, err := c.buildJob(EnqueueParams{Args: args, Opts: o}, time.Now())
+	job, err := c.buildJob(EnqueueParams{Args: args, Opts: o}, c.cfg.Now())
 	if err != nil {
 		return "", err
 	}
@@ -91,7 +100,7 @@ func (c *Client) Enqueue(ctx context.Context, args JobArgs, opts *EnqueueOpts) (
 // before the first is stored, so bad input stores nothing; a storage error
 // returns the IDs of the chunks stored before it.
 func (c *Client) EnqueueMany(ctx context.Context, params []EnqueueParams) ([]string, error) {
-	now := time.Now()
+	now := c.cfg.Now()
 	jobs := make([]*backend.Job, len(params))
 	for i, p := range params {
 		job, err := c.buildJob(p, now)
@@ -175,5 +184,5 @@ func mergeOpts(o, defaults EnqueueOpts) EnqueueOpts {
 
 // Stats returns counters, queue sizes and live processes.
 func (c *Client) Stats(ctx context.Context) (*backend.Stats, error) {
-	return c.backend.Stats(ctx, time.Now())
+	return c.backend.Stats(ctx, c.cfg.Now())
 }

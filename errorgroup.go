@@ -1,90 +1,163 @@
 package joblot
 
 import (
+	"context"
 	"crypto/sha1"
 	"encoding/hex"
-	"errors"
-	"fmt"
+	"io"
+	"net"
+	"os"
+	"reflect"
+	"strconv"
 	"strings"
-	"unicode"
 	"unicode/utf8"
+
+	"github.com/joblot/joblot/backend"
 )
 
+// maxUnwrapDepth bounds the walk down an error chain, against an error
+// that wraps itself.
+const maxUnwrapDepth = 100
+
+// maxClassMessageBytes bounds the message part of a class that names a
+// sentinel by its message.
+const maxClassMessageBytes = 64
+
 // errorClass names an error's type the way an operator groups failures:
-// the type of the innermost wrapped error, without the pointer star.
+// the type of the innermost wrapped error, without the pointer star. Where
+// an error wraps several (fmt.Errorf with two %w, errors.Join), it follows
+// the first, the one errors.Is and errors.As look at first.
+//
+// Well-known sentinels are named as the code names them
+// (joblot.ErrJobTimeout, context.DeadlineExceeded, io.EOF, ...). Other
+// sentinels made by errors.New all share one type, so their class carries
+// their message, normalised and bounded: fmt.Errorf("charge %s: %w", id,
+// ErrDeclined) has the class errors.New("card declined") for every id, and
+// ErrDeclined and ErrExpired stay two classes. A syscall.Errno carries its
+// message the same way. The class never holds a newline or a control
+// character.
 func errorClass(err error) string {
-	for {
-		u := errors.Unwrap(err)
-		if u == nil {
-			break
-		}
-		err = u
-	}
-	return strings.TrimPrefix(fmt.Sprintf("%T", err), "*")
-}
-
-// normalizeMessage folds the variable parts of an error message (numbers,
-// hex ids, quoted values) so that "user 17 not found" and "user 42 not
-// found" land in one error group.
-func normalizeMessage(msg string) string {
-	const maxLen = 200
-	var b strings.Builder
-	fields := strings.FieldsFunc(msg, func(r rune) bool { return unicode.IsSpace(r) })
-	for i, f := range fields {
-		if i > 0 {
-			b.WriteByte(' ')
-		}
-		b.WriteString(normalizeToken(f))
-		if b.Len() > maxLen {
-			break
-		}
-	}
-	return b.String()
-}
-
-func normalizeToken(tok string) string {
-	if len(tok) >= 2 && (tok[0] == '"' || tok[0] == '\'') {
-		return `"?"`
-	}
-	digits, hexish := 0, 0
-	body := strings.TrimPrefix(strings.TrimPrefix(tok, "0x"), "0X")
-	for _, r := range body {
-		switch {
-		case unicode.IsDigit(r):
-			digits++
-			hexish++
-		case strings.ContainsRune("abcdefABCDEF-", r):
-			hexish++
-		}
-	}
-	n := utf8.RuneCountInString(body)
-	switch {
-	case digits > 0 && hexish == n && n >= 8:
-		return "<id>"
-	case digits > 0:
-		var b strings.Builder
-		inNum := false
-		for _, r := range tok {
-			if unicode.IsDigit(r) {
-				if !inNum {
-					b.WriteByte('N')
+	for range maxUnwrapDepth {
+		var next error
+		switch e := err.(type) {
+		case interface{ Unwrap() error }:
+			next = e.Unwrap()
+		case interface{ Unwrap() []error }:
+			for _, c := range e.Unwrap() {
+				if c != nil {
+					next = c
+					break
 				}
-				inNum = true
-				continue
 			}
-			inNum = false
-			b.WriteRune(r)
 		}
-		return b.String()
+		if next == nil {
+			break
+		}
+		err = next
 	}
-	return tok
+	if name := sentinelName(err); name != "" {
+		return name
+	}
+	t := reflect.TypeOf(err)
+	if t == nil {
+		return "nil"
+	}
+	name := strings.TrimPrefix(t.String(), "*")
+	switch name {
+	case "errors.errorString", "fmt.wrapError", "fmt.wrapErrors":
+		return messageClass("errors.New", err.Error())
+	case "syscall.Errno":
+		return messageClass(name, err.Error())
+	}
+	return name
 }
 
-// errorFingerprint identifies an error group: job kind, error class and
-// normalised message.
+// sentinelName names the well-known sentinel err is, or returns "".
+func sentinelName(err error) string {
+	switch err {
+	case ErrJobTimeout:
+		return "joblot.ErrJobTimeout"
+	case ErrUnknownKind:
+		return "joblot.ErrUnknownKind"
+	case ErrUndecodableArgs:
+		return "joblot.ErrUndecodableArgs"
+	case ErrNotInBatch:
+		return "joblot.ErrNotInBatch"
+	case context.Canceled:
+		return "context.Canceled"
+	case context.DeadlineExceeded:
+		return "context.DeadlineExceeded"
+	case io.EOF:
+		return "io.EOF"
+	case io.ErrUnexpectedEOF:
+		return "io.ErrUnexpectedEOF"
+	case net.ErrClosed:
+		return "net.ErrClosed"
+	case os.ErrDeadlineExceeded:
+		return "os.ErrDeadlineExceeded"
+	}
+	return ""
+}
+
+// messageClass is `fn("normalised msg")`, the message bounded and quoted
+// as Go quotes strings.
+func messageClass(fn, msg string) string {
+	var n normalizer
+	norm := n.normalize(msg)
+	if len(norm) > maxClassMessageBytes {
+		k := maxClassMessageBytes
+		for k > 0 && !utf8.RuneStart(norm[k]) {
+			k--
+		}
+		norm = norm[:k]
+	}
+	var buf [2*maxClassMessageBytes + 32]byte
+	b := append(buf[:0], fn...)
+	b = append(b, '(')
+	b = strconv.AppendQuote(b, string(norm))
+	b = append(b, ')')
+	return string(b)
+}
+
+// fingerprintVersion prefixes every fingerprint errorFingerprint makes.
+// Change it with the normalisation rules or the hashed fields, so that
+// groups from two rule sets never merge by accident.
+const fingerprintVersion = "2:"
+
+// errorFingerprint identifies an error group: fingerprintVersion and the
+// hash of the job kind, the error class and the normalised message (see
+// appendNormalized).
+//
+// Fingerprints are stored with each failed job and never recomputed: a job
+// that failed under an older version keeps its old fingerprint (version 1
+// was 16 hex digits with no prefix), and a filter by error group
+// (--error-group, backend.JobFilter.ErrorFingerprint) compares the stored
+// value exactly, so such a job still matches its stored value, and a
+// group of old jobs and one of new jobs of the same shape stay two groups
+// until the old jobs are gone.
 func errorFingerprint(kind, class, msg string) string {
-	sum := sha1.Sum([]byte(kind + "\x00" + class + "\x00" + normalizeMessage(msg)))
-	return hex.EncodeToString(sum[:8])
+	var n normalizer
+	sum := fingerprintSum(kind, class, n.normalize(msg))
+	var out [len(fingerprintVersion) + 16]byte
+	copy(out[:], fingerprintVersion)
+	hex.Encode(out[len(fingerprintVersion):], sum[:8])
+	return string(out[:])
+}
+
+// fingerprintSum hashes kind, class and the normalised message, each
+// ended by a NUL.
+func fingerprintSum(kind, class string, norm []byte) [sha1.Size]byte {
+	var buf [512]byte
+	b := buf[:0]
+	if len(kind)+len(class)+len(norm)+2 > len(buf) {
+		b = make([]byte, 0, len(kind)+len(class)+len(norm)+2)
+	}
+	b = append(b, kind...)
+	b = append(b, 0)
+	b = append(b, class...)
+	b = append(b, 0)
+	b = append(b, norm...)
+	return sha1.Sum(b)
 }
 
 // truncate cuts s to at most n bytes on a rune boundary, marking the cut.
@@ -93,9 +166,5 @@ func truncate(s string, n int) string {
 		return s
 	}
 	const mark = "…"
-	cut := n - len(mark)
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
-	}
-	return s[:cut] + mark
+	return backend.TruncateUTF8(s, n-len(mark)) + mark
 }

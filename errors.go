@@ -8,7 +8,8 @@ import (
 
 // Sentinel errors. Errors returned by joblot wrap them; test with errors.Is.
 var (
-	// ErrPayloadTooLarge: the encoded job exceeds ClientConfig.MaxPayloadBytes.
+	// ErrPayloadTooLarge: the encoded job exceeds ClientConfig.MaxPayloadBytes
+	// (at enqueue; a fetched job over it goes dead with this reason).
 	ErrPayloadTooLarge = errors.New("joblot: job payload too large")
 	// ErrUnknownKind: no worker is registered for a job's kind in this
 	// process. The job is retried with backoff (a rolling deploy makes this

@@ -49,7 +49,7 @@ func ExampleBatchFromContext() {
 			joblot.EnqueueParams{Args: CrawlArgs{Page: job.Args.Page + "/a", Depth: job.Args.Depth + 1}},
 			joblot.EnqueueParams{Args: CrawlArgs{Page: job.Args.Page + "/b", Depth: job.Args.Depth + 1}},
 		)
-	}))
+	}), nil)
 	joblot.AddWorker(workers, joblot.WorkFunc[CrawlDoneArgs](func(ctx context.Context, job *joblot.Job[CrawlDoneArgs]) error {
 		st, err := client.BatchStatus(ctx, job.CallbackOf)
 		if err != nil {
@@ -60,7 +60,7 @@ func ExampleBatchFromContext() {
 			close(done)
 		}
 		return nil
-	}))
+	}), nil)
 
 	batch, err := client.NewBatch(ctx, joblot.BatchOpts{OnSuccess: &joblot.Callback{Args: CrawlDoneArgs{}}})
 	if err != nil {

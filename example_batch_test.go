@@ -35,7 +35,7 @@ func ExampleClient_NewBatch() {
 	workers := joblot.NewWorkers()
 	joblot.AddWorker(workers, joblot.WorkFunc[ResizeArgs](func(ctx context.Context, job *joblot.Job[ResizeArgs]) error {
 		return nil // resize job.Args.Image
-	}))
+	}), nil)
 	joblot.AddWorker(workers, joblot.WorkFunc[ImportDoneArgs](func(ctx context.Context, job *joblot.Job[ImportDoneArgs]) error {
 		st, err := client.BatchStatus(ctx, job.CallbackOf)
 		if err != nil {
@@ -44,7 +44,7 @@ func ExampleClient_NewBatch() {
 		fmt.Printf("album %s imported: %d of %d images succeeded\n", job.Args.Album, st.Succeeded, st.Total)
 		close(done)
 		return nil
-	}))
+	}), nil)
 
 	batch, err := client.NewBatch(ctx, joblot.BatchOpts{
 		Description: "import album 7",

@@ -72,7 +72,7 @@ func ExampleEnqueueOpts() {
 	joblot.AddWorker(workers, joblot.WorkFunc[NotifyArgs](func(ctx context.Context, job *joblot.Job[NotifyArgs]) error {
 		ran <- job.Args
 		return nil
-	}))
+	}), nil)
 
 	now := &joblot.EnqueueOpts{Queue: "digest", MaxRetries: 3}
 	later := &joblot.EnqueueOpts{Queue: "digest", MaxRetries: 3, Delay: time.Hour}

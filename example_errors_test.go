@@ -44,18 +44,18 @@ func ExampleWorker() {
 			defer finished.Done()
 		}
 		return errors.New("card declined")
-	}), joblot.WorkerOpts{
+	}), &joblot.WorkerOpts{
 		MaxRetries:  2,                                        // 3 attempts in all
 		RetryPolicy: joblot.ConstantBackoff(time.Millisecond), // default: Sidekiq's curve
 	})
 	joblot.AddWorker(workers, joblot.WorkFunc[SyncArgs](func(ctx context.Context, job *joblot.Job[SyncArgs]) error {
 		defer finished.Done()
 		return joblot.JobDiscard(errors.New("record was deleted"))
-	}))
+	}), nil)
 	joblot.AddWorker(workers, joblot.WorkFunc[ParseArgs](func(ctx context.Context, job *joblot.Job[ParseArgs]) error {
 		defer finished.Done()
 		return joblot.JobKill(errors.New("file is not CSV"))
-	}))
+	}), nil)
 
 	for _, args := range []joblot.JobArgs{ChargeArgs{}, SyncArgs{}, ParseArgs{}} {
 		if _, err := client.Enqueue(ctx, args, nil); err != nil {

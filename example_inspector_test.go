@@ -46,7 +46,7 @@ func ExampleInspector() {
 		}
 		delivered <- job.Args.Hook
 		return nil
-	}))
+	}), nil)
 	for hook := 1; hook <= 3; hook++ {
 		if _, err := client.Enqueue(ctx, WebhookArgs{Hook: hook}, &joblot.EnqueueOpts{MaxRetries: joblot.NoRetries}); err != nil {
 			log.Fatal(err)

@@ -43,7 +43,7 @@ func ExampleMiddleware() {
 		}
 		close(done)
 		return nil
-	}), joblot.WorkerOpts{
+	}), &joblot.WorkerOpts{
 		MaxRetries:  2,
 		RetryPolicy: joblot.ConstantBackoff(time.Millisecond),
 	})

@@ -46,7 +46,7 @@ func Example() {
 		fmt.Printf("sending mail to %s (attempt %d)\n", job.Args.To, job.Attempt)
 		close(done)
 		return nil
-	}))
+	}), nil)
 
 	client := joblot.NewClient(store, joblot.ClientConfig{})
 	if _, err := client.Enqueue(ctx, EmailArgs{To: "ada@example.com"}, &joblot.EnqueueOpts{Queue: "mail"}); err != nil {

@@ -49,7 +49,9 @@ func openBolt(t *testing.T, limits backend.Limits) *bolt.Backend {
 }
 
 // fastConfig returns server settings that make background duties quick
-// enough for tests.
+// enough for tests. The process lease is an hour: a heartbeat delayed on a
+// busy machine must not let the server's own recoverer declare it dead
+// (no test here is about an expired lease).
 func fastConfig(ws *Workers) ServerConfig {
 	return ServerConfig{
 		Workers:           ws,
@@ -59,7 +61,7 @@ func fastConfig(ws *Workers) ServerConfig {
 		ForwardInterval:   50 * time.Millisecond,
 		TrimInterval:      50 * time.Millisecond,
 		HeartbeatInterval: 100 * time.Millisecond,
-		ProcessTTL:        time.Second,
+		ProcessTTL:        time.Hour,
 		IdleFetchInterval: 10 * time.Millisecond,
 		ShutdownTimeout:   5 * time.Second,
 		RetryPolicy:       RetryPolicyFunc(func(int) time.Duration { return 10 * time.Millisecond }),
@@ -67,12 +69,16 @@ func fastConfig(ws *Workers) ServerConfig {
 	}
 }
 
-// startServer starts a server and stops it when the test ends.
-func startServer(t *testing.T, b backend.Backend, cfg ServerConfig) *Server {
+// startServer starts a server and stops it when the test ends; setup (test
+// hooks) runs on it before it starts.
+func startServer(t *testing.T, b backend.Backend, cfg ServerConfig, setup ...func(*Server)) *Server {
 	t.Helper()
 	s, err := NewServer(b, cfg)
 	if err != nil {
 		t.Fatal(err)
+	}
+	for _, f := range setup {
+		f(s)
 	}
 	if err := s.Start(context.Background()); err != nil {
 		t.Fatal(err)
@@ -85,15 +91,46 @@ func startServer(t *testing.T, b backend.Backend, cfg ServerConfig) *Server {
 	return s
 }
 
-// waitFor polls cond until it holds or the deadline passes.
+// waitTimeout bounds every wait of the package's tests: generous, so that
+// a busy machine makes a test slower, never red.
+const waitTimeout = time.Minute
+
+// waitFor polls cond until it holds, failing the test after waitTimeout.
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
+	waitForWithin(t, waitTimeout, what, cond)
+}
+
+// waitForWithin polls cond until it holds, failing the test after timeout.
+func waitForWithin(t *testing.T, timeout time.Duration, what string, cond func() bool) {
+	t.Helper()
+	if !pollUntil(timeout, cond) {
+		t.Fatalf("timed out after %v waiting for %s", timeout, what)
+	}
+}
+
+// pollUntil polls cond until it holds (true) or timeout passes (false).
+func pollUntil(timeout time.Duration, cond func() bool) bool {
+	deadline := time.Now().Add(timeout)
 	for !cond() {
 		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
+			return false
 		}
-		time.Sleep(5 * time.Millisecond)
+		time.Sleep(5 * time.Millisecond) // paces the poll only
+	}
+	return true
+}
+
+// waitRecv returns the next value from ch, failing the test after
+// waitTimeout.
+func waitRecv[T any](t *testing.T, what string, ch <-chan T) T {
+	t.Helper()
+	select {
+	case v := <-ch:
+		return v
+	case <-time.After(waitTimeout):
+		t.Fatalf("timed out after %v waiting for %s", waitTimeout, what)
+		panic("unreachable")
 	}
 }
 

@@ -30,7 +30,7 @@ const (
 
 // Inspector is the operator's API over a store: statistics, listing jobs
 // with filters, retrying and deleting them one by one, by filter or all,
-// and managing batches. The CLI and the dashboard are built on it. Every
+// and managing batches. The CLI is built on it. Every
 // listing streams page by page; nothing loads a whole set into memory.
 type Inspector struct {
 	backend backend.Backend

@@ -21,10 +21,14 @@ import (
 	"github.com/joblot/joblot/internal/redistest"
 )
 
-// The kill test (BRIEF §4.2): worker processes are SIGKILLed at random
+// The kill test (docs/reliability.md): worker processes are SIGKILLed at random
 // instants, over and over, while a ledger outside the system under test —
 // an append-only file per process — records every run. In the end every
 // enqueued job ran at least once.
+
+// killTestTimeout bounds each wait of the kill test: generous, as worker
+// processes start slowly on a busy machine.
+const killTestTimeout = 3 * time.Minute
 
 const (
 	killChildEnv  = "JOBLOT_KILLTEST_CHILD"
@@ -68,7 +72,7 @@ func runKillChild() {
 		defer mu.Unlock()
 		_, err := fmt.Fprintf(ledger, "%d\n", j.Args.N)
 		return err
-	}))
+	}), nil)
 	cfg := ServerConfig{
 		Workers:           ws,
 		Concurrency:       20,
@@ -131,11 +135,41 @@ func TestSIGKILLedWorkersLoseNoJob(t *testing.T) {
 		}
 	}()
 
-	// Kill a random worker at a random instant, over and over, while jobs
-	// are being worked; each victim is replaced at once.
+	// Kill a random worker at a random point of the run, over and over,
+	// while jobs are being worked; each victim is replaced at once. The
+	// points are measured in work done (bytes the ledgers grew by), not in
+	// time, so a slow machine gets as many kills mid-run as a fast one.
+	ledgerBytes := func() int64 {
+		var n int64
+		files, _ := filepath.Glob(filepath.Join(dir, "ran-*.log"))
+		for _, name := range files {
+			if fi, err := os.Stat(name); err == nil {
+				n += fi.Size()
+			}
+		}
+		return n
+	}
+	// drained reports whether no job is left to run or running.
+	drained := func() bool {
+		st, err := client.Stats(ctx)
+		if err != nil {
+			return false
+		}
+		for _, q := range st.Queues {
+			if q.Size+q.InFlight+q.Retry > 0 {
+				return false
+			}
+		}
+		return true
+	}
+	const maxKills = 20
 	kills := 0
-	for end := time.Now().Add(6 * time.Second); time.Now().Before(end); {
-		time.Sleep(time.Duration(50+rand.IntN(350)) * time.Millisecond)
+	for range maxKills {
+		// A ledger line is 2 to 5 bytes: 20 to 400 jobs between kills.
+		target := ledgerBytes() + int64(80+rand.IntN(800))
+		if !pollUntil(killTestTimeout, func() bool { return ledgerBytes() >= target || drained() }) || drained() {
+			break // the run is over (or stalled: the check below says which)
+		}
 		i := rand.IntN(workers)
 		_ = procs[i].Process.Signal(syscall.SIGKILL)
 		_, _ = procs[i].Process.Wait()
@@ -161,45 +195,43 @@ func TestSIGKILLedWorkersLoseNoJob(t *testing.T) {
 		}
 		return counts, nil
 	}
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		counts, err := ran()
-		if err != nil {
+	var counts map[int]int
+	poisoned := map[int]bool{}
+	accounted := 0
+	done := pollUntil(killTestTimeout, func() bool {
+		var err error
+		if counts, err = ran(); err != nil {
 			t.Fatal(err)
 		}
 		// A job whose process was killed under it three times in a row is
-		// a poison pill (BRIEF §4.2): it is in the dead set, not lost.
-		poisoned := map[int]bool{}
+		// a poison pill (backend.MaxRecoveries): it is in the dead set, not lost.
 		for _, j := range listAll(t, b, backend.JobFilter{Set: backend.SetDead}) {
 			var a ledgerArgs
 			if j.ErrorMessage == backend.PoisonPillMessage && json.Unmarshal(j.Args, &a) == nil {
 				poisoned[a.N] = true
 			}
 		}
-		accounted := 0
+		accounted = 0
 		for i := 0; i < jobs; i++ {
 			if counts[i] > 0 || poisoned[i] {
 				accounted++
 			}
 		}
-		if accounted == jobs {
-			dups := 0
-			for _, c := range counts {
-				dups += c - 1
+		return accounted == jobs
+	})
+	if !done {
+		missing := []int{}
+		for i := 0; i < jobs && len(missing) < 10; i++ {
+			if counts[i] == 0 && !poisoned[i] {
+				missing = append(missing, i)
 			}
-			t.Logf("%d jobs, %d SIGKILLs: %d ran, %d poison pills in the dead set, none lost; %d duplicate runs (at-least-once)",
-				jobs, kills, len(counts), len(poisoned), dups)
-			return
 		}
-		if time.Now().After(deadline) {
-			missing := []int{}
-			for i := 0; i < jobs && len(missing) < 10; i++ {
-				if counts[i] == 0 && !poisoned[i] {
-					missing = append(missing, i)
-				}
-			}
-			t.Fatalf("after %d SIGKILLs, %d of %d jobs never ran and are not poison pills (first: %v)", kills, jobs-accounted, jobs, missing)
-		}
-		time.Sleep(100 * time.Millisecond)
+		t.Fatalf("after %d SIGKILLs, %d of %d jobs never ran and are not poison pills (first: %v)", kills, jobs-accounted, jobs, missing)
 	}
+	dups := 0
+	for _, c := range counts {
+		dups += c - 1
+	}
+	t.Logf("%d jobs, %d SIGKILLs: %d ran, %d poison pills in the dead set, none lost; %d duplicate runs (at-least-once)",
+		jobs, kills, len(counts), len(poisoned), dups)
 }

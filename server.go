@@ -41,8 +41,8 @@ type Server struct {
 
 	slots  *slots
 	found  *wakeup // the leading fetcher found jobs: idle followers resume
-	jobs   chan *backend.Fetched
-	acks   chan backend.Result
+	jobs   chan claimed
+	acks   chan ack
 	queues queueOrder
 	cancel *cancelCache
 
@@ -61,6 +61,13 @@ type Server struct {
 
 	fetchers, workers, ackers, services sync.WaitGroup
 
+	// workerSet holds the worker goroutines, for Stop to find the jobs
+	// still running at the shutdown deadline.
+	workerMu  sync.Mutex
+	workerSet map[*worker]struct{}
+	// lingering counts goroutines of abandoned attempts still running.
+	lingering *lingerers
+
 	// watchdog is nil when the backend cannot report its memory.
 	watchdog *watchdog.Watchdog
 
@@ -69,8 +76,12 @@ type Server struct {
 
 // testHooks let tests wait on events instead of sleeping. All optional.
 type testHooks struct {
-	acked     func(results []backend.Result)
+	acked     func(proc string, results []backend.Result)
 	dutiesRan func()
+	// lingerFull: a timed-out attempt waits for a lingering place.
+	lingerFull func()
+	// fetchGated: a fetcher stops because MaxLingering goroutines linger.
+	fetchGated func(leader bool)
 }
 
 // NewServer returns a server for b. Call Start, or Run.
@@ -81,7 +92,7 @@ func NewServer(b backend.Backend, cfg ServerConfig) (*Server, error) {
 	}
 	client := cfg.Client
 	if client == nil {
-		client = NewClient(b, ClientConfig{Logger: cfg.Logger})
+		client = NewClient(b, ClientConfig{Logger: cfg.Logger, Now: cfg.Now})
 	}
 	s := &Server{
 		cfg:     cfg,
@@ -91,11 +102,18 @@ func NewServer(b backend.Backend, cfg ServerConfig) (*Server, error) {
 		procID:  newProcessID(),
 		slots:   newSlots(cfg.Concurrency + cfg.Prefetch),
 		found:   newWakeup(),
-		jobs:    make(chan *backend.Fetched, cfg.Concurrency+cfg.Prefetch),
-		acks:    make(chan backend.Result, cfg.AckChunk*2),
+		jobs:    make(chan claimed, cfg.Concurrency+cfg.Prefetch),
+		acks:    make(chan ack, cfg.AckChunk*2),
 		queues:  newQueueOrder(cfg.Queues, cfg.StrictPriority),
 		cancel:  newCancelCache(DefaultCancelCacheTTL),
+
+		workerSet: map[*worker]struct{}{},
 	}
+	var notify func(int)
+	if lo, ok := cfg.Observer.(LingerObserver); ok {
+		notify = lo.JobsLingering
+	}
+	s.lingering = newLingerers(cfg.MaxLingering, notify)
 	s.waiter, _ = b.(backend.Waiter)
 	if mr, ok := b.(backend.MemoryReporter); ok {
 		s.watchdog = watchdog.New(mr, watchdog.Config{
@@ -121,13 +139,18 @@ func (s *Server) ProcessID() string {
 	return s.procID
 }
 
+// Lingering returns how many goroutines of abandoned attempts (jobs that
+// ignored their context past their timeout or the shutdown deadline) are
+// still running in this process.
+func (s *Server) Lingering() int { return s.lingering.count() }
+
 // Start registers the process and starts fetching; it returns at once. ctx
 // bounds only the registration.
 func (s *Server) Start(ctx context.Context) error {
 	if !s.started.CompareAndSwap(false, true) {
 		return errors.New("joblot: server already started")
 	}
-	s.startedAt = time.Now()
+	s.startedAt = s.cfg.Now()
 	if err := s.backend.Heartbeat(ctx, s.processInfo(), s.cfg.ProcessTTL); err != nil {
 		s.started.Store(false)
 		return fmt.Errorf("joblot: register process: %w", err)
@@ -136,14 +159,14 @@ func (s *Server) Start(ctx context.Context) error {
 	s.hardCtx, s.hardStop = context.WithCancel(context.Background())
 	s.serviceCtx, s.stopService = context.WithCancel(context.Background())
 
-	const fetchers, ackers = 2, 2 // more did not help in the prototype (BRIEF §5)
+	const fetchers, ackers = 2, 2 // more did not help when measured (BENCHMARKS.md)
 	for range ackers {
 		s.ackers.Add(1)
 		go s.ackLoop()
 	}
 	for range s.cfg.Concurrency {
 		s.workers.Add(1)
-		go s.workLoop()
+		s.startWorker()
 	}
 	for i := range fetchers {
 		s.fetchers.Add(1)
@@ -162,8 +185,16 @@ func (s *Server) Start(ctx context.Context) error {
 
 // Stop shuts the server down gracefully: it stops fetching, returns jobs
 // not yet started to their queues untouched, and waits for running jobs
-// until ctx is done. Then it cancels the jobs still running, returns them
-// to their queues untouched, records every result and deregisters.
+// until ctx is done (Run gives ShutdownTimeout). Then it cancels the jobs
+// still running and returns them to their queues untouched, without
+// counting a recovery; records every result and deregisters.
+//
+// Stop returns shortly after ctx is done (within half a second) even if a
+// job ignores its cancelled context: such a job is returned to its queue
+// while its goroutine still runs, and is logged by id, kind and queue. Until
+// that goroutine returns (or the program exits) the job may run twice at
+// once, here and in the process that fetches it next; a job that honours
+// its context, or is idempotent, is safe.
 //
 // Results are stored in chunks in the background while a server runs, so
 // a job's outcome may reach Stats and the job sets a moment after its
@@ -184,7 +215,19 @@ func (s *Server) Stop(ctx context.Context) error {
 	case <-ctx.Done():
 		s.logger.Warn("joblot: shutdown deadline reached; cancelling running jobs", "running", s.inFlight.Load())
 		s.hardStop()
-		<-done
+		grace := time.NewTimer(abandonGrace)
+		select {
+		case <-done:
+		case <-grace.C:
+			// Jobs that ignore their context: requeue them without
+			// waiting. Their workers are replaced, and the replacements
+			// exit at once (the jobs channel is closed).
+			if n := s.abandonRunning(); n > 0 {
+				s.logger.Warn("joblot: stopped without waiting for jobs that ignored cancellation; they were requeued and may run twice", "jobs", n)
+			}
+			<-done
+		}
+		grace.Stop()
 	}
 	s.hardStop()
 	close(s.acks)
@@ -228,6 +271,21 @@ func (s *Server) processInfo() backend.ProcessInfo {
 		Concurrency: s.cfg.Concurrency,
 		StartedAt:   s.startedAt,
 	}
+}
+
+// claimed is a fetched job with the identity it was claimed under.
+type claimed struct {
+	*backend.Fetched
+	proc string
+}
+
+// ack is a result to record under the identity its job was claimed under:
+// the process may have re-registered under a new identity (after fencing)
+// between the fetch and the ack, and the job is in the old identity's
+// in-flight record.
+type ack struct {
+	backend.Result
+	proc string
 }
 
 func newProcessID() string {

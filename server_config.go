@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/joblot/joblot/backend"
+	"github.com/joblot/joblot/internal/clock"
 	"log/slog"
 	"time"
 )
@@ -40,6 +41,9 @@ const (
 	// on a backend that wakes it (backend.Waiter: Redis, the embedded file)
 	// before it fetches anyway, in case a wake-up was lost.
 	DefaultIdleWaitTimeout = 5 * time.Second
+	// DefaultMaxLingering caps the goroutines of abandoned attempts (see
+	// ServerConfig.MaxLingering).
+	DefaultMaxLingering = 100
 	// DefaultCancelCacheTTL is how long the server trusts what it knows
 	// about a batch being cancelled.
 	DefaultCancelCacheTTL = time.Second
@@ -66,14 +70,27 @@ type ServerConfig struct {
 	// Middleware wraps every job, first outermost.
 	Middleware []Middleware
 	// JobTimeout bounds an attempt unless the job or its worker sets one;
-	// 0 means no timeout.
+	// 0 means no timeout. At its timeout the job's context is cancelled;
+	// a job still running half a second later fails with ErrJobTimeout
+	// (retried per policy) and its worker slot goes to another job, while
+	// its goroutine lingers until the job returns (see MaxLingering).
 	JobTimeout time.Duration
+	// MaxLingering caps the goroutines of timed-out attempts that still
+	// run because their jobs ignore their context (default
+	// DefaultMaxLingering). Each keeps what its job holds (memory,
+	// connections). Once that many linger, the server stops fetching until
+	// some return, and a further timed-out attempt keeps its slot until a
+	// lingering one or its own job returns. The count is reported by
+	// Server.Lingering and to an Observer that implements LingerObserver.
+	MaxLingering int
 	// MaxRetries is the retry budget of kinds that set none (default
 	// DefaultMaxRetries; NoRetries for none).
 	MaxRetries int
 	// RetryPolicy is the default backoff (default SidekiqBackoff).
 	RetryPolicy RetryPolicy
-	// ShutdownTimeout bounds Run's graceful stop (default 25 s).
+	// ShutdownTimeout bounds Run's graceful stop (default 25 s): running
+	// jobs then have their context cancelled and go back to their queues;
+	// see Server.Stop for jobs that ignore it.
 	ShutdownTimeout time.Duration
 	// MaxErrorBytes truncates stored error messages (default 1 KiB).
 	MaxErrorBytes int
@@ -106,6 +123,16 @@ type ServerConfig struct {
 	Client *Client
 	// Logger defaults to slog.Default().
 	Logger *slog.Logger
+	// Now is the clock every time-dependent decision of the server reads:
+	// when a retry is due, FailedAt and DiedAt, the background duties' now
+	// (moving due jobs, recovering expired processes, expiring batches,
+	// trimming the dead set), the process's StartedAt and its self-fencing.
+	// It defaults to time.Now; tests and simulations set it, and then give
+	// the backend (redis.Options.Now, bolt.Options.Now) and any Client the
+	// same clock, since process leases are written on the backend's clock
+	// and judged on the server's. Loop pacing, job timeouts and measured
+	// durations stay on the wall clock. The default Client gets this clock.
+	Now func() time.Time
 }
 
 func (c ServerConfig) withDefaults() (ServerConfig, error) {
@@ -135,12 +162,17 @@ func (c ServerConfig) withDefaults() (ServerConfig, error) {
 	setDefault(&c.TrimInterval, DefaultTrimInterval)
 	setDefault(&c.IdleFetchInterval, DefaultIdleFetchInterval)
 	setDefault(&c.IdleWaitTimeout, DefaultIdleWaitTimeout)
+	setDefault(&c.MaxLingering, DefaultMaxLingering)
+	if c.MaxLingering < 0 {
+		return c, fmt.Errorf("joblot: MaxLingering is %d; it must be positive", c.MaxLingering)
+	}
 	if c.RetryPolicy == nil {
 		c.RetryPolicy = SidekiqBackoff{}
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
+	c.Now = clock.Or(c.Now)
 	if c.ProcessTTL <= c.HeartbeatInterval {
 		return c, fmt.Errorf("joblot: ProcessTTL (%v) must exceed HeartbeatInterval (%v)", c.ProcessTTL, c.HeartbeatInterval)
 	}
@@ -155,7 +187,9 @@ func setDefault[T comparable](field *T, def T) {
 }
 
 // JobObserver is told the outcome of every job run by a server, from the
-// worker goroutine that ran it: it must be fast and must not block.
+// worker goroutine that ran it (or, for a job abandoned past its timeout or
+// the shutdown deadline, from the goroutine that abandoned it): it must be
+// fast and must not block.
 type JobObserver interface {
 	JobDone(kind, queue string, outcome backend.Outcome, duration time.Duration)
 }

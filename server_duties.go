@@ -15,7 +15,10 @@ import (
 func (s *Server) heartbeatLoop() {
 	defer s.services.Done()
 	ctx := s.serviceCtx
-	lastOK := time.Now()
+	// Whether the lease is about to lapse is judged on the injected clock,
+	// the one the lease's expiry is written and checked on; the ticker only
+	// paces the beats.
+	lastOK := s.cfg.Now()
 	t := time.NewTicker(s.cfg.HeartbeatInterval)
 	defer t.Stop()
 	for {
@@ -37,7 +40,7 @@ func (s *Server) heartbeatLoop() {
 		cancel()
 		switch {
 		case err == nil:
-			lastOK = time.Now()
+			lastOK = s.cfg.Now()
 			if s.fenced.Swap(false) {
 				s.logger.Info("joblot: re-registered after fencing", "process", s.ProcessID())
 			}
@@ -46,7 +49,7 @@ func (s *Server) heartbeatLoop() {
 			s.fenced.Store(true)
 		default:
 			s.logger.Warn("joblot: heartbeat failed", "err", err)
-			if time.Since(lastOK) >= s.cfg.ProcessTTL-s.cfg.HeartbeatInterval && !s.fenced.Swap(true) {
+			if s.cfg.Now().Sub(lastOK) >= s.cfg.ProcessTTL-s.cfg.HeartbeatInterval && !s.fenced.Swap(true) {
 				s.logger.Error("joblot: heartbeat lease about to lapse; fencing itself", "process", s.ProcessID())
 			}
 		}
@@ -75,7 +78,10 @@ func (s *Server) dutiesLoop() {
 			}
 			continue
 		}
-		now := time.Now()
+		// now is what the duties decide by (which jobs are due, which
+		// leases expired); wall only paces the less frequent duties, so a
+		// fake clock that stands still does not stop them.
+		now, wall := s.cfg.Now(), time.Now()
 		s.duty(ctx, "move due jobs", func() error {
 			for {
 				n, err := s.backend.MoveDue(ctx, now, 1000)
@@ -84,8 +90,8 @@ func (s *Server) dutiesLoop() {
 				}
 			}
 		})
-		if now.Sub(lastRecover) >= s.cfg.RecoverInterval {
-			lastRecover = now
+		if wall.Sub(lastRecover) >= s.cfg.RecoverInterval {
+			lastRecover = wall
 			s.duty(ctx, "recover orphans", func() error {
 				n, err := s.backend.RecoverOrphans(ctx, now)
 				if n > 0 {
@@ -94,15 +100,15 @@ func (s *Server) dutiesLoop() {
 				return err
 			})
 		}
-		if now.Sub(lastForward) >= s.cfg.ForwardInterval {
-			lastForward = now
+		if wall.Sub(lastForward) >= s.cfg.ForwardInterval {
+			lastForward = wall
 			s.duty(ctx, "forward callbacks", func() error {
 				_, err := s.backend.ForwardCallbacks(ctx, now)
 				return err
 			})
 		}
-		if now.Sub(lastTrim) >= s.cfg.TrimInterval {
-			lastTrim = now
+		if wall.Sub(lastTrim) >= s.cfg.TrimInterval {
+			lastTrim = wall
 			s.duty(ctx, "trim dead set", func() error {
 				n, err := s.backend.TrimDead(ctx, now)
 				if n > 0 {

@@ -11,14 +11,15 @@ import (
 )
 
 // fetchLoop claims jobs for free slots and hands them to workers. It never
-// holds more jobs than Concurrency + Prefetch (BRIEF §4.6).
+// holds more jobs than Concurrency + Prefetch, so one process never hoards
+// slow jobs that others could run.
 //
 // While the queues are empty only the leading fetcher looks for jobs; the
 // others wait until it finds some. On a backend that can wake it
 // (backend.Waiter) it waits to be woken, up to IdleWaitTimeout, so a job
 // enqueued into an idle system starts at once; otherwise it polls, backing
 // off up to IdleFetchInterval. That keeps an idle process to a few store
-// calls a second (BRIEF §4.6) without giving up the second fetcher's
+// calls a second without giving up the second fetcher's
 // overlap under load.
 func (s *Server) fetchLoop(leader bool) {
 	defer s.fetchers.Done()
@@ -35,6 +36,17 @@ func (s *Server) fetchLoop(leader bool) {
 			}
 			continue
 		}
+		if s.lingering.atMax() {
+			// MaxLingering goroutines of abandoned jobs linger: fetch
+			// nothing more until one returns.
+			if s.hooks.fetchGated != nil {
+				s.hooks.fetchGated(leader)
+			}
+			if !s.lingering.waitBelowMax(ctx, 0) {
+				return
+			}
+			continue
+		}
 		n := s.slots.acquire(ctx, 1, s.cfg.FetchChunk, nil)
 		if n == 0 {
 			return // ctx done
@@ -47,13 +59,25 @@ func (s *Server) fetchLoop(leader bool) {
 			n += s.slots.acquire(ctx, fetchMin-n, fetchMin-n, linger.C)
 			linger.Stop()
 		}
+		if s.lingering.atMax() {
+			// The slots may be those of a job abandoned meanwhile, which
+			// reached the cap: it is counted before its slot is freed.
+			s.slots.release(n)
+			continue
+		}
 		proc := s.ProcessID()
 		fetched, err := s.backend.Fetch(ctx, proc, s.queues.next(), n)
+		// Jobs a failed fetch claimed before its error (from the queues it
+		// tried first) are in flight under proc: they run like any others,
+		// or they would sit there until this process dies. The slots of
+		// the jobs not returned are free again.
 		s.slots.release(n - len(fetched))
+		s.handOver(ctx, leader, proc, fetched)
 		if err != nil {
 			if ctx.Err() == nil {
-				s.logger.Warn("joblot: fetch failed", "err", err)
+				s.logger.Warn("joblot: fetch failed", "err", err, "claimed", len(fetched))
 			}
+			backlog = false
 			idle = backoff(idle, s.cfg.IdleFetchInterval)
 			sleepCtx(ctx, idle)
 			continue
@@ -77,18 +101,25 @@ func (s *Server) fetchLoop(leader bool) {
 			sleepCtx(ctx, idle)
 			continue
 		}
-		if leader {
-			s.found.broadcast() // cheap: one per fetched chunk
-		}
 		backlog = len(fetched) == n
 		idle = 0
-		s.refreshCancelled(ctx, fetched)
-		s.inFlight.Add(int64(len(fetched)))
-		for _, f := range fetched {
-			// Never blocks: the channel holds Concurrency+Prefetch, the
-			// same as the slots this fetcher had to acquire.
-			s.jobs <- f
-		}
+	}
+}
+
+// handOver gives jobs claimed under proc to the workers.
+func (s *Server) handOver(ctx context.Context, leader bool, proc string, fetched []*backend.Fetched) {
+	if len(fetched) == 0 {
+		return
+	}
+	if leader {
+		s.found.broadcast() // cheap: one per fetched chunk
+	}
+	s.refreshCancelled(ctx, fetched)
+	s.inFlight.Add(int64(len(fetched)))
+	for _, f := range fetched {
+		// Never blocks: the channel holds Concurrency+Prefetch, the
+		// same as the slots this fetcher had to acquire.
+		s.jobs <- claimed{Fetched: f, proc: proc}
 	}
 }
 
@@ -261,7 +292,8 @@ func (q queueOrder) next() []string {
 
 // cancelCache remembers which batches are cancelled for a short while, so
 // skipping a cancelled batch's jobs costs one storage call per batch per
-// TTL, not one per job.
+// TTL, not one per job. Its TTL paces storage calls, so it runs on the
+// wall clock, not the injected one.
 type cancelCache struct {
 	ttl time.Duration
 	mu  sync.Mutex

@@ -12,24 +12,39 @@ import (
 	"github.com/joblot/joblot/backend"
 )
 
-// workLoop runs fetched jobs until the jobs channel closes.
-func (s *Server) workLoop() {
-	defer s.workers.Done()
-	for f := range s.jobs {
+// workLoop runs fetched jobs until the jobs channel closes, or until the
+// job it runs is abandoned (see abandonTimedOut, abandonRunning): then a
+// new worker has taken its place, and it exits once the job returns.
+func (s *Server) workLoop(w *worker) {
+	for c := range s.jobs {
+		a := &attempt{claimed: c, start: time.Now()}
+		w.cur.Store(a) // before the draining check: Stop must see every attempt that starts
 		var res backend.Result
+		ran := false
 		if s.draining.Load() {
 			// Not started yet: back to the head of its queue, untouched.
-			res = backend.Result{Fetched: f, Outcome: backend.OutcomeRequeue}
+			res = backend.Result{Fetched: c.Fetched, Outcome: backend.OutcomeRequeue}
 		} else {
-			res = s.execute(f)
-			if s.cfg.Observer != nil {
-				s.cfg.Observer.JobDone(f.Kind, f.Queue, res.Outcome, res.Duration)
-			}
+			res, ran = s.execute(w, a), true
 		}
-		s.acks <- res
+		w.cur.Store(nil)
+		if !a.state.CompareAndSwap(attemptRunning, attemptDone) {
+			// Abandoned: its outcome is recorded and another worker runs
+			// in this one's place.
+			s.lingering.exit()
+			return
+		}
+		if ran && s.cfg.Observer != nil {
+			s.observe(c.Fetched, res)
+		}
+		s.acks <- ack{Result: res, proc: c.proc}
 		s.inFlight.Add(-1)
 		s.slots.release(1)
 	}
+	s.workerMu.Lock()
+	delete(s.workerSet, w)
+	s.workerMu.Unlock()
+	s.workers.Done()
 }
 
 // panicError is a recovered panic.
@@ -41,10 +56,10 @@ type panicError struct {
 func (p *panicError) Error() string { return fmt.Sprintf("panic: %v", p.value) }
 
 // execute runs one job and decides its outcome. It never panics.
-func (s *Server) execute(f *backend.Fetched) backend.Result {
-	start := time.Now()
-	if f.Malformed != nil {
-		return s.failure(f, nil, fmt.Errorf("malformed payload: %w", f.Malformed), true, start)
+func (s *Server) execute(w *worker, a *attempt) backend.Result {
+	f, start := a.Fetched, a.start
+	if err := s.unrunnable(f); err != nil {
+		return s.failure(f, nil, err, true, start)
 	}
 	job := f.Job
 	if job.BatchID != "" && s.cancel.cancelled(job.BatchID) {
@@ -55,7 +70,7 @@ func (s *Server) execute(f *backend.Fetched) backend.Result {
 		err := fmt.Errorf("%w %q: no worker registered in this process", ErrUnknownKind, job.Kind)
 		return s.failure(f, nil, err, false, start)
 	}
-	err := s.runJob(entry, f.Job)
+	err := s.runJob(w, a, entry)
 	switch {
 	case err == nil:
 		return backend.Result{Fetched: f, Outcome: backend.OutcomeSucceeded, Duration: time.Since(start)}
@@ -72,8 +87,10 @@ func (s *Server) execute(f *backend.Fetched) backend.Result {
 }
 
 // runJob runs the job through the middleware with its timeout, turning a
-// panic into an error.
-func (s *Server) runJob(entry *workerEntry, job *backend.Job) (err error) {
+// panic into an error. A job still running abandonGrace after its timeout
+// is abandoned (abandonTimedOut).
+func (s *Server) runJob(w *worker, a *attempt, entry *workerEntry) (err error) {
+	job := a.Job
 	timeout := job.Timeout
 	if timeout == 0 {
 		timeout = entry.opts.Timeout
@@ -86,6 +103,8 @@ func (s *Server) runJob(entry *workerEntry, job *backend.Job) (err error) {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeoutCause(ctx, timeout, fmt.Errorf("%w after %v", ErrJobTimeout, timeout))
 		defer cancel()
+		abandon := time.AfterFunc(timeout+abandonGrace, func() { s.abandonTimedOut(w, a, entry, timeout) })
+		defer abandon.Stop()
 	}
 	meta := &JobMeta{
 		ID:            job.ID,
@@ -110,7 +129,9 @@ func (s *Server) runJob(entry *workerEntry, job *backend.Job) (err error) {
 		return entry.run(ctx, meta, job.Args)
 	})
 	err = run(ctx)
-	if err != nil && errors.Is(context.Cause(ctx), ErrJobTimeout) && s.hardCtx.Err() == nil {
+	if err != nil && errors.Is(context.Cause(ctx), ErrJobTimeout) && s.hardCtx.Err() == nil && !errors.Is(err, ErrJobTimeout) {
+		// An error that carries the cause already (net/http's does) says
+		// it once; others get it in front.
 		err = fmt.Errorf("%w: %w", context.Cause(ctx), err)
 	}
 	return err
@@ -118,7 +139,10 @@ func (s *Server) runJob(entry *workerEntry, job *backend.Job) (err error) {
 
 // failure builds the retry or dead result of a failed attempt.
 func (s *Server) failure(f *backend.Fetched, entry *workerEntry, err error, kill bool, start time.Time) backend.Result {
-	now := time.Now()
+	// The stored times and the retry's due time come from the injected
+	// clock; the attempt's duration is measured on the wall clock, as
+	// start was.
+	now := s.cfg.Now()
 	var job *backend.Job
 	if f.Malformed != nil {
 		job = &backend.Job{ID: f.ID, Queue: f.Queue, Kind: "malformed", CreatedAt: now}
@@ -144,9 +168,11 @@ func (s *Server) failure(f *backend.Fetched, entry *workerEntry, err error, kill
 	if lean {
 		maxMsg = min(maxMsg, leanErrorBytes)
 	}
-	job.ErrorMessage = truncate(err.Error(), maxMsg)
-	job.ErrorFingerprint = errorFingerprint(job.Kind, job.ErrorClass, job.ErrorMessage)
-	res := backend.Result{Fetched: f, Job: job, Duration: now.Sub(start)}
+	msg := err.Error()
+	job.ErrorMessage = truncate(msg, maxMsg)
+	// From the whole message, so the group does not depend on the cut.
+	job.ErrorFingerprint = errorFingerprint(job.Kind, job.ErrorClass, msg)
+	res := backend.Result{Fetched: f, Job: job, Duration: time.Since(start)}
 	retries := s.maxRetries(job, entry)
 	if kill || job.Attempt > retries {
 		job.DiedAt = now

@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/joblot/joblot/backend"
+	"github.com/joblot/joblot/internal/clock"
 )
 
 type greetArgs struct {
@@ -32,7 +34,7 @@ func TestEnqueueAndRun(t *testing.T) {
 		AddWorker(ws, WorkFunc[greetArgs](func(ctx context.Context, j *Job[greetArgs]) error {
 			got.add(j)
 			return nil
-		}))
+		}), nil)
 		client := NewClient(b, ClientConfig{EnqueueChunk: 7})
 		id, err := client.Enqueue(ctx, greetArgs{Name: "ada"}, &EnqueueOpts{Queue: "mail"})
 		if err != nil {
@@ -89,31 +91,58 @@ func TestPayloadTooLargeStoresNothing(t *testing.T) {
 	})
 }
 
+// A scheduled job runs once the duties' clock reaches its time, and not
+// before. The server runs on a test clock, so neither half depends on how
+// long a step takes.
 func TestScheduledJobRunsWhenDue(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b backend.Backend) {
 		ctx := context.Background()
-		ran := make(chan time.Time, 1)
+		ran := make(chan string, 1)
 		ws := NewWorkers()
 		AddWorker(ws, WorkFunc[greetArgs](func(ctx context.Context, j *Job[greetArgs]) error {
-			ran <- time.Now()
+			ran <- j.ID
 			return nil
-		}))
+		}), nil)
 		client := NewClient(b, ClientConfig{})
-		at := time.Now().Add(300 * time.Millisecond)
-		if _, err := client.Enqueue(ctx, greetArgs{}, &EnqueueOpts{RunAt: at}); err != nil {
+		at := time.Now().Add(time.Hour)
+		id, err := client.Enqueue(ctx, greetArgs{}, &EnqueueOpts{RunAt: at})
+		if err != nil {
 			t.Fatal(err)
 		}
 		if jobs := listAll(t, b, backend.JobFilter{Set: backend.SetScheduled}); len(jobs) != 1 {
 			t.Fatalf("scheduled set has %d jobs, want 1", len(jobs))
 		}
-		startServer(t, b, fastConfig(ws))
-		select {
-		case when := <-ran:
-			if when.Before(at) {
-				t.Fatalf("ran at %v, before its time %v", when, at)
+		clk := clock.NewFake(time.Now()) // the server's clock
+		rounds := make(chan struct{}, 1)
+		cfg := fastConfig(ws)
+		cfg.Now = clk.Now
+		// The backend keeps the wall clock: a lease longer than the jump
+		// keeps the server's own process alive on the moved clock.
+		cfg.ProcessTTL = 24 * time.Hour
+		startServer(t, b, cfg, func(s *Server) {
+			s.hooks.dutiesRan = func() {
+				select {
+				case rounds <- struct{}{}:
+				default:
+				}
 			}
-		case <-time.After(20 * time.Second):
-			t.Fatal("scheduled job never ran")
+		})
+		// Two rounds of duties (moving due jobs) ran before RunAt: the job
+		// is still scheduled.
+		for range 2 {
+			waitRecv(t, "a round of duties", rounds)
+		}
+		select {
+		case got := <-ran:
+			t.Fatalf("job %s ran before its time", got)
+		default:
+		}
+		if jobs := listAll(t, b, backend.JobFilter{Set: backend.SetScheduled}); len(jobs) != 1 {
+			t.Fatalf("scheduled set has %d jobs before RunAt, want 1", len(jobs))
+		}
+		clk.Set(at.Add(time.Second))
+		if got := waitRecv(t, "the scheduled job to run", ran); got != id {
+			t.Fatalf("ran job %s, want %s", got, id)
 		}
 	})
 }
@@ -141,7 +170,7 @@ func TestOutcomes(t *testing.T) {
 				return nil
 			}
 			return errors.New("always fails")
-		}), WorkerOpts{Timeout: 2 * time.Second})
+		}), &WorkerOpts{Timeout: time.Hour}) // only the "timeout" job times out, on its own 50 ms
 		client := NewClient(b, ClientConfig{})
 		enqueue := func(mode string, opts *EnqueueOpts) string {
 			id, err := client.Enqueue(ctx, failArgs{Mode: mode}, opts)
@@ -234,7 +263,7 @@ func TestUndecodableArgsGoDead(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b backend.Backend) {
 		ctx := context.Background()
 		ws := NewWorkers()
-		AddWorker(ws, WorkFunc[greetArgs](func(context.Context, *Job[greetArgs]) error { return nil }))
+		AddWorker(ws, WorkFunc[greetArgs](func(context.Context, *Job[greetArgs]) error { return nil }), nil)
 		bad := &backend.Job{ID: backend.NewJobID(), Kind: "greet", Queue: DefaultQueue, Args: []byte(`{"name": 42}`), CreatedAt: time.Now()}
 		if err := b.Enqueue(ctx, []*backend.Job{bad}); err != nil {
 			t.Fatal(err)
@@ -253,8 +282,12 @@ func TestConcurrencyLimit(t *testing.T) {
 		ctx := context.Background()
 		var running, peak atomic.Int64
 		var done atomic.Int64
+		// The first jobs hold their slots until four run at once: a fifth
+		// started meanwhile would show in peak, whatever the timing.
+		full := make(chan struct{})
+		var fullOnce sync.Once
 		ws := NewWorkers()
-		AddWorker(ws, WorkFunc[greetArgs](func(context.Context, *Job[greetArgs]) error {
+		AddWorker(ws, WorkFunc[greetArgs](func(ctx context.Context, _ *Job[greetArgs]) error {
 			n := running.Add(1)
 			for {
 				p := peak.Load()
@@ -262,11 +295,17 @@ func TestConcurrencyLimit(t *testing.T) {
 					break
 				}
 			}
-			time.Sleep(2 * time.Millisecond)
+			if n >= 4 {
+				fullOnce.Do(func() { close(full) })
+			}
+			select {
+			case <-full:
+			case <-ctx.Done():
+			}
 			running.Add(-1)
 			done.Add(1)
 			return nil
-		}))
+		}), nil)
 		client := NewClient(b, ClientConfig{})
 		params := make([]EnqueueParams, 200)
 		for i := range params {
@@ -294,20 +333,25 @@ func TestConcurrencyLimit(t *testing.T) {
 	})
 }
 
+// A graceful stop lets a running job finish, then cancels the one still
+// running at the deadline and puts it back untouched. The deadline is a
+// cancelled context, given only once the quick job was acked, so no step
+// races a timer.
 func TestGracefulShutdown(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b backend.Backend) {
 		ctx := context.Background()
 		started := make(chan string, 10)
+		release := make(chan struct{})
 		ws := NewWorkers()
 		AddWorker(ws, WorkFunc[greetArgs](func(ctx context.Context, j *Job[greetArgs]) error {
 			started <- j.Args.Name
 			if j.Args.Name == "quick" {
-				time.Sleep(100 * time.Millisecond)
+				<-release // finishes only once the shutdown has begun
 				return nil
 			}
 			<-ctx.Done() // "stuck" runs until the hard stop
 			return ctx.Err()
-		}))
+		}), nil)
 		client := NewClient(b, ClientConfig{})
 		stuck, _ := client.Enqueue(ctx, greetArgs{Name: "stuck"}, nil)
 		if _, err := client.Enqueue(ctx, greetArgs{Name: "quick"}, nil); err != nil {
@@ -318,14 +362,31 @@ func TestGracefulShutdown(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		succeeded := make(chan struct{}, 1)
+		s.hooks.acked = func(_ string, results []backend.Result) {
+			for _, r := range results {
+				if r.Outcome == backend.OutcomeSucceeded {
+					select {
+					case succeeded <- struct{}{}:
+					default:
+					}
+				}
+			}
+		}
 		if err := s.Start(ctx); err != nil {
 			t.Fatal(err)
 		}
-		<-started
-		<-started
-		stopCtx, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
-		defer cancel()
-		if err := s.Stop(stopCtx); err != nil {
+		waitRecv(t, "a job to start", started)
+		waitRecv(t, "the other job to start", started)
+		stopCtx, hardStop := context.WithCancel(ctx)
+		defer hardStop()
+		stopped := make(chan error, 1)
+		go func() { stopped <- s.Stop(stopCtx) }()
+		waitFor(t, "the shutdown to begin", s.draining.Load)
+		close(release)
+		waitRecv(t, "the quick job's ack", succeeded)
+		hardStop() // the shutdown deadline
+		if err := waitRecv(t, "Stop to return", stopped); err != nil {
 			t.Fatal(err)
 		}
 		st, err := client.Stats(ctx)
@@ -412,26 +473,17 @@ func TestIdleServerIsWokenByAnEnqueue(t *testing.T) {
 		AddWorker(ws, WorkFunc[greetArgs](func(ctx context.Context, job *Job[greetArgs]) error {
 			ran <- job.Args.Name
 			return nil
-		}))
+		}), nil)
 		cfg := fastConfig(ws)
 		cfg.IdleFetchInterval, cfg.IdleWaitTimeout = time.Hour, time.Hour
 		spy := waitSpy{Backend: b, w: b.(backend.Waiter), waiting: make(chan struct{}, 1)}
 		startServer(t, spy, cfg)
-		select {
-		case <-spy.waiting: // the leading fetcher found nothing and waits
-		case <-time.After(30 * time.Second):
-			t.Fatal("the idle server never waited for jobs")
-		}
+		waitRecv(t, "the idle server to wait for jobs", spy.waiting) // the leading fetcher found nothing
 		if _, err := NewClient(b, ClientConfig{}).Enqueue(context.Background(), greetArgs{Name: "late"}, nil); err != nil {
 			t.Fatal(err)
 		}
-		select {
-		case name := <-ran:
-			if name != "late" {
-				t.Errorf("ran %q", name)
-			}
-		case <-time.After(30 * time.Second):
-			t.Fatal("the job enqueued into an idle server did not run: nothing woke the fetcher")
+		if name := waitRecv(t, "the job enqueued into an idle server to run (nothing woke the fetcher?)", ran); name != "late" {
+			t.Errorf("ran %q", name)
 		}
 	})
 }

@@ -11,7 +11,10 @@ import (
 // schedules a retry (or kills the job when retries are exhausted); wrap the
 // error with JobDiscard or JobKill to end the job at once. A panic is a
 // failure whose stack is recorded. Work must honour ctx: it is cancelled at
-// the job's timeout and when the server stops hard.
+// the job's timeout and when the server stops hard. A Work that ignores it
+// is not waited for (half a second later the server records the attempt
+// without it) but its goroutine runs on; see ServerConfig.MaxLingering and
+// Server.Stop.
 type Worker[T JobArgs] interface {
 	Work(ctx context.Context, job *Job[T]) error
 }
@@ -25,7 +28,8 @@ func (f WorkFunc[T]) Work(ctx context.Context, job *Job[T]) error { return f(ctx
 // WorkerOpts are per-kind settings. Zero fields take the server's defaults.
 type WorkerOpts struct {
 	// Timeout bounds one attempt; the job's context is cancelled after it
-	// and the attempt fails with ErrJobTimeout. 0 uses
+	// and the attempt fails with ErrJobTimeout, whether or not the job
+	// returns (see ServerConfig.JobTimeout). 0 uses
 	// ServerConfig.JobTimeout.
 	Timeout time.Duration
 	// MaxRetries is the kind's retry budget for jobs enqueued without one
@@ -51,18 +55,19 @@ type workerEntry struct {
 // NewWorkers returns an empty registry.
 func NewWorkers() *Workers { return &Workers{byKind: map[string]*workerEntry{}} }
 
-// AddWorker registers worker for the kind of T. It panics if the kind is
-// already registered, like http.ServeMux does for a duplicate pattern: that
-// is a programming error found at start-up.
-func AddWorker[T JobArgs](ws *Workers, worker Worker[T], opts ...WorkerOpts) {
+// AddWorker registers worker for the kind of T with its settings; opts may
+// be nil for the server's defaults. It panics if the kind is already
+// registered, like http.ServeMux does for a duplicate pattern: that is a
+// programming error found at start-up.
+func AddWorker[T JobArgs](ws *Workers, worker Worker[T], opts *WorkerOpts) {
 	var zero T
 	kind := zero.Kind()
 	if _, dup := ws.byKind[kind]; dup {
 		panic(fmt.Sprintf("joblot: worker for kind %q registered twice", kind))
 	}
 	e := &workerEntry{kind: kind}
-	if len(opts) > 0 {
-		e.opts = opts[0]
+	if opts != nil {
+		e.opts = *opts
 	}
 	e.run = func(ctx context.Context, meta *JobMeta, raw []byte) error {
 		var args T

@@ -13,6 +13,7 @@ package backend
 
 import (
 	"context"
+	"strings"
 	"time"
 )
 
@@ -33,7 +34,9 @@ type Backend interface {
 	// skipped. Fetch does not block: it returns an empty slice when there is
 	// nothing to do. Payloads that cannot be decoded are returned as jobs
 	// with only ID, Queue and Raw set and Malformed non-nil, so the caller
-	// can send them dead with the reason.
+	// can send them dead with the reason. When it fails after claiming jobs
+	// (a later queue failed), it returns the jobs it claimed together with
+	// the error: they are in flight under proc, and the caller runs them.
 	Fetch(ctx context.Context, proc string, queues []string, max int) ([]*Fetched, error)
 
 	// Complete records the outcome of in-flight jobs of proc (see Result).
@@ -216,6 +219,16 @@ type JobFilter struct {
 	Limit int
 }
 
+// Matches reports whether j passes the filter's job fields (BatchID, Kind,
+// ErrorFingerprint, ErrorContains); Set, Queue, Cursor and Limit are the
+// backend's to apply while it reads.
+func (f *JobFilter) Matches(j *Job) bool {
+	return (f.BatchID == "" || j.BatchID == f.BatchID) &&
+		(f.Kind == "" || j.Kind == f.Kind) &&
+		(f.ErrorFingerprint == "" || j.ErrorFingerprint == f.ErrorFingerprint) &&
+		(f.ErrorContains == "" || strings.Contains(j.ErrorMessage, f.ErrorContains))
+}
+
 // JobPage is one page of ListJobs.
 type JobPage struct {
 	Jobs []*Job
@@ -223,14 +236,28 @@ type JobPage struct {
 	Next string
 }
 
-// Stats is a snapshot of the store.
+// Stats is a snapshot of the store. The counters mean the same on every
+// backend (the conformance suite holds them to it) and follow Sidekiq's:
+// a job that fails once and then succeeds counts Processed 2, Failed 1.
 type Stats struct {
-	Processed, Failed int64
+	// Processed counts finished attempts: successes, failures (retried or
+	// dead) and discards. A job put back in its queue (recovery, shutdown)
+	// or cancelled did not finish an attempt and is not counted.
+	Processed int64
+	// Failed counts the failed attempts that were recorded: each one that
+	// scheduled a retry or sent the job to the dead set. A batch job's stale
+	// duplicate (its batch already holds a later state) writes nothing and
+	// counts in Processed only.
+	Failed int64
 	// Days holds per-day counters (UTC dates, newest first) for as many days
 	// as the store keeps (they expire).
-	Days               []DayStats
-	DeadDropped        int64
-	Discarded          int64
+	Days []DayStats
+	// DeadDropped counts dead jobs dropped by the dead set's caps.
+	DeadDropped int64
+	// Discarded counts attempts that ended with JobDiscard.
+	Discarded int64
+	// ExpiredBatchEvents counts job events for batches that had already
+	// expired: they changed no batch state.
 	ExpiredBatchEvents int64
 	// Queues are sorted by name.
 	Queues    []QueueStats

@@ -126,7 +126,8 @@ type BatchListOptions struct {
 	Limit  int
 }
 
-// Batch TTLs (BRIEF §3).
+// Batch TTLs: every batch key expires, so no batch outlives its use
+// (docs/data-model.md, Expiry).
 const (
 	// DefaultSuccessLinger is how long a batch's keys live after success.
 	DefaultSuccessLinger = 24 * time.Hour

@@ -1,6 +1,7 @@
 package backend
 
-// This file is the reference for batch accounting (BRIEF §3). The Redis
+// This file is the reference for batch accounting (docs/batch-states.md
+// explains the table and why it is shaped so). The Redis
 // backend implements the same table in Lua (backend/redis/lua); the bolt
 // backend calls Transition directly. The conformance suite checks both.
 
@@ -20,7 +21,8 @@ const (
 	StateEnded JobState = 3
 )
 
-// String returns the one-letter name used in BRIEF §3.
+// String returns the state's one-letter name (P, F, S, X), as in the
+// table of Transition.
 func (s JobState) String() string { return [...]string{"P", "F", "S", "X"}[s&3] }
 
 // BatchEvent is what happened to one job of a batch.

@@ -20,6 +20,9 @@ var (
 	// ErrBatchFinished: the batch succeeded, was cancelled or expired and
 	// takes no more jobs.
 	ErrBatchFinished = errors.New("joblot: batch is finished")
+	// ErrInvalidBatchSpec: CreateBatch refuses the spec (no ID, its own
+	// parent, an unknown callback event, a callback without kind or queue).
+	ErrInvalidBatchSpec = errors.New("joblot: invalid batch spec")
 	// ErrUnsafeEviction: Redis would evict keys (maxmemory-policy is not
 	// noeviction), which silently loses jobs.
 	ErrUnsafeEviction = errors.New("joblot: redis maxmemory-policy is not noeviction")

@@ -68,8 +68,15 @@ type Job struct {
 	// MaxRecoveries the job is a poison pill and goes dead.
 	Recoveries int
 	// ManualRetry marks a job an operator retried from the dead set. Its
-	// batch accounting then allows X → F/S (BRIEF §3).
+	// batch accounting then allows X → F/S (see backend.Transition).
 	ManualRetry bool
+
+	// UnknownFields holds, verbatim and in order, the encoded fields this
+	// version of the codec does not know. A newer release may add fields
+	// (metadata, unique keys) that an older process must not strip when it
+	// re-encodes the job for a retry or a recovery during a rolling deploy:
+	// AppendBinary writes them back after the known fields.
+	UnknownFields []byte
 }
 
 // MaxRecoveries is the number of consecutive recoveries after which a job is
@@ -88,5 +95,6 @@ func (j *Job) Clone() *Job {
 	c := *j
 	c.Args = append([]byte(nil), j.Args...)
 	c.Backtrace = append([]byte(nil), j.Backtrace...)
+	c.UnknownFields = append([]byte(nil), j.UnknownFields...)
 	return &c
 }

@@ -11,8 +11,11 @@ import (
 // queued no-op job is a few dozen bytes, which is most of what it costs in
 // Redis) and forward compatible: every field is a protobuf-style key (field
 // number << 1 | wire type) followed by a varint or a length-prefixed byte
-// string; zero values are omitted and unknown fields are skipped, so a newer
-// writer's jobs stay readable by an older reader.
+// string; zero values are omitted. Unknown fields are kept byte for byte in
+// Job.UnknownFields and written back after the known ones, so a newer
+// writer's jobs stay readable by an older reader and survive its re-encoding.
+// The ID is always the first field: the Redis scripts read it from the
+// payload's prefix.
 //
 // The first byte is the codec version.
 
@@ -56,7 +59,7 @@ const (
 
 // MarshalBinary encodes the job. It never fails.
 func (j *Job) MarshalBinary() ([]byte, error) {
-	return j.AppendBinary(make([]byte, 0, 48+len(j.Args)+len(j.ErrorMessage)+len(j.Backtrace))), nil
+	return j.AppendBinary(make([]byte, 0, 48+len(j.Args)+len(j.ErrorMessage)+len(j.Backtrace)+len(j.UnknownFields))), nil
 }
 
 // AppendBinary appends the job's binary form to b.
@@ -88,7 +91,7 @@ func (j *Job) AppendBinary(b []byte) []byte {
 	if j.ManualRetry {
 		b = appendInt(b, fieldManualRetry, 1)
 	}
-	return b
+	return append(b, j.UnknownFields...)
 }
 
 // UnmarshalBinary decodes a job written by MarshalBinary. It returns an error
@@ -104,6 +107,7 @@ func (j *Job) UnmarshalBinary(data []byte) error {
 		if n <= 0 {
 			return fmt.Errorf("%w: bad field key", ErrMalformedJob)
 		}
+		start := data
 		data = data[n:]
 		field, wire := key>>1, key&1
 		var (
@@ -167,12 +171,27 @@ func (j *Job) UnmarshalBinary(data []byte) error {
 			j.Recoveries = int(ival)
 		case fieldManualRetry:
 			j.ManualRetry = ival != 0
+		case fieldHasBatchIndex:
+		default:
+			j.UnknownFields = append(j.UnknownFields, start[:len(start)-len(data)]...)
 		}
 	}
 	if j.ID == "" {
 		return fmt.Errorf("%w: no job id", ErrMalformedJob)
 	}
 	return nil
+}
+
+// DecodeFetched decodes a payload claimed from queue. An undecodable one
+// comes back with Malformed set and the ID MalformedJobID gives it, so the
+// server can send it to the dead set with the reason instead of losing it.
+func DecodeFetched(queue string, raw []byte) *Fetched {
+	j, err := DecodeJob(raw)
+	if err != nil {
+		return &Fetched{Job: &Job{ID: MalformedJobID(raw), Queue: queue}, Raw: raw, Malformed: err}
+	}
+	j.Queue = queue
+	return &Fetched{Job: j, Raw: raw}
 }
 
 // DecodeJob is UnmarshalBinary as a function.

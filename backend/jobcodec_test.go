@@ -50,13 +50,34 @@ func TestJobCodecRejectsGarbage(t *testing.T) {
 	}
 }
 
-func TestJobCodecSkipsUnknownFields(t *testing.T) {
-	raw, _ := (&Job{ID: "z", Kind: "k"}).MarshalBinary()
+func TestJobCodecKeepsUnknownFields(t *testing.T) {
+	// A newer writer appends fields this codec does not know (a string, a
+	// varint, and a field number past every known one).
+	raw, _ := (&Job{ID: "z", Kind: "k", Attempt: 1}).MarshalBinary()
 	raw = appendString(raw, 99, "from a newer writer")
-	raw = appendInt(raw, 98, 7)
+	raw = appendInt(raw, 98, -7)
+	raw = appendBytes(raw, 1<<20, []byte{0, 1, 2})
 	got, err := DecodeJob(raw)
 	if err != nil || got.ID != "z" || got.Kind != "k" {
 		t.Fatalf("got %+v, %v", got, err)
+	}
+	// An older process re-encodes it unchanged: byte for byte.
+	again, _ := got.MarshalBinary()
+	if string(again) != string(raw) {
+		t.Fatalf("re-encoded\n got %x\nwant %x", again, raw)
+	}
+	// It re-encodes it after a retry: the known field changes, the unknown
+	// ones stay and decode again.
+	got.Attempt++
+	retried, _ := got.MarshalBinary()
+	back, err := DecodeJob(retried)
+	if err != nil || back.Attempt != 2 || string(back.UnknownFields) != string(got.UnknownFields) {
+		t.Fatalf("after a retry: %+v, %v", back, err)
+	}
+	// A job without unknown fields costs nothing extra.
+	plain, _ := (&Job{ID: "z", Kind: "k", Attempt: 1}).MarshalBinary()
+	if p, _ := DecodeJob(plain); p.UnknownFields != nil {
+		t.Fatalf("UnknownFields = %x for a job without any", p.UnknownFields)
 	}
 }
 

@@ -27,14 +27,19 @@ type jobMetrics struct {
 	outcomes  *prometheus.CounterVec
 	durations *prometheus.HistogramVec
 
-	maxSeries int
 	// series caches the children of each (kind, queue) pair, so the hot
 	// path is one sync.Map load instead of hashing label values per job.
+	// Its keys are sanitised labels (see labelValue), so a job's strings,
+	// however long, are not what it keeps in memory; a clean pair, the
+	// usual case, is its own sanitised form and is found without work.
 	series sync.Map // seriesKey -> *jobSeries
 	mu     sync.Mutex
-	count  int // pairs in series, under mu
+	cap    *labelCap[seriesKey] // under mu
+	// discard counts nothing anyone reads; see discardObserver.
+	discard prometheus.Counter
 }
 
+// seriesKey is a (kind, queue) pair of sanitised label values.
 type seriesKey struct{ kind, queue string }
 
 // jobSeries are one (kind, queue) pair's children, indexed by Outcome.
@@ -45,7 +50,8 @@ type jobSeries struct {
 
 func newJobMetrics(maxSeries int, buckets []float64) *jobMetrics {
 	return &jobMetrics{
-		maxSeries: maxSeries,
+		cap:     newLabelCap[seriesKey](maxSeries),
+		discard: prometheus.NewCounter(prometheus.CounterOpts{Name: "joblot_unregistered", Help: "Never registered."}),
 		outcomes: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "joblot_jobs_total",
 			Help: "Jobs finished by this process, by kind, queue and outcome " +
@@ -78,9 +84,15 @@ func (m *jobMetrics) done(kind, queue string, outcome backend.Outcome, d time.Du
 }
 
 // get returns the series of (kind, queue), creating them on first sight, or
-// the overflow series once maxSeries pairs exist.
+// the overflow series once the cap's pairs exist. kind and queue come from
+// a stored job and may hold anything: they are sanitised first, and no
+// label value can make it panic.
 func (m *jobMetrics) get(kind, queue string) *jobSeries {
-	key := seriesKey{kind, queue}
+	// A clean pair is its own key: the hot path sanitises nothing.
+	if s, ok := m.series.Load(seriesKey{kind, queue}); ok {
+		return s.(*jobSeries)
+	}
+	key := seriesKey{labelValue(kind), labelValue(queue)}
 	if s, ok := m.series.Load(key); ok {
 		return s.(*jobSeries)
 	}
@@ -89,19 +101,29 @@ func (m *jobMetrics) get(kind, queue string) *jobSeries {
 	if s, ok := m.series.Load(key); ok {
 		return s.(*jobSeries)
 	}
-	if m.count >= m.maxSeries {
+	if !m.cap.admit(key) {
 		key = seriesKey{OverflowLabel, OverflowLabel}
 		if s, ok := m.series.Load(key); ok {
 			return s.(*jobSeries)
 		}
 	}
-	s := &jobSeries{duration: m.durations.WithLabelValues(key.kind, key.queue)}
+	s := &jobSeries{duration: discardObserver{}}
+	if d, err := m.durations.GetMetricWithLabelValues(key.kind, key.queue); err == nil {
+		s.duration = d
+	}
 	for _, o := range outcomes {
-		s.outcomes[o] = m.outcomes.WithLabelValues(key.kind, key.queue, o.String())
+		s.outcomes[o] = m.discard
+		if c, err := m.outcomes.GetMetricWithLabelValues(key.kind, key.queue, o.String()); err == nil {
+			s.outcomes[o] = c
+		}
 	}
 	m.series.Store(key, s)
-	if key.kind != OverflowLabel || key.queue != OverflowLabel {
-		m.count++
-	}
 	return s
 }
+
+// discardObserver and jobMetrics.discard stand in for a child the client
+// library refused (it cannot, for sanitised labels): no job is ever lost to
+// a metric.
+type discardObserver struct{}
+
+func (discardObserver) Observe(float64) {}

@@ -10,7 +10,9 @@
 //
 // Labels are limited to kind, queue, outcome, set, state and family, so the
 // number of series is bounded by the number of kinds and queues an
-// application has (and is capped, see Options.MaxSeries).
+// application has, and capped (see Options.MaxSeries and MaxQueues). Label
+// values that come from stored data (kinds, queue names) are sanitised:
+// valid UTF-8, control characters escaped, at most 128 bytes.
 package metrics
 
 import (
@@ -38,14 +40,18 @@ const (
 	// DefaultMaxSeries bounds the (kind, queue) pairs that get their own
 	// job series.
 	DefaultMaxSeries = 1000
+	// DefaultMaxQueues bounds the queues that get their own store gauges
+	// (seven series each).
+	DefaultMaxQueues = 200
 	// DefaultBatchWindow is how many of the newest batches the
 	// batches-by-state gauge looks at on each refresh.
 	DefaultBatchWindow = 1000
 )
 
 // OverflowLabel replaces kind and queue for jobs whose (kind, queue) pair
-// came after Options.MaxSeries others: it keeps a runaway set of kinds from
-// exhausting the metrics server's memory.
+// came after Options.MaxSeries others, and the queue of the store gauges of
+// queues beyond Options.MaxQueues: it keeps a runaway set of kinds or
+// queues from exhausting the metrics server's (and Prometheus's) memory.
 const OverflowLabel = "_other"
 
 // Options configure New. Zero fields take the defaults.
@@ -75,6 +81,12 @@ type Options struct {
 	// MaxSeries caps the distinct (kind, queue) pairs with their own job
 	// series (default 1000); later pairs are counted under OverflowLabel.
 	MaxSeries int
+	// MaxQueues caps the queues with their own store gauges (default
+	// 200); the others are summed under queue OverflowLabel, and
+	// joblot_metrics_queues_overflowed says how many there were. Queues
+	// keep their series while they exist; free places go to the biggest
+	// new queues.
+	MaxQueues int
 	// DurationBuckets are the job duration histogram's buckets in seconds
 	// (default DefaultDurationBuckets).
 	DurationBuckets []float64
@@ -97,6 +109,8 @@ type Collector struct {
 
 	jobs  *jobMetrics
 	store *storeMetrics
+
+	lingering prometheus.Gauge // see lingering.go
 }
 
 // New returns a Collector for the store b and registers its metrics with
@@ -120,6 +134,9 @@ func New(b backend.Backend, opts Options) *Collector {
 	if opts.MaxSeries <= 0 {
 		opts.MaxSeries = DefaultMaxSeries
 	}
+	if opts.MaxQueues <= 0 {
+		opts.MaxQueues = DefaultMaxQueues
+	}
 	if len(opts.DurationBuckets) == 0 {
 		opts.DurationBuckets = DefaultDurationBuckets
 	}
@@ -131,13 +148,15 @@ func New(b backend.Backend, opts Options) *Collector {
 		opts:  opts,
 		log:   opts.Logger,
 		jobs:  newJobMetrics(opts.MaxSeries, opts.DurationBuckets),
-		store: newStoreMetrics(opts.BatchWindow),
+		store: newStoreMetrics(opts.BatchWindow, opts.MaxQueues),
 	}
 	c.gatherer = prometheus.DefaultGatherer
 	if g, ok := opts.Registerer.(prometheus.Gatherer); ok {
 		c.gatherer = g
 	}
 	opts.Registerer.MustRegister(c.jobs.outcomes, c.jobs.durations, c.store)
+	c.lingering = newLingeringGauge()
+	opts.Registerer.MustRegister(c.lingering)
 	return c
 }
 

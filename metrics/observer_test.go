@@ -7,3 +7,6 @@ import (
 
 // A Collector is a server's job observer.
 var _ joblot.JobObserver = (*metrics.Collector)(nil)
+
+// It is told how many job goroutines linger.
+var _ joblot.LingerObserver = (*metrics.Collector)(nil)

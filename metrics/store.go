@@ -1,6 +1,8 @@
 package metrics
 
 import (
+	"cmp"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -14,14 +16,20 @@ import (
 // refresh's snapshot by storeMetrics.Collect.
 var (
 	descQueueJobs = prometheus.NewDesc("joblot_queue_jobs",
-		"Jobs in each queue's sets (set: queued, scheduled, retry, dead, in_flight), as of the last refresh.",
+		"Jobs in each queue's sets (set: queued, scheduled, retry, dead, in_flight), as of the last refresh "+
+			"(queue=\""+OverflowLabel+"\": the queues beyond the series cap, summed).",
 		[]string{"queue", "set"}, nil)
 	descQueueLatency = prometheus.NewDesc("joblot_queue_latency_seconds",
-		"Age of the oldest job waiting in each queue, as of the last refresh.",
+		"Age of the oldest job waiting in each queue, as of the last refresh "+
+			"(queue=\""+OverflowLabel+"\": the oldest among the queues beyond the series cap).",
 		[]string{"queue"}, nil)
 	descQueuePaused = prometheus.NewDesc("joblot_queue_paused",
-		"1 if the queue is paused, else 0, as of the last refresh.",
+		"1 if the queue is paused, else 0, as of the last refresh "+
+			"(queue=\""+OverflowLabel+"\": how many of the queues beyond the series cap are paused).",
 		[]string{"queue"}, nil)
+	descQueueOverflow = prometheus.NewDesc("joblot_metrics_queues_overflowed",
+		"Distinct queues whose gauges were folded into queue=\""+OverflowLabel+"\" by the series cap (Options.MaxQueues) at the last refresh.",
+		nil, nil)
 	descProcessed = prometheus.NewDesc("joblot_store_processed_total",
 		"Jobs processed by all processes, as counted by the store.", nil, nil)
 	descFailed = prometheus.NewDesc("joblot_store_failed_total",
@@ -64,8 +72,13 @@ var batchStates = []backend.BatchState{
 type storeMetrics struct {
 	descBatches *prometheus.Desc // its help states the window
 
-	mu            sync.RWMutex
-	stats         *backend.Stats
+	mu    sync.RWMutex
+	stats *backend.Stats
+	// queues is stats.Queues by label: sanitised names, the queues beyond
+	// the cap folded into OverflowLabel; overflowed counts those.
+	queues        []queueSample
+	overflowed    int
+	queueCap      *labelCap[string]
 	batches       map[backend.BatchState]int64
 	mem           *backend.MemoryInfo
 	families      map[string]int64
@@ -75,16 +88,99 @@ type storeMetrics struct {
 	refreshErrors int64
 }
 
-func newStoreMetrics(batchWindow int) *storeMetrics {
-	return &storeMetrics{descBatches: prometheus.NewDesc("joblot_batches",
-		"Batches by state among the newest "+strconv.Itoa(batchWindow)+" batches in the store, as of the last refresh.",
-		[]string{"state"}, nil)}
+func newStoreMetrics(batchWindow, maxQueues int) *storeMetrics {
+	return &storeMetrics{
+		descBatches: prometheus.NewDesc("joblot_batches",
+			"Batches by state among the newest "+strconv.Itoa(batchWindow)+" batches in the store, as of the last refresh.",
+			[]string{"state"}, nil),
+		queueCap: newLabelCap[string](maxQueues),
+	}
+}
+
+// queueSample is what one queue label reports: one queue's stats, or the
+// sum of the queues sharing the label (the overflow, or names that
+// sanitise alike).
+type queueSample struct {
+	label                                  string
+	size, scheduled, retry, dead, inFlight int64
+	latency                                time.Duration // the oldest
+	paused                                 int           // queues paused
+}
+
+func (q *queueSample) add(st backend.QueueStats) {
+	q.size += st.Size
+	q.scheduled += st.Scheduled
+	q.retry += st.Retry
+	q.dead += st.Dead
+	q.inFlight += st.InFlight
+	q.latency = max(q.latency, st.Latency)
+	if st.Paused {
+		q.paused++
+	}
 }
 
 func (s *storeMetrics) setStats(st *backend.Stats) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.stats = st
+	s.queues, s.overflowed = s.queueSamples(st.Queues)
+}
+
+// queueSamples groups queues by label under the series cap. Queues that
+// already have series keep them; a queue that is gone frees its place;
+// free places go to the biggest new queues. The names come from the store
+// and may hold anything: they are sanitised, and queues whose names
+// sanitise alike are summed, so no label is reported twice.
+func (s *storeMetrics) queueSamples(qs []backend.QueueStats) ([]queueSample, int) {
+	labels := make([]string, len(qs))
+	present := make(map[string]bool, len(qs))
+	for i, q := range qs {
+		labels[i] = labelValue(q.Name)
+		present[labels[i]] = true
+	}
+	s.queueCap.retain(func(l string) bool { return present[l] })
+	// Admitted labels first (they keep their series), then the rest,
+	// biggest first, so that free places go to the busiest new queues.
+	order := make([]int, len(qs))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortStableFunc(order, func(a, b int) int {
+		ka, kb := s.queueCap.has(labels[a]), s.queueCap.has(labels[b])
+		switch {
+		case ka && kb:
+			return 0
+		case ka:
+			return -1
+		case kb:
+			return 1
+		}
+		return cmp.Compare(jobsIn(qs[b]), jobsIn(qs[a]))
+	})
+	index := map[string]int{}
+	var out []queueSample
+	folded := map[string]bool{}
+	for _, i := range order {
+		l := labels[i]
+		if !s.queueCap.admit(l) {
+			folded[l] = true
+			l = OverflowLabel
+		}
+		j, ok := index[l]
+		if !ok {
+			j = len(out)
+			index[l] = j
+			out = append(out, queueSample{label: l})
+		}
+		out[j].add(qs[i])
+	}
+	slices.SortFunc(out, func(a, b queueSample) int { return cmp.Compare(a.label, b.label) })
+	return out, len(folded)
+}
+
+// jobsIn is a queue's size for choosing which queues get series.
+func jobsIn(q backend.QueueStats) int64 {
+	return q.Size + q.Scheduled + q.Retry + q.Dead + q.InFlight
 }
 
 func (s *storeMetrics) setBatches(b map[backend.BatchState]int64) {
@@ -99,10 +195,17 @@ func (s *storeMetrics) setMemory(m backend.MemoryInfo) {
 	s.mem = &m
 }
 
+// setFamilies keeps the bytes per family under sanitised labels (the
+// families come from a caller's function), summing names that sanitise
+// alike.
 func (s *storeMetrics) setFamilies(f map[string]int64) {
+	byLabel := make(map[string]int64, len(f))
+	for name, n := range f {
+		byLabel[labelValue(name)] += n
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.families = f
+	s.families = byLabel
 	s.familyRefresh = time.Now()
 }
 
@@ -132,7 +235,7 @@ func (s *storeMetrics) refreshed(at time.Time, err error) {
 // Describe implements prometheus.Collector.
 func (s *storeMetrics) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{
-		descQueueJobs, descQueueLatency, descQueuePaused,
+		descQueueJobs, descQueueLatency, descQueuePaused, descQueueOverflow,
 		descProcessed, descFailed, descDiscarded, descDeadDropped, descExpiredBatchEvents,
 		descProcesses, s.descBatches, descMemoryUsed, descMemoryLimit, descFamilyBytes,
 		descMemoryLevel, descLastRefresh, descFamilyLastRefresh, descRefreshErrors,
@@ -141,26 +244,32 @@ func (s *storeMetrics) Describe(ch chan<- *prometheus.Desc) {
 	}
 }
 
-// Collect implements prometheus.Collector from the snapshot.
+// Collect implements prometheus.Collector from the snapshot. It never
+// panics: a metric the client library refuses is reported as an invalid
+// metric (the scrape then fails loudly) rather than taking the process down.
 func (s *storeMetrics) Collect(ch chan<- prometheus.Metric) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	gauge := func(d *prometheus.Desc, v float64, labels ...string) {
-		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, labels...)
-	}
-	counter := func(d *prometheus.Desc, v float64, labels ...string) {
-		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, v, labels...)
-	}
-	if st := s.stats; st != nil {
-		for _, q := range st.Queues {
-			gauge(descQueueJobs, float64(q.Size), q.Name, "queued")
-			gauge(descQueueJobs, float64(q.Scheduled), q.Name, "scheduled")
-			gauge(descQueueJobs, float64(q.Retry), q.Name, "retry")
-			gauge(descQueueJobs, float64(q.Dead), q.Name, "dead")
-			gauge(descQueueJobs, float64(q.InFlight), q.Name, "in_flight")
-			gauge(descQueueLatency, q.Latency.Seconds(), q.Name)
-			gauge(descQueuePaused, bool01(q.Paused), q.Name)
+	emit := func(d *prometheus.Desc, t prometheus.ValueType, v float64, labels ...string) {
+		m, err := prometheus.NewConstMetric(d, t, v, labels...)
+		if err != nil {
+			m = prometheus.NewInvalidMetric(d, err)
 		}
+		ch <- m
+	}
+	gauge := func(d *prometheus.Desc, v float64, labels ...string) { emit(d, prometheus.GaugeValue, v, labels...) }
+	counter := func(d *prometheus.Desc, v float64, labels ...string) { emit(d, prometheus.CounterValue, v, labels...) }
+	if st := s.stats; st != nil {
+		for _, q := range s.queues {
+			gauge(descQueueJobs, float64(q.size), q.label, "queued")
+			gauge(descQueueJobs, float64(q.scheduled), q.label, "scheduled")
+			gauge(descQueueJobs, float64(q.retry), q.label, "retry")
+			gauge(descQueueJobs, float64(q.dead), q.label, "dead")
+			gauge(descQueueJobs, float64(q.inFlight), q.label, "in_flight")
+			gauge(descQueueLatency, q.latency.Seconds(), q.label)
+			gauge(descQueuePaused, float64(q.paused), q.label)
+		}
+		gauge(descQueueOverflow, float64(s.overflowed))
 		counter(descProcessed, float64(st.Processed))
 		counter(descFailed, float64(st.Failed))
 		counter(descDiscarded, float64(st.Discarded))
@@ -192,11 +301,4 @@ func (s *storeMetrics) Collect(ch chan<- prometheus.Metric) {
 		gauge(descFamilyLastRefresh, float64(s.familyRefresh.UnixNano())/1e9)
 	}
 	counter(descRefreshErrors, float64(s.refreshErrors))
-}
-
-func bool01(b bool) float64 {
-	if b {
-		return 1
-	}
-	return 0
 }

@@ -226,7 +226,7 @@ func testRunRefreshes(t *testing.T, raw backend.Backend) {
 		if err != nil {
 			t.Fatalf("Run returned %v", err)
 		}
-	case <-time.After(10 * time.Second):
+	case <-time.After(waitTimeout):
 		t.Fatal("Run did not return after cancel")
 	}
 
@@ -298,13 +298,18 @@ func TestFamilyErrorsAreCountedAndKeepLastValues(t *testing.T) {
 	}
 }
 
+// waitTimeout bounds every wait of the package's tests: generous, so that
+// a busy machine makes a test slower, never red.
+const waitTimeout = time.Minute
+
+// waitFor polls cond until it holds, failing the test after waitTimeout.
 func waitFor(t *testing.T, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(waitTimeout)
 	for !cond() {
 		if time.Now().After(deadline) {
-			t.Fatal("condition not reached before the deadline")
+			t.Fatalf("condition not reached within %v", waitTimeout)
 		}
-		time.Sleep(2 * time.Millisecond)
+		time.Sleep(2 * time.Millisecond) // paces the poll only
 	}
 }

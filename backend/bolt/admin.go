@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"sort"
-	"strings"
 
 	bbolt "go.etcd.io/bbolt"
 
@@ -63,14 +62,6 @@ func decodeListCursor(s string) (listCursor, error) {
 		}
 	}
 	return listCursor{}, fmt.Errorf("joblot/bolt: bad list cursor %q", s)
-}
-
-// matches reports whether j passes the filter's job fields.
-func matches(f backend.JobFilter, j *backend.Job) bool {
-	return (f.BatchID == "" || j.BatchID == f.BatchID) &&
-		(f.Kind == "" || j.Kind == f.Kind) &&
-		(f.ErrorFingerprint == "" || j.ErrorFingerprint == f.ErrorFingerprint) &&
-		(f.ErrorContains == "" || strings.Contains(j.ErrorMessage, f.ErrorContains))
 }
 
 // ListJobs pages through one set, queue by queue (sorted by name): oldest
@@ -143,7 +134,7 @@ func (b *Backend) ListJobs(ctx context.Context, f backend.JobFilter) (*backend.J
 			for ; k != nil; k, v = step(cur, backward) {
 				budget--
 				j, err := backend.DecodeJob(setPayload(f.Set, v))
-				if err == nil && matches(f, j) {
+				if err == nil && f.Matches(j) {
 					j.Queue = names[i]
 					page.Jobs = append(page.Jobs, j)
 				}

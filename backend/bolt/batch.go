@@ -60,11 +60,7 @@ func (c *txc) batchJobEvent(j *backend.Job, ev backend.BatchEvent, failed *backe
 // countError adds a failure to its error group, or to "other" once the
 // batch has backend.MaxErrorGroups groups.
 func (c *txc) countError(bt *btx, j *backend.Job) error {
-	fp := j.ErrorFingerprint
-	if fp == "" {
-		fp = j.Kind + "|" + j.ErrorClass
-	}
-	key := append([]byte("e"), fp...)
+	key := append([]byte("e"), j.Fingerprint()...)
 	now := int64(ms(c.now))
 	var g errGroup
 	if v := bt.bk.Get(key); v != nil {
@@ -77,11 +73,7 @@ func (c *txc) countError(bt *btx, j *backend.Job) error {
 			return nil
 		}
 		bt.m.Groups++
-		msg := j.ErrorMessage
-		if len(msg) > backend.ErrorSampleBytes {
-			msg = msg[:backend.ErrorSampleBytes]
-		}
-		g = errGroup{Kind: j.Kind, Class: j.ErrorClass, Message: msg, JobID: j.ID, First: now}
+		g = errGroup{Kind: j.Kind, Class: j.ErrorClass, Message: backend.ErrorSample(j.ErrorMessage), JobID: j.ID, First: now}
 	}
 	g.Count++
 	g.Last = now
@@ -93,7 +85,7 @@ func (c *txc) countError(bt *btx, j *backend.Job) error {
 }
 
 // checkFire fires complete and then success when their conditions hold
-// (BRIEF §2): committed, pending = 0 (succeeded = total, not cancelled) and
+// (docs/batch-states.md): committed, pending = 0 (succeeded = total, not cancelled) and
 // every child's complete (success) callback has succeeded.
 func (c *txc) checkFire(bt *btx) error {
 	m := &bt.m
@@ -206,30 +198,15 @@ func (c *txc) kidDone(id, kid string, ev backend.CallbackEvent) error {
 // CreateBatch creates a batch and registers it with its parent. Creating an
 // existing batch is a no-op.
 func (b *Backend) CreateBatch(ctx context.Context, spec *backend.BatchSpec) error {
-	if spec == nil || spec.ID == "" {
-		return fmt.Errorf("joblot/bolt: create batch: no batch ID")
+	jobs, err := spec.CallbackJobs()
+	if err != nil {
+		return fmt.Errorf("joblot/bolt: create batch: %w", err)
 	}
-	if spec.ParentID == spec.ID {
-		return fmt.Errorf("joblot/bolt: create batch %s: a batch cannot be its own parent", spec.ID)
-	}
-	cbs := map[backend.CallbackEvent][]byte{}
-	for ev, tpl := range spec.Callbacks {
-		if tpl == nil {
-			continue
-		}
-		if ev != backend.CallbackComplete && ev != backend.CallbackSuccess && ev != backend.CallbackDeath {
-			return fmt.Errorf("joblot/bolt: create batch %s: unknown callback event %q", spec.ID, ev)
-		}
-		if tpl.Queue == "" || tpl.Kind == "" {
-			return fmt.Errorf("joblot/bolt: create batch %s: %s callback needs a kind and a queue", spec.ID, ev)
-		}
-		j := tpl.Clone()
-		j.ID = backend.CallbackJobID(spec.ID, ev)
-		j.CallbackOf, j.CallbackEvent = spec.ID, ev
-		j.BatchID, j.BatchIndex, j.RunAt = "", 0, time.Time{}
+	cbs := make(map[backend.CallbackEvent][]byte, len(jobs))
+	for ev, j := range jobs {
 		cbs[ev] = encode(j)
 	}
-	err := b.update(ctx, func(c *txc) error {
+	err = b.update(ctx, func(c *txc) error {
 		if bt, err := c.batch(spec.ID); err != nil || bt != nil {
 			return clean(err)
 		}

@@ -11,7 +11,7 @@ import (
 	"github.com/joblot/joblot/backend"
 )
 
-// Batch storage (BRIEF §3). Each batch is a nested bucket batches/<id>:
+// Batch storage (docs/data-model.md says why it is shaped so). Each batch is a nested bucket batches/<id>:
 //
 //	m             meta (batchMeta, JSON): counters, times, flags, callbacks
 //	p<page u32>   2-bit job states (backend.JobState) of pageJobs jobs at

@@ -31,6 +31,7 @@ import (
 	bbolt "go.etcd.io/bbolt"
 
 	"github.com/joblot/joblot/backend"
+	"github.com/joblot/joblot/internal/clock"
 	"github.com/joblot/joblot/internal/trust"
 )
 
@@ -49,14 +50,22 @@ type Options struct {
 	NoSync bool
 	// NoLocalEndpoint disables the local endpoint. By default the process
 	// that owns the file serves the Backend over a unix socket next to it
-	// (path + ".sock", see package backend/remote), so that the CLI and the
-	// dashboard work while it runs; nobody else can open the file.
+	// (path + ".sock", see package backend/remote), so that the CLI works
+	// while it runs; nobody else can open the file.
 	NoLocalEndpoint bool
 	// AllowOwner names one more user (a login name or a numeric uid) whose
 	// store file Open accepts, besides the process's own effective uid.
 	// Default "": Open refuses a file owned by any other user, since that
 	// user could write the jobs this process runs.
 	AllowOwner string
+	// Now is the clock of the backend's time-dependent writes and checks:
+	// each write transaction's now (stored timestamps, day counters,
+	// whether an enqueued job is due, dedupe windows, batch deadlines) and
+	// process lease expiries, which RecoverOrphans judges against the
+	// caller's now. It defaults to time.Now; tests and simulations set it,
+	// to the clock they give the server and client. The duties lease
+	// (Lease) stays on the wall clock, as Redis's does on Redis's clock.
+	Now func() time.Time
 }
 
 // DefaultLockTimeout is Options.LockTimeout's default.
@@ -69,6 +78,7 @@ type Backend struct {
 	path   string
 	limits backend.Limits
 	log    *slog.Logger
+	now    func() time.Time // Options.Now
 
 	ops     chan *op      // write requests for the commit loop
 	stop    chan struct{} // closed by Close
@@ -129,6 +139,7 @@ func Open(path string, opts Options) (*Backend, error) {
 		path:       path,
 		limits:     opts.Limits.WithDefaults(),
 		log:        opts.Logger,
+		now:        clock.Or(opts.Now),
 		ops:        make(chan *op, 1024),
 		stop:       make(chan struct{}),
 		stopped:    make(chan struct{}),

@@ -205,7 +205,7 @@ type txc struct {
 }
 
 func newTxc(b *Backend, tx *bbolt.Tx) *txc {
-	return &txc{b: b, tx: tx, now: time.Now(), queues: map[string]*qtx{}, batches: map[string]*btx{}, days: map[string]*[2]int64{}}
+	return &txc{b: b, tx: tx, now: b.now(), queues: map[string]*qtx{}, batches: map[string]*btx{}, days: map[string]*[2]int64{}}
 }
 
 // bucket returns a top-level bucket, creating it on first use.

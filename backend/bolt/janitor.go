@@ -15,7 +15,7 @@ const janitorChunk = 500
 // ForwardCallbacks runs the batch janitor. Callbacks are enqueued in the
 // transaction that fires them, so there is never one to forward (it
 // returns 0); what remains is expiry: uncommitted batches past their
-// commit deadline are marked expired, batches past their TTL (BRIEF §3)
+// commit deadline are marked expired, batches past their TTL
 // are deleted with their index entries, and expired callback-id dedupe
 // records are dropped. It writes only when something is due.
 func (b *Backend) ForwardCallbacks(ctx context.Context, now time.Time) (int, error) {

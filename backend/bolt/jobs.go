@@ -86,7 +86,7 @@ func (b *Backend) Fetch(ctx context.Context, proc string, queues []string, max i
 	}
 	out := make([]*backend.Fetched, len(raws))
 	for i, raw := range raws {
-		out[i] = decodeFetched(qs[i], raw)
+		out[i] = backend.DecodeFetched(qs[i], raw)
 	}
 	return out, nil
 }
@@ -112,17 +112,6 @@ func (b *Backend) anyQueued(queues []string) bool {
 		return nil
 	})
 	return found
-}
-
-// decodeFetched decodes a claimed payload; an undecodable one comes back
-// with Malformed set and the ID backend.MalformedJobID gives it.
-func decodeFetched(q string, raw []byte) *backend.Fetched {
-	j, err := backend.DecodeJob(raw)
-	if err != nil {
-		return &backend.Fetched{Job: &backend.Job{ID: backend.MalformedJobID(raw), Queue: q}, Raw: raw, Malformed: err}
-	}
-	j.Queue = q
-	return &backend.Fetched{Job: j, Raw: raw}
 }
 
 // Complete records the outcomes of proc's in-flight jobs in one

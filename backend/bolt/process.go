@@ -35,7 +35,7 @@ func (b *Backend) Heartbeat(ctx context.Context, info backend.ProcessInfo, ttl t
 	if info.ID == "" {
 		return fmt.Errorf("joblot/bolt: heartbeat: process has no ID")
 	}
-	now := time.Now()
+	now := b.now()
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	p, ok := b.procs[info.ID]
@@ -205,9 +205,7 @@ func (b *Backend) recoverWhere(ctx context.Context, match func(proc string) bool
 
 // poisonPill sends a job recovered MaxRecoveries times in a row dead.
 func (c *txc) poisonPill(q *qtx, j *backend.Job) error {
-	j.ErrorClass = "poison_pill"
-	j.ErrorMessage = backend.PoisonPillMessage
-	j.FailedAt, j.DiedAt = c.now, c.now
+	j.MarkPoisonPill(c.now)
 	if j.BatchID != "" {
 		eff, tracked, err := c.batchJobEvent(j, backend.EventDied, j)
 		if err != nil {
@@ -228,6 +226,9 @@ func (b *Backend) Lease(ctx context.Context, name, holder string, ttl time.Durat
 	if err := ctx.Err(); err != nil {
 		return false, err
 	}
+	// Wall clock, like the Redis backend's lease (PX, on Redis's clock): a
+	// lease excludes live holders in real time, and a fake clock standing
+	// still must not keep a departed holder's lease forever.
 	now := time.Now()
 	b.mu.Lock()
 	defer b.mu.Unlock()

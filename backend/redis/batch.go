@@ -14,17 +14,16 @@ import (
 	"github.com/joblot/joblot/backend"
 )
 
-var callbackEvents = []backend.CallbackEvent{backend.CallbackComplete, backend.CallbackSuccess, backend.CallbackDeath}
-
 // CreateBatch creates the batch (batch_create.lua, idempotent), indexes it
 // in jl:batches and jl:uncommitted, and registers it with its parent.
 func (b *Backend) CreateBatch(ctx context.Context, spec *backend.BatchSpec) error {
-	if spec == nil || spec.ID == "" {
-		return errors.New("joblot/redis: create batch: no ID")
+	cbs, err := spec.CallbackJobs()
+	if err != nil {
+		return fmt.Errorf("joblot/redis: create batch: %w", err)
 	}
 	created := spec.CreatedAt
 	if created.IsZero() {
-		created = time.Now()
+		created = b.now()
 	}
 	deadline := spec.CommitDeadline
 	if deadline.IsZero() {
@@ -35,28 +34,19 @@ func (b *Backend) CreateBatch(ctx context.Context, spec *backend.BatchSpec) erro
 		args = append(args, "desc", spec.Description)
 	}
 	if spec.ParentID != "" {
-		if spec.ParentID == spec.ID {
-			return fmt.Errorf("joblot/redis: create batch %s: a batch cannot be its own parent", spec.ID)
-		}
 		args = append(args, "parent", spec.ParentID)
 	}
-	for _, ev := range callbackEvents {
-		t := spec.Callbacks[ev]
-		if t == nil {
-			continue
+	for _, ev := range backend.CallbackEvents {
+		if j := cbs[ev]; j != nil {
+			args = append(args, "cb:"+string(ev), encode(j))
 		}
-		j := t.Clone()
-		j.ID = backend.CallbackJobID(spec.ID, ev)
-		j.CallbackOf, j.CallbackEvent = spec.ID, ev
-		j.BatchID, j.BatchIndex = "", 0
-		args = append(args, "cb:"+string(ev), encode(j))
 	}
 	createdNow, err := b.run(ctx, b.c, call{s: b.s.batchCreate, keys: batchKeys(spec.ID), args: args}).AsInt64()
 	if err != nil {
 		return wrap("create batch "+spec.ID, err)
 	}
 	if spec.ParentID != "" {
-		rargs := append([]string{spec.ID, ms(time.Now())}, b.ttlArgs()...)
+		rargs := append([]string{spec.ID, ms(b.now())}, b.ttlArgs()...)
 		status, _, err := firedReply(b.run(ctx, b.c, call{s: b.s.batchChild, keys: batchKeys(spec.ParentID), args: rargs}))
 		if err == nil && status < 0 {
 			err = backend.ErrBatchNotFound
@@ -96,12 +86,12 @@ func (b *Backend) CreateBatch(ctx context.Context, spec *backend.BatchSpec) erro
 // enqueue. A crash between the enqueue and the landed mark queues those
 // jobs twice: at-least-once delivery allows it, and the batch counts each
 // index once. No per-job dedupe key is kept, so such a job costs what a
-// client's does (BRIEF §3).
+// client's does: a batch's memory stays O(1) per job.
 func (b *Backend) AddToBatch(ctx context.Context, add *backend.BatchAdd) error {
 	if add == nil || add.BatchID == "" {
 		return errors.New("joblot/redis: add to batch: no batch ID")
 	}
-	landed, err := b.addChunks(ctx, add, time.Now())
+	landed, err := b.addChunks(ctx, add, b.now())
 	if add.AddedBy != "" && landed > add.Seq {
 		b.markLanded(ctx, add.BatchID, add.AddedBy, add.Seq, landed)
 	}
@@ -213,7 +203,7 @@ func (b *Backend) unreserve(ctx context.Context, batch string, jobs []*backend.J
 
 // CommitBatch marks the population complete and fires what is due.
 func (b *Backend) CommitBatch(ctx context.Context, id string) error {
-	now := time.Now()
+	now := b.now()
 	args := append([]string{ms(now)}, b.ttlArgs()...)
 	status, fired, err := firedReply(b.run(ctx, b.c, call{s: b.s.batchCommit, keys: batchKeys(id), args: args}))
 	if err != nil {
@@ -233,7 +223,7 @@ func (b *Backend) CommitBatch(ctx context.Context, id string) error {
 
 // CancelBatch marks the batch cancelled.
 func (b *Backend) CancelBatch(ctx context.Context, id string) error {
-	now := time.Now()
+	now := b.now()
 	args := append([]string{ms(now)}, b.ttlArgs()...)
 	status, fired, err := firedReply(b.run(ctx, b.c, call{s: b.s.batchCancel, keys: batchKeys(id), args: args}))
 	if err != nil {
@@ -291,7 +281,7 @@ func (b *Backend) deleteBatchKeys(ctx context.Context, id string) error {
 // BatchStatus reads the batch's meta, error groups and children (O(1):
 // both are capped or small).
 func (b *Backend) BatchStatus(ctx context.Context, id string) (*backend.BatchStatus, error) {
-	st, err := b.batchStatuses(ctx, []string{id}, time.Now())
+	st, err := b.batchStatuses(ctx, []string{id}, b.now())
 	if err != nil {
 		return nil, err
 	}
@@ -401,7 +391,7 @@ func statusOf(id string, meta, errs map[string]string, kids []string, pttl int64
 		return a.Fingerprint < c.Fingerprint
 	})
 	s.OtherErrors, _ = strconv.ParseInt(errs["other"], 10, 64)
-	for _, ev := range callbackEvents {
+	for _, ev := range backend.CallbackEvents {
 		p := meta["cb:"+string(ev)]
 		if p == "" {
 			continue
@@ -426,7 +416,7 @@ func (b *Backend) ListBatches(ctx context.Context, opts backend.BatchListOptions
 	if limit <= 0 {
 		limit = 100
 	}
-	now := time.Now()
+	now := b.now()
 	max := "+inf"
 	if !opts.Before.IsZero() {
 		max = "(" + ms(opts.Before)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"time"
-	"unicode/utf8"
 
 	"github.com/redis/rueidis"
 
@@ -40,7 +39,7 @@ func (b *Backend) Complete(ctx context.Context, proc string, results []backend.R
 		}
 		items = append(items, item{f: r.Fetched, outcome: r.Outcome, job: r.Job, retryAt: r.RetryAt, mask: 3})
 	}
-	return b.acknowledge(ctx, proc, items, time.Now())
+	return b.acknowledge(ctx, proc, items, b.now())
 }
 
 // isBatchMember reports whether the fetched job is accounted in a batch
@@ -64,10 +63,7 @@ func (b *Backend) acknowledge(ctx context.Context, proc string, items []item, no
 			if src == nil {
 				src = it.f.Job
 			}
-			e.fingerprint, e.kind, e.class, e.message, e.jobID = src.ErrorFingerprint, src.Kind, src.ErrorClass, truncate(src.ErrorMessage, backend.ErrorSampleBytes), src.ID
-			if e.fingerprint == "" {
-				e.fingerprint = src.Kind + "|" + src.ErrorClass
-			}
+			e.fingerprint, e.kind, e.class, e.message, e.jobID = src.Fingerprint(), src.Kind, src.ErrorClass, backend.ErrorSample(src.ErrorMessage), src.ID
 		}
 		events = append(events, e)
 	}
@@ -194,15 +190,4 @@ func (it *item) payload() string {
 		return encode(it.job)
 	}
 	return string(it.f.Raw)
-}
-
-// truncate cuts s to at most n bytes on a rune boundary.
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n]
 }

@@ -49,10 +49,10 @@ func TestEnqueueFetchCompleteLifecycle(t *testing.T) {
 	if qs.Size != 1 || qs.Retry != 1 || qs.Dead != 1 {
 		t.Fatalf("after complete: %+v", qs)
 	}
-	if s.Processed != 1 || s.Failed != 2 {
-		t.Fatalf("processed %d failed %d, want 1 and 2", s.Processed, s.Failed)
+	if s.Processed != 3 || s.Failed != 2 {
+		t.Fatalf("processed %d failed %d, want 3 (every finished attempt) and 2", s.Processed, s.Failed)
 	}
-	if len(s.Days) != 1 || s.Days[0].Processed != 1 || s.Days[0].Failed != 2 {
+	if len(s.Days) != 1 || s.Days[0].Processed != 3 || s.Days[0].Failed != 2 {
 		t.Fatalf("days: %+v", s.Days)
 	}
 	n, err := b.MoveDue(ctx, time.Now(), 100)
@@ -128,7 +128,7 @@ func TestRecoverOrphansAndPoisonPill(t *testing.T) {
 	mustEnqueue(t, b, j)
 	for round := 1; round <= backend.MaxRecoveries; round++ {
 		proc := "p" + itoa(round)
-		if err := b.Heartbeat(ctx, backend.ProcessInfo{ID: proc}, time.Minute); err != nil {
+		if err := b.Heartbeat(ctx, backend.ProcessInfo{ID: proc}, time.Hour); err != nil {
 			t.Fatal(err)
 		}
 		got := mustFetch(t, b, proc, "q", 1)
@@ -138,7 +138,7 @@ func TestRecoverOrphansAndPoisonPill(t *testing.T) {
 		if n, err := b.RecoverOrphans(ctx, time.Now()); err != nil || n != 0 {
 			t.Fatalf("recovered a live process: %d, %v", n, err)
 		}
-		n, err := b.RecoverOrphans(ctx, time.Now().Add(2*time.Minute))
+		n, err := b.RecoverOrphans(ctx, time.Now().Add(2*time.Hour))
 		if err != nil || n != 1 {
 			t.Fatalf("RecoverOrphans = %d, %v", n, err)
 		}

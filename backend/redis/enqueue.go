@@ -50,7 +50,7 @@ func (b *Backend) enqueue(ctx context.Context, jobs []*backend.Job, once bool) e
 		}
 		byQueue[j.Queue] = append(byQueue[j.Queue], j)
 	}
-	now := time.Now()
+	now := b.now()
 	var (
 		cmds  rueidis.Commands
 		calls []*call // calls[i] is the script call of cmds[i], nil for a plain command

@@ -40,7 +40,7 @@ func (b *Backend) Fetch(ctx context.Context, proc string, queues []string, max i
 				if err != nil {
 					return out, wrap("fetch "+q, err)
 				}
-				out = append(out, decodeFetched(q, []byte(raw)))
+				out = append(out, backend.DecodeFetched(q, []byte(raw)))
 			}
 			if len(arr) < want {
 				break // this queue is empty (or paused): try the next
@@ -48,17 +48,6 @@ func (b *Backend) Fetch(ctx context.Context, proc string, queues []string, max i
 		}
 	}
 	return out, nil
-}
-
-// decodeFetched decodes a claimed payload; an undecodable one comes back
-// with Malformed set and the ID backend.MalformedJobID gives it.
-func decodeFetched(q string, raw []byte) *backend.Fetched {
-	j, err := backend.DecodeJob(raw)
-	if err != nil {
-		return &backend.Fetched{Job: &backend.Job{ID: backend.MalformedJobID(raw), Queue: q}, Raw: raw, Malformed: err}
-	}
-	j.Queue = q
-	return &backend.Fetched{Job: j, Raw: raw}
 }
 
 // wipField is the in-flight hash field of a payload: the job id read from

@@ -63,13 +63,6 @@ func (b *Backend) readRange(ctx context.Context, set backend.JobSet, key string,
 	return b.c.Do(ctx, cmd).AsStrSlice()
 }
 
-func matches(f backend.JobFilter, j *backend.Job) bool {
-	return (f.BatchID == "" || j.BatchID == f.BatchID) &&
-		(f.Kind == "" || j.Kind == f.Kind) &&
-		(f.ErrorFingerprint == "" || j.ErrorFingerprint == f.ErrorFingerprint) &&
-		(f.ErrorContains == "" || strings.Contains(j.ErrorMessage, f.ErrorContains))
-}
-
 // ListJobs pages through one set, reading listPage entries at a time and
 // filtering the decoded payloads in Go.
 //
@@ -124,7 +117,7 @@ func (b *Backend) ListJobs(ctx context.Context, f backend.JobFilter) (*backend.J
 						continue
 					}
 					j = &backend.Job{ID: backend.MalformedJobID([]byte(e.member)), Queue: q}
-				} else if !matches(f, j) {
+				} else if !f.Matches(j) {
 					continue
 				}
 				page.Jobs = append(page.Jobs, j)
@@ -395,7 +388,7 @@ func (b *Backend) DeleteJobs(ctx context.Context, set backend.JobSet, queue stri
 			hits = hits[n:]
 		}
 	}
-	now := time.Now()
+	now := b.now()
 	out, err := b.applyBatchEvents(ctx, events, now)
 	if err != nil {
 		return deleted, err

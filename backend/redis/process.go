@@ -26,7 +26,10 @@ func (b *Backend) Heartbeat(ctx context.Context, info backend.ProcessInfo, ttl t
 	if info.ID == "" {
 		return errors.New("joblot/redis: heartbeat: process has no ID")
 	}
-	now := time.Now()
+	// The lease's expiry is on the backend's clock, which RecoverOrphans'
+	// now is compared with; the info hash expires on Redis's clock, so its
+	// refresh is paced by the wall clock.
+	now, wall := b.now(), time.Now()
 	keep := max(10*ttl, time.Minute)
 	b.mu.Lock()
 	lastInfo, registered := b.registered[info.ID]
@@ -43,7 +46,7 @@ func (b *Backend) Heartbeat(ctx context.Context, info backend.ProcessInfo, ttl t
 	if ok == 0 {
 		return fmt.Errorf("joblot/redis: process %s: %w", info.ID, backend.ErrFenced)
 	}
-	if registered && now.Sub(lastInfo) < keep/4 {
+	if registered && wall.Sub(lastInfo) < keep/4 {
 		return nil
 	}
 	key := keyProc(info.ID)
@@ -69,7 +72,7 @@ func (b *Backend) Heartbeat(ctx context.Context, info backend.ProcessInfo, ttl t
 	}
 	b.mu.Lock()
 	if _, present := b.registered[info.ID]; present || !registered {
-		b.registered[info.ID] = now
+		b.registered[info.ID] = wall
 	}
 	b.mu.Unlock()
 	return nil
@@ -78,7 +81,7 @@ func (b *Backend) Heartbeat(ctx context.Context, info backend.ProcessInfo, ttl t
 // Deregister puts proc's remaining in-flight jobs back at the head of their
 // queues untouched and removes the process.
 func (b *Backend) Deregister(ctx context.Context, proc string) error {
-	if _, err := b.drainProcess(ctx, proc, false, time.Now()); err != nil {
+	if _, err := b.drainProcess(ctx, proc, false, b.now()); err != nil {
 		return err
 	}
 	b.mu.Lock()
@@ -143,16 +146,13 @@ func (b *Backend) drainProcess(ctx context.Context, proc string, recover bool, n
 			return 0, wrap("read in-flight jobs of "+proc, err)
 		}
 		for _, raw := range m {
-			f := decodeFetched(queues[i], []byte(raw))
+			f := backend.DecodeFetched(queues[i], []byte(raw))
 			it := item{f: f, outcome: backend.OutcomeRequeue, mask: 3}
 			if recover && f.Malformed == nil {
 				j := f.Job.Clone()
 				j.Recoveries++
 				if j.Recoveries >= backend.MaxRecoveries {
-					j.ErrorClass = "joblot.PoisonPill"
-					j.ErrorMessage = backend.PoisonPillMessage
-					j.ErrorFingerprint = j.Kind + "|joblot.PoisonPill"
-					j.FailedAt, j.DiedAt = now, now
+					j.MarkPoisonPill(now)
 					it.outcome, it.job = backend.OutcomeDead, j
 				} else {
 					it.requeue = encode(j)

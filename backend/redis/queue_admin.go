@@ -2,7 +2,6 @@ package redis
 
 import (
 	"context"
-	"time"
 
 	"github.com/joblot/joblot/backend"
 )
@@ -48,7 +47,7 @@ func (b *Backend) ClearQueue(ctx context.Context, queue string) (int, error) {
 			}
 			events = append(events, batchJobEvent{batch: j.BatchID, index: j.BatchIndex, event: backend.EventRemoved})
 		}
-		now := time.Now()
+		now := b.now()
 		out, err := b.applyBatchEvents(ctx, events, now)
 		if err != nil {
 			return total, err

@@ -15,7 +15,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/url"
 	"sort"
 	"strconv"
 	"strings"
@@ -25,6 +24,7 @@ import (
 	"github.com/redis/rueidis"
 
 	"github.com/joblot/joblot/backend"
+	"github.com/joblot/joblot/internal/clock"
 	"github.com/joblot/joblot/internal/keyspace"
 )
 
@@ -48,6 +48,14 @@ type Options struct {
 	// ClientOptions, if set, may tune the rueidis client options before the
 	// clients are created.
 	ClientOptions func(*rueidis.ClientOption)
+	// Now is the clock of the backend's time-dependent writes: acks' day
+	// counters and dead-set times, batch timestamps and deadlines, process
+	// lease expiries (judged by RecoverOrphans against the caller's now),
+	// whether an enqueued job is due. It defaults to time.Now; tests and
+	// simulations set it, to the clock they give the server and client.
+	// TTLs Redis enforces itself (the duties lease, dedupe keys, stats
+	// days, expiring batches and process info) run on Redis's clock.
+	Now func() time.Time
 }
 
 // Backend is the Redis implementation of backend.Backend. It is safe for
@@ -59,6 +67,7 @@ type Backend struct {
 
 	limits backend.Limits
 	log    *slog.Logger
+	now    func() time.Time // Options.Now
 
 	knownQueues sync.Map // queue name -> struct{}: already in jl:queues
 
@@ -112,6 +121,7 @@ func Open(ctx context.Context, opts Options) (*Backend, error) {
 		s:          newScripts(),
 		limits:     opts.Limits.WithDefaults(),
 		log:        opts.Logger,
+		now:        clock.Or(opts.Now),
 		registered: map[string]time.Time{},
 	}
 	if b.log == nil {
@@ -126,74 +136,6 @@ func Open(ctx context.Context, opts Options) (*Backend, error) {
 		return nil, err
 	}
 	return b, nil
-}
-
-// ParseURL turns a Redis address in one of the forms Options.URL accepts
-// into rueidis client options; "" means redis://127.0.0.1:6379. Tools that
-// talk to a joblot Redis without opening a Backend (memory reports,
-// cleanup of a legacy Sidekiq Redis) use it to accept the same addresses.
-// Errors never carry the password.
-func ParseURL(raw string) (rueidis.ClientOption, error) {
-	if raw == "" {
-		raw = "redis://127.0.0.1:6379"
-	}
-	rest, ok := strings.CutPrefix(raw, "redis-sentinel://")
-	if !ok {
-		o, err := rueidis.ParseURL(raw)
-		if err != nil {
-			return o, fmt.Errorf("joblot/redis: bad URL %q: %w", RedactURL(raw), withoutURL(err))
-		}
-		return o, nil
-	}
-	u, err := url.Parse("redis://" + rest)
-	if err != nil {
-		return rueidis.ClientOption{}, fmt.Errorf("joblot/redis: bad sentinel URL %q: %w", RedactURL(raw), withoutURL(err))
-	}
-	master := strings.Trim(u.Path, "/")
-	if master == "" {
-		return rueidis.ClientOption{}, fmt.Errorf("joblot/redis: sentinel URL %q has no master name (redis-sentinel://host:port[,host:port]/mastername)", RedactURL(raw))
-	}
-	var o rueidis.ClientOption
-	for _, h := range strings.Split(u.Host, ",") {
-		if h != "" {
-			o.InitAddress = append(o.InitAddress, h)
-		}
-	}
-	if len(o.InitAddress) == 0 {
-		return o, fmt.Errorf("joblot/redis: sentinel URL %q has no sentinel address", RedactURL(raw))
-	}
-	o.Sentinel.MasterSet = master
-	if u.User != nil {
-		o.Username = u.User.Username()
-		o.Password, _ = u.User.Password()
-		o.Sentinel.Username, o.Sentinel.Password = o.Username, o.Password
-	}
-	if db := u.Query().Get("db"); db != "" {
-		if o.SelectDB, err = strconv.Atoi(db); err != nil {
-			return o, fmt.Errorf("joblot/redis: bad db %q in %q", db, RedactURL(raw))
-		}
-	}
-	return o, nil
-}
-
-// RedactURL returns raw with its password replaced by "xxxxx", for logs
-// and errors.
-func RedactURL(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return "(unparsable URL)"
-	}
-	return u.Redacted()
-}
-
-// withoutURL drops the *url.Error wrapper, whose message repeats the URL
-// and with it the password.
-func withoutURL(err error) error {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		return ue.Err
-	}
-	return err
 }
 
 // checkEviction reads maxmemory-policy on every node the client knows: on

@@ -1,6 +1,6 @@
 // Package remote carries the backend.Backend seam over a local endpoint, so
-// that the CLI (and later the dashboard) can work against an embedded store
-// that another process owns.
+// that the CLI can work against an embedded store that another process
+// owns.
 //
 // bbolt takes an exclusive lock on its file: only one process can open it.
 // That process, the owner, calls Listen and Serve next to its store; any

@@ -34,6 +34,7 @@ func codes() []struct {
 		{"version_too_new", backend.ErrVersionTooNew},
 		{"batch_not_found", backend.ErrBatchNotFound},
 		{"batch_finished", backend.ErrBatchFinished},
+		{"invalid_batch_spec", backend.ErrInvalidBatchSpec},
 		{"unsafe_eviction", backend.ErrUnsafeEviction},
 		{"locked", backend.ErrLocked},
 		{"malformed_job", backend.ErrMalformedJob},

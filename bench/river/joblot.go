@@ -57,7 +57,7 @@ func runJoblot(ctx context.Context, dir string, cfg config) (roundResult, error)
 			close(done)
 		}
 		return nil
-	}))
+	}), nil)
 	srv, err := joblot.NewServer(be, joblot.ServerConfig{
 		Workers:     workers,
 		Concurrency: cfg.Concurrency,

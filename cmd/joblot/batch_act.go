@@ -35,7 +35,7 @@ func newBatchActCmd(a *app, ba batchAction) *cobra.Command {
 				if asJSON {
 					return writeJSON(a.stdout, batchResult{Batch: args[0], Action: ba.done})
 				}
-				fmt.Fprintf(a.stdout, "batch %s %s\n", args[0], ba.done)
+				fmt.Fprintf(a.stdout, "batch %s %s\n", cell(args[0]), ba.done)
 				return nil
 			})
 		},

@@ -47,7 +47,7 @@ func printBatchList(w io.Writer, list []*backend.BatchStatus) error {
 	t := newTable(w)
 	fmt.Fprintln(t, "ID\tSTATE\tTOTAL\tPENDING\tFAILING\tSUCCEEDED\tDEAD\tCREATED\tDESCRIPTION")
 	for _, b := range list {
-		fmt.Fprintf(t, "%s\t%s\t%d\t%d\t%d\t%d\t%d\t%s\t%s\n", b.ID, b.State, b.Total, b.Pending, b.Failing, b.Succeeded, b.Dead, fmtTime(b.CreatedAt), b.Description)
+		fmt.Fprintf(t, "%s\t%s\t%d\t%d\t%d\t%d\t%d\t%s\t%s\n", cell(b.ID), b.State, b.Total, b.Pending, b.Failing, b.Succeeded, b.Dead, fmtTime(b.CreatedAt), cell(b.Description))
 	}
 	if len(list) == 0 {
 		fmt.Fprintln(t, "(no batches)")

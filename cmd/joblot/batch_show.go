@@ -38,12 +38,12 @@ func newBatchShowCmd(a *app) *cobra.Command {
 // printBatchStatus prints everything known about a batch.
 func printBatchStatus(w io.Writer, b *backend.BatchStatus) error {
 	t := newTable(w)
-	fmt.Fprintf(t, "batch\t%s\n", b.ID)
+	fmt.Fprintf(t, "batch\t%s\n", cell(b.ID))
 	if b.Description != "" {
-		fmt.Fprintf(t, "description\t%s\n", b.Description)
+		fmt.Fprintf(t, "description\t%s\n", cell(b.Description))
 	}
 	if b.ParentID != "" {
-		fmt.Fprintf(t, "parent\t%s\n", b.ParentID)
+		fmt.Fprintf(t, "parent\t%s\n", cell(b.ParentID))
 	}
 	fmt.Fprintf(t, "state\t%s\n", b.State)
 	fmt.Fprintf(t, "jobs\ttotal %d: pending %d, failing %d, succeeded %d, dead %d, discarded %d, cancelled %d, removed %d\n",
@@ -66,12 +66,12 @@ func printBatchStatus(w io.Writer, b *backend.BatchStatus) error {
 		}
 	}
 	if len(b.Children) > 0 {
-		fmt.Fprintf(t, "children\t%s\n", strings.Join(b.Children, ", "))
+		fmt.Fprintf(t, "children\t%s\n", cellN(strings.Join(b.Children, ", "), maxListRunes))
 	}
 	events := make([]string, 0, len(b.Callbacks))
 	for ev, cb := range b.Callbacks {
 		if cb != nil {
-			events = append(events, fmt.Sprintf("%s → %s (queue %s)", ev, cb.Kind, cb.Queue))
+			events = append(events, fmt.Sprintf("%s → %s (queue %s)", cell(string(ev)), cell(cb.Kind), cell(cb.Queue)))
 		}
 	}
 	sort.Strings(events)
@@ -94,7 +94,7 @@ func printErrorGroups(w io.Writer, b *backend.BatchStatus) error {
 	t := newTable(w)
 	fmt.Fprintln(t, "  FINGERPRINT\tCOUNT\tKIND\tCLASS\tSAMPLE MESSAGE")
 	for _, g := range b.ErrorGroups {
-		fmt.Fprintf(t, "  %s\t%d\t%s\t%s\t%s\n", g.Fingerprint, g.Count, g.Kind, g.Class, oneLine(g.Message, 80))
+		fmt.Fprintf(t, "  %s\t%d\t%s\t%s\t%s\n", cell(g.Fingerprint), g.Count, cell(g.Kind), cell(g.Class), oneLine(g.Message, 80))
 	}
 	if b.OtherErrors > 0 {
 		fmt.Fprintf(t, "  (other)\t%d\t\t\tfailures beyond the %d groups kept\n", b.OtherErrors, len(b.ErrorGroups))
@@ -102,11 +102,8 @@ func printErrorGroups(w io.Writer, b *backend.BatchStatus) error {
 	return t.Flush()
 }
 
-// oneLine flattens and shortens a message for a table cell.
+// oneLine flattens a message's runs of white space (newlines included)
+// into single spaces and makes it a table cell of at most max runes.
 func oneLine(s string, max int) string {
-	s = strings.Join(strings.Fields(s), " ")
-	if r := []rune(s); len(r) > max {
-		return string(r[:max-1]) + "…"
-	}
-	return s
+	return cellN(strings.Join(strings.Fields(s), " "), max)
 }

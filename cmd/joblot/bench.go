@@ -63,7 +63,7 @@ the retry set.`,
 				}
 			}
 			if !asJSON {
-				fmt.Fprintf(a.stdout, "bench: %d jobs on %s\n", cfg.Jobs, s.desc)
+				fmt.Fprintf(a.stdout, "bench: %d jobs on %s\n", cfg.Jobs, cell(s.desc))
 			}
 			res, err := benchrun.Run(cmd.Context(), s.Backend, s.meter(), cfg)
 			if err != nil {

@@ -42,7 +42,7 @@ func newBenchEnqueueCmd(a *app) *cobra.Command {
 			if asJSON {
 				return writeJSON(a.stdout, benchEnqueueResult{Jobs: jobs, Seconds: took.Seconds(), PerSec: float64(jobs) / took.Seconds(), Ledger: dir})
 			}
-			fmt.Fprintf(a.stdout, "enqueued %d jobs in %.2fs (%.0f jobs/s) on %s; ledger %s\n", jobs, took.Seconds(), float64(jobs)/took.Seconds(), s.desc, dir)
+			fmt.Fprintf(a.stdout, "enqueued %d jobs in %.2fs (%.0f jobs/s) on %s; ledger %s\n", jobs, took.Seconds(), float64(jobs)/took.Seconds(), cell(s.desc), cell(dir))
 			return nil
 		},
 	}

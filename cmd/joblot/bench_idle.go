@@ -49,7 +49,7 @@ counted too (Redis counts them). The Redis must otherwise be quiet.`,
 			t := newTable(a.stdout)
 			fmt.Fprintln(t, "COMMAND\tCALLS\tPER SEC")
 			for _, c := range res.Commands {
-				fmt.Fprintf(t, "%s\t%d\t%.2f\n", c.Command, c.Calls, c.PerSec)
+				fmt.Fprintf(t, "%s\t%d\t%.2f\n", cell(c.Command), c.Calls, c.PerSec)
 			}
 			return t.Flush()
 		},

@@ -31,7 +31,7 @@ the result instead of hiding it.`,
 			defer s.Close()
 			cfg.Logger = a.logger()
 			if !asJSON {
-				fmt.Fprintf(a.stdout, "offering %.0f jobs/s for %v on %s\n", cfg.Rate, cfg.Duration, s.desc)
+				fmt.Fprintf(a.stdout, "offering %.0f jobs/s for %v on %s\n", cfg.Rate, cfg.Duration, cell(s.desc))
 			}
 			res, err := benchrun.Latency(cmd.Context(), s.Backend, cfg)
 			if err != nil {

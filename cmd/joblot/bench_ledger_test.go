@@ -4,7 +4,6 @@ import (
 	"context"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/joblot/joblot/internal/benchrun"
 )
@@ -34,31 +33,19 @@ func TestBenchEnqueueWorkVerify(t *testing.T) {
 			}
 
 			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
 			done := make(chan result, 1)
 			go func() { done <- runCmdCtx(ctx, nil, args(store, "bench", "work", "--ledger", dir)...) }()
-			deadline := time.Now().Add(60 * time.Second)
-			for {
+			eventually(t, "bench work to run every job", func() bool {
 				v, err := benchrun.Verify(dir)
 				if err != nil {
 					t.Fatal(err)
 				}
-				if v.Lost == 0 {
-					break
-				}
-				if time.Now().After(deadline) {
-					cancel()
-					t.Fatalf("jobs still lost after 60s: %+v", v)
-				}
-				time.Sleep(50 * time.Millisecond)
-			}
+				return v.Lost == 0
+			})
 			cancel() // what SIGINT/SIGTERM does: a graceful stop
-			select {
-			case r := <-done:
-				if r.code != 0 {
-					t.Fatalf("bench work: exit %d\n%s", r.code, r.stderr)
-				}
-			case <-time.After(30 * time.Second):
-				t.Fatal("bench work did not stop after its context was cancelled")
+			if r := recvWithin(t, "bench work to stop after its context was cancelled", done); r.code != 0 {
+				t.Fatalf("bench work: exit %d\n%s", r.code, r.stderr)
 			}
 
 			m := decode(t, mustRun(t, "bench", "verify", "--ledger", dir, "--json"))

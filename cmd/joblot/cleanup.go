@@ -202,14 +202,14 @@ func printCleanup(w io.Writer, r *cleanup.Result, asJSON bool) error {
 	for _, tr := range r.Targets {
 		keys += tr.Keys
 		bytes += tr.Bytes
-		fmt.Fprintf(t, "%s\t%d\t%d\t%s\t%s\n", tr.Target, tr.Keys, tr.Members, memreport.HumanBytes(tr.Bytes), dash(strings.Join(tr.Examples, " ")))
+		fmt.Fprintf(t, "%s\t%d\t%d\t%s\t%s\n", tr.Target, tr.Keys, tr.Members, memreport.HumanBytes(tr.Bytes), dash(cellN(strings.Join(tr.Examples, " "), maxListRunes)))
 	}
 	if err := t.Flush(); err != nil {
 		return err
 	}
 	for _, tr := range r.Targets {
 		for _, k := range tr.Kept {
-			fmt.Fprintf(w, "kept %s: %s", k.Key, k.Reason)
+			fmt.Fprintf(w, "kept %s: %s", cell(k.Key), cellN(k.Reason, maxErrorRunes))
 			if k.Count > 0 {
 				fmt.Fprintf(w, " (%d)", k.Count)
 			}

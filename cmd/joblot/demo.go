@@ -42,7 +42,7 @@ directory, and says where.`,
 				return err
 			}
 			defer s.Close()
-			fmt.Fprintf(a.stdout, "store: %s\n", s.desc)
+			fmt.Fprintf(a.stdout, "store: %s\n", cell(s.desc))
 			start := time.Now()
 			_, err = demo.Run(cmd.Context(), s.Backend, demo.Options{
 				Jobs:   jobs,
@@ -58,7 +58,7 @@ directory, and says where.`,
 			}
 			fmt.Fprintf(a.stdout, "\ndemo finished in %.1fs\n", time.Since(start).Seconds())
 			if choice.redisURL == "" {
-				fmt.Fprintf(a.stdout, "look around: joblot batch list --db %s\n", choice.dbPath)
+				fmt.Fprintf(a.stdout, "look around: joblot batch list --db %s\n", cell(choice.dbPath))
 			}
 			return nil
 		},

@@ -32,6 +32,52 @@ func runCmdCtx(ctx context.Context, env map[string]string, args ...string) resul
 	return result{stdout: out.String(), stderr: errOut.String(), code: code}
 }
 
+// waitTimeout bounds the package's waits for something to happen:
+// generous, so that a busy machine makes a test slower, never red.
+const waitTimeout = time.Minute
+
+// pollUntil polls cond until it holds (true) or ctx ends (false).
+func pollUntil(ctx context.Context, cond func() bool) bool {
+	for !cond() {
+		select {
+		case <-ctx.Done():
+			return false
+		case <-time.After(10 * time.Millisecond): // paces the poll only
+		}
+	}
+	return true
+}
+
+// waitFor polls cond until it holds, failing the test when ctx ends.
+func waitFor(t *testing.T, ctx context.Context, what string, cond func() bool) {
+	t.Helper()
+	if !pollUntil(ctx, cond) {
+		t.Fatalf("timed out waiting for %s", what)
+	}
+}
+
+// eventually polls cond until it holds, failing the test after
+// waitTimeout.
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
+	defer cancel()
+	waitFor(t, ctx, what, cond)
+}
+
+// recvWithin returns the next value from ch, failing the test after
+// waitTimeout.
+func recvWithin[T any](t *testing.T, what string, ch <-chan T) T {
+	t.Helper()
+	select {
+	case v := <-ch:
+		return v
+	case <-time.After(waitTimeout):
+		t.Fatalf("timed out after %v waiting for %s", waitTimeout, what)
+		panic("unreachable")
+	}
+}
+
 // mustRun runs joblot and fails the test unless it exits 0.
 func mustRun(t *testing.T, args ...string) string {
 	t.Helper()

@@ -10,6 +10,7 @@ import (
 
 	"github.com/joblot/joblot"
 	"github.com/joblot/joblot/backend"
+	"github.com/joblot/joblot/internal/termtext"
 )
 
 func newJobsListCmd(a *app, set backend.JobSet) *cobra.Command {
@@ -151,7 +152,7 @@ func (l *jsonJobLister) page(jobs []*backend.Job) error {
 			sep = "{\n  \"jobs\": [\n    "
 		}
 		l.count++
-		if _, err := fmt.Fprintf(l.w, "%s%s", sep, b); err != nil {
+		if _, err := fmt.Fprintf(l.w, "%s%s", sep, termtext.JSON(b)); err != nil {
 			return err
 		}
 	}
@@ -160,6 +161,7 @@ func (l *jsonJobLister) page(jobs []*backend.Job) error {
 
 func (l *jsonJobLister) end(next string) error {
 	n, _ := json.Marshal(next)
+	n = termtext.JSON(n)
 	if l.count == 0 {
 		_, err := fmt.Fprintf(l.w, "{\n  \"jobs\": [],\n  \"next\": %s\n}\n", n)
 		return err
@@ -193,7 +195,7 @@ func (l *tableJobLister) page(jobs []*backend.Job) error {
 		fmt.Fprintf(t, "ID\tQUEUE\tKIND\tATTEMPT\t%s\tBATCH\tERROR\n", when)
 	}
 	for _, j := range jobs {
-		fmt.Fprintf(t, "%s\t%s\t%s\t%d\t%s\t%s\t%s\n", j.ID, j.Queue, j.Kind, j.Attempt, fmtTime(jobWhen(l.set, j)), dash(j.BatchID), dash(oneLine(j.ErrorMessage, 60)))
+		fmt.Fprintf(t, "%s\t%s\t%s\t%d\t%s\t%s\t%s\n", cell(j.ID), cell(j.Queue), cell(j.Kind), j.Attempt, fmtTime(jobWhen(l.set, j)), dash(cell(j.BatchID)), dash(oneLine(j.ErrorMessage, 60)))
 	}
 	l.count += len(jobs)
 	return t.Flush()

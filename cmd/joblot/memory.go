@@ -168,7 +168,7 @@ func boltStats(db *bbolt.DB, m *fileMemory) error {
 
 func printFileMemory(w io.Writer, m fileMemory) error {
 	t := newTable(w)
-	fmt.Fprintf(t, "store\t%s\n", m.Store)
+	fmt.Fprintf(t, "store\t%s\n", cell(m.Store))
 	fmt.Fprintf(t, "file size\t%s\t(%d bytes)\n", memreport.HumanBytes(m.FileBytes), m.FileBytes)
 	if m.PageSize > 0 {
 		fmt.Fprintf(t, "page size\t%d\n", m.PageSize)
@@ -187,7 +187,7 @@ func printFileMemory(w io.Writer, m fileMemory) error {
 	t = newTable(w)
 	fmt.Fprintln(t, "BUCKET\tKEYS\tBUCKETS\tALLOCATED\tIN USE")
 	for _, b := range m.Buckets {
-		fmt.Fprintf(t, "%s\t%d\t%d\t%s\t%s\n", b.Name, b.Keys, b.Buckets, memreport.HumanBytes(int64(b.Alloc)), memreport.HumanBytes(int64(b.Inuse)))
+		fmt.Fprintf(t, "%s\t%d\t%d\t%s\t%s\n", cell(b.Name), b.Keys, b.Buckets, memreport.HumanBytes(int64(b.Alloc)), memreport.HumanBytes(int64(b.Inuse)))
 	}
 	return t.Flush()
 }

@@ -3,30 +3,55 @@ package main
 import (
 	"context"
 	"fmt"
+	"os"
 	"strings"
 
 	"github.com/redis/rueidis"
 
-	"github.com/joblot/joblot/backend/bolt"
+	"github.com/joblot/joblot/backend"
 	"github.com/joblot/joblot/backend/redis"
 	"github.com/joblot/joblot/internal/benchrun"
 	"github.com/joblot/joblot/internal/keyspace"
 )
 
 // meter returns what measures the store's size: Redis used_memory, or the
-// embedded file's size.
+// embedded file's size. It goes through the backend, never the bolt
+// handle: when another process owns the file the command runs through
+// that owner's endpoint and has none.
 func (s *store) meter() benchrun.Meter {
 	if s.redis != nil {
 		return redisMeter{s.redis}
 	}
-	return fileMeter{s.bolt}
+	return fileMeter{b: s.Backend, path: s.path}
 }
 
-// fileMeter measures the embedded store by its file size.
-type fileMeter struct{ b *bolt.Backend }
+// fileMeter measures the embedded store by its file size: the backend's
+// own report when it is a backend.MemoryReporter (the file opened here, or
+// an owner that reports through its endpoint), else the file's size on
+// disk, which anyone who can open the store can read.
+type fileMeter struct {
+	b    backend.Backend
+	path string
+}
 
-func (m fileMeter) UsedMemory(context.Context) (int64, error) { return m.b.FileSize() }
-func (m fileMeter) Source() string                            { return "file size" }
+// UsedMemory implements benchrun.Meter.
+func (m fileMeter) UsedMemory(ctx context.Context) (int64, error) {
+	if mr, ok := m.b.(backend.MemoryReporter); ok {
+		info, err := mr.Memory(ctx)
+		if err != nil {
+			return 0, fmt.Errorf("store size: %w", err)
+		}
+		return info.Used, nil
+	}
+	fi, err := os.Stat(m.path)
+	if err != nil {
+		return 0, fmt.Errorf("store size: %w", err)
+	}
+	return fi.Size(), nil
+}
+
+// Source implements benchrun.Meter.
+func (m fileMeter) Source() string { return "file size" }
 
 // redisMeter measures Redis memory with INFO and MEMORY USAGE.
 type redisMeter struct{ b *redis.Backend }

@@ -72,7 +72,7 @@ Job outcomes and durations are counted by the servers that run the jobs
 				defer close(done)
 				_ = c.Run(runCtx)
 			}()
-			fmt.Fprintf(a.stdout, "serving metrics of %s on http://%s/metrics (Ctrl-C stops)\n", s.desc, l.Addr())
+			fmt.Fprintf(a.stdout, "serving metrics of %s on http://%s/metrics (Ctrl-C stops)\n", cell(s.desc), l.Addr())
 			serveErr := make(chan error, 1)
 			go func() { serveErr <- srv.Serve(l) }()
 			select {

@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"regexp"
 	"testing"
-	"time"
 
 	"github.com/joblot/joblot/backend"
 )
@@ -23,28 +22,30 @@ func freeAddr(t *testing.T) string {
 }
 
 // scrapeUntil polls url until its body matches every pattern, and returns
-// the body; it fails the test after a deadline.
+// the body; it fails the test after waitTimeout.
 func scrapeUntil(t *testing.T, url string, patterns ...string) string {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
+	defer cancel()
 	var body string
-	for time.Now().Before(deadline) {
-		if resp, err := http.Get(url); err == nil {
-			b, _ := io.ReadAll(resp.Body)
-			resp.Body.Close()
-			body = string(b)
-			ok := resp.StatusCode == http.StatusOK
-			for _, p := range patterns {
-				ok = ok && regexp.MustCompile(p).MatchString(body)
-			}
-			if ok {
-				return body
-			}
+	matched := pollUntil(ctx, func() bool {
+		resp, err := http.Get(url)
+		if err != nil {
+			return false
 		}
-		time.Sleep(20 * time.Millisecond)
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		body = string(b)
+		ok := resp.StatusCode == http.StatusOK
+		for _, p := range patterns {
+			ok = ok && regexp.MustCompile(p).MatchString(body)
+		}
+		return ok
+	})
+	if !matched {
+		t.Fatalf("%s never matched %q; last body:\n%s", url, patterns, body)
 	}
-	t.Fatalf("%s never matched %q; last body:\n%s", url, patterns, body)
-	return ""
+	return body
 }
 
 func TestMetricsServesTheStore(t *testing.T) {

@@ -105,15 +105,15 @@ file must not be owned by a running process.`,
 			}
 			switch {
 			case res.Version == 0:
-				fmt.Fprintf(a.stdout, "%s: no joblot data yet, nothing to migrate (joblot records data model %d with its first write)\n", res.Store, res.Current)
+				fmt.Fprintf(a.stdout, "%s: no joblot data yet, nothing to migrate (joblot records data model %d with its first write)\n", cell(res.Store), res.Current)
 			case len(res.Steps) == 0:
-				fmt.Fprintf(a.stdout, "%s: up to date (version %d)\n", res.Store, res.Version)
+				fmt.Fprintf(a.stdout, "%s: up to date (version %d)\n", cell(res.Store), res.Version)
 			default:
 				verb := "migrated"
 				if res.DryRun {
 					verb = "would migrate"
 				}
-				fmt.Fprintf(a.stdout, "%s: %s from version %d to %d:\n", res.Store, verb, res.Version, res.Current)
+				fmt.Fprintf(a.stdout, "%s: %s from version %d to %d:\n", cell(res.Store), verb, res.Version, res.Current)
 				for _, s := range res.Steps {
 					fmt.Fprintf(a.stdout, "  %s\n", s)
 				}

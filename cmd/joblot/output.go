@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -10,13 +11,45 @@ import (
 
 	"github.com/schollz/progressbar/v3"
 	"golang.org/x/term"
+
+	"github.com/joblot/joblot/internal/termtext"
 )
 
-// writeJSON prints v as one indented JSON object.
+// Bounds of stored text in human-readable output. JSON output carries it
+// whole: encoding/json escapes control characters itself.
+const (
+	// maxCellRunes bounds a table cell holding a name, an id or a
+	// description.
+	maxCellRunes = 100
+	// maxListRunes bounds a cell holding a list (a batch's children, a
+	// process's queues).
+	maxListRunes = 300
+	// maxErrorRunes bounds an error message printed on stderr.
+	maxErrorRunes = 2000
+)
+
+// cell makes stored text safe for a table cell or a line of output: every
+// control character, invalid UTF-8, newline and tab escaped, and the whole
+// cut to maxCellRunes. Every human-readable output of stored text (queue
+// names, kinds, ids, descriptions, messages, process names and hosts, key
+// names) goes through it or through cellN.
+func cell(s string) string { return termtext.Cell(s, maxCellRunes) }
+
+// cellN is cell cut to max runes.
+func cellN(s string, max int) string { return termtext.Cell(s, max) }
+
+// writeJSON prints v as one indented JSON object, with the characters a
+// terminal acts on escaped (termtext.JSON), since JSON output is read on
+// terminals too.
 func writeJSON(w io.Writer, v any) error {
-	enc := json.NewEncoder(w)
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
 	enc.SetIndent("", "  ")
-	return enc.Encode(v)
+	if err := enc.Encode(v); err != nil {
+		return err
+	}
+	_, err := w.Write(termtext.JSON(b.Bytes()))
+	return err
 }
 
 // newTable returns a tabwriter for aligned columns; call Flush.

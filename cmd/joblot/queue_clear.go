@@ -23,7 +23,7 @@ func newQueueClearCmd(a *app) *cobra.Command {
 				if asJSON {
 					return writeJSON(a.stdout, queueResult{Queue: args[0], Action: "cleared", Removed: n})
 				}
-				fmt.Fprintf(a.stdout, "queue %s cleared: %d %s removed\n", args[0], n, plural(n, "job", "jobs"))
+				fmt.Fprintf(a.stdout, "queue %s cleared: %d %s removed\n", cell(args[0]), n, plural(n, "job", "jobs"))
 				return nil
 			})
 		},

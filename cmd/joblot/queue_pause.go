@@ -33,7 +33,7 @@ func newQueuePauseCmd(a *app, pause bool) *cobra.Command {
 				if asJSON {
 					return writeJSON(a.stdout, queueResult{Queue: args[0], Action: done})
 				}
-				fmt.Fprintf(a.stdout, "queue %s %s\n", args[0], done)
+				fmt.Fprintf(a.stdout, "queue %s %s\n", cell(args[0]), done)
 				return nil
 			})
 		},

@@ -27,7 +27,7 @@ func newQueuesCmd(a *app) *cobra.Command {
 				t := newTable(a.stdout)
 				fmt.Fprintln(t, "QUEUE\tSIZE\tIN FLIGHT\tSCHEDULED\tRETRY\tDEAD\tLATENCY\tPAUSED")
 				for _, q := range st.Queues {
-					fmt.Fprintf(t, "%s\t%d\t%d\t%d\t%d\t%d\t%s\t%v\n", q.Name, q.Size, q.InFlight, q.Scheduled, q.Retry, q.Dead, q.Latency.Round(time.Millisecond), q.Paused)
+					fmt.Fprintf(t, "%s\t%d\t%d\t%d\t%d\t%d\t%s\t%v\n", cell(q.Name), q.Size, q.InFlight, q.Scheduled, q.Retry, q.Dead, q.Latency.Round(time.Millisecond), q.Paused)
 				}
 				if len(st.Queues) == 0 {
 					fmt.Fprintln(t, "(no queues)")

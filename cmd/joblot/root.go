@@ -34,6 +34,7 @@ func (e *exitError) Error() string { return e.msg }
 // execute runs the joblot command line and returns the exit code.
 func execute(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) int {
 	a := &app{stdout: stdout, stderr: stderr, getenv: getenv}
+	a.store.warn = stderr
 	root := newRootCmd(a)
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)
@@ -43,11 +44,11 @@ func execute(ctx context.Context, args []string, stdout, stderr io.Writer, geten
 	var ee *exitError
 	if errors.As(err, &ee) {
 		if ee.msg != "" {
-			fmt.Fprintln(stderr, "joblot:", ee.msg)
+			fmt.Fprintln(stderr, "joblot:", cellN(ee.msg, maxErrorRunes))
 		}
 		return ee.code
 	}
-	fmt.Fprintln(stderr, "joblot:", err)
+	fmt.Fprintln(stderr, "joblot:", cellN(err.Error(), maxErrorRunes))
 	return 1
 }
 
@@ -57,10 +58,13 @@ func newRootCmd(a *app) *cobra.Command {
 		Short: "Background jobs and batches for Go, on Redis or an embedded file",
 		Long: `joblot runs background jobs and batches for Go programs.
 
-Every command works on Redis (--redis URL, or the JOBLOT_REDIS_URL
-environment variable) or, when no Redis is configured, on the embedded
-file store (--db PATH, default ./joblot.db). A Redis that is configured
-but unreachable is an error: joblot never falls back to the file.`,
+Every command works on Redis (--redis URL, --redis-url-file PATH, or the
+JOBLOT_REDIS_URL environment variable) or, when no Redis is configured, on
+the embedded file store (--db PATH, default ./joblot.db). A Redis that is
+configured but unreachable is an error: joblot never falls back to the file.
+
+A Redis password given in --redis shows in ps and in shell history: set
+JOBLOT_REDIS_URL or use --redis-url-file (mode 600) instead.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}

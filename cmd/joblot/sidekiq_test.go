@@ -32,7 +32,7 @@ func redisDo(t *testing.T, c rueidis.Client, args ...string) rueidis.RedisResult
 }
 
 // sidekiqFixture is a legacy Sidekiq Pro keyspace: batches whose failinfo
-// hashes hold one entry per failed job (BRIEF §1), queues, sets, stats,
+// hashes hold one entry per failed job (docs/data-model.md), queues, sets, stats,
 // and keys of another application, some named like Sidekiq's.
 type sidekiqFixture struct {
 	failinfo      []string // the b-<bid>-failinfo keys

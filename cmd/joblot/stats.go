@@ -32,7 +32,7 @@ func newStatsCmd(a *app) *cobra.Command {
 					inFlight += q.InFlight
 				}
 				t := newTable(a.stdout)
-				fmt.Fprintf(t, "store\t%s\n", s.desc)
+				fmt.Fprintf(t, "store\t%s\n", cell(s.desc))
 				fmt.Fprintf(t, "processed\t%d\n", st.Processed)
 				fmt.Fprintf(t, "failed\t%d\n", st.Failed)
 				fmt.Fprintf(t, "queued\t%d\n", queued)
@@ -64,7 +64,7 @@ func newStatsCmd(a *app) *cobra.Command {
 				t = newTable(a.stdout)
 				fmt.Fprintln(t, "PROCESS\tHOST\tPID\tQUEUES\tCONCURRENCY\tIN FLIGHT\tSTARTED\tLAST BEAT")
 				for _, p := range st.Processes {
-					fmt.Fprintf(t, "%s\t%s\t%d\t%v\t%d\t%d\t%s\t%s\n", p.ID, p.Hostname, p.PID, p.Queues, p.Concurrency, p.InFlight, fmtTime(p.StartedAt), fmtTime(p.LastBeat))
+					fmt.Fprintf(t, "%s\t%s\t%d\t%v\t%d\t%d\t%s\t%s\n", cell(p.ID), cell(p.Hostname), p.PID, cellN(fmt.Sprint(p.Queues), maxListRunes), p.Concurrency, p.InFlight, fmtTime(p.StartedAt), fmtTime(p.LastBeat))
 				}
 				if len(st.Processes) == 0 {
 					fmt.Fprintln(t, "(no live processes)")

@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
+	"strings"
 
 	"github.com/redis/rueidis"
 	"github.com/spf13/pflag"
@@ -23,18 +25,29 @@ const redisURLEnv = "JOBLOT_REDIS_URL"
 // defaultDBPath is the embedded store used when no Redis is configured.
 const defaultDBPath = "./joblot.db"
 
+// maxURLFileBytes bounds what --redis-url-file reads: a URL is short, and
+// a wrong path (a log, a device) must not be read whole.
+const maxURLFileBytes = 64 << 10
+
 // storeFlags select the backend, the same way in every command.
 type storeFlags struct {
 	redisURL      string
+	redisURLFile  string
 	dbPath        string
 	allowEviction bool
 	allowOwner    string
 	fs            *pflag.FlagSet
+	// warn receives warnings about the choice (a URL file others can
+	// read); nil discards them.
+	warn io.Writer
 }
 
 func (f *storeFlags) register(fs *pflag.FlagSet) {
 	f.fs = fs
-	fs.StringVar(&f.redisURL, "redis", "", "Redis URL (redis://, rediss://, redis-sentinel://); default $"+redisURLEnv)
+	fs.StringVar(&f.redisURL, "redis", "", "Redis URL (redis://, rediss://, redis-sentinel://); default $"+redisURLEnv+
+		". A URL with a password shows in ps and shell history: give it in $"+redisURLEnv+" or --redis-url-file instead"+
+		" (percent-encode / ? # @ % in the password)")
+	fs.StringVar(&f.redisURLFile, "redis-url-file", "", "read the Redis URL from this file (surrounding whitespace is ignored), to keep its password out of ps; it should be readable by its owner only")
 	fs.StringVar(&f.dbPath, "db", defaultDBPath, "embedded store file, used when no Redis is configured")
 	fs.BoolVar(&f.allowEviction, "allow-eviction", false, "use a Redis whose maxmemory-policy is not noeviction (it may silently lose jobs)")
 	fs.StringVar(&f.allowOwner, "allow-owner", "", "trust an embedded store file (and its owner's local endpoint) that belongs to this user (name or uid) besides yourself")
@@ -56,10 +69,20 @@ type storeChoice struct {
 func (f *storeFlags) choose(getenv func(string) string) (storeChoice, error) {
 	dbExplicit := f.fs != nil && f.fs.Changed("db")
 	switch {
+	case f.redisURL != "" && f.redisURLFile != "":
+		return storeChoice{}, errors.New("--redis and --redis-url-file both given: choose one")
 	case f.redisURL != "" && dbExplicit:
 		return storeChoice{}, errors.New("--redis and --db both given: choose one store")
+	case f.redisURLFile != "" && dbExplicit:
+		return storeChoice{}, errors.New("--redis-url-file and --db both given: choose one store")
 	case f.redisURL != "":
 		return storeChoice{redisURL: f.redisURL}, nil
+	case f.redisURLFile != "":
+		u, err := readURLFile(f.redisURLFile, f.warn)
+		if err != nil {
+			return storeChoice{}, err
+		}
+		return storeChoice{redisURL: u}, nil
 	case !dbExplicit && getenv(redisURLEnv) != "":
 		return storeChoice{redisURL: getenv(redisURLEnv)}, nil
 	}
@@ -67,6 +90,42 @@ func (f *storeFlags) choose(getenv func(string) string) (storeChoice, error) {
 		return storeChoice{}, errors.New("--db must not be empty")
 	}
 	return storeChoice{dbPath: f.dbPath, dbExplicit: dbExplicit, allowOwner: f.allowOwner}, nil
+}
+
+// readURLFile reads a Redis URL from path, trimmed of surrounding
+// whitespace. It refuses a file anyone may write (whoever can write it
+// chooses the Redis this command trusts, and sees its password) and warns
+// about one others may read. Its errors never show the file's content.
+func readURLFile(path string, warn io.Writer) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", fmt.Errorf("--redis-url-file: %w", err)
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return "", fmt.Errorf("--redis-url-file: %w", err)
+	}
+	switch mode := fi.Mode(); {
+	case !mode.IsRegular():
+		return "", fmt.Errorf("--redis-url-file %s: not a regular file", path)
+	case mode.Perm()&0o002 != 0:
+		return "", fmt.Errorf("--redis-url-file %s: writable by any user (mode %v): chmod 600 it", path, mode.Perm())
+	case mode.Perm()&0o044 != 0 && warn != nil:
+		fmt.Fprintf(warn, "joblot: warning: --redis-url-file %s is readable by other users (mode %v), and with it the Redis password: chmod 600 it\n", cell(path), mode.Perm())
+	}
+	data, err := io.ReadAll(io.LimitReader(f, maxURLFileBytes+1))
+	if err != nil {
+		return "", fmt.Errorf("--redis-url-file %s: %w", path, err)
+	}
+	if len(data) > maxURLFileBytes {
+		return "", fmt.Errorf("--redis-url-file %s: larger than %d bytes, not a URL", path, maxURLFileBytes)
+	}
+	u := strings.TrimSpace(string(data))
+	if u == "" {
+		return "", fmt.Errorf("--redis-url-file %s: holds no URL", path)
+	}
+	return u, nil
 }
 
 // store is an open backend and what the commands need to know about it.
@@ -99,6 +158,9 @@ func (c storeChoice) open(ctx context.Context, allowEviction bool, logger *slog.
 	if c.redisURL != "" {
 		shown := redis.RedactURL(c.redisURL)
 		rb, err := redis.Open(ctx, redis.Options{URL: c.redisURL, Limits: backend.Limits{}, AllowEviction: allowEviction, Logger: logger})
+		if errors.Is(err, redis.ErrBadURL) {
+			return nil, err // it shows the (redacted) URL already
+		}
 		if err != nil {
 			return nil, fmt.Errorf("redis %s: %w (a configured Redis is never replaced by the embedded file)", shown, err)
 		}
@@ -155,7 +217,7 @@ func (a *app) openStore(ctx context.Context) (*store, error) {
 	}
 	s, err := c.open(ctx, a.store.allowEviction, a.logger())
 	if err == nil && s.remote != nil {
-		fmt.Fprintf(a.stderr, "joblot: using the running owner (pid %d) of %s through its local endpoint\n", s.remote.OwnerPID(), c.dbPath)
+		fmt.Fprintf(a.stderr, "joblot: using the running owner (pid %d) of %s through its local endpoint\n", s.remote.OwnerPID(), cell(c.dbPath))
 	}
 	return s, err
 }

@@ -1,5 +1,5 @@
 // Package backendtest is the conformance suite every joblot backend must
-// pass: the contract behind backend.Backend (BRIEF §2–§4). A backend's own
+// pass: the contract behind backend.Backend (docs/ explains it). A backend's own
 // test calls Run with a constructor for a fresh, empty store; every test runs
 // as a subtest against its own store.
 //
@@ -43,6 +43,8 @@ type group struct {
 func groups() []group {
 	return []group{
 		{"Queue", queueTests()},
+		{"Codec", codecTests()},
+		{"Rules", ruleTests()},
 		{"Schedule", scheduleTests()},
 		{"Complete", completeTests()},
 		{"Dead", deadTests()},

@@ -8,7 +8,7 @@ import (
 )
 
 // batchTests cover a batch's life: population, commit, reopening, cancel,
-// delete, expiry and listing (BRIEF §2).
+// delete, expiry and listing (docs/batch-states.md).
 func batchTests() []test {
 	return []test{
 		{name: "CreateAddCommit", run: testBatchCreateAddCommit},

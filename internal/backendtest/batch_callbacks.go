@@ -9,7 +9,7 @@ import (
 )
 
 // callbackTests cover batch callbacks: enqueued by the Complete that fires
-// them, each exactly once however the last events race (BRIEF §4.3).
+// them, each exactly once however the last events race (docs/batch-states.md).
 func callbackTests() []test {
 	return []test{
 		{name: "CompleteEnqueuesCallbacks", run: testCompleteEnqueuesCallbacks},

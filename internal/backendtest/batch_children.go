@@ -7,7 +7,7 @@ import (
 	"github.com/joblot/joblot/backend"
 )
 
-// childTests cover child batches (BRIEF §2): a child is one member of its
+// childTests cover child batches (docs/batch-states.md): a child is one member of its
 // parent; the parent's complete waits for each child's complete callback to
 // succeed, its success for each child's success callback; a death in a child
 // fires the parent's death once.

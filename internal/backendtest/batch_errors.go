@@ -9,7 +9,7 @@ import (
 	"github.com/joblot/joblot/backend"
 )
 
-// errorGroupTests cover a batch's failures (BRIEF §3): aggregated in capped
+// errorGroupTests cover a batch's failures (docs/batch-states.md): aggregated in capped
 // error groups, and listed from the retry and dead sets by batch and group.
 func errorGroupTests() []test {
 	return []test{

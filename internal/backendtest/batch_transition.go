@@ -6,7 +6,7 @@ import (
 	"github.com/joblot/joblot/backend"
 )
 
-// This file checks every cell of the batch state/event table (BRIEF §3,
+// This file checks every cell of the batch state/event table (docs/batch-states.md,
 // backend.Transition) as its own test, through what a user can observe: the
 // batch's counters, the retry and dead sets, and the callbacks fired.
 //

@@ -16,6 +16,7 @@ func completeTests() []test {
 		{name: "Discarded", run: testCompleteDiscarded},
 		{name: "Requeue", run: testCompleteRequeue},
 		{name: "ManyInOneCall", run: testCompleteMany},
+		{name: "FailOnceThenSucceedCountsTwoAttempts", run: testCompleteCountsAttempts},
 	}
 }
 
@@ -144,8 +145,8 @@ func testCompleteDiscarded(h *harness) {
 	for _, set := range []backend.JobSet{backend.SetQueued, backend.SetScheduled, backend.SetRetry, backend.SetDead} {
 		h.wantSet(set, "")
 	}
-	if s := h.stats(time.Now()); s.Discarded != 1 {
-		h.t.Fatalf("Stats.Discarded = %d, want 1", s.Discarded)
+	if s := h.stats(time.Now()); s.Discarded != 1 || s.Processed != 1 || s.Failed != 0 {
+		h.t.Fatalf("Stats Discarded, Processed, Failed = %d, %d, %d, want 1, 1, 0", s.Discarded, s.Processed, s.Failed)
 	}
 }
 
@@ -192,19 +193,42 @@ func testCompleteMany(h *harness) {
 		}
 	}
 	h.complete(p, results...)
-	// Whether Processed also counts failed attempts (as Sidekiq's does) is
-	// the backend's convention; requeues count as neither.
+	// Processed counts every finished attempt (as Sidekiq's does), Failed
+	// the retries and deaths; requeues count as neither.
 	s := h.stats(time.Now())
-	if s.Processed != 4 && s.Processed != 8 {
-		h.t.Fatalf("Processed = %d, want 4 (successes) or 8 (finished attempts), never the requeues", s.Processed)
+	if s.Processed != 8 || s.Failed != 4 {
+		h.t.Fatalf("Processed = %d, Failed = %d, want 8 (finished attempts) and 4 (retries and deaths), never the requeues", s.Processed, s.Failed)
 	}
-	if s.Failed != 4 && s.Failed != 2 {
-		h.t.Fatalf("Failed = %d, want 4 (retries and deaths) or 2 (retries)", s.Failed)
+	var today backend.DayStats
+	for _, d := range s.Days {
+		today.Processed += d.Processed
+		today.Failed += d.Failed
+	}
+	if today.Processed != 8 || today.Failed != 4 {
+		h.t.Fatalf("day counters sum to %+v, want Processed 8, Failed 4", today)
 	}
 	h.wantSet(backend.SetRetry, "default", fs[2].ID, fs[7].ID)
 	h.wantSet(backend.SetDead, "default", fs[3].ID, fs[8].ID)
 	h.wantSet(backend.SetQueued, "default", fs[4].ID, fs[9].ID)
 	if qs := h.queueStats("default"); qs.InFlight != 0 {
 		h.t.Fatalf("InFlight = %d after completing everything", qs.InFlight)
+	}
+}
+
+// testCompleteCountsAttempts holds every backend to one meaning of the
+// counters: a job that fails once and then succeeds finished two attempts,
+// one of which failed.
+func testCompleteCountsAttempts(h *harness) {
+	j := h.job("default")
+	h.enqueue(j)
+	p := h.proc("p1", "default")
+	retryAt := time.Now().Add(time.Hour)
+	h.complete(p, retryResult(h.fetchOne(p, "default"), retryAt, defaultFailure()))
+	if n := h.moveDue(retryAt.Add(time.Hour)); n != 1 {
+		h.t.Fatalf("MoveDue = %d, want 1", n)
+	}
+	h.complete(p, succeeded(h.fetchOne(p, "default")))
+	if s := h.stats(time.Now()); s.Processed != 2 || s.Failed != 1 {
+		h.t.Fatalf("after a failure then a success: Processed %d, Failed %d, want 2 and 1", s.Processed, s.Failed)
 	}
 }

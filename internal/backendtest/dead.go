@@ -8,7 +8,7 @@ import (
 	"github.com/joblot/joblot/backend"
 )
 
-// deadTests cover the dead set's caps (BRIEF §3, §4.4): by count, age and
+// deadTests cover the dead set's caps (docs/data-model.md): by count, age and
 // bytes, per queue and in total, always counted, never touching retries.
 func deadTests() []test {
 	return []test{

@@ -31,8 +31,15 @@ type harness struct {
 const liveTTL = 24 * time.Hour
 
 // doomedTTL is the lease of a process a test lets die: RecoverOrphans at
-// afterDoomed() sees it expired.
-const doomedTTL = time.Second
+// afterDoomed() sees it expired, while RecoverOrphans at time.Now() does
+// not, however slow the machine (an hour, not a second: a test taking a
+// second under -race must not see it expire by itself).
+const doomedTTL = time.Hour
+
+// pollTimeout bounds a wait for something the backend does on its own
+// clock (a lease expiring): generous, so a slow machine makes a test
+// slower, never red.
+const pollTimeout = 30 * time.Second
 
 // cbQueue is the queue every callback template of the suite runs on.
 const cbQueue = "callbacks"
@@ -45,7 +52,24 @@ func newHarness(t *testing.T, b backend.Backend) *harness {
 
 // afterDoomed is a time at which every doomed process's lease has expired
 // and no live one's has.
-func afterDoomed() time.Time { return time.Now().Add(time.Hour) }
+func afterDoomed() time.Time { return time.Now().Add(3 * doomedTTL) }
+
+// waitFor polls cond until it holds, failing the test if it does not within
+// pollTimeout (or before the test's context ends).
+func (h *harness) waitFor(what string, cond func() bool) {
+	h.t.Helper()
+	ctx, cancel := context.WithTimeout(h.ctx, pollTimeout)
+	defer cancel()
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for !cond() {
+		select {
+		case <-ctx.Done():
+			h.t.Fatalf("%s: not within %v", what, pollTimeout)
+		case <-tick.C:
+		}
+	}
+}
 
 // job returns a fresh job for queue with a unique ID and small args.
 func (h *harness) job(queue string) *backend.Job {
@@ -378,6 +402,9 @@ func diffJob(got, want *backend.Job) string {
 	num("Recoveries", int64(got.Recoveries), int64(want.Recoveries))
 	if got.ManualRetry != want.ManualRetry {
 		fmt.Fprintf(&b, "ManualRetry: got %v, want %v; ", got.ManualRetry, want.ManualRetry)
+	}
+	if !bytes.Equal(got.UnknownFields, want.UnknownFields) {
+		fmt.Fprintf(&b, "UnknownFields: got %x, want %x; ", got.UnknownFields, want.UnknownFields)
 	}
 	return b.String()
 }

@@ -161,14 +161,16 @@ const pagedSetSize = 300
 // an operator's bulk action does: every job is acted on exactly once. Many
 // jobs share one time (the order within a time is the backend's), and jobs
 // scheduled between pages before the listing's position are not listed.
+// Every time is hours from now: a job must still be in the future when the
+// backend stores it, however slow the machine.
 func testActOnEachPage(h *harness, retry bool) {
 	now := time.Now()
 	var sched []string
 	for i := range pagedSetSize {
 		j := h.job("sched")
-		j.RunAt = now.Add(time.Hour)
+		j.RunAt = now.Add(10 * time.Hour)
 		if i%3 == 0 {
-			j.RunAt = now.Add(time.Duration(i+1) * time.Minute)
+			j.RunAt = now.Add(time.Duration(i+1) * 10 * time.Minute)
 		}
 		h.enqueue(j)
 		sched = append(sched, j.ID)
@@ -178,7 +180,7 @@ func testActOnEachPage(h *harness, retry bool) {
 	var retrying, dead []string
 	for i, f := range h.fetchAll(p, []string{"failing"}, 100) {
 		if i%2 == 0 {
-			h.complete(p, retryResult(f, now.Add(time.Duration(i%7)*time.Minute), defaultFailure()))
+			h.complete(p, retryResult(f, now.Add(time.Duration(i%7)*time.Hour), defaultFailure()))
 			retrying = append(retrying, f.ID)
 			continue
 		}
@@ -213,9 +215,10 @@ func testActOnEachPage(h *harness, retry bool) {
 				h.t.Fatalf("acting on a page of %d %s jobs = %d, %v", len(ids), tc.set, n, err)
 			}
 			if tc.set == backend.SetScheduled {
-				// A job inserted before the listing's position.
+				// A job inserted before the listing's position (past the
+				// first page, every listed job is due in 10 hours or more).
 				j := h.job(tc.queue)
-				j.RunAt = now.Add(time.Second)
+				j.RunAt = now.Add(time.Hour)
 				h.enqueue(j)
 				late = append(late, j.ID)
 			}

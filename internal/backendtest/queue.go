@@ -125,13 +125,12 @@ func testFetchMax(h *harness) {
 
 func testFetchEmpty(h *harness) {
 	p := h.proc("p1", "default")
-	start := time.Now()
+	// Fetch must not block: one that waited for a job would only return
+	// when the harness's context ends, and fail. How fast it returns is a
+	// benchmark's business, not a test's.
 	fs := h.fetch(p, []string{"default", "never-used"}, 10)
 	if len(fs) != 0 {
 		h.t.Fatalf("Fetch on empty queues returned %d jobs", len(fs))
-	}
-	if d := time.Since(start); d > 2*time.Second {
-		h.t.Fatalf("Fetch on an empty queue took %v: it must not block", d)
 	}
 	// A queue that had jobs and ran empty behaves the same.
 	h.enqueue(h.job("default"))

@@ -8,7 +8,7 @@ import (
 	"github.com/joblot/joblot/backend"
 )
 
-// recoveryTests cover reliable fetch (BRIEF §4.2): heartbeats, orphan
+// recoveryTests cover reliable fetch (docs/reliability.md): heartbeats, orphan
 // recovery, poison pills, fencing and clean deregistration.
 func recoveryTests() []test {
 	return []test{

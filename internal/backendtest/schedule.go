@@ -48,7 +48,7 @@ func testMoveDueOnlyDue(h *harness) {
 	var early, late []*backend.Job
 	for i := range 6 {
 		j := h.job("q" + string(rune('a'+i%2)))
-		j.RunAt = now.Add(time.Duration(i+1) * time.Minute)
+		j.RunAt = now.Add(time.Duration(i+1) * time.Hour)
 		if i < 3 {
 			early = append(early, j)
 		} else {
@@ -56,8 +56,8 @@ func testMoveDueOnlyDue(h *harness) {
 		}
 		h.enqueue(j)
 	}
-	// Due are the jobs at 1, 2 and 3 minutes.
-	if n := h.moveDue(now.Add(3*time.Minute + 30*time.Second)); n != 3 {
+	// Due are the jobs at 1, 2 and 3 hours.
+	if n := h.moveDue(now.Add(3*time.Hour + 30*time.Minute)); n != 3 {
 		h.t.Fatalf("MoveDue moved %d jobs, want 3", n)
 	}
 	p := h.proc("p1", "qa", "qb")
@@ -65,7 +65,7 @@ func testMoveDueOnlyDue(h *harness) {
 	if !sameSet(fetchedIDs(got), jobIDs(early)) {
 		h.t.Fatalf("fetched %v after MoveDue, want the due jobs %v", fetchedIDs(got), jobIDs(early))
 	}
-	if n := h.moveDue(now.Add(time.Hour)); n != 3 {
+	if n := h.moveDue(now.Add(24 * time.Hour)); n != 3 {
 		h.t.Fatalf("second MoveDue moved %d jobs, want 3", n)
 	}
 	got = h.fetchAll(p, []string{"qa", "qb"}, 10)
@@ -78,10 +78,10 @@ func testMoveDueLimit(h *harness) {
 	now := time.Now()
 	for range 10 {
 		j := h.job("default")
-		j.RunAt = now.Add(time.Minute)
+		j.RunAt = now.Add(time.Hour)
 		h.enqueue(j)
 	}
-	n, err := h.b.MoveDue(h.ctx, now.Add(time.Hour), 4)
+	n, err := h.b.MoveDue(h.ctx, now.Add(2*time.Hour), 4)
 	if err != nil {
 		h.t.Fatalf("MoveDue: %v", err)
 	}
@@ -90,7 +90,7 @@ func testMoveDueLimit(h *harness) {
 	}
 	moved := n
 	for range 20 {
-		n := h.moveDue(now.Add(time.Hour))
+		n := h.moveDue(now.Add(2 * time.Hour))
 		if n == 0 {
 			break
 		}
@@ -109,9 +109,9 @@ func testMoveDueTail(h *harness) {
 	waiting := h.jobs("default", 2)
 	h.enqueue(waiting...)
 	j := h.job("default")
-	j.RunAt = now.Add(time.Minute)
+	j.RunAt = now.Add(time.Hour)
 	h.enqueue(j)
-	h.moveDue(now.Add(time.Hour))
+	h.moveDue(now.Add(2 * time.Hour))
 	p := h.proc("p1", "default")
 	got := fetchedIDs(h.fetchAll(p, []string{"default"}, 10))
 	want := append(jobIDs(waiting), j.ID)

@@ -8,11 +8,13 @@ import (
 )
 
 // Backends that implement backend.Waiter wake an idle fetcher instead of
-// leaving it to poll. A waiter here waits far longer (waitLong) than the
-// test gives it to return (woken): returning in time proves the wake-up.
+// leaving it to poll. A waiter here waits far longer (waitLong, on a context
+// the harness's deadline does not end) than the test gives it to return
+// (woken): returning in time proves the wake-up, and woken is generous so
+// that a slow machine makes the test slower, never red.
 const (
-	waitLong = time.Minute
-	woken    = 15 * time.Second
+	waitLong = time.Hour
+	woken    = 50 * time.Second
 )
 
 func waitTests() []test {
@@ -40,7 +42,8 @@ func (h *harness) waiter() backend.Waiter {
 // its result.
 func (h *harness) startWait(queues ...string) <-chan error {
 	w := h.waiter()
-	ctx, cancel := context.WithCancel(h.ctx)
+	// Not h.ctx: its deadline would end the wait as a wake-up would.
+	ctx, cancel := context.WithCancel(h.t.Context())
 	h.t.Cleanup(cancel)
 	done := make(chan error, 1)
 	go func() { done <- w.WaitForJobs(ctx, queues, waitLong) }()
@@ -127,7 +130,7 @@ func testWaitTimeout(h *harness) {
 	if err := w.WaitForJobs(h.ctx, []string{"q"}, 20*time.Millisecond); err != nil {
 		h.t.Fatalf("WaitForJobs with nothing to wait for: %v", err)
 	}
-	ctx, cancel := context.WithCancel(h.ctx)
+	ctx, cancel := context.WithCancel(h.t.Context())
 	done := make(chan error, 1)
 	go func() { done <- w.WaitForJobs(ctx, []string{"q"}, waitLong) }()
 	cancel()

@@ -99,7 +99,7 @@ func Idle(ctx context.Context, b backend.Backend, commandStats func(context.Cont
 		cfg.Logger = slog.Default()
 	}
 	ws := joblot.NewWorkers()
-	joblot.AddWorker(ws, joblot.WorkFunc[Args](func(context.Context, *joblot.Job[Args]) error { return nil }))
+	joblot.AddWorker(ws, joblot.WorkFunc[Args](func(context.Context, *joblot.Job[Args]) error { return nil }), nil)
 	srv, err := joblot.NewServer(b, joblot.ServerConfig{Workers: ws, Queues: map[string]int{cfg.Queue: 1}, Logger: cfg.Logger})
 	if err != nil {
 		return nil, err

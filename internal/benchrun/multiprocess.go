@@ -60,7 +60,7 @@ func Work(ctx context.Context, b backend.Backend, cfg WorkConfig) error {
 			cfg.Ran(job.Args.N)
 		}
 		return nil
-	}))
+	}), nil)
 	srv, err := joblot.NewServer(b, joblot.ServerConfig{
 		Workers:         ws,
 		Queues:          map[string]int{cfg.Queue: 1},

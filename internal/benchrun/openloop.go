@@ -82,7 +82,7 @@ func Latency(ctx context.Context, b backend.Backend, cfg LatencyConfig) (*Latenc
 			startedInWindow.Add(1)
 		}
 		return nil
-	}))
+	}), nil)
 	client := joblot.NewClient(b, joblot.ClientConfig{Logger: cfg.Logger})
 	srv, err := joblot.NewServer(b, joblot.ServerConfig{
 		Workers:     ws,

@@ -19,8 +19,8 @@ const pollInterval = 100 * time.Millisecond
 func (r *run) process(ctx context.Context) (time.Duration, error) {
 	cfg := r.cfg
 	ws := joblot.NewWorkers()
-	joblot.AddWorker(ws, joblot.WorkFunc[Args](r.work))
-	joblot.AddWorker(ws, joblot.WorkFunc[CallbackArgs](r.callback))
+	joblot.AddWorker(ws, joblot.WorkFunc[Args](r.work), nil)
+	joblot.AddWorker(ws, joblot.WorkFunc[CallbackArgs](r.callback), nil)
 	scfg := joblot.ServerConfig{
 		Workers:     ws,
 		Queues:      map[string]int{cfg.Queue: 1},

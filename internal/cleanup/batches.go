@@ -95,39 +95,67 @@ func (r *run) deadMaxAge() time.Duration {
 
 // batches judges the batches whose keys are in this SCAN batch and removes
 // those keys of the removable ones. A batch's other keys are judged when
-// SCAN returns them (its meta gone by then, they are orphans).
+// SCAN returns them (its meta gone by then, they are orphans). Only keys
+// named and typed as a joblot batch's are candidates: a key with another
+// suffix, or of another type than its suffix's, is kept and reported, and
+// a batch whose meta or outbox is of another type is not judged at all.
 func (r *run) batches(ctx context.Context, keys []string) error {
 	var ids []string
 	group := map[string][]string{}
 	for _, k := range keys {
+		if _, ok := batchKeyType(k); !ok {
+			r.kept(Batches, Finding{Key: k, Reason: "named like a joblot batch key, but no batch key has its suffix"})
+			continue
+		}
 		id, _ := batchID(k)
 		if _, seen := group[id]; !seen {
 			ids = append(ids, id)
 		}
 		group[id] = append(group[id], k)
 	}
-	const perID = 3
-	cmds := make(rueidis.Commands, 0, perID*len(ids)+len(keys))
+	const perID, perKey = 3, 2
+	cmds := make(rueidis.Commands, 0, perID*len(ids)+perKey*len(keys))
 	for _, id := range ids {
 		cmds = append(cmds,
 			r.c.B().Hmget().Key(batchMeta(id)).Field(append(finishFields, "dead")...).Build(),
 			r.c.B().Pttl().Key(batchMeta(id)).Build(),
 			r.c.B().Llen().Key(batchOutbox(id)).Build())
 	}
-	for _, k := range keys {
-		cmds = append(cmds, r.c.B().MemoryUsage().Key(k).Samples(memreport.DefaultElementSamples).Build())
+	var candidates []string
+	for _, id := range ids {
+		candidates = append(candidates, group[id]...)
+	}
+	for _, k := range candidates {
+		cmds = append(cmds,
+			r.c.B().MemoryUsage().Key(k).Samples(memreport.DefaultElementSamples).Build(),
+			r.c.B().Type().Key(k).Build())
 	}
 	res := r.c.DoMulti(ctx, cmds...)
 	size := map[string]int64{}
-	for i, k := range keys {
-		n, err := res[perID*len(ids)+i].AsInt64()
+	typeOK := map[string]bool{}
+	for i, k := range candidates {
+		at := perID*len(ids) + perKey*i
+		n, err := res[at].AsInt64()
 		if err != nil && !rueidis.IsRedisNil(err) {
 			return fmt.Errorf("MEMORY USAGE %q: %w", k, err)
 		}
 		size[k] = n
+		typ, err := res[at+1].ToString()
+		if err != nil {
+			return fmt.Errorf("TYPE %q: %w", k, err)
+		}
+		want, _ := batchKeyType(k)
+		typeOK[k] = typ == want
+		if typ != want && typ != "none" {
+			r.kept(Batches, Finding{Key: k, Reason: "named like a joblot batch key but is a " + typ + ", not a " + want})
+		}
 	}
 	for i, id := range ids {
 		vals, err := res[perID*i].ToArray()
+		if isWrongType(err) {
+			r.kept(Batches, Finding{Key: batchMeta(id), Reason: "named like a joblot batch meta but is not a hash: its batch is not judged"})
+			continue
+		}
 		if err != nil {
 			return fmt.Errorf("HMGET %q: %w", batchMeta(id), err)
 		}
@@ -146,7 +174,12 @@ func (r *run) batches(ctx context.Context, keys []string) error {
 			}
 			continue
 		}
-		if n, err := res[perID*i+2].AsInt64(); err != nil || n > 0 {
+		n, err := res[perID*i+2].AsInt64()
+		if isWrongType(err) {
+			r.kept(Batches, Finding{Key: batchOutbox(id), Reason: "named like a joblot batch outbox but is not a list: its batch is not judged"})
+			continue
+		}
+		if err != nil || n > 0 {
 			r.kept(Batches, Finding{Key: batchOutbox(id), Count: n,
 				Reason: "batch is " + v.mode + " but its outbox holds callbacks not yet forwarded"})
 			continue
@@ -156,10 +189,18 @@ func (r *run) batches(ctx context.Context, keys []string) error {
 			// follows must be told which batches would be gone.
 			r.wouldGo[id] = true
 		}
-		doomed := group[id]
+		var doomed, types []string
 		var bytes int64
-		for _, k := range doomed {
-			bytes += size[k]
+		for _, k := range group[id] {
+			if typeOK[k] {
+				want, _ := batchKeyType(k)
+				doomed = append(doomed, k)
+				types = append(types, want)
+				bytes += size[k]
+			}
+		}
+		if len(doomed) == 0 {
+			continue
 		}
 		if !r.opts.Apply {
 			r.removed(Batches, doomed, int64(len(doomed)), bytes)
@@ -168,8 +209,8 @@ func (r *run) batches(ctx context.Context, keys []string) error {
 		if err := r.limit.wait(ctx, len(doomed)); err != nil {
 			return err
 		}
-		n, err := batchUnlink.Exec(ctx, r.c, append([]string{batchMeta(id), batchOutbox(id)}, doomed...),
-			[]string{v.mode, v.field, v.value}).AsInt64()
+		n, err = batchUnlink.Exec(ctx, r.c, append([]string{batchMeta(id), batchOutbox(id)}, doomed...),
+			append([]string{v.mode, v.field, v.value}, types...)).AsInt64()
 		if err != nil {
 			return fmt.Errorf("batch %s: %w", id, err)
 		}
@@ -177,6 +218,8 @@ func (r *run) batches(ctx context.Context, keys []string) error {
 		case -1: // changed meanwhile: keep
 		case -2:
 			r.kept(Batches, Finding{Key: batchOutbox(id), Reason: "batch is " + v.mode + " but its outbox holds callbacks not yet forwarded"})
+		case -3:
+			r.kept(Batches, Finding{Key: batchMeta(id), Reason: "a key of this batch changed type during the cleanup: the batch is kept"})
 		default:
 			r.removed(Batches, doomed, n, bytes)
 		}
@@ -192,6 +235,10 @@ func (r *run) pruneBatchIndex(ctx context.Context) error {
 	var cursor uint64
 	for {
 		entry, err := r.c.Do(ctx, r.c.B().Zscan().Key(index).Cursor(cursor).Count(int64(r.opts.ScanCount)).Build()).AsScanEntry()
+		if isWrongType(err) {
+			r.kept(Batches, Finding{Key: index, Reason: "not a sorted set, so not joblot's batch index: not pruned"})
+			return nil
+		}
 		if err != nil {
 			return fmt.Errorf("cleanup: ZSCAN %s: %w", index, err)
 		}

@@ -16,6 +16,11 @@
 //   - DeadJobs: jobs of "{jl:q:*}:dead" beyond a per-queue count cap or
 //     older than an age cap, oldest first, counted in the queue's stats.
 //
+// A key is a target's only if both its name and its Redis type are the
+// family's (and, for failinfo, its sampled entries look like Sidekiq Pro's:
+// jid fields, JSON values). A key named like one but otherwise foreign is
+// kept, reported (TargetResult.Kept) and the run goes on.
+//
 // Plan (or Run without Apply) is a dry run: it reports what would be
 // removed, with bytes estimated by MEMORY USAGE, and writes nothing. Run
 // with Apply removes with UNLINK (Redis frees big values in a background
@@ -192,13 +197,21 @@ type TargetResult struct {
 	// Examples are the first few keys removed or to remove.
 	Examples []string `json:"examples,omitempty"`
 	// Kept are things found and deliberately left alone (at most
-	// maxFindings; KeptCount counts them all).
+	// maxFindings; KeptCount counts them all): keys whose contents
+	// cleanup must not judge (in-flight jobs, unforwarded callbacks) and
+	// foreign keys, named like a target's but of another type or shape.
+	// Key names in Examples and Kept are shown as is when printable and
+	// short, else Go-quoted and cut (see Finding.Key).
 	Kept      []Finding `json:"kept,omitempty"`
 	KeptCount int64     `json:"kept_count"`
 }
 
 // Finding is something cleanup found and left alone, with the reason.
 type Finding struct {
+	// Key is the key's name as is when it is printable and at most 256
+	// bytes, else Go-quoted (starting with '"') and cut to 256 bytes with
+	// its length appended: key names may hold anything, and reports reach
+	// terminals.
 	Key    string `json:"key"`
 	Reason string `json:"reason"`
 	// Count is the number of elements involved (e.g. in-flight jobs).
@@ -360,7 +373,7 @@ func (r *run) removed(t Target, keys []string, n, bytes int64) {
 		if len(tr.Examples) >= maxExamples {
 			break
 		}
-		tr.Examples = append(tr.Examples, k)
+		tr.Examples = append(tr.Examples, shownKey(k))
 	}
 	r.prog.Keys += n
 	r.prog.Bytes += bytes
@@ -375,6 +388,7 @@ func (r *run) kept(t Target, f Finding) {
 	tr := r.target(t)
 	tr.KeptCount++
 	if len(tr.Kept) < maxFindings {
+		f.Key = shownKey(f.Key)
 		tr.Kept = append(tr.Kept, f)
 	}
 }

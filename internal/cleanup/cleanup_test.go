@@ -387,7 +387,7 @@ func TestRateLimit(t *testing.T) {
 	srv := redistest.Start(t)
 	c := newClient(t, srv)
 	for i := 0; i < 60; i++ {
-		do(t, c, "HSET", fmt.Sprintf("b-bid%02d-failinfo", i), "jid", "err")
+		do(t, c, "HSET", fmt.Sprintf("b-bid%02d-failinfo", i), fmt.Sprintf("%024x", i), `["E","err"]`)
 	}
 	start := time.Now()
 	res, err := Run(context.Background(), c, Options{Targets: []Target{SidekiqFailinfo}, Apply: true, Rate: 100, ChunkSize: 10})

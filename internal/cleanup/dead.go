@@ -49,6 +49,27 @@ func (r *run) dead(ctx context.Context, keys []string) error {
 	for _, k := range keys {
 		tag, _ := deadQueue(k)
 		stats := tag + ":stats"
+		// A dead set is a zset and its queue's stats a hash (or none):
+		// anything else is not joblot's to trim.
+		types := r.c.DoMulti(ctx, r.c.B().Type().Key(k).Build(), r.c.B().Type().Key(stats).Build())
+		deadType, err := types[0].ToString()
+		if err != nil {
+			return fmt.Errorf("TYPE %q: %w", k, err)
+		}
+		statsType, err := types[1].ToString()
+		if err != nil {
+			return fmt.Errorf("TYPE %q: %w", stats, err)
+		}
+		switch {
+		case deadType == "none":
+			continue
+		case deadType != "zset":
+			r.kept(DeadJobs, Finding{Key: k, Reason: "named like a dead set but is a " + deadType})
+			continue
+		case statsType != "hash" && statsType != "none":
+			r.kept(DeadJobs, Finding{Key: k, Reason: "its queue's stats key is a " + statsType + ", not a hash: not trimmed"})
+			continue
+		}
 		// Bytes freed are estimated as the set's usage times the share
 		// removed; one MEMORY USAGE per set, before trimming.
 		usage, err := r.c.Do(ctx, r.c.B().MemoryUsage().Key(k).Samples(memreport.DefaultElementSamples).Build()).AsInt64()
@@ -74,6 +95,10 @@ func (r *run) dead(ctx context.Context, keys []string) error {
 			if err != nil {
 				return fmt.Errorf("trim %q: %w", k, err)
 			}
+			if out[0] < 0 {
+				r.kept(DeadJobs, Finding{Key: k, Reason: "dead set or its queue's stats key changed type during the trim"})
+				break
+			}
 			n := out[0]
 			if !r.opts.Apply {
 				n = out[1]
@@ -84,8 +109,8 @@ func (r *run) dead(ctx context.Context, keys []string) error {
 				tr.Bytes += bytes
 				r.prog.Members += n
 				r.prog.Bytes += bytes
-				if len(tr.Examples) < maxExamples && (len(tr.Examples) == 0 || tr.Examples[len(tr.Examples)-1] != k) {
-					tr.Examples = append(tr.Examples, k)
+				if shown := shownKey(k); len(tr.Examples) < maxExamples && (len(tr.Examples) == 0 || tr.Examples[len(tr.Examples)-1] != shown) {
+					tr.Examples = append(tr.Examples, shown)
 				}
 				r.progress()
 			}

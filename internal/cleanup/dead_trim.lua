@@ -3,9 +3,12 @@
 -- KEYS[1] = {jl:q:<q>}:dead, KEYS[2] = {jl:q:<q>}:stats (one slot).
 -- ARGV[1] = count cap (-1: none), ARGV[2] = cutoff unix ms (-1: none),
 -- ARGV[3] = chunk, ARGV[4] = "1" to remove, else only count.
--- Returns {removed, to remove before this call, payload bytes removed}.
+-- Returns {removed, to remove before this call, payload bytes removed}, or
+-- {-1, 0, 0} if KEYS[1] is not a zset or KEYS[2] not a hash (not joblot's).
 -- Removed jobs are counted in dead_dropped; dead_bytes (the payload bytes
 -- of the dead set, when the backend keeps it) goes down by their size.
+local dt, st = redis.call('TYPE', KEYS[1]).ok, redis.call('TYPE', KEYS[2]).ok
+if (dt ~= 'zset' and dt ~= 'none') or (st ~= 'hash' and st ~= 'none') then return {-1, 0, 0} end
 local card = redis.call('ZCARD', KEYS[1])
 local n = 0
 local cap, cutoff = tonumber(ARGV[1]), tonumber(ARGV[2])

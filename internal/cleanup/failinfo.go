@@ -19,17 +19,24 @@ func isFailinfoKey(k string) bool {
 
 // failinfo removes the Sidekiq Pro failinfo hashes among keys. The name is
 // not enough (other applications use "b-" names): the key must be a hash,
-// as Sidekiq Pro writes it.
+// as Sidekiq Pro writes it, and its entries, sampled, must look like
+// Sidekiq Pro's: a jid field and a JSON value (the error). Anything else
+// is kept and reported. The sample is HSCAN's first step: HRANDFIELD would
+// advance the hash table's incremental rehash, which a dry run must not.
 func (r *run) failinfo(ctx context.Context, keys []string) error {
-	cmds := make(rueidis.Commands, 0, 2*len(keys))
+	const perKey = 3
+	cmds := make(rueidis.Commands, 0, perKey*len(keys))
 	for _, k := range keys {
-		cmds = append(cmds, r.c.B().Type().Key(k).Build(), r.c.B().MemoryUsage().Key(k).Samples(memreport.DefaultElementSamples).Build())
+		cmds = append(cmds,
+			r.c.B().Type().Key(k).Build(),
+			r.c.B().MemoryUsage().Key(k).Samples(memreport.DefaultElementSamples).Build(),
+			r.c.B().Hscan().Key(k).Cursor(0).Count(failinfoSamples).Build())
 	}
 	res := r.c.DoMulti(ctx, cmds...)
 	var doomed []string
 	var bytes int64
 	for i, k := range keys {
-		typ, err := res[2*i].ToString()
+		typ, err := res[perKey*i].ToString()
 		if err != nil {
 			return fmt.Errorf("TYPE %q: %w", k, err)
 		}
@@ -41,7 +48,19 @@ func (r *run) failinfo(ctx context.Context, keys []string) error {
 			r.kept(SidekiqFailinfo, Finding{Key: k, Reason: "named like a failinfo hash but is a " + typ})
 			continue
 		}
-		n, err := res[2*i+1].AsInt64()
+		entries, err := failinfoEntries(res[perKey*i+2])
+		if isWrongType(err) {
+			r.kept(SidekiqFailinfo, Finding{Key: k, Reason: "named like a failinfo hash but changed type meanwhile"})
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("HSCAN %q: %w", k, err)
+		}
+		if why := notFailinfo(entries); why != "" {
+			r.kept(SidekiqFailinfo, Finding{Key: k, Reason: why})
+			continue
+		}
+		n, err := res[perKey*i+1].AsInt64()
 		if err != nil && !rueidis.IsRedisNil(err) {
 			return fmt.Errorf("MEMORY USAGE %q: %w", k, err)
 		}

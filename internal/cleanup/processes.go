@@ -41,10 +41,18 @@ func isWipKey(k string) bool { _, ok := wipProc(k); return ok }
 // its lease: a process whose lease expired is the backend's to recover).
 func (r *run) registered(ctx context.Context, procs []string) ([]bool, error) {
 	scores, err := r.c.Do(ctx, r.c.B().Zmscore().Key(procsKey).Member(procs...).Build()).ToArray()
+	out := make([]bool, len(procs))
+	if isWrongType(err) {
+		// Not joblot's registry: no process can be judged gone.
+		r.kept(Processes, Finding{Key: procsKey, Reason: "not a sorted set, so not joblot's process registry: no process is judged gone"})
+		for i := range out {
+			out[i] = true
+		}
+		return out, nil
+	}
 	if err != nil {
 		return nil, fmt.Errorf("ZMSCORE %s: %w", procsKey, err)
 	}
-	out := make([]bool, len(procs))
 	for i := range scores {
 		out[i] = !scores[i].IsNil()
 	}
@@ -73,23 +81,35 @@ func (r *run) procInfo(ctx context.Context, keys []string) error {
 	if len(cand) == 0 {
 		return nil
 	}
-	cmds := make(rueidis.Commands, 0, 2*len(cand))
+	const perKey = 3
+	cmds := make(rueidis.Commands, 0, perKey*len(cand))
 	for _, k := range cand {
-		cmds = append(cmds, r.c.B().ObjectIdletime().Key(k).Build(), r.c.B().MemoryUsage().Key(k).Samples(memreport.DefaultElementSamples).Build())
+		cmds = append(cmds, r.c.B().ObjectIdletime().Key(k).Build(), r.c.B().MemoryUsage().Key(k).Samples(memreport.DefaultElementSamples).Build(),
+			r.c.B().Type().Key(k).Build())
 	}
 	res := r.c.DoMulti(ctx, cmds...)
 	var doomed []string
 	var bytes int64
 	for i, k := range cand {
-		size, err := res[2*i+1].AsInt64()
+		size, err := res[perKey*i+1].AsInt64()
 		if rueidis.IsRedisNil(err) {
 			continue // gone
 		}
 		if err != nil {
 			return fmt.Errorf("MEMORY USAGE %q: %w", k, err)
 		}
+		typ, err := res[perKey*i+2].ToString()
+		if err != nil {
+			return fmt.Errorf("TYPE %q: %w", k, err)
+		}
+		if typ != "hash" {
+			if typ != "none" {
+				r.kept(Processes, Finding{Key: k, Reason: "named like a process info hash but is a " + typ})
+			}
+			continue
+		}
 		if r.opts.ProcessGrace > 0 {
-			idle, err := res[2*i].AsInt64()
+			idle, err := res[perKey*i].AsInt64()
 			if rueidis.IsRedisNil(err) {
 				continue
 			}

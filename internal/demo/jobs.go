@@ -137,17 +137,17 @@ func (l *callbackLog) of(batch string) []firedCallback {
 // workers registers the demo's job kinds.
 func workers(cb *callbackLog, chartChunk int) *joblot.Workers {
 	ws := joblot.NewWorkers()
-	joblot.AddWorker(ws, joblot.WorkFunc[ThumbnailArgs](func(context.Context, *joblot.Job[ThumbnailArgs]) error { return nil }))
+	joblot.AddWorker(ws, joblot.WorkFunc[ThumbnailArgs](func(context.Context, *joblot.Job[ThumbnailArgs]) error { return nil }), nil)
 	joblot.AddWorker(ws, joblot.WorkFunc[ChargeArgs](func(_ context.Context, job *joblot.Job[ChargeArgs]) error {
 		return chargeError(job.Args.N, job.Attempt)
-	}), joblot.WorkerOpts{
+	}), &joblot.WorkerOpts{
 		// One quick retry, so the demo finishes: transient failures
 		// succeed on it.
 		MaxRetries:  1,
 		RetryPolicy: joblot.RetryPolicyFunc(func(int) time.Duration { return time.Second }),
 	})
-	joblot.AddWorker(ws, joblot.WorkFunc[SectionArgs](func(context.Context, *joblot.Job[SectionArgs]) error { return nil }))
-	joblot.AddWorker(ws, joblot.WorkFunc[ChartArgs](func(context.Context, *joblot.Job[ChartArgs]) error { return nil }))
+	joblot.AddWorker(ws, joblot.WorkFunc[SectionArgs](func(context.Context, *joblot.Job[SectionArgs]) error { return nil }), nil)
+	joblot.AddWorker(ws, joblot.WorkFunc[ChartArgs](func(context.Context, *joblot.Job[ChartArgs]) error { return nil }), nil)
 	joblot.AddWorker(ws, joblot.WorkFunc[ChartsArgs](func(ctx context.Context, job *joblot.Job[ChartsArgs]) error {
 		parent, err := joblot.BatchFromContext(ctx)
 		if err != nil {
@@ -175,8 +175,8 @@ func workers(cb *callbackLog, chartChunk int) *joblot.Workers {
 			}
 		}
 		return child.Commit(ctx)
-	}))
-	joblot.AddWorker(ws, joblot.WorkFunc[CallbackArgs](cb.record))
+	}), nil)
+	joblot.AddWorker(ws, joblot.WorkFunc[CallbackArgs](cb.record), nil)
 	return ws
 }
 

@@ -8,7 +8,12 @@ import (
 	"strings"
 	"text/tabwriter"
 	"unicode/utf8"
+
+	"github.com/joblot/joblot/internal/termtext"
 )
+
+// maxKeyRunes bounds a key name in Format's tables.
+const maxKeyRunes = 120
 
 // Format writes r as aligned tables: the families that hold keys, biggest
 // first, then the biggest keys of each, then the totals.
@@ -52,7 +57,7 @@ func Format(w io.Writer, r *Result) error {
 			if i == 0 {
 				label = string(f.Family)
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\n", label, HumanBytes(k.Bytes), k.Key)
+			fmt.Fprintf(tw, "%s\t%s\t%s\n", label, HumanBytes(k.Bytes), termtext.Cell(k.Key, maxKeyRunes))
 		}
 	}
 	return tw.Flush()

@@ -73,7 +73,7 @@ func startCluster(t testing.TB, masters int, useCLI bool) *Cluster {
 	if err := create(); err != nil {
 		t.Fatalf("redistest: create cluster: %v", err)
 	}
-	if err := c.waitReady(20 * time.Second); err != nil {
+	if err := c.waitReady(clusterTimeout); err != nil {
 		t.Fatalf("redistest: %v", err)
 	}
 	return c

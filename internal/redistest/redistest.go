@@ -24,6 +24,22 @@ type Server struct {
 	URL string
 	cmd *exec.Cmd
 	dir string
+	// exited is closed once cmd has exited (and been waited for).
+	exited chan struct{}
+}
+
+// newServer starts cmd, a redis-server meant to listen on addr, and watches
+// it exit.
+func newServer(cmd *exec.Cmd, addr, dir string) (*Server, error) {
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	s := &Server{Addr: addr, URL: "redis://" + addr, cmd: cmd, dir: dir, exited: make(chan struct{})}
+	go func() {
+		_ = cmd.Wait()
+		close(s.exited)
+	}()
+	return s, nil
 }
 
 // Options tune the server.
@@ -62,6 +78,15 @@ func Start(t testing.TB, opts ...Options) *Server {
 	return s
 }
 
+// readyTimeout bounds the wait for a started process to answer, and
+// clusterTimeout the wait for a cluster or sentinel to settle: generous, so
+// that a busy machine makes a test slower, never red (a port taken between
+// freePort and bind makes the process exit, and costs one readyTimeout).
+const (
+	readyTimeout   = 30 * time.Second
+	clusterTimeout = time.Minute
+)
+
 // StartServer starts a server in dir; the caller must call Stop. It is for
 // programs (benchmarks, the demo) that are not tests.
 func StartServer(dir string, o Options) (*Server, error) {
@@ -92,13 +117,12 @@ func StartServer(dir string, o Options) (*Server, error) {
 			args = append(args, "--maxmemory", o.MaxMemory)
 		}
 		args = append(args, o.Args...)
-		cmd := exec.Command(bin, args...)
-		if err := cmd.Start(); err != nil {
+		addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+		s, err := newServer(exec.Command(bin, args...), addr, dir)
+		if err != nil {
 			return nil, fmt.Errorf("start redis-server: %w", err)
 		}
-		addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
-		s := &Server{Addr: addr, URL: "redis://" + addr, cmd: cmd, dir: dir}
-		if lastErr = s.waitReady(5 * time.Second); lastErr == nil {
+		if lastErr = s.waitReady(readyTimeout); lastErr == nil {
 			return s, nil
 		}
 		s.Stop() // most likely the port was taken between freePort and bind: try another
@@ -112,7 +136,7 @@ func (s *Server) Stop() {
 		return
 	}
 	_ = s.cmd.Process.Kill()
-	_, _ = s.cmd.Process.Wait()
+	<-s.exited
 	s.cmd = nil
 }
 
@@ -151,17 +175,27 @@ func (s *Server) Info(field string) (string, error) {
 	return "", fmt.Errorf("INFO has no field %q", field)
 }
 
+// waitReady waits until the server answers as itself: the process_id in
+// INFO server must be ours, because another test's server may have bound
+// the port between freePort and our bind (ours then exits, and a PING would
+// be answered by the other one).
 func (s *Server) waitReady(d time.Duration) error {
 	deadline := time.Now().Add(d)
+	want := strconv.Itoa(s.Pid())
 	for {
-		out, err := s.Do("PING")
-		if err == nil && out == "PONG" {
+		select {
+		case <-s.exited:
+			return fmt.Errorf("redis-server on %s exited (port taken?); see %s", s.Addr, filepath.Join(s.dir, "redis.log"))
+		default:
+		}
+		pid, err := s.Info("process_id")
+		if err == nil && pid == want {
 			return nil
 		}
+		if err == nil {
+			err = fmt.Errorf("%s is served by process %s, not ours (%s)", s.Addr, pid, want)
+		}
 		if time.Now().After(deadline) {
-			if err == nil {
-				err = fmt.Errorf("PING answered %q", out)
-			}
 			return err
 		}
 		time.Sleep(10 * time.Millisecond)

@@ -73,13 +73,12 @@ func startSentinel(dir string, master *Server) (*Sentinel, error) {
 		if err := os.WriteFile(conf, []byte(strings.Join(lines, "\n")+"\n"), 0o600); err != nil {
 			return nil, fmt.Errorf("write sentinel config: %w", err)
 		}
-		cmd := exec.Command(bin, conf, "--sentinel")
-		if err := cmd.Start(); err != nil {
+		addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+		proc, err := newServer(exec.Command(bin, conf, "--sentinel"), addr, dir)
+		if err != nil {
 			return nil, fmt.Errorf("start redis-server --sentinel: %w", err)
 		}
-		addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
-		proc := &Server{Addr: addr, URL: "redis://" + addr, cmd: cmd, dir: dir}
-		if lastErr = proc.waitReady(5 * time.Second); lastErr != nil {
+		if lastErr = proc.waitReady(readyTimeout); lastErr != nil {
 			proc.Stop() // most likely the port was taken: try another
 			continue
 		}
@@ -89,7 +88,7 @@ func startSentinel(dir string, master *Server) (*Sentinel, error) {
 			Master: master,
 			proc:   proc,
 		}
-		if err := s.waitMaster(10 * time.Second); err != nil {
+		if err := s.waitMaster(clusterTimeout); err != nil {
 			s.Stop()
 			return nil, err
 		}

@@ -67,7 +67,7 @@ local function fire(m, now, death)
   return fired
 end
 
--- keep sets the batch's TTL (BRIEF §3): a short linger after success, the
+-- keep sets the batch's TTL (docs/data-model.md, Expiry): a short linger after success, the
 -- dead set's age cap while it holds dead jobs, else the horizon, counted
 -- from now. It rewrites every key's TTL when the meta's TTL is off by more
 -- than an hour, else only the keys this call may have created.

@@ -9,8 +9,11 @@
 --     R retry at score; D dead at score; Q requeue at the head;
 --     X discarded; C cancelled (batch); N acknowledged, nothing written
 --     (a stale duplicate of a batch job).
--- Counters: processed counts successes, failed counts retries and deaths
--- (in :stats and in the day's hash), discarded the discards.
+-- Counters (backend.Stats documents them): processed counts every finished
+-- attempt (success, retry, death, discard, and a stale duplicate's failure),
+-- failed the failures that wrote a retry or dead entry (both in :stats and in
+-- the day's hash), discarded the discards. A requeue or a cancel counts
+-- nothing: no attempt finished.
 -- Returns the number of in-flight entries deleted.
 local wip, jobs, retry, dead, stats, day = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
 local n = tonumber(ARGV[3])
@@ -26,6 +29,7 @@ for i = 4 + n, #ARGV, 4 do
   local op = ARGV[i]
   if redis.call('HDEL', wip, ARGV[i + 1]) == 1 then
     deleted = deleted + 1
+    if op ~= 'Q' and op ~= 'C' then processed = processed + 1 end
     if op == 'R' then
       zretry[#zretry + 1] = ARGV[i + 2]
       zretry[#zretry + 1] = ARGV[i + 3]

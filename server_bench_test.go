@@ -1,0 +1,79 @@
+package joblot
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/joblot/joblot/backend"
+)
+
+// memBackend serves Fetch from an endless supply of identical jobs and
+// counts Complete's results: it isolates the server's own per-job cost
+// (fetch loop, workers, acks) from storage.
+type memBackend struct {
+	backend.Backend // unused methods: nil, they would panic
+
+	raw  []byte
+	job  backend.Job
+	mu   sync.Mutex
+	left int
+	done int
+	all  chan struct{}
+}
+
+func (m *memBackend) Fetch(_ context.Context, _ string, _ []string, n int) ([]*backend.Fetched, error) {
+	m.mu.Lock()
+	n = min(n, m.left)
+	m.left -= n
+	m.mu.Unlock()
+	out := make([]*backend.Fetched, n)
+	for i := range out {
+		j := m.job
+		out[i] = &backend.Fetched{Job: &j, Raw: m.raw}
+	}
+	return out, nil
+}
+
+func (m *memBackend) Complete(_ context.Context, _ string, rs []backend.Result) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.done += len(rs)
+	if m.done == cap(m.all) {
+		close(m.all)
+	}
+	return nil
+}
+
+func (*memBackend) Heartbeat(context.Context, backend.ProcessInfo, time.Duration) error { return nil }
+func (*memBackend) Deregister(context.Context, string) error                            { return nil }
+func (*memBackend) Lease(context.Context, string, string, time.Duration) (bool, error) {
+	return false, nil
+}
+
+// BenchmarkServerOverhead is the server's cost per no-op job without
+// storage.
+func BenchmarkServerOverhead(b *testing.B) {
+	ws := NewWorkers()
+	AddWorker(ws, WorkFunc[greetArgs](func(context.Context, *Job[greetArgs]) error { return nil }), nil)
+	m := &memBackend{
+		job:  backend.Job{ID: "0123456789abcdef", Kind: "greet", Queue: DefaultQueue, Args: []byte(`{"name":"x"}`)},
+		raw:  []byte("raw"),
+		left: b.N,
+	}
+	m.all = make(chan struct{}, b.N) // cap only: the count to wait for
+	cfg := ServerConfig{Workers: ws, Logger: testLogger(), IdleFetchInterval: time.Millisecond}
+	s, err := NewServer(m, cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	if err := s.Start(context.Background()); err != nil {
+		b.Fatal(err)
+	}
+	<-m.all
+	b.StopTimer()
+	_ = s.Stop(context.Background())
+}
