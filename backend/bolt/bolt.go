@@ -31,6 +31,7 @@ import (
 
 	"github.com/joblot/joblot/backend"
 	"github.com/joblot/joblot/internal/clock"
+	"github.com/joblot/joblot/internal/trust"
 )
 
 // Options configure Open.
@@ -51,6 +52,11 @@ type Options struct {
 	// (path + ".sock", see package backend/remote), so that the CLI works
 	// while it runs; nobody else can open the file.
 	NoLocalEndpoint bool
+	// AllowOwner names one more user (a login name or a numeric uid) whose
+	// store file Open accepts, besides the process's own effective uid.
+	// Default "": Open refuses a file owned by any other user, since that
+	// user could write the jobs this process runs.
+	AllowOwner string
 	// Now is the clock of the backend's time-dependent writes and checks:
 	// each write transaction's now (stored timestamps, day counters,
 	// whether an enqueued job is due, dedupe windows, batch deadlines) and
@@ -96,10 +102,20 @@ var _ backend.Backend = (*Backend)(nil)
 // Open opens (creating if needed) the store file at path, takes its
 // exclusive lock, checks its data-model version, and recovers the in-flight
 // jobs a previous run left behind (see the package doc).
+//
+// Open refuses a file another local user could have planted or could
+// change, with an error wrapping backend.ErrUntrusted: a symbolic link in
+// place of the file (backend.ErrSymlink), a file its group or others may
+// write (backend.ErrWritableByOthers), or one owned by another user than
+// the process's own or Options.AllowOwner (backend.ErrForeignOwner).
 func Open(path string, opts Options) (*Backend, error) {
 	timeout := opts.LockTimeout
 	if timeout <= 0 {
 		timeout = DefaultLockTimeout
+	}
+	owners, err := trust.New(opts.AllowOwner)
+	if err != nil {
+		return nil, fmt.Errorf("joblot/bolt: open %s: %w", path, err)
 	}
 	db, err := bbolt.Open(path, 0o600, &bbolt.Options{
 		Timeout: timeout,
@@ -108,6 +124,8 @@ func Open(path string, opts Options) (*Backend, error) {
 		NoFreelistSync: true,
 		FreelistType:   bbolt.FreelistMapType,
 		NoSync:         opts.NoSync,
+		// The file is checked on the descriptor bbolt then locks and maps.
+		OpenFile: owners.OpenFile,
 	})
 	if errors.Is(err, bbolt.ErrTimeout) {
 		return nil, fmt.Errorf("joblot/bolt: open %s: %w (waited %v); the embedded store serves one process on one machine: use Redis to run several processes or machines", path, backend.ErrLocked, timeout)

@@ -37,7 +37,7 @@ func ExampleMigrate() {
 	store.Close()
 
 	for _, dry := range []bool{true, false} {
-		rep, err := bolt.Migrate(ctx, path, backend.MigrateOptions{DryRun: dry})
+		rep, err := bolt.Migrate(ctx, path, bolt.Options{}, backend.MigrateOptions{DryRun: dry})
 		if err != nil {
 			log.Fatal(err) // errors.Is(err, backend.ErrVersionTooNew): a newer joblot wrote it
 		}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/joblot/joblot/backend"
 	"github.com/joblot/joblot/internal/migrate"
+	"github.com/joblot/joblot/internal/trust"
 )
 
 // migrations returns every registered step of the file's data model,
@@ -25,16 +26,26 @@ func migrations() []migrate.Step[*bbolt.DB] { return nil }
 // each; with mo.DryRun it only reports them. The file must exist, and
 // must not be open elsewhere: a file owned by a running process fails
 // with an error wrapping backend.ErrLocked after DefaultLockTimeout.
-// Unlike Open, Migrate recovers no jobs and serves no endpoint.
-func Migrate(ctx context.Context, path string, mo backend.MigrateOptions) (*backend.MigrationReport, error) {
-	return migrateFile(ctx, path, migrations(), mo)
+// Unlike Open, Migrate recovers no jobs and serves no endpoint; of opts it
+// reads the trust settings (AllowOwner) and LockTimeout, and refuses a file
+// another user planted or can change as Open does.
+func Migrate(ctx context.Context, path string, opts Options, mo backend.MigrateOptions) (*backend.MigrationReport, error) {
+	return migrateFile(ctx, path, opts, migrations(), mo)
 }
 
-func migrateFile(ctx context.Context, path string, steps []migrate.Step[*bbolt.DB], mo backend.MigrateOptions) (*backend.MigrationReport, error) {
+func migrateFile(ctx context.Context, path string, opts Options, steps []migrate.Step[*bbolt.DB], mo backend.MigrateOptions) (*backend.MigrationReport, error) {
 	if _, err := os.Stat(path); err != nil {
 		return nil, fmt.Errorf("joblot/bolt: embedded store %s: %w", path, err)
 	}
-	db, err := bbolt.Open(path, 0o600, &bbolt.Options{Timeout: DefaultLockTimeout, ReadOnly: mo.DryRun})
+	owners, err := trust.New(opts.AllowOwner)
+	if err != nil {
+		return nil, fmt.Errorf("joblot/bolt: migrate %s: %w", path, err)
+	}
+	timeout := opts.LockTimeout
+	if timeout <= 0 {
+		timeout = DefaultLockTimeout
+	}
+	db, err := bbolt.Open(path, 0o600, &bbolt.Options{Timeout: timeout, ReadOnly: mo.DryRun, OpenFile: owners.OpenFile})
 	if errors.Is(err, bbolt.ErrTimeout) {
 		return nil, fmt.Errorf("joblot/bolt: open %s: %w: stop the process that owns it to migrate", path, backend.ErrLocked)
 	}

@@ -9,10 +9,12 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"syscall"
 	"time"
 
 	"github.com/joblot/joblot/backend"
+	"github.com/joblot/joblot/internal/trust"
 )
 
 // Client is a backend.Backend whose every method is answered by the process
@@ -23,10 +25,11 @@ import (
 // ErrNoOwner; if the owner went away after the call was sent, the call may
 // or may not have taken effect, and the message says so.
 type Client struct {
-	path   string // socket path
-	http   *http.Client
-	memory bool // the served backend is a backend.MemoryReporter
-	pid    int  // the owner's process id
+	path       string // socket path
+	http       *http.Client
+	memory     bool  // the served backend is a backend.MemoryReporter
+	pid        int   // the owner's process id
+	maxRequest int64 // the largest request body the owner accepts
 }
 
 var _ backend.Backend = (*Client)(nil)
@@ -34,21 +37,56 @@ var _ backend.Backend = (*Client)(nil)
 // maxIdleConns bounds the connections a Client keeps open between calls.
 const maxIdleConns = 16
 
+// clientIdleTimeout is how long a Client keeps an idle connection.
+const clientIdleTimeout = time.Minute
+
+// Dialer connects to the process that owns a store. The zero Dialer trusts
+// only an owner that runs as this process's own user.
+type Dialer struct {
+	// AllowOwner names one more user (a login name or a numeric uid) whose
+	// endpoint Dial trusts, besides the process's own effective uid.
+	// Default "": an endpoint served by another user's process, or whose
+	// socket another user owns or may write, is refused.
+	AllowOwner string
+}
+
+// Dial is the zero Dialer's Dial.
+func Dial(ctx context.Context, dbPath string) (*Client, error) {
+	return Dialer{}.Dial(ctx, dbPath)
+}
+
 // Dial connects to the process that serves the store at dbPath. It fails
 // with an error wrapping ErrNoOwner when nobody does (no socket, or a stale
 // one), in which case the caller may open the store file itself.
-func Dial(ctx context.Context, dbPath string) (*Client, error) {
+//
+// Every connection is checked before anything is sent on it: the process
+// at the other end (where the platform tells, else the socket file's owner)
+// must run as a trusted user (see Dialer), and the socket must be no
+// symbolic link nor writable by group or others. An endpoint that fails
+// the check is refused with an error wrapping backend.ErrUntrusted (and not
+// ErrNoOwner: the caller must not take the store over either).
+func (d Dialer) Dial(ctx context.Context, dbPath string) (*Client, error) {
+	owners, err := trust.New(d.AllowOwner)
+	if err != nil {
+		return nil, err
+	}
+	return dial(ctx, dbPath, owners)
+}
+
+// dial is Dial trusting owners.
+func dial(ctx context.Context, dbPath string, owners trust.Policy) (*Client, error) {
 	path := SocketPath(dbPath)
 	dialer := &net.Dialer{}
 	c := &Client{
-		path: path,
+		path:       path,
+		maxRequest: DefaultMaxRequestBytes,
 		http: &http.Client{Transport: &http.Transport{
 			DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-				return dialer.DialContext(ctx, "unix", path)
+				return connect(ctx, dialer, path, owners)
 			},
 			MaxIdleConns:        maxIdleConns,
 			MaxIdleConnsPerHost: maxIdleConns,
-			IdleConnTimeout:     time.Minute,
+			IdleConnTimeout:     clientIdleTimeout,
 			DisableCompression:  true,
 		}},
 	}
@@ -62,7 +100,32 @@ func Dial(ctx context.Context, dbPath string) (*Client, error) {
 		return nil, fmt.Errorf("joblot: the process serving %s (pid %d) speaks protocol %d, this joblot speaks %d: use the same joblot version", dbPath, hello.PID, hello.Protocol, protocolVersion)
 	}
 	c.memory, c.pid = hello.Memory, hello.PID
+	if hello.MaxRequest > 0 {
+		c.maxRequest = hello.MaxRequest
+	}
 	return c, nil
+}
+
+// connect opens one connection to the socket at path and checks, before
+// anything is sent, that a trusted user's process serves it. A failed check
+// is reported as a failed dial: nothing was sent.
+func connect(ctx context.Context, d *net.Dialer, path string, owners trust.Policy) (net.Conn, error) {
+	conn, err := d.DialContext(ctx, "unix", path)
+	if err != nil {
+		return nil, err
+	}
+	err = owners.CheckPeer(conn, path)
+	if err == nil {
+		var fi os.FileInfo
+		if fi, err = os.Lstat(path); err == nil {
+			err = owners.CheckFile(path, fi)
+		}
+	}
+	if err != nil {
+		_ = conn.Close()
+		return nil, &net.OpError{Op: "dial", Net: "unix", Addr: &net.UnixAddr{Name: path, Net: "unix"}, Err: err}
+	}
+	return conn, nil
 }
 
 // Close closes the client's connections. It does not close the served
@@ -98,12 +161,21 @@ func (m memoryClient) Memory(ctx context.Context) (backend.MemoryInfo, error) {
 }
 
 // call POSTs req to /v1/method and decodes the answer into resp, or returns
-// the error the owner's backend returned.
+// the error the owner's backend returned. A request larger than the owner
+// accepts is not sent: the error wraps ErrRequestTooLarge.
 func (c *Client) call(ctx context.Context, method string, req, resp any) error {
 	body, err := json.Marshal(req)
 	if err != nil {
 		return fmt.Errorf("joblot: remote %s: encode request: %w", method, err)
 	}
+	if int64(len(body)) > c.maxRequest {
+		return fmt.Errorf("joblot: remote %s: the request is %d bytes, more than the %d the owner accepts: %w", method, len(body), c.maxRequest, ErrRequestTooLarge)
+	}
+	return c.send(ctx, method, body, resp)
+}
+
+// send POSTs the encoded request body to /v1/method (see call).
+func (c *Client) send(ctx context.Context, method string, body []byte, resp any) error {
 	hreq, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://joblot/v1/"+method, bytes.NewReader(body))
 	if err != nil {
 		return fmt.Errorf("joblot: remote %s: %w", method, err)
@@ -136,6 +208,13 @@ func (c *Client) call(ctx context.Context, method string, req, resp any) error {
 func (c *Client) transportError(ctx context.Context, method string, err error) error {
 	if ctxErr := ctx.Err(); ctxErr != nil {
 		return fmt.Errorf("joblot: remote %s: %w", method, ctxErr)
+	}
+	if errors.Is(err, backend.ErrUntrusted) {
+		var op *net.OpError
+		if errors.As(err, &op) {
+			err = op.Err
+		}
+		return fmt.Errorf("joblot: remote %s: refusing the endpoint: %w", method, err)
 	}
 	var op *net.OpError
 	if errors.As(err, &op) && op.Op == "dial" {

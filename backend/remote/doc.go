@@ -11,10 +11,24 @@
 //
 // # Local only
 //
-// The endpoint is a unix socket next to the store file (SocketPath), created
-// with mode 0600. There is no authentication beyond file permissions: whoever
-// may open the socket may do anything the owner's backend can, exactly as if
-// they could open the store file. Never expose it over a network.
+// The endpoint is a unix socket next to the store file (SocketPath), mode
+// 0600, created in a private directory and linked into place once
+// restricted. Whoever may open the socket may do anything the owner's
+// backend can, exactly as if they could open the store file, so both ends
+// check the other's user: the owner accepts connections from its own user
+// and root only, and Dial refuses, before sending anything, an endpoint
+// whose process (SO_PEERCRED on Linux) or socket file belongs to another
+// user than the caller's (or Dialer.AllowOwner), or whose socket is a
+// symbolic link or writable by others (errors wrapping
+// backend.ErrUntrusted). Never expose it over a network.
+//
+// # Limits
+//
+// A request body is bounded (Server.MaxRequestBytes, 16 MiB by default; a
+// larger one is refused with ErrRequestTooLarge) and must arrive within
+// Server.BodyTimeout once its header has. The owner announces its limit at
+// Dial, and Client splits the calls that carry many jobs (Enqueue,
+// AddToBatch, Complete) into requests that fit.
 //
 // # Protocol
 //

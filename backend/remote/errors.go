@@ -12,6 +12,12 @@ import (
 // itself.
 var ErrNoOwner = errors.New("joblot: no running process serves this store")
 
+// ErrRequestTooLarge: one call's request is larger than the owner accepts
+// (Server.MaxRequestBytes). Client splits Enqueue, AddToBatch and Complete
+// into requests that fit, so only a single job (or result) larger than the
+// limit gets it; nothing of such a call is sent.
+var ErrRequestTooLarge = errors.New("joblot: request too large for the local endpoint")
+
 // codes lists each error that callers branch on with its wire code, most
 // specific first (an error wrapping several gets the first code). Codes are
 // part of the protocol: never rename one.
@@ -35,6 +41,7 @@ func codes() []struct {
 		{"deadline_exceeded", context.DeadlineExceeded},
 		{"canceled", context.Canceled},
 		{"no_owner", ErrNoOwner},
+		{"request_too_large", ErrRequestTooLarge},
 	}
 }
 

@@ -10,9 +10,14 @@ import (
 // The backend.Backend methods of Client, each one call to the owner. Their
 // doc is backend.Backend's.
 
-// Enqueue implements backend.Backend.
+// Enqueue implements backend.Backend. Jobs more than the owner accepts in
+// one request are sent in several (see callSplit), as a backend stores a
+// large call in chunks.
 func (c *Client) Enqueue(ctx context.Context, jobs []*backend.Job) error {
-	return c.call(ctx, "Enqueue", enqueueReq{Jobs: jobs}, &empty{})
+	return callSplit(ctx, c, "Enqueue", len(jobs),
+		func(lo, hi int) any { return enqueueReq{Jobs: jobs[lo:hi]} },
+		func(i int) any { return jobs[i] },
+		func(int, int, *empty) {})
 }
 
 // Fetch implements backend.Backend.
@@ -28,16 +33,21 @@ func (c *Client) Fetch(ctx context.Context, proc string, queues []string, max in
 	return fs, nil
 }
 
-// Complete implements backend.Backend.
+// Complete implements backend.Backend. Results more than the owner accepts
+// in one request are sent in several (see callSplit); each result is
+// recorded on its own.
 func (c *Client) Complete(ctx context.Context, proc string, results []backend.Result) error {
-	req := completeReq{Proc: proc, Results: make([]*wireResult, len(results))}
+	wire := make([]*wireResult, len(results))
 	for i, r := range results {
-		req.Results[i] = &wireResult{
+		wire[i] = &wireResult{
 			Fetched: toWireFetched(r.Fetched), Outcome: r.Outcome, Job: r.Job,
 			RetryAt: r.RetryAt, Duration: r.Duration,
 		}
 	}
-	return c.call(ctx, "Complete", req, &empty{})
+	return callSplit(ctx, c, "Complete", len(wire),
+		func(lo, hi int) any { return completeReq{Proc: proc, Results: wire[lo:hi]} },
+		func(i int) any { return wire[i] },
+		func(int, int, *empty) {})
 }
 
 // Heartbeat implements backend.Backend.
@@ -117,18 +127,30 @@ func (c *Client) CreateBatch(ctx context.Context, spec *backend.BatchSpec) error
 
 // AddToBatch implements backend.Backend. The BatchID and BatchIndex the
 // owner assigned are copied into add.Jobs, as an in-process call would leave
-// them.
+// them. Jobs more than the owner accepts in one request are added in
+// several (see callSplit), each with its own Seq, as a caller adding in
+// chunks would.
 func (c *Client) AddToBatch(ctx context.Context, add *backend.BatchAdd) error {
-	var resp addResp
-	err := c.call(ctx, "AddToBatch", add, &resp)
-	if add != nil && len(resp.Assigned) == len(add.Jobs) {
-		for i, j := range add.Jobs {
-			if j != nil {
-				j.BatchID, j.BatchIndex = resp.Assigned[i].BatchID, resp.Assigned[i].BatchIndex
-			}
-		}
+	if add == nil {
+		return c.call(ctx, "AddToBatch", add, &addResp{})
 	}
-	return err
+	return callSplit(ctx, c, "AddToBatch", len(add.Jobs),
+		func(lo, hi int) any {
+			part := *add
+			part.Seq, part.Jobs = add.Seq+lo, add.Jobs[lo:hi]
+			return &part
+		},
+		func(i int) any { return add.Jobs[i] },
+		func(lo, hi int, resp *addResp) {
+			if len(resp.Assigned) != hi-lo {
+				return
+			}
+			for i, j := range add.Jobs[lo:hi] {
+				if j != nil {
+					j.BatchID, j.BatchIndex = resp.Assigned[i].BatchID, resp.Assigned[i].BatchIndex
+				}
+			}
+		})
 }
 
 // CommitBatch implements backend.Backend.

@@ -22,6 +22,9 @@ type helloResp struct {
 	PID int `json:"pid"`
 	// Memory reports whether the served backend is a backend.MemoryReporter.
 	Memory bool `json:"memory"`
+	// MaxRequest is the largest request body the owner accepts, in bytes
+	// (absent from owners that predate the limit: DefaultMaxRequestBytes).
+	MaxRequest int64 `json:"max_request,omitempty"`
 }
 
 type enqueueReq struct {

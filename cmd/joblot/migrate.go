@@ -56,7 +56,7 @@ bolt.Migrate.`,
 			if c.redisURL != "" {
 				res, err = migrateRedis(ctx, c, dryRun)
 			} else {
-				res, err = migrateFile(ctx, c.dbPath, dryRun)
+				res, err = migrateFile(ctx, c.dbPath, a.store.allowOwner, dryRun)
 			}
 			if err != nil {
 				return err
@@ -94,10 +94,10 @@ func migrateRedis(ctx context.Context, c storeChoice, dryRun bool) (*migrateResu
 
 // migrateFile migrates the embedded store at path. A file owned by a
 // running process is refused, naming it when its endpoint answers.
-func migrateFile(ctx context.Context, path string, dryRun bool) (*migrateResult, error) {
-	rep, err := bolt.Migrate(ctx, path, backend.MigrateOptions{DryRun: dryRun})
+func migrateFile(ctx context.Context, path, allowOwner string, dryRun bool) (*migrateResult, error) {
+	rep, err := bolt.Migrate(ctx, path, bolt.Options{AllowOwner: allowOwner}, backend.MigrateOptions{DryRun: dryRun})
 	if errors.Is(err, backend.ErrLocked) {
-		if rc, derr := remote.Dial(ctx, path); derr == nil {
+		if rc, derr := (remote.Dialer{AllowOwner: allowOwner}).Dial(ctx, path); derr == nil {
 			pid := rc.OwnerPID()
 			rc.Close()
 			return nil, fmt.Errorf("embedded store %s is owned by a running process (pid %d): stop it to migrate", path, pid)

@@ -35,6 +35,7 @@ type storeFlags struct {
 	redisURLFile  string
 	dbPath        string
 	allowEviction bool
+	allowOwner    string
 	fs            *pflag.FlagSet
 	// warn receives warnings about the choice (a URL file others can
 	// read); nil discards them.
@@ -49,6 +50,7 @@ func (f *storeFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&f.redisURLFile, "redis-url-file", "", "read the Redis URL from this file (surrounding whitespace is ignored), to keep its password out of ps; it should be readable by its owner only")
 	fs.StringVar(&f.dbPath, "db", defaultDBPath, "embedded store file, used when no Redis is configured")
 	fs.BoolVar(&f.allowEviction, "allow-eviction", false, "use a Redis whose maxmemory-policy is not noeviction (it may silently lose jobs)")
+	fs.StringVar(&f.allowOwner, "allow-owner", "", "trust an embedded store file (and its owner's local endpoint) that belongs to this user (name or uid) besides yourself")
 }
 
 // storeChoice is the resolved backend selection.
@@ -58,6 +60,8 @@ type storeChoice struct {
 	// dbPath is the file otherwise; dbExplicit says --db was given.
 	dbPath     string
 	dbExplicit bool
+	// allowOwner is the other user whose file and endpoint are trusted.
+	allowOwner string
 }
 
 // choose resolves the flags and the environment: --redis, else
@@ -85,7 +89,7 @@ func (f *storeFlags) choose(getenv func(string) string) (storeChoice, error) {
 	if f.dbPath == "" {
 		return storeChoice{}, errors.New("--db must not be empty")
 	}
-	return storeChoice{dbPath: f.dbPath, dbExplicit: dbExplicit}, nil
+	return storeChoice{dbPath: f.dbPath, dbExplicit: dbExplicit, allowOwner: f.allowOwner}, nil
 }
 
 // readURLFile reads a Redis URL from path, trimmed of surrounding
@@ -162,29 +166,30 @@ func (c storeChoice) open(ctx context.Context, allowEviction bool, logger *slog.
 		}
 		return &store{Backend: rb, redis: rb, desc: "redis " + shown, kind: "redis"}, nil
 	}
-	return openFile(ctx, c.dbPath, logger)
+	return openFile(ctx, c.dbPath, c.allowOwner, logger)
 }
 
 // openFile opens the embedded store at path, or, when another process
 // owns it, connects to that process's local endpoint so the command runs
 // through it. A socket next to the file is tried first: when an owner
 // answers there, the file is locked anyway, and asking first spares the
-// wait for the lock.
-func openFile(ctx context.Context, path string, logger *slog.Logger) (*store, error) {
-	if _, err := os.Stat(remote.SocketPath(path)); err == nil {
-		s, err := dialOwner(ctx, path, logger)
+// wait for the lock. A file or endpoint of another user than ours (or
+// allowOwner's) is refused, never used.
+func openFile(ctx context.Context, path, allowOwner string, logger *slog.Logger) (*store, error) {
+	if _, err := os.Lstat(remote.SocketPath(path)); err == nil {
+		s, err := dialOwner(ctx, path, allowOwner, logger)
 		if err == nil || !errors.Is(err, remote.ErrNoOwner) {
 			return s, err
 		}
 	}
-	bb, err := bolt.Open(path, bolt.Options{Limits: backend.Limits{}, Logger: logger})
+	bb, err := bolt.Open(path, bolt.Options{Limits: backend.Limits{}, Logger: logger, AllowOwner: allowOwner})
 	if err == nil {
 		return &store{Backend: bb, bolt: bb, desc: "file " + path, kind: "file", path: path}, nil
 	}
 	if !errors.Is(err, backend.ErrLocked) {
 		return nil, fmt.Errorf("embedded store %s: %w", path, err)
 	}
-	s, derr := dialOwner(ctx, path, logger)
+	s, derr := dialOwner(ctx, path, allowOwner, logger)
 	if derr == nil {
 		return s, nil
 	}
@@ -196,8 +201,8 @@ func openFile(ctx context.Context, path string, logger *slog.Logger) (*store, er
 
 // dialOwner connects to the process that owns the file at path and says
 // so on the logger's stream.
-func dialOwner(ctx context.Context, path string, logger *slog.Logger) (*store, error) {
-	rc, err := remote.Dial(ctx, path)
+func dialOwner(ctx context.Context, path, allowOwner string, logger *slog.Logger) (*store, error) {
+	rc, err := remote.Dialer{AllowOwner: allowOwner}.Dial(ctx, path)
 	if err != nil {
 		return nil, err
 	}
