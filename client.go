@@ -79,27 +79,39 @@ func NewClient(b backend.Backend, cfg ClientConfig) *Client {
 // Backend returns the client's storage.
 func (c *Client) Backend() backend.Backend { return c.backend }
 
-// Enqueue stores one job and returns its ID. opts may be nil.
-func (c *Client) Enqueue(ctx context.Context, args JobArgs, opts *EnqueueOpts) (string, error) {
+// EnqueueResult says what became of one enqueued job.
+type EnqueueResult struct {
+	// ID is the job's ID; when SkippedAsDuplicate is set, the ID of the job
+	// already in the store that this one duplicates.
+	ID string
+	// SkippedAsDuplicate reports that the job was not stored because the
+	// store already holds a job it duplicates (a deterministic ID it has
+	// seen; later, a unique job's lock).
+	SkippedAsDuplicate bool
+}
+
+// Enqueue stores one job and says what became of it. opts may be nil.
+func (c *Client) Enqueue(ctx context.Context, args JobArgs, opts *EnqueueOpts) (EnqueueResult, error) {
 	var o EnqueueOpts
 	if opts != nil {
 		o = *opts
 	}
 	job, err := c.buildJob(EnqueueParams{Args: args, Opts: o}, c.cfg.Now())
 	if err != nil {
-		return "", err
+		return EnqueueResult{}, err
 	}
-	if err := c.backend.Enqueue(ctx, []*backend.Job{job}); err != nil {
-		return "", fmt.Errorf("joblot: enqueue %s: %w", job.Kind, err)
+	res, err := c.backend.Enqueue(ctx, []*backend.Job{job})
+	if err != nil {
+		return EnqueueResult{}, fmt.Errorf("joblot: enqueue %s: %w", job.Kind, err)
 	}
-	return job.ID, nil
+	return resultOf(res, 0, job), nil
 }
 
 // EnqueueMany stores jobs in chunks of ClientConfig.EnqueueChunk, one round
-// trip per chunk, and returns their IDs in order. Every job is validated
-// before the first is stored, so bad input stores nothing; a storage error
-// returns the IDs of the chunks stored before it.
-func (c *Client) EnqueueMany(ctx context.Context, params []EnqueueParams) ([]string, error) {
+// trip per chunk, and says what became of each, in order. Every job is
+// validated before the first is stored, so bad input stores nothing; a
+// storage error returns the results of the chunks stored before it.
+func (c *Client) EnqueueMany(ctx context.Context, params []EnqueueParams) ([]EnqueueResult, error) {
 	now := c.cfg.Now()
 	jobs := make([]*backend.Job, len(params))
 	for i, p := range params {
@@ -109,17 +121,27 @@ func (c *Client) EnqueueMany(ctx context.Context, params []EnqueueParams) ([]str
 		}
 		jobs[i] = job
 	}
-	ids := make([]string, 0, len(jobs))
+	out := make([]EnqueueResult, 0, len(jobs))
 	for start := 0; start < len(jobs); start += c.cfg.EnqueueChunk {
 		chunk := jobs[start:min(start+c.cfg.EnqueueChunk, len(jobs))]
-		if err := c.backend.Enqueue(ctx, chunk); err != nil {
-			return ids, fmt.Errorf("joblot: enqueue: %w", err)
+		res, err := c.backend.Enqueue(ctx, chunk)
+		if err != nil {
+			return out, fmt.Errorf("joblot: enqueue: %w", err)
 		}
-		for _, j := range chunk {
-			ids = append(ids, j.ID)
+		for i, j := range chunk {
+			out = append(out, resultOf(res, i, j))
 		}
 	}
-	return ids, nil
+	return out, nil
+}
+
+// resultOf is the client's view of what the backend did with job, the
+// i-th of its call.
+func resultOf(res backend.EnqueueResult, i int, job *backend.Job) EnqueueResult {
+	if id, dup := res.Duplicate(i); dup {
+		return EnqueueResult{ID: id, SkippedAsDuplicate: true}
+	}
+	return EnqueueResult{ID: job.ID}
 }
 
 // buildJob encodes args and resolves options into a storable job.

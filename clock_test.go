@@ -84,15 +84,18 @@ func TestFakeClockDrivesTime(t *testing.T) {
 			}
 		})
 
-		delayed, err := client.Enqueue(ctx, clockArgs{Mode: "ok"}, &EnqueueOpts{Delay: time.Hour})
+		delayedRes, err := client.Enqueue(ctx, clockArgs{Mode: "ok"}, &EnqueueOpts{Delay: time.Hour})
+		delayed := delayedRes.ID
 		if err != nil {
 			t.Fatal(err)
 		}
-		failing, err := client.Enqueue(ctx, clockArgs{Mode: "fail"}, nil)
+		failingRes, err := client.Enqueue(ctx, clockArgs{Mode: "fail"}, nil)
+		failing := failingRes.ID
 		if err != nil {
 			t.Fatal(err)
 		}
-		killed, err := client.Enqueue(ctx, clockArgs{Mode: "kill"}, nil)
+		killedRes, err := client.Enqueue(ctx, clockArgs{Mode: "kill"}, nil)
+		killed := killedRes.ID
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -38,7 +38,8 @@ func TestTimedOutHTTPCallSaysTimeoutOnce(t *testing.T) {
 		return resp.Body.Close()
 	}), &WorkerOpts{Timeout: 100 * time.Millisecond})
 	client := NewClient(b, ClientConfig{})
-	id, err := client.Enqueue(context.Background(), hookArgs{URL: srv.URL + "/hooks/41"}, &EnqueueOpts{MaxRetries: NoRetries})
+	idRes, err := client.Enqueue(context.Background(), hookArgs{URL: srv.URL + "/hooks/41"}, &EnqueueOpts{MaxRetries: NoRetries})
+	id := idRes.ID
 	if err != nil {
 		t.Fatal(err)
 	}

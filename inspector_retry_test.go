@@ -26,7 +26,8 @@ func TestDeadJobRetriedByHandGetsOneAttempt(t *testing.T) {
 			runs.Add(1)
 			return errors.New("always fails")
 		}), nil)
-		id, err := NewClient(b, ClientConfig{}).Enqueue(ctx, manualRetryArgs{}, &EnqueueOpts{MaxRetries: 1})
+		idRes, err := NewClient(b, ClientConfig{}).Enqueue(ctx, manualRetryArgs{}, &EnqueueOpts{MaxRetries: 1})
+		id := idRes.ID
 		if err != nil {
 			t.Fatal(err)
 		}

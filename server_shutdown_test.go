@@ -171,7 +171,8 @@ func TestStopReturnsWhenJobIgnoresContext(t *testing.T) {
 		ws := NewWorkers()
 		AddWorker(ws, WorkFunc[deafArgs](deaf.work), nil)
 		client := NewClient(b, ClientConfig{})
-		id, err := client.Enqueue(ctx, deafArgs{N: 1}, nil)
+		idRes, err := client.Enqueue(ctx, deafArgs{N: 1}, nil)
+		id := idRes.ID
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -250,12 +251,14 @@ func TestTimedOutJobIgnoringContextFreesItsSlot(t *testing.T) {
 		s := newTestServer(t, b, cfg, testHooks{})
 		t.Cleanup(func() { stopWithin(t, s, 10*time.Second) })
 		client := NewClient(b, ClientConfig{})
-		deafID, err := client.Enqueue(ctx, deafArgs{N: 1}, nil)
+		deafIDRes, err := client.Enqueue(ctx, deafArgs{N: 1}, nil)
+		deafID := deafIDRes.ID
 		if err != nil {
 			t.Fatal(err)
 		}
 		recv(t, deaf.started, "the deaf job to start")
-		greetID, err := client.Enqueue(ctx, greetArgs{Name: "next"}, nil)
+		greetIDRes, err := client.Enqueue(ctx, greetArgs{Name: "next"}, nil)
+		greetID := greetIDRes.ID
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -344,7 +347,8 @@ func TestMaxLingering(t *testing.T) {
 		if q, _ := st.Queue(DefaultQueue); q.InFlight != 1 {
 			t.Errorf("%d jobs in flight at the cap, want 1 (the attempt waiting to be abandoned)", q.InFlight)
 		}
-		greetID, err := client.Enqueue(ctx, greetArgs{Name: "after"}, nil)
+		greetIDRes, err := client.Enqueue(ctx, greetArgs{Name: "after"}, nil)
+		greetID := greetIDRes.ID
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -36,7 +36,8 @@ func TestEnqueueAndRun(t *testing.T) {
 			return nil
 		}), nil)
 		client := NewClient(b, ClientConfig{EnqueueChunk: 7})
-		id, err := client.Enqueue(ctx, greetArgs{Name: "ada"}, &EnqueueOpts{Queue: "mail"})
+		idRes, err := client.Enqueue(ctx, greetArgs{Name: "ada"}, &EnqueueOpts{Queue: "mail"})
+		id := idRes.ID
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -105,7 +106,8 @@ func TestScheduledJobRunsWhenDue(t *testing.T) {
 		}), nil)
 		client := NewClient(b, ClientConfig{})
 		at := time.Now().Add(time.Hour)
-		id, err := client.Enqueue(ctx, greetArgs{}, &EnqueueOpts{RunAt: at})
+		idRes, err := client.Enqueue(ctx, greetArgs{}, &EnqueueOpts{RunAt: at})
+		id := idRes.ID
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -173,7 +175,8 @@ func TestOutcomes(t *testing.T) {
 		}), &WorkerOpts{Timeout: time.Hour}) // only the "timeout" job times out, on its own 50 ms
 		client := NewClient(b, ClientConfig{})
 		enqueue := func(mode string, opts *EnqueueOpts) string {
-			id, err := client.Enqueue(ctx, failArgs{Mode: mode}, opts)
+			idRes, err := client.Enqueue(ctx, failArgs{Mode: mode}, opts)
+			id := idRes.ID
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -265,7 +268,7 @@ func TestUndecodableArgsGoDead(t *testing.T) {
 		ws := NewWorkers()
 		AddWorker(ws, WorkFunc[greetArgs](func(context.Context, *Job[greetArgs]) error { return nil }), nil)
 		bad := &backend.Job{ID: backend.NewJobID(), Kind: "greet", Queue: DefaultQueue, Args: []byte(`{"name": 42}`), CreatedAt: time.Now()}
-		if err := b.Enqueue(ctx, []*backend.Job{bad}); err != nil {
+		if _, err := b.Enqueue(ctx, []*backend.Job{bad}); err != nil {
 			t.Fatal(err)
 		}
 		startServer(t, b, fastConfig(ws))
@@ -353,7 +356,8 @@ func TestGracefulShutdown(t *testing.T) {
 			return ctx.Err()
 		}), nil)
 		client := NewClient(b, ClientConfig{})
-		stuck, _ := client.Enqueue(ctx, greetArgs{Name: "stuck"}, nil)
+		stuckRes, _ := client.Enqueue(ctx, greetArgs{Name: "stuck"}, nil)
+		stuck := stuckRes.ID
 		if _, err := client.Enqueue(ctx, greetArgs{Name: "quick"}, nil); err != nil {
 			t.Fatal(err)
 		}

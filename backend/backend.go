@@ -41,12 +41,12 @@ import (
 // Backend is the storage seam.
 type Backend interface {
 	// Enqueue stores jobs durably. A job whose RunAt is after now goes to
-	// its queue's scheduled set, the others to the tail of their queue. Jobs
-	// whose ID is already known to the store's dedupe window (callbacks,
-	// derived IDs) are skipped silently. Enqueue refuses a store at its
-	// memory limit with an error wrapping ErrStoreFull and stores nothing of
-	// that call's failed chunk.
-	Enqueue(ctx context.Context, jobs []*Job) error
+	// its queue's scheduled set, the others to the tail of their queue. A
+	// job whose ID is already known to the store's dedupe window (callbacks,
+	// derived IDs) is not stored again: the result lists it as skipped.
+	// Enqueue refuses a store at its memory limit with an error wrapping
+	// ErrStoreFull and stores nothing of that call's failed chunk.
+	Enqueue(ctx context.Context, jobs []*Job) (EnqueueResult, error)
 
 	// Fetch claims up to max jobs for process proc, trying queues in the
 	// given order (the server computes the order: strict or weighted). A

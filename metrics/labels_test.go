@@ -107,7 +107,7 @@ func TestScrapeWithInvalidQueueName(t *testing.T) {
 			b := open(t)
 			// `q\xff` spelt with a backslash sanitises like "q\xff": the two
 			// must be summed, not reported twice.
-			if err := b.Enqueue(ctx, []*backend.Job{job("q\xff"), job("q\xff"), job(`q\xff`), job("ok")}); err != nil {
+			if _, err := b.Enqueue(ctx, []*backend.Job{job("q\xff"), job("q\xff"), job(`q\xff`), job("ok")}); err != nil {
 				t.Fatal(err)
 			}
 			c, reg := newTestCollector(b, Options{})
@@ -144,7 +144,7 @@ func TestQueueSeriesAreCapped(t *testing.T) {
 	for i := range jobs {
 		jobs[i] = job(fmt.Sprintf("q%05d", i))
 	}
-	if err := b.Enqueue(ctx, jobs); err != nil {
+	if _, err := b.Enqueue(ctx, jobs); err != nil {
 		t.Fatal(err)
 	}
 	c, reg := newTestCollector(b, Options{})

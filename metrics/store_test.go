@@ -41,12 +41,14 @@ func fillStore(t *testing.T, b backend.Backend) {
 	must("Heartbeat", b.Heartbeat(ctx, backend.ProcessInfo{
 		ID: "p1", Hostname: "h", PID: 1, Queues: []string{"default"}, Concurrency: 5, StartedAt: now,
 	}, time.Minute))
-	must("Enqueue", b.Enqueue(ctx, []*backend.Job{job("default"), job("default"), job("default"), job("default"), job("default"), job("default")}))
+	_, err := b.Enqueue(ctx, []*backend.Job{job("default"), job("default"), job("default"), job("default"), job("default"), job("default")})
+	must("Enqueue", err)
 	later := []*backend.Job{job("mail"), job("mail")}
 	for _, j := range later {
 		j.RunAt = now.Add(time.Hour)
 	}
-	must("Enqueue scheduled", b.Enqueue(ctx, later))
+	_, err = b.Enqueue(ctx, later)
+	must("Enqueue scheduled", err)
 
 	fs, err := b.Fetch(ctx, "p1", []string{"default"}, 3)
 	must("Fetch", err)
@@ -172,7 +174,7 @@ func testScrapeDoesNotTouchStore(t *testing.T, raw backend.Backend) {
 	before := calls.calls.Load()
 
 	// More jobs arrive; scrapes serve the snapshot and read nothing.
-	if err := raw.Enqueue(ctx, []*backend.Job{job("default"), job("default")}); err != nil {
+	if _, err := raw.Enqueue(ctx, []*backend.Job{job("default"), job("default")}); err != nil {
 		t.Fatal(err)
 	}
 	for range 5 {
@@ -210,7 +212,7 @@ func testRunRefreshes(t *testing.T, raw backend.Backend) {
 
 	// Run refreshes at once and then on its interval.
 	waitFor(t, func() bool { return calls.calls.Load() >= 6 })
-	if err := raw.Enqueue(context.Background(), []*backend.Job{job("fresh")}); err != nil {
+	if _, err := raw.Enqueue(context.Background(), []*backend.Job{job("fresh")}); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, func() bool {

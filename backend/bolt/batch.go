@@ -141,7 +141,8 @@ func (c *txc) fire(bt *btx, ev backend.CallbackEvent) error {
 			return fmt.Errorf("batch %s: unreadable %s callback: %w", bt.id, ev, err)
 		}
 		j.CreatedAt = c.now
-		return c.enqueue(j)
+		_, err = c.enqueue(j)
+		return err
 	}
 	if ev != backend.CallbackDeath && bt.m.Parent != "" {
 		return c.kidDone(bt.m.Parent, bt.id, ev)
@@ -317,7 +318,7 @@ func (b *Backend) AddToBatch(ctx context.Context, add *backend.BatchAdd) error {
 			j.BatchIndex = bt.m.total()
 			bt.m.Counters[0]++
 			bt.m.Counters[backend.CounterPending]++
-			if err := c.enqueue(j); err != nil {
+			if _, err := c.enqueue(j); err != nil {
 				return err
 			}
 		}

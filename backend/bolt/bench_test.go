@@ -44,7 +44,7 @@ func runPipeline(tb testing.TB, be *bolt.Backend, n, enqChunk, fetchChunk, fetch
 		defer wg.Done()
 		for left := n; left > 0; {
 			k := min(left, enqChunk)
-			if err := be.Enqueue(ctx, noopJobs("bench", k)); err != nil {
+			if _, err := be.Enqueue(ctx, noopJobs("bench", k)); err != nil {
 				tb.Error(err)
 				return
 			}
@@ -108,7 +108,7 @@ func BenchmarkEnqueueOneDurable(b *testing.B) {
 	js := noopJobs("one", b.N)
 	b.ResetTimer()
 	for i := range b.N {
-		if err := be.Enqueue(ctx, js[i:i+1]); err != nil {
+		if _, err := be.Enqueue(ctx, js[i:i+1]); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -128,7 +128,7 @@ func BenchmarkEnqueueOneConcurrent(b *testing.B) {
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
 			i := next.Add(1) - 1
-			if err := be.Enqueue(ctx, js[i:i+1]); err != nil {
+			if _, err := be.Enqueue(ctx, js[i:i+1]); err != nil {
 				b.Error(err)
 				return
 			}
@@ -155,7 +155,7 @@ func BenchmarkFetchAfterHistory(b *testing.B) {
 			runPipeline(b, be, history, 1000, 1000, 1)
 		}
 		for i := 0; i < backlog; i += 1000 {
-			if err := be.Enqueue(ctx, noopJobs("bench", 1000)); err != nil {
+			if _, err := be.Enqueue(ctx, noopJobs("bench", 1000)); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -177,7 +177,7 @@ func BenchmarkFetchAfterHistory(b *testing.B) {
 				}
 				b.StopTimer()
 				refill[0].ID = backend.NewJobID() // keep the backlog steady
-				if err := be.Enqueue(ctx, refill); err != nil {
+				if _, err := be.Enqueue(ctx, refill); err != nil {
 					b.Fatal(err)
 				}
 				b.StartTimer()

@@ -76,7 +76,7 @@ func crashChild(path string) {
 		for i := range js {
 			js[i] = &backend.Job{ID: fmt.Sprintf("r%d-%d", round, i), Kind: "k", Queue: "crash", Args: []byte(`{}`)}
 		}
-		if err := b.Enqueue(ctx, js); err != nil {
+		if _, err := b.Enqueue(ctx, js); err != nil {
 			fmt.Fprintln(os.Stderr, "child enqueue:", err)
 			os.Exit(2)
 		}
@@ -239,7 +239,7 @@ func lockChild(path string) {
 		fmt.Fprintln(os.Stderr, "child open:", err)
 		os.Exit(2)
 	}
-	if err := b.Enqueue(context.Background(), []*backend.Job{{ID: "held", Kind: "k", Queue: "q"}}); err != nil {
+	if _, err := b.Enqueue(context.Background(), []*backend.Job{{ID: "held", Kind: "k", Queue: "q"}}); err != nil {
 		os.Exit(2)
 	}
 	fmt.Println("ready")

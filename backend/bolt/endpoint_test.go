@@ -27,7 +27,7 @@ func TestOwnerServesTheLocalEndpointByDefault(t *testing.T) {
 		t.Fatal(err)
 	}
 	job := &backend.Job{ID: backend.NewJobID(), Kind: "k", Queue: "default", CreatedAt: time.Now()}
-	if err := b.Enqueue(ctx, []*backend.Job{job}); err != nil {
+	if _, err := b.Enqueue(ctx, []*backend.Job{job}); err != nil {
 		t.Fatal(err)
 	}
 

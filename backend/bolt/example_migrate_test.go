@@ -31,7 +31,7 @@ func ExampleMigrate() {
 		log.Fatal(err)
 	}
 	job := &backend.Job{ID: "j1", Queue: "default", Kind: "email", Args: []byte(`{}`), CreatedAt: time.Unix(0, 0)}
-	if err := store.Enqueue(ctx, []*backend.Job{job}); err != nil {
+	if _, err := store.Enqueue(ctx, []*backend.Job{job}); err != nil {
 		log.Fatal(err)
 	}
 	store.Close()

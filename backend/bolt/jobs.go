@@ -11,22 +11,32 @@ import (
 )
 
 // Enqueue stores jobs durably in one group-committed transaction: when it
-// returns nil, every job is on disk.
-func (b *Backend) Enqueue(ctx context.Context, jobs []*backend.Job) error {
+// returns nil, every job it does not list as skipped is on disk.
+func (b *Backend) Enqueue(ctx context.Context, jobs []*backend.Job) (backend.EnqueueResult, error) {
+	var res backend.EnqueueResult
 	if len(jobs) == 0 {
-		return nil
+		return res, nil
 	}
 	if err := validateJobs(jobs); err != nil {
-		return err
+		return res, err
 	}
-	return b.update(ctx, func(c *txc) error {
-		for _, j := range jobs {
-			if err := c.enqueue(j); err != nil {
+	err := b.update(ctx, func(c *txc) error {
+		res.Skipped = res.Skipped[:0] // the transaction may run again
+		for i, j := range jobs {
+			stored, err := c.enqueue(j)
+			if err != nil {
 				return wrapErr("enqueue", err)
+			}
+			if !stored {
+				res.Skipped = append(res.Skipped, backend.Skipped{Index: i, ExistingID: j.ID})
 			}
 		}
 		return nil
 	})
+	if err != nil || len(res.Skipped) == 0 {
+		return backend.EnqueueResult{}, err
+	}
+	return res, nil
 }
 
 // Fetch claims up to max jobs for proc: it moves them from the head of

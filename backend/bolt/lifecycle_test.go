@@ -38,7 +38,7 @@ func TestVersionWrittenWithFirstWriteAndNewerRefused(t *testing.T) {
 	if v := storedVersion(t, b.DB()); v != 0 {
 		t.Fatalf("version %d recorded before any write", v)
 	}
-	if err := b.Enqueue(context.Background(), testJobs("q", 1, "j")); err != nil {
+	if _, err := b.Enqueue(context.Background(), testJobs("q", 1, "j")); err != nil {
 		t.Fatal(err)
 	}
 	if v := storedVersion(t, b.DB()); v != backend.DataModelVersion {
@@ -67,7 +67,7 @@ func TestVersionWrittenWithFirstWriteAndNewerRefused(t *testing.T) {
 func TestPausedQueueSkipped(t *testing.T) {
 	b := openTest(t)
 	ctx := context.Background()
-	if err := b.Enqueue(ctx, append(testJobs("a", 2, "a"), testJobs("b", 1, "b")...)); err != nil {
+	if _, err := b.Enqueue(ctx, append(testJobs("a", 2, "a"), testJobs("b", 1, "b")...)); err != nil {
 		t.Fatal(err)
 	}
 	if err := b.PauseQueue(ctx, "a", true); err != nil {

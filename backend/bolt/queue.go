@@ -106,26 +106,26 @@ func encode(j *backend.Job) []byte {
 
 // enqueue stores one job: scheduled if RunAt is in the future, else at the
 // tail of its queue. A job with a deterministic id (a callback) is skipped
-// if its id was seen within onceTTL.
-func (c *txc) enqueue(j *backend.Job) error {
+// if its id was seen within onceTTL; stored says whether it was stored.
+func (c *txc) enqueue(j *backend.Job) (stored bool, err error) {
 	if j.CallbackOf != "" {
 		if c.seenOnce(j.ID) {
-			return nil
+			return false, nil
 		}
 		if err := c.markOnce(j.ID); err != nil {
-			return err
+			return false, err
 		}
 	}
 	q, err := c.queue(j.Queue, true)
 	if err != nil {
-		return err
+		return false, err
 	}
 	p := encode(j)
 	if j.RunAt.After(c.now) {
 		q.n.Sched++
-		return q.addSet(q.sched, j.RunAt, p)
+		return true, q.addSet(q.sched, j.RunAt, p)
 	}
-	return q.pushTail(p, c.now)
+	return true, q.pushTail(p, c.now)
 }
 
 // seenOnce reports whether id is in the dedupe window.

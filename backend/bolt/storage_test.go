@@ -171,7 +171,7 @@ func TestFileSizeBoundedUnderSteadyLoad(t *testing.T) {
 	var first int64
 	for round := range 10 {
 		for i := 0; i < 20_000; i += 1000 {
-			if err := b.Enqueue(ctx, testJobs("steady", 1000, "r"+strconv.Itoa(round)+"-"+strconv.Itoa(i)+"-")); err != nil {
+			if _, err := b.Enqueue(ctx, testJobs("steady", 1000, "r"+strconv.Itoa(round)+"-"+strconv.Itoa(i)+"-")); err != nil {
 				t.Fatal(err)
 			}
 		}

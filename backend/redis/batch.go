@@ -125,7 +125,7 @@ func (b *Backend) addChunks(ctx context.Context, add *backend.BatchAdd, now time
 		// Only a chunk recovering a legacy record (written by a version that
 		// enqueued these jobs under once:<id>) goes through the dedupe; its
 		// fresh jobs with it, which costs a key each only in that chunk.
-		if err := b.enqueue(ctx, jobs, r.legacy); err != nil {
+		if _, err := b.enqueue(ctx, jobs, r.legacy); err != nil {
 			if add.AddedBy == "" {
 				b.unreserve(ctx, add.BatchID, fresh, now)
 			}

@@ -31,7 +31,7 @@ func BenchmarkEnqueue(bb *testing.B) {
 	start := time.Now()
 	for done := 0; done < bb.N; done += chunk {
 		n := min(chunk, bb.N-done)
-		if err := b.Enqueue(ctx, jobs[:n]); err != nil {
+		if _, err := b.Enqueue(ctx, jobs[:n]); err != nil {
 			bb.Fatal(err)
 		}
 	}
@@ -64,7 +64,7 @@ func benchFetchComplete(bb *testing.B, batchSize int) {
 		jobs = append(jobs, noopJob("q"))
 	}
 	if batchSize == 0 {
-		if err := b.Enqueue(ctx, jobs); err != nil {
+		if _, err := b.Enqueue(ctx, jobs); err != nil {
 			bb.Fatal(err)
 		}
 	} else {

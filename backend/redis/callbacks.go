@@ -50,7 +50,7 @@ func (b *Backend) forwardOutbox(ctx context.Context, id string, now time.Time) (
 				if j.Queue == "" {
 					j.Queue = "default"
 				}
-				if err := b.Enqueue(ctx, []*backend.Job{j}); err != nil {
+				if _, err := b.Enqueue(ctx, []*backend.Job{j}); err != nil {
 					return n, err
 				}
 				n++

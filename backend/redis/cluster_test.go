@@ -39,7 +39,7 @@ func TestClusterSpreadsQueuesOverNodes(t *testing.T) {
 			jobs = append(jobs, &backend.Job{ID: backend.NewJobID(), Kind: "noop", Queue: q, Args: []byte(`{}`), CreatedAt: time.Now()})
 		}
 	}
-	if err := b.Enqueue(ctx, jobs); err != nil {
+	if _, err := b.Enqueue(ctx, jobs); err != nil {
 		t.Fatalf("Enqueue: %v", err)
 	}
 	holding := 0

@@ -22,52 +22,67 @@ const onceTTL = 7 * 24 * time.Hour
 
 // Enqueue stores jobs: per queue and chunk, one push.lua call (an RPUSH that
 // rings the queue's bell when it was empty) when every job is due now and
-// needs no dedupe (the common case), otherwise one enqueue.lua call.
-// All the chunks go in one pipeline. A chunk refused at maxmemory stores
-// nothing and the error wraps backend.ErrStoreFull.
-func (b *Backend) Enqueue(ctx context.Context, jobs []*backend.Job) error {
+// needs no dedupe (the common case), otherwise one enqueue.lua call, which
+// reports the jobs it skipped as duplicates. All the chunks go in one
+// pipeline. A chunk refused at maxmemory stores nothing and the error wraps
+// backend.ErrStoreFull.
+func (b *Backend) Enqueue(ctx context.Context, jobs []*backend.Job) (backend.EnqueueResult, error) {
 	return b.enqueue(ctx, jobs, false)
 }
 
 // enqueue is Enqueue; with once, every job is stored only if its ID was not
 // stored in the last onceTTL (as callbacks always are). Only adds recovering
 // a legacy adds record set once.
-func (b *Backend) enqueue(ctx context.Context, jobs []*backend.Job, once bool) error {
+func (b *Backend) enqueue(ctx context.Context, jobs []*backend.Job, once bool) (backend.EnqueueResult, error) {
+	var res backend.EnqueueResult
 	if len(jobs) == 0 {
-		return nil
+		return res, nil
 	}
-	byQueue := map[string][]*backend.Job{}
+	byQueue := map[string][]int{} // queue -> indexes into jobs
 	var order []string
-	for _, j := range jobs {
+	for i, j := range jobs {
 		if j.ID == "" {
-			return fmt.Errorf("joblot/redis: enqueue: job of kind %q has no ID", j.Kind)
+			return res, fmt.Errorf("joblot/redis: enqueue: job of kind %q has no ID", j.Kind)
 		}
 		if j.Queue == "" {
-			return fmt.Errorf("joblot/redis: enqueue: job %s has no queue", j.ID)
+			return res, fmt.Errorf("joblot/redis: enqueue: job %s has no queue", j.ID)
 		}
 		if _, ok := byQueue[j.Queue]; !ok {
 			order = append(order, j.Queue)
 		}
-		byQueue[j.Queue] = append(byQueue[j.Queue], j)
+		byQueue[j.Queue] = append(byQueue[j.Queue], i)
 	}
 	now := b.now()
 	var (
 		cmds  rueidis.Commands
 		calls []*call // calls[i] is the script call of cmds[i], nil for a plain command
+		// dedupes[i] holds the indexes (into jobs) of the chunk of cmds[i]
+		// when that call may skip duplicates, nil otherwise.
+		dedupes [][]int
 	)
 	fresh := b.newQueues(order)
 	if len(fresh) > 0 {
 		cmds = append(cmds, b.c.B().Sadd().Key(b.keys.Queues()).Member(fresh...).Build())
-		calls = append(calls, nil)
+		calls, dedupes = append(calls, nil), append(dedupes, nil)
 	}
 	first := len(cmds)
+	chunk := make([]*backend.Job, 0, min(len(jobs), enqueueChunk))
 	for _, q := range order {
-		qjobs := byQueue[q]
-		for len(qjobs) > 0 {
-			n := min(len(qjobs), enqueueChunk)
-			cmd, c := b.enqueueCmd(q, qjobs[:n], now, once)
+		idx := byQueue[q]
+		for len(idx) > 0 {
+			n := min(len(idx), enqueueChunk)
+			chunk = chunk[:0]
+			for _, i := range idx[:n] {
+				chunk = append(chunk, jobs[i])
+			}
+			cmd, c, dedupe := b.enqueueCmd(q, chunk, now, once)
 			cmds, calls = append(cmds, cmd), append(calls, c)
-			qjobs = qjobs[n:]
+			if dedupe {
+				dedupes = append(dedupes, idx[:n])
+			} else {
+				dedupes = append(dedupes, nil)
+			}
+			idx = idx[n:]
 		}
 	}
 	var errs []error
@@ -77,22 +92,37 @@ func (b *Backend) enqueue(ctx context.Context, jobs []*backend.Job, once bool) e
 			b.forgetQueues(fresh)
 		}
 		if isNoScript(err) && calls[i] != nil {
-			err = b.c.Do(ctx, calls[i].eval(b.c)).Error()
+			r = b.c.Do(ctx, calls[i].eval(b.c))
+			err = r.Error()
 		}
 		if err != nil {
 			errs = append(errs, err)
+			continue
+		}
+		if dedupes[i] != nil {
+			skipped, err := r.AsIntSlice()
+			if err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			for _, pos := range skipped { // 1-based positions in the chunk
+				j := dedupes[i][pos-1]
+				res.Skipped = append(res.Skipped, backend.Skipped{Index: j, ExistingID: jobs[j].ID})
+			}
 		}
 	}
 	if len(errs) > 0 {
-		return wrap("enqueue", errors.Join(errs...))
+		return res, wrap("enqueue", errors.Join(errs...))
 	}
-	return nil
+	res.Sort()
+	return res, nil
 }
 
 // enqueueCmd builds the command storing jobs (all of queue q), and the
 // script call it runs if it is one. Callbacks, and every job when once is
-// set, are deduplicated by ID.
-func (b *Backend) enqueueCmd(q string, jobs []*backend.Job, now time.Time, once bool) (rueidis.Completed, *call) {
+// set, are deduplicated by ID; dedupe says the call may skip some and
+// replies with their positions.
+func (b *Backend) enqueueCmd(q string, jobs []*backend.Job, now time.Time, once bool) (cmd rueidis.Completed, c *call, dedupe bool) {
 	simple := !once
 	for _, j := range jobs {
 		if j.RunAt.After(now) || j.CallbackOf != "" {
@@ -105,9 +135,9 @@ func (b *Backend) enqueueCmd(q string, jobs []*backend.Job, now time.Time, once 
 		for i, j := range jobs {
 			payloads[i] = encode(j)
 		}
-		c := call{s: b.s.push, keys: []string{b.keys.QJobs(q), b.keys.QBell(q)}, args: payloads}
-		b.observe(c)
-		return c.evalsha(b.c), &c
+		pc := call{s: b.s.push, keys: []string{b.keys.QJobs(q), b.keys.QBell(q)}, args: payloads}
+		b.observe(pc)
+		return pc.evalsha(b.c), &pc, false
 	}
 	args := make([]string, 0, 1+4*len(jobs))
 	args = append(args, itoa(onceTTL.Milliseconds()))
@@ -122,9 +152,9 @@ func (b *Backend) enqueueCmd(q string, jobs []*backend.Job, now time.Time, once 
 		}
 		args = append(args, mode, score, j.ID, encode(j))
 	}
-	c := call{s: b.s.enqueue, keys: []string{b.keys.QJobs(q), b.keys.QSched(q), b.keys.QPrefix(q)}, args: args}
-	b.observe(c)
-	return c.evalsha(b.c), &c
+	ec := call{s: b.s.enqueue, keys: []string{b.keys.QJobs(q), b.keys.QSched(q), b.keys.QPrefix(q)}, args: args}
+	b.observe(ec)
+	return ec.evalsha(b.c), &ec, true
 }
 
 // encode returns a job's stored form.

@@ -26,7 +26,7 @@ func newJob(q string) *backend.Job {
 
 func mustEnqueue(t testing.TB, b *Backend, jobs ...*backend.Job) {
 	t.Helper()
-	if err := b.Enqueue(context.Background(), jobs); err != nil {
+	if _, err := b.Enqueue(context.Background(), jobs); err != nil {
 		t.Fatalf("Enqueue: %v", err)
 	}
 }

@@ -35,7 +35,7 @@ func TestBytesPerQueuedJob(t *testing.T) {
 	for i := range jobs {
 		jobs[i] = noopJob("q")
 	}
-	if err := b.Enqueue(ctx, jobs); err != nil {
+	if _, err := b.Enqueue(ctx, jobs); err != nil {
 		t.Fatal(err)
 	}
 	per := float64(usedMemory(t, b)-before) / n
@@ -99,7 +99,7 @@ func TestStoreFull(t *testing.T) {
 			chunk[k] = noopJob("q")
 			chunk[k].Args = make([]byte, 200)
 		}
-		if full = b.Enqueue(ctx, chunk); full == nil {
+		if _, full = b.Enqueue(ctx, chunk); full == nil {
 			enqueued = append(enqueued, chunk...)
 		}
 	}
@@ -118,7 +118,7 @@ func TestStoreFull(t *testing.T) {
 	// Scheduled and callback jobs go through the script: also refused.
 	later := noopJob("q")
 	later.RunAt = time.Now().Add(time.Hour)
-	if err := b.Enqueue(ctx, []*backend.Job{later}); !errors.Is(err, backend.ErrStoreFull) {
+	if _, err := b.Enqueue(ctx, []*backend.Job{later}); !errors.Is(err, backend.ErrStoreFull) {
 		t.Fatalf("scheduled enqueue into a full Redis: %v", err)
 	}
 	// Heartbeats and leases still work, and workers drain the queue.
@@ -152,7 +152,7 @@ func TestStoreFull(t *testing.T) {
 	if _, err := srv.Do("CONFIG", "SET", "maxmemory", "2mb"); err != nil {
 		t.Fatal(err)
 	}
-	if err := b.Enqueue(ctx, []*backend.Job{noopJob("q")}); err != nil {
+	if _, err := b.Enqueue(ctx, []*backend.Job{noopJob("q")}); err != nil {
 		t.Fatalf("enqueue after draining: %v", err)
 	}
 }

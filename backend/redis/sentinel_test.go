@@ -38,7 +38,7 @@ func TestSentinelWritesLandOnTheMaster(t *testing.T) {
 		t.Fatalf("client mode = %v, want sentinel", m)
 	}
 	job := sentinelJob()
-	if err := b.Enqueue(ctx, []*backend.Job{job}); err != nil {
+	if _, err := b.Enqueue(ctx, []*backend.Job{job}); err != nil {
 		t.Fatalf("Enqueue: %v", err)
 	}
 	if n, err := master.Do("LLEN", "{jl:q:s}:jobs"); err != nil || n != "1" {
@@ -70,7 +70,7 @@ func TestSentinelFailover(t *testing.T) {
 	}
 
 	before := sentinelJob()
-	if err := b.Enqueue(ctx, []*backend.Job{before}); err != nil {
+	if _, err := b.Enqueue(ctx, []*backend.Job{before}); err != nil {
 		t.Fatalf("Enqueue: %v", err)
 	}
 	// The job must be on the replica, and the sentinel must know the
@@ -113,7 +113,7 @@ func TestSentinelFailover(t *testing.T) {
 	})
 
 	after := sentinelJob()
-	if err := b.Enqueue(ctx, []*backend.Job{after}); err != nil {
+	if _, err := b.Enqueue(ctx, []*backend.Job{after}); err != nil {
 		t.Fatalf("Enqueue after failover: %v", err)
 	}
 	if n, err := replica.Do("LLEN", "{jl:q:s}:jobs"); err != nil || n != "2" {

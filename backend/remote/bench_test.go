@@ -61,7 +61,7 @@ func BenchmarkJobCycle(b *testing.B) {
 					for i := range jobs {
 						jobs[i] = &backend.Job{ID: backend.NewJobID(), Kind: "noop", Queue: "q", Args: []byte("{}"), CreatedAt: time.Now()}
 					}
-					if err := be.Enqueue(ctx, jobs); err != nil {
+					if _, err := be.Enqueue(ctx, jobs); err != nil {
 						b.Fatal(err)
 					}
 					fs, err := be.Fetch(ctx, proc, []string{"q"}, chunk)

@@ -27,7 +27,7 @@ type countingStore struct {
 	enqueues, adds, completes atomic.Int64
 }
 
-func (s *countingStore) Enqueue(ctx context.Context, jobs []*backend.Job) error {
+func (s *countingStore) Enqueue(ctx context.Context, jobs []*backend.Job) (backend.EnqueueResult, error) {
 	s.enqueues.Add(1)
 	return s.Backend.Enqueue(ctx, jobs)
 }
@@ -92,7 +92,7 @@ func TestLargeCallsAreSplit(t *testing.T) {
 	c := dialPath(t, dbPath)
 
 	jobs := jobsOf(200, 1000) // ~4x the limit
-	if err := c.Enqueue(ctx, jobs); err != nil {
+	if _, err := c.Enqueue(ctx, jobs); err != nil {
 		t.Fatalf("Enqueue of %d jobs above the request limit: %v", len(jobs), err)
 	}
 	if n := store.enqueues.Load(); n < 2 {
@@ -162,7 +162,7 @@ func TestJobLargerThanTheLimit(t *testing.T) {
 	c := dialPath(t, dbPath)
 
 	jobs := append(jobsOf(100, 1000), jobsOf(1, 100<<10)...)
-	err := c.Enqueue(ctx, jobs)
+	_, err := c.Enqueue(ctx, jobs)
 	if !errors.Is(err, remote.ErrRequestTooLarge) || !strings.Contains(err.Error(), "item 100") {
 		t.Fatalf("Enqueue with one job above the limit = %v, want ErrRequestTooLarge naming item 100", err)
 	}

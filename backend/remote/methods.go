@@ -13,11 +13,16 @@ import (
 // Enqueue implements backend.Backend. Jobs more than the owner accepts in
 // one request are sent in several (see callSplit), as a backend stores a
 // large call in chunks.
-func (c *Client) Enqueue(ctx context.Context, jobs []*backend.Job) error {
-	return callSplit(ctx, c, "Enqueue", len(jobs),
+func (c *Client) Enqueue(ctx context.Context, jobs []*backend.Job) (backend.EnqueueResult, error) {
+	var res backend.EnqueueResult
+	err := callSplit(ctx, c, "Enqueue", len(jobs),
 		func(lo, hi int) any { return enqueueReq{Jobs: jobs[lo:hi]} },
 		func(i int) any { return jobs[i] },
-		func(int, int, *empty) {})
+		func(lo, _ int, resp *enqueueResp) {
+			part := backend.EnqueueResult{Skipped: resp.Skipped}.Offset(lo)
+			res.Skipped = append(res.Skipped, part.Skipped...)
+		})
+	return res, err
 }
 
 // Fetch implements backend.Backend.

@@ -90,7 +90,7 @@ func TestCrossProcess(t *testing.T) {
 		{ID: backend.NewJobID(), Kind: "k", Queue: "q", Args: []byte(`{"n":1}`), CreatedAt: time.Now()},
 		{ID: backend.NewJobID(), Kind: "k", Queue: "q", Args: []byte(`{"n":2}`), CreatedAt: time.Now()},
 	}
-	if err := c.Enqueue(ctx, jobs); err != nil {
+	if _, err := c.Enqueue(ctx, jobs); err != nil {
 		t.Fatalf("Enqueue through the owner: %v", err)
 	}
 	if _, err := bolt.Open(dbPath, bolt.Options{LockTimeout: 50 * time.Millisecond}); !errors.Is(err, backend.ErrLocked) {

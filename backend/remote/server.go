@@ -184,8 +184,9 @@ func (s Server) newHandler(b backend.Backend, calls *sync.RWMutex) http.Handler 
 	h("Hello", serve(func(ctx context.Context, _ empty) (helloResp, error) {
 		return helloResp{Protocol: protocolVersion, PID: os.Getpid(), Memory: isMR, MaxRequest: s.MaxRequestBytes}, nil
 	}))
-	h("Enqueue", serve(func(ctx context.Context, req enqueueReq) (empty, error) {
-		return empty{}, b.Enqueue(ctx, req.Jobs)
+	h("Enqueue", serve(func(ctx context.Context, req enqueueReq) (enqueueResp, error) {
+		res, err := b.Enqueue(ctx, req.Jobs)
+		return enqueueResp{Skipped: res.Skipped}, err
 	}))
 	h("Fetch", serve(func(ctx context.Context, req fetchReq) (fetchResp, error) {
 		fs, err := b.Fetch(ctx, req.Proc, req.Queues, req.Max)

@@ -31,6 +31,12 @@ type enqueueReq struct {
 	Jobs []*backend.Job `json:"jobs"`
 }
 
+// enqueueResp is backend.EnqueueResult; an owner that predates it answers
+// {}, which reads as "every job stored".
+type enqueueResp struct {
+	Skipped []backend.Skipped `json:"skipped,omitempty"`
+}
+
 type fetchReq struct {
 	Proc   string   `json:"proc"`
 	Queues []string `json:"queues"`

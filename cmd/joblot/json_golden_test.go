@@ -201,7 +201,7 @@ func seedGolden(t *testing.T, b backend.Backend, base time.Time) {
 		job("dead-1", "sms", "Text", -3*time.Hour),
 		job("dead-2", "sms", "Text", -3*time.Hour),
 	}
-	if err := b.Enqueue(ctx, append([]*backend.Job{sched1, sched2}, failing...)); err != nil {
+	if _, err := b.Enqueue(ctx, append([]*backend.Job{sched1, sched2}, failing...)); err != nil {
 		t.Fatal(err)
 	}
 	batchDead, batchPending := job("batch-job-1", "reports", "Report", -4*time.Hour), job("batch-job-2", "reports-slow", "Report", -4*time.Hour)
@@ -266,7 +266,7 @@ func seedGolden(t *testing.T, b backend.Backend, base time.Time) {
 		}
 		left -= len(fetched)
 	}
-	if err := b.Enqueue(ctx, []*backend.Job{job("queued-1", "default", "Ping", -time.Minute)}); err != nil {
+	if _, err := b.Enqueue(ctx, []*backend.Job{job("queued-1", "default", "Ping", -time.Minute)}); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -36,7 +36,7 @@ func TestQueuePauseResumeClear(t *testing.T) {
 				jobs = append(jobs, &backend.Job{ID: backend.NewJobID(), Kind: "K", Queue: "mail", Args: []byte(`{}`), CreatedAt: time.Now()})
 			}
 			jobs = append(jobs, &backend.Job{ID: backend.NewJobID(), Kind: "K", Queue: "other", Args: []byte(`{}`), CreatedAt: time.Now()})
-			if err := b.Enqueue(ctx, jobs); err != nil {
+			if _, err := b.Enqueue(ctx, jobs); err != nil {
 				t.Fatal(err)
 			}
 			b.Close()

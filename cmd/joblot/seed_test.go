@@ -81,7 +81,7 @@ func seed(t *testing.T, b backend.Backend, specs []seedSpec) [][]string {
 				err = b.AddToBatch(ctx, &backend.BatchAdd{BatchID: s.batch, Jobs: jobs})
 			}
 		} else {
-			err = b.Enqueue(ctx, jobs)
+			_, err = b.Enqueue(ctx, jobs)
 		}
 		if err != nil {
 			t.Fatalf("seed %+v: %v", s, err)

@@ -92,10 +92,21 @@ func (h *harness) jobs(queue string, n int) []*backend.Job {
 	return out
 }
 
+// enqueueResult enqueues jobs, fails the test on error, and returns what
+// the backend says it did with them.
+func (h *harness) enqueueResult(jobs ...*backend.Job) backend.EnqueueResult {
+	h.t.Helper()
+	res, err := h.b.Enqueue(h.ctx, jobs)
+	if err != nil {
+		h.t.Fatalf("Enqueue(%d jobs): %v", len(jobs), err)
+	}
+	return res
+}
+
 // enqueue enqueues jobs and fails the test on error.
 func (h *harness) enqueue(jobs ...*backend.Job) {
 	h.t.Helper()
-	if err := h.b.Enqueue(h.ctx, jobs); err != nil {
+	if _, err := h.b.Enqueue(h.ctx, jobs); err != nil {
 		h.t.Fatalf("Enqueue(%d jobs): %v", len(jobs), err)
 	}
 }

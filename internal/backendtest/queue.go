@@ -167,14 +167,30 @@ func testEnqueueDedupesCallbacks(h *harness) {
 		j.ID = backend.CallbackJobID(j.CallbackOf, j.CallbackEvent)
 		return j
 	}
-	h.enqueue(mk())
-	h.enqueue(mk(), h.job(cbQueue))
+	first := mk()
+	if res := h.enqueueResult(first); res.Skipped != nil {
+		h.t.Fatalf("first enqueue of a callback: Skipped = %+v, want none", res.Skipped)
+	}
+	// A plain job, a duplicate callback, a scheduled plain job: the result
+	// names the duplicate by its position and the job it duplicates.
+	later := h.job(cbQueue)
+	later.RunAt = time.Now().Add(time.Hour)
+	res := h.enqueueResult(h.job(cbQueue), mk(), later)
+	want := []backend.Skipped{{Index: 1, ExistingID: first.ID}}
+	if !slices.Equal(res.Skipped, want) {
+		h.t.Fatalf("Skipped = %+v, want %+v", res.Skipped, want)
+	}
+	if !res.Stored(0) || res.Stored(1) || !res.Stored(2) {
+		h.t.Fatalf("Stored(0, 1, 2) = %v, %v, %v; want true, false, true", res.Stored(0), res.Stored(1), res.Stored(2))
+	}
 	if got := len(h.setIDs(backend.SetQueued, cbQueue)); got != 2 {
 		h.t.Fatalf("%d jobs queued, want the callback once and the plain job", got)
 	}
 	p := h.proc("p1", cbQueue)
 	h.complete(p, succeededAll(h.fetchAll(p, []string{cbQueue}, 10))...)
-	h.enqueue(mk())
+	if res := h.enqueueResult(mk()); len(res.Skipped) != 1 {
+		h.t.Fatalf("callback enqueued again after it ran: Skipped = %+v", res.Skipped)
+	}
 	if got := h.setIDs(backend.SetQueued, cbQueue); len(got) != 0 {
 		h.t.Fatalf("callback enqueued again after it ran: %v", got)
 	}

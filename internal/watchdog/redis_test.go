@@ -73,7 +73,7 @@ func TestRealRedisFillsAndDrains(t *testing.T) {
 			t.Fatalf("no critical level after %d jobs of 16 KiB; last %+v", n, info)
 		}
 		j := &backend.Job{ID: backend.NewJobID(), Kind: "big", Queue: "default", Args: args, CreatedAt: time.Now()}
-		if err := b.Enqueue(ctx, []*backend.Job{j}); err != nil {
+		if _, err := b.Enqueue(ctx, []*backend.Job{j}); err != nil {
 			if errors.Is(err, backend.ErrStoreFull) {
 				t.Fatalf("Redis refused writes before the watchdog reached critical (levels %v, %+v)", seen, info)
 			}
