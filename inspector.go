@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/joblot/joblot/backend"
+	"github.com/joblot/joblot/internal/clock"
 )
 
 // The Inspector's vocabulary, re-exported so that a caller needs only this
@@ -34,6 +35,10 @@ const (
 // listing streams page by page; nothing loads a whole set into memory.
 type Inspector struct {
 	backend backend.Backend
+	// Now is the clock Stats reads the store at (queue latency, live
+	// processes, today's counters); nil means time.Now. Set it to the
+	// clock the server and backend use (ServerConfig.Now).
+	Now func() time.Time
 }
 
 // NewInspector returns an inspector over b.
@@ -44,7 +49,7 @@ const DefaultPageSize = 100
 
 // Stats returns counters, queue sizes and latencies, and live processes.
 func (i *Inspector) Stats(ctx context.Context) (*backend.Stats, error) {
-	return i.backend.Stats(ctx, time.Now())
+	return i.backend.Stats(ctx, clock.Or(i.Now)())
 }
 
 // Jobs streams the jobs of one set that match f, page by page.

@@ -28,6 +28,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/joblot/joblot/backend"
+	"github.com/joblot/joblot/internal/clock"
 )
 
 // Defaults used when an Options field is zero.
@@ -92,6 +93,10 @@ type Options struct {
 	DurationBuckets []float64
 	// Logger defaults to slog.Default().
 	Logger *slog.Logger
+	// Now is the clock Refresh reads the store's statistics at (queue
+	// latency, live processes, today's counters); nil means time.Now.
+	// Give it the clock the server and backend use.
+	Now func() time.Time
 }
 
 // DefaultDurationBuckets span 1 ms to 30 min, which covers most jobs.
@@ -122,6 +127,7 @@ func New(b backend.Backend, opts Options) *Collector {
 		reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 		opts.Registerer = reg
 	}
+	opts.Now = clock.Or(opts.Now)
 	if opts.RefreshInterval <= 0 {
 		opts.RefreshInterval = DefaultRefreshInterval
 	}
@@ -215,7 +221,7 @@ func (c *Collector) Refresh(ctx context.Context) error {
 	if c.b == nil {
 		return nil
 	}
-	now := time.Now()
+	now := c.opts.Now()
 	var errs []error
 	stats, err := c.b.Stats(ctx, now)
 	if err != nil {
