@@ -98,7 +98,7 @@ func Drain(ctx context.Context, t testing.TB, store backend.Backend, workers *jo
 	if o.MaxRuns <= 0 {
 		o.MaxRuns = DefaultDrainMaxRuns
 	}
-	d := &drainer{t: t, store: store, clk: clock.NewFake(o.Start), weights: o.Config.Queues, retryAt: map[string]time.Time{}}
+	d := &drainer{t: t, store: store, clk: clock.NewFake(o.Start), weights: o.Config.Queues, dueAt: map[string]time.Time{}}
 	defer func() { out.Now = d.clk.Now() }()
 	cfg := o.Config
 	cfg.Workers = workers
@@ -156,8 +156,8 @@ func Drain(ctx context.Context, t testing.TB, store backend.Backend, workers *jo
 				t.Fatalf("joblottest: record the result of job %s: %v", show(f.ID), err)
 				return out
 			}
-			if res.Outcome == backend.OutcomeRetry {
-				d.retryAt[f.ID] = res.RetryAt
+			if !res.RetryAt.IsZero() { // a retry, or any outcome that reschedules the job
+				d.dueAt[f.ID] = res.RetryAt
 			}
 			out.Runs = append(out.Runs, run)
 		}
@@ -171,9 +171,9 @@ type drainer struct {
 	clk     *clock.Fake
 	proc    string
 	weights map[string]int
-	// retryAt holds the due times of the retries Drain scheduled: the
-	// store does not say when a job in the retry set is due.
-	retryAt map[string]time.Time
+	// dueAt holds the due times of the jobs Drain rescheduled (retries):
+	// the store does not say when a job in the retry set is due.
+	dueAt map[string]time.Time
 }
 
 // moveDue moves the jobs due at the fake clock's now to their queues and
@@ -240,16 +240,17 @@ func (d *drainer) advance(ctx context.Context, queues []string) (more, ok bool) 
 			}
 			j := page.Jobs[0]
 			due := j.RunAt
+			if known, ok := d.dueAt[j.ID]; ok && known.After(due) {
+				due = known
+			}
 			if set == backend.SetRetry {
-				known, ok := d.retryAt[j.ID]
-				if !ok {
+				if _, ok := d.dueAt[j.ID]; !ok {
 					if _, err := d.store.RetryJobs(ctx, set, q, []string{j.ID}); err != nil {
 						d.t.Fatalf("joblottest: move retry %s to its queue: %v", show(j.ID), err)
 						return false, false
 					}
 					return true, true
 				}
-				due = known
 			}
 			if next.IsZero() || due.Before(next) {
 				next = due
