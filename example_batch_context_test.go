@@ -4,10 +4,13 @@ import (
 	"context"
 	"fmt"
 	"log"
+	"os"
+	"path/filepath"
 	"sync/atomic"
 	"time"
 
 	"github.com/joblot/joblot"
+	"github.com/joblot/joblot/backend/bolt"
 )
 
 // CrawlArgs crawls one page and the links below it, down to depth 2.
@@ -30,8 +33,18 @@ func (CrawlDoneArgs) Kind() string { return "crawl_done" }
 // creates a child batch the same way.)
 func ExampleBatchFromContext() {
 	ctx := context.Background()
-	store, cleanup := openStore()
-	defer cleanup()
+	// The embedded store, in a temporary directory; with Redis, open
+	// redis.Open(ctx, redis.Options{URL: "redis://localhost:6379"}) instead.
+	dir, err := os.MkdirTemp("", "joblot-example")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	store, err := bolt.Open(filepath.Join(dir, "joblot.db"), bolt.Options{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer store.Close()
 	client := joblot.NewClient(store, joblot.ClientConfig{})
 
 	var callbacks atomic.Int32

@@ -4,9 +4,12 @@ import (
 	"context"
 	"fmt"
 	"log"
+	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/joblot/joblot"
+	"github.com/joblot/joblot/backend/bolt"
 )
 
 // ResizeArgs resizes one image of an import.
@@ -27,8 +30,18 @@ func (ImportDoneArgs) Kind() string { return "import_done" }
 // succeeded. Populate it in as many Add calls as you like, then Commit.
 func ExampleClient_NewBatch() {
 	ctx := context.Background()
-	store, cleanup := openStore()
-	defer cleanup()
+	// The embedded store, in a temporary directory; with Redis, open
+	// redis.Open(ctx, redis.Options{URL: "redis://localhost:6379"}) instead.
+	dir, err := os.MkdirTemp("", "joblot-example")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	store, err := bolt.Open(filepath.Join(dir, "joblot.db"), bolt.Options{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer store.Close()
 	client := joblot.NewClient(store, joblot.ClientConfig{})
 
 	done := make(chan struct{})

@@ -4,9 +4,12 @@ import (
 	"context"
 	"fmt"
 	"log"
+	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/joblot/joblot"
+	"github.com/joblot/joblot/backend/bolt"
 )
 
 // NotifyArgs notifies one user on a channel.
@@ -22,8 +25,18 @@ func (NotifyArgs) Kind() string { return "notify" }
 // job is validated first, so bad input stores nothing.
 func ExampleClient_EnqueueMany() {
 	ctx := context.Background()
-	store, cleanup := openStore()
-	defer cleanup()
+	// The embedded store, in a temporary directory; with Redis, open
+	// redis.Open(ctx, redis.Options{URL: "redis://localhost:6379"}) instead.
+	dir, err := os.MkdirTemp("", "joblot-example")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	store, err := bolt.Open(filepath.Join(dir, "joblot.db"), bolt.Options{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer store.Close()
 	client := joblot.NewClient(store, joblot.ClientConfig{EnqueueChunk: 100}) // 250 jobs: 3 round trips
 
 	params := make([]joblot.EnqueueParams, 250)
@@ -63,8 +76,18 @@ func ExampleClient_EnqueueMany() {
 // is due.
 func ExampleEnqueueOpts() {
 	ctx := context.Background()
-	store, cleanup := openStore()
-	defer cleanup()
+	// The embedded store, in a temporary directory; with Redis, open
+	// redis.Open(ctx, redis.Options{URL: "redis://localhost:6379"}) instead.
+	dir, err := os.MkdirTemp("", "joblot-example")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	store, err := bolt.Open(filepath.Join(dir, "joblot.db"), bolt.Options{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer store.Close()
 	client := joblot.NewClient(store, joblot.ClientConfig{})
 
 	ran := make(chan NotifyArgs, 2)

@@ -5,12 +5,15 @@ import (
 	"errors"
 	"fmt"
 	"log"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/joblot/joblot"
+	"github.com/joblot/joblot/backend/bolt"
 )
 
 // ChargeArgs charges a card; SyncArgs syncs a record; ParseArgs parses an
@@ -31,8 +34,18 @@ func (ParseArgs) Kind() string  { return "parse" }
 // straight to the dead set.
 func ExampleWorker() {
 	ctx := context.Background()
-	store, cleanup := openStore()
-	defer cleanup()
+	// The embedded store, in a temporary directory; with Redis, open
+	// redis.Open(ctx, redis.Options{URL: "redis://localhost:6379"}) instead.
+	dir, err := os.MkdirTemp("", "joblot-example")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	store, err := bolt.Open(filepath.Join(dir, "joblot.db"), bolt.Options{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer store.Close()
 	client := joblot.NewClient(store, joblot.ClientConfig{})
 
 	var finished sync.WaitGroup

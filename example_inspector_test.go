@@ -5,12 +5,15 @@ import (
 	"errors"
 	"fmt"
 	"log"
+	"os"
+	"path/filepath"
 	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/joblot/joblot"
+	"github.com/joblot/joblot/backend/bolt"
 )
 
 // WebhookArgs delivers one webhook.
@@ -26,8 +29,18 @@ func (WebhookArgs) Kind() string { return "webhook" }
 // another error stays dead.
 func ExampleInspector() {
 	ctx := context.Background()
-	store, cleanup := openStore()
-	defer cleanup()
+	// The embedded store, in a temporary directory; with Redis, open
+	// redis.Open(ctx, redis.Options{URL: "redis://localhost:6379"}) instead.
+	dir, err := os.MkdirTemp("", "joblot-example")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	store, err := bolt.Open(filepath.Join(dir, "joblot.db"), bolt.Options{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer store.Close()
 	client := joblot.NewClient(store, joblot.ClientConfig{})
 
 	var endpointUp atomic.Bool

@@ -20,25 +20,21 @@ type EmailArgs struct {
 // Kind names the job type; stored jobs refer to it, so keep it stable.
 func (EmailArgs) Kind() string { return "email" }
 
-// openStore opens the embedded backend in a temporary directory. With Redis,
-// use redis.Open(ctx, redis.Options{URL: "redis://localhost:6379"}).
-func openStore() (*bolt.Backend, func()) {
+// Define a job, register a typed worker, enqueue, and run a server.
+func Example() {
+	ctx := context.Background()
+	// The embedded store, in a temporary directory; with Redis, open
+	// redis.Open(ctx, redis.Options{URL: "redis://localhost:6379"}) instead.
 	dir, err := os.MkdirTemp("", "joblot-example")
 	if err != nil {
 		log.Fatal(err)
 	}
+	defer os.RemoveAll(dir)
 	store, err := bolt.Open(filepath.Join(dir, "joblot.db"), bolt.Options{})
 	if err != nil {
 		log.Fatal(err)
 	}
-	return store, func() { store.Close(); os.RemoveAll(dir) }
-}
-
-// Define a job, register a typed worker, enqueue, and run a server.
-func Example() {
-	ctx := context.Background()
-	store, cleanup := openStore()
-	defer cleanup()
+	defer store.Close()
 
 	done := make(chan struct{})
 	workers := joblot.NewWorkers()

@@ -40,6 +40,11 @@ type attempt struct {
 	claimed
 	start time.Time // wall clock: it only measures how long the attempt ran
 	state atomic.Uint32
+	// parent is what the job's context derives from: the server's hard
+	// stop, or the context given to RunOne.
+	parent context.Context
+	// err is the attempt's error, nil if it succeeded (for RunOne).
+	err error
 }
 
 // worker is a worker goroutine, registered so that Stop can find the

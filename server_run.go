@@ -17,7 +17,7 @@ import (
 // new worker has taken its place, and it exits once the job returns.
 func (s *Server) workLoop(w *worker) {
 	for c := range s.jobs {
-		a := &attempt{claimed: c, start: time.Now()}
+		a := &attempt{claimed: c, start: time.Now(), parent: s.hardCtx}
 		w.cur.Store(a) // before the draining check: Stop must see every attempt that starts
 		var res backend.Result
 		ran := false
@@ -59,6 +59,7 @@ func (p *panicError) Error() string { return fmt.Sprintf("panic: %v", p.value) }
 func (s *Server) execute(w *worker, a *attempt) backend.Result {
 	f, start := a.Fetched, a.start
 	if err := s.unrunnable(f); err != nil {
+		a.err = err
 		return s.failure(f, nil, err, true, start)
 	}
 	job := f.Job
@@ -68,13 +69,15 @@ func (s *Server) execute(w *worker, a *attempt) backend.Result {
 	entry := s.cfg.Workers.byKind[job.Kind]
 	if entry == nil {
 		err := fmt.Errorf("%w %q: no worker registered in this process", ErrUnknownKind, job.Kind)
+		a.err = err
 		return s.failure(f, nil, err, false, start)
 	}
 	err := s.runJob(w, a, entry)
+	a.err = err
 	switch {
 	case err == nil:
 		return backend.Result{Fetched: f, Outcome: backend.OutcomeSucceeded, Duration: time.Since(start)}
-	case s.hardCtx.Err() != nil && !isPanic(err):
+	case a.parent.Err() != nil && !isPanic(err):
 		// Cancelled by a hard stop: the attempt did not fail, it was cut
 		// short. Back to its queue untouched.
 		return backend.Result{Fetched: f, Outcome: backend.OutcomeRequeue}
@@ -88,7 +91,7 @@ func (s *Server) execute(w *worker, a *attempt) backend.Result {
 
 // runJob runs the job through the middleware with its timeout, turning a
 // panic into an error. A job still running abandonGrace after its timeout
-// is abandoned (abandonTimedOut).
+// is abandoned (abandonTimedOut), unless w is nil (RunOne waits for it).
 func (s *Server) runJob(w *worker, a *attempt, entry *workerEntry) (err error) {
 	job := a.Job
 	timeout := job.Timeout
@@ -98,13 +101,15 @@ func (s *Server) runJob(w *worker, a *attempt, entry *workerEntry) (err error) {
 	if timeout == 0 {
 		timeout = s.cfg.JobTimeout
 	}
-	ctx := s.hardCtx // without a timeout the hard stop is the only cancellation: no per-job context to allocate
+	ctx := a.parent // without a timeout the hard stop is the only cancellation: no per-job context to allocate
 	if timeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeoutCause(ctx, timeout, fmt.Errorf("%w after %v", ErrJobTimeout, timeout))
 		defer cancel()
-		abandon := time.AfterFunc(timeout+abandonGrace, func() { s.abandonTimedOut(w, a, entry, timeout) })
-		defer abandon.Stop()
+		if w != nil {
+			abandon := time.AfterFunc(timeout+abandonGrace, func() { s.abandonTimedOut(w, a, entry, timeout) })
+			defer abandon.Stop()
+		}
 	}
 	meta := &JobMeta{
 		ID:            job.ID,
@@ -129,7 +134,7 @@ func (s *Server) runJob(w *worker, a *attempt, entry *workerEntry) (err error) {
 		return entry.run(ctx, meta, job.Args)
 	})
 	err = run(ctx)
-	if err != nil && errors.Is(context.Cause(ctx), ErrJobTimeout) && s.hardCtx.Err() == nil && !errors.Is(err, ErrJobTimeout) {
+	if err != nil && errors.Is(context.Cause(ctx), ErrJobTimeout) && a.parent.Err() == nil && !errors.Is(err, ErrJobTimeout) {
 		// An error that carries the cause already (net/http's does) says
 		// it once; others get it in front.
 		err = fmt.Errorf("%w: %w", context.Cause(ctx), err)
