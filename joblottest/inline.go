@@ -70,14 +70,14 @@ type inlineStore struct {
 }
 
 // Enqueue runs jobs one by one and returns the first error.
-func (s *inlineStore) Enqueue(ctx context.Context, jobs []*backend.Job) error {
+func (s *inlineStore) Enqueue(ctx context.Context, jobs []*backend.Job) (backend.EnqueueResult, error) {
 	for _, job := range jobs {
 		// One attempt: the result (retry or dead) is not recorded, so the
 		// budget does not matter; only the error does.
 		_, err := s.srv.RunOne(ctx, &backend.Fetched{Job: job, Raw: job.AppendBinary(nil)})
 		if err != nil {
-			return fmt.Errorf("job %s ran inline and failed: %w", job.ID, err)
+			return backend.EnqueueResult{}, fmt.Errorf("job %s ran inline and failed: %w", job.ID, err)
 		}
 	}
-	return nil
+	return backend.EnqueueResult{}, nil
 }

@@ -26,7 +26,7 @@ func enqueue(t *testing.T, c *joblot.Client, args joblot.JobArgs, opts *joblot.E
 	if err != nil {
 		t.Fatal(err)
 	}
-	return id
+	return id.ID
 }
 
 func TestRequireEnqueuedMatches(t *testing.T) {
@@ -213,7 +213,7 @@ func TestArgsSubsetRule(t *testing.T) {
 	// write 1.0 for 1.
 	store := joblottest.NewStore(t)
 	job := &backend.Job{ID: backend.NewJobID(), Kind: "scale", Queue: "default", Args: []byte(`{"image":"x","factor":1.0e2,"extra":true}`), CreatedAt: t0}
-	if err := store.Enqueue(context.Background(), []*backend.Job{job}); err != nil {
+	if _, err := store.Enqueue(context.Background(), []*backend.Job{job}); err != nil {
 		t.Fatal(err)
 	}
 	r := &recorder{TB: t}
