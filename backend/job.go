@@ -1,6 +1,7 @@
 package backend
 
 import (
+	"maps"
 	"time"
 )
 
@@ -71,6 +72,23 @@ type Job struct {
 	// batch accounting then allows X → F/S (see backend.Transition).
 	ManualRetry bool
 
+	// Meta is the job's metadata: small string pairs set at enqueue (by the
+	// caller or by enqueue middleware) and handed to its worker. Backends
+	// store it opaque and carry it through retries, recovery, the dead set
+	// and a manual retry. An empty map costs nothing in the stored form;
+	// the client caps its size (see MetaSize).
+	Meta map[string]string
+	// TraceContext is the job's trace context in a compact binary form
+	// (e.g. W3C traceparent as version, 16-byte trace id, 8-byte span id
+	// and flags, 26 bytes, plus an optional tracestate), set by enqueue
+	// middleware and read by worker middleware. Backends store it opaque;
+	// empty costs nothing.
+	TraceContext []byte
+	// Snoozes counts the times a worker snoozed the job (joblot.JobSnooze):
+	// it waited in the scheduled set and ran again without using a retry,
+	// so Attempt does not move. The server caps it per kind.
+	Snoozes int
+
 	// UnknownFields holds, verbatim and in order, the encoded fields this
 	// version of the codec does not know. A newer release may add fields
 	// (metadata, unique keys) that an older process must not strip when it
@@ -96,5 +114,7 @@ func (j *Job) Clone() *Job {
 	c.Args = append([]byte(nil), j.Args...)
 	c.Backtrace = append([]byte(nil), j.Backtrace...)
 	c.UnknownFields = append([]byte(nil), j.UnknownFields...)
+	c.Meta = maps.Clone(j.Meta)
+	c.TraceContext = append([]byte(nil), j.TraceContext...)
 	return &c
 }
