@@ -170,7 +170,7 @@ func (c *Client) buildJob(ctx context.Context, p EnqueueParams, now time.Time) (
 			return nil, err
 		}
 	}
-	if len(job.Meta) > 0 || len(job.TraceContext) > 0 {
+	if len(job.Meta) > 0 || job.TraceContext != "" {
 		if size := backend.MetaSize(job.Meta) + len(job.TraceContext); size > MaxMetaBytes {
 			return nil, fmt.Errorf("%w: %s job's metadata and trace context take %d bytes, limit %d", ErrMetaTooLarge, kind, size, MaxMetaBytes)
 		}
@@ -192,14 +192,14 @@ func (c *Client) buildJob(ctx context.Context, p EnqueueParams, now time.Time) (
 // enqueueMiddleware runs the client's enqueue middleware on job, which
 // gets the metadata and trace context it leaves.
 func (c *Client) enqueueMiddleware(ctx context.Context, args JobArgs, job *backend.Job) error {
-	ej := &EnqueueJob{Args: args, Kind: job.Kind, Queue: job.Queue, TraceContext: job.TraceContext}
+	ej := &EnqueueJob{Args: args, Kind: job.Kind, Queue: job.Queue}
 	if len(job.Meta) > 0 {
 		ej.Meta = maps.Clone(job.Meta) // the caller's map is not the middleware's to change
 	}
 	if err := runEnqueueMiddleware(ctx, c.cfg.Middleware, ej); err != nil {
 		return fmt.Errorf("joblot: enqueue middleware refused a %s job: %w", job.Kind, err)
 	}
-	job.Meta, job.TraceContext = ej.Meta, ej.TraceContext
+	job.Meta, job.TraceContext = ej.Meta, backend.TraceContext(ej.TraceContext)
 	return nil
 }
 

@@ -24,8 +24,7 @@ type JobMeta struct {
 	// worker (Job.Meta) but are not stored.
 	Meta map[string]string
 	// TraceContext is the trace context enqueue middleware stored with the
-	// job (backend.Job.TraceContext), nil if none; read it, do not change
-	// it.
+	// job (EnqueueJob.TraceContext), nil if none.
 	TraceContext []byte
 	// Snoozes counts the job's snoozes so far.
 	Snoozes int

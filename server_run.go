@@ -122,8 +122,10 @@ func (s *Server) runJob(w *worker, a *attempt, entry *workerEntry) (err error) {
 		CallbackEvent: job.CallbackEvent,
 		LastError:     job.ErrorMessage,
 		Meta:          maps.Clone(job.Meta), // nil stays nil: no allocation without metadata
-		TraceContext:  job.TraceContext,
-		Snoozes:       job.Snoozes,
+		Snoozes:       int(job.Snoozes),
+	}
+	if job.TraceContext != "" {
+		meta.TraceContext = []byte(job.TraceContext)
 	}
 	ctx = context.WithValue(ctx, jobRunKey{}, &jobRun{client: s.client, jobID: job.ID, batchID: job.BatchID})
 
@@ -203,7 +205,7 @@ func (s *Server) snooze(f *backend.Fetched, entry *workerEntry, d time.Duration,
 	if limit == 0 {
 		limit = DefaultMaxSnoozes
 	}
-	if f.Job.Snoozes >= max(limit, 0) {
+	if int(f.Job.Snoozes) >= max(limit, 0) {
 		err := fmt.Errorf("%w: snoozed %d times, the limit of kind %q (WorkerOpts.MaxSnoozes)", ErrTooManySnoozes, f.Job.Snoozes, f.Job.Kind)
 		return s.failure(f, entry, err, false, start)
 	}

@@ -100,7 +100,7 @@ func (j *Job) AppendBinary(b []byte) []byte {
 	if len(j.Meta) > 0 {
 		b = appendMeta(b, j.Meta)
 	}
-	b = appendBytes(b, fieldTraceContext, j.TraceContext)
+	b = appendString(b, fieldTraceContext, string(j.TraceContext))
 	b = appendInt(b, fieldSnoozes, int64(j.Snoozes))
 	return append(b, j.UnknownFields...)
 }
@@ -189,9 +189,9 @@ func (j *Job) UnmarshalBinary(data []byte) error {
 			}
 			j.Meta = m
 		case fieldTraceContext:
-			j.TraceContext = append([]byte(nil), bval...)
+			j.TraceContext = TraceContext(bval)
 		case fieldSnoozes:
-			j.Snoozes = int(ival)
+			j.Snoozes = int32(ival)
 		case fieldHasBatchIndex:
 		default:
 			j.UnknownFields = append(j.UnknownFields, start[:len(start)-len(data)]...)

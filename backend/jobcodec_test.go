@@ -5,6 +5,7 @@ import (
 	"reflect"
 	"testing"
 	"time"
+	"unsafe"
 )
 
 func TestJobCodecRoundTrip(t *testing.T) {
@@ -17,7 +18,7 @@ func TestJobCodecRoundTrip(t *testing.T) {
 		BatchID: "b1", BatchIndex: 0, CallbackOf: "b0", CallbackEvent: CallbackDeath,
 		ErrorClass: "panic", ErrorMessage: "boom", ErrorFingerprint: "fp", Backtrace: []byte{1, 2, 3},
 		FailedAt: ms(now), DiedAt: ms(now), Recoveries: 2, ManualRetry: true,
-		Meta: map[string]string{"tenant": "acme", "": "empty key", "z": ""}, TraceContext: []byte{0, 1, 2}, Snoozes: 7,
+		Meta: map[string]string{"tenant": "acme", "": "empty key", "z": ""}, TraceContext: "\x00\x01\x02", Snoozes: 7,
 	}
 	for _, j := range []*Job{full, {ID: "x"}} {
 		raw, _ := j.MarshalBinary()
@@ -57,13 +58,13 @@ func traceparent() []byte {
 // A traced no-op job (the trace context a later OpenTelemetry middleware
 // sets) still fits the 120 B per queued job budget.
 func TestJobCodecTracedSmall(t *testing.T) {
-	j := &Job{ID: NewJobID(), Kind: "noop", Queue: "default", Args: []byte(`{"n":123456}`), CreatedAt: time.Now(), TraceContext: traceparent()}
+	j := &Job{ID: NewJobID(), Kind: "noop", Queue: "default", Args: []byte(`{"n":123456}`), CreatedAt: time.Now(), TraceContext: TraceContext(traceparent())}
 	raw, _ := j.MarshalBinary()
 	if len(raw) > 120 {
 		t.Fatalf("a traced no-op job encodes to %d bytes; the Redis bytes-per-job budget needs ≤ 120", len(raw))
 	}
 	got, err := DecodeJob(raw)
-	if err != nil || string(got.TraceContext) != string(j.TraceContext) {
+	if err != nil || got.TraceContext != j.TraceContext {
 		t.Fatalf("trace context after a round trip: %x, %v", got.TraceContext, err)
 	}
 }
@@ -97,6 +98,15 @@ func TestJobCodecMetaCost(t *testing.T) {
 	bad = appendBytes(bad, fieldMeta, []byte{5, 'a'})
 	if _, err := DecodeJob(bad); !errors.Is(err, ErrMalformedJob) {
 		t.Fatalf("truncated metadata: %v, want ErrMalformedJob", err)
+	}
+}
+
+// Every fetched job is decoded into a Job: metadata, trace context and
+// snooze count must not move it into a larger allocation size class than
+// the 384 bytes it took before they existed.
+func TestJobStructSize(t *testing.T) {
+	if n := unsafe.Sizeof(Job{}); n > 384 {
+		t.Fatalf("backend.Job is %d bytes; keep it ≤ 384 (one allocation size class per fetched job)", n)
 	}
 }
 

@@ -166,7 +166,7 @@ func viewJob(j *backend.Job) jobView {
 		CallbackOf: j.CallbackOf, CallbackEvent: string(j.CallbackEvent),
 		ErrorClass: j.ErrorClass, ErrorMessage: j.ErrorMessage, ErrorFingerprint: j.ErrorFingerprint,
 		FailedAt: jsonTime(j.FailedAt), DiedAt: jsonTime(j.DiedAt), Recoveries: j.Recoveries, ManualRetry: j.ManualRetry,
-		Snoozes: j.Snoozes, Meta: j.Meta, TraceContext: hex.EncodeToString(j.TraceContext),
+		Snoozes: int(j.Snoozes), Meta: j.Meta, TraceContext: hex.EncodeToString([]byte(j.TraceContext)),
 	}
 }
 

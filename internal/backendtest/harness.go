@@ -407,7 +407,7 @@ func diffJob(got, want *backend.Job) string {
 	if !maps.Equal(got.Meta, want.Meta) {
 		fmt.Fprintf(&b, "Meta: got %q, want %q; ", got.Meta, want.Meta)
 	}
-	if !bytes.Equal(got.TraceContext, want.TraceContext) {
+	if got.TraceContext != want.TraceContext {
 		fmt.Fprintf(&b, "TraceContext: got %x, want %x; ", got.TraceContext, want.TraceContext)
 	}
 	num("Snoozes", int64(got.Snoozes), int64(want.Snoozes))

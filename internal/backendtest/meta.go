@@ -35,7 +35,7 @@ var testTraceContext = append([]byte{0,
 func (h *harness) metaJob(queue string) *backend.Job {
 	j := h.job(queue)
 	j.Meta = map[string]string{"tenant": "acme", "request_id": "r-42", "note": "héllo\x00\n", "empty": ""}
-	j.TraceContext = bytes.Clone(testTraceContext)
+	j.TraceContext = backend.TraceContext(testTraceContext)
 	return j
 }
 
@@ -48,7 +48,7 @@ func (h *harness) wantMeta(what string, j, want *backend.Job) {
 	if !maps.Equal(j.Meta, want.Meta) {
 		h.t.Fatalf("%s: Meta = %q, want %q", what, j.Meta, want.Meta)
 	}
-	if !bytes.Equal(j.TraceContext, want.TraceContext) {
+	if j.TraceContext != want.TraceContext {
 		h.t.Fatalf("%s: TraceContext = %x, want %x", what, j.TraceContext, want.TraceContext)
 	}
 }
@@ -159,7 +159,7 @@ func testMetaEmptyCostsNothing(h *harness) {
 		if !bytes.Equal(f.Raw, raw) {
 			h.t.Fatalf("job %s stored as %x, want %x (no metadata bytes)", f.ID, f.Raw, raw)
 		}
-		if len(f.Meta) != 0 || f.TraceContext != nil {
+		if len(f.Meta) != 0 || f.TraceContext != "" {
 			h.t.Fatalf("job %s fetched with Meta %q, TraceContext %x", f.ID, f.Meta, f.TraceContext)
 		}
 	}

@@ -39,7 +39,7 @@ func (h *harness) wantSnoozed(queue, id string, at time.Time, attempt, snoozes i
 	h.t.Helper()
 	h.wantSet(backend.SetScheduled, queue, id)
 	got := h.findJob(backend.SetScheduled, queue, id)
-	if got.RunAt.UnixMilli() != at.UnixMilli() || got.Attempt != attempt || got.Snoozes != snoozes {
+	if got.RunAt.UnixMilli() != at.UnixMilli() || got.Attempt != attempt || int(got.Snoozes) != snoozes {
 		h.t.Fatalf("snoozed job: RunAt %v Attempt %d Snoozes %d; want %v, %d, %d", got.RunAt, got.Attempt, got.Snoozes, at, attempt, snoozes)
 	}
 	// Due at its time, not before.
