@@ -97,11 +97,13 @@ func (j *Job) AppendBinary(b []byte) []byte {
 	if j.ManualRetry {
 		b = appendInt(b, fieldManualRetry, 1)
 	}
-	if len(j.Meta) > 0 {
-		b = appendMeta(b, j.Meta)
+	if len(j.Meta) > 0 || j.TraceContext != "" || j.Snoozes != 0 { // one branch when unused
+		if len(j.Meta) > 0 {
+			b = appendMeta(b, j.Meta)
+		}
+		b = appendString(b, fieldTraceContext, string(j.TraceContext))
+		b = appendInt(b, fieldSnoozes, int64(j.Snoozes))
 	}
-	b = appendString(b, fieldTraceContext, string(j.TraceContext))
-	b = appendInt(b, fieldSnoozes, int64(j.Snoozes))
 	return append(b, j.UnknownFields...)
 }
 
