@@ -61,6 +61,8 @@ func groups() []group {
 		{"BatchChildren", childTests()},
 		{"BatchErrors", errorGroupTests()},
 		{"Wait", waitTests()},
+		{"Meta", metaTests()},
+		{"Snooze", snoozeTests()},
 	}
 }
 

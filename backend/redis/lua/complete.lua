@@ -2,18 +2,19 @@
 -- Acknowledge in-flight jobs of one process on one queue. Only a job whose
 -- in-flight entry this call deletes writes anything (a job recovered by
 -- another process in the meantime writes nothing queue-side).
--- KEYS: wip, jobs, retry, dead, stats, day, bell
+-- KEYS: wip, jobs, retry, dead, stats, day, bell, sched
 -- ARGV: day TTL (s), dead cap (count), number of succeeded fields n,
 --   the n succeeded fields (one multi-field HDEL),
 --   then per other job: op, field, score, payload with op
 --     R retry at score; D dead at score; Q requeue at the head;
---     X discarded; C cancelled (batch); N acknowledged, nothing written
---     (a stale duplicate of a batch job).
+--     X discarded; C cancelled (batch), or a stale duplicate's snooze;
+--     N acknowledged, nothing written (a stale duplicate of a batch job);
+--     Z snoozed: scheduled at score.
 -- Counters (backend.Stats documents them): processed counts every finished
 -- attempt (success, retry, death, discard, and a stale duplicate's failure),
 -- failed the failures that wrote a retry or dead entry (both in :stats and in
--- the day's hash), discarded the discards. A requeue or a cancel counts
--- nothing: no attempt finished.
+-- the day's hash), discarded the discards. A requeue, a cancel or a snooze
+-- counts nothing: no attempt finished.
 -- Returns the number of in-flight entries deleted.
 local wip, jobs, retry, dead, stats, day = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
 local n = tonumber(ARGV[3])
@@ -29,7 +30,7 @@ for i = 4 + n, #ARGV, 4 do
   local op = ARGV[i]
   if redis.call('HDEL', wip, ARGV[i + 1]) == 1 then
     deleted = deleted + 1
-    if op ~= 'Q' and op ~= 'C' then processed = processed + 1 end
+    if op ~= 'Q' and op ~= 'C' and op ~= 'Z' then processed = processed + 1 end
     if op == 'R' then
       zretry[#zretry + 1] = ARGV[i + 2]
       zretry[#zretry + 1] = ARGV[i + 3]
@@ -44,6 +45,8 @@ for i = 4 + n, #ARGV, 4 do
       requeue[#requeue + 1] = ARGV[i + 3]
     elseif op == 'X' then
       discarded = discarded + 1
+    elseif op == 'Z' then
+      redis.call('ZADD', KEYS[8], ARGV[i + 2], ARGV[i + 3])
     end
   end
 end
