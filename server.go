@@ -57,6 +57,9 @@ type Server struct {
 	// wake the duties loop into giving its lease up.
 	quiet   atomic.Bool
 	quietCh chan struct{}
+	// fetchGate: each fetch call holds it shared, Quiet exclusively once,
+	// to wait for a fetch under way.
+	fetchGate sync.RWMutex
 	// noQuietRequests: the store cannot carry quiet requests (a remote
 	// owner whose backend has none), so the heartbeat stops asking.
 	noQuietRequests atomic.Bool

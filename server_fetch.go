@@ -67,8 +67,18 @@ func (s *Server) fetchLoop(leader bool) {
 			s.slots.release(n)
 			continue
 		}
+		// Quiet waits for a fetch under way (fetchGate), and no fetch
+		// starts once it is set: a job enqueued after Quiet returned is
+		// never claimed here.
+		s.fetchGate.RLock()
+		if s.quiet.Load() {
+			s.fetchGate.RUnlock()
+			s.slots.release(n)
+			return
+		}
 		proc := s.ProcessID()
 		fetched, err := s.backend.Fetch(s.fetchCtx, proc, s.queues.next(), n)
+		s.fetchGate.RUnlock()
 		// Jobs a failed fetch claimed before its error (from the queues it
 		// tried first) are in flight under proc: they run like any others,
 		// or they would sit there until this process dies. The slots of

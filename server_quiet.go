@@ -15,9 +15,11 @@ import (
 // Sidekiq's TSTP: a deploy quiets a process, waits for its jobs to finish
 // (Health, or `joblot stats` showing nothing in flight), then stops it.
 //
-// Quiet returns at once; a fetch already under way completes, and the jobs
-// it brings run. It is idempotent and for good: a quiet server does
-// not resume, Stop it and start a new one. It may be called before Start
+// Quiet returns once no fetch is under way (it waits for at most one store
+// call), so a job enqueued after it returns stays in its queue for other
+// processes; the jobs a fetch under way brought run here. It is idempotent
+// and for good: a quiet server does not resume, Stop it and start a new
+// one. It may be called before Start
 // (the server then starts quiet), from a signal handler's goroutine, or by
 // an operator from afar: `joblot process quiet ID` and
 // Inspector.QuietProcess leave a mark in the store that the server reads
@@ -27,6 +29,9 @@ func (s *Server) Quiet() {
 		return
 	}
 	s.stopIdle()
+	// Wait for a fetch under way; none starts after this.
+	s.fetchGate.Lock()
+	s.fetchGate.Unlock()
 	close(s.quietCh)
 	s.logger.Info("joblot server quiet: fetching no new jobs", "process", s.ProcessID(), "running", s.inFlight.Load())
 }
