@@ -21,11 +21,14 @@ func (s *Server) heartbeatLoop() {
 	lastOK := s.cfg.Now()
 	t := time.NewTicker(s.cfg.HeartbeatInterval)
 	defer t.Stop()
+	quiet := s.quietCh // beat at once when the server goes quiet, to say so
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+		case <-quiet:
+			quiet = nil
 		}
 		// The loop turned: Health's liveness. A beat stuck in the store
 		// (past its timeout) stops this, which is what liveness catches.
