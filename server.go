@@ -49,11 +49,33 @@ type Server struct {
 	started   atomic.Bool
 	draining  atomic.Bool // stop fetching; requeue jobs not yet started
 	fenced    atomic.Bool // lease lost: stop fetching until re-registered
+	stopped   atomic.Bool // Stop has returned
 	inFlight  atomic.Int64
 	startedAt time.Time
 
-	fetchCtx    context.Context // cancelled when draining starts
-	stopFetch   context.CancelFunc
+	// quiet: fetch no more (Quiet); quietCh is closed when it is set, to
+	// wake the duties loop into giving its lease up.
+	quiet   atomic.Bool
+	quietCh chan struct{}
+	// fetchGate: each fetch call holds it shared, Quiet exclusively once,
+	// to wait for a fetch under way.
+	fetchGate sync.RWMutex
+	// noQuietRequests: the store cannot carry quiet requests (a remote
+	// owner whose backend has none), so the heartbeat stops asking.
+	noQuietRequests atomic.Bool
+	// pulse is the heartbeat loop's last turn and beatOK whether that
+	// beat reached the store: Health reads them.
+	pulse  atomic.Int64 // unix ns on cfg.Now
+	beatOK atomic.Bool
+
+	fetchCtx  context.Context // cancelled when draining starts
+	stopFetch context.CancelFunc
+	// idleCtx ends the fetchers' waits: cancelled with fetchCtx, or by
+	// Quiet. Quiet does not cancel a fetch under way: a cancelled call
+	// may still claim jobs in the store after it returned, and those
+	// would sit in flight under a process that lives on.
+	idleCtx     context.Context
+	stopIdle    context.CancelFunc
 	hardCtx     context.Context // cancelled at the shutdown deadline: job contexts derive from it
 	hardStop    context.CancelFunc
 	serviceCtx  context.Context // heartbeat, duties
@@ -78,6 +100,9 @@ type Server struct {
 type testHooks struct {
 	acked     func(proc string, results []backend.Result)
 	dutiesRan func()
+	// beat: the heartbeat loop turned; err is the beat's (nil when it
+	// reached the store).
+	beat func(err error)
 	// lingerFull: a timed-out attempt waits for a lingering place.
 	lingerFull func()
 	// fetchGated: a fetcher stops because MaxLingering goroutines linger.
@@ -106,9 +131,15 @@ func NewServer(b backend.Backend, cfg ServerConfig) (*Server, error) {
 		acks:    make(chan ack, cfg.AckChunk*2),
 		queues:  newQueueOrder(cfg.Queues, cfg.StrictPriority),
 		cancel:  newCancelCache(DefaultCancelCacheTTL),
+		quietCh: make(chan struct{}),
 
 		workerSet: map[*worker]struct{}{},
 	}
+	// Made here, not in Start, so that Quiet may come first.
+	s.fetchCtx, s.stopFetch = context.WithCancel(context.Background())
+	s.idleCtx, s.stopIdle = context.WithCancel(s.fetchCtx)
+	s.hardCtx, s.hardStop = context.WithCancel(context.Background())
+	s.serviceCtx, s.stopService = context.WithCancel(context.Background())
 	var notify func(int)
 	if lo, ok := cfg.Observer.(LingerObserver); ok {
 		notify = lo.JobsLingering
@@ -155,9 +186,8 @@ func (s *Server) Start(ctx context.Context) error {
 		s.started.Store(false)
 		return fmt.Errorf("joblot: register process: %w", err)
 	}
-	s.fetchCtx, s.stopFetch = context.WithCancel(context.Background())
-	s.hardCtx, s.hardStop = context.WithCancel(context.Background())
-	s.serviceCtx, s.stopService = context.WithCancel(context.Background())
+	s.beatOK.Store(true)
+	s.pulse.Store(s.startedAt.UnixNano())
 
 	const fetchers, ackers = 2, 2 // more did not help when measured (BENCHMARKS.md)
 	for range ackers {
@@ -237,7 +267,9 @@ func (s *Server) Stop(ctx context.Context) error {
 
 	dctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	if err := s.backend.Deregister(dctx, s.ProcessID()); err != nil {
+	err := s.backend.Deregister(dctx, s.ProcessID())
+	s.stopped.Store(true)
+	if err != nil {
 		return fmt.Errorf("joblot: deregister: %w", err)
 	}
 	s.logger.Info("joblot server stopped", "process", s.ProcessID())
@@ -270,6 +302,7 @@ func (s *Server) processInfo() backend.ProcessInfo {
 		Queues:      queues,
 		Concurrency: s.cfg.Concurrency,
 		StartedAt:   s.startedAt,
+		Quiet:       s.quiet.Load(),
 	}
 }
 

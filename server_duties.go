@@ -21,12 +21,18 @@ func (s *Server) heartbeatLoop() {
 	lastOK := s.cfg.Now()
 	t := time.NewTicker(s.cfg.HeartbeatInterval)
 	defer t.Stop()
+	quiet := s.quietCh // beat at once when the server goes quiet, to say so
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+		case <-quiet:
+			quiet = nil
 		}
+		// The loop turned: Health's liveness. A beat stuck in the store
+		// (past its timeout) stops this, which is what liveness catches.
+		s.pulse.Store(s.cfg.Now().UnixNano())
 		if s.fenced.Load() {
 			if s.inFlight.Load() > 0 {
 				continue // wait for running jobs before taking a new identity
@@ -44,6 +50,7 @@ func (s *Server) heartbeatLoop() {
 			if s.fenced.Swap(false) {
 				s.logger.Info("joblot: re-registered after fencing", "process", s.ProcessID())
 			}
+			s.readQuietRequest(ctx)
 		case errors.Is(err, backend.ErrFenced):
 			s.logger.Error("joblot: process was declared dead; fencing itself", "process", s.ProcessID())
 			s.fenced.Store(true)
@@ -53,11 +60,18 @@ func (s *Server) heartbeatLoop() {
 				s.logger.Error("joblot: heartbeat lease about to lapse; fencing itself", "process", s.ProcessID())
 			}
 		}
+		s.beatOK.Store(err == nil)
+		if s.hooks.beat != nil {
+			s.hooks.beat(err)
+		}
 	}
 }
 
+// dutiesLease names the lease the background duties run under.
+const dutiesLease = "duties"
+
 // dutiesLoop runs the background duties while this process holds the
-// "duties" lease.
+// duties lease, and gives the lease up when the server goes quiet.
 func (s *Server) dutiesLoop() {
 	defer s.services.Done()
 	ctx := s.serviceCtx
@@ -69,9 +83,15 @@ func (s *Server) dutiesLoop() {
 		select {
 		case <-ctx.Done():
 			return
+		case <-s.quietCh:
+			s.giveUpDuties(ctx)
+			return
 		case <-t.C:
 		}
-		held, err := s.backend.Lease(ctx, "duties", s.ProcessID(), leaseTTL)
+		if s.quiet.Load() {
+			continue // the quietCh case gives the lease up
+		}
+		held, err := s.backend.Lease(ctx, dutiesLease, s.ProcessID(), leaseTTL)
 		if err != nil || !held {
 			if err != nil && ctx.Err() == nil {
 				s.logger.Warn("joblot: duties lease", "err", err)

@@ -23,7 +23,9 @@ import (
 // overlap under load.
 func (s *Server) fetchLoop(leader bool) {
 	defer s.fetchers.Done()
-	ctx := s.fetchCtx
+	// ctx, cancelled by Stop and by Quiet, ends the loop and its waits;
+	// the fetch itself runs under fetchCtx (see Server.idleCtx).
+	ctx := s.idleCtx
 	idle := time.Duration(0)
 	// backlog says the last fetch came back full: the queue has more, so
 	// a fetch worth its round trip is one of at least fetchMin jobs.
@@ -65,14 +67,24 @@ func (s *Server) fetchLoop(leader bool) {
 			s.slots.release(n)
 			continue
 		}
+		// Quiet waits for a fetch under way (fetchGate), and no fetch
+		// starts once it is set: a job enqueued after Quiet returned is
+		// never claimed here.
+		s.fetchGate.RLock()
+		if s.quiet.Load() {
+			s.fetchGate.RUnlock()
+			s.slots.release(n)
+			return
+		}
 		proc := s.ProcessID()
-		fetched, err := s.backend.Fetch(ctx, proc, s.queues.next(), n)
+		fetched, err := s.backend.Fetch(s.fetchCtx, proc, s.queues.next(), n)
+		s.fetchGate.RUnlock()
 		// Jobs a failed fetch claimed before its error (from the queues it
 		// tried first) are in flight under proc: they run like any others,
 		// or they would sit there until this process dies. The slots of
 		// the jobs not returned are free again.
 		s.slots.release(n - len(fetched))
-		s.handOver(ctx, leader, proc, fetched)
+		s.handOver(s.fetchCtx, leader, proc, fetched)
 		if err != nil {
 			if ctx.Err() == nil {
 				s.logger.Warn("joblot: fetch failed", "err", err, "claimed", len(fetched))

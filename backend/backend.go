@@ -92,7 +92,9 @@ type Backend interface {
 	// dropped jobs are counted in Stats.DeadDropped.
 	TrimDead(ctx context.Context, now time.Time) (int, error)
 	// Lease takes or extends a named lease for holder; it reports whether
-	// holder has it. Background duties run only under their lease.
+	// holder has it. Background duties run only under their lease. A ttl of
+	// zero or less gives the lease up if holder has it (so another process
+	// can take it at once) and reports false.
 	Lease(ctx context.Context, name, holder string, ttl time.Duration) (bool, error)
 
 	// Stats returns counters, queue sizes and processes in O(queues +
@@ -214,6 +216,12 @@ type ProcessInfo struct {
 	Queues      []string
 	Concurrency int
 	StartedAt   time.Time
+	// Quiet says the process fetches no new jobs (Server.Quiet): it
+	// finishes those it holds and keeps heartbeating. A heartbeat records
+	// it; Stats also reports a process an operator asked to quiet
+	// (Quieter.RequestQuiet) as quiet, since it goes quiet at its next
+	// beat.
+	Quiet bool
 	// LastBeat and InFlight are filled in by Stats.
 	LastBeat time.Time
 	InFlight int

@@ -18,6 +18,9 @@ import (
 type procState struct {
 	info   backend.ProcessInfo
 	expiry time.Time
+	// quietRequested: an operator asked the process to quiet
+	// (RequestQuiet); it reads the mark on its heartbeat.
+	quietRequested bool
 }
 
 type leaseState struct {
@@ -59,12 +62,43 @@ func (b *Backend) Heartbeat(ctx context.Context, info backend.ProcessInfo, ttl t
 		if info.StartedAt.IsZero() {
 			info.StartedAt = p.info.StartedAt
 		}
+		info.Quiet = info.Quiet || p.info.Quiet // quiet is for good
 	}
 	info.Queues = slices.Clone(info.Queues)
 	info.LastBeat = now
 	b.registered[info.ID] = true
-	b.procs[info.ID] = &procState{info: info, expiry: now.Add(ttl)}
+	b.procs[info.ID] = &procState{info: info, expiry: now.Add(ttl), quietRequested: ok && p.quietRequested}
 	return nil
+}
+
+var _ backend.Quieter = (*Backend)(nil)
+
+// RequestQuiet implements backend.Quieter. The mark lives in this owner's
+// memory with the process's registration; other processes reach it through
+// the local endpoint (backend/remote).
+func (b *Backend) RequestQuiet(ctx context.Context, id string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	p, ok := b.procs[id]
+	if !ok {
+		return fmt.Errorf("joblot/bolt: quiet process %q: %w", id, backend.ErrProcessNotFound)
+	}
+	p.quietRequested = true
+	return nil
+}
+
+// QuietRequested implements backend.Quieter.
+func (b *Backend) QuietRequested(ctx context.Context, id string) (bool, error) {
+	if err := ctx.Err(); err != nil {
+		return false, err
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	p, ok := b.procs[id]
+	return ok && p.quietRequested, nil
 }
 
 // Deregister forgets proc after a clean shutdown and puts its remaining
@@ -221,7 +255,8 @@ func (c *txc) poisonPill(q *qtx, j *backend.Job) error {
 	return q.addSet(q.dead, c.now, p)
 }
 
-// Lease takes or extends the named lease for holder.
+// Lease takes or extends the named lease for holder; a ttl of zero or less
+// gives it up if holder has it.
 func (b *Backend) Lease(ctx context.Context, name, holder string, ttl time.Duration) (bool, error) {
 	if err := ctx.Err(); err != nil {
 		return false, err
@@ -233,6 +268,12 @@ func (b *Backend) Lease(ctx context.Context, name, holder string, ttl time.Durat
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	l, ok := b.leases[name]
+	if ttl <= 0 { // give it up
+		if ok && l.holder == holder {
+			delete(b.leases, name)
+		}
+		return false, nil
+	}
 	if ok && l.holder != holder && l.expiry.After(now) {
 		return false, nil
 	}

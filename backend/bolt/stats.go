@@ -69,6 +69,7 @@ func (b *Backend) Stats(ctx context.Context, now time.Time) (*backend.Stats, err
 		info := p.info
 		info.Queues = slices.Clone(info.Queues)
 		info.InFlight = perProc[info.ID]
+		info.Quiet = info.Quiet || p.quietRequested
 		s.Processes = append(s.Processes, info)
 	}
 	b.mu.Unlock()

@@ -32,7 +32,7 @@ func (b *Backend) Heartbeat(ctx context.Context, info backend.ProcessInfo, ttl t
 	now, wall := b.now(), time.Now()
 	keep := max(10*ttl, time.Minute)
 	b.mu.Lock()
-	lastInfo, registered := b.registered[info.ID]
+	mark, registered := b.registered[info.ID]
 	b.mu.Unlock()
 	flag := "0"
 	if !registered {
@@ -46,7 +46,9 @@ func (b *Backend) Heartbeat(ctx context.Context, info backend.ProcessInfo, ttl t
 	if ok == 0 {
 		return fmt.Errorf("joblot/redis: process %s: %w", info.ID, backend.ErrFenced)
 	}
-	if registered && wall.Sub(lastInfo) < keep/4 {
+	// A process that went quiet says so at once, for Stats to show.
+	newlyQuiet := info.Quiet && !mark.quiet
+	if registered && wall.Sub(mark.infoAt) < keep/4 && !newlyQuiet {
 		return nil
 	}
 	key := b.keys.Proc(info.ID)
@@ -62,20 +64,84 @@ func (b *Backend) Heartbeat(ctx context.Context, info backend.ProcessInfo, ttl t
 	} else {
 		cmds = append(cmds, b.hb.B().Hset().Key(key).FieldValue().FieldValue("ttl", itoa(ttl.Milliseconds())).Build())
 	}
+	if info.Quiet {
+		cmds = append(cmds, b.hb.B().Hset().Key(key).FieldValue().FieldValue(procQuietField, "1").Build())
+	}
 	cmds = append(cmds, b.hb.B().Pexpire().Key(key).Milliseconds(keep.Milliseconds()).Build())
+	written := true
 	for _, r := range b.hb.DoMulti(ctx, cmds...) {
 		if err := r.Error(); err != nil {
 			// The info is for display; a full Redis must not fence the process.
 			b.log.Warn("joblot: cannot write process info", "proc", info.ID, "err", err)
+			written = false
 			break
 		}
 	}
 	b.mu.Lock()
 	if _, present := b.registered[info.ID]; present || !registered {
-		b.registered[info.ID] = wall
+		b.registered[info.ID] = procMark{infoAt: wall, quiet: mark.quiet || info.Quiet && written}
 	}
 	b.mu.Unlock()
 	return nil
+}
+
+// procQuietField is the field of a process's info hash that says it is
+// quiet or was asked to be: "1" when set, by the process itself (Heartbeat)
+// or by an operator (RequestQuiet).
+const procQuietField = "quiet"
+
+// procMark is what this Backend remembers of a process that heartbeats
+// through it.
+type procMark struct {
+	infoAt time.Time // when its info hash was last written
+	quiet  bool      // its info hash says it is quiet
+}
+
+var _ backend.Quieter = (*Backend)(nil)
+
+// RequestQuiet implements backend.Quieter: it sets the quiet field of
+// process id's info hash, which the process reads on its heartbeat
+// (QuietRequested). Two plain commands, no script: the info hash is a
+// global key, and a hash recreated by a race with its expiry gets a TTL
+// (PEXPIRE NX) so it cannot outlive the process.
+func (b *Backend) RequestQuiet(ctx context.Context, id string) error {
+	if id == "" {
+		return fmt.Errorf("joblot/redis: quiet: no process id: %w", backend.ErrProcessNotFound)
+	}
+	err := b.c.Do(ctx, b.c.B().Zscore().Key(b.keys.Procs()).Member(id).Build()).Error()
+	if rueidis.IsRedisNil(err) {
+		return fmt.Errorf("joblot/redis: quiet process %q: %w", id, backend.ErrProcessNotFound)
+	}
+	if err != nil {
+		return wrap("quiet process", err)
+	}
+	key := b.keys.Proc(id)
+	for _, r := range b.c.DoMulti(ctx,
+		b.c.B().Hset().Key(key).FieldValue().FieldValue(procQuietField, "1").Build(),
+		b.c.B().Pexpire().Key(key).Milliseconds(quietMarkTTL.Milliseconds()).Nx().Build()) {
+		if err := r.Error(); err != nil {
+			return wrap("quiet process", err)
+		}
+	}
+	return nil
+}
+
+// quietMarkTTL bounds an info hash that RequestQuiet recreated (the
+// process's own info hash had just expired): the process re-registers it
+// with its own TTL if it is alive.
+const quietMarkTTL = 10 * time.Minute
+
+// QuietRequested implements backend.Quieter: one HGET on the heartbeat
+// connection.
+func (b *Backend) QuietRequested(ctx context.Context, id string) (bool, error) {
+	v, err := b.hb.Do(ctx, b.hb.B().Hget().Key(b.keys.Proc(id)).Field(procQuietField).Build()).ToString()
+	if rueidis.IsRedisNil(err) {
+		return false, nil
+	}
+	if err != nil {
+		return false, wrap("quiet requested", err)
+	}
+	return v == "1", nil
 }
 
 // Deregister puts proc's remaining in-flight jobs back at the head of their

@@ -75,7 +75,7 @@ type Backend struct {
 	knownQueues sync.Map // queue name -> struct{}: already in the queues set
 
 	mu         sync.Mutex
-	registered map[string]time.Time // process ids that have heartbeated: when their info was last written
+	registered map[string]procMark // process ids that have heartbeated: when their info was last written, and whether it says quiet
 
 	// hook, when set (tests), sees every script call's name and keys.
 	hook func(name string, keys []string)
@@ -130,7 +130,7 @@ func Open(ctx context.Context, opts Options) (*Backend, error) {
 		limits:     opts.Limits.WithDefaults(),
 		log:        opts.Logger,
 		now:        clock.Or(opts.Now),
-		registered: map[string]time.Time{},
+		registered: map[string]procMark{},
 	}
 	if b.log == nil {
 		b.log = slog.Default()

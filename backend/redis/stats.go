@@ -128,6 +128,7 @@ func (b *Backend) Stats(ctx context.Context, now time.Time) (*backend.Stats, err
 		pi := backend.ProcessInfo{ID: p.Member, Hostname: info["host"]}
 		pi.PID, _ = strconv.Atoi(info["pid"])
 		pi.Concurrency, _ = strconv.Atoi(info["concurrency"])
+		pi.Quiet = info[procQuietField] == "1"
 		if info["queues"] != "" {
 			pi.Queues = strings.Split(info["queues"], ",")
 		}

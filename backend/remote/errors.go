@@ -38,10 +38,12 @@ func codes() []struct {
 		{"unsafe_eviction", backend.ErrUnsafeEviction},
 		{"locked", backend.ErrLocked},
 		{"malformed_job", backend.ErrMalformedJob},
+		{"process_not_found", backend.ErrProcessNotFound},
 		{"deadline_exceeded", context.DeadlineExceeded},
 		{"canceled", context.Canceled},
 		{"no_owner", ErrNoOwner},
 		{"request_too_large", ErrRequestTooLarge},
+		{"unsupported", errors.ErrUnsupported},
 	}
 }
 

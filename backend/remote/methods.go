@@ -60,6 +60,22 @@ func (c *Client) Heartbeat(ctx context.Context, info backend.ProcessInfo, ttl ti
 	return c.call(ctx, "Heartbeat", heartbeatReq{Info: info, TTL: ttl}, &empty{})
 }
 
+var _ backend.Quieter = (*Client)(nil)
+
+// RequestQuiet implements backend.Quieter. It fails with an error wrapping
+// errors.ErrUnsupported when the served backend cannot quiet processes.
+func (c *Client) RequestQuiet(ctx context.Context, id string) error {
+	return c.call(ctx, "RequestQuiet", procReq{Proc: id}, &empty{})
+}
+
+// QuietRequested implements backend.Quieter (errors.ErrUnsupported as
+// RequestQuiet).
+func (c *Client) QuietRequested(ctx context.Context, id string) (bool, error) {
+	var resp quietResp
+	err := c.call(ctx, "QuietRequested", procReq{Proc: id}, &resp)
+	return resp.Quiet, err
+}
+
 // Deregister implements backend.Backend.
 func (c *Client) Deregister(ctx context.Context, proc string) error {
 	return c.call(ctx, "Deregister", procReq{Proc: proc}, &empty{})

@@ -40,6 +40,9 @@ const (
 	maxDrainBytes = 1 << 30
 )
 
+// errNoQuiet answers the quiet methods when the served backend has none.
+var errNoQuiet = fmt.Errorf("joblot: the served backend cannot quiet processes: %w", errors.ErrUnsupported)
+
 // errShuttingDown answers a call that arrives as the owner stops.
 var errShuttingDown = fmt.Errorf("owner is shutting down: %w", ErrNoOwner)
 
@@ -290,6 +293,20 @@ func (s Server) newHandler(b backend.Backend, calls *sync.RWMutex) http.Handler 
 	h("ForwardCallbacks", serve(func(ctx context.Context, req nowReq) (countResp, error) {
 		n, err := b.ForwardCallbacks(ctx, req.Now)
 		return countResp{n}, err
+	}))
+	quieter, isQuieter := b.(backend.Quieter)
+	h("RequestQuiet", serve(func(ctx context.Context, req procReq) (empty, error) {
+		if !isQuieter {
+			return empty{}, errNoQuiet
+		}
+		return empty{}, quieter.RequestQuiet(ctx, req.Proc)
+	}))
+	h("QuietRequested", serve(func(ctx context.Context, req procReq) (quietResp, error) {
+		if !isQuieter {
+			return quietResp{}, errNoQuiet
+		}
+		q, err := quieter.QuietRequested(ctx, req.Proc)
+		return quietResp{q}, err
 	}))
 	h("Memory", serve(func(ctx context.Context, _ empty) (backend.MemoryInfo, error) {
 		if !isMR {

@@ -119,6 +119,10 @@ type leaseResp struct {
 	Held bool `json:"held"`
 }
 
+type quietResp struct {
+	Quiet bool `json:"quiet"`
+}
+
 // jobsReq serves RetryJobs and DeleteJobs.
 type jobsReq struct {
 	Set   backend.JobSet `json:"set"`

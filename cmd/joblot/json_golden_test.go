@@ -104,6 +104,12 @@ func TestJSONGolden(t *testing.T) {
 				t.Fatal(err)
 			}
 		}},
+		{name: "health", args: []string{"health"}},
+		{name: "process-quiet", args: []string{"process", "quiet", "host-b:1:1"}, only: "redis", before: func(t *testing.T, b backend.Backend) {
+			if err := b.Heartbeat(context.Background(), backend.ProcessInfo{ID: "host-b:1:1", StartedAt: base}, time.Hour); err != nil {
+				t.Fatal(err)
+			}
+		}},
 	}
 	ledger := t.TempDir()
 	fresh := []goldenCase{

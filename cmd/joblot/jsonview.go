@@ -114,20 +114,22 @@ func viewQueues(qs []backend.QueueStats) []queueView {
 
 // processView is backend.ProcessInfo.
 type processView struct {
-	ID          string     `json:"id"`
-	Hostname    string     `json:"hostname,omitempty"`
-	PID         int        `json:"pid"`
-	Queues      []string   `json:"queues"`
-	Concurrency int        `json:"concurrency"`
-	InFlight    int        `json:"in_flight"`
-	StartedAt   *time.Time `json:"started_at,omitempty"`
-	LastBeatAt  *time.Time `json:"last_beat_at,omitempty"`
+	ID          string   `json:"id"`
+	Hostname    string   `json:"hostname,omitempty"`
+	PID         int      `json:"pid"`
+	Queues      []string `json:"queues"`
+	Concurrency int      `json:"concurrency"`
+	InFlight    int      `json:"in_flight"`
+	// Quiet: the process fetches no new jobs, or was asked not to.
+	Quiet      bool       `json:"quiet"`
+	StartedAt  *time.Time `json:"started_at,omitempty"`
+	LastBeatAt *time.Time `json:"last_beat_at,omitempty"`
 }
 
 func viewProcess(p backend.ProcessInfo) processView {
 	return processView{
 		ID: p.ID, Hostname: p.Hostname, PID: p.PID, Queues: nonNil(p.Queues),
-		Concurrency: p.Concurrency, InFlight: p.InFlight,
+		Concurrency: p.Concurrency, InFlight: p.InFlight, Quiet: p.Quiet,
 		StartedAt: jsonTime(p.StartedAt), LastBeatAt: jsonTime(p.LastBeat),
 	}
 }

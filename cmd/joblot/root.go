@@ -96,6 +96,8 @@ JOBLOT_REDIS_URL or use --redis-url-file (mode 600) instead.
 		newMigrateCmd(a),
 		newMetricsCmd(a),
 		newQueueCmd(a),
+		newProcessCmd(a),
+		newHealthCmd(a),
 	)
 	return root
 }

@@ -62,9 +62,13 @@ func newStatsCmd(a *app) *cobra.Command {
 				}
 				fmt.Fprintln(a.stdout)
 				t = newTable(a.stdout)
-				fmt.Fprintln(t, "PROCESS\tHOST\tPID\tQUEUES\tCONCURRENCY\tIN FLIGHT\tSTARTED\tLAST BEAT")
+				fmt.Fprintln(t, "PROCESS\tHOST\tPID\tQUEUES\tCONCURRENCY\tIN FLIGHT\tSTATE\tSTARTED\tLAST BEAT")
 				for _, p := range st.Processes {
-					fmt.Fprintf(t, "%s\t%s\t%d\t%v\t%d\t%d\t%s\t%s\n", cell(p.ID), cell(p.Hostname), p.PID, cellN(fmt.Sprint(p.Queues), maxListRunes), p.Concurrency, p.InFlight, fmtTime(p.StartedAt), fmtTime(p.LastBeat))
+					state := "running"
+					if p.Quiet {
+						state = "quiet"
+					}
+					fmt.Fprintf(t, "%s\t%s\t%d\t%v\t%d\t%d\t%s\t%s\t%s\n", cell(p.ID), cell(p.Hostname), p.PID, cellN(fmt.Sprint(p.Queues), maxListRunes), p.Concurrency, p.InFlight, state, fmtTime(p.StartedAt), fmtTime(p.LastBeat))
 				}
 				if len(st.Processes) == 0 {
 					fmt.Fprintln(t, "(no live processes)")

@@ -17,6 +17,7 @@ import (
 	"github.com/joblot/joblot/backend/bolt"
 	"github.com/joblot/joblot/backend/redis"
 	"github.com/joblot/joblot/backend/remote"
+	jlstore "github.com/joblot/joblot/store"
 )
 
 // redisURLEnv names the environment variable that selects Redis.
@@ -152,61 +153,29 @@ type store struct {
 // Close closes the backend.
 func (s *store) Close() error { return s.Backend.Close() }
 
-// open opens the chosen store. A Redis that cannot be reached is an error,
-// never a reason to use the file instead.
+// open opens the chosen store with store.Open, the function programs use
+// too. A Redis that cannot be reached is an error, never a reason to use
+// the file instead.
 func (c storeChoice) open(ctx context.Context, allowEviction bool, logger *slog.Logger) (*store, error) {
+	opts := jlstore.Options{AllowEviction: allowEviction, Logger: logger, AllowOwner: c.allowOwner}
 	if c.redisURL != "" {
-		shown := redis.RedactURL(c.redisURL)
-		rb, err := redis.Open(ctx, redis.Options{URL: c.redisURL, Limits: backend.Limits{}, AllowEviction: allowEviction, Logger: logger})
-		if errors.Is(err, redis.ErrBadURL) {
-			return nil, err // it shows the (redacted) URL already
+		// --redis and its kin take Redis addresses only, never a file.
+		if kind, _, err := jlstore.Parse(c.redisURL); err != nil || kind != jlstore.KindRedis {
+			_, perr := redis.ParseURL(c.redisURL)
+			if perr == nil {
+				perr = fmt.Errorf("%w %s: not a Redis address", redis.ErrBadURL, redis.RedactURL(c.redisURL))
+			}
+			return nil, perr
 		}
-		if err != nil {
-			return nil, fmt.Errorf("redis %s: %w (a configured Redis is never replaced by the embedded file)", shown, err)
-		}
-		return &store{Backend: rb, redis: rb, desc: "redis " + shown, kind: "redis"}, nil
+		opts.URL = c.redisURL
+	} else {
+		opts.URL = "file:" + c.dbPath
 	}
-	return openFile(ctx, c.dbPath, c.allowOwner, logger)
-}
-
-// openFile opens the embedded store at path, or, when another process
-// owns it, connects to that process's local endpoint so the command runs
-// through it. A socket next to the file is tried first: when an owner
-// answers there, the file is locked anyway, and asking first spares the
-// wait for the lock. A file or endpoint of another user than ours (or
-// allowOwner's) is refused, never used.
-func openFile(ctx context.Context, path, allowOwner string, logger *slog.Logger) (*store, error) {
-	if _, err := os.Lstat(remote.SocketPath(path)); err == nil {
-		s, err := dialOwner(ctx, path, allowOwner, logger)
-		if err == nil || !errors.Is(err, remote.ErrNoOwner) {
-			return s, err
-		}
-	}
-	bb, err := bolt.Open(path, bolt.Options{Limits: backend.Limits{}, Logger: logger, AllowOwner: allowOwner})
-	if err == nil {
-		return &store{Backend: bb, bolt: bb, desc: "file " + path, kind: "file", path: path}, nil
-	}
-	if !errors.Is(err, backend.ErrLocked) {
-		return nil, fmt.Errorf("embedded store %s: %w", path, err)
-	}
-	s, derr := dialOwner(ctx, path, allowOwner, logger)
-	if derr == nil {
-		return s, nil
-	}
-	if errors.Is(derr, remote.ErrNoOwner) {
-		return nil, fmt.Errorf("embedded store %s: %w; the process that holds it serves no local endpoint (%s), so this command cannot run while it does: stop it, or use Redis to run several processes", path, err, remote.SocketPath(path))
-	}
-	return nil, fmt.Errorf("embedded store %s: %w; its owner's local endpoint failed: %w", path, err, derr)
-}
-
-// dialOwner connects to the process that owns the file at path and says
-// so on the logger's stream.
-func dialOwner(ctx context.Context, path, allowOwner string, logger *slog.Logger) (*store, error) {
-	rc, err := remote.Dialer{AllowOwner: allowOwner}.Dial(ctx, path)
+	s, err := jlstore.Open(ctx, opts)
 	if err != nil {
 		return nil, err
 	}
-	return &store{Backend: rc.Backend(), remote: rc, desc: fmt.Sprintf("file %s (through pid %d)", path, rc.OwnerPID()), kind: "file", path: path}, nil
+	return &store{Backend: s.Backend, redis: s.Redis, bolt: s.Bolt, remote: s.Remote, desc: s.Desc, kind: s.Kind, path: s.Path}, nil
 }
 
 // openStore resolves the flags and opens the store.

@@ -50,6 +50,7 @@ func groups() []group {
 		{"Dead", deadTests()},
 		{"Recovery", recoveryTests()},
 		{"Lease", leaseTests()},
+		{"Quiet", quietTests()},
 		{"Stats", statsTests()},
 		{"ListJobs", listJobsTests()},
 		{"Admin", adminTests()},

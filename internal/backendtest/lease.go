@@ -14,6 +14,7 @@ func leaseTests() []test {
 		{name: "HolderExtends", run: testLeaseExtend},
 		{name: "Expires", run: testLeaseExpires},
 		{name: "NamesIndependent", run: testLeaseNames},
+		{name: "HolderGivesUp", run: testLeaseGiveUp},
 	}
 }
 
@@ -75,5 +76,25 @@ func testLeaseExpires(h *harness) {
 func testLeaseNames(h *harness) {
 	if !h.lease("one", "a", time.Hour) || !h.lease("two", "b", time.Hour) {
 		h.t.Fatalf("leases of different names are not independent")
+	}
+}
+
+// testLeaseGiveUp checks that a zero TTL frees the holder's lease at once
+// (a quiet process hands its duties over) and that nobody else can free it.
+func testLeaseGiveUp(h *harness) {
+	if !h.lease("duties", "a", time.Hour) {
+		h.t.Fatalf("a did not get a free lease")
+	}
+	if h.lease("duties", "b", 0) {
+		h.t.Fatalf("giving up a lease one does not hold reported it held")
+	}
+	if h.lease("duties", "b", time.Hour) {
+		h.t.Fatalf("b freed a's lease by giving it up")
+	}
+	if h.lease("duties", "a", 0) {
+		h.t.Fatalf("giving up a lease reported it held")
+	}
+	if !h.lease("duties", "b", time.Hour) {
+		h.t.Fatalf("b could not take the lease a gave up")
 	}
 }

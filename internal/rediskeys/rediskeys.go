@@ -17,7 +17,10 @@
 //	jl:version            string  data-model version, written at Open (SET NX)
 //	jl:queues             set     known queue names
 //	jl:procs              zset    process id -> lease expiry (unix ms)
-//	jl:proc:<id>          hash    process info (host, pid, queues, ...)
+//	jl:proc:<id>          hash    process info (host, pid, queues, ...), and
+//	                              quiet = "1" once the process is quiet or
+//	                              an operator asked it to be (it reads the
+//	                              field on its heartbeat)
 //	jl:lease:<name>       string  holder of a background duty's lease
 //	jl:batches            zset    batch id -> created (unix ms), pruned lazily
 //	jl:stats              hash    global counters (expired_batch_events) and
