@@ -8,6 +8,7 @@ import (
 	"github.com/redis/rueidis"
 
 	"github.com/joblot/joblot/backend"
+	"github.com/joblot/joblot/internal/rediskeys"
 )
 
 // ackChunk bounds the jobs of one script call when acknowledging.
@@ -143,9 +144,16 @@ func (b *Backend) acknowledge(ctx context.Context, proc string, items []item, no
 func (b *Backend) completeCall(proc, q, date, dayTTL string, items []item, idx []int, now time.Time) call {
 	var succeeded []string
 	var rest []string
+	// errs holds each op of rest's fingerprint and sample, "" for an op
+	// that writes no failure; it is sent only when some op does.
+	var errs []string
+	failures := false
 	for _, i := range idx {
 		it := &items[i]
 		field := wipField(it.f.Raw)
+		if it.outcome != backend.OutcomeSucceeded {
+			errs = append(errs, "", "") // one pair per op of rest
+		}
 		switch it.outcome {
 		case backend.OutcomeSucceeded:
 			succeeded = append(succeeded, field)
@@ -155,6 +163,8 @@ func (b *Backend) completeCall(proc, q, date, dayTTL string, items []item, idx [
 				continue
 			}
 			rest = append(rest, "R", field, ms(it.retryAt), it.payload())
+			it.errorGroup(errs[len(errs)-2:], now)
+			failures = true
 		case backend.OutcomeDead:
 			if it.mask&2 == 0 {
 				rest = append(rest, "N", field, "0", "")
@@ -165,6 +175,8 @@ func (b *Backend) completeCall(proc, q, date, dayTTL string, items []item, idx [
 				died = it.job.DiedAt
 			}
 			rest = append(rest, "D", field, ms(died), it.payload())
+			it.errorGroup(errs[len(errs)-2:], now)
+			failures = true
 		case backend.OutcomeDiscarded:
 			rest = append(rest, "X", field, "0", "")
 		case backend.OutcomeRequeue:
@@ -181,7 +193,35 @@ func (b *Backend) completeCall(proc, q, date, dayTTL string, items []item, idx [
 	args = append(args, dayTTL, itoa(b.limits.DeadMaxJobs), itoa(len(succeeded)))
 	args = append(args, succeeded...)
 	args = append(args, rest...)
-	return call{s: b.s.complete, keys: []string{b.keys.QWip(q, proc), b.keys.QJobs(q), b.keys.QRetry(q), b.keys.QDead(q), b.keys.QStats(q), b.keys.QDay(q, date), b.keys.QBell(q)}, args: args}
+	keys := []string{b.keys.QWip(q, proc), b.keys.QJobs(q), b.keys.QRetry(q), b.keys.QDead(q), b.keys.QStats(q), b.keys.QDay(q, date), b.keys.QBell(q)}
+	if failures {
+		keys, args = b.withErrorGroups(q, keys, args, errs, now)
+	}
+	return call{s: b.s.complete, keys: keys, args: args}
+}
+
+// withErrorGroups adds to a complete.lua call the queue's error bucket of
+// now's hour and the trailing arguments that count its failures there
+// (errs: each op's fingerprint and sample).
+func (b *Backend) withErrorGroups(q string, keys, args, errs []string, now time.Time) ([]string, []string) {
+	hour := backend.ErrorHour(now)
+	ttl := hour.Add(backend.ErrorBucket + b.limits.ErrorGroupRetention).Sub(now)
+	secs := int64((ttl + time.Second - 1) / time.Second)
+	tail := len(args)
+	args = append(args, ms(now), itoa(secs), itoa(b.limits.ErrorGroupsPerHour))
+	args = append(args, errs...)
+	args = append(args, itoa(len(args)-tail))
+	return append(keys, b.keys.QErrs(q, hour.Format(rediskeys.ErrHourFormat))), args
+}
+
+// errorGroup sets dst to the fingerprint and sample of the failure it
+// writes, as complete.lua stores them in an error bucket.
+func (it *item) errorGroup(dst []string, now time.Time) {
+	j := it.job
+	if j == nil {
+		j = it.f.Job
+	}
+	dst[0], dst[1] = j.Fingerprint(), encodeErrSample(j, now)
 }
 
 // payload is what a retry or dead entry stores.

@@ -60,6 +60,7 @@ func groups() []group {
 		{"BatchCallbacks", callbackTests()},
 		{"BatchChildren", childTests()},
 		{"BatchErrors", errorGroupTests()},
+		{"ErrorsAcross", acrossTests()},
 		{"Wait", waitTests()},
 	}
 }
