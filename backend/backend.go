@@ -250,12 +250,19 @@ type JobFilter struct {
 
 // Matches reports whether j passes the filter's job fields (BatchID, Kind,
 // ErrorFingerprint, ErrorContains); Set, Queue, Cursor and Limit are the
-// backend's to apply while it reads.
+// backend's to apply while it reads. ErrorFingerprint matches the error
+// group a failed job counts in (Job.Fingerprint), so a group's fingerprint
+// finds its jobs even when they carry none of their own.
 func (f *JobFilter) Matches(j *Job) bool {
 	return (f.BatchID == "" || j.BatchID == f.BatchID) &&
 		(f.Kind == "" || j.Kind == f.Kind) &&
-		(f.ErrorFingerprint == "" || j.ErrorFingerprint == f.ErrorFingerprint) &&
+		(f.ErrorFingerprint == "" || j.ErrorFingerprint == f.ErrorFingerprint || j.ErrorFingerprint == "" && j.failed() && j.Fingerprint() == f.ErrorFingerprint) &&
 		(f.ErrorContains == "" || strings.Contains(j.ErrorMessage, f.ErrorContains))
+}
+
+// failed reports whether j carries a failure.
+func (j *Job) failed() bool {
+	return j.ErrorClass != "" || j.ErrorMessage != "" || !j.FailedAt.IsZero()
 }
 
 // JobPage is one page of ListJobs.
