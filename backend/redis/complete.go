@@ -2,6 +2,7 @@ package redis
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"time"
 
@@ -144,15 +145,16 @@ func (b *Backend) acknowledge(ctx context.Context, proc string, items []item, no
 func (b *Backend) completeCall(proc, q, date, dayTTL string, items []item, idx []int, now time.Time) call {
 	var succeeded []string
 	var rest []string
-	// errs holds each op of rest's fingerprint and sample, "" for an op
-	// that writes no failure; it is sent only when some op does.
-	var errs []string
-	failures := false
+	// nums holds each op of rest's error group, 2 bytes big-endian (its
+	// number in groups, 0 for an op that writes no failure); it is sent
+	// only when some op does.
+	var nums []byte
+	var groups errGroups
 	for _, i := range idx {
 		it := &items[i]
 		field := wipField(it.f.Raw)
 		if it.outcome != backend.OutcomeSucceeded {
-			errs = append(errs, "", "") // one pair per op of rest
+			nums = append(nums, 0, 0) // one per op of rest
 		}
 		switch it.outcome {
 		case backend.OutcomeSucceeded:
@@ -163,8 +165,7 @@ func (b *Backend) completeCall(proc, q, date, dayTTL string, items []item, idx [
 				continue
 			}
 			rest = append(rest, "R", field, ms(it.retryAt), it.payload())
-			it.errorGroup(errs[len(errs)-2:], now)
-			failures = true
+			binary.BigEndian.PutUint16(nums[len(nums)-2:], groups.add(it, now))
 		case backend.OutcomeDead:
 			if it.mask&2 == 0 {
 				rest = append(rest, "N", field, "0", "")
@@ -175,8 +176,7 @@ func (b *Backend) completeCall(proc, q, date, dayTTL string, items []item, idx [
 				died = it.job.DiedAt
 			}
 			rest = append(rest, "D", field, ms(died), it.payload())
-			it.errorGroup(errs[len(errs)-2:], now)
-			failures = true
+			binary.BigEndian.PutUint16(nums[len(nums)-2:], groups.add(it, now))
 		case backend.OutcomeDiscarded:
 			rest = append(rest, "X", field, "0", "")
 		case backend.OutcomeRequeue:
@@ -194,34 +194,52 @@ func (b *Backend) completeCall(proc, q, date, dayTTL string, items []item, idx [
 	args = append(args, succeeded...)
 	args = append(args, rest...)
 	keys := []string{b.keys.QWip(q, proc), b.keys.QJobs(q), b.keys.QRetry(q), b.keys.QDead(q), b.keys.QStats(q), b.keys.QDay(q, date), b.keys.QBell(q)}
-	if failures {
-		keys, args = b.withErrorGroups(q, keys, args, errs, now)
+	if len(groups.args) > 0 {
+		keys, args = b.withErrorGroups(q, keys, args, groups.args, nums, now)
 	}
 	return call{s: b.s.complete, keys: keys, args: args}
 }
 
 // withErrorGroups adds to a complete.lua call the queue's error bucket of
-// now's hour and the trailing arguments that count its failures there
-// (errs: each op's fingerprint and sample).
-func (b *Backend) withErrorGroups(q string, keys, args, errs []string, now time.Time) ([]string, []string) {
+// now's hour and the trailing arguments that count its failures there:
+// each op's group number (nums) and the call's distinct groups
+// (fingerprint and sample pairs).
+func (b *Backend) withErrorGroups(q string, keys, args, groups []string, nums []byte, now time.Time) ([]string, []string) {
 	hour := backend.ErrorHour(now)
 	ttl := hour.Add(backend.ErrorBucket + b.limits.ErrorGroupRetention).Sub(now)
 	secs := int64((ttl + time.Second - 1) / time.Second)
 	tail := len(args)
-	args = append(args, ms(now), itoa(secs), itoa(b.limits.ErrorGroupsPerHour))
-	args = append(args, errs...)
+	args = append(args, ms(now), itoa(secs), itoa(b.limits.ErrorGroupsPerHour), string(nums))
+	args = append(args, groups...)
 	args = append(args, itoa(len(args)-tail))
 	return append(keys, b.keys.QErrs(q, hour.Format(rediskeys.ErrHourFormat))), args
 }
 
-// errorGroup sets dst to the fingerprint and sample of the failure it
-// writes, as complete.lua stores them in an error bucket.
-func (it *item) errorGroup(dst []string, now time.Time) {
+// errGroups are the distinct error groups of one complete.lua call, each
+// sample encoded once.
+type errGroups struct {
+	args []string       // fingerprint, sample, ...
+	num  map[string]int // fingerprint -> its number (1-based)
+}
+
+// add returns the number of the group of the failure it writes. A call
+// holds at most ackChunk ops, so the number fits 2 bytes.
+func (g *errGroups) add(it *item, now time.Time) uint16 {
 	j := it.job
 	if j == nil {
 		j = it.f.Job
 	}
-	dst[0], dst[1] = j.Fingerprint(), encodeErrSample(j, now)
+	fp := j.Fingerprint()
+	n, ok := g.num[fp]
+	if !ok {
+		if g.num == nil {
+			g.num = map[string]int{}
+		}
+		g.args = append(g.args, fp, encodeErrSample(j, now))
+		n = len(g.args) / 2
+		g.num[fp] = n
+	}
+	return uint16(n)
 }
 
 // payload is what a retry or dead entry stores.

@@ -16,9 +16,10 @@
 -- nothing: no attempt finished.
 -- Error groups: with an 8th key (the queue's error bucket of the hour, given
 -- only when the call holds R or D ops), ARGV goes on after the ops with: now
--- (ms), the bucket's TTL (s), its cap of groups, then per op its fingerprint
--- and sample (JSON, "" for an op that is not a failure), and ends with the
--- number of these trailing arguments.
+-- (ms), the bucket's TTL (s), its cap of groups, a string of 2 bytes per op
+-- (big-endian) numbering its fingerprint and sample pair (1..d; 0 for an op
+-- that is not a failure), then the d pairs (the sample is JSON), and ends
+-- with the number of these trailing arguments.
 -- Returns the number of in-flight entries deleted.
 local wip, jobs, retry, dead, stats, day = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
 local n = tonumber(ARGV[3])
@@ -69,31 +70,32 @@ end
 -- cap of groups, then "other".
 if #fails > 0 and KEYS[8] then
   local errs, base = KEYS[8], last + 1
-  local now, maxgroups = ARGV[base], tonumber(ARGV[base + 2])
-  local groups, order = {}, {}
+  local now, maxgroups, nums = ARGV[base], tonumber(ARGV[base + 2]), ARGV[base + 3]
+  local counts, order = {}, {}
   for _, i in ipairs(fails) do
-    local k = base + 3 + (i - 4 - n) / 2
-    local fp = ARGV[k]
-    local g = groups[fp]
-    if g == nil then
-      g = {n = 0, info = ARGV[k + 1]}
-      groups[fp] = g
-      order[#order + 1] = fp
+    local p = (i - 4 - n) / 2 + 1
+    local hi, lo = string.byte(nums, p, p + 1)
+    local g = hi * 256 + lo
+    if g > 0 then
+      if counts[g] == nil then
+        counts[g] = 0
+        order[#order + 1] = g
+      end
+      counts[g] = counts[g] + 1
     end
-    g.n = g.n + 1
   end
   local ngroups = nil
-  for _, fp in ipairs(order) do
-    local g = groups[fp]
+  for _, g in ipairs(order) do
+    local fp = ARGV[base + 2 + 2 * g]
     if redis.call('HEXISTS', errs, 'c:' .. fp) == 1 then
-      redis.call('HINCRBY', errs, 'c:' .. fp, g.n)
+      redis.call('HINCRBY', errs, 'c:' .. fp, counts[g])
       redis.call('HSET', errs, 'l:' .. fp, now)
     else
       if ngroups == nil then ngroups = math.floor(redis.call('HLEN', errs) / 3) end
       if ngroups >= maxgroups then
-        redis.call('HINCRBY', errs, 'other', g.n)
+        redis.call('HINCRBY', errs, 'other', counts[g])
       else
-        redis.call('HSET', errs, 'c:' .. fp, g.n, 'l:' .. fp, now, 'i:' .. fp, g.info)
+        redis.call('HSET', errs, 'c:' .. fp, counts[g], 'l:' .. fp, now, 'i:' .. fp, ARGV[base + 3 + 2 * g])
         ngroups = ngroups + 1
       end
     end
