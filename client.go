@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"maps"
 	"time"
 
 	"github.com/joblot/joblot/backend"
@@ -25,6 +26,13 @@ type EnqueueOpts struct {
 	MaxRetries int
 	// Timeout bounds one attempt; 0 uses the kind's default.
 	Timeout time.Duration
+	// Meta is metadata stored with the job and handed to its worker
+	// (Job.Meta, JobMeta.Meta): small tags such as a tenant or a request
+	// id. Together with the trace context it may take MaxMetaBytes stored;
+	// more fails with ErrMetaTooLarge. Entries from the args' own
+	// EnqueueOpts are kept unless given here too. The map is read during
+	// the call, not kept. nil, or empty, costs nothing.
+	Meta map[string]string
 }
 
 // EnqueueParams is one job for EnqueueMany and Batch.Add.
@@ -45,6 +53,10 @@ type ClientConfig struct {
 	// EnqueueChunk is how many jobs go to storage per round trip in
 	// EnqueueMany and Batch.Add (default DefaultEnqueueChunk).
 	EnqueueChunk int
+	// Middleware runs around the building of every job this client
+	// enqueues, first outermost (see EnqueueMiddleware): it can add
+	// metadata and a trace context, or refuse a job. Default none.
+	Middleware []EnqueueMiddleware
 	// Logger defaults to slog.Default().
 	Logger *slog.Logger
 	// Now is the clock that stamps CreatedAt, resolves EnqueueOpts.Delay
@@ -96,7 +108,7 @@ func (c *Client) Enqueue(ctx context.Context, args JobArgs, opts *EnqueueOpts) (
 	if opts != nil {
 		o = *opts
 	}
-	job, err := c.buildJob(EnqueueParams{Args: args, Opts: o}, c.cfg.Now())
+	job, err := c.buildJob(ctx, EnqueueParams{Args: args, Opts: o}, c.cfg.Now())
 	if err != nil {
 		return EnqueueResult{}, err
 	}
@@ -115,7 +127,7 @@ func (c *Client) EnqueueMany(ctx context.Context, params []EnqueueParams) ([]Enq
 	now := c.cfg.Now()
 	jobs := make([]*backend.Job, len(params))
 	for i, p := range params {
-		job, err := c.buildJob(p, now)
+		job, err := c.buildJob(ctx, p, now)
 		if err != nil {
 			return nil, fmt.Errorf("joblot: job %d: %w", i, err)
 		}
@@ -144,8 +156,9 @@ func resultOf(res backend.EnqueueResult, i int, job *backend.Job) EnqueueResult 
 	return EnqueueResult{ID: job.ID}
 }
 
-// buildJob encodes args and resolves options into a storable job.
-func (c *Client) buildJob(p EnqueueParams, now time.Time) (*backend.Job, error) {
+// buildJob encodes args and resolves options into a storable job, through
+// the enqueue middleware.
+func (c *Client) buildJob(ctx context.Context, p EnqueueParams, now time.Time) (*backend.Job, error) {
 	if p.Args == nil {
 		return nil, fmt.Errorf("joblot: nil job args")
 	}
@@ -169,9 +182,20 @@ func (c *Client) buildJob(p EnqueueParams, now time.Time) (*backend.Job, error) 
 		MaxRetries: o.MaxRetries,
 		Timeout:    o.Timeout,
 		CreatedAt:  now,
+		Meta:       o.Meta,
 	}
 	if job.Queue == "" {
 		job.Queue = DefaultQueue
+	}
+	if len(c.cfg.Middleware) > 0 {
+		if err := c.enqueueMiddleware(ctx, p.Args, job); err != nil {
+			return nil, err
+		}
+	}
+	if len(job.Meta) > 0 || job.TraceContext != "" {
+		if size := backend.MetaSize(job.Meta) + len(job.TraceContext); size > MaxMetaBytes {
+			return nil, fmt.Errorf("%w: %s job's metadata and trace context take %d bytes, limit %d", ErrMetaTooLarge, kind, size, MaxMetaBytes)
+		}
 	}
 	switch {
 	case !o.RunAt.IsZero():
@@ -187,6 +211,20 @@ func (c *Client) buildJob(p EnqueueParams, now time.Time) (*backend.Job, error) 
 	return job, nil
 }
 
+// enqueueMiddleware runs the client's enqueue middleware on job, which
+// gets the metadata and trace context it leaves.
+func (c *Client) enqueueMiddleware(ctx context.Context, args JobArgs, job *backend.Job) error {
+	ej := &EnqueueJob{Args: args, Kind: job.Kind, Queue: job.Queue}
+	if len(job.Meta) > 0 {
+		ej.Meta = maps.Clone(job.Meta) // the caller's map is not the middleware's to change
+	}
+	if err := runEnqueueMiddleware(ctx, c.cfg.Middleware, ej); err != nil {
+		return fmt.Errorf("joblot: enqueue middleware refused a %s job: %w", job.Kind, err)
+	}
+	job.Meta, job.TraceContext = ej.Meta, backend.TraceContext(ej.TraceContext)
+	return nil
+}
+
 // mergeOpts fills the zero fields of o from defaults.
 func mergeOpts(o, defaults EnqueueOpts) EnqueueOpts {
 	if o.Queue == "" {
@@ -200,6 +238,14 @@ func mergeOpts(o, defaults EnqueueOpts) EnqueueOpts {
 	}
 	if o.Timeout == 0 {
 		o.Timeout = defaults.Timeout
+	}
+	switch {
+	case len(o.Meta) == 0:
+		o.Meta = defaults.Meta
+	case len(defaults.Meta) > 0:
+		m := maps.Clone(defaults.Meta)
+		maps.Copy(m, o.Meta)
+		o.Meta = m
 	}
 	return o
 }

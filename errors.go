@@ -22,6 +22,13 @@ var (
 	ErrJobTimeout = errors.New("joblot: job timed out")
 	// ErrNotInBatch: BatchFromContext was used outside a batch job.
 	ErrNotInBatch = errors.New("joblot: job is not part of a batch")
+	// ErrMetaTooLarge: a job's metadata and trace context take more than
+	// MaxMetaBytes in its stored form; the enqueue stores nothing.
+	ErrMetaTooLarge = errors.New("joblot: job metadata too large")
+	// ErrTooManySnoozes: a job snoozed more often than its kind allows
+	// (WorkerOpts.MaxSnoozes); that snooze is a failed attempt with this
+	// reason, retried or dead like any failure.
+	ErrTooManySnoozes = errors.New("joblot: job snoozed too many times")
 
 	// Errors from storage, re-exported so callers need not import backend.
 	ErrStoreFull      = backend.ErrStoreFull

@@ -58,6 +58,13 @@ type Job[T JobArgs] struct {
 	CallbackEvent backend.CallbackEvent
 	// LastError is the previous attempt's error message, if any.
 	LastError string
+	// Meta is the job's metadata (EnqueueOpts.Meta plus what enqueue
+	// middleware added), nil if none. Changes made while the job runs are
+	// not stored.
+	Meta map[string]string
+	// Snoozes counts the times the job was snoozed (JobSnooze); snoozes do
+	// not use attempts.
+	Snoozes int
 }
 
 // NoRetries as EnqueueOpts.MaxRetries or WorkerOpts.MaxRetries sends a
@@ -77,4 +84,13 @@ const (
 	// DefaultEnqueueChunk is how many jobs EnqueueMany and Batch.Add send
 	// per round trip.
 	DefaultEnqueueChunk = 1000
+	// MaxMetaBytes caps a job's metadata and trace context together, as
+	// stored: every key and value with its length byte(s), plus the trace
+	// context's bytes. Metadata is for small tags (tenant, request id,
+	// trace), not for data: a larger one fails with ErrMetaTooLarge.
+	MaxMetaBytes = 4 << 10
+	// DefaultMaxSnoozes is how many times a job may snooze (JobSnooze)
+	// unless its worker sets WorkerOpts.MaxSnoozes; the next snooze is a
+	// failure (ErrTooManySnoozes).
+	DefaultMaxSnoozes = 100
 )

@@ -1,6 +1,10 @@
 package joblot
 
-import "errors"
+import (
+	"errors"
+	"fmt"
+	"time"
+)
 
 // outcomeError carries a worker's decision to end a job without retries.
 type outcomeError struct {
@@ -38,4 +42,30 @@ func outcomeOf(err error) (discard, kill bool) {
 		return !oe.kill, oe.kill
 	}
 	return false, false
+}
+
+// snoozeError carries a worker's request to run its job again later.
+type snoozeError struct{ d time.Duration }
+
+func (e *snoozeError) Error() string { return fmt.Sprintf("job snoozed for %v", e.d) }
+
+// JobSnooze, returned by a worker, puts the job back in the scheduled set
+// to run again after d (a negative d counts as 0), like River's JobSnooze:
+// it is not a failure and does not use a retry (Attempt does not move;
+// Job.Snoozes counts the snoozes), it keeps its metadata, and a batch job
+// stays pending in its batch. Use it when the job cannot make progress yet
+// (a resource is busy, a rate limit applies). The number of snoozes is
+// capped (WorkerOpts.MaxSnoozes, DefaultMaxSnoozes): beyond it the snooze
+// is a failure with ErrTooManySnoozes. A snoozed job becomes due like a
+// scheduled one, on the server's next PollInterval tick after d. When unique
+// jobs land, a snoozed job will keep its unique lock.
+func JobSnooze(d time.Duration) error { return &snoozeError{d: max(d, 0)} }
+
+// snoozeOf reports whether err asks for a snooze, and for how long.
+func snoozeOf(err error) (time.Duration, bool) {
+	var se *snoozeError
+	if errors.As(err, &se) {
+		return se.d, true
+	}
+	return 0, false
 }

@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"runtime/debug"
 	"time"
 
@@ -82,6 +83,9 @@ func (s *Server) execute(w *worker, a *attempt) backend.Result {
 		// short. Back to its queue untouched.
 		return backend.Result{Fetched: f, Outcome: backend.OutcomeRequeue}
 	}
+	if d, ok := snoozeOf(err); ok {
+		return s.snooze(f, entry, d, start)
+	}
 	discard, kill := outcomeOf(err)
 	if discard {
 		return backend.Result{Fetched: f, Outcome: backend.OutcomeDiscarded, Duration: time.Since(start)}
@@ -122,6 +126,11 @@ func (s *Server) runJob(w *worker, a *attempt, entry *workerEntry) (err error) {
 		CallbackOf:    job.CallbackOf,
 		CallbackEvent: job.CallbackEvent,
 		LastError:     job.ErrorMessage,
+		Meta:          maps.Clone(job.Meta), // nil stays nil: no allocation without metadata
+		Snoozes:       int(job.Snoozes),
+	}
+	if job.TraceContext != "" {
+		meta.TraceContext = []byte(job.TraceContext)
 	}
 	ctx = context.WithValue(ctx, jobRunKey{}, &jobRun{client: s.client, jobID: job.ID, batchID: job.BatchID})
 
@@ -191,6 +200,25 @@ func (s *Server) failure(f *backend.Fetched, entry *workerEntry, err error, kill
 	res.Outcome = backend.OutcomeRetry
 	res.RetryAt = now.Add(policy.NextRetry(job.Attempt))
 	return res
+}
+
+// snooze builds the result of an attempt that asked to run again after d:
+// the job goes to the scheduled set with Snoozes+1 and its attempt
+// unchanged, or, beyond its kind's cap, the attempt fails.
+func (s *Server) snooze(f *backend.Fetched, entry *workerEntry, d time.Duration, start time.Time) backend.Result {
+	limit := entry.opts.MaxSnoozes
+	if limit == 0 {
+		limit = DefaultMaxSnoozes
+	}
+	if int(f.Job.Snoozes) >= max(limit, 0) {
+		err := fmt.Errorf("%w: snoozed %d times, the limit of kind %q (WorkerOpts.MaxSnoozes)", ErrTooManySnoozes, f.Job.Snoozes, f.Job.Kind)
+		return s.failure(f, entry, err, false, start)
+	}
+	job := f.Job.Clone()
+	job.Snoozes++
+	job.Recoveries = 0
+	job.RunAt = s.cfg.Now().Add(d)
+	return backend.Result{Fetched: f, Outcome: backend.OutcomeSnoozed, Job: job, RetryAt: job.RunAt, Duration: time.Since(start)}
 }
 
 // leanErrorBytes bounds error messages while the store is above its memory

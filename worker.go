@@ -37,7 +37,16 @@ type WorkerOpts struct {
 	MaxRetries int
 	// RetryPolicy overrides ServerConfig.RetryPolicy for this kind.
 	RetryPolicy RetryPolicy
+	// MaxSnoozes caps how many times a job of this kind may snooze over
+	// its whole life (JobSnooze): the snooze beyond it is a failed attempt
+	// with ErrTooManySnoozes, retried or dead as usual, so a job that
+	// snoozes forever ends in the dead set. 0 uses DefaultMaxSnoozes;
+	// NoSnoozes makes every snooze a failure.
+	MaxSnoozes int
 }
+
+// NoSnoozes as WorkerOpts.MaxSnoozes turns every JobSnooze into a failure.
+const NoSnoozes = -1
 
 // Workers is the registry of workers by kind that a Server runs.
 type Workers struct {
@@ -85,6 +94,8 @@ func AddWorker[T JobArgs](ws *Workers, worker Worker[T], opts *WorkerOpts) {
 			CallbackOf:    meta.CallbackOf,
 			CallbackEvent: meta.CallbackEvent,
 			LastError:     meta.LastError,
+			Meta:          meta.Meta,
+			Snoozes:       meta.Snoozes,
 		})
 	}
 	ws.byKind[kind] = e

@@ -184,11 +184,17 @@ const (
 	OutcomeRequeue
 	// OutcomeCancelled: skipped because its batch is cancelled.
 	OutcomeCancelled
+	// OutcomeSnoozed: the worker snoozed the job (joblot.JobSnooze):
+	// Result.Job (Snoozes incremented, RunAt set, Attempt unchanged) goes
+	// to the scheduled set at RetryAt, unless its batch counts it as a
+	// stale duplicate (backend.EventSnoozed). Not a finished attempt: no
+	// counter moves.
+	OutcomeSnoozed
 )
 
 // String names the outcome.
 func (o Outcome) String() string {
-	return [...]string{"?", "succeeded", "retry", "dead", "discarded", "requeue", "cancelled"}[o%7]
+	return [...]string{"?", "succeeded", "retry", "dead", "discarded", "requeue", "cancelled", "snoozed"}[o%8]
 }
 
 // Result is the outcome of one in-flight job, given to Complete.
@@ -201,7 +207,8 @@ type Result struct {
 	// the fetched job with Attempt, error fields, FailedAt/DiedAt updated.
 	// For batch jobs its ErrorFingerprint/Class/Message feed error groups.
 	Job *Job
-	// RetryAt is when a retry becomes due.
+	// RetryAt is when a retry becomes due (OutcomeRetry), or a snoozed
+	// job (OutcomeSnoozed).
 	RetryAt time.Time
 	// Duration is how long the attempt ran (for stats).
 	Duration time.Duration
@@ -277,8 +284,9 @@ type JobPage struct {
 // a job that fails once and then succeeds counts Processed 2, Failed 1.
 type Stats struct {
 	// Processed counts finished attempts: successes, failures (retried or
-	// dead) and discards. A job put back in its queue (recovery, shutdown)
-	// or cancelled did not finish an attempt and is not counted.
+	// dead) and discards. A job put back in its queue (recovery, shutdown),
+	// cancelled or snoozed did not finish an attempt and is not counted: a
+	// job snoozed twice that then succeeds counts Processed 1.
 	Processed int64
 	// Failed counts the failed attempts that were recorded: each one that
 	// scheduled a retry or sent the job to the dead set. A batch job's stale

@@ -41,6 +41,12 @@ const (
 	EventCancelled
 	// EventRemoved: an operator removed the job.
 	EventRemoved
+	// EventSnoozed: the worker snoozed the job (joblot.JobSnooze). No
+	// attempt finished, so the job keeps its state; the event only asks
+	// whether the snoozed copy may be scheduled (Effect.WriteRetry): not
+	// for a stale duplicate of a job its batch already counts as
+	// succeeded or ended.
+	EventSnoozed
 )
 
 // Counter names one of a batch's counters. Their sum is the batch's total.
@@ -69,7 +75,8 @@ type Effect struct {
 	// Dec and Inc are the counters that move by one (CounterNone: none).
 	Dec, Inc Counter
 	// WriteRetry and WriteDead tell the caller whether the queue side may
-	// write the retry or dead entry. A stale duplicate writes neither.
+	// write the retry or dead entry (for EventSnoozed, WriteRetry allows
+	// the scheduled entry). A stale duplicate writes neither.
 	WriteRetry, WriteDead bool
 	// FirstDeath is true when this is a P/F → X dead transition; the batch
 	// fires its death callback the first time it sees one.
@@ -87,6 +94,10 @@ func (e Effect) Changed() bool { return e.Dec != CounterNone || e.Inc != Counter
 //	succeeded         S          S          S (no count)       S (dead-1) if manual, else stale
 //	died              X dead     X dead     S (stale)          X (no count; dead entry rewritten if manual)
 //	discarded etc.    X reason   X reason   S                  X
+//	snoozed           P          F          S (stale)          X if manual, else stale
+//
+// A snooze never changes the state or a counter: the job has not finished
+// an attempt. It writes its scheduled entry except as a stale duplicate.
 func Transition(old JobState, ev BatchEvent, manual bool) Effect {
 	from := stateCounter(old)
 	switch ev {
@@ -120,6 +131,10 @@ func Transition(old JobState, ev BatchEvent, manual bool) Effect {
 	case EventDiscarded, EventCancelled, EventRemoved:
 		if old == StatePending || old == StateFailing {
 			return Effect{New: StateEnded, Dec: from, Inc: endCounter(ev)}
+		}
+	case EventSnoozed:
+		if old == StatePending || old == StateFailing || (old == StateEnded && manual) {
+			return Effect{New: old, WriteRetry: true}
 		}
 	}
 	return Effect{New: old}
@@ -161,6 +176,8 @@ func EventOf(o Outcome) BatchEvent {
 		return EventDiscarded
 	case OutcomeCancelled:
 		return EventCancelled
+	case OutcomeSnoozed:
+		return EventSnoozed
 	}
 	return 0
 }

@@ -30,10 +30,27 @@ func TestTransitionTable(t *testing.T) {
 		{P, EventRemoved, false, Effect{New: X, Dec: CounterPending, Inc: CounterRemoved}},
 		{S, EventCancelled, false, Effect{New: S}},
 		{X, EventRemoved, false, Effect{New: X}},
+		// A snooze moves nothing; only a stale duplicate is refused its
+		// scheduled entry.
+		{P, EventSnoozed, false, Effect{New: P, WriteRetry: true}},
+		{F, EventSnoozed, false, Effect{New: F, WriteRetry: true}},
+		{S, EventSnoozed, false, Effect{New: S}},
+		{S, EventSnoozed, true, Effect{New: S}},
+		{X, EventSnoozed, false, Effect{New: X}},
+		{X, EventSnoozed, true, Effect{New: X, WriteRetry: true}},
 	}
 	for _, c := range cases {
 		if got := Transition(c.from, c.ev, c.manual); got != c.want {
 			t.Errorf("%v + event %d (manual %v) = %+v, want %+v", c.from, c.ev, c.manual, got, c.want)
 		}
+	}
+}
+
+func TestEventOfSnooze(t *testing.T) {
+	if ev := EventOf(OutcomeSnoozed); ev != EventSnoozed {
+		t.Fatalf("EventOf(OutcomeSnoozed) = %d, want EventSnoozed", ev)
+	}
+	if OutcomeSnoozed.String() != "snoozed" {
+		t.Fatalf("OutcomeSnoozed.String() = %q", OutcomeSnoozed.String())
 	}
 }

@@ -1,6 +1,8 @@
 package backend
 
 import (
+	"encoding/json"
+	"maps"
 	"time"
 )
 
@@ -70,6 +72,24 @@ type Job struct {
 	// ManualRetry marks a job an operator retried from the dead set. Its
 	// batch accounting then allows X → F/S (see backend.Transition).
 	ManualRetry bool
+	// Snoozes counts the times a worker snoozed the job (joblot.JobSnooze):
+	// it waited in the scheduled set and ran again without using a retry,
+	// so Attempt does not move. The server caps it per kind. (An int32 so
+	// that it fits beside ManualRetry: see TraceContext.)
+	Snoozes int32
+
+	// Meta is the job's metadata: small string pairs set at enqueue (by the
+	// caller or by enqueue middleware) and handed to its worker. Backends
+	// store it opaque and carry it through retries, recovery, the dead set
+	// and a manual retry. An empty map costs nothing in the stored form;
+	// the client caps its size (see MetaSize).
+	Meta map[string]string
+	// TraceContext is the job's trace context in a compact binary form
+	// (e.g. W3C traceparent as version, 16-byte trace id, 8-byte span id
+	// and flags, 26 bytes, plus an optional tracestate), set by enqueue
+	// middleware and read by worker middleware. Backends store it opaque;
+	// empty costs nothing.
+	TraceContext TraceContext
 
 	// UnknownFields holds, verbatim and in order, the encoded fields this
 	// version of the codec does not know. A newer release may add fields
@@ -96,5 +116,25 @@ func (j *Job) Clone() *Job {
 	c.Args = append([]byte(nil), j.Args...)
 	c.Backtrace = append([]byte(nil), j.Backtrace...)
 	c.UnknownFields = append([]byte(nil), j.UnknownFields...)
+	c.Meta = maps.Clone(j.Meta)
 	return &c
+}
+
+// TraceContext is binary data held in a string: immutable, and 8 bytes
+// smaller than a slice, which keeps a decoded Job (one per fetched job) in
+// the allocation size class it had before the field existed. It travels in
+// JSON as base64, like a []byte.
+type TraceContext string
+
+// MarshalJSON encodes t as a base64 string.
+func (t TraceContext) MarshalJSON() ([]byte, error) { return json.Marshal([]byte(t)) }
+
+// UnmarshalJSON decodes what MarshalJSON wrote (null reads as empty).
+func (t *TraceContext) UnmarshalJSON(data []byte) error {
+	var b []byte
+	if err := json.Unmarshal(data, &b); err != nil {
+		return err
+	}
+	*t = TraceContext(b)
+	return nil
 }

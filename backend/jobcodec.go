@@ -4,6 +4,8 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"time"
 )
 
@@ -55,6 +57,10 @@ const (
 	fieldManualRetry      = 21
 	// fieldHasBatchIndex distinguishes index 0 from "no index".
 	fieldHasBatchIndex = 22
+	// fieldMeta holds the metadata map as one byte string (see appendMeta).
+	fieldMeta         = 23
+	fieldTraceContext = 24
+	fieldSnoozes      = 25
 )
 
 // MarshalBinary encodes the job. It never fails.
@@ -90,6 +96,13 @@ func (j *Job) AppendBinary(b []byte) []byte {
 	b = appendInt(b, fieldRecoveries, int64(j.Recoveries))
 	if j.ManualRetry {
 		b = appendInt(b, fieldManualRetry, 1)
+	}
+	if len(j.Meta) > 0 || j.TraceContext != "" || j.Snoozes != 0 { // one branch when unused
+		if len(j.Meta) > 0 {
+			b = appendMeta(b, j.Meta)
+		}
+		b = appendString(b, fieldTraceContext, string(j.TraceContext))
+		b = appendInt(b, fieldSnoozes, int64(j.Snoozes))
 	}
 	return append(b, j.UnknownFields...)
 }
@@ -171,6 +184,16 @@ func (j *Job) UnmarshalBinary(data []byte) error {
 			j.Recoveries = int(ival)
 		case fieldManualRetry:
 			j.ManualRetry = ival != 0
+		case fieldMeta:
+			m, err := decodeMeta(bval)
+			if err != nil {
+				return err
+			}
+			j.Meta = m
+		case fieldTraceContext:
+			j.TraceContext = TraceContext(bval)
+		case fieldSnoozes:
+			j.Snoozes = int32(ival)
 		case fieldHasBatchIndex:
 		default:
 			j.UnknownFields = append(j.UnknownFields, start[:len(start)-len(data)]...)
@@ -238,4 +261,54 @@ func appendTime(b []byte, field uint64, t time.Time) []byte {
 		return b
 	}
 	return appendInt(b, field, t.UnixMilli())
+}
+
+// MetaSize is the number of bytes m takes in a job's stored form, beyond
+// the field's own key and length: each key and value with its length.
+// The client caps it at enqueue.
+func MetaSize(m map[string]string) int {
+	n := 0
+	for k, v := range m {
+		n += uvarintLen(len(k)) + len(k) + uvarintLen(len(v)) + len(v)
+	}
+	return n
+}
+
+func uvarintLen(n int) int {
+	l := 1
+	for ; n >= 0x80; n >>= 7 {
+		l++
+	}
+	return l
+}
+
+// appendMeta writes m as one byte string of length-prefixed keys and
+// values, keys sorted so that a job always encodes to the same bytes.
+func appendMeta(b []byte, m map[string]string) []byte {
+	b = appendKey(b, fieldMeta, wireBytes)
+	b = binary.AppendUvarint(b, uint64(MetaSize(m)))
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		b = binary.AppendUvarint(b, uint64(len(k)))
+		b = append(b, k...)
+		b = binary.AppendUvarint(b, uint64(len(m[k])))
+		b = append(b, m[k]...)
+	}
+	return b
+}
+
+// decodeMeta reads what appendMeta wrote.
+func decodeMeta(data []byte) (map[string]string, error) {
+	m := map[string]string{}
+	for len(data) > 0 {
+		var kv [2]string
+		for i := range kv {
+			l, n := binary.Uvarint(data)
+			if n <= 0 || uint64(len(data)-n) < l {
+				return nil, fmt.Errorf("%w: bad metadata", ErrMalformedJob)
+			}
+			kv[i], data = string(data[n:n+int(l)]), data[n+int(l):]
+		}
+		m[kv[0]] = kv[1]
+	}
+	return m, nil
 }

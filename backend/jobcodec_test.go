@@ -5,6 +5,7 @@ import (
 	"reflect"
 	"testing"
 	"time"
+	"unsafe"
 )
 
 func TestJobCodecRoundTrip(t *testing.T) {
@@ -17,6 +18,7 @@ func TestJobCodecRoundTrip(t *testing.T) {
 		BatchID: "b1", BatchIndex: 0, CallbackOf: "b0", CallbackEvent: CallbackDeath,
 		ErrorClass: "panic", ErrorMessage: "boom", ErrorFingerprint: "fp", Backtrace: []byte{1, 2, 3},
 		FailedAt: ms(now), DiedAt: ms(now), Recoveries: 2, ManualRetry: true,
+		Meta: map[string]string{"tenant": "acme", "": "empty key", "z": ""}, TraceContext: "\x00\x01\x02", Snoozes: 7,
 	}
 	for _, j := range []*Job{full, {ID: "x"}} {
 		raw, _ := j.MarshalBinary()
@@ -39,6 +41,72 @@ func TestJobCodecSmall(t *testing.T) {
 	raw, _ := (&Job{ID: NewJobID(), Kind: "noop", Queue: "default", Args: []byte(`{"n":123456}`), CreatedAt: time.Now()}).MarshalBinary()
 	if len(raw) > 64 {
 		t.Fatalf("a no-op job encodes to %d bytes; the Redis bytes-per-job budget needs ≤ 64", len(raw))
+	}
+}
+
+// traceparent is a W3C traceparent in binary form: version, 16-byte trace
+// id, 8-byte span id, flags.
+func traceparent() []byte {
+	tc := make([]byte, 26)
+	for i := range tc {
+		tc[i] = byte(0xa0 + i)
+	}
+	tc[0], tc[25] = 0, 1
+	return tc
+}
+
+// A traced no-op job (the trace context a later OpenTelemetry middleware
+// sets) still fits the 120 B per queued job budget.
+func TestJobCodecTracedSmall(t *testing.T) {
+	j := &Job{ID: NewJobID(), Kind: "noop", Queue: "default", Args: []byte(`{"n":123456}`), CreatedAt: time.Now(), TraceContext: TraceContext(traceparent())}
+	raw, _ := j.MarshalBinary()
+	if len(raw) > 120 {
+		t.Fatalf("a traced no-op job encodes to %d bytes; the Redis bytes-per-job budget needs ≤ 120", len(raw))
+	}
+	got, err := DecodeJob(raw)
+	if err != nil || got.TraceContext != j.TraceContext {
+		t.Fatalf("trace context after a round trip: %x, %v", got.TraceContext, err)
+	}
+}
+
+// Unused, metadata costs nothing: an empty map encodes like none, and the
+// metadata's bytes are what MetaSize says plus the field's key and length.
+func TestJobCodecMetaCost(t *testing.T) {
+	base := &Job{ID: "m", Kind: "noop", Queue: "default"}
+	plain, _ := base.MarshalBinary()
+	empty := *base
+	empty.Meta = map[string]string{}
+	withEmpty, _ := empty.MarshalBinary()
+	if len(withEmpty) != len(plain) {
+		t.Fatalf("an empty Meta costs %d bytes, want 0", len(withEmpty)-len(plain))
+	}
+	meta := *base
+	meta.Meta = map[string]string{"tenant": "acme", "req": "r-1"}
+	withMeta, _ := meta.MarshalBinary()
+	if extra, want := len(withMeta)-len(plain), MetaSize(meta.Meta)+2; extra != want {
+		t.Fatalf("Meta costs %d bytes, want MetaSize+2 = %d", extra, want)
+	}
+	// Deterministic: the same map encodes to the same bytes every time.
+	for range 20 {
+		again, _ := meta.MarshalBinary()
+		if string(again) != string(withMeta) {
+			t.Fatal("Meta encodes in varying order")
+		}
+	}
+	// Truncated metadata is malformed, not silently cut.
+	bad := append([]byte(nil), plain...)
+	bad = appendBytes(bad, fieldMeta, []byte{5, 'a'})
+	if _, err := DecodeJob(bad); !errors.Is(err, ErrMalformedJob) {
+		t.Fatalf("truncated metadata: %v, want ErrMalformedJob", err)
+	}
+}
+
+// Every fetched job is decoded into a Job: metadata, trace context and
+// snooze count must not move it into a larger allocation size class than
+// the 384 bytes it took before they existed.
+func TestJobStructSize(t *testing.T) {
+	if n := unsafe.Sizeof(Job{}); n > 384 {
+		t.Fatalf("backend.Job is %d bytes; keep it ≤ 384 (one allocation size class per fetched job)", n)
 	}
 }
 

@@ -19,6 +19,7 @@ var outcomes = []backend.Outcome{
 	backend.OutcomeDiscarded,
 	backend.OutcomeRequeue,
 	backend.OutcomeCancelled,
+	backend.OutcomeSnoozed,
 }
 
 // jobMetrics are the per-process job counters and histograms fed by
@@ -44,7 +45,7 @@ type seriesKey struct{ kind, queue string }
 
 // jobSeries are one (kind, queue) pair's children, indexed by Outcome.
 type jobSeries struct {
-	outcomes [backend.OutcomeCancelled + 1]prometheus.Counter
+	outcomes [backend.OutcomeSnoozed + 1]prometheus.Counter
 	duration prometheus.Observer
 }
 
@@ -55,12 +56,12 @@ func newJobMetrics(maxSeries int, buckets []float64) *jobMetrics {
 		outcomes: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "joblot_jobs_total",
 			Help: "Jobs finished by this process, by kind, queue and outcome " +
-				"(succeeded, retry, dead, discarded, requeue, cancelled).",
+				"(succeeded, retry, dead, discarded, requeue, cancelled, snoozed).",
 		}, []string{"kind", "queue", "outcome"}),
 		durations: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name: "joblot_job_duration_seconds",
 			Help: "How long job attempts ran in this process, by kind and queue " +
-				"(attempts that succeeded, failed, died or were discarded; not requeued or cancelled jobs).",
+				"(attempts that succeeded, failed, died, were discarded or snoozed; not requeued or cancelled jobs).",
 			Buckets: buckets,
 		}, []string{"kind", "queue"}),
 	}
@@ -78,7 +79,7 @@ func (m *jobMetrics) done(kind, queue string, outcome backend.Outcome, d time.Du
 		s.outcomes[outcome].Inc()
 	}
 	switch outcome {
-	case backend.OutcomeSucceeded, backend.OutcomeRetry, backend.OutcomeDead, backend.OutcomeDiscarded:
+	case backend.OutcomeSucceeded, backend.OutcomeRetry, backend.OutcomeDead, backend.OutcomeDiscarded, backend.OutcomeSnoozed:
 		s.duration.Observe(d.Seconds())
 	}
 }

@@ -39,8 +39,8 @@ func TestJobDoneCountsByKindQueueOutcome(t *testing.T) {
 			t.Errorf("joblot_jobs_total{%s,%s,%s} = %v, want %v", w.kind, w.queue, w.outcome, got, w.want)
 		}
 	}
-	if n := len(gather(t, reg, "joblot_jobs_total")); n != 12 {
-		t.Errorf("joblot_jobs_total has %d series, want 2 pairs × 6 outcomes", n)
+	if n := len(gather(t, reg, "joblot_jobs_total")); n != 14 {
+		t.Errorf("joblot_jobs_total has %d series, want 2 pairs × 7 outcomes", n)
 	}
 
 	// Durations: attempts that ran, not requeued or cancelled jobs.
@@ -74,8 +74,8 @@ func TestJobDoneCapsSeries(t *testing.T) {
 	if _, ok := lookup(t, reg, "joblot_jobs_total", "kind", "c", "queue", "q", "outcome", "succeeded"); ok {
 		t.Error("pair c/q got its own series beyond MaxSeries")
 	}
-	if n := len(gather(t, reg, "joblot_jobs_total")); n != 3*6 {
-		t.Errorf("joblot_jobs_total has %d series, want 3 pairs (2 + overflow) × 6", n)
+	if n := len(gather(t, reg, "joblot_jobs_total")); n != 3*7 {
+		t.Errorf("joblot_jobs_total has %d series, want 3 pairs (2 + overflow) × 7", n)
 	}
 }
 

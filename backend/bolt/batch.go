@@ -44,7 +44,7 @@ func (c *txc) batchJobEvent(j *backend.Job, ev backend.BatchEvent, failed *backe
 		bt.m.Counters[eff.Inc]++
 	}
 	bt.touched = true
-	if failed != nil && (eff.WriteRetry || eff.WriteDead) {
+	if failed != nil && (ev == backend.EventFailed || ev == backend.EventDied) && (eff.WriteRetry || eff.WriteDead) {
 		if err := c.countError(bt, failed); err != nil {
 			return eff, true, err
 		}

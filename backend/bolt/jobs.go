@@ -209,6 +209,15 @@ func (b *Backend) Complete(ctx context.Context, proc string, results []backend.R
 					deadAdded[q] = true
 					c.countErrorGroup(q.name, job)
 				}
+			case backend.OutcomeSnoozed:
+				// Not a finished attempt: no counter moves. A stale
+				// duplicate's snooze writes nothing.
+				if writeRetry {
+					q.n.Sched++
+					if err := q.addSet(q.sched, r.RetryAt, encode(job)); err != nil {
+						return err
+					}
+				}
 			case backend.OutcomeDiscarded:
 				q.n.Processed++
 				processed++

@@ -177,6 +177,12 @@ func (b *Backend) completeCall(proc, q, date, dayTTL string, items []item, idx [
 			}
 			rest = append(rest, "D", field, ms(died), it.payload())
 			binary.BigEndian.PutUint16(nums[len(nums)-2:], groups.add(it, now))
+		case backend.OutcomeSnoozed:
+			if it.mask&1 == 0 { // a stale duplicate: schedule nothing, count nothing
+				rest = append(rest, "C", field, "0", "")
+				continue
+			}
+			rest = append(rest, "Z", field, ms(it.retryAt), it.payload())
 		case backend.OutcomeDiscarded:
 			rest = append(rest, "X", field, "0", "")
 		case backend.OutcomeRequeue:
@@ -193,7 +199,7 @@ func (b *Backend) completeCall(proc, q, date, dayTTL string, items []item, idx [
 	args = append(args, dayTTL, itoa(b.limits.DeadMaxJobs), itoa(len(succeeded)))
 	args = append(args, succeeded...)
 	args = append(args, rest...)
-	keys := []string{b.keys.QWip(q, proc), b.keys.QJobs(q), b.keys.QRetry(q), b.keys.QDead(q), b.keys.QStats(q), b.keys.QDay(q, date), b.keys.QBell(q)}
+	keys := []string{b.keys.QWip(q, proc), b.keys.QJobs(q), b.keys.QRetry(q), b.keys.QDead(q), b.keys.QStats(q), b.keys.QDay(q, date), b.keys.QBell(q), b.keys.QSched(q)}
 	if len(groups.args) > 0 {
 		keys, args = b.withErrorGroups(q, keys, args, groups.args, nums, now)
 	}

@@ -61,12 +61,12 @@ func TestErrorBucketsPerHourExpire(t *testing.T) {
 	if err := b.Complete(ctx, "p", []backend.Result{{Fetched: fs[0], Outcome: backend.OutcomeSucceeded}}); err != nil {
 		t.Fatal(err)
 	}
-	if len(completeKeys) != 1 || len(completeKeys[0]) != 7 {
-		t.Fatalf("a successful ack called complete.lua with keys %v, want the 7 of before", completeKeys)
+	if len(completeKeys) != 1 || len(completeKeys[0]) != 8 {
+		t.Fatalf("a successful ack called complete.lua with keys %v, want the 8 without an error bucket", completeKeys)
 	}
 	failAll(t, b, "q", "fp-a")
 	key := b.keys.QErrs("q", "2030010110")
-	if last := completeKeys[len(completeKeys)-1]; len(last) != 8 || last[7] != key {
+	if last := completeKeys[len(completeKeys)-1]; len(last) != 9 || last[8] != key {
 		t.Fatalf("a failed ack called complete.lua with keys %v, want the error bucket %s last", last, key)
 	}
 	ttl, err := b.c.Do(ctx, b.c.B().Ttl().Key(key).Build()).AsInt64()
@@ -92,4 +92,46 @@ func TestErrorBucketsPerHourExpire(t *testing.T) {
 	if n, _ := b.c.Do(ctx, b.c.B().Exists().Key(b.keys.QErrs("q", "2030010112")).Build()).AsInt64(); n != 1 {
 		t.Fatalf("no bucket for 12:00")
 	}
+}
+
+// In one ack, each failure counts in its own group whatever the other ops
+// around it (a snooze, a discard, a success).
+func TestErrorGroupsOfMixedAck(t *testing.T) {
+	ctx := context.Background()
+	b, _ := openTest(t)
+	mustEnqueue(t, b, newJob("q"), newJob("q"), newJob("q"), newJob("q"), newJob("q"))
+	fs := mustFetch(t, b, "p", "q", 5)
+	fail := func(f *backend.Fetched, o backend.Outcome, fp string) backend.Result {
+		j := f.Job.Clone()
+		j.ErrorClass, j.ErrorMessage, j.ErrorFingerprint = "*app.Err", fp, fp
+		return backend.Result{Fetched: f, Job: j, Outcome: o, RetryAt: time.Now().Add(time.Hour)}
+	}
+	rs := []backend.Result{
+		{Fetched: fs[0], Outcome: backend.OutcomeSnoozed, RetryAt: time.Now().Add(time.Hour)},
+		fail(fs[1], backend.OutcomeDead, "fp-a"),
+		{Fetched: fs[2], Outcome: backend.OutcomeDiscarded},
+		fail(fs[3], backend.OutcomeRetry, "fp-b"),
+		{Fetched: fs[4], Outcome: backend.OutcomeSucceeded},
+	}
+	if err := b.Complete(ctx, "p", rs); err != nil {
+		t.Fatal(err)
+	}
+	gs, err := b.ErrorGroups(ctx, backend.ErrorGroupFilter{}, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, okA := findStat(gs, "fp-a")
+	c, okB := findStat(gs, "fp-b")
+	if len(gs) != 2 || !okA || !okB || a.Count != 1 || c.Count != 1 || a.JobID != fs[1].ID || c.JobID != fs[3].ID || a.Message != "fp-a" {
+		t.Fatalf("ErrorGroups = %+v, want fp-a (job %s) and fp-b (job %s) once each", gs, fs[1].ID, fs[3].ID)
+	}
+}
+
+func findStat(gs []backend.ErrorGroupStat, fp string) (backend.ErrorGroupStat, bool) {
+	for _, g := range gs {
+		if g.Fingerprint == fp {
+			return g, true
+		}
+	}
+	return backend.ErrorGroupStat{}, false
 }

@@ -39,6 +39,7 @@ func everyFieldJob(t *testing.T) *backend.Job {
 		ErrorClass: "*errors.errorString", ErrorMessage: "héllo\x00\u2028", ErrorFingerprint: "fp",
 		Backtrace: []byte{0x1f, 0x8b, 0, 255}, FailedAt: at.Add(-time.Hour).Local(), DiedAt: at.Add(time.Hour),
 		Recoveries: 2, ManualRetry: true,
+		Meta: map[string]string{"tenant": "acme", "": "\x00\u2028"}, TraceContext: "\x00\x4b\xff\x01", Snoozes: 4,
 		UnknownFields: []byte{0xc7, 0x01, 2, 'h', 'i'},
 	}
 	v := reflect.ValueOf(j).Elem()

@@ -75,7 +75,7 @@ func seedNasty(t *testing.T, b backend.Backend) (batchID string) {
 	}
 	// One job scheduled, one for retry, the others dead; all in the
 	// queue named nasty with the kind nasty.
-	sched := &backend.Job{ID: nasty, Kind: nasty, Queue: nasty, Args: []byte(`{}`), CreatedAt: now, RunAt: now.Add(time.Hour)}
+	sched := &backend.Job{ID: nasty, Kind: nasty, Queue: nasty, Args: []byte(`{}`), CreatedAt: now, RunAt: now.Add(time.Hour), Meta: map[string]string{nasty: long}}
 	if _, err := b.Enqueue(ctx, []*backend.Job{sched}); err != nil {
 		t.Fatal(err)
 	}

@@ -4,6 +4,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -152,10 +155,10 @@ func (l *tableJobLister) page(jobs []*backend.Job) error {
 		if when == "" {
 			when = "CREATED"
 		}
-		fmt.Fprintf(t, "ID\tQUEUE\tKIND\tATTEMPT\t%s\tBATCH\tERROR\n", when)
+		fmt.Fprintf(t, "ID\tQUEUE\tKIND\tATTEMPT\tSNOOZES\t%s\tBATCH\tMETA\tERROR\n", when)
 	}
 	for _, j := range jobs {
-		fmt.Fprintf(t, "%s\t%s\t%s\t%d\t%s\t%s\t%s\n", cell(j.ID), cell(j.Queue), cell(j.Kind), j.Attempt, fmtTime(jobWhen(l.set, j)), dash(cell(j.BatchID)), dash(oneLine(j.ErrorMessage, 60)))
+		fmt.Fprintf(t, "%s\t%s\t%s\t%d\t%d\t%s\t%s\t%s\t%s\n", cell(j.ID), cell(j.Queue), cell(j.Kind), j.Attempt, j.Snoozes, fmtTime(jobWhen(l.set, j)), dash(cell(j.BatchID)), dash(metaCell(j.Meta)), dash(oneLine(j.ErrorMessage, 60)))
 	}
 	l.count += len(jobs)
 	return t.Flush()
@@ -182,6 +185,25 @@ func jobWhen(set backend.JobSet, j *backend.Job) time.Time {
 		return j.DiedAt
 	}
 	return j.CreatedAt
+}
+
+// metaCell is a job's metadata on one bounded, escaped line: k=v pairs
+// sorted by key.
+func metaCell(m map[string]string) string {
+	if len(m) == 0 {
+		return ""
+	}
+	var b strings.Builder
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		if b.Len() > 0 {
+			b.WriteByte(' ')
+		}
+		b.WriteString(k + "=" + m[k])
+		if b.Len() > 200 {
+			break // the cell shows 40 runes; stop copying long metadata
+		}
+	}
+	return oneLine(b.String(), 40)
 }
 
 func dash(s string) string {

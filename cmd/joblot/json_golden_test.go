@@ -197,6 +197,8 @@ func seedGolden(t *testing.T, b backend.Backend, base time.Time) {
 	sched1, sched2 := job("sched-1", "mail", "Remind", -time.Hour), job("sched-2", "mail", "Remind", -time.Hour)
 	sched1.RunAt, sched2.RunAt = at(time.Hour), at(2*time.Hour)
 	sched2.MaxRetries = 3
+	// A snoozed job with metadata and a trace context.
+	sched2.Meta, sched2.TraceContext, sched2.Snoozes = map[string]string{"tenant": "acme", "request_id": "r-42"}, "\x00\x4b\xf9\x01", 2
 	failing := []*backend.Job{
 		job("retry-1", "mail", "Send", -2*time.Hour),
 		job("dead-1", "sms", "Text", -3*time.Hour),

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/hex"
 	"encoding/json"
 	"time"
 
@@ -152,6 +153,10 @@ type jobView struct {
 	DiedAt           *time.Time      `json:"died_at,omitempty"`
 	Recoveries       int             `json:"recoveries"`
 	ManualRetry      bool            `json:"manual_retry"`
+	Snoozes          int             `json:"snoozes"`
+	// Meta is omitted when the job has none; TraceContext is hex.
+	Meta         map[string]string `json:"meta,omitempty"`
+	TraceContext string            `json:"trace_context,omitempty"`
 }
 
 func viewJob(j *backend.Job) jobView {
@@ -161,6 +166,7 @@ func viewJob(j *backend.Job) jobView {
 		CallbackOf: j.CallbackOf, CallbackEvent: string(j.CallbackEvent),
 		ErrorClass: j.ErrorClass, ErrorMessage: j.ErrorMessage, ErrorFingerprint: j.ErrorFingerprint,
 		FailedAt: jsonTime(j.FailedAt), DiedAt: jsonTime(j.DiedAt), Recoveries: j.Recoveries, ManualRetry: j.ManualRetry,
+		Snoozes: int(j.Snoozes), Meta: j.Meta, TraceContext: hex.EncodeToString([]byte(j.TraceContext)),
 	}
 }
 

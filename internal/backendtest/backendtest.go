@@ -62,6 +62,8 @@ func groups() []group {
 		{"BatchErrors", errorGroupTests()},
 		{"ErrorsAcross", acrossTests()},
 		{"Wait", waitTests()},
+		{"Meta", metaTests()},
+		{"Snooze", snoozeTests()},
 	}
 }
 

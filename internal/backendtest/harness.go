@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"testing"
@@ -414,6 +415,13 @@ func diffJob(got, want *backend.Job) string {
 	if got.ManualRetry != want.ManualRetry {
 		fmt.Fprintf(&b, "ManualRetry: got %v, want %v; ", got.ManualRetry, want.ManualRetry)
 	}
+	if !maps.Equal(got.Meta, want.Meta) {
+		fmt.Fprintf(&b, "Meta: got %q, want %q; ", got.Meta, want.Meta)
+	}
+	if got.TraceContext != want.TraceContext {
+		fmt.Fprintf(&b, "TraceContext: got %x, want %x; ", got.TraceContext, want.TraceContext)
+	}
+	num("Snoozes", int64(got.Snoozes), int64(want.Snoozes))
 	if !bytes.Equal(got.UnknownFields, want.UnknownFields) {
 		fmt.Fprintf(&b, "UnknownFields: got %x, want %x; ", got.UnknownFields, want.UnknownFields)
 	}

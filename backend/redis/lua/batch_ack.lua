@@ -5,13 +5,14 @@
 -- ARGV: now, horizon, linger, deadage (ms), max error groups, n (jobs),
 --   the highest job index, codes (one character per job: '0' + 2*event +
 --   manual; events 1 failed, 2 succeeded, 3 died, 4 discarded, 5 cancelled,
---   6 removed), then the BITFIELD arguments of every job in order (SET u2
+--   6 removed, 7 snoozed), then the BITFIELD arguments of every job in order (SET u2
 --   #<index> <target state>: built by the caller so that the common case
 --   passes them straight through), then for each job with event 1 or 3, in
 --   order, fingerprint, kind, class, message, job id.
 -- Returns {1} when the batch is gone, else {0, effects, fired...} where
--- effects holds one character per job: '0' + (1 if a retry entry may be
--- written) + (2 if a dead entry may be written).
+-- effects holds one character per job: '0' + (1 if a retry entry, or for
+-- a snooze the scheduled entry, may be written) + (2 if a dead entry may
+-- be written).
 local now = ARGV[1]
 local ttls = {tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])}
 local maxgroups = tonumber(ARGV[5])
@@ -34,6 +35,9 @@ local function transition(old, ev, manual)
   elseif ev == 3 then
     if old == 0 or old == 1 then return 3, from, 'dead', false, true, true end
     if old == 3 then return 3, nil, nil, false, manual, false end
+  elseif ev == 7 then
+    -- A snooze keeps the state; a stale duplicate schedules nothing.
+    return old, nil, nil, old == 0 or old == 1 or (old == 3 and manual), false, false
   elseif old == 0 or old == 1 then
     return 3, from, END[ev], false, false, false
   end

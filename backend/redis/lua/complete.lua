@@ -2,19 +2,20 @@
 -- Acknowledge in-flight jobs of one process on one queue. Only a job whose
 -- in-flight entry this call deletes writes anything (a job recovered by
 -- another process in the meantime writes nothing queue-side).
--- KEYS: wip, jobs, retry, dead, stats, day, bell[, errs]
+-- KEYS: wip, jobs, retry, dead, stats, day, bell, sched[, errs]
 -- ARGV: day TTL (s), dead cap (count), number of succeeded fields n,
 --   the n succeeded fields (one multi-field HDEL),
 --   then per other job: op, field, score, payload with op
 --     R retry at score; D dead at score; Q requeue at the head;
---     X discarded; C cancelled (batch); N acknowledged, nothing written
---     (a stale duplicate of a batch job).
+--     X discarded; C cancelled (batch), or a stale duplicate's snooze;
+--     N acknowledged, nothing written (a stale duplicate of a batch job);
+--     Z snoozed: scheduled at score.
 -- Counters (backend.Stats documents them): processed counts every finished
 -- attempt (success, retry, death, discard, and a stale duplicate's failure),
 -- failed the failures that wrote a retry or dead entry (both in :stats and in
--- the day's hash), discarded the discards. A requeue or a cancel counts
--- nothing: no attempt finished.
--- Error groups: with an 8th key (the queue's error bucket of the hour, given
+-- the day's hash), discarded the discards. A requeue, a cancel or a snooze
+-- counts nothing: no attempt finished.
+-- Error groups: with a 9th key (the queue's error bucket of the hour, given
 -- only when the call holds R or D ops), ARGV goes on after the ops with: now
 -- (ms), the bucket's TTL (s), its cap of groups, a string of 2 bytes per op
 -- (big-endian) numbering its fingerprint and sample pair (1..d; 0 for an op
@@ -30,14 +31,14 @@ if n > 0 then
   processed = deleted
 end
 local last, fails = #ARGV, {}
-if KEYS[8] then last = last - 1 - tonumber(ARGV[last]) end
+if KEYS[9] then last = last - 1 - tonumber(ARGV[last]) end
 local requeue = {}
 local zretry = {}
 for i = 4 + n, last, 4 do
   local op = ARGV[i]
   if redis.call('HDEL', wip, ARGV[i + 1]) == 1 then
     deleted = deleted + 1
-    if op ~= 'Q' and op ~= 'C' then processed = processed + 1 end
+    if op ~= 'Q' and op ~= 'C' and op ~= 'Z' then processed = processed + 1 end
     if op == 'R' then
       zretry[#zretry + 1] = ARGV[i + 2]
       zretry[#zretry + 1] = ARGV[i + 3]
@@ -54,6 +55,8 @@ for i = 4 + n, last, 4 do
       requeue[#requeue + 1] = ARGV[i + 3]
     elseif op == 'X' then
       discarded = discarded + 1
+    elseif op == 'Z' then
+      redis.call('ZADD', KEYS[8], ARGV[i + 2], ARGV[i + 3])
     end
   end
 end
@@ -68,8 +71,8 @@ end
 -- Error groups across batches: each failure written above counts once in
 -- the bucket: c:<fp> count, l:<fp> last seen, i:<fp> sample; at most the
 -- cap of groups, then "other".
-if #fails > 0 and KEYS[8] then
-  local errs, base = KEYS[8], last + 1
+if #fails > 0 and KEYS[9] then
+  local errs, base = KEYS[9], last + 1
   local now, maxgroups, nums = ARGV[base], tonumber(ARGV[base + 2]), ARGV[base + 3]
   local counts, order = {}, {}
   for _, i in ipairs(fails) do
