@@ -19,6 +19,11 @@ type (
 	JobFilter  = backend.JobFilter
 	JobSet     = backend.JobSet
 	JobPage    = backend.JobPage
+	// ErrorGroupFilter selects error groups (Inspector.ErrorGroups).
+	ErrorGroupFilter = backend.ErrorGroupFilter
+	// ErrorGroupStat is one queue's error group over the hours a query
+	// covers.
+	ErrorGroupStat = backend.ErrorGroupStat
 )
 
 // The sets a JobFilter selects.
@@ -35,8 +40,9 @@ const (
 // listing streams page by page; nothing loads a whole set into memory.
 type Inspector struct {
 	backend backend.Backend
-	// Now is the clock Stats reads the store at (queue latency, live
-	// processes, today's counters); nil means time.Now. Set it to the
+	// Now is the clock Stats and ErrorGroups read the store at (queue
+	// latency, live processes, today's counters, the error buckets kept);
+	// nil means time.Now. Set it to the
 	// clock the server and backend use (ServerConfig.Now).
 	Now func() time.Time
 }
@@ -50,6 +56,20 @@ const DefaultPageSize = 100
 // Stats returns counters, queue sizes and latencies, and live processes.
 func (i *Inspector) Stats(ctx context.Context) (*backend.Stats, error) {
 	return i.backend.Stats(ctx, clock.Or(i.Now)())
+}
+
+// ErrorGroups returns the failures of every queue (or f.Queue) grouped by
+// fingerprint across batches and jobs without a batch, over the hourly
+// buckets kept (backend.DefaultErrorGroupRetention after their hour) and
+// since f.Since: most frequent first, each queue's failures beyond the
+// groups kept per hour in an Other row at the end. A group's Fingerprint
+// selects its jobs in the retry and dead sets (JobFilter.ErrorFingerprint).
+func (i *Inspector) ErrorGroups(ctx context.Context, f ErrorGroupFilter) ([]ErrorGroupStat, error) {
+	gs, err := i.backend.ErrorGroups(ctx, f, clock.Or(i.Now)())
+	if err != nil {
+		return nil, fmt.Errorf("joblot: error groups: %w", err)
+	}
+	return gs, nil
 }
 
 // Jobs streams the jobs of one set that match f, page by page.

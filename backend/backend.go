@@ -140,6 +140,14 @@ type Backend interface {
 	// DeleteBatch removes a batch's state; later events for it change
 	// nothing and are counted in Stats.ExpiredBatchEvents.
 	DeleteBatch(ctx context.Context, id string) error
+	// ErrorGroups returns the error groups of every queue (or of f.Queue)
+	// over the hourly buckets a query at now covers (see ErrorHours and
+	// ErrorGroupFilter), most frequent first, each queue's failures beyond
+	// the groups kept per hour in an Other row at the end. Every failure
+	// Complete records (a retry or dead entry written) and every poison
+	// pill counts once, however often its ack is repeated.
+	ErrorGroups(ctx context.Context, f ErrorGroupFilter, now time.Time) ([]ErrorGroupStat, error)
+
 	// ForwardCallbacks moves callbacks left in outboxes (by a process that
 	// crashed before forwarding) to their queues, and expires batches past
 	// their commit deadline. Returns how many callbacks it forwarded.
@@ -257,12 +265,19 @@ type JobFilter struct {
 
 // Matches reports whether j passes the filter's job fields (BatchID, Kind,
 // ErrorFingerprint, ErrorContains); Set, Queue, Cursor and Limit are the
-// backend's to apply while it reads.
+// backend's to apply while it reads. ErrorFingerprint matches the error
+// group a failed job counts in (Job.Fingerprint), so a group's fingerprint
+// finds its jobs even when they carry none of their own.
 func (f *JobFilter) Matches(j *Job) bool {
 	return (f.BatchID == "" || j.BatchID == f.BatchID) &&
 		(f.Kind == "" || j.Kind == f.Kind) &&
-		(f.ErrorFingerprint == "" || j.ErrorFingerprint == f.ErrorFingerprint) &&
+		(f.ErrorFingerprint == "" || j.ErrorFingerprint == f.ErrorFingerprint || j.ErrorFingerprint == "" && j.failed() && j.Fingerprint() == f.ErrorFingerprint) &&
 		(f.ErrorContains == "" || strings.Contains(j.ErrorMessage, f.ErrorContains))
+}
+
+// failed reports whether j carries a failure.
+func (j *Job) failed() bool {
+	return j.ErrorClass != "" || j.ErrorMessage != "" || !j.FailedAt.IsZero()
 }
 
 // JobPage is one page of ListJobs.
@@ -351,6 +366,13 @@ type Limits struct {
 	DeadMaxBytes int64
 	// StatsDays is how long per-day counters live (default 30 days).
 	StatsDays int
+	// ErrorGroupsPerHour caps the error groups of one queue's hourly
+	// bucket (default DefaultErrorGroupsPerHour); further fingerprints
+	// count as other.
+	ErrorGroupsPerHour int
+	// ErrorGroupRetention is how long an hourly error bucket is kept after
+	// its hour ends (default DefaultErrorGroupRetention).
+	ErrorGroupRetention time.Duration
 }
 
 // Default limits.
@@ -374,6 +396,12 @@ func (l Limits) WithDefaults() Limits {
 	}
 	if l.StatsDays == 0 {
 		l.StatsDays = DefaultStatsDays
+	}
+	if l.ErrorGroupsPerHour == 0 {
+		l.ErrorGroupsPerHour = DefaultErrorGroupsPerHour
+	}
+	if l.ErrorGroupRetention == 0 {
+		l.ErrorGroupRetention = DefaultErrorGroupRetention
 	}
 	return l
 }

@@ -200,6 +200,7 @@ type txc struct {
 	batches map[string]*btx // nil value: looked up, does not exist
 	days    map[string]*[2]int64
 	global  *globalCounts
+	errs    *errTx // error buckets touched (errorgroups.go)
 	// after runs once the transaction has committed.
 	after []func()
 }
@@ -240,6 +241,9 @@ func (c *txc) flush() error {
 		}
 	}
 	if err := c.flushBatches(); err != nil {
+		return err
+	}
+	if err := c.flushErrorGroups(); err != nil {
 		return err
 	}
 	if len(c.days) > 0 {

@@ -16,8 +16,9 @@ const janitorChunk = 500
 // transaction that fires them, so there is never one to forward (it
 // returns 0); what remains is expiry: uncommitted batches past their
 // commit deadline are marked expired, batches past their TTL
-// are deleted with their index entries, and expired callback-id dedupe
-// records are dropped. It writes only when something is due.
+// are deleted with their index entries, expired callback-id dedupe
+// records are dropped, and so are error buckets past their retention. It
+// writes only when something is due.
 func (b *Backend) ForwardCallbacks(ctx context.Context, now time.Time) (int, error) {
 	if !b.janitorDue(now) {
 		return 0, ctx.Err()
@@ -29,7 +30,10 @@ func (b *Backend) ForwardCallbacks(ctx context.Context, now time.Time) (int, err
 		if err := c.deleteExpiredBatches(now); err != nil {
 			return err
 		}
-		return c.pruneOnce(now)
+		if err := c.pruneOnce(now); err != nil {
+			return err
+		}
+		return c.pruneErrorGroups(now)
 	})
 	return 0, wrapErr("batch janitor", err)
 }
@@ -49,6 +53,9 @@ func (b *Backend) janitorDue(now time.Time) bool {
 			if k, _ := bk.Cursor().Seek([]byte("e")); len(k) >= 9 && k[0] == 'e' && !keyTime(k[1:]).After(now) {
 				due = true
 			}
+		}
+		if b.errorGroupsDue(tx, now) {
+			due = true
 		}
 		return nil
 	})

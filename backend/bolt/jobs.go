@@ -188,6 +188,7 @@ func (b *Backend) Complete(ctx context.Context, proc string, results []backend.R
 					if err := q.addSet(q.retry, r.RetryAt, encode(job)); err != nil {
 						return err
 					}
+					c.countErrorGroup(q.name, job)
 				}
 			case backend.OutcomeDead:
 				q.n.Processed++
@@ -206,6 +207,7 @@ func (b *Backend) Complete(ctx context.Context, proc string, results []backend.R
 						return err
 					}
 					deadAdded[q] = true
+					c.countErrorGroup(q.name, job)
 				}
 			case backend.OutcomeSnoozed:
 				// Not a finished attempt: no counter moves. A stale

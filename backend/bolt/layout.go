@@ -24,6 +24,12 @@ import (
 //	bexp      <expiry ms><id> -> nil: a lower bound of each batch's expiry,
 //	          swept by the janitor (ForwardCallbacks)
 //	bdl       <deadline ms><id> -> nil: uncommitted batches by commit deadline
+//	errs      error groups of each queue per UTC hour (see errorgroups.go),
+//	          pruned by the janitor (ForwardCallbacks) once
+//	          Limits.ErrorGroupRetention has passed after the hour. Added
+//	          after data model 1 without a version bump: it is a new bucket
+//	          only, which older code neither reads nor minds, and a store
+//	          without it reads as having no error groups yet.
 //
 // Per queue (nested bucket queues/<name>):
 //
@@ -50,6 +56,7 @@ var (
 	bucketBIdx    = []byte("bidx")
 	bucketBExp    = []byte("bexp")
 	bucketBDl     = []byte("bdl")
+	bucketErrs    = []byte("errs")
 
 	keyVersion = []byte("version")
 	keyStats   = []byte("stats")
@@ -64,7 +71,7 @@ var (
 )
 
 // topBuckets are created by the first write transaction.
-var topBuckets = [][]byte{bucketMeta, bucketQueues, bucketDays, bucketOnce, bucketBatches, bucketBIdx, bucketBExp, bucketBDl}
+var topBuckets = [][]byte{bucketMeta, bucketQueues, bucketDays, bucketOnce, bucketBatches, bucketBIdx, bucketBExp, bucketBDl, bucketErrs}
 
 // headBase is the sequence of an empty queue's first job: tail keys grow up
 // from it, head keys down.

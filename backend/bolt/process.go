@@ -252,6 +252,7 @@ func (c *txc) poisonPill(q *qtx, j *backend.Job) error {
 	p := encode(j)
 	q.n.Dead++
 	q.n.DeadBytes += int64(len(p))
+	c.countErrorGroup(q.name, j)
 	return q.addSet(q.dead, c.now, p)
 }
 

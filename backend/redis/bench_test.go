@@ -3,6 +3,7 @@ package redis
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -133,4 +134,52 @@ func benchFetchComplete(bb *testing.B, batchSize int) {
 			}
 		}
 	}
+}
+
+// BenchmarkCompleteFailed measures acknowledging failed attempts: one
+// Complete of 100 jobs sent dead per iteration (fetching them is not
+// timed), all of one error group, as a failing dependency produces them.
+func BenchmarkCompleteFailed(bb *testing.B) {
+	ctx := context.Background()
+	b, _ := openTest(bb)
+	const k = 100
+	var redisUsec int64
+	bb.ResetTimer()
+	for range bb.N {
+		bb.StopTimer()
+		jobs := make([]*backend.Job, k)
+		for i := range jobs {
+			jobs[i] = noopJob("q")
+		}
+		if _, err := b.Enqueue(ctx, jobs); err != nil {
+			bb.Fatal(err)
+		}
+		fs, err := b.Fetch(ctx, "p", []string{"q"}, k)
+		if err != nil || len(fs) != k {
+			bb.Fatalf("fetched %d: %v", len(fs), err)
+		}
+		res := make([]backend.Result, k)
+		for i, f := range fs {
+			j := f.Job.Clone()
+			j.Attempt++
+			j.ErrorClass, j.ErrorMessage, j.ErrorFingerprint = "*net.OpError", "dial tcp 10.0.0.1:5432: connect: connection refused", "2:0123456789abcdef"
+			j.FailedAt, j.DiedAt = time.Now(), time.Now()
+			res[i] = backend.Result{Fetched: f, Outcome: backend.OutcomeDead, Job: j}
+		}
+		b.c.Do(ctx, b.c.B().ConfigResetstat().Build())
+		bb.StartTimer()
+		if err := b.Complete(ctx, "p", res); err != nil {
+			bb.Fatal(err)
+		}
+		bb.StopTimer()
+		info, _ := b.c.Do(ctx, b.c.B().Info().Section("commandstats").Build()).ToString()
+		if i := strings.Index(info, "cmdstat_evalsha:"); i >= 0 {
+			var calls, usec int64
+			fmt.Sscanf(info[i:], "cmdstat_evalsha:calls=%d,usec=%d", &calls, &usec)
+			redisUsec += usec
+		}
+		bb.StartTimer()
+	}
+	bb.ReportMetric(float64(redisUsec*1000)/float64(bb.N*k), "redis-ns/failure")
+	bb.ReportMetric(float64(bb.Elapsed().Nanoseconds())/float64(bb.N*k), "ns/failure")
 }

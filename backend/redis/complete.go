@@ -2,12 +2,14 @@ package redis
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"time"
 
 	"github.com/redis/rueidis"
 
 	"github.com/joblot/joblot/backend"
+	"github.com/joblot/joblot/internal/rediskeys"
 )
 
 // ackChunk bounds the jobs of one script call when acknowledging.
@@ -143,9 +145,17 @@ func (b *Backend) acknowledge(ctx context.Context, proc string, items []item, no
 func (b *Backend) completeCall(proc, q, date, dayTTL string, items []item, idx []int, now time.Time) call {
 	var succeeded []string
 	var rest []string
+	// nums holds each op of rest's error group, 2 bytes big-endian (its
+	// number in groups, 0 for an op that writes no failure); it is sent
+	// only when some op does.
+	var nums []byte
+	var groups errGroups
 	for _, i := range idx {
 		it := &items[i]
 		field := wipField(it.f.Raw)
+		if it.outcome != backend.OutcomeSucceeded {
+			nums = append(nums, 0, 0) // one per op of rest
+		}
 		switch it.outcome {
 		case backend.OutcomeSucceeded:
 			succeeded = append(succeeded, field)
@@ -155,6 +165,7 @@ func (b *Backend) completeCall(proc, q, date, dayTTL string, items []item, idx [
 				continue
 			}
 			rest = append(rest, "R", field, ms(it.retryAt), it.payload())
+			binary.BigEndian.PutUint16(nums[len(nums)-2:], groups.add(it, now))
 		case backend.OutcomeDead:
 			if it.mask&2 == 0 {
 				rest = append(rest, "N", field, "0", "")
@@ -165,6 +176,7 @@ func (b *Backend) completeCall(proc, q, date, dayTTL string, items []item, idx [
 				died = it.job.DiedAt
 			}
 			rest = append(rest, "D", field, ms(died), it.payload())
+			binary.BigEndian.PutUint16(nums[len(nums)-2:], groups.add(it, now))
 		case backend.OutcomeSnoozed:
 			if it.mask&1 == 0 { // a stale duplicate: schedule nothing, count nothing
 				rest = append(rest, "C", field, "0", "")
@@ -187,7 +199,53 @@ func (b *Backend) completeCall(proc, q, date, dayTTL string, items []item, idx [
 	args = append(args, dayTTL, itoa(b.limits.DeadMaxJobs), itoa(len(succeeded)))
 	args = append(args, succeeded...)
 	args = append(args, rest...)
-	return call{s: b.s.complete, keys: []string{b.keys.QWip(q, proc), b.keys.QJobs(q), b.keys.QRetry(q), b.keys.QDead(q), b.keys.QStats(q), b.keys.QDay(q, date), b.keys.QBell(q), b.keys.QSched(q)}, args: args}
+	keys := []string{b.keys.QWip(q, proc), b.keys.QJobs(q), b.keys.QRetry(q), b.keys.QDead(q), b.keys.QStats(q), b.keys.QDay(q, date), b.keys.QBell(q), b.keys.QSched(q)}
+	if len(groups.args) > 0 {
+		keys, args = b.withErrorGroups(q, keys, args, groups.args, nums, now)
+	}
+	return call{s: b.s.complete, keys: keys, args: args}
+}
+
+// withErrorGroups adds to a complete.lua call the queue's error bucket of
+// now's hour and the trailing arguments that count its failures there:
+// each op's group number (nums) and the call's distinct groups
+// (fingerprint and sample pairs).
+func (b *Backend) withErrorGroups(q string, keys, args, groups []string, nums []byte, now time.Time) ([]string, []string) {
+	hour := backend.ErrorHour(now)
+	ttl := hour.Add(backend.ErrorBucket + b.limits.ErrorGroupRetention).Sub(now)
+	secs := int64((ttl + time.Second - 1) / time.Second)
+	tail := len(args)
+	args = append(args, ms(now), itoa(secs), itoa(b.limits.ErrorGroupsPerHour), string(nums))
+	args = append(args, groups...)
+	args = append(args, itoa(len(args)-tail))
+	return append(keys, b.keys.QErrs(q, hour.Format(rediskeys.ErrHourFormat))), args
+}
+
+// errGroups are the distinct error groups of one complete.lua call, each
+// sample encoded once.
+type errGroups struct {
+	args []string       // fingerprint, sample, ...
+	num  map[string]int // fingerprint -> its number (1-based)
+}
+
+// add returns the number of the group of the failure it writes. A call
+// holds at most ackChunk ops, so the number fits 2 bytes.
+func (g *errGroups) add(it *item, now time.Time) uint16 {
+	j := it.job
+	if j == nil {
+		j = it.f.Job
+	}
+	fp := j.Fingerprint()
+	n, ok := g.num[fp]
+	if !ok {
+		if g.num == nil {
+			g.num = map[string]int{}
+		}
+		g.args = append(g.args, fp, encodeErrSample(j, now))
+		n = len(g.args) / 2
+		g.num[fp] = n
+	}
+	return uint16(n)
 }
 
 // payload is what a retry or dead entry stores.

@@ -186,6 +186,11 @@ func (c *Client) send(ctx context.Context, method string, body []byte, resp any)
 		return c.transportError(ctx, method, err)
 	}
 	defer hresp.Body.Close()
+	if hresp.StatusCode == http.StatusNotFound {
+		// Every method is served with a JSON answer: a plain 404 is an
+		// owner that predates the method.
+		return fmt.Errorf("joblot: remote %s: the process serving %s (pid %d) runs an older joblot that lacks this call: %w", method, c.path, c.pid, errors.ErrUnsupported)
+	}
 	if hresp.StatusCode != http.StatusOK {
 		var we wireError
 		if err := json.NewDecoder(hresp.Body).Decode(&we); err != nil {

@@ -118,6 +118,15 @@ func (c *Client) Stats(ctx context.Context, now time.Time) (*backend.Stats, erro
 	return &resp, nil
 }
 
+// ErrorGroups implements backend.Backend.
+func (c *Client) ErrorGroups(ctx context.Context, f backend.ErrorGroupFilter, now time.Time) ([]backend.ErrorGroupStat, error) {
+	var resp []backend.ErrorGroupStat
+	if err := c.call(ctx, "ErrorGroups", errorGroupsReq{Filter: f, Now: now}, &resp); err != nil {
+		return nil, err
+	}
+	return resp, nil
+}
+
 // ListJobs implements backend.Backend.
 func (c *Client) ListJobs(ctx context.Context, f backend.JobFilter) (*backend.JobPage, error) {
 	var resp backend.JobPage

@@ -237,6 +237,9 @@ func (s Server) newHandler(b backend.Backend, calls *sync.RWMutex) http.Handler 
 	h("Stats", serve(func(ctx context.Context, req nowReq) (*backend.Stats, error) {
 		return b.Stats(ctx, req.Now)
 	}))
+	h("ErrorGroups", serve(func(ctx context.Context, req errorGroupsReq) ([]backend.ErrorGroupStat, error) {
+		return b.ErrorGroups(ctx, req.Filter, req.Now)
+	}))
 	h("ListJobs", serve(func(ctx context.Context, req backend.JobFilter) (*backend.JobPage, error) {
 		return b.ListJobs(ctx, req)
 	}))

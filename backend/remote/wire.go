@@ -105,6 +105,12 @@ type nowReq struct {
 	Limit int       `json:"limit,omitempty"`
 }
 
+// errorGroupsReq serves ErrorGroups.
+type errorGroupsReq struct {
+	Filter backend.ErrorGroupFilter `json:"filter"`
+	Now    time.Time                `json:"now"`
+}
+
 type countResp struct {
 	N int `json:"n"`
 }

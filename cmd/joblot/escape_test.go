@@ -129,6 +129,7 @@ func TestStoredTextIsEscapedOnTheTerminal(t *testing.T) {
 				{[]string{"dead", "list"}, true},
 				{[]string{"retries", "list"}, true},
 				{[]string{"scheduled", "list"}, true},
+				{[]string{"errors"}, true},
 				{[]string{"memory", "--top", "50"}, ts.srv != nil},
 				{[]string{"cleanup", "--legacy-sidekiq-failinfo"}, false}, // its key patterns admit no such text
 				{[]string{"queue", "pause", nasty}, true},
@@ -149,7 +150,7 @@ func TestStoredTextIsEscapedOnTheTerminal(t *testing.T) {
 			// JSON: no raw control, C1 or bidi character either, and the
 			// queue name decodes back (its invalid bytes as U+FFFD, as
 			// encoding/json writes them).
-			for _, c := range [][]string{{"queues", "--json"}, {"stats", "--json"}, {"batch", "show", batchID, "--json"}, {"dead", "list", "--json"}} {
+			for _, c := range [][]string{{"queues", "--json"}, {"stats", "--json"}, {"batch", "show", batchID, "--json"}, {"dead", "list", "--json"}, {"errors", "--json"}} {
 				out := mustRun(t, args(ts.flags, c...)...)
 				checkTerminalSafe(t, strings.Join(c, " "), out, false)
 			}

@@ -32,7 +32,7 @@ func (f *jobFilterFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&f.batch, "batch", "", "only jobs of this batch")
 	fs.StringVar(&f.kind, "kind", "", "only jobs of this kind")
 	fs.StringVar(&f.errorText, "error", "", "only jobs whose last error message contains this text")
-	fs.StringVar(&f.errorGroup, "error-group", "", "only jobs whose last error has this fingerprint `FP` (batch show lists them)")
+	fs.StringVar(&f.errorGroup, "error-group", "", "only jobs whose last error has this fingerprint `FP` (errors and batch show list them)")
 }
 
 // any reports whether a filter other than the queue is set.

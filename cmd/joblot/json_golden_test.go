@@ -80,6 +80,7 @@ func TestJSONGolden(t *testing.T) {
 		{name: "retries-list", args: []string{"retries", "list"}},
 		{name: "dead-list", args: []string{"dead", "list"}},
 		{name: "dead-list-page", args: []string{"dead", "list", "--limit", "1"}},
+		{name: "errors", args: []string{"errors"}},
 		{name: "batch-list", args: []string{"batch", "list"}},
 		{name: "batch-show", args: []string{"batch", "show", "batch-1"}},
 		{name: "memory-redis", args: []string{"memory", "--top", "0"}, only: "redis"},

@@ -61,6 +61,7 @@ func groups() []group {
 		{"BatchCallbacks", callbackTests()},
 		{"BatchChildren", childTests()},
 		{"BatchErrors", errorGroupTests()},
+		{"ErrorsAcross", acrossTests()},
 		{"Wait", waitTests()},
 		{"Meta", metaTests()},
 		{"Snooze", snoozeTests()},

@@ -20,6 +20,7 @@ const (
 	InFlight    Family = "in-flight"    // {jl:q:*}:wip:*
 	BatchState  Family = "batch-state"  // {jl:b:*}:* except :errs, and jl:batches
 	BatchErrors Family = "batch-errors" // {jl:b:*}:errs
+	QueueErrors Family = "queue-errors" // {jl:q:*}:errs:* (hourly error groups)
 	Stats       Family = "stats"        // {jl:q:*}:stats, {jl:q:*}:day:*, jl:stats
 	Processes   Family = "processes"    // jl:procs, jl:proc:*
 	JoblotOther Family = "joblot-other" // every other jl:* / {jl:...} key
@@ -63,6 +64,7 @@ func families(l rediskeys.Layout) []FamilyInfo {
 		{InFlight, q + rediskeys.SuffixWip + "*", false},
 		{BatchState, b + "meta|bits|outbox|kids|adds|..., " + l.Batches(), false},
 		{BatchErrors, b + rediskeys.SuffixErrs, false},
+		{QueueErrors, q + rediskeys.SuffixErrHour + "*", false},
 		{Stats, q + rediskeys.SuffixStats + "|" + rediskeys.SuffixDay + "*, " + l.Stats(), false},
 		{Processes, l.Procs() + ", " + l.ProcPrefix() + "*", false},
 		{JoblotOther, g + "*, {" + g + "*} (rest)", false},
@@ -128,6 +130,8 @@ func classifyJoblot(l rediskeys.Layout, key string) Family {
 			return InFlight
 		case suffix == rediskeys.SuffixStats || strings.HasPrefix(suffix, rediskeys.SuffixDay):
 			return Stats
+		case strings.HasPrefix(suffix, rediskeys.SuffixErrHour):
+			return QueueErrors
 		}
 		return JoblotOther
 	}

@@ -214,6 +214,7 @@ func TestClassify(t *testing.T) {
 		{"{jl:q:a:b}:wip:proc-1", InFlight, ""},
 		{"{jl:q:x}:day:2025-01-01", Stats, ""},
 		{"{jl:q:x}:once:abc", JoblotOther, ""},
+		{"{jl:q:x}:errs:2025010112", QueueErrors, ""},
 		{"{jl:q:broken", JoblotOther, ""},
 		{"{jl:b:01H}:errs", BatchErrors, ""},
 		{"{jl:b:01H}:bits", BatchState, ""},

@@ -46,6 +46,12 @@
 //	                      batches have not yet counted them as removed
 //	:once:<id>    string  dedupe of deterministic job ids (callbacks), TTL
 //	                      onceTTL
+//	:errs:<hour>  hash    error groups of the UTC hour YYYYMMDDHH (written by
+//	                      complete.lua with each recorded failure): c:<fp>
+//	                      count, l:<fp> last seen (unix ms), i:<fp> sample
+//	                      (JSON: kind, class, job id, message, first seen);
+//	                      "other" counts failures beyond the groups kept.
+//	                      Expires Limits.ErrorGroupRetention after the hour
 //
 // Per batch id, tag {jl:b:<id>}:
 //
@@ -181,7 +187,11 @@ const (
 	SuffixBell     = "bell"
 	SuffixClearing = "clearing"
 	SuffixOnce     = "once:" // followed by the job id
+	SuffixErrHour  = "errs:" // followed by the UTC hour, ErrHourFormat
 )
+
+// ErrHourFormat names the hour of a queue's error bucket (UTC).
+const ErrHourFormat = "2006010215"
 
 // QJobs is queue q's list of queued payloads.
 func (l Layout) QJobs(q string) string { return l.qkey(q, SuffixJobs, "") }
@@ -215,6 +225,9 @@ func (l Layout) QClearing(q string) string { return l.qkey(q, SuffixClearing, ""
 
 // QOnce remembers deterministic job id on queue q.
 func (l Layout) QOnce(q, id string) string { return l.qkey(q, SuffixOnce, id) }
+
+// QErrs is queue q's error bucket of hour (UTC, in ErrHourFormat).
+func (l Layout) QErrs(q, hour string) string { return l.qkey(q, SuffixErrHour, hour) }
 
 // BatchTag is the hash tag of batch id's keys.
 func (l Layout) BatchTag(id string) string { return l.BatchTagPrefix() + id + "}" }
@@ -282,14 +295,15 @@ func BatchKeyType(suffix string) (string, bool) {
 
 // QueueKeyType returns the Redis type of the queue key with suffix (a
 // fixed suffix, or one of the variable ones with its argument: "wip:p1",
-// "day:2024-01-02", "once:<id>"), or false when no queue key has it.
+// "day:2024-01-02", "once:<id>", "errs:2024010215"), or false when no
+// queue key has it.
 func QueueKeyType(suffix string) (string, bool) {
 	switch {
 	case suffix == SuffixJobs, suffix == SuffixBell, suffix == SuffixClearing:
 		return "list", true
 	case suffix == SuffixSched, suffix == SuffixRetry, suffix == SuffixDead:
 		return "zset", true
-	case suffix == SuffixStats, variable(suffix, SuffixWip), variable(suffix, SuffixDay):
+	case suffix == SuffixStats, variable(suffix, SuffixWip), variable(suffix, SuffixDay), variable(suffix, SuffixErrHour):
 		return "hash", true
 	case suffix == SuffixPaused, variable(suffix, SuffixOnce):
 		return "string", true

@@ -2,7 +2,7 @@
 -- Acknowledge in-flight jobs of one process on one queue. Only a job whose
 -- in-flight entry this call deletes writes anything (a job recovered by
 -- another process in the meantime writes nothing queue-side).
--- KEYS: wip, jobs, retry, dead, stats, day, bell, sched
+-- KEYS: wip, jobs, retry, dead, stats, day, bell, sched[, errs]
 -- ARGV: day TTL (s), dead cap (count), number of succeeded fields n,
 --   the n succeeded fields (one multi-field HDEL),
 --   then per other job: op, field, score, payload with op
@@ -15,6 +15,12 @@
 -- failed the failures that wrote a retry or dead entry (both in :stats and in
 -- the day's hash), discarded the discards. A requeue, a cancel or a snooze
 -- counts nothing: no attempt finished.
+-- Error groups: with a 9th key (the queue's error bucket of the hour, given
+-- only when the call holds R or D ops), ARGV goes on after the ops with: now
+-- (ms), the bucket's TTL (s), its cap of groups, a string of 2 bytes per op
+-- (big-endian) numbering its fingerprint and sample pair (1..d; 0 for an op
+-- that is not a failure), then the d pairs (the sample is JSON), and ends
+-- with the number of these trailing arguments.
 -- Returns the number of in-flight entries deleted.
 local wip, jobs, retry, dead, stats, day = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
 local n = tonumber(ARGV[3])
@@ -24,9 +30,11 @@ if n > 0 then
   deleted = redis.call('HDEL', wip, unpack(ARGV, 4, 3 + n))
   processed = deleted
 end
+local last, fails = #ARGV, {}
+if KEYS[9] then last = last - 1 - tonumber(ARGV[last]) end
 local requeue = {}
 local zretry = {}
-for i = 4 + n, #ARGV, 4 do
+for i = 4 + n, last, 4 do
   local op = ARGV[i]
   if redis.call('HDEL', wip, ARGV[i + 1]) == 1 then
     deleted = deleted + 1
@@ -35,12 +43,14 @@ for i = 4 + n, #ARGV, 4 do
       zretry[#zretry + 1] = ARGV[i + 2]
       zretry[#zretry + 1] = ARGV[i + 3]
       failed = failed + 1
+      fails[#fails + 1] = i
     elseif op == 'D' then
       if redis.call('ZADD', dead, ARGV[i + 2], ARGV[i + 3]) == 1 then
         deadbytes = deadbytes + #ARGV[i + 3]
         deadadded = deadadded + 1
       end
       failed = failed + 1
+      fails[#fails + 1] = i
     elseif op == 'Q' then
       requeue[#requeue + 1] = ARGV[i + 3]
     elseif op == 'X' then
@@ -57,6 +67,43 @@ if #requeue > 0 then
   local rev = {}
   for i = #requeue, 1, -1 do rev[#rev + 1] = requeue[i] end
   if redis.call('LPUSH', jobs, unpack(rev)) == #rev then ring(KEYS[7]) end
+end
+-- Error groups across batches: each failure written above counts once in
+-- the bucket: c:<fp> count, l:<fp> last seen, i:<fp> sample; at most the
+-- cap of groups, then "other".
+if #fails > 0 and KEYS[9] then
+  local errs, base = KEYS[9], last + 1
+  local now, maxgroups, nums = ARGV[base], tonumber(ARGV[base + 2]), ARGV[base + 3]
+  local counts, order = {}, {}
+  for _, i in ipairs(fails) do
+    local p = (i - 4 - n) / 2 + 1
+    local hi, lo = string.byte(nums, p, p + 1)
+    local g = hi * 256 + lo
+    if g > 0 then
+      if counts[g] == nil then
+        counts[g] = 0
+        order[#order + 1] = g
+      end
+      counts[g] = counts[g] + 1
+    end
+  end
+  local ngroups = nil
+  for _, g in ipairs(order) do
+    local fp = ARGV[base + 2 + 2 * g]
+    if redis.call('HEXISTS', errs, 'c:' .. fp) == 1 then
+      redis.call('HINCRBY', errs, 'c:' .. fp, counts[g])
+      redis.call('HSET', errs, 'l:' .. fp, now)
+    else
+      if ngroups == nil then ngroups = math.floor(redis.call('HLEN', errs) / 3) end
+      if ngroups >= maxgroups then
+        redis.call('HINCRBY', errs, 'other', counts[g])
+      else
+        redis.call('HSET', errs, 'c:' .. fp, counts[g], 'l:' .. fp, now, 'i:' .. fp, ARGV[base + 3 + 2 * g])
+        ngroups = ngroups + 1
+      end
+    end
+  end
+  redis.call('EXPIRE', errs, ARGV[base + 1])
 end
 local dropped = 0
 if deadadded > 0 then
