@@ -252,6 +252,11 @@ func (c *txc) poisonPill(q *qtx, j *backend.Job) error {
 	p := encode(j)
 	q.n.Dead++
 	q.n.DeadBytes += int64(len(p))
+	// Counted as the Redis backend counts a death: one processed attempt,
+	// one recorded failure (backend.Stats).
+	q.n.Processed++
+	q.n.Failed++
+	c.countDay(1, 1)
 	c.countErrorGroup(q.name, j)
 	return q.addSet(q.dead, c.now, p)
 }

@@ -42,6 +42,10 @@ func testPoisonPillRecord(h *harness) {
 	if d.FailedAt.IsZero() || d.DiedAt.IsZero() {
 		h.t.Fatalf("poison pill FailedAt %v, DiedAt %v: want both set", d.FailedAt, d.DiedAt)
 	}
+	// Counted as any death: one processed attempt, one recorded failure.
+	if s := h.stats(time.Now()); s.Processed != 1 || s.Failed != 1 {
+		h.t.Fatalf("after a poison pill: Processed %d, Failed %d; want 1 and 1 on every backend", s.Processed, s.Failed)
+	}
 }
 
 func testErrorSampleRuneBoundary(h *harness) {
