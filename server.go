@@ -45,6 +45,8 @@ type Server struct {
 	acks   chan ack
 	queues queueOrder
 	cancel *cancelCache
+	// jobCancels are cancel requests for jobs not running when they came.
+	jobCancels jobCancels
 
 	started   atomic.Bool
 	draining  atomic.Bool // stop fetching; requeue jobs not yet started
@@ -82,6 +84,8 @@ type testHooks struct {
 	lingerFull func()
 	// fetchGated: a fetcher stops because MaxLingering goroutines linger.
 	fetchGated func(leader bool)
+	// cancelHeard: a cancel request arrived; found says a worker ran it.
+	cancelHeard func(queue, id string, found bool)
 }
 
 // NewServer returns a server for b. Call Start, or Run.
@@ -175,6 +179,10 @@ func (s *Server) Start(ctx context.Context) error {
 	s.services.Add(2)
 	go s.heartbeatLoop()
 	go s.dutiesLoop()
+	if cl, ok := s.backend.(backend.CancelListener); ok {
+		s.services.Add(1)
+		go s.listenCancels(cl)
+	}
 	if s.watchdog != nil {
 		s.services.Add(1)
 		go func() { defer s.services.Done(); s.watchdog.Run(s.serviceCtx) }()

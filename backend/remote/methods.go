@@ -195,6 +195,14 @@ func (c *Client) BatchesCancelled(ctx context.Context, ids []string) (map[string
 	return resp.Cancelled, nil
 }
 
+// CancelJob implements backend.Backend. The owner cancels a job in flight
+// in its own process, where its servers run.
+func (c *Client) CancelJob(ctx context.Context, queue, id string) (backend.CancelResult, error) {
+	var resp cancelJobResp
+	err := c.call(ctx, "CancelJob", cancelJobReq{Queue: queue, ID: id}, &resp)
+	return resp.Result, err
+}
+
 // PauseQueue implements backend.Backend.
 func (c *Client) PauseQueue(ctx context.Context, queue string, paused bool) error {
 	return c.call(ctx, "PauseQueue", queueReq{Queue: queue, Paused: paused}, &empty{})

@@ -133,6 +133,15 @@ type queueReq struct {
 }
 
 // batchReq serves the methods that take one batch id.
+type cancelJobReq struct {
+	Queue string `json:"queue"`
+	ID    string `json:"id"`
+}
+
+type cancelJobResp struct {
+	Result backend.CancelResult `json:"result"`
+}
+
 type batchReq struct {
 	ID string `json:"id"`
 }

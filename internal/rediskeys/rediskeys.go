@@ -26,6 +26,11 @@
 //	                              callbacks (swept by ForwardCallbacks)
 //	jl:uncommitted        zset    batch id -> commit deadline (unix ms)
 //
+// Pub/sub channel (not a key):
+//
+//	jl:cancel             "<queue>\n<job id>" of a job CancelJob found in
+//	                      flight (or queued): servers cancel it if they run it
+//
 // Per queue q, tag {jl:q:<q>}:
 //
 //	:jobs         list    queued payloads; RPUSH at the tail on enqueue,
@@ -43,6 +48,9 @@
 //	                      batches have not yet counted them as removed
 //	:once:<id>    string  dedupe of deterministic job ids (callbacks), TTL
 //	                      onceTTL
+//	:cancel       set     ids of cancelled jobs to drop when fetched
+//	                      (CancelJob); fetch reads it only while it exists,
+//	                      and deletes it when it empties the queue
 //
 // Per batch id, tag {jl:b:<id>}:
 //
@@ -143,6 +151,10 @@ func (l Layout) Outboxes() string { return l.global("outboxes") }
 // Uncommitted is the set of batches awaiting commit, by deadline.
 func (l Layout) Uncommitted() string { return l.global("uncommitted") }
 
+// CancelChannel is the pub/sub channel of cancel requests for running
+// jobs.
+func (l Layout) CancelChannel() string { return l.global("cancel") }
+
 // GlobalPrefix is what every global key starts with ("jl:").
 func (l Layout) GlobalPrefix() string { return l.Prefix() + ":" }
 
@@ -178,6 +190,7 @@ const (
 	SuffixBell     = "bell"
 	SuffixClearing = "clearing"
 	SuffixOnce     = "once:" // followed by the job id
+	SuffixCancel   = "cancel"
 )
 
 // QJobs is queue q's list of queued payloads.
@@ -212,6 +225,9 @@ func (l Layout) QClearing(q string) string { return l.qkey(q, SuffixClearing, ""
 
 // QOnce remembers deterministic job id on queue q.
 func (l Layout) QOnce(q, id string) string { return l.qkey(q, SuffixOnce, id) }
+
+// QCancel is queue q's set of cancelled job ids (tombstones).
+func (l Layout) QCancel(q string) string { return l.qkey(q, SuffixCancel, "") }
 
 // BatchTag is the hash tag of batch id's keys.
 func (l Layout) BatchTag(id string) string { return l.BatchTagPrefix() + id + "}" }
@@ -290,6 +306,8 @@ func QueueKeyType(suffix string) (string, bool) {
 		return "hash", true
 	case suffix == SuffixPaused, variable(suffix, SuffixOnce):
 		return "string", true
+	case suffix == SuffixCancel:
+		return "set", true
 	}
 	return "", false
 }
