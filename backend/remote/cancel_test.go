@@ -21,12 +21,14 @@ func TestCancelJobReachesOwner(t *testing.T) {
 	ctx, stop := context.WithCancel(context.Background())
 	heard := make(chan string, 1)
 	done := make(chan error, 1)
-	go func() { done <- cl.ListenCancels(ctx, func(q, id string) {
-		select { // a listener must not block
-		case heard <- q + "/" + id:
-		default:
-		}
-	}) }()
+	go func() {
+		done <- cl.ListenCancels(ctx, func(q, id string) {
+			select { // a listener must not block
+			case heard <- q + "/" + id:
+			default:
+			}
+		})
+	}()
 	defer func() { stop(); <-done }()
 
 	j := &backend.Job{ID: backend.NewJobID(), Kind: "k", Queue: "q", CreatedAt: time.Now()}
