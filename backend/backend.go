@@ -126,6 +126,13 @@ type Backend interface {
 	// Stats.Cancelled once removed or dropped, and as cancelled
 	// (EventCancelled) in its batch.
 	CancelJob(ctx context.Context, queue, id string) (CancelResult, error)
+	// FindJob returns job id of queue and the set that holds it (SetInFlight
+	// for a job claimed by a process), or an error wrapping ErrJobNotFound.
+	// It looks at the jobs in flight, then searches the queued, scheduled,
+	// retry and dead sets in turn: its cost grows with the queue, for an
+	// operator's look-up. A payload that cannot be decoded is returned as
+	// a job with only ID (MalformedJobID) and Queue.
+	FindJob(ctx context.Context, queue, id string) (*Job, JobSet, error)
 
 	// ClearQueue removes every job waiting in a queue (not its scheduled,
 	// retry or dead jobs, nor jobs in flight); batch jobs among them count
@@ -278,6 +285,9 @@ const (
 	SetScheduled JobSet = "scheduled"
 	SetRetry     JobSet = "retry"
 	SetDead      JobSet = "dead"
+	// SetInFlight names jobs claimed by a process (FindJob only: it is no
+	// set ListJobs pages through).
+	SetInFlight JobSet = "in_flight"
 )
 
 // JobFilter selects jobs of one set. Empty fields match everything.

@@ -167,3 +167,60 @@ func (b *Backend) ListenCancels(ctx context.Context, fn func(queue, id string)) 
 }
 
 var _ backend.CancelListener = (*Backend)(nil)
+
+// FindJob implements backend.Backend in one read transaction: the queue's
+// in-flight bucket, then its queued, scheduled, retry and dead buckets,
+// each scanned until the job is found.
+func (b *Backend) FindJob(ctx context.Context, queue, id string) (*backend.Job, backend.JobSet, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, "", err
+	}
+	var raw []byte
+	var set backend.JobSet
+	err := b.view(func(tx *bbolt.Tx) error {
+		all := tx.Bucket(bucketQueues)
+		if all == nil || queue == "" || id == "" {
+			return nil
+		}
+		bk := all.Bucket([]byte(queue))
+		if bk == nil {
+			return nil
+		}
+		suffix := append([]byte{0}, id...)
+		cur := bk.Bucket(subWip).Cursor()
+		for k, v := cur.First(); k != nil; k, v = cur.Next() {
+			if bytes.HasSuffix(k, suffix) && bytes.IndexByte(k, 0) == len(k)-len(suffix) {
+				raw, set = clone(v), backend.SetInFlight
+				return nil
+			}
+		}
+		for _, s := range []backend.JobSet{backend.SetQueued, backend.SetScheduled, backend.SetRetry, backend.SetDead} {
+			sub, err := setBucket(s)
+			if err != nil {
+				return err
+			}
+			cur := bk.Bucket(sub).Cursor()
+			for k, v := cur.First(); k != nil; k, v = cur.Next() {
+				if s == backend.SetQueued {
+					v = v[8:]
+				}
+				if wipID(v) == id {
+					raw, set = clone(v), s
+					return nil
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, "", wrapErr("find job", err)
+	}
+	if raw == nil {
+		return nil, "", fmt.Errorf("joblot/bolt: job %s of queue %s: %w", id, queue, backend.ErrJobNotFound)
+	}
+	j, err := backend.DecodeJob(raw)
+	if err != nil {
+		j = &backend.Job{ID: backend.MalformedJobID(raw), Queue: queue}
+	}
+	return j, set, nil
+}

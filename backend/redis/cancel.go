@@ -208,3 +208,52 @@ func (b *Backend) ListenCancels(ctx context.Context, fn func(queue, id string)) 
 }
 
 var _ backend.CancelListener = (*Backend)(nil)
+
+// FindJob implements backend.Backend: HGET on queue's in-flight hash of
+// every registered process (one round trip), then findByID on the queued,
+// scheduled, retry and dead sets in turn (LRANGE or ZSCAN pages).
+func (b *Backend) FindJob(ctx context.Context, queue, id string) (*backend.Job, backend.JobSet, error) {
+	notFound := fmt.Errorf("joblot/redis: job %s of queue %s: %w", id, queue, backend.ErrJobNotFound)
+	if queue == "" || id == "" {
+		return nil, "", notFound
+	}
+	procs, err := b.c.Do(ctx, b.c.B().Zrange().Key(b.keys.Procs()).Min("0").Max("-1").Build()).AsStrSlice()
+	if err != nil {
+		return nil, "", wrap("find job: list processes", err)
+	}
+	if len(procs) > 0 {
+		cmds := make(rueidis.Commands, len(procs))
+		for i, p := range procs {
+			cmds[i] = b.c.B().Hget().Key(b.keys.QWip(queue, p)).Field(id).Build()
+		}
+		for _, r := range b.c.DoMulti(ctx, cmds...) {
+			raw, err := r.ToString()
+			if rueidis.IsRedisNil(err) {
+				continue
+			}
+			if err != nil {
+				return nil, "", wrap("find job", err)
+			}
+			return decodeFound(queue, raw), backend.SetInFlight, nil
+		}
+	}
+	for _, set := range []backend.JobSet{backend.SetQueued, backend.SetScheduled, backend.SetRetry, backend.SetDead} {
+		hits, err := b.findByID(ctx, set, queue, map[string]bool{id: true})
+		if err != nil {
+			return nil, "", err
+		}
+		if len(hits) > 0 {
+			return decodeFound(queue, hits[0].member), set, nil
+		}
+	}
+	return nil, "", notFound
+}
+
+// decodeFound decodes a stored payload, or describes one that does not
+// decode by its MalformedJobID.
+func decodeFound(queue, raw string) *backend.Job {
+	if j, err := backend.DecodeJob([]byte(raw)); err == nil {
+		return j
+	}
+	return &backend.Job{ID: backend.MalformedJobID([]byte(raw)), Queue: queue}
+}

@@ -142,6 +142,11 @@ type cancelJobResp struct {
 	Result backend.CancelResult `json:"result"`
 }
 
+type findJobResp struct {
+	Job *backend.Job   `json:"job"`
+	Set backend.JobSet `json:"set"`
+}
+
 type batchReq struct {
 	ID string `json:"id"`
 }

@@ -96,6 +96,7 @@ JOBLOT_REDIS_URL or use --redis-url-file (mode 600) instead.
 		newMigrateCmd(a),
 		newMetricsCmd(a),
 		newQueueCmd(a),
+		newJobCmd(a),
 	)
 	return root
 }

@@ -28,6 +28,7 @@ func cancelTests() []test {
 		{name: "RunningSucceedsFirst", run: testCancelRunningSucceeds},
 		{name: "BatchJobQueued", run: func(h *harness) { testCancelBatch(h, false) }},
 		{name: "BatchJobScheduled", run: func(h *harness) { testCancelBatch(h, true) }},
+		{name: "FindJobEverywhere", run: testFindJob},
 	}
 }
 
@@ -285,4 +286,35 @@ func testCancelBatch(h *harness, scheduled bool) {
 	h.wantCounters(id, counters{Total: 2, Succeeded: 1, Cancelled: 1})
 	h.wantCallbacks(cb(id, backend.CallbackComplete))
 	h.wantCancelled(1, 1+1) // the batch job and the complete callback succeeded
+}
+
+// FindJob finds a job in every place it can be, and says which.
+func testFindJob(h *harness) {
+	queued, sched, retry, dead, running := h.job("default"), h.job("default"), h.job("default"), h.job("default"), h.job("default")
+	sched.RunAt = time.Now().Add(time.Hour)
+	h.enqueue(retry, dead, running)
+	p := h.proc("p1", "default")
+	fs := h.fetch(p, []string{"default"}, 3)
+	if len(fs) != 3 {
+		h.t.Fatalf("fetched %d jobs, want 3", len(fs))
+	}
+	h.complete(p, retryResult(fs[0], time.Now().Add(time.Hour), defaultFailure()), deadResult(fs[1], time.Now(), defaultFailure()))
+	h.enqueue(queued, sched)
+	for _, c := range []struct {
+		j   *backend.Job
+		set backend.JobSet
+	}{{queued, backend.SetQueued}, {sched, backend.SetScheduled}, {retry, backend.SetRetry}, {dead, backend.SetDead}, {running, backend.SetInFlight}} {
+		got, set, err := h.b.FindJob(h.ctx, "default", c.j.ID)
+		if err != nil {
+			h.t.Fatalf("FindJob(%s job): %v", c.set, err)
+		}
+		if set != c.set || got.ID != c.j.ID || got.Kind != c.j.Kind || string(got.Args) != string(c.j.Args) {
+			h.t.Fatalf("FindJob(%s job) = %s %+v, want set %s and the job", c.set, set, got, c.set)
+		}
+	}
+	for _, q := range []string{"default", "never-used"} {
+		if _, _, err := h.b.FindJob(h.ctx, q, "no-such-job"); !errors.Is(err, backend.ErrJobNotFound) {
+			h.t.Fatalf("FindJob(%s, unknown) = %v, want ErrJobNotFound", q, err)
+		}
+	}
 }
