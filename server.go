@@ -163,6 +163,11 @@ func (s *Server) Start(ctx context.Context) error {
 	s.hardCtx, s.hardStop = context.WithCancel(context.Background())
 	s.serviceCtx, s.stopService = context.WithCancel(context.Background())
 
+	if cl, ok := s.backend.(backend.CancelListener); ok {
+		// Before the fetchers: listening starts before any job does.
+		s.services.Add(1)
+		go s.listenCancels(cl)
+	}
 	const fetchers, ackers = 2, 2 // more did not help when measured (BENCHMARKS.md)
 	for range ackers {
 		s.ackers.Add(1)
@@ -179,10 +184,6 @@ func (s *Server) Start(ctx context.Context) error {
 	s.services.Add(2)
 	go s.heartbeatLoop()
 	go s.dutiesLoop()
-	if cl, ok := s.backend.(backend.CancelListener); ok {
-		s.services.Add(1)
-		go s.listenCancels(cl)
-	}
 	if s.watchdog != nil {
 		s.services.Add(1)
 		go func() { defer s.services.Done(); s.watchdog.Run(s.serviceCtx) }()
