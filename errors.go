@@ -20,6 +20,10 @@ var (
 	ErrUndecodableArgs = errors.New("joblot: undecodable job args")
 	// ErrJobTimeout: an attempt ran past its timeout and was cancelled.
 	ErrJobTimeout = errors.New("joblot: job timed out")
+	// ErrJobCancelled: the cause of a running job's context when CancelJob
+	// cancelled it. Unless the attempt succeeds anyway, it ends cancelled:
+	// not retried, counted in Stats.Cancelled.
+	ErrJobCancelled = errors.New("joblot: job cancelled")
 	// ErrNotInBatch: BatchFromContext was used outside a batch job.
 	ErrNotInBatch = errors.New("joblot: job is not part of a batch")
 	// ErrMetaTooLarge: a job's metadata and trace context take more than
@@ -33,6 +37,7 @@ var (
 	// Errors from storage, re-exported so callers need not import backend.
 	ErrStoreFull      = backend.ErrStoreFull
 	ErrBatchNotFound  = backend.ErrBatchNotFound
+	ErrJobNotFound    = backend.ErrJobNotFound
 	ErrBatchFinished  = backend.ErrBatchFinished
 	ErrVersionTooNew  = backend.ErrVersionTooNew
 	ErrUnsafeEviction = backend.ErrUnsafeEviction

@@ -32,6 +32,8 @@ const (
 	SetScheduled = backend.SetScheduled
 	SetRetry     = backend.SetRetry
 	SetDead      = backend.SetDead
+	// SetInFlight is where Inspector.Job finds a job a process claimed.
+	SetInFlight = backend.SetInFlight
 )
 
 // Inspector is the operator's API over a store: statistics, listing jobs
@@ -123,6 +125,18 @@ func (i *Inspector) RetryJob(ctx context.Context, set backend.JobSet, queue, id 
 func (i *Inspector) DeleteJob(ctx context.Context, set backend.JobSet, queue, id string) (bool, error) {
 	n, err := i.backend.DeleteJobs(ctx, set, queue, []string{id})
 	return n == 1, err
+}
+
+// Job returns one job of queue wherever it is, and the set that holds it
+// (SetInFlight when a process has claimed it), or an error wrapping
+// ErrJobNotFound. It searches the queue's sets in turn: on a long queue it
+// reads the whole queue.
+func (i *Inspector) Job(ctx context.Context, queue, id string) (*backend.Job, backend.JobSet, error) {
+	j, set, err := i.backend.FindJob(ctx, queue, id)
+	if err != nil {
+		return nil, "", fmt.Errorf("joblot: find job %s: %w", id, err)
+	}
+	return j, set, nil
 }
 
 // Batches lists batches, newest first.

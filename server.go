@@ -45,6 +45,8 @@ type Server struct {
 	acks   chan ack
 	queues queueOrder
 	cancel *cancelCache
+	// jobCancels are cancel requests for jobs not running when they came.
+	jobCancels jobCancels
 
 	started   atomic.Bool
 	draining  atomic.Bool // stop fetching; requeue jobs not yet started
@@ -107,6 +109,8 @@ type testHooks struct {
 	lingerFull func()
 	// fetchGated: a fetcher stops because MaxLingering goroutines linger.
 	fetchGated func(leader bool)
+	// cancelHeard: a cancel request arrived; found says a worker ran it.
+	cancelHeard func(queue, id string, found bool)
 }
 
 // NewServer returns a server for b. Call Start, or Run.
@@ -189,6 +193,11 @@ func (s *Server) Start(ctx context.Context) error {
 	s.beatOK.Store(true)
 	s.pulse.Store(s.startedAt.UnixNano())
 
+	if cl, ok := s.backend.(backend.CancelListener); ok {
+		// Before the fetchers: listening starts before any job does.
+		s.services.Add(1)
+		go s.listenCancels(cl)
+	}
 	const fetchers, ackers = 2, 2 // more did not help when measured (BENCHMARKS.md)
 	for range ackers {
 		s.ackers.Add(1)

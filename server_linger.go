@@ -45,6 +45,8 @@ type attempt struct {
 	parent context.Context
 	// err is the attempt's error, nil if it succeeded (for RunOne).
 	err error
+	// cancel is CancelJob's request to cancel it (server_cancel.go).
+	cancel attemptCancel
 }
 
 // worker is a worker goroutine, registered so that Stop can find the

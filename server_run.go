@@ -64,7 +64,7 @@ func (s *Server) execute(w *worker, a *attempt) backend.Result {
 		return s.failure(f, nil, err, true, start)
 	}
 	job := f.Job
-	if job.BatchID != "" && s.cancel.cancelled(job.BatchID) {
+	if job.BatchID != "" && s.cancel.cancelled(job.BatchID) || s.jobCancels.take(f.Queue, job.ID, start) {
 		return backend.Result{Fetched: f, Outcome: backend.OutcomeCancelled}
 	}
 	entry := s.cfg.Workers.byKind[job.Kind]
@@ -78,6 +78,9 @@ func (s *Server) execute(w *worker, a *attempt) backend.Result {
 	switch {
 	case err == nil:
 		return backend.Result{Fetched: f, Outcome: backend.OutcomeSucceeded, Duration: time.Since(start)}
+	case a.cancelRequested():
+		// Cancelled (CancelJob): whatever it returned, it is not retried.
+		return backend.Result{Fetched: f, Outcome: backend.OutcomeCancelled, Duration: time.Since(start)}
 	case a.parent.Err() != nil && !isPanic(err):
 		// Cancelled by a hard stop: the attempt did not fail, it was cut
 		// short. Back to its queue untouched.
@@ -105,7 +108,9 @@ func (s *Server) runJob(w *worker, a *attempt, entry *workerEntry) (err error) {
 	if timeout == 0 {
 		timeout = s.cfg.JobTimeout
 	}
-	ctx := a.parent // without a timeout the hard stop is the only cancellation: no per-job context to allocate
+	ctx, cancel := context.WithCancelCause(a.parent) // CancelJob cancels it (server_cancel.go)
+	defer cancel(nil)
+	a.cancellable(cancel)
 	if timeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeoutCause(ctx, timeout, fmt.Errorf("%w after %v", ErrJobTimeout, timeout))

@@ -112,6 +112,30 @@ type Backend interface {
 	// PauseQueue pauses (paused=true) or resumes a queue. Fetch skips a
 	// paused queue; enqueue, scheduling and acks go on.
 	PauseQueue(ctx context.Context, queue string, paused bool) error
+	// CancelJob cancels job id of queue so that it never runs (again). A
+	// scheduled or retrying job is removed now (CancelRemoved). A job in
+	// flight stays with its process, which is asked to cancel the attempt
+	// (CancelRunning; see CancelListener): unless the attempt succeeded
+	// first, it ends as OutcomeCancelled. Any other id is marked in its
+	// queue (CancelQueued) and a queued job with it is dropped when it
+	// reaches the head of the queue, instead of being fetched: finding it
+	// in the queue would cost a scan of the queue, so the mark is not
+	// checked against the queue's jobs; an id the queue does not hold
+	// stays marked until the queue next runs empty, and changes nothing.
+	// When the id is not in flight, scheduled or retrying and the queue
+	// holds no waiting job, CancelJob returns an error wrapping
+	// ErrJobNotFound and marks nothing. A cancelled job counts in
+	// Stats.Cancelled once removed or dropped, and as cancelled
+	// (EventCancelled) in its batch.
+	CancelJob(ctx context.Context, queue, id string) (CancelResult, error)
+	// FindJob returns job id of queue and the set that holds it (SetInFlight
+	// for a job claimed by a process), or an error wrapping ErrJobNotFound.
+	// It looks at the jobs in flight, then searches the queued, scheduled,
+	// retry and dead sets in turn: its cost grows with the queue, for an
+	// operator's look-up. A payload that cannot be decoded is returned as
+	// a job with only ID (MalformedJobID) and Queue.
+	FindJob(ctx context.Context, queue, id string) (*Job, JobSet, error)
+
 	// ClearQueue removes every job waiting in a queue (not its scheduled,
 	// retry or dead jobs, nor jobs in flight); batch jobs among them count
 	// as removed in their batch. Returns how many were removed.
@@ -184,7 +208,9 @@ const (
 	// OutcomeRequeue: returned to the head of its queue untouched (graceful
 	// shutdown before the job started or when its deadline passed).
 	OutcomeRequeue
-	// OutcomeCancelled: skipped because its batch is cancelled.
+	// OutcomeCancelled: skipped because its batch is cancelled, or its
+	// attempt was cancelled (CancelJob). Not a finished attempt: it counts
+	// in Stats.Cancelled, not Processed.
 	OutcomeCancelled
 	// OutcomeSnoozed: the worker snoozed the job (joblot.JobSnooze):
 	// Result.Job (Snoozes incremented, RunAt set, Attempt unchanged) goes
@@ -216,6 +242,38 @@ type Result struct {
 	Duration time.Duration
 }
 
+// CancelResult says what CancelJob did with a job.
+type CancelResult uint8
+
+const (
+	// CancelRemoved: the job was scheduled or retrying and is removed.
+	CancelRemoved CancelResult = iota + 1
+	// CancelQueued: the job is marked in its queue and will be dropped
+	// when it reaches the head of the queue.
+	CancelQueued
+	// CancelRunning: the job is in flight; the process running it was
+	// asked to cancel the attempt.
+	CancelRunning
+)
+
+// String names the result.
+func (r CancelResult) String() string {
+	return [...]string{"?", "removed", "queued", "running"}[r%4]
+}
+
+// CancelListener is implemented by backends that deliver CancelJob's
+// requests for jobs in flight to the processes running them.
+type CancelListener interface {
+	// ListenCancels calls fn with the queue and id of every job CancelJob
+	// reports as in flight (and, on a store shared by several processes,
+	// as queued, in case another process just claimed it), from any
+	// process, until ctx is done; then it returns nil. fn must not block.
+	// Delivery is best effort: a request made while the listener is not
+	// connected (a store outage) is not delivered, and the job runs to its
+	// end. It returns an error when the store cannot be listened to.
+	ListenCancels(ctx context.Context, fn func(queue, id string)) error
+}
+
 // ProcessInfo describes a running server process.
 type ProcessInfo struct {
 	ID          string
@@ -243,6 +301,9 @@ const (
 	SetScheduled JobSet = "scheduled"
 	SetRetry     JobSet = "retry"
 	SetDead      JobSet = "dead"
+	// SetInFlight names jobs claimed by a process (FindJob only: it is no
+	// set ListJobs pages through).
+	SetInFlight JobSet = "in_flight"
 )
 
 // JobFilter selects jobs of one set. Empty fields match everything.
@@ -308,6 +369,11 @@ type Stats struct {
 	DeadDropped int64
 	// Discarded counts attempts that ended with JobDiscard.
 	Discarded int64
+	// Cancelled counts jobs cancelled by CancelJob (when removed from
+	// their set, dropped at the head of their queue, or when their
+	// attempt ended cancelled) and jobs skipped because their batch is
+	// cancelled. A cancelled attempt does not count in Processed.
+	Cancelled int64
 	// ExpiredBatchEvents counts job events for batches that had already
 	// expired: they changed no batch state.
 	ExpiredBatchEvents int64

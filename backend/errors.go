@@ -26,6 +26,9 @@ var (
 	// ErrUnsafeEviction: Redis would evict keys (maxmemory-policy is not
 	// noeviction), which silently loses jobs.
 	ErrUnsafeEviction = errors.New("joblot: redis maxmemory-policy is not noeviction")
+	// ErrJobNotFound: CancelJob found no such job to cancel (it is not
+	// in flight, scheduled or retrying, and its queue holds no waiting job).
+	ErrJobNotFound = errors.New("joblot: job not found")
 	// ErrLocked: the embedded store file is owned by another process.
 	ErrLocked = errors.New("joblot: store is locked by another process")
 )

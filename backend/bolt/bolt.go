@@ -95,6 +95,8 @@ type Backend struct {
 	leases     map[string]*leaseState
 
 	bell *bell // rung after a commit that put jobs into a queue
+
+	cancels cancelListeners // ListenCancels' callbacks
 }
 
 var _ backend.Backend = (*Backend)(nil)

@@ -63,11 +63,21 @@ func (b *Backend) Fetch(ctx context.Context, proc string, queues []string, max i
 				continue
 			}
 			var keys [][]byte
-			claimed := 0
+			claimed, taken := 0, 0
+			marks := q.bk.Bucket(subCancel) // nil unless jobs were cancelled while queued
 			cur := q.jobs.Cursor()
-			for k, v := cur.First(); k != nil && len(keys) < left; k, v = cur.Next() {
+			for k, v := cur.First(); k != nil && taken < left; k, v = cur.Next() {
 				keys = append(keys, clone(k))
 				p := clone(v[8:])
+				if marks != nil {
+					if dropped, err := c.dropIfCancelled(q, marks, p); err != nil || dropped {
+						if err != nil {
+							return err
+						}
+						continue
+					}
+				}
+				taken++
 				raws, qs = append(raws, p), append(qs, name)
 				wk := wipKey(proc, wipID(p))
 				if q.wip.Get(wk) == nil { // a second copy of the same job id shares the entry
@@ -85,6 +95,12 @@ func (b *Backend) Fetch(ctx context.Context, proc string, queues []string, max i
 			q.n.Size -= int64(len(keys))
 			q.n.InFlight += int64(claimed)
 			q.dirty = q.dirty || len(keys) > 0
+			if marks != nil && q.n.Size == 0 {
+				// The ids left name no queued job.
+				if err := q.bk.DeleteBucket(subCancel); err != nil {
+					return err
+				}
+			}
 			if len(raws) == max && q.n.Size > 0 {
 				q.pushed = true // a backlog is left: wake another waiter
 			}
@@ -222,6 +238,8 @@ func (b *Backend) Complete(ctx context.Context, proc string, results []backend.R
 				q.n.Processed++
 				processed++
 				q.n.Discarded++
+			case backend.OutcomeCancelled:
+				q.n.Cancelled++
 			case backend.OutcomeRequeue:
 				if requeue[q] == nil {
 					requeueOrder = append(requeueOrder, q)

@@ -43,6 +43,9 @@ import (
 //	r   bucket: retrying jobs, <due ms><seq> -> payload
 //	d   bucket: dead jobs, <died ms><seq> -> payload (oldest first)
 //	w   bucket: in-flight jobs, <proc>\x00<job id> -> payload
+//	c   bucket, present while not empty: ids of jobs cancelled while
+//	    queued (CancelJob), <job id> -> nil; Fetch drops them, and
+//	    deletes the bucket when it empties the queue
 //
 // Processes and leases are not stored: the file is owned by one process,
 // so they live in memory, and Open recovers every in-flight job a previous
@@ -68,6 +71,7 @@ var (
 	subRetry  = []byte("r")
 	subDead   = []byte("d")
 	subWip    = []byte("w")
+	subCancel = []byte("c")
 )
 
 // topBuckets are created by the first write transaction.
@@ -148,10 +152,11 @@ func clone(b []byte) []byte { return append([]byte(nil), b...) }
 type qcounts struct {
 	Size, Sched, Retry, Dead, DeadBytes, InFlight int64
 	Processed, Failed, Discarded, DeadDropped     int64
+	Cancelled                                     int64
 }
 
 func (n *qcounts) fields() []*int64 {
-	return []*int64{&n.Size, &n.Sched, &n.Retry, &n.Dead, &n.DeadBytes, &n.InFlight, &n.Processed, &n.Failed, &n.Discarded, &n.DeadDropped}
+	return []*int64{&n.Size, &n.Sched, &n.Retry, &n.Dead, &n.DeadBytes, &n.InFlight, &n.Processed, &n.Failed, &n.Discarded, &n.DeadDropped, &n.Cancelled}
 }
 
 func (n *qcounts) marshal() []byte {

@@ -57,6 +57,7 @@ func (b *Backend) Stats(ctx context.Context, now time.Time) (*backend.Stats, err
 			s.Processed += n.Processed
 			s.Failed += n.Failed
 			s.Discarded += n.Discarded
+			s.Cancelled += n.Cancelled
 			s.DeadDropped += n.DeadDropped
 			return nil
 		})

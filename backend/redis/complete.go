@@ -179,7 +179,7 @@ func (b *Backend) completeCall(proc, q, date, dayTTL string, items []item, idx [
 			binary.BigEndian.PutUint16(nums[len(nums)-2:], groups.add(it, now))
 		case backend.OutcomeSnoozed:
 			if it.mask&1 == 0 { // a stale duplicate: schedule nothing, count nothing
-				rest = append(rest, "C", field, "0", "")
+				rest = append(rest, "L", field, "0", "")
 				continue
 			}
 			rest = append(rest, "Z", field, ms(it.retryAt), it.payload())
@@ -191,8 +191,10 @@ func (b *Backend) completeCall(proc, q, date, dayTTL string, items []item, idx [
 				p = string(it.f.Raw)
 			}
 			rest = append(rest, "Q", field, "0", p)
-		default: // cancelled, or unknown: just let go of it
+		case backend.OutcomeCancelled:
 			rest = append(rest, "C", field, "0", "")
+		default: // unknown: just let go of it
+			rest = append(rest, "L", field, "0", "")
 		}
 	}
 	args := make([]string, 0, 3+len(succeeded)+len(rest))

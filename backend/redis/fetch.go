@@ -30,19 +30,33 @@ func (b *Backend) Fetch(ctx context.Context, proc string, queues []string, max i
 			if want <= 0 {
 				return out, nil
 			}
-			res := b.run(ctx, b.c, call{s: b.s.fetch, keys: []string{b.keys.QJobs(q), b.keys.QWip(q, proc), b.keys.QPaused(q), b.keys.QBell(q)}, args: []string{itoa(want)}})
+			res := b.run(ctx, b.c, call{s: b.s.fetch, keys: []string{b.keys.QJobs(q), b.keys.QWip(q, proc), b.keys.QPaused(q), b.keys.QBell(q), b.keys.QCancel(q)}, args: []string{itoa(want)}})
 			arr, err := res.ToArray()
 			if err != nil {
 				return out, wrap("fetch "+q, err)
 			}
+			got := make([]*backend.Fetched, 0, len(arr))
+			var cancelled []int
 			for _, m := range arr {
+				if m.IsInt64() {
+					i, _ := m.AsInt64()
+					cancelled = append(cancelled, int(i)-1)
+					continue
+				}
 				raw, err := m.ToString()
 				if err != nil {
 					return out, wrap("fetch "+q, err)
 				}
-				out = append(out, backend.DecodeFetched(q, []byte(raw)))
+				got = append(got, backend.DecodeFetched(q, []byte(raw)))
 			}
-			if len(arr) < want {
+			n := len(got)
+			if len(cancelled) > 0 {
+				if got, err = b.dropCancelled(ctx, proc, got, cancelled); err != nil {
+					return out, err
+				}
+			}
+			out = append(out, got...)
+			if n < want {
 				break // this queue is empty (or paused): try the next
 			}
 		}

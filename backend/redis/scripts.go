@@ -80,7 +80,7 @@ func newScript(name, src string) *script {
 // scripts holds every script of the backend.
 type scripts struct {
 	enqueue, push, fetch, complete, moveDue, trim, lease, heartbeat, resume *script
-	retryJobs, deleteJobs, zpage                                            *script
+	retryJobs, deleteJobs, zpage, cancel, cancelDrop                        *script
 	batchCreate, batchChild, batchAdd, batchLanded, batchCommit             *script
 	batchAck, batchKidDone, batchCancel, batchExpire                        *script
 }
@@ -99,6 +99,8 @@ func newScripts() *scripts {
 		retryJobs:    loadScript("retry_jobs.lua"),
 		deleteJobs:   loadScript("delete_jobs.lua"),
 		zpage:        loadScript("zpage.lua"),
+		cancel:       loadScript("cancel.lua"),
+		cancelDrop:   loadScript("cancel_drop.lua"),
 		batchCreate:  loadScript("batch_create.lua"),
 		batchChild:   loadScript("batch_child.lua"),
 		batchAdd:     loadScript("batch_add.lua"),

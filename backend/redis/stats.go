@@ -38,7 +38,7 @@ func (b *Backend) Stats(ctx context.Context, now time.Time) (*backend.Stats, err
 			b.c.B().Zcard().Key(b.keys.QSched(q)).Build(),
 			b.c.B().Zcard().Key(b.keys.QRetry(q)).Build(),
 			b.c.B().Zcard().Key(b.keys.QDead(q)).Build(),
-			b.c.B().Hmget().Key(b.keys.QStats(q)).Field("processed", "failed", "dead_dropped", "discarded").Build(),
+			b.c.B().Hmget().Key(b.keys.QStats(q)).Field("processed", "failed", "dead_dropped", "discarded", "cancelled").Build(),
 			b.c.B().Exists().Key(b.keys.QPaused(q)).Build(),
 			b.c.B().Lindex().Key(b.keys.QJobs(q)).Index(0).Build())
 	}
@@ -85,11 +85,12 @@ func (b *Backend) Stats(ctx context.Context, now time.Time) (*backend.Stats, err
 		qs.Retry, _ = r[2].AsInt64()
 		qs.Dead, _ = r[3].AsInt64()
 		counters, _ := r[4].ToArray()
-		if len(counters) == 4 {
+		if len(counters) == 5 {
 			s.Processed += num(counters[0])
 			s.Failed += num(counters[1])
 			s.DeadDropped += num(counters[2])
 			s.Discarded += num(counters[3])
+			s.Cancelled += num(counters[4])
 		}
 		paused, _ := r[5].AsInt64()
 		qs.Paused = paused == 1

@@ -33,6 +33,7 @@ func codes() []struct {
 		{"fenced", backend.ErrFenced},
 		{"version_too_new", backend.ErrVersionTooNew},
 		{"batch_not_found", backend.ErrBatchNotFound},
+		{"job_not_found", backend.ErrJobNotFound},
 		{"batch_finished", backend.ErrBatchFinished},
 		{"invalid_batch_spec", backend.ErrInvalidBatchSpec},
 		{"unsafe_eviction", backend.ErrUnsafeEviction},

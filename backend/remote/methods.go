@@ -2,6 +2,7 @@ package remote
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/joblot/joblot/backend"
@@ -218,6 +219,26 @@ func (c *Client) BatchesCancelled(ctx context.Context, ids []string) (map[string
 		return nil, err
 	}
 	return resp.Cancelled, nil
+}
+
+// CancelJob implements backend.Backend. The owner cancels a job in flight
+// in its own process, where its servers run.
+func (c *Client) CancelJob(ctx context.Context, queue, id string) (backend.CancelResult, error) {
+	var resp cancelJobResp
+	err := c.call(ctx, "CancelJob", cancelJobReq{Queue: queue, ID: id}, &resp)
+	return resp.Result, err
+}
+
+// FindJob implements backend.Backend.
+func (c *Client) FindJob(ctx context.Context, queue, id string) (*backend.Job, backend.JobSet, error) {
+	var resp findJobResp
+	if err := c.call(ctx, "FindJob", cancelJobReq{Queue: queue, ID: id}, &resp); err != nil {
+		return nil, "", err
+	}
+	if resp.Job == nil {
+		return nil, "", fmt.Errorf("joblot: remote FindJob: the owner sent no job")
+	}
+	return resp.Job, resp.Set, nil
 }
 
 // PauseQueue implements backend.Backend.

@@ -283,6 +283,14 @@ func (s Server) newHandler(b backend.Backend, calls *sync.RWMutex) http.Handler 
 		m, err := b.BatchesCancelled(ctx, req.IDs)
 		return cancelledResp{m}, err
 	}))
+	h("CancelJob", serve(func(ctx context.Context, req cancelJobReq) (cancelJobResp, error) {
+		r, err := b.CancelJob(ctx, req.Queue, req.ID)
+		return cancelJobResp{r}, err
+	}))
+	h("FindJob", serve(func(ctx context.Context, req cancelJobReq) (findJobResp, error) {
+		j, set, err := b.FindJob(ctx, req.Queue, req.ID)
+		return findJobResp{j, set}, err
+	}))
 	h("PauseQueue", serve(func(ctx context.Context, req queueReq) (empty, error) {
 		return empty{}, b.PauseQueue(ctx, req.Queue, req.Paused)
 	}))

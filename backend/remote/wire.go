@@ -143,6 +143,20 @@ type queueReq struct {
 }
 
 // batchReq serves the methods that take one batch id.
+type cancelJobReq struct {
+	Queue string `json:"queue"`
+	ID    string `json:"id"`
+}
+
+type cancelJobResp struct {
+	Result backend.CancelResult `json:"result"`
+}
+
+type findJobResp struct {
+	Job *backend.Job   `json:"job"`
+	Set backend.JobSet `json:"set"`
+}
+
 type batchReq struct {
 	ID string `json:"id"`
 }

@@ -134,6 +134,8 @@ func TestStoredTextIsEscapedOnTheTerminal(t *testing.T) {
 				{[]string{"cleanup", "--legacy-sidekiq-failinfo"}, false}, // its key patterns admit no such text
 				{[]string{"queue", "pause", nasty}, true},
 				{[]string{"batch", "show", nasty}, false},
+				{[]string{"job", "show", nasty, "--queue", nasty}, true},
+				{[]string{"job", "cancel", "no-such-job", "--queue", nasty}, false}, // an error, on stderr
 			} {
 				if c.args[0] == "cleanup" && ts.srv == nil {
 					continue
@@ -150,9 +152,14 @@ func TestStoredTextIsEscapedOnTheTerminal(t *testing.T) {
 			// JSON: no raw control, C1 or bidi character either, and the
 			// queue name decodes back (its invalid bytes as U+FFFD, as
 			// encoding/json writes them).
-			for _, c := range [][]string{{"queues", "--json"}, {"stats", "--json"}, {"batch", "show", batchID, "--json"}, {"dead", "list", "--json"}, {"errors", "--json"}} {
+			for _, c := range [][]string{{"queues", "--json"}, {"stats", "--json"}, {"batch", "show", batchID, "--json"}, {"dead", "list", "--json"}, {"errors", "--json"}, {"job", "show", nasty, "--queue", nasty, "--json"}} {
 				out := mustRun(t, args(ts.flags, c...)...)
 				checkTerminalSafe(t, strings.Join(c, " "), out, false)
+			}
+			if out := mustRun(t, args(ts.flags, "job", "cancel", nasty, "--queue", nasty)...); !strings.Contains(out, nastyShown) {
+				t.Errorf("job cancel does not show the job's ID escaped:\n%s", out)
+			} else {
+				checkTerminalSafe(t, "job cancel", out, true)
 			}
 			var queues []struct{ Name string }
 			if err := json.Unmarshal([]byte(mustRun(t, args(ts.flags, "queues", "--json")...)), &queues); err != nil {

@@ -83,6 +83,7 @@ func TestJSONGolden(t *testing.T) {
 		{name: "errors", args: []string{"errors"}},
 		{name: "batch-list", args: []string{"batch", "list"}},
 		{name: "batch-show", args: []string{"batch", "show", "batch-1"}},
+		{name: "job-show", args: []string{"job", "show", "sched-2", "--queue", "mail"}},
 		{name: "memory-redis", args: []string{"memory", "--top", "0"}, only: "redis"},
 		{name: "memory-file", args: []string{"memory"}, only: "file"},
 		{name: "cleanup", args: []string{"cleanup", "--batches", "--processes"}, only: "redis"},
@@ -111,6 +112,7 @@ func TestJSONGolden(t *testing.T) {
 				t.Fatal(err)
 			}
 		}},
+		{name: "job-cancel", args: []string{"job", "cancel", "sched-1", "--queue", "mail"}},
 	}
 	ledger := t.TempDir()
 	fresh := []goldenCase{

@@ -60,6 +60,7 @@ type statsView struct {
 	Failed             int64         `json:"failed"`
 	DeadDropped        int64         `json:"dead_dropped"`
 	Discarded          int64         `json:"discarded"`
+	Cancelled          int64         `json:"cancelled"`
 	ExpiredBatchEvents int64         `json:"expired_batch_events"`
 	Days               []dayView     `json:"days"`
 	Queues             []queueView   `json:"queues"`
@@ -69,7 +70,7 @@ type statsView struct {
 func viewStats(s *backend.Stats) statsView {
 	v := statsView{
 		Processed: s.Processed, Failed: s.Failed, DeadDropped: s.DeadDropped,
-		Discarded: s.Discarded, ExpiredBatchEvents: s.ExpiredBatchEvents,
+		Discarded: s.Discarded, Cancelled: s.Cancelled, ExpiredBatchEvents: s.ExpiredBatchEvents,
 		Days: []dayView{}, Queues: viewQueues(s.Queues), Processes: []processView{},
 	}
 	for _, d := range s.Days {
@@ -170,6 +171,21 @@ func viewJob(j *backend.Job) jobView {
 		FailedAt: jsonTime(j.FailedAt), DiedAt: jsonTime(j.DiedAt), Recoveries: j.Recoveries, ManualRetry: j.ManualRetry,
 		Snoozes: int(j.Snoozes), Meta: j.Meta, TraceContext: hex.EncodeToString([]byte(j.TraceContext)),
 	}
+}
+
+// jobShowView is the output of `job show`: where the job is, and the job.
+type jobShowView struct {
+	State string  `json:"state"`
+	Job   jobView `json:"job"`
+}
+
+// jobCancelView is the output of `job cancel`.
+type jobCancelView struct {
+	JobID  string `json:"job_id"`
+	Queue  string `json:"queue"`
+	Action string `json:"action"`
+	// Result is removed, queued or running (backend.CancelResult).
+	Result string `json:"result"`
 }
 
 // jsonArgs is a job's args as JSON: itself when it is JSON, else a base64

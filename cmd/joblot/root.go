@@ -99,6 +99,7 @@ JOBLOT_REDIS_URL or use --redis-url-file (mode 600) instead.
 		newQueueCmd(a),
 		newProcessCmd(a),
 		newHealthCmd(a),
+		newJobCmd(a),
 	)
 	return root
 }

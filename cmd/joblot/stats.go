@@ -42,6 +42,7 @@ func newStatsCmd(a *app) *cobra.Command {
 				fmt.Fprintf(t, "dead\t%d\n", dead)
 				fmt.Fprintf(t, "dead dropped by caps\t%d\n", st.DeadDropped)
 				fmt.Fprintf(t, "discarded\t%d\n", st.Discarded)
+				fmt.Fprintf(t, "cancelled\t%d\n", st.Cancelled)
 				fmt.Fprintf(t, "events on expired batches\t%d\n", st.ExpiredBatchEvents)
 				if err := t.Flush(); err != nil {
 					return err

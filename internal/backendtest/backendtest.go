@@ -65,6 +65,7 @@ func groups() []group {
 		{"Wait", waitTests()},
 		{"Meta", metaTests()},
 		{"Snooze", snoozeTests()},
+		{"Cancel", cancelTests()},
 	}
 }
 

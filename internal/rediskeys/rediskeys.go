@@ -29,6 +29,11 @@
 //	                              callbacks (swept by ForwardCallbacks)
 //	jl:uncommitted        zset    batch id -> commit deadline (unix ms)
 //
+// Pub/sub channel (not a key):
+//
+//	jl:cancel             "<queue>\n<job id>" of a job CancelJob found in
+//	                      flight (or queued): servers cancel it if they run it
+//
 // Per queue q, tag {jl:q:<q>}:
 //
 //	:jobs         list    queued payloads; RPUSH at the tail on enqueue,
@@ -52,6 +57,9 @@
 //	                      (JSON: kind, class, job id, message, first seen);
 //	                      "other" counts failures beyond the groups kept.
 //	                      Expires Limits.ErrorGroupRetention after the hour
+//	:cancel       set     ids of cancelled jobs to drop when fetched
+//	                      (CancelJob); fetch reads it only while it exists,
+//	                      and deletes it when it empties the queue
 //
 // Per batch id, tag {jl:b:<id>}:
 //
@@ -152,6 +160,10 @@ func (l Layout) Outboxes() string { return l.global("outboxes") }
 // Uncommitted is the set of batches awaiting commit, by deadline.
 func (l Layout) Uncommitted() string { return l.global("uncommitted") }
 
+// CancelChannel is the pub/sub channel of cancel requests for running
+// jobs.
+func (l Layout) CancelChannel() string { return l.global("cancel") }
+
 // GlobalPrefix is what every global key starts with ("jl:").
 func (l Layout) GlobalPrefix() string { return l.Prefix() + ":" }
 
@@ -188,6 +200,7 @@ const (
 	SuffixClearing = "clearing"
 	SuffixOnce     = "once:" // followed by the job id
 	SuffixErrHour  = "errs:" // followed by the UTC hour, ErrHourFormat
+	SuffixCancel   = "cancel"
 )
 
 // ErrHourFormat names the hour of a queue's error bucket (UTC).
@@ -228,6 +241,9 @@ func (l Layout) QOnce(q, id string) string { return l.qkey(q, SuffixOnce, id) }
 
 // QErrs is queue q's error bucket of hour (UTC, in ErrHourFormat).
 func (l Layout) QErrs(q, hour string) string { return l.qkey(q, SuffixErrHour, hour) }
+
+// QCancel is queue q's set of cancelled job ids (tombstones).
+func (l Layout) QCancel(q string) string { return l.qkey(q, SuffixCancel, "") }
 
 // BatchTag is the hash tag of batch id's keys.
 func (l Layout) BatchTag(id string) string { return l.BatchTagPrefix() + id + "}" }
@@ -307,6 +323,8 @@ func QueueKeyType(suffix string) (string, bool) {
 		return "hash", true
 	case suffix == SuffixPaused, variable(suffix, SuffixOnce):
 		return "string", true
+	case suffix == SuffixCancel:
+		return "set", true
 	}
 	return "", false
 }

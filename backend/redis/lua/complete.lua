@@ -7,14 +7,15 @@
 --   the n succeeded fields (one multi-field HDEL),
 --   then per other job: op, field, score, payload with op
 --     R retry at score; D dead at score; Q requeue at the head;
---     X discarded; C cancelled (batch), or a stale duplicate's snooze;
+--     X discarded; C cancelled (CancelJob, or its batch is cancelled);
+--     L let go, nothing written or counted (a stale duplicate's snooze);
 --     N acknowledged, nothing written (a stale duplicate of a batch job);
 --     Z snoozed: scheduled at score.
 -- Counters (backend.Stats documents them): processed counts every finished
 -- attempt (success, retry, death, discard, and a stale duplicate's failure),
 -- failed the failures that wrote a retry or dead entry (both in :stats and in
--- the day's hash), discarded the discards. A requeue, a cancel or a snooze
--- counts nothing: no attempt finished.
+-- the day's hash), discarded the discards, cancelled the cancels. A requeue,
+-- a cancel or a snooze counts no attempt: none finished.
 -- Error groups: with a 9th key (the queue's error bucket of the hour, given
 -- only when the call holds R or D ops), ARGV goes on after the ops with: now
 -- (ms), the bucket's TTL (s), its cap of groups, a string of 2 bytes per op
@@ -25,6 +26,7 @@
 local wip, jobs, retry, dead, stats, day = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
 local n = tonumber(ARGV[3])
 local processed, failed, discarded, deadbytes, deadadded = 0, 0, 0, 0, 0
+local cancelled = 0
 local deleted = 0
 if n > 0 then
   deleted = redis.call('HDEL', wip, unpack(ARGV, 4, 3 + n))
@@ -38,7 +40,7 @@ for i = 4 + n, last, 4 do
   local op = ARGV[i]
   if redis.call('HDEL', wip, ARGV[i + 1]) == 1 then
     deleted = deleted + 1
-    if op ~= 'Q' and op ~= 'C' and op ~= 'Z' then processed = processed + 1 end
+    if op ~= 'Q' and op ~= 'C' and op ~= 'Z' and op ~= 'L' then processed = processed + 1 end
     if op == 'R' then
       zretry[#zretry + 1] = ARGV[i + 2]
       zretry[#zretry + 1] = ARGV[i + 3]
@@ -55,6 +57,8 @@ for i = 4 + n, last, 4 do
       requeue[#requeue + 1] = ARGV[i + 3]
     elseif op == 'X' then
       discarded = discarded + 1
+    elseif op == 'C' then
+      cancelled = cancelled + 1
     elseif op == 'Z' then
       redis.call('ZADD', KEYS[8], ARGV[i + 2], ARGV[i + 3])
     end
@@ -125,6 +129,7 @@ for i = 1, #s, 2 do
 end
 if #s > 0 then redis.call('EXPIRE', day, ARGV[1]) end
 if discarded > 0 then redis.call('HINCRBY', stats, 'discarded', discarded) end
+if cancelled > 0 then redis.call('HINCRBY', stats, 'cancelled', cancelled) end
 if deadbytes ~= 0 then redis.call('HINCRBY', stats, 'dead_bytes', deadbytes) end
 if dropped > 0 then redis.call('HINCRBY', stats, 'dead_dropped', dropped) end
 return deleted

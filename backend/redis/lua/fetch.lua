@@ -2,11 +2,13 @@
 -- Claim up to ARGV[1] jobs of one queue for one process: pop them from the
 -- head of the queue into the process's in-flight hash. Allowed at maxmemory
 -- (it moves memory, and workers must keep draining).
--- KEYS: jobs, wip:<proc>, paused, bell
--- Returns the claimed payloads.
+-- KEYS: jobs, wip:<proc>, paused, bell, cancel
+-- Returns the claimed payloads, followed by the 1-based positions (integers)
+-- of those cancelled while queued, if any.
 local jobs, wip, paused, bell = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local got = redis.call('LPOP', jobs, ARGV[1])
 if not got then return {} end
+local n = #got
 -- Paused is checked only when there is something to claim, so that an idle
 -- poll is one command.
 if redis.call('EXISTS', paused) == 1 then
@@ -26,5 +28,26 @@ redis.call('HSET', wip, unpack(h))
 -- (another process) to share the backlog. Under load the bell already
 -- holds its one ring and this is one EXISTS; a queue drained by exactly
 -- this chunk costs one needless wake-up.
-if #got == tonumber(ARGV[1]) then ring(bell) end
+if n == tonumber(ARGV[1]) then ring(bell) end
+-- Jobs cancelled while queued (CancelJob): the set of their ids is read
+-- only while it exists. They are claimed like the others; their positions
+-- follow the payloads, for the caller to acknowledge them as cancelled,
+-- and their ids leave the set. Ids left when the queue runs empty name no
+-- queued job: they go too.
+if redis.call('EXISTS', KEYS[5]) == 1 then
+  local ids = {}
+  for i = 1, #h, 2 do ids[#ids + 1] = h[i] end
+  local hit, gone = redis.call('SMISMEMBER', KEYS[5], unpack(ids)), {}
+  for i = 1, n do
+    if hit[i] == 1 then
+      gone[#gone + 1] = ids[i]
+      got[#got + 1] = i
+    end
+  end
+  if n < tonumber(ARGV[1]) then
+    redis.call('DEL', KEYS[5])
+  elseif #gone > 0 then
+    redis.call('SREM', KEYS[5], unpack(gone))
+  end
+end
 return got
