@@ -37,6 +37,9 @@ import (
 //	r   bucket: retrying jobs, <due ms><seq> -> payload
 //	d   bucket: dead jobs, <died ms><seq> -> payload (oldest first)
 //	w   bucket: in-flight jobs, <proc>\x00<job id> -> payload
+//	u   bucket, created by the first unique job: unique locks, <lock key>
+//	    -> <expiry ms, 0 for none><job id> of the job holding it
+//	    (backend.Job.Unique)
 //
 // Processes and leases are not stored: the file is owned by one process,
 // so they live in memory, and Open recovers every in-flight job a previous
@@ -61,6 +64,7 @@ var (
 	subRetry  = []byte("r")
 	subDead   = []byte("d")
 	subWip    = []byte("w")
+	subUniq   = []byte("u")
 )
 
 // topBuckets are created by the first write transaction.

@@ -146,8 +146,16 @@ func (b *Backend) completeCall(proc, q, date, dayTTL string, items []item, idx [
 	for _, i := range idx {
 		it := &items[i]
 		field := wipField(it.f.Raw)
+		ukey := it.leavingUniqueKey()
+		if ukey != "" {
+			rest = append(rest, "L", field, ukey, it.f.Job.ID)
+		}
 		switch it.outcome {
 		case backend.OutcomeSucceeded:
+			if ukey != "" {
+				rest = append(rest, "S", field, "0", "")
+				continue
+			}
 			succeeded = append(succeeded, field)
 		case backend.OutcomeRetry:
 			if it.mask&1 == 0 {
@@ -187,7 +195,25 @@ func (b *Backend) completeCall(proc, q, date, dayTTL string, items []item, idx [
 	args = append(args, dayTTL, itoa(b.limits.DeadMaxJobs), itoa(len(succeeded)))
 	args = append(args, succeeded...)
 	args = append(args, rest...)
-	return call{s: b.s.complete, keys: []string{b.keys.QWip(q, proc), b.keys.QJobs(q), b.keys.QRetry(q), b.keys.QDead(q), b.keys.QStats(q), b.keys.QDay(q, date), b.keys.QBell(q), b.keys.QSched(q)}, args: args}
+	return call{s: b.s.complete, keys: []string{b.keys.QWip(q, proc), b.keys.QJobs(q), b.keys.QRetry(q), b.keys.QDead(q), b.keys.QStats(q), b.keys.QDay(q, date), b.keys.QBell(q), b.keys.QSched(q), b.keys.QUniq(q)}, args: args}
+}
+
+// leavingUniqueKey returns the unique lock key of a job this ack takes out
+// of the store, "" when it has none or stays (a retry, a snooze, a
+// requeue or a recovery keep the lock).
+func (it *item) leavingUniqueKey() string {
+	if it.f.Malformed != nil || len(it.f.Job.UnknownFields) == 0 {
+		return ""
+	}
+	switch it.outcome {
+	case backend.OutcomeRequeue:
+		return ""
+	case backend.OutcomeRetry, backend.OutcomeSnoozed:
+		if it.mask&1 != 0 { // written back: it stays
+			return ""
+		}
+	}
+	return it.f.Job.UniqueKey()
 }
 
 // payload is what a retry or dead entry stores.

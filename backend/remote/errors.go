@@ -38,6 +38,7 @@ func codes() []struct {
 		{"unsafe_eviction", backend.ErrUnsafeEviction},
 		{"locked", backend.ErrLocked},
 		{"malformed_job", backend.ErrMalformedJob},
+		{"unique_in_batch", backend.ErrUniqueInBatch},
 		{"deadline_exceeded", context.DeadlineExceeded},
 		{"canceled", context.Canceled},
 		{"no_owner", ErrNoOwner},

@@ -63,6 +63,7 @@ func groups() []group {
 		{"Wait", waitTests()},
 		{"Meta", metaTests()},
 		{"Snooze", snoozeTests()},
+		{"Unique", uniqueTests()},
 	}
 }
 

@@ -43,6 +43,10 @@
 //	                      batches have not yet counted them as removed
 //	:once:<id>    string  dedupe of deterministic job ids (callbacks), TTL
 //	                      onceTTL
+//	:uniq         hash    unique locks: lock key -> "<job id>" or
+//	                      "<job id> <expiry unix ms>" of the job holding it
+//	                      (backend.Job.Unique); one hash per queue, so that
+//	                      a lock costs a field, not a key
 //
 // Per batch id, tag {jl:b:<id>}:
 //
@@ -178,6 +182,7 @@ const (
 	SuffixBell     = "bell"
 	SuffixClearing = "clearing"
 	SuffixOnce     = "once:" // followed by the job id
+	SuffixUniq     = "uniq"
 )
 
 // QJobs is queue q's list of queued payloads.
@@ -212,6 +217,9 @@ func (l Layout) QClearing(q string) string { return l.qkey(q, SuffixClearing, ""
 
 // QOnce remembers deterministic job id on queue q.
 func (l Layout) QOnce(q, id string) string { return l.qkey(q, SuffixOnce, id) }
+
+// QUniq is queue q's hash of unique locks.
+func (l Layout) QUniq(q string) string { return l.qkey(q, SuffixUniq, "") }
 
 // BatchTag is the hash tag of batch id's keys.
 func (l Layout) BatchTag(id string) string { return l.BatchTagPrefix() + id + "}" }
@@ -286,7 +294,7 @@ func QueueKeyType(suffix string) (string, bool) {
 		return "list", true
 	case suffix == SuffixSched, suffix == SuffixRetry, suffix == SuffixDead:
 		return "zset", true
-	case suffix == SuffixStats, variable(suffix, SuffixWip), variable(suffix, SuffixDay):
+	case suffix == SuffixStats, suffix == SuffixUniq, variable(suffix, SuffixWip), variable(suffix, SuffixDay):
 		return "hash", true
 	case suffix == SuffixPaused, variable(suffix, SuffixOnce):
 		return "string", true

@@ -2,14 +2,17 @@
 -- Acknowledge in-flight jobs of one process on one queue. Only a job whose
 -- in-flight entry this call deletes writes anything (a job recovered by
 -- another process in the meantime writes nothing queue-side).
--- KEYS: wip, jobs, retry, dead, stats, day, bell, sched
+-- KEYS: wip, jobs, retry, dead, stats, day, bell, sched, uniq
 -- ARGV: day TTL (s), dead cap (count), number of succeeded fields n,
 --   the n succeeded fields (one multi-field HDEL),
 --   then per other job: op, field, score, payload with op
 --     R retry at score; D dead at score; Q requeue at the head;
 --     X discarded; C cancelled (batch), or a stale duplicate's snooze;
 --     N acknowledged, nothing written (a stale duplicate of a batch job);
---     Z snoozed: scheduled at score.
+--     Z snoozed: scheduled at score; S succeeded (a unique job);
+--     L (before the entry of a unique job leaving the store), with lock
+--       key and job id for score and payload: the next entry releases
+--       the lock if it deletes its in-flight entry (uniqlib.lua).
 -- Counters (backend.Stats documents them): processed counts every finished
 -- attempt (success, retry, death, discard, and a stale duplicate's failure),
 -- failed the failures that wrote a retry or dead entry (both in :stats and in
@@ -26,9 +29,13 @@ if n > 0 then
 end
 local requeue = {}
 local zretry = {}
+local release = nil -- the L entry before this one
 for i = 4 + n, #ARGV, 4 do
   local op = ARGV[i]
-  if redis.call('HDEL', wip, ARGV[i + 1]) == 1 then
+  if op == 'L' then
+    release = i
+  elseif redis.call('HDEL', wip, ARGV[i + 1]) == 1 then
+    if release then release_unique(KEYS[9], ARGV[release + 2], ARGV[release + 3]) end
     deleted = deleted + 1
     if op ~= 'Q' and op ~= 'C' and op ~= 'Z' then processed = processed + 1 end
     if op == 'R' then
@@ -49,6 +56,7 @@ for i = 4 + n, #ARGV, 4 do
       redis.call('ZADD', KEYS[8], ARGV[i + 2], ARGV[i + 3])
     end
   end
+  if op ~= 'L' then release = nil end
 end
 if #zretry > 0 then redis.call('ZADD', retry, unpack(zretry)) end
 if #requeue > 0 then
