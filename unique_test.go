@@ -41,8 +41,8 @@ func TestUniqueKeyDerivation(t *testing.T) {
 		if err != nil {
 			t.Fatalf("uniqueLock(%s, %s, %+v): %v", kind, args, u, err)
 		}
-		if len(k) != 22 {
-			t.Fatalf("key %q: want 22 characters", k)
+		if len(k) != 16 {
+			t.Fatalf("key %q: want 16 characters", k)
 		}
 		return k
 	}

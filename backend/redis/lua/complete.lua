@@ -12,7 +12,7 @@
 --     Z snoozed: scheduled at score; S succeeded (a unique job);
 --     L (before the entry of a unique job leaving the store), with lock
 --       key and job id for score and payload: the next entry releases
---       the lock if it deletes its in-flight entry (uniqlib.lua).
+--       the lock if it deletes its in-flight entry (uniqlib.lua)
 -- Counters (backend.Stats documents them): processed counts every finished
 -- attempt (success, retry, death, discard, and a stale duplicate's failure),
 -- failed the failures that wrote a retry or dead entry (both in :stats and in
@@ -30,12 +30,16 @@ end
 local requeue = {}
 local zretry = {}
 local release = nil -- the L entry before this one
+local relkeys, relids = {}, {} -- the unique locks of the jobs leaving
 for i = 4 + n, #ARGV, 4 do
   local op = ARGV[i]
   if op == 'L' then
     release = i
   elseif redis.call('HDEL', wip, ARGV[i + 1]) == 1 then
-    if release then release_unique(KEYS[9], ARGV[release + 2], ARGV[release + 3]) end
+    if release then
+      relkeys[#relkeys + 1] = ARGV[release + 2]
+      relids[#relids + 1] = ARGV[release + 3]
+    end
     deleted = deleted + 1
     if op ~= 'Q' and op ~= 'C' and op ~= 'Z' then processed = processed + 1 end
     if op == 'R' then
@@ -58,6 +62,7 @@ for i = 4 + n, #ARGV, 4 do
   end
   if op ~= 'L' then release = nil end
 end
+release_uniques(KEYS[9], relkeys, relids)
 if #zretry > 0 then redis.call('ZADD', retry, unpack(zretry)) end
 if #requeue > 0 then
   -- LPUSH reverses its arguments: push the last first so that the first

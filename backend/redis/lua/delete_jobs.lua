@@ -7,6 +7,7 @@
 -- Returns one 0/1 per member: whether this call removed it.
 local out = {}
 local bytes = 0
+local relkeys, relids = {}, {}
 for i = 2, #ARGV, 3 do
   local n
   if ARGV[1] == 'l' then
@@ -17,8 +18,12 @@ for i = 2, #ARGV, 3 do
   out[#out + 1] = n
   if n == 1 then
     bytes = bytes + #ARGV[i]
-    if ARGV[i + 1] ~= '' then release_unique(KEYS[3], ARGV[i + 1], ARGV[i + 2]) end
+    if ARGV[i + 1] ~= '' then
+      relkeys[#relkeys + 1] = ARGV[i + 1]
+      relids[#relids + 1] = ARGV[i + 2]
+    end
   end
 end
+release_uniques(KEYS[3], relkeys, relids)
 if ARGV[1] == 'd' and bytes > 0 then redis.call('HINCRBY', KEYS[2], 'dead_bytes', -bytes) end
 return out

@@ -14,37 +14,56 @@
 -- stored.
 local jobs, sched, prefix, uniq = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local ttl, now = ARGV[1], tonumber(ARGV[2])
-local push, zadd = {}, {}
+local nargs = #ARGV
+-- The locks the call's unique jobs ask for, read at once.
+local lockkeys = {}
+local i = 3
+while i <= nargs do
+  if #ARGV[i] > 1 then
+    lockkeys[#lockkeys + 1] = ARGV[i + 4]
+    i = i + 6
+  else
+    i = i + 4
+  end
+end
+local held = uniq_held(uniq, lockkeys, now)
+local push, zadd, take = {}, {}, {}
 local skipped = {}
-local i, pos = 3, 0
-while i <= #ARGV do
-  local mode, id = ARGV[i], ARGV[i + 2]
-  local payload = ARGV[i + 3]
+local pos = 0
+i = 3
+while i <= nargs do
+  local mode, score, id, payload = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
   local m = string.sub(mode, 1, 1)
   pos = pos + 1
   local dup = nil
   if m == 'N' or m == 'S' then
     if not redis.call('SET', prefix .. 'once:' .. id, '1', 'NX', 'PX', ttl) then dup = id end
   end
-  local lockkey = nil
   if #mode > 1 then
-    lockkey = ARGV[i + 4]
+    local key = ARGV[i + 4]
     if not dup then
-      dup = uniq_holder(uniq, lockkey, now)
-      if not dup then redis.call('HSET', uniq, lockkey, ARGV[i + 5]) end
+      dup = held[key]
+      if not dup then
+        held[key] = id -- a later job of this call with the key duplicates this one
+        take[#take + 1] = key
+        take[#take + 1] = ARGV[i + 5]
+      end
     end
+    i = i + 6
+  else
+    i = i + 4
   end
   if dup then
     skipped[#skipped + 1] = pos
     skipped[#skipped + 1] = dup
   elseif m == 's' or m == 'S' then
-    zadd[#zadd + 1] = ARGV[i + 1]
+    zadd[#zadd + 1] = score
     zadd[#zadd + 1] = payload
   else
     push[#push + 1] = payload
   end
-  if lockkey then i = i + 6 else i = i + 4 end
 end
+if #take > 0 then redis.call('HSET', uniq, unpack(take)) end
 if #push > 0 and redis.call('RPUSH', jobs, unpack(push)) == #push then
   ring(prefix .. 'bell') -- the queue was empty: an idle fetcher may be waiting
 end
