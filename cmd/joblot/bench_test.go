@@ -148,7 +148,9 @@ func TestBenchUnique(t *testing.T) {
 			if num(t, m, "succeeded") != 2000 || num(t, m, "lost") != 0 {
 				t.Errorf("--unique: %v; want 2000 succeeded, none lost", m)
 			}
-			grew := func(m map[string]any) float64 { return num(t, m, "used_memory_enqueued") - num(t, m, "used_memory_before") }
+			grew := func(m map[string]any) float64 {
+				return num(t, m, "used_memory_enqueued") - num(t, m, "used_memory_before")
+			}
 			if name == "redis" && grew(m) <= grew(plain) {
 				t.Errorf("2000 queued unique jobs took %v B, plain ones %v B: the locks cost nothing?", grew(m), grew(plain))
 			}
