@@ -114,6 +114,9 @@ func (c *Client) createBatch(ctx context.Context, id string, opts BatchOpts, run
 		if err != nil {
 			return nil, fmt.Errorf("joblot: %s callback: %w", event, err)
 		}
+		if job.UniqueKey() != "" {
+			return nil, fmt.Errorf("joblot: %s callback: %w", event, ErrUniqueInBatch)
+		}
 		job.RunAt = time.Time{} // a callback runs when it fires
 		spec.Callbacks[event] = job
 	}
@@ -128,9 +131,17 @@ func (b *Batch) ID() string { return b.id }
 
 // Add adds jobs to the batch and enqueues them, in chunks of
 // ClientConfig.EnqueueChunk. It fails with ErrBatchFinished once the batch
-// has succeeded, been cancelled or expired. Inside a job, adds are
-// idempotent across re-runs of that job.
+// has succeeded, been cancelled or expired, and with ErrUniqueInBatch
+// (storing nothing) if a job is unique (EnqueueOpts.Unique, or its args'
+// own options): a member skipped as a duplicate would leave the batch
+// pending forever. Inside a job, adds are idempotent across re-runs of
+// that job.
 func (b *Batch) Add(ctx context.Context, params ...EnqueueParams) error {
+	for i, p := range params {
+		if uniqueOf(p) != nil { // before anything is stored
+			return fmt.Errorf("joblot: batch %s job %d: %w", b.id, i, ErrUniqueInBatch)
+		}
+	}
 	now := b.client.cfg.Now()
 	chunk := b.client.cfg.EnqueueChunk
 	for start := 0; start < len(params); start += chunk {

@@ -33,6 +33,10 @@ type EnqueueOpts struct {
 	// EnqueueOpts are kept unless given here too. The map is read during
 	// the call, not kept. nil, or empty, costs nothing.
 	Meta map[string]string
+	// Unique, if set, makes the job unique in its queue (see UniqueOpts):
+	// a duplicate is not stored and its EnqueueResult names the job it
+	// duplicates. Default nil: not unique. Not in a batch.
+	Unique *UniqueOpts
 }
 
 // EnqueueParams is one job for EnqueueMany and Batch.Add.
@@ -98,7 +102,7 @@ type EnqueueResult struct {
 	ID string
 	// SkippedAsDuplicate reports that the job was not stored because the
 	// store already holds a job it duplicates (a deterministic ID it has
-	// seen; later, a unique job's lock).
+	// seen, or a unique job holding the same lock: EnqueueOpts.Unique).
 	SkippedAsDuplicate bool
 }
 
@@ -203,6 +207,9 @@ func (c *Client) buildJob(ctx context.Context, p EnqueueParams, now time.Time) (
 	case o.Delay > 0:
 		job.RunAt = now.Add(o.Delay)
 	}
+	if err := setUnique(job, o.Unique, now); err != nil {
+		return nil, err
+	}
 	// The payload check counts the whole stored form, not just the args,
 	// because that is what costs memory.
 	if size := len(job.AppendBinary(nil)); size > c.cfg.MaxPayloadBytes {
@@ -238,6 +245,9 @@ func mergeOpts(o, defaults EnqueueOpts) EnqueueOpts {
 	}
 	if o.Timeout == 0 {
 		o.Timeout = defaults.Timeout
+	}
+	if o.Unique == nil {
+		o.Unique = defaults.Unique
 	}
 	switch {
 	case len(o.Meta) == 0:

@@ -41,4 +41,7 @@ var (
 	ErrBatchFinished  = backend.ErrBatchFinished
 	ErrVersionTooNew  = backend.ErrVersionTooNew
 	ErrUnsafeEviction = backend.ErrUnsafeEviction
+	// ErrUniqueInBatch: a unique job (EnqueueOpts.Unique) cannot be added
+	// to a batch nor be a batch callback; nothing of that call is stored.
+	ErrUniqueInBatch = backend.ErrUniqueInBatch
 )

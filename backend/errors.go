@@ -4,6 +4,7 @@ import (
 	"crypto/sha1"
 	"encoding/hex"
 	"errors"
+	"fmt"
 )
 
 // Sentinel errors callers branch on. Backends wrap them with %w.
@@ -31,7 +32,22 @@ var (
 	ErrJobNotFound = errors.New("joblot: job not found")
 	// ErrLocked: the embedded store file is owned by another process.
 	ErrLocked = errors.New("joblot: store is locked by another process")
+	// ErrUniqueInBatch: AddToBatch refuses a unique job (Job.Unique): a
+	// batch member skipped as a duplicate would leave its batch pending
+	// forever.
+	ErrUniqueInBatch = errors.New("joblot: a batch job cannot be unique")
 )
+
+// CheckBatchJobs returns an error wrapping ErrUniqueInBatch if one of jobs
+// is unique: AddToBatch calls it before storing anything.
+func CheckBatchJobs(jobs []*Job) error {
+	for i, j := range jobs {
+		if j != nil && len(j.UnknownFields) > 0 && j.UniqueKey() != "" {
+			return fmt.Errorf("%w: job %d (%s)", ErrUniqueInBatch, i, j.Kind)
+		}
+	}
+	return nil
+}
 
 // MalformedJobID is the ID under which a payload that cannot be decoded is
 // tracked while in flight and in the dead set.

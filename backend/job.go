@@ -91,9 +91,11 @@ type Job struct {
 	// empty costs nothing.
 	TraceContext TraceContext
 
-	// UnknownFields holds, verbatim and in order, the encoded fields this
-	// version of the codec does not know. A newer release may add fields
-	// (metadata, unique keys) that an older process must not strip when it
+	// UnknownFields holds, verbatim and in order, the encoded fields that
+	// are not decoded into the fields above: those this version of the
+	// codec does not know, and the unique lock (read with Unique, written
+	// with SetUnique, so that it costs a decoded Job no bytes). A newer
+	// release may add fields that an older process must not strip when it
 	// re-encodes the job for a retry or a recovery during a rolling deploy:
 	// AppendBinary writes them back after the known fields.
 	UnknownFields []byte

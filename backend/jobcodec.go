@@ -61,6 +61,10 @@ const (
 	fieldMeta         = 23
 	fieldTraceContext = 24
 	fieldSnoozes      = 25
+	// fieldUnique is the unique lock: a uvarint expiry (unix ms, 0 for
+	// none) then the lock's key. It is not decoded into a Job field but
+	// kept with UnknownFields (see Job.Unique).
+	fieldUnique = 26
 )
 
 // MarshalBinary encodes the job. It never fails.

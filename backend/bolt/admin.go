@@ -226,7 +226,14 @@ func (b *Backend) DeleteJobs(ctx context.Context, set backend.JobSet, queue stri
 				q.n.DeadBytes -= int64(len(p))
 			}
 			deleted++
-			if j, err := backend.DecodeJob(p); err == nil && j.BatchID != "" {
+			j, err := backend.DecodeJob(p)
+			if err != nil {
+				return nil
+			}
+			if err := q.releaseUnique(j); err != nil {
+				return err
+			}
+			if j.BatchID != "" {
 				if _, _, err := c.batchJobEvent(j, backend.EventRemoved, nil); err != nil {
 					return err
 				}

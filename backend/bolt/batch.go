@@ -271,6 +271,9 @@ func (b *Backend) AddToBatch(ctx context.Context, add *backend.BatchAdd) error {
 	if err := validateJobs(add.Jobs); err != nil {
 		return err
 	}
+	if err := backend.CheckBatchJobs(add.Jobs); err != nil {
+		return fmt.Errorf("joblot/bolt: add to batch %s: %w", add.BatchID, err)
+	}
 	if add.Seq < 0 {
 		return fmt.Errorf("joblot/bolt: add to batch %s: negative Seq %d", add.BatchID, add.Seq)
 	}

@@ -11,7 +11,8 @@ import (
 const clearChunk = 1000
 
 // ClearQueue removes every queued job of a queue, a chunk per transaction;
-// batch jobs count as removed in the same transaction that deletes them.
+// batch jobs count as removed, and unique jobs let go of their locks, in
+// the same transaction that deletes them.
 func (b *Backend) ClearQueue(ctx context.Context, queue string) (int, error) {
 	total := 0
 	for {
@@ -25,6 +26,11 @@ func (b *Backend) ClearQueue(ctx context.Context, queue string) (int, error) {
 			cur := q.jobs.Cursor()
 			for k, v := cur.First(); k != nil && n < clearChunk; k, v = cur.First() {
 				j, err := backend.DecodeJob(setPayload(backend.SetQueued, v))
+				if err == nil {
+					if err := q.releaseUnique(j); err != nil {
+						return err
+					}
+				}
 				if err == nil && j.BatchID != "" && j.CallbackOf == "" {
 					if _, _, err := c.batchJobEvent(j, backend.EventRemoved, nil); err != nil {
 						return err

@@ -23,12 +23,12 @@ func (b *Backend) Enqueue(ctx context.Context, jobs []*backend.Job) (backend.Enq
 	err := b.update(ctx, func(c *txc) error {
 		res.Skipped = res.Skipped[:0] // the transaction may run again
 		for i, j := range jobs {
-			stored, err := c.enqueue(j)
+			dup, err := c.enqueue(j)
 			if err != nil {
 				return wrapErr("enqueue", err)
 			}
-			if !stored {
-				res.Skipped = append(res.Skipped, backend.Skipped{Index: i, ExistingID: j.ID})
+			if dup != "" {
+				res.Skipped = append(res.Skipped, backend.Skipped{Index: i, ExistingID: dup})
 			}
 		}
 		return nil
@@ -245,6 +245,11 @@ func (b *Backend) Complete(ctx context.Context, proc string, results []backend.R
 					requeueOrder = append(requeueOrder, q)
 				}
 				requeue[q] = append(requeue[q], clone(f.Raw))
+			}
+			if leavesStore(r.Outcome, writeRetry) {
+				if err := q.releaseUnique(f.Job); err != nil {
+					return err
+				}
 			}
 		}
 		for _, q := range requeueOrder {

@@ -46,6 +46,9 @@ import (
 //	c   bucket, present while not empty: ids of jobs cancelled while
 //	    queued (CancelJob), <job id> -> nil; Fetch drops them, and
 //	    deletes the bucket when it empties the queue
+//	u   bucket, created by the first unique job: unique locks, <lock key>
+//	    -> <expiry ms, 0 for none><job id> of the job holding it
+//	    (backend.Job.Unique)
 //
 // Processes and leases are not stored: the file is owned by one process,
 // so they live in memory, and Open recovers every in-flight job a previous
@@ -72,6 +75,7 @@ var (
 	subDead   = []byte("d")
 	subWip    = []byte("w")
 	subCancel = []byte("c")
+	subUniq   = []byte("u")
 )
 
 // topBuckets are created by the first write transaction.

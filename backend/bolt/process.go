@@ -240,6 +240,9 @@ func (b *Backend) recoverWhere(ctx context.Context, match func(proc string) bool
 // poisonPill sends a job recovered MaxRecoveries times in a row dead.
 func (c *txc) poisonPill(q *qtx, j *backend.Job) error {
 	j.MarkPoisonPill(c.now)
+	if err := q.releaseUnique(j); err != nil {
+		return err
+	}
 	if j.BatchID != "" {
 		eff, tracked, err := c.batchJobEvent(j, backend.EventDied, j)
 		if err != nil {

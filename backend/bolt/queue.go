@@ -106,26 +106,32 @@ func encode(j *backend.Job) []byte {
 
 // enqueue stores one job: scheduled if RunAt is in the future, else at the
 // tail of its queue. A job with a deterministic id (a callback) is skipped
-// if its id was seen within onceTTL; stored says whether it was stored.
-func (c *txc) enqueue(j *backend.Job) (stored bool, err error) {
+// if its id was seen within onceTTL, a unique job if another holds its
+// lock; dup is then the id of the job it duplicates ("" when stored).
+func (c *txc) enqueue(j *backend.Job) (dup string, err error) {
 	if j.CallbackOf != "" {
 		if c.seenOnce(j.ID) {
-			return false, nil
+			return j.ID, nil
 		}
 		if err := c.markOnce(j.ID); err != nil {
-			return false, err
+			return "", err
 		}
 	}
 	q, err := c.queue(j.Queue, true)
 	if err != nil {
-		return false, err
+		return "", err
+	}
+	if len(j.UnknownFields) > 0 {
+		if holder, err := q.takeUnique(j, c.now); holder != "" || err != nil {
+			return holder, err
+		}
 	}
 	p := encode(j)
 	if j.RunAt.After(c.now) {
 		q.n.Sched++
-		return true, q.addSet(q.sched, j.RunAt, p)
+		return "", q.addSet(q.sched, j.RunAt, p)
 	}
-	return true, q.pushTail(p, c.now)
+	return "", q.pushTail(p, c.now)
 }
 
 // seenOnce reports whether id is in the dedupe window.

@@ -91,6 +91,9 @@ func (b *Backend) AddToBatch(ctx context.Context, add *backend.BatchAdd) error {
 	if add == nil || add.BatchID == "" {
 		return errors.New("joblot/redis: add to batch: no batch ID")
 	}
+	if err := backend.CheckBatchJobs(add.Jobs); err != nil {
+		return fmt.Errorf("joblot/redis: add to batch %s: %w", add.BatchID, err)
+	}
 	landed, err := b.addChunks(ctx, add, b.now())
 	if add.AddedBy != "" && landed > add.Seq {
 		b.markLanded(ctx, add.BatchID, add.AddedBy, add.Seq, landed)

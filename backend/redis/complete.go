@@ -145,27 +145,32 @@ func (b *Backend) acknowledge(ctx context.Context, proc string, items []item, no
 func (b *Backend) completeCall(proc, q, date, dayTTL string, items []item, idx []int, now time.Time) call {
 	var succeeded []string
 	var rest []string
-	// nums holds each op of rest's error group, 2 bytes big-endian (its
-	// number in groups, 0 for an op that writes no failure); it is sent
+	// failAt numbers the error group of each op of rest that writes a
+	// failure; the call sends them as 2 bytes per op (0 for the others)
 	// only when some op does.
-	var nums []byte
+	var failAt []opGroup
 	var groups errGroups
 	for _, i := range idx {
 		it := &items[i]
 		field := wipField(it.f.Raw)
-		if it.outcome != backend.OutcomeSucceeded {
-			nums = append(nums, 0, 0) // one per op of rest
+		ukey := it.leavingUniqueKey()
+		if ukey != "" {
+			rest = append(rest, "U", field, ukey, it.f.Job.ID)
 		}
 		switch it.outcome {
 		case backend.OutcomeSucceeded:
+			if ukey != "" {
+				rest = append(rest, "S", field, "0", "")
+				continue
+			}
 			succeeded = append(succeeded, field)
 		case backend.OutcomeRetry:
 			if it.mask&1 == 0 {
 				rest = append(rest, "N", field, "0", "")
 				continue
 			}
+			failAt = append(failAt, opGroup{len(rest) / 4, groups.add(it, now)})
 			rest = append(rest, "R", field, ms(it.retryAt), it.payload())
-			binary.BigEndian.PutUint16(nums[len(nums)-2:], groups.add(it, now))
 		case backend.OutcomeDead:
 			if it.mask&2 == 0 {
 				rest = append(rest, "N", field, "0", "")
@@ -175,8 +180,8 @@ func (b *Backend) completeCall(proc, q, date, dayTTL string, items []item, idx [
 			if it.job != nil && !it.job.DiedAt.IsZero() {
 				died = it.job.DiedAt
 			}
+			failAt = append(failAt, opGroup{len(rest) / 4, groups.add(it, now)})
 			rest = append(rest, "D", field, ms(died), it.payload())
-			binary.BigEndian.PutUint16(nums[len(nums)-2:], groups.add(it, now))
 		case backend.OutcomeSnoozed:
 			if it.mask&1 == 0 { // a stale duplicate: schedule nothing, count nothing
 				rest = append(rest, "L", field, "0", "")
@@ -201,8 +206,12 @@ func (b *Backend) completeCall(proc, q, date, dayTTL string, items []item, idx [
 	args = append(args, dayTTL, itoa(b.limits.DeadMaxJobs), itoa(len(succeeded)))
 	args = append(args, succeeded...)
 	args = append(args, rest...)
-	keys := []string{b.keys.QWip(q, proc), b.keys.QJobs(q), b.keys.QRetry(q), b.keys.QDead(q), b.keys.QStats(q), b.keys.QDay(q, date), b.keys.QBell(q), b.keys.QSched(q)}
+	keys := []string{b.keys.QWip(q, proc), b.keys.QJobs(q), b.keys.QRetry(q), b.keys.QDead(q), b.keys.QStats(q), b.keys.QDay(q, date), b.keys.QBell(q), b.keys.QSched(q), b.keys.QUniq(q)}
 	if len(groups.args) > 0 {
+		nums := make([]byte, 2*(len(rest)/4))
+		for _, f := range failAt {
+			binary.BigEndian.PutUint16(nums[2*f.op:], f.group)
+		}
 		keys, args = b.withErrorGroups(q, keys, args, groups.args, nums, now)
 	}
 	return call{s: b.s.complete, keys: keys, args: args}
@@ -221,6 +230,12 @@ func (b *Backend) withErrorGroups(q string, keys, args, groups []string, nums []
 	args = append(args, groups...)
 	args = append(args, itoa(len(args)-tail))
 	return append(keys, b.keys.QErrs(q, hour.Format(rediskeys.ErrHourFormat))), args
+}
+
+// opGroup is the error group of the op-th op of a complete.lua call.
+type opGroup struct {
+	op    int
+	group uint16
 }
 
 // errGroups are the distinct error groups of one complete.lua call, each
@@ -248,6 +263,24 @@ func (g *errGroups) add(it *item, now time.Time) uint16 {
 		g.num[fp] = n
 	}
 	return uint16(n)
+}
+
+// leavingUniqueKey returns the unique lock key of a job this ack takes out
+// of the store, "" when it has none or stays (a retry, a snooze, a
+// requeue or a recovery keep the lock).
+func (it *item) leavingUniqueKey() string {
+	if it.f.Malformed != nil || len(it.f.Job.UnknownFields) == 0 {
+		return ""
+	}
+	switch it.outcome {
+	case backend.OutcomeRequeue:
+		return ""
+	case backend.OutcomeRetry, backend.OutcomeSnoozed:
+		if it.mask&1 != 0 { // written back: it stays
+			return ""
+		}
+	}
+	return it.f.Job.UniqueKey()
 }
 
 // payload is what a retry or dead entry stores.

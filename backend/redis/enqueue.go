@@ -23,7 +23,8 @@ const onceTTL = 7 * 24 * time.Hour
 // Enqueue stores jobs: per queue and chunk, one push.lua call (an RPUSH that
 // rings the queue's bell when it was empty) when every job is due now and
 // needs no dedupe (the common case), otherwise one enqueue.lua call, which
-// reports the jobs it skipped as duplicates. All the chunks go in one
+// takes unique jobs' locks in the same call and reports the jobs it
+// skipped as duplicates. All the chunks go in one
 // pipeline. A chunk refused at maxmemory stores nothing and the error wraps
 // backend.ErrStoreFull.
 func (b *Backend) Enqueue(ctx context.Context, jobs []*backend.Job) (backend.EnqueueResult, error) {
@@ -100,15 +101,12 @@ func (b *Backend) enqueue(ctx context.Context, jobs []*backend.Job, once bool) (
 			continue
 		}
 		if dedupes[i] != nil {
-			skipped, err := r.AsIntSlice()
+			skipped, err := parseSkipped(r, dedupes[i])
 			if err != nil {
 				errs = append(errs, err)
 				continue
 			}
-			for _, pos := range skipped { // 1-based positions in the chunk
-				j := dedupes[i][pos-1]
-				res.Skipped = append(res.Skipped, backend.Skipped{Index: j, ExistingID: jobs[j].ID})
-			}
+			res.Skipped = append(res.Skipped, skipped...)
 		}
 	}
 	if len(errs) > 0 {
@@ -120,12 +118,12 @@ func (b *Backend) enqueue(ctx context.Context, jobs []*backend.Job, once bool) (
 
 // enqueueCmd builds the command storing jobs (all of queue q), and the
 // script call it runs if it is one. Callbacks, and every job when once is
-// set, are deduplicated by ID; dedupe says the call may skip some and
-// replies with their positions.
+// set, are deduplicated by ID, unique jobs by their lock; dedupe says the
+// call may skip some and replies with their positions.
 func (b *Backend) enqueueCmd(q string, jobs []*backend.Job, now time.Time, once bool) (cmd rueidis.Completed, c *call, dedupe bool) {
 	simple := !once
 	for _, j := range jobs {
-		if j.RunAt.After(now) || j.CallbackOf != "" {
+		if j.RunAt.After(now) || j.CallbackOf != "" || len(j.UnknownFields) > 0 && j.UniqueKey() != "" {
 			simple = false
 			break
 		}
@@ -139,8 +137,8 @@ func (b *Backend) enqueueCmd(q string, jobs []*backend.Job, now time.Time, once 
 		b.observe(pc)
 		return pc.evalsha(b.c), &pc, false
 	}
-	args := make([]string, 0, 1+4*len(jobs))
-	args = append(args, itoa(onceTTL.Milliseconds()))
+	args := make([]string, 0, 2+4*len(jobs))
+	args = append(args, itoa(onceTTL.Milliseconds()), ms(now))
 	for _, j := range jobs {
 		mode := "n"
 		score := "0"
@@ -150,9 +148,14 @@ func (b *Backend) enqueueCmd(q string, jobs []*backend.Job, now time.Time, once 
 		if once || j.CallbackOf != "" {
 			mode = map[string]string{"n": "N", "s": "S"}[mode]
 		}
-		args = append(args, mode, score, j.ID, encode(j))
+		key, until := j.Unique()
+		if key == "" {
+			args = append(args, mode, score, j.ID, encode(j))
+			continue
+		}
+		args = append(args, mode+"u", score, j.ID, encode(j), key, uniqueValue(j.ID, until))
 	}
-	ec := call{s: b.s.enqueue, keys: []string{b.keys.QJobs(q), b.keys.QSched(q), b.keys.QPrefix(q)}, args: args}
+	ec := call{s: b.s.enqueue, keys: []string{b.keys.QJobs(q), b.keys.QSched(q), b.keys.QPrefix(q), b.keys.QUniq(q)}, args: args}
 	b.observe(ec)
 	return ec.evalsha(b.c), &ec, true
 }
@@ -160,4 +163,38 @@ func (b *Backend) enqueueCmd(q string, jobs []*backend.Job, now time.Time, once 
 // encode returns a job's stored form.
 func encode(j *backend.Job) string {
 	return string(j.AppendBinary(make([]byte, 0, 64+len(j.Args)+len(j.ErrorMessage)+len(j.Backtrace))))
+}
+
+// uniqueValue is what a unique lock held by job id stores in the queue's
+// :uniq hash (see lua/uniqlib.lua).
+func uniqueValue(id string, until time.Time) string {
+	if until.IsZero() {
+		return id
+	}
+	return id + " " + ms(until)
+}
+
+// parseSkipped reads enqueue.lua's reply: pairs of a 1-based position in
+// the chunk whose job indexes are idx, and the id of the job it duplicates.
+func parseSkipped(r rueidis.RedisResult, idx []int) ([]backend.Skipped, error) {
+	flat, err := r.ToArray()
+	if err != nil {
+		return nil, err
+	}
+	var out []backend.Skipped
+	for k := 0; k+1 < len(flat); k += 2 {
+		pos, err := flat[k].AsInt64()
+		if err != nil {
+			return nil, err
+		}
+		id, err := flat[k+1].ToString()
+		if err != nil {
+			return nil, err
+		}
+		if pos < 1 || int(pos) > len(idx) {
+			return nil, fmt.Errorf("enqueue.lua skipped position %d of %d", pos, len(idx))
+		}
+		out = append(out, backend.Skipped{Index: idx[pos-1], ExistingID: id})
+	}
+	return out, nil
 }

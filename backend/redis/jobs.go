@@ -369,10 +369,14 @@ func (b *Backend) DeleteJobs(ctx context.Context, set backend.JobSet, queue stri
 			n := min(len(hits), ackChunk)
 			args := []string{kind}
 			for _, h := range hits[:n] {
-				args = append(args, h.member)
+				ukey, id := "", ""
+				if h.job != nil && set != backend.SetDead { // a dead job let go of its lock when it died
+					ukey, id = h.job.UniqueKey(), h.job.ID
+				}
+				args = append(args, h.member, ukey, id)
 			}
 			key, _ := b.setKey(set, q)
-			flags, err := b.run(ctx, b.c, call{s: b.s.deleteJobs, keys: []string{key, b.keys.QStats(q)}, args: args}).AsIntSlice()
+			flags, err := b.run(ctx, b.c, call{s: b.s.deleteJobs, keys: []string{key, b.keys.QStats(q), b.keys.QUniq(q)}, args: args}).AsIntSlice()
 			if err != nil {
 				return deleted, wrap("delete jobs", err)
 			}

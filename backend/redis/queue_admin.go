@@ -9,8 +9,12 @@ import (
 // clearChunk is how many jobs one clear_queue.lua call takes.
 const clearChunk = 500
 
-// clearQueueScript is immutable after package initialisation.
-var clearQueueScript = loadScript("clear_queue.lua")
+// clearQueueScript and clearDoneScript are immutable after package
+// initialisation.
+var (
+	clearQueueScript = loadScript("clear_queue.lua")
+	clearDoneScript  = loadScript("clear_done.lua")
+)
 
 // PauseQueue pauses or resumes a queue: fetch.lua skips a queue whose
 // :paused key exists.
@@ -23,7 +27,8 @@ func (b *Backend) PauseQueue(ctx context.Context, queue string, paused bool) err
 
 // ClearQueue removes every queued job of a queue in chunks: a chunk moves
 // atomically to :clearing, its batch jobs are counted as removed, then the
-// chunk is dropped. A clear interrupted between those steps resumes with
+// chunk is dropped and its unique jobs' locks released in one script call
+// (clear_done.lua). A clear interrupted between those steps resumes with
 // the same chunk (batch accounting is idempotent).
 func (b *Backend) ClearQueue(ctx context.Context, queue string) (int, error) {
 	total := 0
@@ -36,8 +41,14 @@ func (b *Backend) ClearQueue(ctx context.Context, queue string) (int, error) {
 			return total, nil
 		}
 		var events []batchJobEvent
+		var locks []string // pairs lock key, job id
 		for _, p := range payloads {
 			j, err := backend.DecodeJob([]byte(p))
+			if err == nil && len(j.UnknownFields) > 0 {
+				if k := j.UniqueKey(); k != "" {
+					locks = append(locks, k, j.ID)
+				}
+			}
 			if err != nil || j.BatchID == "" || j.CallbackOf != "" {
 				continue
 			}
@@ -56,7 +67,7 @@ func (b *Backend) ClearQueue(ctx context.Context, queue string) (int, error) {
 		if err := b.forwardBatches(ctx, out.fired, now); err != nil {
 			return total, err
 		}
-		if err := b.c.Do(ctx, b.c.B().Del().Key(b.keys.QClearing(queue)).Build()).Error(); err != nil {
+		if err := b.run(ctx, b.c, call{s: clearDoneScript, keys: []string{b.keys.QClearing(queue), b.keys.QUniq(queue)}, args: locks}).Error(); err != nil {
 			return total, wrap("clear queue", err)
 		}
 		total += len(payloads)

@@ -30,12 +30,14 @@ type script struct {
 // its shebang line.
 var libraries = map[string][]string{
 	"fetch.lua":        {"wipfield.lua", "bell.lua"},
-	"enqueue.lua":      {"bell.lua"},
+	"enqueue.lua":      {"bell.lua", "uniqlib.lua"},
 	"push.lua":         {"bell.lua"},
 	"resume.lua":       {"bell.lua"},
 	"movedue.lua":      {"bell.lua"},
-	"complete.lua":     {"bell.lua"},
+	"complete.lua":     {"bell.lua", "uniqlib.lua"},
 	"retry_jobs.lua":   {"bell.lua"},
+	"delete_jobs.lua":  {"uniqlib.lua"},
+	"clear_done.lua":   {"uniqlib.lua"},
 	"batch_add.lua":    {"addsrec.lua"},
 	"batch_landed.lua": {"addsrec.lua"},
 }

@@ -40,6 +40,7 @@ func codes() []struct {
 		{"locked", backend.ErrLocked},
 		{"malformed_job", backend.ErrMalformedJob},
 		{"process_not_found", backend.ErrProcessNotFound},
+		{"unique_in_batch", backend.ErrUniqueInBatch},
 		{"deadline_exceeded", context.DeadlineExceeded},
 		{"canceled", context.Canceled},
 		{"no_owner", ErrNoOwner},

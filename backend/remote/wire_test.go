@@ -42,6 +42,7 @@ func everyFieldJob(t *testing.T) *backend.Job {
 		Meta: map[string]string{"tenant": "acme", "": "\x00\u2028"}, TraceContext: "\x00\x4b\xff\x01", Snoozes: 4,
 		UnknownFields: []byte{0xc7, 0x01, 2, 'h', 'i'},
 	}
+	j.SetUnique("lock\x00\xff", at) // kept with UnknownFields
 	v := reflect.ValueOf(j).Elem()
 	for i := range v.NumField() {
 		if v.Field(i).IsZero() {
@@ -88,6 +89,9 @@ func TestJobRoundTripsExactly(t *testing.T) {
 		if err := sameJob(got[i], want); err != nil {
 			t.Errorf("job %d: %v", i, err)
 		}
+	}
+	if k, until := got[0].Unique(); k != "lock\x00\xff" || until.UnixMilli() != full.CreatedAt.UnixMilli() {
+		t.Errorf("unique lock after the round trip: %q %v", k, until)
 	}
 	if got[1].Args == nil || got[1].Backtrace != nil {
 		t.Errorf("nil/empty bytes not kept: Args %#v Backtrace %#v", got[1].Args, got[1].Backtrace)

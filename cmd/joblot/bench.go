@@ -85,6 +85,7 @@ the retry set.`,
 	f.DurationVar(&cfg.RetryDelay, "retry-delay", 0, "constant retry delay instead of Sidekiq's backoff (0: Sidekiq's)")
 	f.Int64Var(&cfg.BatchSize, "batch-size", 0, "jobs per batch (0: no batches)")
 	f.BoolVar(&cfg.StopWhenRetrying, "stop-when-retrying", false, "stop once every failing job waits in the retry set")
+	f.BoolVar(&cfg.Unique, "unique", false, "make every job unique by its args (measures the unique locks' cost; not with --batch-size)")
 	f.BoolVar(&cfg.Cleanup, "cleanup", false, "delete the run's batch state and its jobs left in the retry and dead sets")
 	f.IntVar(&cfg.Enqueuers, "enqueuers", 4, "goroutines enqueueing at once")
 	f.StringVar(&cfg.Queue, "queue", benchrun.DefaultQueue, "queue to use (must hold no jobs)")

@@ -137,3 +137,23 @@ func TestBenchLatencyAndIdle(t *testing.T) {
 		t.Errorf("bench idle on the embedded store should refuse: it measures Redis calls")
 	}
 }
+
+// With --unique every job holds a lock while queued (so the store grows
+// more than without) and every one still runs: all distinct, none skipped.
+func TestBenchUnique(t *testing.T) {
+	for name, store := range stores(t) {
+		t.Run(name, func(t *testing.T) {
+			plain := decode(t, mustRun(t, args(store, "bench", "--jobs", "2000", "--json")...))
+			m := decode(t, mustRun(t, args(store, "bench", "--jobs", "2000", "--unique", "--json")...))
+			if num(t, m, "succeeded") != 2000 || num(t, m, "lost") != 0 {
+				t.Errorf("--unique: %v; want 2000 succeeded, none lost", m)
+			}
+			grew := func(m map[string]any) float64 {
+				return num(t, m, "used_memory_enqueued") - num(t, m, "used_memory_before")
+			}
+			if name == "redis" && grew(m) <= grew(plain) {
+				t.Errorf("2000 queued unique jobs took %v B, plain ones %v B: the locks cost nothing?", grew(m), grew(plain))
+			}
+		})
+	}
+}

@@ -160,9 +160,14 @@ type jobView struct {
 	// Meta is omitted when the job has none; TraceContext is hex.
 	Meta         map[string]string `json:"meta,omitempty"`
 	TraceContext string            `json:"trace_context,omitempty"`
+	// UniqueKey is the job's unique lock key; UniqueUntil when the lock
+	// expires (both omitted when the job is not unique or has no expiry).
+	UniqueKey   string     `json:"unique_key,omitempty"`
+	UniqueUntil *time.Time `json:"unique_until,omitempty"`
 }
 
 func viewJob(j *backend.Job) jobView {
+	ukey, until := j.Unique()
 	return jobView{
 		ID: j.ID, Queue: j.Queue, Kind: j.Kind, Args: jsonArgs(j.Args), Attempt: j.Attempt, MaxRetries: j.MaxRetries,
 		CreatedAt: jsonTime(j.CreatedAt), RunAt: jsonTime(j.RunAt), BatchID: j.BatchID,
@@ -170,6 +175,7 @@ func viewJob(j *backend.Job) jobView {
 		ErrorClass: j.ErrorClass, ErrorMessage: j.ErrorMessage, ErrorFingerprint: j.ErrorFingerprint,
 		FailedAt: jsonTime(j.FailedAt), DiedAt: jsonTime(j.DiedAt), Recoveries: j.Recoveries, ManualRetry: j.ManualRetry,
 		Snoozes: int(j.Snoozes), Meta: j.Meta, TraceContext: hex.EncodeToString([]byte(j.TraceContext)),
+		UniqueKey: ukey, UniqueUntil: jsonTime(until),
 	}
 }
 

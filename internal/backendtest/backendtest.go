@@ -66,6 +66,7 @@ func groups() []group {
 		{"Meta", metaTests()},
 		{"Snooze", snoozeTests()},
 		{"Cancel", cancelTests()},
+		{"Unique", uniqueTests()},
 	}
 }
 

@@ -110,6 +110,7 @@ func TestConfigRejectsBadInput(t *testing.T) {
 		{Jobs: 1, BatchSize: -1},
 		{Jobs: 1, PayloadBytes: -1},
 		{Jobs: 1, Concurrency: -1},
+		{Jobs: 1, Unique: true, BatchSize: 10},
 	} {
 		if _, err := c.withDefaults(); err == nil {
 			t.Errorf("%+v accepted", c)

@@ -37,6 +37,10 @@ type Config struct {
 	// StopWhenRetrying ends the run once every failing job sits in the
 	// retry set (or died), instead of waiting for the retries.
 	StopWhenRetrying bool
+	// Unique makes every job unique by its args (all distinct, so every
+	// one is stored and holds a lock until it succeeds): it measures what
+	// the locks cost. Not with BatchSize.
+	Unique bool
 	// Cleanup deletes the run's batch state and the jobs it left in the
 	// retry and dead sets at the end.
 	Cleanup bool
@@ -83,6 +87,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.BatchSize < 0 {
 		return c, fmt.Errorf("bench: --batch-size must be >= 0, got %d", c.BatchSize)
+	}
+	if c.Unique && c.BatchSize > 0 {
+		return c, errors.New("bench: --unique and --batch-size exclude each other (a batch job cannot be unique)")
 	}
 	if c.PayloadBytes < 0 {
 		return c, fmt.Errorf("bench: --payload-bytes must be >= 0, got %d", c.PayloadBytes)

@@ -124,6 +124,9 @@ func (r *run) params(from, to int64) []joblot.EnqueueParams {
 			Args: Args{N: n, T: now, Pad: r.pad},
 			Opts: joblot.EnqueueOpts{Queue: r.cfg.Queue},
 		}
+		if r.cfg.Unique {
+			ps[i].Opts.Unique = &joblot.UniqueOpts{ByArgs: true}
+		}
 		if Fails(n, r.cfg.FailRate) {
 			// Only failing jobs carry a retry budget, so that the bytes
 			// measured per job are those of a plain job.

@@ -60,6 +60,10 @@
 //	:cancel       set     ids of cancelled jobs to drop when fetched
 //	                      (CancelJob); fetch reads it only while it exists,
 //	                      and deletes it when it empties the queue
+//	:uniq         hash    unique locks: lock key -> "<job id>" or
+//	                      "<job id> <expiry unix ms>" of the job holding it
+//	                      (backend.Job.Unique); one hash per queue, so that
+//	                      a lock costs a field, not a key
 //
 // Per batch id, tag {jl:b:<id>}:
 //
@@ -201,6 +205,7 @@ const (
 	SuffixOnce     = "once:" // followed by the job id
 	SuffixErrHour  = "errs:" // followed by the UTC hour, ErrHourFormat
 	SuffixCancel   = "cancel"
+	SuffixUniq     = "uniq"
 )
 
 // ErrHourFormat names the hour of a queue's error bucket (UTC).
@@ -244,6 +249,9 @@ func (l Layout) QErrs(q, hour string) string { return l.qkey(q, SuffixErrHour, h
 
 // QCancel is queue q's set of cancelled job ids (tombstones).
 func (l Layout) QCancel(q string) string { return l.qkey(q, SuffixCancel, "") }
+
+// QUniq is queue q's hash of unique locks.
+func (l Layout) QUniq(q string) string { return l.qkey(q, SuffixUniq, "") }
 
 // BatchTag is the hash tag of batch id's keys.
 func (l Layout) BatchTag(id string) string { return l.BatchTagPrefix() + id + "}" }
@@ -319,7 +327,7 @@ func QueueKeyType(suffix string) (string, bool) {
 		return "list", true
 	case suffix == SuffixSched, suffix == SuffixRetry, suffix == SuffixDead:
 		return "zset", true
-	case suffix == SuffixStats, variable(suffix, SuffixWip), variable(suffix, SuffixDay), variable(suffix, SuffixErrHour):
+	case suffix == SuffixStats, suffix == SuffixUniq, variable(suffix, SuffixWip), variable(suffix, SuffixDay), variable(suffix, SuffixErrHour):
 		return "hash", true
 	case suffix == SuffixPaused, variable(suffix, SuffixOnce):
 		return "string", true

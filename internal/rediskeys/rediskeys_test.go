@@ -108,7 +108,7 @@ func TestKeyTypes(t *testing.T) {
 	if typ, _ := BatchKeyType(SuffixOutbox); typ != "list" {
 		t.Errorf("outbox type %q", typ)
 	}
-	for _, k := range []string{l.QJobs("q"), l.QSched("q"), l.QRetry("q"), l.QDead("q"), l.QWip("q", "p"), l.QStats("q"), l.QDay("q", "d"), l.QPaused("q"), l.QBell("q"), l.QClearing("q"), l.QOnce("q", "j"), l.QErrs("q", "2024010215"), l.QCancel("q")} {
+	for _, k := range []string{l.QJobs("q"), l.QSched("q"), l.QRetry("q"), l.QDead("q"), l.QWip("q", "p"), l.QStats("q"), l.QDay("q", "d"), l.QPaused("q"), l.QBell("q"), l.QClearing("q"), l.QOnce("q", "j"), l.QErrs("q", "2024010215"), l.QCancel("q"), l.QUniq("q")} {
 		_, suffix, _ := l.ParseQueueKey(k)
 		if _, ok := QueueKeyType(suffix); !ok {
 			t.Errorf("queue key %q has no type", k)

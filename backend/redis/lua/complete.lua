@@ -2,7 +2,7 @@
 -- Acknowledge in-flight jobs of one process on one queue. Only a job whose
 -- in-flight entry this call deletes writes anything (a job recovered by
 -- another process in the meantime writes nothing queue-side).
--- KEYS: wip, jobs, retry, dead, stats, day, bell, sched[, errs]
+-- KEYS: wip, jobs, retry, dead, stats, day, bell, sched, uniq[, errs]
 -- ARGV: day TTL (s), dead cap (count), number of succeeded fields n,
 --   the n succeeded fields (one multi-field HDEL),
 --   then per other job: op, field, score, payload with op
@@ -10,13 +10,16 @@
 --     X discarded; C cancelled (CancelJob, or its batch is cancelled);
 --     L let go, nothing written or counted (a stale duplicate's snooze);
 --     N acknowledged, nothing written (a stale duplicate of a batch job);
---     Z snoozed: scheduled at score.
+--     Z snoozed: scheduled at score; S succeeded (a unique job);
+--     U (before the entry of a unique job leaving the store), with lock
+--       key and job id for score and payload: the next entry releases
+--       the lock if it deletes its in-flight entry (uniqlib.lua)
 -- Counters (backend.Stats documents them): processed counts every finished
 -- attempt (success, retry, death, discard, and a stale duplicate's failure),
 -- failed the failures that wrote a retry or dead entry (both in :stats and in
 -- the day's hash), discarded the discards, cancelled the cancels. A requeue,
 -- a cancel or a snooze counts no attempt: none finished.
--- Error groups: with a 9th key (the queue's error bucket of the hour, given
+-- Error groups: with a 10th key (the queue's error bucket of the hour, given
 -- only when the call holds R or D ops), ARGV goes on after the ops with: now
 -- (ms), the bucket's TTL (s), its cap of groups, a string of 2 bytes per op
 -- (big-endian) numbering its fingerprint and sample pair (1..d; 0 for an op
@@ -33,12 +36,20 @@ if n > 0 then
   processed = deleted
 end
 local last, fails = #ARGV, {}
-if KEYS[9] then last = last - 1 - tonumber(ARGV[last]) end
+if KEYS[10] then last = last - 1 - tonumber(ARGV[last]) end
 local requeue = {}
 local zretry = {}
+local release = nil -- the U entry before this one
+local relkeys, relids = {}, {} -- the unique locks of the jobs leaving
 for i = 4 + n, last, 4 do
   local op = ARGV[i]
-  if redis.call('HDEL', wip, ARGV[i + 1]) == 1 then
+  if op == 'U' then
+    release = i
+  elseif redis.call('HDEL', wip, ARGV[i + 1]) == 1 then
+    if release then
+      relkeys[#relkeys + 1] = ARGV[release + 2]
+      relids[#relids + 1] = ARGV[release + 3]
+    end
     deleted = deleted + 1
     if op ~= 'Q' and op ~= 'C' and op ~= 'Z' and op ~= 'L' then processed = processed + 1 end
     if op == 'R' then
@@ -63,7 +74,9 @@ for i = 4 + n, last, 4 do
       redis.call('ZADD', KEYS[8], ARGV[i + 2], ARGV[i + 3])
     end
   end
+  if op ~= 'U' then release = nil end
 end
+release_uniques(KEYS[9], relkeys, relids)
 if #zretry > 0 then redis.call('ZADD', retry, unpack(zretry)) end
 if #requeue > 0 then
   -- LPUSH reverses its arguments: push the last first so that the first
@@ -75,8 +88,8 @@ end
 -- Error groups across batches: each failure written above counts once in
 -- the bucket: c:<fp> count, l:<fp> last seen, i:<fp> sample; at most the
 -- cap of groups, then "other".
-if #fails > 0 and KEYS[9] then
-  local errs, base = KEYS[9], last + 1
+if #fails > 0 and KEYS[10] then
+  local errs, base = KEYS[10], last + 1
   local now, maxgroups, nums = ARGV[base], tonumber(ARGV[base + 2]), ARGV[base + 3]
   local counts, order = {}, {}
   for _, i in ipairs(fails) do

@@ -1,10 +1,14 @@
 #!lua flags=allow-oom
 -- Delete chosen members of a set of one queue.
--- KEYS: set, stats   ARGV: kind (z: sorted set, d: dead set, l: list), members...
+-- KEYS: set, stats, uniq
+-- ARGV: kind (z: sorted set, d: dead set, l: list), then per member:
+--   member, unique lock key ('' if none), job id: a member this call
+--   removes releases its job's lock (uniqlib.lua).
 -- Returns one 0/1 per member: whether this call removed it.
 local out = {}
 local bytes = 0
-for i = 2, #ARGV do
+local relkeys, relids = {}, {}
+for i = 2, #ARGV, 3 do
   local n
   if ARGV[1] == 'l' then
     n = redis.call('LREM', KEYS[1], 1, ARGV[i])
@@ -12,7 +16,14 @@ for i = 2, #ARGV do
     n = redis.call('ZREM', KEYS[1], ARGV[i])
   end
   out[#out + 1] = n
-  if n == 1 then bytes = bytes + #ARGV[i] end
+  if n == 1 then
+    bytes = bytes + #ARGV[i]
+    if ARGV[i + 1] ~= '' then
+      relkeys[#relkeys + 1] = ARGV[i + 1]
+      relids[#relids + 1] = ARGV[i + 2]
+    end
+  end
 end
+release_uniques(KEYS[3], relkeys, relids)
 if ARGV[1] == 'd' and bytes > 0 then redis.call('HINCRBY', KEYS[2], 'dead_bytes', -bytes) end
 return out
