@@ -41,6 +41,9 @@ func (b *Backend) CancelJob(ctx context.Context, queue, id string) (backend.Canc
 			if err := set.Delete(k); err != nil {
 				return err
 			}
+			if err := q.releaseUniqueOf(p); err != nil { // it leaves the store
+				return err
+			}
 			if set == q.sched {
 				q.n.Sched--
 			} else {
@@ -107,6 +110,9 @@ func (c *txc) dropIfCancelled(q *qtx, marks *bbolt.Bucket, p []byte) (bool, erro
 		return false, nil
 	}
 	if err := marks.Delete(id); err != nil {
+		return false, err
+	}
+	if err := q.releaseUniqueOf(p); err != nil { // it leaves the store
 		return false, err
 	}
 	q.n.Cancelled++

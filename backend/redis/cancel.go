@@ -96,7 +96,11 @@ func (b *Backend) cancelInSet(ctx context.Context, set backend.JobSet, queue, id
 		}
 		for i := 0; i+1 < len(e.Elements); i += 2 {
 			m := e.Elements[i] // the pattern holds the whole encoded id: this is the job
-			n, err := b.run(ctx, b.c, call{s: b.s.cancelDrop, keys: []string{key, b.keys.QCancel(queue), b.keys.QStats(queue)}, args: []string{id, m}}).AsInt64()
+			var lock string
+			if j, err := backend.DecodeJob([]byte(m)); err == nil {
+				lock = j.UniqueKey()
+			}
+			n, err := b.run(ctx, b.c, call{s: b.s.cancelDrop, keys: []string{key, b.keys.QCancel(queue), b.keys.QStats(queue), b.keys.QUniq(queue)}, args: []string{id, m, lock}}).AsInt64()
 			if err != nil {
 				return false, wrap("cancel job", err)
 			}

@@ -37,6 +37,7 @@ var libraries = map[string][]string{
 	"complete.lua":     {"bell.lua", "uniqlib.lua"},
 	"retry_jobs.lua":   {"bell.lua"},
 	"delete_jobs.lua":  {"uniqlib.lua"},
+	"cancel_drop.lua":  {"uniqlib.lua"},
 	"clear_done.lua":   {"uniqlib.lua"},
 	"batch_add.lua":    {"addsrec.lua"},
 	"batch_landed.lua": {"addsrec.lua"},

@@ -249,6 +249,23 @@ func uniqueExits() []uniqueExit {
 			}
 			h.wantSet(backend.SetDead, j.Queue, j.ID)
 		}},
+		{"CancelJobQueued", func(h *harness, j *backend.Job) {
+			h.cancelJob(j.Queue, j.ID)
+			// The tombstoned job leaves the store when a fetch drops it.
+			if fs := h.fetch(h.proc("p1", j.Queue), []string{j.Queue}, 10); len(fs) != 0 {
+				h.t.Fatalf("a cancelled job was fetched: %v", fetchedIDs(fs))
+			}
+		}},
+		{"CancelJobScheduled", func(h *harness, j *backend.Job) {
+			p := h.proc("p1", j.Queue)
+			h.complete(p, snoozeResult(h.fetchOne(p, j.Queue), time.Now().Add(time.Hour)))
+			h.cancelJob(j.Queue, j.ID)
+		}},
+		{"CancelJobRetry", func(h *harness, j *backend.Job) {
+			p := h.proc("p1", j.Queue)
+			h.complete(p, retryResult(h.fetchOne(p, j.Queue), time.Now().Add(time.Hour), defaultFailure()))
+			h.cancelJob(j.Queue, j.ID)
+		}},
 		{"DeleteQueued", del(backend.SetQueued)},
 		{"DeleteScheduled", del(backend.SetScheduled)},
 		{"DeleteRetry", del(backend.SetRetry)},
@@ -336,4 +353,12 @@ func testUniqueStay(h *harness, s uniqueStay) {
 	h.wantStored(a)
 	s.stay(h, a)
 	h.wantDuplicate(h.uniqueJob("default", "k"), a.ID)
+}
+
+// cancelJob cancels job id of queue and fails the test on error.
+func (h *harness) cancelJob(queue, id string) {
+	h.t.Helper()
+	if _, err := h.b.CancelJob(h.ctx, queue, id); err != nil {
+		h.t.Fatalf("CancelJob(%s, %s): %v", queue, id, err)
+	}
 }
