@@ -83,6 +83,7 @@ type scripts struct {
 	retryJobs, deleteJobs, zpage                                            *script
 	batchCreate, batchChild, batchAdd, batchLanded, batchCommit             *script
 	batchAck, batchKidDone, batchCancel, batchExpire                        *script
+	batchErrsIndex                                                          *script
 }
 
 func newScripts() *scripts {
@@ -108,6 +109,8 @@ func newScripts() *scripts {
 		batchKidDone: loadScript("batch_kid_done.lua"),
 		batchCancel:  loadScript("batch_cancel.lua"),
 		batchExpire:  loadScript("batch_expire.lua"),
+		// The data model 1 -> 2 migration's script.
+		batchErrsIndex: loadScript("batch_errs_index.lua"),
 	}
 }
 

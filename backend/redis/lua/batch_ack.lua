@@ -1,7 +1,8 @@
 #!lua flags=allow-oom
 -- Apply job events to a batch (backend.Transition in Lua; batchstate.go is
--- the reference). One BITFIELD SET u2 per job returns the old state; an
--- invalid move is put back; counters move once per call, never below zero.
+-- the reference) and count its failures in its error groups. One
+-- BITFIELD SET u2 per job returns the old state; an invalid move is put
+-- back; counters move once per call, never below zero.
 -- ARGV: now, horizon, linger, deadage (ms), max error groups, n (jobs),
 --   the highest job index, codes (one character per job: '0' + 2*event +
 --   manual; events 1 failed, 2 succeeded, 3 died, 4 discarded, 5 cancelled,
@@ -104,7 +105,10 @@ for k = 1, n do
     if wr then mask = mask + 1 end
     if wd then mask = mask + 2 end
     effects[k] = string.char(48 + mask)
-    if (ev == 1 and wr) or (ev == 3 and (fd or wd)) then
+    -- A failure counts in the error groups only when it moved the job's
+    -- state (P->F, X->F of a manual retry, P/F->X dead), as the counters:
+    -- a re-sent ack of the same attempt then counts nothing twice.
+    if inc and (ev == 1 or ev == 3) then
       local g = groups[fp]
       if not g then
         g = {n = 0}
@@ -139,30 +143,105 @@ for name, d in pairs(delta) do
 end
 if #hs > 0 then redis.call('HSET', META, unpack(hs)) end
 
--- Error groups: c:<fp> count, l:<fp> last seen, i:<fp> first seen, job,
--- kind, class, message; at most maxgroups, then "other".
+-- Error groups (docs/batch-states.md, Error groups): Space-Saving over
+-- the maxgroups most frequent fingerprints. ERRS holds per group c:<fp>
+-- (failures counted while kept), e:<fp> (how many it may have had before:
+-- the count of the group it replaced), l:<fp> and i:<fp>, and "other" (the
+-- c: of every evicted group and the failures never kept); ERRC holds
+-- fp -> c + e, to find the smallest group in O(log K). The groups' c: plus
+-- other is the number of failures counted.
 local touched = {BITS}
 if #gorder > 0 then
   touched[#touched + 1] = ERRS
-  local ngroups = nil
-  for _, fp in ipairs(gorder) do
-    local g = groups[fp]
-    if redis.call('HEXISTS', ERRS, 'c:' .. fp) == 1 then
-      redis.call('HINCRBY', ERRS, 'c:' .. fp, g.n)
-      redis.call('HSET', ERRS, 'l:' .. fp, now)
+  touched[#touched + 1] = ERRC
+  local seen = {}   -- HSET arguments: last seen of every group counted
+  local fresh = {}  -- fingerprints ERRC does not hold
+  local scores = redis.call('ZMSCORE', ERRC, unpack(gorder))
+  for i, fp in ipairs(gorder) do
+    if scores[i] then
+      local n = groups[fp].n
+      redis.call('ZINCRBY', ERRC, n, fp)
+      redis.call('HINCRBY', ERRS, 'c:' .. fp, n)
+      seen[#seen + 1] = 'l:' .. fp; seen[#seen + 1] = now
     else
-      if ngroups == nil then
-        ngroups = math.floor(redis.call('HLEN', ERRS) / 3)
-      end
-      if ngroups >= maxgroups then
-        redis.call('HINCRBY', ERRS, 'other', g.n)
-      else
-        redis.call('HSET', ERRS, 'c:' .. fp, g.n, 'l:' .. fp, now,
-          'i:' .. fp, now .. '\n' .. g.id .. '\n' .. g.kind .. '\n' .. g.class .. '\n' .. g.msg)
-        ngroups = ngroups + 1
-      end
+      fresh[#fresh + 1] = fp
     end
   end
+  if #fresh > 0 then
+    local ngroups = redis.call('ZCARD', ERRC)
+    if ngroups == 0 then ngroups = index_groups() end
+    -- A group ERRS has and ERRC lacks (written by a worker of data model 1
+    -- during a rolling deploy) is adopted, not replaced.
+    local hf = {}
+    for i, fp in ipairs(fresh) do hf[2 * i - 1] = 'c:' .. fp; hf[2 * i] = 'e:' .. fp end
+    local have = redis.call('HMGET', ERRS, unpack(hf))
+    local new = {}
+    for i, fp in ipairs(fresh) do
+      local c = tonumber(have[2 * i - 1])
+      if c then
+        local n = groups[fp].n
+        redis.call('ZADD', ERRC, c + (tonumber(have[2 * i]) or 0) + n, fp)
+        redis.call('HINCRBY', ERRS, 'c:' .. fp, n)
+        seen[#seen + 1] = 'l:' .. fp; seen[#seen + 1] = now
+        ngroups = ngroups + 1
+      else
+        new[#new + 1] = fp
+      end
+    end
+    if #new > 0 then
+      -- The largest new groups first: they take the free slots and then
+      -- the smallest groups' places; those beyond maxgroups count in other.
+      table.sort(new, function(a, b)
+        if groups[a].n ~= groups[b].n then return groups[a].n > groups[b].n end
+        return a < b
+      end)
+      local pop = math.min(ngroups, ngroups + #new - maxgroups)
+      local victims = {}
+      local other = 0
+      if pop > 0 then
+        victims = redis.call('ZPOPMIN', ERRC, pop) -- member, score, ... smallest first
+        pop = #victims / 2
+        local vf, del = {}, {}
+        for j = 1, #victims, 2 do
+          local v = victims[j]
+          vf[#vf + 1] = 'c:' .. v; vf[#vf + 1] = 'e:' .. v
+          del[#del + 1] = 'c:' .. v; del[#del + 1] = 'e:' .. v
+          del[#del + 1] = 'l:' .. v; del[#del + 1] = 'i:' .. v
+        end
+        local ce = redis.call('HMGET', ERRS, unpack(vf))
+        for j = 1, pop do
+          local c, e = tonumber(ce[2 * j - 1]) or 0, tonumber(ce[2 * j]) or 0
+          other = other + c
+          -- ERRC may lag behind a worker of data model 1: the larger wins.
+          victims[2 * j] = math.max(tonumber(victims[2 * j]), c + e)
+        end
+        redis.call('HDEL', ERRS, unpack(del))
+      else
+        pop = 0
+      end
+      local free = maxgroups - (ngroups - pop) -- slots for new groups
+      local before = free - pop                -- of which were free before the pops
+      local z, h = {}, {}
+      for j, fp in ipairs(new) do
+        local g = groups[fp]
+        if j > free then
+          other = other + g.n
+        else
+          local e = 0
+          if j > before then e = victims[2 * (j - before)] end
+          z[#z + 1] = e + g.n; z[#z + 1] = fp
+          h[#h + 1] = 'c:' .. fp; h[#h + 1] = g.n
+          h[#h + 1] = 'l:' .. fp; h[#h + 1] = now
+          h[#h + 1] = 'i:' .. fp; h[#h + 1] = now .. '\n' .. g.id .. '\n' .. g.kind .. '\n' .. g.class .. '\n' .. g.msg
+          if e > 0 then h[#h + 1] = 'e:' .. fp; h[#h + 1] = e end
+        end
+      end
+      if #z > 0 then redis.call('ZADD', ERRC, unpack(z)) end
+      for k = 1, #h do seen[#seen + 1] = h[k] end
+      if other > 0 then redis.call('HINCRBY', ERRS, 'other', other) end
+    end
+  end
+  if #seen > 0 then redis.call('HSET', ERRS, unpack(seen)) end
 end
 
 local fired = fire(m, now, death)
