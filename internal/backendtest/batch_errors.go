@@ -2,6 +2,7 @@ package backendtest
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"slices"
 	"strings"
 	"time"
@@ -17,6 +18,7 @@ func errorGroupTests() []test {
 		{name: "GroupsCapped", run: testErrorGroupsCapped},
 		{name: "GroupsKeepMostFrequent", run: testErrorGroupsKeepMostFrequent},
 		{name: "GroupsCountStateChanges", run: testErrorGroupsCountStateChanges},
+		{name: "GroupsHoldHeavyHitters", run: testErrorGroupsHoldHeavyHitters},
 		{name: "ListFailuresByBatchAndGroup", run: testListBatchFailures},
 	}
 }
@@ -187,6 +189,48 @@ func testErrorGroupsCountStateChanges(h *harness) {
 	wantGroupBounds(h, st, map[string]int64{"fp-flaky": 3})
 	if len(st.ErrorGroups) != 1 || st.ErrorGroups[0].Count != 3 || st.ErrorGroups[0].Error != 0 {
 		h.t.Fatalf("groups %+v, want fp-flaky counted 3 times", st.ErrorGroups)
+	}
+}
+
+// A stream of failures over many fingerprints, a few of them frequent and
+// many seen once, acked in chunks of varied sizes (some with more new
+// fingerprints than there are groups): every fingerprint with more than
+// 1/MaxErrorGroups of the failures holds a group, every group's bound
+// holds, and nothing is lost from the sum.
+func testErrorGroupsHoldHeavyHitters(h *harness) {
+	const jobs = 600
+	id, _ := h.committedBatch(jobs)
+	r := rand.New(rand.NewPCG(7, 11))
+	truth := map[string]int64{}
+	p := h.proc("batch-runner", batchQueue)
+	fs := h.fetchBatchJobs(p)
+	var results []backend.Result
+	for i, f := range fs {
+		fp := fmt.Sprintf("fp-once-%d", i) // most failures: a fingerprint seen once
+		if x := r.IntN(100); x < 45 {
+			fp = fmt.Sprintf("fp-hot-%d", x%3) // three heavy hitters, 15% each
+		}
+		truth[fp]++
+		results = append(results, deadResult(f, time.Now(), failure{class: "*app.Err", message: fp, fingerprint: fp}))
+	}
+	for len(results) > 0 {
+		n := min(len(results), 1+r.IntN(120))
+		h.complete(p, results[:n]...)
+		results = results[n:]
+	}
+	st := h.wantCounters(id, counters{Total: jobs, Dead: jobs})
+	wantGroupBounds(h, st, truth)
+	kept := map[string]bool{}
+	for _, g := range st.ErrorGroups {
+		kept[g.Fingerprint] = true
+	}
+	if len(st.ErrorGroups) != backend.MaxErrorGroups {
+		h.t.Errorf("%d groups, want %d", len(st.ErrorGroups), backend.MaxErrorGroups)
+	}
+	for fp, n := range truth {
+		if n*backend.MaxErrorGroups > jobs && !kept[fp] {
+			h.t.Errorf("%s failed %d of %d times and holds no group", fp, n, jobs)
+		}
 	}
 }
 

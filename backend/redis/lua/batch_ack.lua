@@ -189,55 +189,101 @@ if #gorder > 0 then
       end
     end
     if #new > 0 then
-      -- The largest new groups first: they take the free slots and then
-      -- the smallest groups' places; those beyond maxgroups count in other.
+      -- Space-Saving on the call's failures, taken fingerprint by
+      -- fingerprint (a valid order of the stream, so its bounds hold), the
+      -- largest first: each new fingerprint takes a free slot, or the place
+      -- of the smallest group, which is either a stored one (cand, read
+      -- once, smallest first) or one admitted earlier in this call (heap).
       table.sort(new, function(a, b)
         if groups[a].n ~= groups[b].n then return groups[a].n > groups[b].n end
         return a < b
       end)
-      local pop = math.min(ngroups, ngroups + #new - maxgroups)
-      local victims = {}
-      local other = 0
-      if pop > 0 then
-        victims = redis.call('ZPOPMIN', ERRC, pop) -- member, score, ... smallest first
-        pop = #victims / 2
-        local vf, del = {}, {}
-        for j = 1, #victims, 2 do
-          local v = victims[j]
-          vf[#vf + 1] = 'c:' .. v; vf[#vf + 1] = 'e:' .. v
-          del[#del + 1] = 'c:' .. v; del[#del + 1] = 'e:' .. v
-          del[#del + 1] = 'l:' .. v; del[#del + 1] = 'i:' .. v
-        end
-        local ce = redis.call('HMGET', ERRS, unpack(vf))
-        for j = 1, pop do
+      local free = maxgroups - ngroups
+      local k = math.min(ngroups, #new + math.max(0, -free))
+      local cand = {}
+      if k > 0 then
+        local zr = redis.call('ZRANGE', ERRC, 0, k - 1, 'WITHSCORES')
+        local f = {}
+        for j = 1, #zr, 2 do f[#f + 1] = 'c:' .. zr[j]; f[#f + 1] = 'e:' .. zr[j] end
+        local ce = redis.call('HMGET', ERRS, unpack(f))
+        for j = 1, #zr / 2 do
           local c, e = tonumber(ce[2 * j - 1]) or 0, tonumber(ce[2 * j]) or 0
-          other = other + c
           -- ERRC may lag behind a worker of data model 1: the larger wins.
-          victims[2 * j] = math.max(tonumber(victims[2 * j]), c + e)
+          cand[j] = {fp = zr[2 * j - 1], est = math.max(tonumber(zr[2 * j]), c + e), c = c}
         end
-        redis.call('HDEL', ERRS, unpack(del))
-      else
-        pop = 0
       end
-      local free = maxgroups - (ngroups - pop) -- slots for new groups
-      local before = free - pop                -- of which were free before the pops
-      local z, h = {}, {}
-      for j, fp in ipairs(new) do
-        local g = groups[fp]
-        if j > free then
-          other = other + g.n
-        else
-          local e = 0
-          if j > before then e = victims[2 * (j - before)] end
-          z[#z + 1] = e + g.n; z[#z + 1] = fp
-          h[#h + 1] = 'c:' .. fp; h[#h + 1] = g.n
-          h[#h + 1] = 'l:' .. fp; h[#h + 1] = now
-          h[#h + 1] = 'i:' .. fp; h[#h + 1] = now .. '\n' .. g.id .. '\n' .. g.kind .. '\n' .. g.class .. '\n' .. g.msg
-          if e > 0 then h[#h + 1] = 'e:' .. fp; h[#h + 1] = e end
+      -- heap: a binary min-heap of the groups admitted in this call, by est.
+      local heap = {}
+      local function push(x)
+        heap[#heap + 1] = x
+        local i = #heap
+        while i > 1 do
+          local p = math.floor(i / 2)
+          if heap[p].est <= heap[i].est then break end
+          heap[p], heap[i] = heap[i], heap[p]
+          i = p
         end
+      end
+      local function pop()
+        local top = heap[1]
+        heap[1] = heap[#heap]
+        heap[#heap] = nil
+        local i = 1
+        while true do
+          local l, r, m = 2 * i, 2 * i + 1, i
+          if heap[l] and heap[l].est < heap[m].est then m = l end
+          if heap[r] and heap[r].est < heap[m].est then m = r end
+          if m == i then break end
+          heap[m], heap[i] = heap[i], heap[m]
+          i = m
+        end
+        return top
+      end
+      local other, ci = 0, 1
+      local gone, del = {}, {}
+      local function evict_stored()
+        local v = cand[ci]
+        ci = ci + 1
+        other = other + v.c
+        gone[#gone + 1] = v.fp
+        del[#del + 1] = 'c:' .. v.fp; del[#del + 1] = 'e:' .. v.fp
+        del[#del + 1] = 'l:' .. v.fp; del[#del + 1] = 'i:' .. v.fp
+        return v.est
+      end
+      while free < 0 and ci <= #cand do -- more groups than maxgroups (adopted)
+        evict_stored()
+        free = free + 1
+      end
+      for _, fp in ipairs(new) do
+        local n, e = groups[fp].n, 0
+        if free > 0 then
+          free = free - 1
+        elseif ci <= #cand and (#heap == 0 or cand[ci].est < heap[1].est) then
+          e = evict_stored()
+        elseif #heap > 0 then
+          local v = pop()
+          other = other + v.n
+          e = v.est
+        else
+          e = -1 -- nothing to replace: maxgroups is 0
+        end
+        if e >= 0 then push({fp = fp, n = n, e = e, est = e + n}) else other = other + n end
+      end
+      if #gone > 0 then
+        redis.call('ZREM', ERRC, unpack(gone))
+        redis.call('HDEL', ERRS, unpack(del))
+      end
+      local z = {}
+      for _, x in ipairs(heap) do
+        local g = groups[x.fp]
+        z[#z + 1] = x.est; z[#z + 1] = x.fp
+        seen[#seen + 1] = 'c:' .. x.fp; seen[#seen + 1] = x.n
+        seen[#seen + 1] = 'l:' .. x.fp; seen[#seen + 1] = now
+        seen[#seen + 1] = 'i:' .. x.fp
+        seen[#seen + 1] = now .. '\n' .. g.id .. '\n' .. g.kind .. '\n' .. g.class .. '\n' .. g.msg
+        if x.e > 0 then seen[#seen + 1] = 'e:' .. x.fp; seen[#seen + 1] = x.e end
       end
       if #z > 0 then redis.call('ZADD', ERRC, unpack(z)) end
-      for k = 1, #h do seen[#seen + 1] = h[k] end
       if other > 0 then redis.call('HINCRBY', ERRS, 'other', other) end
     end
   end
