@@ -91,8 +91,12 @@ type BatchStatus struct {
 	ExpiresAt time.Time
 	// Children are the child batches' IDs.
 	Children []string
-	// ErrorGroups are at most MaxErrorGroups groups, most frequent first;
-	// OtherErrors counts failures that fell outside them.
+	// ErrorGroups are at most MaxErrorGroups groups, the most frequent
+	// fingerprints (Space-Saving), most frequent first; OtherErrors counts
+	// the failures counted outside them (before a group was kept, or in a
+	// group since replaced by a more frequent one). The groups' Count plus
+	// OtherErrors is the number of failures counted: a failure counts
+	// when it moves its job's state (docs/batch-states.md, Error groups).
 	ErrorGroups []ErrorGroup
 	OtherErrors int64
 	// Callbacks are the configured callbacks (templates as given).
@@ -107,13 +111,22 @@ type ErrorGroup struct {
 	// Message is one sample message, truncated.
 	Message string
 	// JobID is one sample job.
-	JobID               string
-	Count               int64
+	JobID string
+	// Count is the failures counted in this group since it was kept: a
+	// lower bound of the fingerprint's failures in the batch.
+	Count int64
+	// Error bounds what Count may miss: failures of this fingerprint
+	// counted in OtherErrors before the group was kept. The fingerprint's
+	// failures lie in [Count, Count+Error]; 0 for a group kept from its
+	// first failure.
+	Error               int64
 	FirstSeen, LastSeen time.Time
 }
 
-// MaxErrorGroups is the default number of error groups a batch keeps
-// before counting further fingerprints as "other".
+// MaxErrorGroups is the number of error groups a batch keeps: when a new
+// fingerprint fails in a batch that has them all, it replaces the smallest
+// group, whose count moves to "other" (Space-Saving: every fingerprint with
+// more than a 1/MaxErrorGroups share of the failures is kept).
 const MaxErrorGroups = 32
 
 // ErrorSampleBytes bounds the sample message stored in an error group.

@@ -44,7 +44,9 @@ func (c *txc) batchJobEvent(j *backend.Job, ev backend.BatchEvent, failed *backe
 		bt.m.Counters[eff.Inc]++
 	}
 	bt.touched = true
-	if failed != nil && (ev == backend.EventFailed || ev == backend.EventDied) && (eff.WriteRetry || eff.WriteDead) {
+	if failed != nil && (ev == backend.EventFailed || ev == backend.EventDied) && eff.Inc != backend.CounterNone {
+		// Only a failure that moved the job's state counts (P->F, X->F of a
+		// manual retry, P/F->X dead), so a repeated ack counts once.
 		if err := c.countError(bt, failed); err != nil {
 			return eff, true, err
 		}
@@ -55,33 +57,6 @@ func (c *txc) batchJobEvent(j *backend.Job, ev backend.BatchEvent, failed *backe
 		}
 	}
 	return eff, true, c.checkFire(bt)
-}
-
-// countError adds a failure to its error group, or to "other" once the
-// batch has backend.MaxErrorGroups groups.
-func (c *txc) countError(bt *btx, j *backend.Job) error {
-	key := append([]byte("e"), j.Fingerprint()...)
-	now := int64(ms(c.now))
-	var g errGroup
-	if v := bt.bk.Get(key); v != nil {
-		if err := json.Unmarshal(v, &g); err != nil {
-			return fmt.Errorf("batch %s: unreadable error group: %w", bt.id, err)
-		}
-	} else {
-		if bt.m.Groups >= backend.MaxErrorGroups {
-			bt.m.Other++
-			return nil
-		}
-		bt.m.Groups++
-		g = errGroup{Kind: j.Kind, Class: j.ErrorClass, Message: backend.ErrorSample(j.ErrorMessage), JobID: j.ID, First: now}
-	}
-	g.Count++
-	g.Last = now
-	raw, err := json.Marshal(&g)
-	if err != nil {
-		return err
-	}
-	return bt.bk.Put(key, raw)
 }
 
 // checkFire fires complete and then success when their conditions hold
@@ -538,7 +513,7 @@ func statusOf(bk *bbolt.Bucket, id string) (*backend.BatchStatus, error) {
 		}
 		st.ErrorGroups = append(st.ErrorGroups, backend.ErrorGroup{
 			Fingerprint: string(k[1:]), Kind: g.Kind, Class: g.Class, Message: g.Message, JobID: g.JobID,
-			Count: g.Count, FirstSeen: msTime(g.First), LastSeen: msTime(g.Last),
+			Count: g.Count, Error: g.Error, FirstSeen: msTime(g.First), LastSeen: msTime(g.Last),
 		})
 	}
 	slices.SortStableFunc(st.ErrorGroups, func(a, b backend.ErrorGroup) int {

@@ -19,8 +19,12 @@ import (
 //	              pending, so adding jobs writes no page, and an ack
 //	              rewrites one 4 KiB page, not the batch's whole bit string
 //	e<fp>         one error group (errGroup, JSON); at most
-//	              backend.MaxErrorGroups, further failures count in
-//	              meta.Other
+//	              backend.MaxErrorGroups, the most frequent
+//	              (Space-Saving, see countError); failures outside them
+//	              count in meta.Other
+//	n<est u64><fp> index of the groups by Count+Error (empty value), to
+//	              find the smallest in O(log K); complete when
+//	              meta.ErrIndexed (data model 2), else rebuilt first
 //	k<child id>   a child batch: flags kidCompleteDone, kidSuccessDone,
 //	              kidLate (registered after the parent's complete fired, so
 //	              it gates success only)
@@ -73,6 +77,9 @@ type batchMeta struct {
 	KidsSuccess  int64 `json:"ks,omitempty"`
 	Groups       int   `json:"groups,omitempty"`
 	Other        int64 `json:"other,omitempty"`
+	// ErrIndexed says the n<est><fp> index holds every error group (data
+	// model 2); a batch written without it is indexed on its next failure.
+	ErrIndexed bool `json:"ei,omitempty"`
 }
 
 func (m *batchMeta) total() int64 { return m.Counters[0] }
@@ -96,8 +103,11 @@ func (m *batchMeta) state() backend.BatchState {
 // errGroup is one stored error group.
 type errGroup struct {
 	Kind, Class, Message, JobID string
-	Count                       int64
-	First, Last                 int64
+	// Count is the failures counted since the group was kept; Error how
+	// many it may have had before (backend.ErrorGroup).
+	Count       int64
+	Error       int64 `json:",omitempty"`
+	First, Last int64
 }
 
 // btx is one batch inside a write transaction.

@@ -3,6 +3,7 @@ package bolt
 import (
 	"context"
 	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -15,9 +16,69 @@ import (
 )
 
 // migrations returns every registered step of the file's data model,
-// oldest first. There are none: version 1 is joblot's first data model
-// (see backend/redis's migrations for the fixture rule).
-func migrations() []migrate.Step[*bbolt.DB] { return nil }
+// oldest first (see backend/redis's migrations for the fixture rule).
+func migrations() []migrate.Step[*bbolt.DB] {
+	return []migrate.Step[*bbolt.DB]{
+		{From: 1, Summary: "index every batch's error groups by count (most frequent groups kept)", Run: indexAllErrorGroups},
+	}
+}
+
+// migrateChunk is how many batches one transaction of a step rewrites.
+const migrateChunk = 500
+
+// indexAllErrorGroups writes the error-group index of every batch
+// (indexErrorGroups), migrateChunk batches per transaction. Indexed
+// batches are skipped, so running it again resumes.
+func indexAllErrorGroups(ctx context.Context, db *bbolt.DB) error {
+	var ids [][]byte
+	err := db.View(func(tx *bbolt.Tx) error {
+		bs := tx.Bucket(bucketBatches)
+		if bs == nil {
+			return nil
+		}
+		return bs.ForEachBucket(func(k []byte) error {
+			ids = append(ids, append([]byte(nil), k...))
+			return nil
+		})
+	})
+	if err != nil {
+		return err
+	}
+	for len(ids) > 0 {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		chunk := ids[:min(len(ids), migrateChunk)]
+		ids = ids[len(chunk):]
+		err := db.Update(func(tx *bbolt.Tx) error {
+			for _, id := range chunk {
+				bk := tx.Bucket(bucketBatches).Bucket(id)
+				m, err := readMeta(bk)
+				if err != nil {
+					return fmt.Errorf("batch %s: %w", id, err)
+				}
+				if m == nil || m.ErrIndexed {
+					continue
+				}
+				if err := indexErrorGroups(bk, m); err != nil {
+					return fmt.Errorf("batch %s: %w", id, err)
+				}
+				raw, err := json.Marshal(m)
+				if err != nil {
+					return err
+				}
+				if err := bk.Put(keyBatchMeta, raw); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
 
 // Migrate upgrades the data model of the store file at path (the backend
 // package doc gives the order of a rolling deploy). It refuses a newer

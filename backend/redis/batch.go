@@ -381,6 +381,7 @@ func statusOf(id string, meta, errs map[string]string, kids []string, pttl int64
 			}
 			g.JobID, g.Kind, g.Class, g.Message = parts[1], parts[2], parts[3], parts[4]
 		}
+		g.Error, _ = strconv.ParseInt(errs["e:"+fp], 10, 64)
 		if n, err := strconv.ParseInt(errs["l:"+fp], 10, 64); err == nil {
 			g.LastSeen = time.UnixMilli(n)
 		}

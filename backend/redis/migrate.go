@@ -8,16 +8,83 @@ import (
 	"github.com/redis/rueidis"
 
 	"github.com/joblot/joblot/backend"
+	"github.com/joblot/joblot/internal/keyspace"
 	"github.com/joblot/joblot/internal/migrate"
 	"github.com/joblot/joblot/internal/rediskeys"
 )
 
-// migrations returns every registered step of the Redis data model, oldest
-// first. There are none: version 1 is joblot's first data model. Its
-// fixture set is in cmd/joblot/testdata/layout-v1; a new layout adds one
-// step here, one in backend/bolt and its own fixture set, and every older
-// set must still migrate and run.
-func migrations() []migrate.Step[rueidis.Client] { return nil }
+// migrations returns every registered step of the Redis data model for
+// the keys of layout keys, oldest first. Each data model keeps its fixture
+// set in cmd/joblot/testdata/layout-vN; a new layout adds one step here,
+// one in backend/bolt and its own fixture set, and every older set must
+// still migrate and run.
+func migrations(keys rediskeys.Layout) []migrate.Step[rueidis.Client] {
+	return []migrate.Step[rueidis.Client]{
+		{From: 1, Summary: "index every batch's error groups by count (most frequent groups kept)", Run: func(ctx context.Context, c rueidis.Client) error {
+			return indexAllErrorGroups(ctx, c, keys)
+		}},
+	}
+}
+
+// indexAllErrorGroups runs batch_errs_index.lua on every batch that has
+// error groups, found with SCAN on every primary, one pipeline per SCAN
+// page. The data model 1 layout stays as it was (workers of that model
+// keep reading and writing it during a rolling deploy, and batch_ack.lua
+// adopts what they add); an indexed batch is skipped, so running the step
+// again resumes.
+func indexAllErrorGroups(ctx context.Context, c rueidis.Client, keys rediskeys.Layout) error {
+	nodes, err := keyspace.Primaries(ctx, c)
+	if err != nil {
+		return err
+	}
+	s := newScripts().batchErrsIndex
+	pattern := keys.BatchTagPrefix() + "*}:" + rediskeys.SuffixErrs
+	for _, n := range nodes {
+		var cursor uint64
+		for {
+			entry, err := n.Client.Do(ctx, n.Client.B().Scan().Cursor(cursor).Match(pattern).Count(1000).Build()).AsScanEntry()
+			if err != nil {
+				return fmt.Errorf("scan %s: %w", n.Addr, err)
+			}
+			var calls []call
+			for _, k := range entry.Elements {
+				if id, suffix, ok := keys.ParseBatchKey(k); ok && suffix == rediskeys.SuffixErrs {
+					calls = append(calls, call{s: s, keys: keys.BatchKeys(id)})
+				}
+			}
+			if err := runCalls(ctx, c, calls); err != nil {
+				return err
+			}
+			cursor = entry.Cursor
+			if cursor == 0 {
+				break
+			}
+		}
+	}
+	return nil
+}
+
+// runCalls runs script calls in one pipeline on c (the cluster client
+// routes each by its keys), with EVAL for a script the server lacks.
+func runCalls(ctx context.Context, c rueidis.Client, calls []call) error {
+	if len(calls) == 0 {
+		return nil
+	}
+	cmds := make(rueidis.Commands, len(calls))
+	for i, cl := range calls {
+		cmds[i] = cl.evalsha(c)
+	}
+	for i, r := range c.DoMulti(ctx, cmds...) {
+		err := r.Error()
+		if isNoScript(err) {
+			err = c.Do(ctx, calls[i].eval(c)).Error()
+		}
+		if err != nil {
+			return fmt.Errorf("%s %s: %w", calls[i].s.name, calls[i].keys[0], err)
+		}
+	}
+	return nil
+}
 
 // Migrate upgrades the data model of the Redis at opts.URL (the backend
 // package doc gives the order of a rolling deploy: migrate first, with the
@@ -41,7 +108,7 @@ func Migrate(ctx context.Context, opts Options, mo backend.MigrateOptions) (*bac
 		return nil, fmt.Errorf("joblot/redis: connect %s: %w", RedactURL(opts.URL), err)
 	}
 	defer c.Close()
-	return migrateWith(ctx, c, "redis "+RedactURL(opts.URL), rediskeys.Layout{}, migrations(), mo)
+	return migrateWith(ctx, c, "redis "+RedactURL(opts.URL), rediskeys.Layout{}, migrations(rediskeys.Layout{}), mo)
 }
 
 // migrateWith runs steps on the keys of layout keys through c.

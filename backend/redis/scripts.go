@@ -86,6 +86,7 @@ type scripts struct {
 	retryJobs, deleteJobs, zpage, cancel, cancelDrop                        *script
 	batchCreate, batchChild, batchAdd, batchLanded, batchCommit             *script
 	batchAck, batchKidDone, batchCancel, batchExpire                        *script
+	batchErrsIndex                                                          *script
 }
 
 func newScripts() *scripts {
@@ -113,6 +114,8 @@ func newScripts() *scripts {
 		batchKidDone: loadScript("batch_kid_done.lua"),
 		batchCancel:  loadScript("batch_cancel.lua"),
 		batchExpire:  loadScript("batch_expire.lua"),
+		// The data model 1 -> 2 migration's script.
+		batchErrsIndex: loadScript("batch_errs_index.lua"),
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -84,7 +85,9 @@ func printBatchStatus(w io.Writer, b *backend.BatchStatus) error {
 	return printErrorGroups(w, b)
 }
 
-// printErrorGroups prints a batch's error groups, most frequent first.
+// printErrorGroups prints a batch's error groups, most frequent first. A
+// group kept after some of its failures were counted in "other" shows its
+// count as a range: at least what it counted, at most that plus its Error.
 func printErrorGroups(w io.Writer, b *backend.BatchStatus) error {
 	if len(b.ErrorGroups) == 0 && b.OtherErrors == 0 {
 		fmt.Fprintln(w, "error groups: none")
@@ -93,13 +96,25 @@ func printErrorGroups(w io.Writer, b *backend.BatchStatus) error {
 	fmt.Fprintln(w, "error groups:")
 	t := newTable(w)
 	fmt.Fprintln(t, "  FINGERPRINT\tCOUNT\tKIND\tCLASS\tSAMPLE MESSAGE")
+	ranged := false
 	for _, g := range b.ErrorGroups {
-		fmt.Fprintf(t, "  %s\t%d\t%s\t%s\t%s\n", cell(g.Fingerprint), g.Count, cell(g.Kind), cell(g.Class), oneLine(g.Message, 80))
+		count := strconv.FormatInt(g.Count, 10)
+		if g.Error > 0 {
+			count += ".." + strconv.FormatInt(g.Count+g.Error, 10)
+			ranged = true
+		}
+		fmt.Fprintf(t, "  %s\t%s\t%s\t%s\t%s\n", cell(g.Fingerprint), count, cell(g.Kind), cell(g.Class), oneLine(g.Message, 80))
 	}
 	if b.OtherErrors > 0 {
-		fmt.Fprintf(t, "  (other)\t%d\t\t\tfailures beyond the %d groups kept\n", b.OtherErrors, len(b.ErrorGroups))
+		fmt.Fprintf(t, "  (other)\t%d\t\t\tfailures outside the %d groups kept (the most frequent are kept)\n", b.OtherErrors, len(b.ErrorGroups))
 	}
-	return t.Flush()
+	if err := t.Flush(); err != nil {
+		return err
+	}
+	if ranged {
+		fmt.Fprintln(w, "  a count a..b: the group was kept after up to b-a of its failures had been counted in other")
+	}
+	return nil
 }
 
 // oneLine flattens a message's runs of white space (newlines included)

@@ -32,7 +32,9 @@ With --batch-size the jobs go into batches whose complete, success and
 death callbacks count themselves, and the batch state is measured (Redis)
 and left in place as production would, unless --cleanup.
 
-Jobs chosen by --fail-rate fail on every attempt. Failing jobs retry on
+Jobs chosen by --fail-rate fail on every attempt, with one message, or
+with one of --error-shapes distinct messages (each its own error group),
+picked per failure. Failing jobs retry on
 Sidekiq's backoff (hours to weeks) unless --retries 0, --retry-delay, or
 --stop-when-retrying, which ends the run once every failing job waits in
 the retry set.`,
@@ -81,6 +83,7 @@ the retry set.`,
 	f.IntVar(&cfg.Concurrency, "concurrency", 50, "jobs run at once")
 	f.IntVar(&cfg.PayloadBytes, "payload-bytes", 0, "bytes of padding added to each job's args")
 	f.Float64Var(&failRate, "fail-rate", 0, "fraction of jobs (chosen by job number) that fail on every attempt")
+	f.IntVar(&cfg.ErrorShapes, "error-shapes", 1, "distinct failure messages (error groups) the failing jobs' errors are drawn from")
 	f.IntVar(&retries, "retries", 0, "retries of failing jobs (0: none; default: joblot's default, 25)")
 	f.DurationVar(&cfg.RetryDelay, "retry-delay", 0, "constant retry delay instead of Sidekiq's backoff (0: Sidekiq's)")
 	f.Int64Var(&cfg.BatchSize, "batch-size", 0, "jobs per batch (0: no batches)")

@@ -1,8 +1,10 @@
 package main
 
 import (
+	"encoding/json"
 	"testing"
 
+	"github.com/joblot/joblot/backend"
 	"github.com/joblot/joblot/internal/benchrun"
 )
 
@@ -66,6 +68,35 @@ func TestBenchBatchCallbacks(t *testing.T) {
 				if got := num(t, m, k); got != v {
 					t.Errorf("fail-rate 1: %s = %v, want %v", k, got, v)
 				}
+			}
+		})
+	}
+}
+
+// --error-shapes draws the failures from that many messages, each its own
+// error group: a batch keeps MaxErrorGroups of them, and its groups' counts
+// plus other are its failures.
+func TestBenchErrorShapes(t *testing.T) {
+	for name, store := range stores(t) {
+		t.Run(name, func(t *testing.T) {
+			m := decode(t, mustRun(t, args(store, "bench", "--jobs", "1000", "--batch-size", "1000", "--fail-rate", "1", "--retries", "0", "--error-shapes", "200", "--json")...))
+			if num(t, m, "dead") != 1000 || num(t, m, "lost") != 0 {
+				t.Fatalf("bench: %v", m)
+			}
+			var list []batchView
+			if err := json.Unmarshal([]byte(mustRun(t, args(store, "batch", "list", "--json")...)), &list); err != nil || len(list) != 1 {
+				t.Fatalf("batch list: %v, %v", list, err)
+			}
+			st := list[0]
+			sum := st.OtherErrors
+			for _, g := range st.ErrorGroups {
+				sum += g.Count
+			}
+			if len(st.ErrorGroups) != backend.MaxErrorGroups || st.OtherErrors == 0 || sum != 1000 {
+				t.Errorf("%d groups, other %d, sum %d; want %d groups and 1000 failures in all", len(st.ErrorGroups), st.OtherErrors, sum, backend.MaxErrorGroups)
+			}
+			if r := runCmd(t, nil, args(store, "bench", "--jobs", "10", "--error-shapes", "-1")...); r.code == 0 || !contains(r.stderr, "--error-shapes") {
+				t.Errorf("--error-shapes -1: exit %d, stderr %q", r.code, r.stderr)
 			}
 		})
 	}

@@ -11,7 +11,8 @@ func TestDemo(t *testing.T) {
 			for _, want := range []string{
 				"thumbnails", "invoices", "report", "child batch",
 				"callbacks fired: complete (+", "complete (+", "success (+", "death (+",
-				"error groups (", "card declined for customer", "payment gateway timeout", "invalid currency",
+				// Five failure shapes with ids in every message: five groups.
+				"error groups (5):", "charge ch_", "card declined for customer cus_", "payment gateway timeout", "invalid currency",
 				"account", "is frozen", "rate limited by payment provider",
 				"demo finished",
 			} {

@@ -230,7 +230,8 @@ type batchView struct {
 	ExpiresAt   *time.Time `json:"expires_at,omitempty"`
 	Children    []string   `json:"children"`
 	// ErrorGroups are most frequent first; OtherErrors counts the failures
-	// beyond them.
+	// outside them. The groups' counts plus OtherErrors are the failures
+	// counted.
 	ErrorGroups []errorGroupView `json:"error_groups"`
 	OtherErrors int64            `json:"other_errors"`
 	// Callbacks are in event order: complete, success, death.
@@ -269,12 +270,15 @@ func viewBatches(list []*backend.BatchStatus) []batchView {
 
 // errorGroupView is backend.ErrorGroup.
 type errorGroupView struct {
-	Fingerprint string     `json:"fingerprint"`
-	Kind        string     `json:"kind"`
-	Class       string     `json:"class,omitempty"`
-	Message     string     `json:"message,omitempty"`
-	JobID       string     `json:"job_id,omitempty"`
-	Count       int64      `json:"count"`
+	Fingerprint string `json:"fingerprint"`
+	Kind        string `json:"kind"`
+	Class       string `json:"class,omitempty"`
+	Message     string `json:"message,omitempty"`
+	JobID       string `json:"job_id,omitempty"`
+	Count       int64  `json:"count"`
+	// CountError bounds what Count may miss: the fingerprint failed
+	// between count and count+count_error times.
+	CountError  int64      `json:"count_error"`
 	FirstSeenAt *time.Time `json:"first_seen_at,omitempty"`
 	LastSeenAt  *time.Time `json:"last_seen_at,omitempty"`
 }
@@ -282,7 +286,7 @@ type errorGroupView struct {
 func viewErrorGroup(g backend.ErrorGroup) errorGroupView {
 	return errorGroupView{
 		Fingerprint: g.Fingerprint, Kind: g.Kind, Class: g.Class, Message: g.Message, JobID: g.JobID,
-		Count: g.Count, FirstSeenAt: jsonTime(g.FirstSeen), LastSeenAt: jsonTime(g.LastSeen),
+		Count: g.Count, CountError: g.Error, FirstSeenAt: jsonTime(g.FirstSeen), LastSeenAt: jsonTime(g.LastSeen),
 	}
 }
 

@@ -23,7 +23,7 @@ func TestMigrate(t *testing.T) {
 			// A store written by this joblot is up to date, dry run or not.
 			for _, extra := range [][]string{nil, {"--dry-run"}} {
 				out := mustRun(t, args(s, append([]string{"migrate"}, extra...)...)...)
-				if !contains(out, "up to date (version 1)") {
+				if !contains(out, fmt.Sprintf("up to date (version %d)", backend.DataModelVersion)) {
 					t.Errorf("migrate %v on a current store: %q", extra, out)
 				}
 			}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -190,5 +191,21 @@ func TestFileLedger(t *testing.T) {
 	}
 	if len(v.LostSample) != 1 || v.LostSample[0] != 9 {
 		t.Errorf("LostSample = %v, want [9]", v.LostSample)
+	}
+}
+
+// Every shape has its own name, of lower-case letters only (which error
+// grouping keeps), and one shape means the one constant error.
+func TestErrorShapeNames(t *testing.T) {
+	seen := make(map[string]bool, MaxErrorShapes)
+	for i := range MaxErrorShapes {
+		n := shapeName(i)
+		if seen[n] || strings.Trim(n, "abcdefghijklmnopqrstuvwxyz") != "" {
+			t.Fatalf("shape %d: name %q repeated or not lower-case letters", i, n)
+		}
+		seen[n] = true
+	}
+	if failure(7, 1, 1) != errFailing || failure(7, 1, 100) == errFailing {
+		t.Errorf("failure: one shape must be errFailing, more must not")
 	}
 }

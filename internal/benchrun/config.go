@@ -25,6 +25,11 @@ type Config struct {
 	// FailRate is the fraction of jobs (chosen by job number) that fail on
 	// every attempt.
 	FailRate float64
+	// ErrorShapes is how many distinct failure shapes (error messages that
+	// error grouping keeps apart) the failing jobs' errors are drawn from,
+	// each failure picking one by job number and attempt (default 1: one
+	// message, so every failure lands in one error group).
+	ErrorShapes int
 	// MaxRetries is the failing jobs' retry budget in joblot's terms: 0 is
 	// the default (25), joblot.NoRetries none. See RetriesFromFlag.
 	MaxRetries int
@@ -84,6 +89,12 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.FailRate < 0 || c.FailRate > 1 {
 		return c, fmt.Errorf("bench: --fail-rate must be in [0, 1], got %v", c.FailRate)
+	}
+	if c.ErrorShapes < 0 || c.ErrorShapes > MaxErrorShapes {
+		return c, fmt.Errorf("bench: --error-shapes must be in [1, %d], got %d", MaxErrorShapes, c.ErrorShapes)
+	}
+	if c.ErrorShapes == 0 {
+		c.ErrorShapes = 1
 	}
 	if c.BatchSize < 0 {
 		return c, fmt.Errorf("bench: --batch-size must be >= 0, got %d", c.BatchSize)

@@ -13,8 +13,8 @@ import (
 	"github.com/joblot/joblot/backend"
 )
 
-// errFailing is what a failing bench job returns: one constant message, so
-// all failures land in one error group.
+// errFailing is what a failing bench job returns with one error shape: one
+// constant message, so all failures land in one error group.
 var errFailing = errors.New("bench: this job fails on purpose")
 
 // enqueueChunk is how many jobs one EnqueueMany or Batch.Add call gets; the
@@ -152,7 +152,7 @@ func (r *run) work(_ context.Context, job *joblot.Job[Args]) error {
 			r.account(n)
 		}
 	}
-	return errFailing
+	return failure(n, job.Attempt, r.cfg.ErrorShapes)
 }
 
 // callback counts a batch callback once per (batch, event), however often

@@ -61,26 +61,55 @@ type CallbackArgs struct{}
 // Kind implements joblot.JobArgs.
 func (CallbackArgs) Kind() string { return "demo_callback" }
 
-// chargeError decides whether charge n fails, and how. Errors carry
-// variable parts (customer numbers, codes) that error grouping folds away.
+// chargeError decides whether charge n fails, and how. The messages carry
+// what real payment errors carry (charge, customer, account and request
+// ids, amounts, durations), different in every failure; error grouping
+// folds them, so each of the five shapes makes one group.
 func chargeError(n, attempt int) error {
 	switch mix(n) % 100 {
 	case 0, 1, 2, 3, 4, 5:
-		return joblot.JobKill(fmt.Errorf("card declined for customer %d", 1000+n%997))
+		return joblot.JobKill(fmt.Errorf("charge %s: card declined for customer %s", demoID("ch_", n, 1), demoID("cus_", n, 2)))
 	case 6, 7, 8, 9, 10, 11:
 		if attempt == 1 {
-			return fmt.Errorf("payment gateway timeout after %dms", 3000+n%50)
+			return fmt.Errorf("POST https://api.payments.example/v1/charges/%s: payment gateway timeout after %dms", demoID("ch_", n, 3), 3000+n%50)
 		}
 	case 12, 13, 14, 15, 16, 17:
-		return joblot.JobKill(fmt.Errorf("invalid currency %q", [...]string{"XYZ", "ABC", "ZZZ"}[n%3]))
+		return joblot.JobKill(fmt.Errorf("charge %s of %d.%02d: invalid currency %q", demoID("ch_", n, 4), 10+n%990, n%100, [...]string{"XYZ", "ABC", "ZZZ"}[n%3]))
 	case 18, 19, 20, 21, 22, 23:
-		return joblot.JobKill(fmt.Errorf("account %d is frozen", 50_000+n))
+		return joblot.JobKill(fmt.Errorf("account %s is frozen (since %s)", demoID("acct_", n, 5),
+			time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC).Add(time.Duration(mix(n)%(365*24*3600))*time.Second).Format(time.RFC3339)))
 	case 24, 25, 26, 27, 28, 29:
 		if attempt == 1 {
-			return errors.New("rate limited by payment provider")
+			return fmt.Errorf("rate limited by payment provider; request-id: %s: %w", demoID("req_", n, 6), errRateLimited)
 		}
 	}
 	return nil
+}
+
+// errRateLimited is the sentinel a payment SDK would wrap.
+var errRateLimited = errors.New("retry later")
+
+// demoID is a payment-provider style id for item n: prefix, then 14
+// characters of base62 that start with a digit and an upper-case letter
+// (as such ids do), different for every n and salt.
+func demoID(prefix string, n, salt int) string {
+	const digits = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+	b := make([]byte, 0, len(prefix)+14)
+	b = append(b, prefix...)
+	x := uint64(mix(n))<<32 | uint64(mix(n^(salt*0x5bd1e995)))
+	for i := range 14 {
+		x = x*6364136223846793005 + 1442695040888963407
+		d := int(x >> 58) // 0..63
+		switch i {
+		case 0:
+			b = append(b, digits[1+d%9])
+		case 1:
+			b = append(b, digits[10+d%26])
+		default:
+			b = append(b, digits[d%62])
+		}
+	}
+	return string(b)
 }
 
 // mix spreads n over [0, 2^32) (a multiplicative hash), so failures are

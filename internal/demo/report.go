@@ -44,7 +44,11 @@ func writeGroups(w io.Writer, indent string, st *backend.BatchStatus) {
 	t := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(t, "%s  FINGERPRINT\tCOUNT\tSAMPLE MESSAGE\n", indent)
 	for _, g := range st.ErrorGroups {
-		fmt.Fprintf(t, "%s  %s\t%d\t%s\n", indent, g.Fingerprint, g.Count, strings.Join(strings.Fields(g.Message), " "))
+		count := fmt.Sprint(g.Count)
+		if g.Error > 0 {
+			count += fmt.Sprintf("..%d", g.Count+g.Error) // kept after some of its failures went to other
+		}
+		fmt.Fprintf(t, "%s  %s\t%s\t%s\n", indent, g.Fingerprint, count, strings.Join(strings.Fields(g.Message), " "))
 	}
 	if st.OtherErrors > 0 {
 		fmt.Fprintf(t, "%s  (other)\t%d\t\n", indent, st.OtherErrors)
@@ -98,7 +102,7 @@ func writeMemory(ctx context.Context, w io.Writer, m Meter, before int64, r *Rep
 				if st != br.Status {
 					label += " (child)"
 				}
-				fmt.Fprintf(t, "%s\t%d B\t%d B\t%d B\t%d B\t%.2f B\t\n", label, k["errs"], k["meta"], k["bits"], all, float64(all)/float64(max(st.Total, 1)))
+				fmt.Fprintf(t, "%s\t%d B\t%d B\t%d B\t%d B\t%.2f B\t\n", label, k["errs"]+k["errc"], k["meta"], k["bits"], all, float64(all)/float64(max(st.Total, 1)))
 			}
 		}
 		if err := t.Flush(); err != nil {

@@ -18,8 +18,8 @@ const (
 	Retry       Family = "retry"        // {jl:q:*}:retry
 	Dead        Family = "dead"         // {jl:q:*}:dead
 	InFlight    Family = "in-flight"    // {jl:q:*}:wip:*
-	BatchState  Family = "batch-state"  // {jl:b:*}:* except :errs, and jl:batches
-	BatchErrors Family = "batch-errors" // {jl:b:*}:errs
+	BatchState  Family = "batch-state"  // {jl:b:*}:* except :errs and :errc, and jl:batches
+	BatchErrors Family = "batch-errors" // {jl:b:*}:errs and :errc
 	QueueErrors Family = "queue-errors" // {jl:q:*}:errs:* (hourly error groups)
 	Stats       Family = "stats"        // {jl:q:*}:stats, {jl:q:*}:day:*, jl:stats
 	Processes   Family = "processes"    // jl:procs, jl:proc:*
@@ -63,7 +63,7 @@ func families(l rediskeys.Layout) []FamilyInfo {
 		{Dead, q + rediskeys.SuffixDead, false},
 		{InFlight, q + rediskeys.SuffixWip + "*", false},
 		{BatchState, b + "meta|bits|outbox|kids|adds|..., " + l.Batches(), false},
-		{BatchErrors, b + rediskeys.SuffixErrs, false},
+		{BatchErrors, b + rediskeys.SuffixErrs + "|" + rediskeys.SuffixErrc, false},
 		{QueueErrors, q + rediskeys.SuffixErrHour + "*", false},
 		{Stats, q + rediskeys.SuffixStats + "|" + rediskeys.SuffixDay + "*, " + l.Stats(), false},
 		{Processes, l.Procs() + ", " + l.ProcPrefix() + "*", false},
@@ -136,7 +136,7 @@ func classifyJoblot(l rediskeys.Layout, key string) Family {
 		return JoblotOther
 	}
 	if _, suffix, ok := l.ParseBatchKey(key); ok {
-		if suffix == rediskeys.SuffixErrs {
+		if suffix == rediskeys.SuffixErrs || suffix == rediskeys.SuffixErrc {
 			return BatchErrors
 		}
 		return BatchState

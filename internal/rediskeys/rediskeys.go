@@ -73,7 +73,12 @@
 //	                 cancelled_at), desc, parent, deadline, expired, and the
 //	                 callback payloads cb:complete, cb:success, cb:death
 //	:bits    string  2 bits per job (backend.JobState) at its dense index
-//	:errs    hash    error groups: c:<fp> count, i:<fp> info; "other" count
+//	:errs    hash    error groups (at most backend.MaxErrorGroups): per
+//	                 fingerprint c:<fp> failures counted while the group
+//	                 was kept, e:<fp> how many more it may have had before
+//	                 (absent: none), l:<fp> last seen, i:<fp> first seen,
+//	                 sample job, kind, class and message; "other": the
+//	                 failures counted outside the kept groups
 //	:outbox  list    fired callbacks not yet forwarded ("<event>\n<payload>")
 //	:kids    set     child batch ids
 //	:kidsc   set     children whose complete has not been acknowledged
@@ -82,6 +87,9 @@
 //	                 many sequence numbers it has used and its reservations
 //	                 not yet marked landed; "<count>" once all have landed
 //	                 (see backend/redis/lua/addsrec.lua)
+//	:errc    zset    fingerprint -> c:<fp> + e:<fp> of :errs, the
+//	                 Space-Saving count that finds the smallest group in
+//	                 O(log K) (data model 2; rebuilt from :errs when absent)
 package rediskeys
 
 import (
@@ -266,6 +274,7 @@ const (
 	SuffixKidsC  = "kidsc"
 	SuffixKidsS  = "kidss"
 	SuffixAdds   = "adds"
+	SuffixErrc   = "errc"
 )
 
 // batchKey is one key of a batch: its suffix and Redis type.
@@ -274,8 +283,8 @@ type batchKey struct{ suffix, typ string }
 // batchKeys are a batch's keys in the order every batch script gets them
 // (backend/redis/lua/batchlib.lua names them). A function, not a variable:
 // the table is the layout and nothing may change it.
-func batchKeys() [8]batchKey {
-	return [8]batchKey{
+func batchKeys() [9]batchKey {
+	return [9]batchKey{
 		{SuffixMeta, "hash"},
 		{SuffixBits, "string"},
 		{SuffixErrs, "hash"},
@@ -284,6 +293,7 @@ func batchKeys() [8]batchKey {
 		{SuffixKidsC, "set"},
 		{SuffixKidsS, "set"},
 		{SuffixAdds, "hash"},
+		{SuffixErrc, "zset"},
 	}
 }
 
@@ -295,7 +305,7 @@ func (l Layout) BOutbox(id string) string { return "{" + l.Prefix() + ":b:" + id
 
 // BatchKeys are the keys of batch id that every batch script gets, in the
 // order batchlib.lua names them: meta, bits, errs, outbox, kids, kidsc,
-// kidss, adds.
+// kidss, adds, errc.
 func (l Layout) BatchKeys(id string) []string {
 	t := l.BatchTag(id) + ":"
 	keys := batchKeys()

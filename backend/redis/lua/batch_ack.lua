@@ -1,7 +1,8 @@
 #!lua flags=allow-oom
 -- Apply job events to a batch (backend.Transition in Lua; batchstate.go is
--- the reference). One BITFIELD SET u2 per job returns the old state; an
--- invalid move is put back; counters move once per call, never below zero.
+-- the reference) and count its failures in its error groups. One
+-- BITFIELD SET u2 per job returns the old state; an invalid move is put
+-- back; counters move once per call, never below zero.
 -- ARGV: now, horizon, linger, deadage (ms), max error groups, n (jobs),
 --   the highest job index, codes (one character per job: '0' + 2*event +
 --   manual; events 1 failed, 2 succeeded, 3 died, 4 discarded, 5 cancelled,
@@ -108,7 +109,10 @@ for k = 1, n do
     if wr then mask = mask + 1 end
     if wd then mask = mask + 2 end
     effects[k] = string.char(48 + mask)
-    if (ev == 1 and wr) or (ev == 3 and (fd or wd)) then
+    -- A failure counts in the error groups only when it moved the job's
+    -- state (P->F, X->F of a manual retry, P/F->X dead), as the counters:
+    -- a re-sent ack of the same attempt then counts nothing twice.
+    if inc and (ev == 1 or ev == 3) then
       local g = groups[fp]
       if not g then
         g = {n = 0}
@@ -143,30 +147,158 @@ for name, d in pairs(delta) do
 end
 if #hs > 0 then redis.call('HSET', META, unpack(hs)) end
 
--- Error groups: c:<fp> count, l:<fp> last seen, i:<fp> first seen, job,
--- kind, class, message; at most maxgroups, then "other".
+-- Error groups (docs/batch-states.md, Error groups): Space-Saving over
+-- the maxgroups most frequent fingerprints. ERRS holds per group c:<fp>
+-- (failures counted while kept), e:<fp> (how many it may have had before:
+-- the count + error of the group it replaced), l:<fp> and i:<fp>, and
+-- "other" (the c: of every evicted group and the failures never kept);
+-- ERRC holds fp -> c + e, to find the smallest group in O(log K). The
+-- groups' c: plus other is the number of failures counted.
 local touched = {BITS}
 if #gorder > 0 then
   touched[#touched + 1] = ERRS
-  local ngroups = nil
-  for _, fp in ipairs(gorder) do
-    local g = groups[fp]
-    if redis.call('HEXISTS', ERRS, 'c:' .. fp) == 1 then
-      redis.call('HINCRBY', ERRS, 'c:' .. fp, g.n)
-      redis.call('HSET', ERRS, 'l:' .. fp, now)
+  local seen = {}   -- HSET arguments: last seen of every group counted
+  local fresh = {}  -- fingerprints ERRC does not hold
+  if #gorder == 1 then
+    -- The common case, one fingerprint: one command finds and counts it.
+    local fp = gorder[1]
+    if redis.call('ZADD', ERRC, 'XX', 'INCR', groups[fp].n, fp) then
+      redis.call('HINCRBY', ERRS, 'c:' .. fp, groups[fp].n)
+      seen[1] = 'l:' .. fp; seen[2] = now
     else
-      if ngroups == nil then
-        ngroups = math.floor(redis.call('HLEN', ERRS) / 3)
-      end
-      if ngroups >= maxgroups then
-        redis.call('HINCRBY', ERRS, 'other', g.n)
+      fresh[1] = fp
+    end
+  else
+    local scores = redis.call('ZMSCORE', ERRC, unpack(gorder))
+    for i, fp in ipairs(gorder) do
+      if scores[i] then
+        local n = groups[fp].n
+        redis.call('ZINCRBY', ERRC, n, fp)
+        redis.call('HINCRBY', ERRS, 'c:' .. fp, n)
+        seen[#seen + 1] = 'l:' .. fp; seen[#seen + 1] = now
       else
-        redis.call('HSET', ERRS, 'c:' .. fp, g.n, 'l:' .. fp, now,
-          'i:' .. fp, now .. '\n' .. g.id .. '\n' .. g.kind .. '\n' .. g.class .. '\n' .. g.msg)
-        ngroups = ngroups + 1
+        fresh[#fresh + 1] = fp
       end
     end
   end
+  if #fresh > 0 then
+    local ngroups = redis.call('ZCARD', ERRC)
+    if ngroups == 0 then
+      ngroups = index_groups()
+      touched[#touched + 1] = ERRC -- may be created here
+    end
+    -- The smallest groups the new fingerprints may replace (cand) come off
+    -- ERRC now; those that stay go back with the call's ZADD.
+    local zr = {}
+    local k = math.min(ngroups, ngroups + #fresh - maxgroups)
+    if k > 0 then zr = redis.call('ZPOPMIN', ERRC, k) end
+    -- One HMGET reads the fresh fingerprints' counts (a group ERRS has and
+    -- ERRC lacks was written by a worker of data model 1, which keeps no
+    -- error bound, during a rolling deploy: it is adopted, not replaced),
+    -- the candidates' counts and errors, and other.
+    local f = {}
+    for i, fp in ipairs(fresh) do f[i] = 'c:' .. fp end
+    for j = 1, #zr, 2 do f[#f + 1] = 'c:' .. zr[j]; f[#f + 1] = 'e:' .. zr[j] end
+    f[#f + 1] = 'other'
+    local hv = redis.call('HMGET', ERRS, unpack(f))
+    local other0 = tonumber(hv[#hv]) or 0
+    local other = other0
+    local z = {}   -- ZADD arguments
+    local new = {}
+    for i, fp in ipairs(fresh) do
+      local c = tonumber(hv[i])
+      if c then
+        local n = groups[fp].n
+        z[#z + 1] = c + n; z[#z + 1] = fp
+        seen[#seen + 1] = 'c:' .. fp; seen[#seen + 1] = c + n
+        seen[#seen + 1] = 'l:' .. fp; seen[#seen + 1] = now
+        ngroups = ngroups + 1
+      else
+        new[#new + 1] = fp
+      end
+    end
+    local cand = {}
+    for j = 1, #zr / 2 do
+      local c, e = tonumber(hv[#fresh + 2 * j - 1]) or 0, tonumber(hv[#fresh + 2 * j]) or 0
+      -- ERRC may lag behind a worker of data model 1: the larger wins.
+      cand[j] = {fp = zr[2 * j - 1], est = math.max(tonumber(zr[2 * j]), c + e), c = c}
+    end
+    -- Space-Saving on the call's failures, taken fingerprint by fingerprint
+    -- in the order they came (a valid order of the stream, so its bounds
+    -- hold): each new fingerprint takes a free slot, or the place of the
+    -- smallest group, which is either a stored one (cand, smallest first)
+    -- or one admitted earlier in this call (heap).
+    -- heap: a binary min-heap of the groups admitted in this call, by est.
+    local heap = {}
+    local function push(x)
+      heap[#heap + 1] = x
+      local i = #heap
+      while i > 1 do
+        local p = math.floor(i / 2)
+        if heap[p].est <= heap[i].est then break end
+        heap[p], heap[i] = heap[i], heap[p]
+        i = p
+      end
+    end
+    local function pop()
+      local top = heap[1]
+      heap[1] = heap[#heap]
+      heap[#heap] = nil
+      local i = 1
+      while true do
+        local l, r, m = 2 * i, 2 * i + 1, i
+        if heap[l] and heap[l].est < heap[m].est then m = l end
+        if heap[r] and heap[r].est < heap[m].est then m = r end
+        if m == i then break end
+        heap[m], heap[i] = heap[i], heap[m]
+        i = m
+      end
+      return top
+    end
+    local free, ci = maxgroups - ngroups, 1
+    local del = {}
+    local function evict_stored()
+      local v = cand[ci]
+      ci = ci + 1
+      other = other + v.c
+      del[#del + 1] = 'c:' .. v.fp; del[#del + 1] = 'e:' .. v.fp
+      del[#del + 1] = 'l:' .. v.fp; del[#del + 1] = 'i:' .. v.fp
+      return v.est
+    end
+    while free < 0 and ci <= #cand do -- more groups than maxgroups (adopted)
+      evict_stored()
+      free = free + 1
+    end
+    for _, fp in ipairs(new) do
+      local n, e = groups[fp].n, 0
+      if free > 0 then
+        free = free - 1
+      elseif ci <= #cand and (#heap == 0 or cand[ci].est < heap[1].est) then
+        e = evict_stored()
+      elseif #heap > 0 then
+        local v = pop()
+        other = other + v.n
+        e = v.est
+      else
+        e = -1 -- no group to replace (groups adopted in this call took the places)
+      end
+      if e >= 0 then push({fp = fp, n = n, e = e, est = e + n}) else other = other + n end
+    end
+    for j = ci, #cand do z[#z + 1] = cand[j].est; z[#z + 1] = cand[j].fp end
+    for _, x in ipairs(heap) do
+      local g = groups[x.fp]
+      z[#z + 1] = x.est; z[#z + 1] = x.fp
+      seen[#seen + 1] = 'c:' .. x.fp; seen[#seen + 1] = x.n
+      seen[#seen + 1] = 'l:' .. x.fp; seen[#seen + 1] = now
+      seen[#seen + 1] = 'i:' .. x.fp
+      seen[#seen + 1] = now .. '\n' .. g.id .. '\n' .. g.kind .. '\n' .. g.class .. '\n' .. g.msg
+      if x.e > 0 then seen[#seen + 1] = 'e:' .. x.fp; seen[#seen + 1] = x.e end
+    end
+    if other ~= other0 then seen[#seen + 1] = 'other'; seen[#seen + 1] = other end
+    if #del > 0 then redis.call('HDEL', ERRS, unpack(del)) end
+    if #z > 0 then redis.call('ZADD', ERRC, unpack(z)) end
+  end
+  if #seen > 0 then redis.call('HSET', ERRS, unpack(seen)) end
 end
 
 local fired = fire(m, now, death)

@@ -1,7 +1,7 @@
 -- Shared by every batch_*.lua script (prepended after the shebang).
 -- KEYS are always the batch's keys in this order (Layout.BatchKeys in internal/rediskeys).
-local META, BITS, ERRS, OUTBOX, KIDS, KIDSC, KIDSS, ADDS =
-  KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8]
+local META, BITS, ERRS, OUTBOX, KIDS, KIDSC, KIDSS, ADDS, ERRC =
+  KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9]
 
 local COUNTERS = {'total', 'pending', 'failing', 'succeeded', 'dead', 'discarded', 'cancelled', 'removed'}
 local FLAGS = {'committed_at', 'complete_at', 'success_at', 'death_at', 'cancelled_at', 'expired', 'deadline'}
@@ -77,12 +77,32 @@ local function keep(m, ttls, touched)
   if m.success_at then ttl = ttls[2] elseif m.dead > 0 then ttl = ttls[3] end
   local cur = redis.call('PTTL', META)
   if cur < 0 or math.abs(cur - ttl) > 3600000 then
-    for i = 1, 8 do redis.call('PEXPIRE', KEYS[i], ttl) end
+    for i = 1, #KEYS do redis.call('PEXPIRE', KEYS[i], ttl) end
     return
   end
   for _, k in ipairs(touched) do
     if redis.call('PTTL', k) == -1 then redis.call('PEXPIRE', k, cur) end
   end
+end
+
+-- index_groups fills ERRC (fingerprint -> count + error) from the groups
+-- of ERRS, for a batch whose groups were written without it (data model
+-- 1, or a worker of that model during a rolling deploy), and returns how
+-- many groups ERRC holds. The caller sees that ERRC is empty first.
+local function index_groups()
+  local h = redis.call('HGETALL', ERRS)
+  local f = {}
+  for i = 1, #h, 2 do f[h[i]] = h[i + 1] end
+  local z = {}
+  for k, v in pairs(f) do
+    if string.sub(k, 1, 2) == 'c:' then
+      local fp = string.sub(k, 3)
+      z[#z + 1] = tonumber(v) + (tonumber(f['e:' .. fp]) or 0)
+      z[#z + 1] = fp
+    end
+  end
+  if #z > 0 then redis.call('ZADD', ERRC, unpack(z)) end
+  return #z / 2
 end
 
 local function reply(status, fired)
