@@ -158,7 +158,7 @@ func (l *tableJobLister) page(jobs []*backend.Job) error {
 		fmt.Fprintf(t, "ID\tQUEUE\tKIND\tATTEMPT\tSNOOZES\t%s\tBATCH\tMETA\tUNIQUE\tERROR\n", when)
 	}
 	for _, j := range jobs {
-		fmt.Fprintf(t, "%s\t%s\t%s\t%d\t%d\t%s\t%s\t%s\t%s\t%s\n", cell(j.ID), cell(j.Queue), cell(j.Kind), j.Attempt, j.Snoozes, fmtTime(jobWhen(l.set, j)), dash(cell(j.BatchID)), dash(metaCell(j.Meta)), dash(cell(j.UniqueKey())), dash(oneLine(j.ErrorMessage, 60)))
+		fmt.Fprintf(t, "%s\t%s\t%s\t%d\t%d\t%s\t%s\t%s\t%s\t%s\n", cell(j.ID), cell(j.Queue), cell(j.Kind), j.Attempt, j.Snoozes, fmtTime(jobWhen(l.set, j)), dash(cell(j.BatchID)), dash(metaCell(j.Meta)), dash(cell(j.UniqueKey())), dash(errorCell(j.ErrorMessage, 60)))
 	}
 	l.count += len(jobs)
 	return t.Flush()

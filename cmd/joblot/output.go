@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -124,4 +125,18 @@ func fmtTime(t time.Time) string {
 		return "-"
 	}
 	return t.Local().Format("2006-01-02 15:04:05")
+}
+
+// errorCell shows an error message in max runes on one line. A longer one
+// keeps its start and its end around an ellipsis: wrapped errors put the
+// context first and the cause last, and rows that differ only at the end
+// (which request timed out, which card was declined) must not look alike.
+func errorCell(msg string, max int) string {
+	s := []rune(termtext.Escape(strings.Join(strings.Fields(msg), " ")))
+	if len(s) <= max {
+		return string(s)
+	}
+	head := (max - 1) / 2
+	tail := max - 1 - head
+	return string(s[:head]) + "…" + string(s[len(s)-tail:])
 }
