@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math/big"
 	"reflect"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -64,6 +66,9 @@ type RequireOpts struct {
 	RunAtTolerance time.Duration
 	// BatchID is the batch the job must belong to.
 	BatchID string
+	// Meta lists metadata the job must carry (EnqueueOpts.Meta): every
+	// key with this value; the job may carry more.
+	Meta map[string]string
 	// Match, if set, must also accept the job. It is for what the fields
 	// above do not cover (the job's MaxRetries, Timeout, Attempt, error,
 	// and fields future releases add to backend.Job).
@@ -110,6 +115,22 @@ func conditions(expected joblot.JobArgs, opts *RequireOpts) ([]condition, error)
 	}
 	if o.BatchID != "" {
 		conds = append(conds, condition{"batch " + show(o.BatchID), func(j *backend.Job) bool { return j.BatchID == o.BatchID }})
+	}
+	if len(o.Meta) > 0 {
+		want := maps.Clone(o.Meta)
+		keys := slices.Sorted(maps.Keys(want))
+		var desc []string
+		for _, k := range keys {
+			desc = append(desc, show(k)+"="+show(want[k]))
+		}
+		conds = append(conds, condition{"meta ⊇ {" + strings.Join(desc, ", ") + "}", func(j *backend.Job) bool {
+			for k, v := range want {
+				if got, ok := j.Meta[k]; !ok || got != v {
+					return false
+				}
+			}
+			return true
+		}})
 	}
 	if o.Match != nil {
 		conds = append(conds, condition{"RequireOpts.Match", o.Match})

@@ -3,6 +3,7 @@ package joblottest
 import (
 	"context"
 	"encoding/json"
+	"maps"
 	"testing"
 	"time"
 
@@ -39,6 +40,8 @@ type WorkOpts struct {
 	CreatedAt time.Time
 	// LastError is the previous attempt's error message the worker sees.
 	LastError string
+	// Meta is the job's metadata (Job.Meta, JobMeta.Meta in middleware).
+	Meta map[string]string
 	// WorkerOpts are the kind's settings, as given to AddWorker.
 	WorkerOpts *joblot.WorkerOpts
 	// Config is the server configuration the job runs under: Middleware,
@@ -121,6 +124,7 @@ func Work[T joblot.JobArgs](ctx context.Context, t testing.TB, worker joblot.Wor
 		CreatedAt:    o.CreatedAt,
 		BatchID:      o.BatchID,
 		ErrorMessage: o.LastError,
+		Meta:         maps.Clone(o.Meta),
 	}
 	if job.ID == "" {
 		job.ID = backend.NewJobID()

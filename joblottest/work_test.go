@@ -84,7 +84,7 @@ func TestWorkSeesTheSyntheticJob(t *testing.T) {
 	res := joblottest.Work(context.Background(), t, mailWorker(func(_ context.Context, job *joblot.Job[mailArgs]) error {
 		seen = job
 		return nil
-	}), mailArgs{To: "ada"}, &joblottest.WorkOpts{JobID: "job-1", Queue: "mail", Attempt: 3, MaxRetries: 5, CreatedAt: t0, LastError: "before", Config: cfg})
+	}), mailArgs{To: "ada"}, &joblottest.WorkOpts{JobID: "job-1", Queue: "mail", Attempt: 3, MaxRetries: 5, CreatedAt: t0, LastError: "before", Meta: map[string]string{"tenant": "acme"}, Config: cfg})
 	if res.Outcome != backend.OutcomeSucceeded {
 		t.Fatalf("outcome %v: %v", res.Outcome, res.Err)
 	}
@@ -93,8 +93,11 @@ func TestWorkSeesTheSyntheticJob(t *testing.T) {
 		seen.MaxRetries != want.MaxRetries || !seen.CreatedAt.Equal(t0) || seen.LastError != want.LastError || seen.BatchID != "" {
 		t.Fatalf("worker saw %+v", seen)
 	}
-	if meta == nil || meta.ID != "job-1" || meta.Kind != "mail" {
+	if meta == nil || meta.ID != "job-1" || meta.Kind != "mail" || meta.Meta["tenant"] != "acme" {
 		t.Fatalf("middleware saw %+v", meta)
+	}
+	if seen.Meta["tenant"] != "acme" {
+		t.Fatalf("worker saw metadata %v, want tenant=acme", seen.Meta)
 	}
 }
 
