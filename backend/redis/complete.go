@@ -144,6 +144,7 @@ func (b *Backend) acknowledge(ctx context.Context, proc string, items []item, no
 // completeCall builds the complete.lua call for items idx of queue q.
 func (b *Backend) completeCall(proc, q, date, dayTTL string, items []item, idx []int, now time.Time) call {
 	var succeeded []string
+	var usucceeded []string // field, lock key, job id of each unique job that succeeded
 	var rest []string
 	// failAt numbers the error group of each op of rest that writes a
 	// failure; the call sends them as 2 bytes per op (0 for the others)
@@ -154,16 +155,18 @@ func (b *Backend) completeCall(proc, q, date, dayTTL string, items []item, idx [
 		it := &items[i]
 		field := wipField(it.f.Raw)
 		ukey := it.leavingUniqueKey()
+		if it.outcome == backend.OutcomeSucceeded {
+			if ukey != "" {
+				usucceeded = append(usucceeded, field, ukey, it.f.Job.ID)
+			} else {
+				succeeded = append(succeeded, field)
+			}
+			continue
+		}
 		if ukey != "" {
 			rest = append(rest, "U", field, ukey, it.f.Job.ID)
 		}
 		switch it.outcome {
-		case backend.OutcomeSucceeded:
-			if ukey != "" {
-				rest = append(rest, "S", field, "0", "")
-				continue
-			}
-			succeeded = append(succeeded, field)
 		case backend.OutcomeRetry:
 			if it.mask&1 == 0 {
 				rest = append(rest, "N", field, "0", "")
@@ -202,9 +205,11 @@ func (b *Backend) completeCall(proc, q, date, dayTTL string, items []item, idx [
 			rest = append(rest, "L", field, "0", "")
 		}
 	}
-	args := make([]string, 0, 3+len(succeeded)+len(rest))
+	args := make([]string, 0, 4+len(succeeded)+len(usucceeded)+len(rest))
 	args = append(args, dayTTL, itoa(b.limits.DeadMaxJobs), itoa(len(succeeded)))
 	args = append(args, succeeded...)
+	args = append(args, itoa(len(usucceeded)/3))
+	args = append(args, usucceeded...)
 	args = append(args, rest...)
 	keys := []string{b.keys.QWip(q, proc), b.keys.QJobs(q), b.keys.QRetry(q), b.keys.QDead(q), b.keys.QStats(q), b.keys.QDay(q, date), b.keys.QBell(q), b.keys.QSched(q), b.keys.QUniq(q)}
 	if len(groups.args) > 0 {

@@ -4,13 +4,14 @@
 -- another process in the meantime writes nothing queue-side).
 -- KEYS: wip, jobs, retry, dead, stats, day, bell, sched, uniq[, errs]
 -- ARGV: day TTL (s), dead cap (count), number of succeeded fields n,
---   the n succeeded fields (one multi-field HDEL),
+--   the n succeeded fields, the number u of succeeded unique jobs, their
+--   u triples field, lock key, job id (all n + u in one multi-field HDEL),
 --   then per other job: op, field, score, payload with op
 --     R retry at score; D dead at score; Q requeue at the head;
 --     X discarded; C cancelled (CancelJob, or its batch is cancelled);
 --     L let go, nothing written or counted (a stale duplicate's snooze);
 --     N acknowledged, nothing written (a stale duplicate of a batch job);
---     Z snoozed: scheduled at score; S succeeded (a unique job);
+--     Z snoozed: scheduled at score;
 --     U (before the entry of a unique job leaving the store), with lock
 --       key and job id for score and payload: the next entry releases
 --       the lock if it deletes its in-flight entry (uniqlib.lua)
@@ -28,11 +29,29 @@
 -- Returns the number of in-flight entries deleted.
 local wip, jobs, retry, dead, stats, day = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
 local n = tonumber(ARGV[3])
+local u = tonumber(ARGV[4 + n])
+local first = 5 + n + 3 * u -- the first op
 local processed, failed, discarded, deadbytes, deadadded = 0, 0, 0, 0, 0
 local cancelled = 0
 local deleted = 0
-if n > 0 then
-  deleted = redis.call('HDEL', wip, unpack(ARGV, 4, 3 + n))
+local relkeys, relids = {}, {} -- the unique locks of the jobs leaving
+if n + u > 0 then
+  local del = {unpack(ARGV, 4, 3 + n)}
+  local ufields = {}
+  for j = 5 + n, first - 1, 3 do ufields[#ufields + 1] = ARGV[j] end
+  if u > 0 then
+    -- A unique job releases its lock only if this call deletes its entry.
+    local present = redis.call('HMGET', wip, unpack(ufields))
+    for k = 1, u do
+      del[#del + 1] = ufields[k]
+      if present[k] then
+        local j = 5 + n + 3 * (k - 1)
+        relkeys[#relkeys + 1] = ARGV[j + 1]
+        relids[#relids + 1] = ARGV[j + 2]
+      end
+    end
+  end
+  deleted = redis.call('HDEL', wip, unpack(del))
   processed = deleted
 end
 local last, fails = #ARGV, {}
@@ -40,8 +59,7 @@ if KEYS[10] then last = last - 1 - tonumber(ARGV[last]) end
 local requeue = {}
 local zretry = {}
 local release = nil -- the U entry before this one
-local relkeys, relids = {}, {} -- the unique locks of the jobs leaving
-for i = 4 + n, last, 4 do
+for i = first, last, 4 do
   local op = ARGV[i]
   if op == 'U' then
     release = i
@@ -93,7 +111,7 @@ if #fails > 0 and KEYS[10] then
   local now, maxgroups, nums = ARGV[base], tonumber(ARGV[base + 2]), ARGV[base + 3]
   local counts, order = {}, {}
   for _, i in ipairs(fails) do
-    local p = (i - 4 - n) / 2 + 1
+    local p = (i - first) / 2 + 1
     local hi, lo = string.byte(nums, p, p + 1)
     local g = hi * 256 + lo
     if g > 0 then
