@@ -45,7 +45,7 @@ func TestCancelRunningJob(t *testing.T) {
 			return ctx.Err()
 		}), nil)
 		var heard atomic.Bool
-		s := startServer(t, b, fastConfig(ws), func(s *Server) {
+		startServer(t, b, fastConfig(ws), func(s *Server) {
 			s.hooks.cancelHeard = func(_, _ string, found bool) { heard.Store(heard.Load() || found) }
 		})
 		c := NewClient(b, ClientConfig{})
@@ -73,7 +73,6 @@ func TestCancelRunningJob(t *testing.T) {
 		if st.Processed != 0 || st.Failed != 0 || q.Retry != 0 || q.Dead != 0 {
 			t.Fatalf("after a cancelled attempt: Processed %d Failed %d, queue %+v; want nothing counted but the cancel", st.Processed, st.Failed, q)
 		}
-		_ = s
 	})
 }
 

@@ -72,19 +72,6 @@ func (d *deafJobs) work(_ context.Context, j *Job[deafArgs]) error {
 	return nil
 }
 
-// recv waits for a value that must come; the generous limit only turns a
-// hang into a failure.
-func recv[T any](t *testing.T, ch <-chan T, what string) T {
-	t.Helper()
-	select {
-	case v := <-ch:
-		return v
-	case <-time.After(20 * time.Second):
-		t.Fatalf("timed out waiting for %s", what)
-		panic("unreachable")
-	}
-}
-
 // logBuffer is a log destination safe for concurrent writers.
 type logBuffer struct {
 	mu  sync.Mutex
@@ -182,7 +169,7 @@ func TestStopReturnsWhenJobIgnoresContext(t *testing.T) {
 		obs := &lingerCounts{}
 		cfg.Observer = obs
 		s := newTestServer(t, b, cfg, testHooks{})
-		recv(t, deaf.started, "the deaf job to start")
+		waitRecv(t, "the deaf job to start", deaf.started)
 
 		stopWithin(t, s, 50*time.Millisecond)
 
@@ -256,13 +243,13 @@ func TestTimedOutJobIgnoringContextFreesItsSlot(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		recv(t, deaf.started, "the deaf job to start")
+		waitRecv(t, "the deaf job to start", deaf.started)
 		greetIDRes, err := client.Enqueue(ctx, greetArgs{Name: "next"}, nil)
 		greetID := greetIDRes.ID
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := recv(t, ran, "the next job to run"); got != greetID {
+		if got := waitRecv(t, "the next job to run", ran); got != greetID {
 			t.Fatalf("ran %s, want %s", got, greetID)
 		}
 		if n := s.Lingering(); n != 1 {
@@ -328,8 +315,8 @@ func TestMaxLingering(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		recv(t, deaf.started, "the first deaf job to start")
-		recv(t, deaf.started, "the second deaf job to start")
+		waitRecv(t, "the first deaf job to start", deaf.started)
+		waitRecv(t, "the second deaf job to start", deaf.started)
 		retried := func() []*backend.Job { return listAll(t, b, backend.JobFilter{Set: backend.SetRetry}) }
 		waitFor(t, "a timed-out attempt recorded", func() bool { return len(retried()) >= 1 })
 		waitFor(t, "the other to wait for a lingering place", func() bool { return full.Load() > 0 })
@@ -365,7 +352,7 @@ func TestMaxLingering(t *testing.T) {
 		}
 		deaf.release(1 - first.N)
 		waitFor(t, "no lingering goroutine", func() bool { return s.Lingering() == 0 })
-		if got := recv(t, ran, "the next job to run"); got != greetID {
+		if got := waitRecv(t, "the next job to run", ran); got != greetID {
 			t.Fatalf("ran %s, want %s", got, greetID)
 		}
 		if _, peak := obs.last(); peak != 1 {
