@@ -41,9 +41,6 @@ func (b *Backend) CancelJob(ctx context.Context, queue, id string) (backend.Canc
 			if err := set.Delete(k); err != nil {
 				return err
 			}
-			if err := q.releaseUniqueOf(p); err != nil { // it leaves the store
-				return err
-			}
 			if set == q.sched {
 				q.n.Sched--
 			} else {
@@ -52,7 +49,7 @@ func (b *Backend) CancelJob(ctx context.Context, queue, id string) (backend.Canc
 			q.n.Cancelled++
 			q.dirty = true
 			res = backend.CancelRemoved
-			return c.cancelInBatch(p)
+			return c.cancelled(q, p)
 		}
 		if q.n.Size == 0 {
 			return nil
@@ -112,19 +109,24 @@ func (c *txc) dropIfCancelled(q *qtx, marks *bbolt.Bucket, p []byte) (bool, erro
 	if err := marks.Delete(id); err != nil {
 		return false, err
 	}
-	if err := q.releaseUniqueOf(p); err != nil { // it leaves the store
-		return false, err
-	}
 	q.n.Cancelled++
 	q.dirty = true
-	return true, c.cancelInBatch(p)
+	return true, c.cancelled(q, p)
 }
 
-// cancelInBatch counts a cancelled job's payload as cancelled in its batch,
-// if it is a batch member.
-func (c *txc) cancelInBatch(p []byte) error {
+// cancelled lets a cancelled job's payload leave the store: it releases
+// its unique lock and counts it as cancelled in its batch, if it is a
+// batch member. The payload is decoded once for both; a malformed one
+// holds no lock and is in no batch.
+func (c *txc) cancelled(q *qtx, p []byte) error {
 	j, err := backend.DecodeJob(p)
-	if err != nil || j.BatchID == "" || j.CallbackOf != "" {
+	if err != nil {
+		return nil
+	}
+	if err := q.releaseUnique(j); err != nil {
+		return err
+	}
+	if j.BatchID == "" || j.CallbackOf != "" {
 		return nil
 	}
 	_, _, err = c.batchJobEvent(j, backend.EventCancelled, nil)

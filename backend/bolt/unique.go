@@ -56,15 +56,6 @@ func (q *qtx) releaseUnique(j *backend.Job) error {
 	return nil
 }
 
-// releaseUniqueOf is releaseUnique for a stored payload.
-func (q *qtx) releaseUniqueOf(p []byte) error {
-	j, err := backend.DecodeJob(p)
-	if err != nil {
-		return nil // a malformed payload holds no lock
-	}
-	return q.releaseUnique(j)
-}
-
 // leavesStore reports whether an acknowledged job leaves the store, and so
 // lets go of its unique lock: every outcome but a requeue, and a retry or
 // snooze that was written back (written).

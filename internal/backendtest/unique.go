@@ -192,10 +192,15 @@ func testUniqueReleasedOnlyByHolder(h *harness) {
 	}
 	// The queue holds b then a: run a only.
 	fs := h.fetch(p, []string{"default"}, 2)
+	ran := false
 	for _, f := range fs {
 		if f.ID == a.ID {
 			h.complete(p, succeeded(f))
+			ran = true
 		}
+	}
+	if !ran {
+		h.t.Fatalf("the retried dead job %s was not fetched (got %v): its success releasing b's lock is untested", a.ID, fetchedIDs(fs))
 	}
 	h.wantDuplicate(h.uniqueJob("default", "k"), b.ID)
 }
