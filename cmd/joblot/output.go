@@ -119,7 +119,7 @@ func (b *bar) Finish() {
 	}
 }
 
-// since formats a time for tables: empty when zero.
+// fmtTime formats a time for tables: "-" when zero.
 func fmtTime(t time.Time) string {
 	if t.IsZero() {
 		return "-"
