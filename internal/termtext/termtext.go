@@ -158,6 +158,12 @@ func writeHexByte(b *strings.Builder, c byte) {
 	b.WriteByte(hexDigits[c&0xf])
 }
 
+// Unsafe reports whether Escape escapes r: C0 controls, DEL, C1 controls,
+// and the format characters that change the order or the lines of what is
+// displayed. Other escapers of stored text (metric labels) use it so that
+// they escape the same characters, however they spell the escape.
+func Unsafe(r rune) bool { return r < 0x20 || r == 0x7f || unsafeRune(r) }
+
 // unsafeRune reports the non-ASCII runes Escape escapes: C1 controls, and
 // the format characters that change the order or the lines of what is
 // displayed.
