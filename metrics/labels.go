@@ -6,6 +6,8 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/joblot/joblot/internal/termtext"
 )
 
 // maxLabelBytes bounds a label value derived from stored data (a kind, a
@@ -17,8 +19,8 @@ const maxLabelBytes = 128
 // safe as a Prometheus label value: valid UTF-8 (the client library panics
 // on anything else), no control characters (they would reach whoever reads
 // the exposition text) and at most maxLabelBytes long. Invalid bytes and
-// control characters are written as \xNN (line separators and bidi
-// controls as \uNNNN), so distinct names
+// control characters are written as \xNN (line separators, bidi marks and
+// controls, as termtext.Unsafe lists them, as \uNNNN), so distinct names
 // mostly stay distinct; a cut value ends with "~" and a hash of s for the
 // same reason. Callers must still tolerate two values mapping to one label.
 func labelValue(s string) string {
@@ -35,7 +37,7 @@ func labelValue(s string) string {
 			b.WriteString(`\x` + hex2(s[i]))
 		case r < 0x100 && unicode.IsControl(r):
 			b.WriteString(`\x` + hex2(byte(r)))
-		case invisible(r):
+		case termtext.Unsafe(r): // the format characters that reorder or break text
 			b.WriteString(`\u` + strconv.FormatInt(int64(r)+0x10000, 16)[1:])
 		default:
 			b.WriteString(s[i : i+size])
@@ -65,17 +67,11 @@ func cleanLabel(s string) bool {
 
 func cleanLabelSlow(s string) bool {
 	for _, r := range s {
-		if r == utf8.RuneError || unicode.IsControl(r) || invisible(r) {
+		if r == utf8.RuneError || termtext.Unsafe(r) {
 			return false // RuneError: an invalid byte, or a literal U+FFFD, which is fine to rewrite
 		}
 	}
 	return true
-}
-
-// invisible reports the line separators and bidirectional controls, which
-// change how the text around them reads.
-func invisible(r rune) bool {
-	return r == '\u2028' || r == '\u2029' || r >= '\u202a' && r <= '\u202e' || r >= '\u2066' && r <= '\u2069'
 }
 
 func hex2(c byte) string {

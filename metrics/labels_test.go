@@ -29,6 +29,7 @@ func TestLabelValue(t *testing.T) {
 		{"line\nbreak\t", `line\x0abreak\x09`},
 		{"c1\u0085", `c1\x85`},
 		{"bidi\u202eevil", `bidi\u202eevil`},
+		{"rtl\u200fmark\u061c", `rtl\u200fmark\u061c`},
 		{"", ""},
 	} {
 		if got := labelValue(c.in); got != c.want {

@@ -22,3 +22,22 @@ func TestErrorCellKeepsTheEnd(t *testing.T) {
 		t.Fatalf("errorCell of a short message = %q", got)
 	}
 }
+
+// TestErrorCellKeepsEscapesWhole: where the cut falls inside an escaped
+// control character, the escape is dropped whole rather than shown as a
+// stray "\x" that reads like different text.
+func TestErrorCellKeepsEscapesWhole(t *testing.T) {
+	// 60 runes: 29 before the ellipsis, 30 after it. Each \x1b straddles
+	// one of those cuts.
+	msg := strings.Repeat("a", 27) + "\x1b" + strings.Repeat("m", 80) + "\x1b" + strings.Repeat("z", 28)
+	got := errorCell(msg, 60)
+	if strings.Count(got, `\x`) != strings.Count(got, `\x1b`) {
+		t.Fatalf("errorCell = %q: an escape is cut", got)
+	}
+	if !strings.HasPrefix(got, strings.Repeat("a", 27)) || !strings.HasSuffix(got, strings.Repeat("z", 28)) {
+		t.Fatalf("errorCell = %q: want the start and the end kept", got)
+	}
+	if n := utf8.RuneCountInString(got); n > 60 {
+		t.Fatalf("errorCell is %d runes, want at most 60", n)
+	}
+}

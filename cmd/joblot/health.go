@@ -131,7 +131,7 @@ func (a *app) checkHealth(ctx context.Context, proc string, maxBeatAge time.Dura
 			v.Process.Found, v.Process.Quiet, v.Process.InFlight = true, p.Quiet, p.InFlight
 			v.Process.LastBeatAt = jsonTime(p.LastBeat)
 			age := time.Since(p.LastBeat)
-			ms := float64(age) / float64(time.Millisecond)
+			ms := millis(age)
 			v.Process.BeatAgeMs = &ms
 			if maxBeatAge > 0 && age > maxBeatAge {
 				fail("process %s: last heartbeat %v ago, more than --max-beat-age %v", proc, age.Round(time.Millisecond), maxBeatAge)

@@ -119,7 +119,7 @@ func (b *bar) Finish() {
 	}
 }
 
-// since formats a time for tables: empty when zero.
+// fmtTime formats a time for tables: "-" when zero.
 func fmtTime(t time.Time) string {
 	if t.IsZero() {
 		return "-"
@@ -132,11 +132,5 @@ func fmtTime(t time.Time) string {
 // context first and the cause last, and rows that differ only at the end
 // (which request timed out, which card was declined) must not look alike.
 func errorCell(msg string, max int) string {
-	s := []rune(termtext.Escape(strings.Join(strings.Fields(msg), " ")))
-	if len(s) <= max {
-		return string(s)
-	}
-	head := (max - 1) / 2
-	tail := max - 1 - head
-	return string(s[:head]) + "…" + string(s[len(s)-tail:])
+	return termtext.Middle(strings.Join(strings.Fields(msg), " "), max)
 }

@@ -64,6 +64,59 @@ func Cell(s string, max int) string {
 	return b.String()
 }
 
+// Middle is Cell for text whose end matters as much as its start (a
+// wrapped error puts its cause last): when cut, it keeps the start and the
+// end around Ellipsis, in at most max runes and never in the middle of an
+// escape. A max below 1 means no bound.
+func Middle(s string, max int) string {
+	e := Escape(s)
+	if max < 1 || utf8.RuneCountInString(e) <= max {
+		return e
+	}
+	headMax := (max - 1) / 2
+	tailMax := max - 1 - headMax
+	var head strings.Builder
+	n, i := 0, 0
+	for i < len(s) {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		p := escapeRune(s[i:i+size], r, size)
+		pn := utf8.RuneCountInString(p)
+		if n+pn > headMax {
+			break
+		}
+		head.WriteString(p)
+		n += pn
+		i += size
+	}
+	// The end is collected backwards, one escaped rune at a time, and
+	// never reaches into what the start kept.
+	var tail []string
+	n = 0
+	for j := len(s); j > i; {
+		r, size := utf8.DecodeLastRuneInString(s[i:j])
+		p := escapeRune(s[j-size:j], r, size)
+		pn := utf8.RuneCountInString(p)
+		if n+pn > tailMax {
+			break
+		}
+		tail = append(tail, p)
+		n += pn
+		j -= size
+	}
+	head.WriteString(Ellipsis)
+	for k := len(tail) - 1; k >= 0; k-- {
+		head.WriteString(tail[k])
+	}
+	return head.String()
+}
+
+// escapeRune is one decoded rune as Escape writes it.
+func escapeRune(raw string, r rune, size int) string {
+	var b strings.Builder
+	writeRune(&b, raw, r, size)
+	return b.String()
+}
+
 // clean reports whether s needs no escape, without allocating: the usual
 // case of plain ASCII names and messages.
 func clean(s string) bool {
@@ -104,6 +157,12 @@ func writeHexByte(b *strings.Builder, c byte) {
 	b.WriteByte(hexDigits[c>>4])
 	b.WriteByte(hexDigits[c&0xf])
 }
+
+// Unsafe reports whether Escape escapes r: C0 controls, DEL, C1 controls,
+// and the format characters that change the order or the lines of what is
+// displayed. Other escapers of stored text (metric labels) use it so that
+// they escape the same characters, however they spell the escape.
+func Unsafe(r rune) bool { return r < 0x20 || r == 0x7f || unsafeRune(r) }
 
 // unsafeRune reports the non-ASCII runes Escape escapes: C1 controls, and
 // the format characters that change the order or the lines of what is

@@ -48,6 +48,26 @@ func TestCell(t *testing.T) {
 	}
 }
 
+func TestMiddle(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		max  int
+		want string
+	}{
+		{"short", 10, "short"},
+		{"timed out: http://a/41", 11, "timed…/a/41"},
+		{"東京東京東京大阪", 5, "東京…大阪"},
+		{"ab\x1bcdef\x1bgh", 9, `ab…gh`},          // both escapes straddle a cut: dropped whole
+		{"abcdefgh\x1bxyz", 14, `abcdef…\x1bxyz`}, // an escape that fits is kept
+		{"no bound\n", 0, `no bound\n`},           // max < 1
+		{"ab\xffcd", 4, `a…cd`},                   // invalid UTF-8 escaped from the end too
+	} {
+		if got := Middle(tc.in, tc.max); got != tc.want {
+			t.Errorf("Middle(%q, %d) = %q, want %q", tc.in, tc.max, got, tc.want)
+		}
+	}
+}
+
 // checkSafe fails t if out holds anything a terminal acts on.
 func checkSafe(t *testing.T, in, out string) {
 	t.Helper()
@@ -87,6 +107,14 @@ func FuzzEscape(f *testing.F) {
 		}
 		if c != Escape(s) && !strings.HasSuffix(c, Ellipsis) {
 			t.Fatalf("Cell(%q, %d) = %q was cut without %q", s, max, c, Ellipsis)
+		}
+		m := Middle(s, max)
+		checkSafe(t, s, m)
+		if n := utf8.RuneCountInString(m); n > max {
+			t.Fatalf("Middle(%q, %d) = %q: %d runes", s, max, m, n)
+		}
+		if (m == Escape(s)) != (c == Escape(s)) {
+			t.Fatalf("Middle(%q, %d) = %q cuts unlike Cell (%q)", s, max, m, c)
 		}
 	})
 }
