@@ -35,25 +35,26 @@ local processed, failed, discarded, deadbytes, deadadded = 0, 0, 0, 0, 0
 local cancelled = 0
 local deleted = 0
 local relkeys, relids = {}, {} -- the unique locks of the jobs leaving
-if n + u > 0 then
+if u == 0 then
+  -- The common case: the succeeded fields go straight to one HDEL.
+  if n > 0 then deleted = redis.call('HDEL', wip, unpack(ARGV, 4, 3 + n)) end
+else
   local del = {unpack(ARGV, 4, 3 + n)}
   local ufields = {}
   for j = 5 + n, first - 1, 3 do ufields[#ufields + 1] = ARGV[j] end
-  if u > 0 then
-    -- A unique job releases its lock only if this call deletes its entry.
-    local present = redis.call('HMGET', wip, unpack(ufields))
-    for k = 1, u do
-      del[#del + 1] = ufields[k]
-      if present[k] then
-        local j = 5 + n + 3 * (k - 1)
-        relkeys[#relkeys + 1] = ARGV[j + 1]
-        relids[#relids + 1] = ARGV[j + 2]
-      end
+  -- A unique job releases its lock only if this call deletes its entry.
+  local present = redis.call('HMGET', wip, unpack(ufields))
+  for k = 1, u do
+    del[#del + 1] = ufields[k]
+    if present[k] then
+      local j = 5 + n + 3 * (k - 1)
+      relkeys[#relkeys + 1] = ARGV[j + 1]
+      relids[#relids + 1] = ARGV[j + 2]
     end
   end
   deleted = redis.call('HDEL', wip, unpack(del))
-  processed = deleted
 end
+processed = deleted
 local last, fails = #ARGV, {}
 if KEYS[10] then last = last - 1 - tonumber(ARGV[last]) end
 local requeue = {}
