@@ -37,13 +37,13 @@ func ExampleClient_CancelJob() {
 	}
 	defer store.Close()
 
-	started, stopped := make(chan struct{}), make(chan struct{})
+	started := make(chan struct{})
+	stopped := make(chan string, 1) // what the import saw; printed by the example, in order
 	workers := joblot.NewWorkers()
 	joblot.AddWorker(workers, joblot.WorkFunc[ImportArgs](func(ctx context.Context, job *joblot.Job[ImportArgs]) error {
 		close(started)
 		<-ctx.Done() // a long import that honours its context
-		fmt.Printf("import of %s stopped: cancelled: %v\n", job.Args.File, errors.Is(context.Cause(ctx), joblot.ErrJobCancelled))
-		close(stopped)
+		stopped <- fmt.Sprintf("import of %s stopped: cancelled: %v", job.Args.File, errors.Is(context.Cause(ctx), joblot.ErrJobCancelled))
 		return ctx.Err()
 	}), nil)
 
@@ -69,7 +69,7 @@ func ExampleClient_CancelJob() {
 	<-started
 	r, err = client.CancelJob(ctx, joblot.DefaultQueue, now.ID)
 	fmt.Println("running job:", r, err)
-	<-stopped
+	fmt.Println(<-stopped)
 
 	stopCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
