@@ -221,3 +221,68 @@ func TestBatchCallbackParent(t *testing.T) {
 		}
 	})
 }
+
+// A job enqueued from inside a running job continues the trace: its
+// producer span is a child of the running attempt's consumer span. A job
+// added to the batch from inside a job has no ID on its producer span (it
+// gets one derived from the running job when stored), and its attempt is
+// still that span's child.
+func TestEnqueueFromJob(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b backend.Backend) {
+		tp, exp := newTracing(t)
+		mw := joblototel.New(joblototel.Config{TracerProvider: tp})
+		client := joblot.NewClient(b, joblot.ClientConfig{Middleware: []joblot.EnqueueMiddleware{mw.Enqueue}})
+		workers := joblot.NewWorkers()
+		joblot.AddWorker(workers, joblot.WorkFunc[imageArgs](func(ctx context.Context, job *joblot.Job[imageArgs]) error {
+			if job.Queue != "first" {
+				return nil
+			}
+			if _, err := client.Enqueue(ctx, imageArgs{}, &joblot.EnqueueOpts{Queue: "second"}); err != nil {
+				return err
+			}
+			batch, err := joblot.BatchFromContext(ctx)
+			if err != nil {
+				return err
+			}
+			return batch.Add(ctx, joblot.EnqueueParams{Args: imageArgs{}, Opts: joblot.EnqueueOpts{Queue: "third"}})
+		}), nil)
+		batch, err := client.NewBatch(context.Background(), joblot.BatchOpts{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := batch.Add(context.Background(), joblot.EnqueueParams{Args: imageArgs{}, Opts: joblot.EnqueueOpts{Queue: "first"}}); err != nil {
+			t.Fatal(err)
+		}
+		if err := batch.Commit(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		startServer(t, b, joblot.ServerConfig{
+			Workers: workers, Queues: map[string]int{"first": 1, "second": 1, "third": 1},
+			Client: client, Middleware: []joblot.Middleware{mw.Work},
+		})
+		spans := waitSpans(t, exp, "three attempts", func(s tracetest.SpanStubs) bool {
+			return len(find(s, trace.SpanKindConsumer, joblototel.AttrOutcome, joblototel.OutcomeSucceeded)) == 3
+		})
+		one := func(name string) tracetest.SpanStub {
+			t.Helper()
+			got := byName(spans, name)
+			if len(got) != 1 {
+				t.Fatalf("%d spans %q, want 1 (spans %s)", len(got), name, names(spans))
+			}
+			return got[0]
+		}
+		first := one("process first")
+		wantChild(t, one("enqueue second"), first)
+		wantChild(t, one("process second"), one("enqueue second"))
+		third := one("enqueue third")
+		wantChild(t, third, first)
+		wantChild(t, one("process third"), third)
+		wantAttrs(t, third, joblototel.AttrBatchID.String(batch.ID()))
+		if id := attr(third, "messaging.message.id"); id.Type() != attribute.INVALID {
+			t.Fatalf("producer span of an add from inside a job names message %q", id.Emit())
+		}
+		if id := attr(one("process third"), "messaging.message.id").Emit(); id == "" {
+			t.Fatal("the added job's attempt names no message")
+		}
+	})
+}
