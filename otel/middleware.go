@@ -24,7 +24,9 @@ const MessagingSystem = "joblot"
 
 // Operation names (messaging.operation.name) of the two spans.
 const (
+	// OperationEnqueue names the producer span's operation.
 	OperationEnqueue = "enqueue"
+	// OperationProcess names the consumer span's operation.
 	OperationProcess = "process"
 )
 
@@ -46,12 +48,17 @@ const (
 
 // Outcomes of an attempt, the values of AttrOutcome.
 const (
+	// OutcomeSucceeded: the worker returned nil.
 	OutcomeSucceeded = "succeeded"
 	// OutcomeFailed: a plain error; the job is retried or dies.
-	OutcomeFailed    = "failed"
-	OutcomeSnoozed   = "snoozed"
+	OutcomeFailed = "failed"
+	// OutcomeSnoozed: the worker returned joblot.JobSnooze; not an error.
+	OutcomeSnoozed = "snoozed"
+	// OutcomeDiscarded: the worker returned joblot.JobDiscard.
 	OutcomeDiscarded = "discarded"
-	OutcomeKilled    = "killed"
+	// OutcomeKilled: the worker returned joblot.JobKill; the job goes to
+	// the dead set.
+	OutcomeKilled = "killed"
 	// OutcomeCancelled: the job was cancelled (Client.CancelJob) while it
 	// ran.
 	OutcomeCancelled = "cancelled"
