@@ -110,7 +110,7 @@ func (c *Client) createBatch(ctx context.Context, id string, opts BatchOpts, run
 		if cb == nil {
 			continue
 		}
-		job, err := c.buildJob(ctx, EnqueueParams{Args: cb.Args, Opts: cb.Opts}, now)
+		job, err := c.buildJobTo(ctx, EnqueueParams{Args: cb.Args, Opts: cb.Opts}, now, enqueueTarget{callbackOf: id, callbackEvent: event})
 		if err != nil {
 			return nil, fmt.Errorf("joblot: %s callback: %w", event, err)
 		}
@@ -148,7 +148,7 @@ func (b *Batch) Add(ctx context.Context, params ...EnqueueParams) error {
 		part := params[start:min(start+chunk, len(params))]
 		jobs := make([]*backend.Job, len(part))
 		for i, p := range part {
-			job, err := b.client.buildJob(ctx, p, now)
+			job, err := b.client.buildJobTo(ctx, p, now, enqueueTarget{batchID: b.id, derivedID: b.run != nil})
 			if err != nil {
 				return fmt.Errorf("joblot: batch %s job %d: %w", b.id, start+i, err)
 			}

@@ -3,6 +3,7 @@ package joblot
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -137,5 +138,18 @@ func TestSnoozeResult(t *testing.T) {
 	// A middleware wrapping the snooze keeps it a snooze.
 	if d, ok := snoozeOf(errors.Join(errors.New("ctx"), JobSnooze(time.Second))); !ok || d != time.Second {
 		t.Fatalf("wrapped snooze: %v %v", d, ok)
+	}
+}
+
+// A snooze matches ErrJobSnoozed, wrapped or not; a failure, a kill and a
+// discard do not.
+func TestErrJobSnoozed(t *testing.T) {
+	if err := fmt.Errorf("later: %w", JobSnooze(time.Minute)); !errors.Is(err, ErrJobSnoozed) {
+		t.Fatalf("wrapped snooze %v does not match ErrJobSnoozed", err)
+	}
+	for _, err := range []error{errors.New("boom"), JobKill(errors.New("x")), JobDiscard(nil)} {
+		if errors.Is(err, ErrJobSnoozed) {
+			t.Fatalf("%v matches ErrJobSnoozed", err)
+		}
 	}
 }
