@@ -109,7 +109,7 @@ trims dead jobs by itself.`,
 			defer rc.Close()
 			ctx := cmd.Context()
 			if joblotTargets(opts) {
-				if err := redis.CheckVersion(ctx, rc); err != nil { // cleaning an unknown layout could remove live data
+				if err := redis.CheckVersion(ctx, rc, ""); err != nil { // cleaning an unknown layout could remove live data
 					return err
 				}
 			}

@@ -122,9 +122,17 @@ func New(prefix string) (Layout, error) {
 	}
 	for i := 0; i < len(prefix); i++ {
 		c := prefix[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '.' || c == '-') {
-			return Layout{}, fmt.Errorf("rediskeys: prefix %q: only letters, digits, '_', '.' and '-' are allowed", prefix)
+		if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '.' || c == '-' {
+			continue
 		}
+		why := ""
+		switch c {
+		case '{', '}':
+			why = ": a brace would move the keys' Redis Cluster hash tag"
+		case ':':
+			why = ": a colon would make its keys parse as another prefix's"
+		}
+		return Layout{}, fmt.Errorf("rediskeys: prefix %q: only ASCII letters, digits, '_', '.' and '-' are allowed%s", prefix, why)
 	}
 	if prefix == DefaultPrefix {
 		return Layout{}, nil
