@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/joblot/joblot/backend"
 	"github.com/joblot/joblot/internal/redistest"
 )
 
@@ -95,5 +96,43 @@ func TestOpenRefusesBadPrefixWritingNothing(t *testing.T) {
 	}
 	if v, err := srv.Do("EXISTS", "jl:version"); err != nil || v != "0" {
 		t.Fatalf("jl:version after Open with prefix app1: %s, %v", v, err)
+	}
+}
+
+// TestMigrateOnePrefix migrates the data model 1 store of one prefix and
+// leaves another prefix's, also at data model 1, as it was: its version
+// and its batches' error groups stay unindexed.
+func TestMigrateOnePrefix(t *testing.T) {
+	ctx := context.Background()
+	srv := redistest.Start(t)
+	open := func(prefix string) *Backend {
+		b, err := Open(ctx, Options{URL: srv.URL, Prefix: prefix})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { b.Close() })
+		newTestBatch(t, b, "old", 4)
+		v1Groups(t, b, "old", 3, 0)
+		if _, err := srv.Do("SET", b.keys.Version(), "1"); err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	def, app2 := open(""), open("app2")
+	rep, err := Migrate(ctx, Options{URL: srv.URL + "/0?prefix=app2"}, backend.MigrateOptions{})
+	if err != nil || !rep.Applied || rep.Version != 1 || !strings.Contains(rep.Store, "prefix app2") {
+		t.Fatalf("migrate app2: %+v, %v", rep, err)
+	}
+	for _, tc := range []struct {
+		b            *Backend
+		version      string
+		indexedCount string
+	}{{app2, itoa(backend.DataModelVersion), "1"}, {def, "1", "0"}} {
+		if v, _ := srv.Do("GET", tc.b.keys.Version()); v != tc.version {
+			t.Errorf("%s: version %s after migrating app2, want %s", tc.b.keys.Version(), v, tc.version)
+		}
+		if n, _ := srv.Do("EXISTS", tc.b.keys.BatchKeys("old")[8]); n != tc.indexedCount {
+			t.Errorf("%s: EXISTS errc = %s, want %s", tc.b.keys.Prefix(), n, tc.indexedCount)
+		}
 	}
 }
