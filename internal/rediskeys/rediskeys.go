@@ -3,8 +3,9 @@
 // tools that walk the keyspace (cleanup, the memory report, the CLI's
 // meters). Changing a key name touches this file only.
 //
-// Every name starts with a prefix (DefaultPrefix, "jl"), so that several
-// applications can share one Redis under different prefixes. Every key of
+// Every name starts with a prefix (DefaultPrefix, "jl", or the one
+// backend/redis's Options.Prefix chooses), so that several applications
+// can share one Redis under different prefixes. Every key of
 // one queue shares the hash tag {<prefix>:q:<queue>} and every key of one
 // batch the hash tag {<prefix>:b:<id>}, so every script call touches keys
 // of exactly one Redis Cluster slot (backend/redis's
