@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/joblot/joblot/backend"
+	"github.com/joblot/joblot/internal/redistest"
 )
 
 // crc16 is the CRC16/XMODEM Redis Cluster uses for key slots.
@@ -48,10 +49,22 @@ func TestClusterSlotKnownValues(t *testing.T) {
 }
 
 // TestScriptKeysShareOneSlot runs a workload touching every script and
-// asserts that the keys of each script call hash to one Cluster slot.
+// asserts that the keys of each script call hash to one Cluster slot and
+// belong to the backend's key prefix, under the default prefix and another.
 func TestScriptKeysShareOneSlot(t *testing.T) {
+	for _, prefix := range []string{"", "app.1-x"} {
+		t.Run("prefix="+prefix, func(t *testing.T) { scriptKeysShareOneSlot(t, prefix) })
+	}
+}
+
+func scriptKeysShareOneSlot(t *testing.T, prefix string) {
 	ctx := context.Background()
-	b, _ := openTest(t)
+	srv := redistest.Start(t)
+	b, err := Open(ctx, Options{URL: srv.URL, Prefix: prefix})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { b.Close() })
 	var mu sync.Mutex
 	used := map[string]int{}
 	var bad []string
@@ -62,6 +75,11 @@ func TestScriptKeysShareOneSlot(t *testing.T) {
 		for _, k := range keys[1:] {
 			if clusterSlot(k) != clusterSlot(keys[0]) {
 				bad = append(bad, fmt.Sprintf("%s: %q and %q", name, keys[0], k))
+			}
+		}
+		for _, k := range keys {
+			if !b.keys.Owns(k) {
+				bad = append(bad, fmt.Sprintf("%s: %q is not a key of prefix %q", name, k, b.keys.Prefix()))
 			}
 		}
 	}

@@ -3,8 +3,9 @@
 // tools that walk the keyspace (cleanup, the memory report, the CLI's
 // meters). Changing a key name touches this file only.
 //
-// Every name starts with a prefix (DefaultPrefix, "jl"), so that several
-// applications can share one Redis under different prefixes. Every key of
+// Every name starts with a prefix (DefaultPrefix, "jl", or the one
+// backend/redis's Options.Prefix chooses), so that several applications
+// can share one Redis under different prefixes. Every key of
 // one queue shares the hash tag {<prefix>:q:<queue>} and every key of one
 // batch the hash tag {<prefix>:b:<id>}, so every script call touches keys
 // of exactly one Redis Cluster slot (backend/redis's
@@ -122,9 +123,17 @@ func New(prefix string) (Layout, error) {
 	}
 	for i := 0; i < len(prefix); i++ {
 		c := prefix[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '.' || c == '-') {
-			return Layout{}, fmt.Errorf("rediskeys: prefix %q: only letters, digits, '_', '.' and '-' are allowed", prefix)
+		if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '.' || c == '-' {
+			continue
 		}
+		why := ""
+		switch c {
+		case '{', '}':
+			why = ": a brace would move the keys' Redis Cluster hash tag"
+		case ':':
+			why = ": a colon would make its keys parse as another prefix's"
+		}
+		return Layout{}, fmt.Errorf("rediskeys: prefix %q: only ASCII letters, digits, '_', '.' and '-' are allowed%s", prefix, why)
 	}
 	if prefix == DefaultPrefix {
 		return Layout{}, nil

@@ -53,7 +53,7 @@ func TestOtherPrefix(t *testing.T) {
 	if def.Owns(l.Version()) || def.Owns(l.QJobs("q")) || !l.Owns(l.QJobs("q")) || !l.Owns(l.Stats()) {
 		t.Errorf("Owns confuses the prefixes")
 	}
-	for _, bad := range []string{"a{b", "a}b", "a:b", "a*", "a?", "a[b]", "a b", strings.Repeat("x", 65)} {
+	for _, bad := range []string{"a{b", "a}b", "a:b", "a*", "a?", "a[b]", "a b", "a\tb", "a\nb", ":", "::", "{", "}", "caf\u00e9", "a\xffb", strings.Repeat("x", 65)} {
 		if _, err := New(bad); err == nil {
 			t.Errorf("New(%q) accepted", bad)
 		}
