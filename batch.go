@@ -11,6 +11,8 @@ import (
 )
 
 // BatchStatus is a batch's status: counters, times, children, error groups.
+// Its Summary says the state in words with what a complete batch still
+// waits for ("complete, 548 retrying", "complete, settled").
 type BatchStatus = backend.BatchStatus
 
 // Callback is a job enqueued when a batch event fires. The callback job's
