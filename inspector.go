@@ -144,7 +144,8 @@ func (i *Inspector) Batches(ctx context.Context, opts backend.BatchListOptions) 
 	return i.backend.ListBatches(ctx, opts)
 }
 
-// Batch returns one batch's status.
+// Batch returns one batch's status; its Summary is the state in words
+// ("complete, 548 retrying", "complete, settled").
 func (i *Inspector) Batch(ctx context.Context, id string) (*backend.BatchStatus, error) {
 	return i.backend.BatchStatus(ctx, id)
 }

@@ -60,6 +60,7 @@ func groups() []group {
 		{"BatchTransition", transitionTests()},
 		{"BatchCallbacks", callbackTests()},
 		{"BatchChildren", childTests()},
+		{"BatchSettled", settledTests()},
 		{"BatchErrors", errorGroupTests()},
 		{"ErrorsAcross", acrossTests()},
 		{"Wait", waitTests()},

@@ -71,8 +71,9 @@
 //	:meta    hash    counters (total, pending, failing, succeeded, dead,
 //	                 discarded, cancelled, removed), times (created,
 //	                 committed_at, complete_at, success_at, death_at,
-//	                 cancelled_at), desc, parent, deadline, expired, and the
-//	                 callback payloads cb:complete, cb:success, cb:death
+//	                 cancelled_at, settled_at), desc, parent, deadline,
+//	                 expired, and the callback payloads cb:complete,
+//	                 cb:settled, cb:success, cb:death
 //	:bits    string  2 bits per job (backend.JobState) at its dense index
 //	:errs    hash    error groups (at most backend.MaxErrorGroups): per
 //	                 fingerprint c:<fp> failures counted while the group
@@ -91,6 +92,9 @@
 //	:errc    zset    fingerprint -> c:<fp> + e:<fp> of :errs, the
 //	                 Space-Saving count that finds the smallest group in
 //	                 O(log K) (data model 2; rebuilt from :errs when absent)
+//	:kidst   set     children whose settled has not been acknowledged
+//	                 (registered before the parent settled; absent in a
+//	                 batch written before settled existed: nothing waited)
 package rediskeys
 
 import (
@@ -284,6 +288,7 @@ const (
 	SuffixKidsS  = "kidss"
 	SuffixAdds   = "adds"
 	SuffixErrc   = "errc"
+	SuffixKidsT  = "kidst"
 )
 
 // batchKey is one key of a batch: its suffix and Redis type.
@@ -292,8 +297,8 @@ type batchKey struct{ suffix, typ string }
 // batchKeys are a batch's keys in the order every batch script gets them
 // (backend/redis/lua/batchlib.lua names them). A function, not a variable:
 // the table is the layout and nothing may change it.
-func batchKeys() [9]batchKey {
-	return [9]batchKey{
+func batchKeys() [10]batchKey {
+	return [10]batchKey{
 		{SuffixMeta, "hash"},
 		{SuffixBits, "string"},
 		{SuffixErrs, "hash"},
@@ -303,6 +308,7 @@ func batchKeys() [9]batchKey {
 		{SuffixKidsS, "set"},
 		{SuffixAdds, "hash"},
 		{SuffixErrc, "zset"},
+		{SuffixKidsT, "set"},
 	}
 }
 
@@ -314,7 +320,7 @@ func (l Layout) BOutbox(id string) string { return "{" + l.Prefix() + ":b:" + id
 
 // BatchKeys are the keys of batch id that every batch script gets, in the
 // order batchlib.lua names them: meta, bits, errs, outbox, kids, kidsc,
-// kidss, adds, errc.
+// kidss, adds, errc, kidst.
 func (l Layout) BatchKeys(id string) []string {
 	t := l.BatchTag(id) + ":"
 	keys := batchKeys()
