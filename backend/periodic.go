@@ -16,9 +16,6 @@ type PeriodicDef struct {
 	Kind  string `json:"kind"`
 	// Missed names the policy for missed instants ("skip", "run_once").
 	Missed string `json:"missed"`
-	// Next is the next instant the writer computed when it wrote the
-	// definition.
-	Next time.Time `json:"next"`
 }
 
 // PeriodicState is a stored definition with its last fired instant.
