@@ -256,9 +256,9 @@ func (e *periodicEntry) opts() (EnqueueOpts, error) {
 	return o, nil
 }
 
-// build returns the job to enqueue for instant at, through c's enqueue
-// middleware.
-func (e *periodicEntry) build(ctx context.Context, c *Client, at time.Time) (*backend.Job, error) {
+// build returns the job to enqueue for instant at, decided at now (its
+// CreatedAt), through c's enqueue middleware.
+func (e *periodicEntry) build(ctx context.Context, c *Client, at, now time.Time) (*backend.Job, error) {
 	o, err := e.opts()
 	if err != nil {
 		return nil, err
@@ -269,7 +269,7 @@ func (e *periodicEntry) build(ctx context.Context, c *Client, at time.Time) (*ba
 	}
 	o.Meta[MetaPeriodicName] = e.Name
 	o.Meta[MetaPeriodicInstant] = at.UTC().Format(time.RFC3339Nano)
-	return c.buildJob(ctx, EnqueueParams{Args: e.Args, Opts: o}, c.cfg.Now())
+	return c.buildJob(ctx, EnqueueParams{Args: e.Args, Opts: o}, now)
 }
 
 // defs are the definitions the leader writes for `joblot periodic list`.
@@ -367,7 +367,7 @@ func (p *periodicEnqueuer) tick(ctx context.Context, e *periodicEntry, now time.
 	if n := e.sch.next(last); last.IsZero() || !n.IsZero() && !n.After(edge) {
 		if m := e.sch.prev(edge); !m.IsZero() && m.After(last) {
 			withJob := !last.IsZero() && e.Missed == MissedRunOnce
-			if err := p.fire(ctx, e, m, withJob); err != nil {
+			if err := p.fire(ctx, e, m, now, withJob); err != nil {
 				return err
 			}
 		}
@@ -377,19 +377,19 @@ func (p *periodicEnqueuer) tick(ctx context.Context, e *periodicEntry, now time.
 		from = p.last[e.Name]
 	}
 	for at := e.sch.next(from); !at.IsZero() && !at.After(now); at = e.sch.next(at) {
-		if err := p.fire(ctx, e, at, true); err != nil {
+		if err := p.fire(ctx, e, at, now, true); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// fire records instant at of e, with its job if withJob, and keeps what
-// the store answered.
-func (p *periodicEnqueuer) fire(ctx context.Context, e *periodicEntry, at time.Time, withJob bool) error {
+// fire records instant at of e, with its job if withJob, as decided at
+// now, and keeps what the store answered.
+func (p *periodicEnqueuer) fire(ctx context.Context, e *periodicEntry, at, now time.Time, withJob bool) error {
 	params := backend.FirePeriodicParams{Name: e.Name, Queue: e.queue, Instant: at}
 	if withJob {
-		job, err := e.build(ctx, p.s.client, at)
+		job, err := e.build(ctx, p.s.client, at, now)
 		if err != nil {
 			return err
 		}
