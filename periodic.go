@@ -353,21 +353,28 @@ func (p *periodicEnqueuer) lead(ctx context.Context) bool {
 }
 
 // tick handles entry e at now. The instants after the stored one split in
-// two: those at most grace old are on time and each is enqueued; the older
-// ones were missed, and only the latest of them matters: MissedRunOnce
-// enqueues it, MissedSkip records it without a job. A job never recorded
-// before has missed nothing: its latest old instant is recorded as where
-// it starts. The store records an instant only if it is later than the
+// two: those less than grace old are on time and each is enqueued; the
+// older ones were missed, and only the latest of them matters:
+// MissedRunOnce enqueues it, MissedSkip records it without a job. A job
+// never recorded before has missed nothing: its latest instant is recorded,
+// without a job, as where it starts. The store records an instant only if it is later than the
 // stored one, so a stale cache or a second leader writes nothing twice.
 func (p *periodicEnqueuer) tick(ctx context.Context, e *periodicEntry, now time.Time) error {
 	last := p.last[e.Name]
+	if last.IsZero() {
+		// Never recorded: nothing was missed, and it starts with its next
+		// instant rather than with those of the grace before it.
+		if b := e.sch.prev(now); !b.IsZero() {
+			return p.fire(ctx, e, b, now, false)
+		}
+		return nil
+	}
 	edge := now.Add(-p.grace) // instants after it are on time
 	// Nothing was missed when the stored instant's successor is on time:
 	// the common case, which spares the search back from edge.
-	if n := e.sch.next(last); last.IsZero() || !n.IsZero() && !n.After(edge) {
+	if n := e.sch.next(last); !n.IsZero() && !n.After(edge) {
 		if m := e.sch.prev(edge); !m.IsZero() && m.After(last) {
-			withJob := !last.IsZero() && e.Missed == MissedRunOnce
-			if err := p.fire(ctx, e, m, now, withJob); err != nil {
+			if err := p.fire(ctx, e, m, now, e.Missed == MissedRunOnce); err != nil {
 				return err
 			}
 		}
