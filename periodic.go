@@ -291,23 +291,27 @@ func (s *Server) startPeriodic() {
 }
 
 // run enqueues due instants while the server holds the periodic lease,
-// until the server stops or goes quiet (then it gives the lease up).
+// until the server stops or goes quiet; then it gives the lease up.
 func (p *periodicEnqueuer) run() {
 	s := p.s
 	defer s.services.Done()
 	ctx := s.serviceCtx
 	t := time.NewTicker(p.interval)
 	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-s.quietCh:
-			gctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), p.interval)
-			_, _ = s.backend.Lease(gctx, periodicLease, s.ProcessID(), 0)
-			cancel()
-			return
-		case <-t.C:
+	for first := true; ; first = false {
+		if !first { // the first turn runs at once
+			select {
+			case <-ctx.Done():
+				p.giveUp(ctx)
+				return
+			case <-s.quietCh:
+				p.giveUp(ctx)
+				return
+			case <-t.C:
+			}
+		}
+		if s.quiet.Load() {
+			continue // the quietCh case gives the lease up
 		}
 		held, err := s.backend.Lease(ctx, periodicLease, s.ProcessID(), periodicLeaseTicks*p.interval)
 		if err != nil || !held {
@@ -330,6 +334,14 @@ func (p *periodicEnqueuer) run() {
 			s.hooks.periodicRan()
 		}
 	}
+}
+
+// giveUp releases the periodic lease, if this server holds it, so that
+// another server leads at its next tick instead of after the lease's TTL.
+func (p *periodicEnqueuer) giveUp(ctx context.Context) {
+	gctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), p.interval)
+	defer cancel()
+	_, _ = p.s.backend.Lease(gctx, periodicLease, p.s.ProcessID(), 0)
 }
 
 // lead starts a term as leader: it writes this server's definitions (the

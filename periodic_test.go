@@ -181,3 +181,34 @@ func TestPeriodicLeaderConfigurationWins(t *testing.T) {
 		return err == nil && len(st) == 1 && st[0].Name == "tick" && st[0].Schedule == "@every 1h"
 	})
 }
+
+// A server that stops gives the periodic lease up: another leads at its
+// next turn, not a lease's TTL later.
+func TestPeriodicStopGivesLeaseUp(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b backend.Backend) {
+		cfg := fastConfig(NewWorkers())
+		cfg.PeriodicInterval = time.Hour // the lease would last 3 hours
+		cfg.Periodic = []PeriodicJob{{Name: "tick", Schedule: "@hourly", Args: tickArgs{}}}
+		led := make(chan struct{}, 1)
+		s := startServer(t, b, cfg, func(s *Server) {
+			s.hooks.periodicRan = func() {
+				select {
+				case led <- struct{}{}:
+				default:
+				}
+			}
+		})
+		waitRecv(t, "the first periodic turn", led)
+		if held, err := b.Lease(context.Background(), periodicLease, "probe", time.Hour); err != nil || held {
+			t.Fatalf("probe took the lease of a leading server: %v, %v", held, err)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := s.Stop(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if held, err := b.Lease(context.Background(), periodicLease, "probe", time.Hour); err != nil || !held {
+			t.Fatalf("the stopped server kept the periodic lease: %v, %v", held, err)
+		}
+	})
+}
