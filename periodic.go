@@ -16,8 +16,8 @@ import (
 )
 
 // MissedPolicy says what a periodic job does with the instants that passed
-// while no server enqueued it (downtime, a leader change slower than
-// PeriodicGrace).
+// unenqueued for 4 × ServerConfig.PeriodicInterval or more (downtime, a
+// stalled leader).
 type MissedPolicy uint8
 
 const (
@@ -81,8 +81,8 @@ const (
 	// instants: a periodic job is enqueued up to this late.
 	DefaultPeriodicInterval = time.Second
 	// periodicGraceTicks: an instant is on time (enqueued, whatever the
-	// policy) while it is at most this many intervals old; older ones are
-	// missed. It covers the lease's TTL (3 intervals) and a tick, so that
+	// policy) while it is less than this many intervals old; older ones
+	// are missed. It covers the lease's TTL (3 intervals) and a tick, so that
 	// a leader change alone misses nothing.
 	periodicGraceTicks = 4
 	// periodicLeaseTicks is the lease's TTL in intervals.
