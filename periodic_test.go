@@ -123,9 +123,14 @@ func TestPeriodicMissedPolicy(t *testing.T) {
 						}
 					}
 				})
-				// Two turns after the clock moved: the second began after it.
+				// Two turns that end after the clock moved: the second began
+				// after it (a turn that ended before is drained).
 				settle := func(at time.Time) {
 					clk.Set(at)
+					select {
+					case <-turns:
+					default:
+					}
 					for range 2 {
 						waitRecv(t, "a periodic turn", turns)
 					}
