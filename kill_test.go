@@ -41,6 +41,10 @@ func TestMain(m *testing.M) {
 		runKillChild()
 		return
 	}
+	if os.Getenv(periodicChildEnv) != "" {
+		runPeriodicChild()
+		return
+	}
 	os.Exit(m.Run())
 }
 

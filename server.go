@@ -94,6 +94,8 @@ type Server struct {
 
 	// watchdog is nil when the backend cannot report its memory.
 	watchdog *watchdog.Watchdog
+	// periodic is nil without periodic jobs (periodic.go).
+	periodic *periodicEnqueuer
 
 	hooks testHooks
 }
@@ -111,6 +113,8 @@ type testHooks struct {
 	fetchGated func(leader bool)
 	// cancelHeard: a cancel request arrived; found says a worker ran it.
 	cancelHeard func(queue, id string, found bool)
+	// periodicRan: the periodic enqueuer finished a turn as leader.
+	periodicRan func()
 }
 
 // NewServer returns a server for b. Call Start, or Run.
@@ -144,6 +148,9 @@ func NewServer(b backend.Backend, cfg ServerConfig) (*Server, error) {
 	s.idleCtx, s.stopIdle = context.WithCancel(s.fetchCtx)
 	s.hardCtx, s.hardStop = context.WithCancel(context.Background())
 	s.serviceCtx, s.stopService = context.WithCancel(context.Background())
+	if s.periodic, err = newPeriodic(s); err != nil {
+		return nil, err
+	}
 	var notify func(int)
 	if lo, ok := cfg.Observer.(LingerObserver); ok {
 		notify = lo.JobsLingering
@@ -214,6 +221,7 @@ func (s *Server) Start(ctx context.Context) error {
 	s.services.Add(2)
 	go s.heartbeatLoop()
 	go s.dutiesLoop()
+	s.startPeriodic()
 	if s.watchdog != nil {
 		s.services.Add(1)
 		go func() { defer s.services.Done(); s.watchdog.Run(s.serviceCtx) }()

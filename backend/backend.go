@@ -97,6 +97,22 @@ type Backend interface {
 	// can take it at once) and reports false.
 	Lease(ctx context.Context, name, holder string, ttl time.Duration) (bool, error)
 
+	// FirePeriodic records p.Instant as periodic job p.Name's last instant,
+	// and enqueues p.Job with it, only if p.Instant is later than the
+	// instant stored for p.Name in p.Queue (or none is stored): one atomic
+	// step, so however many processes call it for one instant, it is
+	// recorded (and its job enqueued) once, and an earlier instant after a
+	// later one writes nothing. The store only compares and stores: which
+	// instant to record, and whether with a job, is the caller's rule.
+	FirePeriodic(ctx context.Context, p FirePeriodicParams) (FirePeriodicResult, error)
+	// SetPeriodic replaces the stored periodic definitions with defs (the
+	// leading server's configuration), for ListPeriodic. It keeps the
+	// last instants.
+	SetPeriodic(ctx context.Context, defs []PeriodicDef) error
+	// ListPeriodic returns the stored periodic definitions, sorted by name,
+	// each with the last instant stored for it in its queue.
+	ListPeriodic(ctx context.Context) ([]PeriodicState, error)
+
 	// Stats returns counters, queue sizes and processes in O(queues +
 	// processes).
 	Stats(ctx context.Context, now time.Time) (*Stats, error)

@@ -32,6 +32,7 @@ var libraries = map[string][]string{
 	"fetch.lua":        {"wipfield.lua", "bell.lua"},
 	"enqueue.lua":      {"bell.lua", "uniqlib.lua"},
 	"push.lua":         {"bell.lua"},
+	"periodic.lua":     {"bell.lua"},
 	"resume.lua":       {"bell.lua"},
 	"movedue.lua":      {"bell.lua"},
 	"complete.lua":     {"bell.lua", "uniqlib.lua"},
@@ -87,6 +88,7 @@ type scripts struct {
 	batchCreate, batchChild, batchAdd, batchLanded, batchCommit             *script
 	batchAck, batchKidDone, batchCancel, batchExpire                        *script
 	batchErrsIndex                                                          *script
+	periodic                                                                *script
 }
 
 func newScripts() *scripts {
@@ -116,6 +118,7 @@ func newScripts() *scripts {
 		batchExpire:  loadScript("batch_expire.lua"),
 		// The data model 1 -> 2 migration's script.
 		batchErrsIndex: loadScript("batch_errs_index.lua"),
+		periodic:       loadScript("periodic.lua"),
 	}
 }
 

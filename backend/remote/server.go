@@ -234,6 +234,16 @@ func (s Server) newHandler(b backend.Backend, calls *sync.RWMutex) http.Handler 
 		held, err := b.Lease(ctx, req.Name, req.Holder, req.TTL)
 		return leaseResp{held}, err
 	}))
+	h("FirePeriodic", serve(func(ctx context.Context, req firePeriodicReq) (firePeriodicResp, error) {
+		res, err := b.FirePeriodic(ctx, backend.FirePeriodicParams{Name: req.Name, Queue: req.Queue, Instant: req.Instant, Job: req.Job})
+		return firePeriodicResp{Recorded: res.Recorded, Previous: res.Previous}, err
+	}))
+	h("SetPeriodic", serve(func(ctx context.Context, req setPeriodicReq) (empty, error) {
+		return empty{}, b.SetPeriodic(ctx, req.Defs)
+	}))
+	h("ListPeriodic", serve(func(ctx context.Context, _ empty) ([]backend.PeriodicState, error) {
+		return b.ListPeriodic(ctx)
+	}))
 	h("Stats", serve(func(ctx context.Context, req nowReq) (*backend.Stats, error) {
 		return b.Stats(ctx, req.Now)
 	}))

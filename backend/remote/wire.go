@@ -180,3 +180,19 @@ type idsReq struct {
 type cancelledResp struct {
 	Cancelled map[string]bool `json:"cancelled"`
 }
+
+type firePeriodicReq struct {
+	Name    string       `json:"name"`
+	Queue   string       `json:"queue"`
+	Instant time.Time    `json:"instant"`
+	Job     *backend.Job `json:"job,omitempty"`
+}
+
+type firePeriodicResp struct {
+	Recorded bool      `json:"recorded"`
+	Previous time.Time `json:"previous"`
+}
+
+type setPeriodicReq struct {
+	Defs []backend.PeriodicDef `json:"defs"`
+}

@@ -68,6 +68,7 @@ func groups() []group {
 		{"Snooze", snoozeTests()},
 		{"Cancel", cancelTests()},
 		{"Unique", uniqueTests()},
+		{"Periodic", periodicTests()},
 	}
 }
 

@@ -29,6 +29,9 @@
 //	jl:outboxes           set     batch ids whose outbox may hold unforwarded
 //	                              callbacks (swept by ForwardCallbacks)
 //	jl:uncommitted        zset    batch id -> commit deadline (unix ms)
+//	jl:periodic           hash    periodic job name -> its definition (JSON
+//	                              backend.PeriodicDef), as the leading
+//	                              server last wrote them (SetPeriodic)
 //
 // Pub/sub channel (not a key):
 //
@@ -65,6 +68,9 @@
 //	                      "<job id> <expiry unix ms>" of the job holding it
 //	                      (backend.Job.Unique); one hash per queue, so that
 //	                      a lock costs a field, not a key
+//	:periodic     hash    periodic job name -> its last recorded instant
+//	                      (unix ms): periodic.lua writes a later one only,
+//	                      together with the job it enqueues
 //
 // Per batch id, tag {jl:b:<id>}:
 //
@@ -185,6 +191,9 @@ func (l Layout) Outboxes() string { return l.global("outboxes") }
 // Uncommitted is the set of batches awaiting commit, by deadline.
 func (l Layout) Uncommitted() string { return l.global("uncommitted") }
 
+// Periodic holds the periodic job definitions the leading server wrote.
+func (l Layout) Periodic() string { return l.global("periodic") }
+
 // CancelChannel is the pub/sub channel of cancel requests for running
 // jobs.
 func (l Layout) CancelChannel() string { return l.global("cancel") }
@@ -227,6 +236,7 @@ const (
 	SuffixErrHour  = "errs:" // followed by the UTC hour, ErrHourFormat
 	SuffixCancel   = "cancel"
 	SuffixUniq     = "uniq"
+	SuffixPeriodic = "periodic"
 )
 
 // ErrHourFormat names the hour of a queue's error bucket (UTC).
@@ -273,6 +283,9 @@ func (l Layout) QCancel(q string) string { return l.qkey(q, SuffixCancel, "") }
 
 // QUniq is queue q's hash of unique locks.
 func (l Layout) QUniq(q string) string { return l.qkey(q, SuffixUniq, "") }
+
+// QPeriodic is queue q's hash of periodic jobs' last instants.
+func (l Layout) QPeriodic(q string) string { return l.qkey(q, SuffixPeriodic, "") }
 
 // BatchTag is the hash tag of batch id's keys.
 func (l Layout) BatchTag(id string) string { return l.BatchTagPrefix() + id + "}" }
@@ -352,7 +365,7 @@ func QueueKeyType(suffix string) (string, bool) {
 		return "list", true
 	case suffix == SuffixSched, suffix == SuffixRetry, suffix == SuffixDead:
 		return "zset", true
-	case suffix == SuffixStats, suffix == SuffixUniq, variable(suffix, SuffixWip), variable(suffix, SuffixDay), variable(suffix, SuffixErrHour):
+	case suffix == SuffixStats, suffix == SuffixUniq, suffix == SuffixPeriodic, variable(suffix, SuffixWip), variable(suffix, SuffixDay), variable(suffix, SuffixErrHour):
 		return "hash", true
 	case suffix == SuffixPaused, variable(suffix, SuffixOnce):
 		return "string", true

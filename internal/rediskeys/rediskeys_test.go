@@ -13,11 +13,11 @@ func TestDefaultLayoutNames(t *testing.T) {
 	got := []string{l.Version(), l.Queues(), l.Procs(), l.Proc("p1"), l.Lease("fwd"), l.Batches(), l.Stats(), l.Outboxes(), l.Uncommitted(),
 		l.QJobs("q"), l.QSched("q"), l.QRetry("q"), l.QDead("q"), l.QWip("q", "p1"), l.QStats("q"), l.QDay("q", "2025-01-02"),
 		l.QPaused("q"), l.QBell("q"), l.QClearing("q"), l.QOnce("q", "j1"), l.QPrefix("q"), l.QueueTag("q"),
-		l.BatchTag("b1"), l.BMeta("b1"), l.BOutbox("b1")}
+		l.BatchTag("b1"), l.BMeta("b1"), l.BOutbox("b1"), l.Periodic(), l.QPeriodic("q")}
 	want := []string{"jl:version", "jl:queues", "jl:procs", "jl:proc:p1", "jl:lease:fwd", "jl:batches", "jl:stats", "jl:outboxes", "jl:uncommitted",
 		"{jl:q:q}:jobs", "{jl:q:q}:sched", "{jl:q:q}:retry", "{jl:q:q}:dead", "{jl:q:q}:wip:p1", "{jl:q:q}:stats", "{jl:q:q}:day:2025-01-02",
 		"{jl:q:q}:paused", "{jl:q:q}:bell", "{jl:q:q}:clearing", "{jl:q:q}:once:j1", "{jl:q:q}:", "{jl:q:q}",
-		"{jl:b:b1}", "{jl:b:b1}:meta", "{jl:b:b1}:outbox"}
+		"{jl:b:b1}", "{jl:b:b1}:meta", "{jl:b:b1}:outbox", "jl:periodic", "{jl:q:q}:periodic"}
 	if !slices.Equal(got, want) {
 		t.Errorf("names:\n got %q\nwant %q", got, want)
 	}
