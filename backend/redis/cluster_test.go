@@ -66,7 +66,8 @@ func TestClusterSpreadsQueuesOverNodes(t *testing.T) {
 			t.Fatalf("Stats: queue %s size %d, want 2 (all: %v)", q, sizes[q], sizes)
 		}
 	}
-	got, err := b.Fetch(ctx, "p1", queues, len(jobs))
+	fr, err := b.Fetch(ctx, backend.FetchParams{Proc: "p1", Queues: queues, Max: len(jobs)})
+	got := fr.Jobs
 	if err != nil {
 		t.Fatalf("Fetch: %v", err)
 	}

@@ -27,16 +27,16 @@ func (c *Client) Enqueue(ctx context.Context, jobs []*backend.Job) (backend.Enqu
 }
 
 // Fetch implements backend.Backend.
-func (c *Client) Fetch(ctx context.Context, proc string, queues []string, max int) ([]*backend.Fetched, error) {
+func (c *Client) Fetch(ctx context.Context, p backend.FetchParams) (backend.FetchResult, error) {
 	var resp fetchResp
-	if err := c.call(ctx, "Fetch", fetchReq{Proc: proc, Queues: queues, Max: max}, &resp); err != nil {
-		return nil, err
+	if err := c.call(ctx, "Fetch", fetchReq{Proc: p.Proc, Queues: p.Queues, Max: p.Max}, &resp); err != nil {
+		return backend.FetchResult{}, err
 	}
 	fs := make([]*backend.Fetched, len(resp.Jobs))
 	for i, wf := range resp.Jobs {
 		fs[i] = fromWireFetched(wf)
 	}
-	return fs, nil
+	return backend.FetchResult{Jobs: fs}, nil
 }
 
 // Complete implements backend.Backend. Results more than the owner accepts
@@ -104,10 +104,10 @@ func (c *Client) TrimDead(ctx context.Context, now time.Time) (int, error) {
 }
 
 // Lease implements backend.Backend.
-func (c *Client) Lease(ctx context.Context, name, holder string, ttl time.Duration) (bool, error) {
+func (c *Client) Lease(ctx context.Context, p backend.LeaseParams) (backend.LeaseResult, error) {
 	var resp leaseResp
-	err := c.call(ctx, "Lease", leaseReq{Name: name, Holder: holder, TTL: ttl}, &resp)
-	return resp.Held, err
+	err := c.call(ctx, "Lease", leaseReq{Name: p.Name, Holder: p.Holder, TTL: p.TTL}, &resp)
+	return backend.LeaseResult{Held: resp.Held}, err
 }
 
 // Stats implements backend.Backend.
@@ -138,17 +138,17 @@ func (c *Client) ListJobs(ctx context.Context, f backend.JobFilter) (*backend.Jo
 }
 
 // RetryJobs implements backend.Backend.
-func (c *Client) RetryJobs(ctx context.Context, set backend.JobSet, queue string, ids []string) (int, error) {
+func (c *Client) RetryJobs(ctx context.Context, p backend.RetryJobsParams) (backend.RetryJobsResult, error) {
 	var resp countResp
-	err := c.call(ctx, "RetryJobs", jobsReq{Set: set, Queue: queue, IDs: ids}, &resp)
-	return resp.N, err
+	err := c.call(ctx, "RetryJobs", jobsReq{Set: p.Set, Queue: p.Queue, IDs: p.IDs}, &resp)
+	return backend.RetryJobsResult{Retried: resp.N}, err
 }
 
 // DeleteJobs implements backend.Backend.
-func (c *Client) DeleteJobs(ctx context.Context, set backend.JobSet, queue string, ids []string) (int, error) {
+func (c *Client) DeleteJobs(ctx context.Context, p backend.DeleteJobsParams) (backend.DeleteJobsResult, error) {
 	var resp countResp
-	err := c.call(ctx, "DeleteJobs", jobsReq{Set: set, Queue: queue, IDs: ids}, &resp)
-	return resp.N, err
+	err := c.call(ctx, "DeleteJobs", jobsReq{Set: p.Set, Queue: p.Queue, IDs: p.IDs}, &resp)
+	return backend.DeleteJobsResult{Deleted: resp.N}, err
 }
 
 // CreateBatch implements backend.Backend.
@@ -230,20 +230,20 @@ func (c *Client) CancelJob(ctx context.Context, queue, id string) (backend.Cance
 }
 
 // FindJob implements backend.Backend.
-func (c *Client) FindJob(ctx context.Context, queue, id string) (*backend.Job, backend.JobSet, error) {
+func (c *Client) FindJob(ctx context.Context, queue, id string) (backend.FindJobResult, error) {
 	var resp findJobResp
 	if err := c.call(ctx, "FindJob", cancelJobReq{Queue: queue, ID: id}, &resp); err != nil {
-		return nil, "", err
+		return backend.FindJobResult{}, err
 	}
 	if resp.Job == nil {
-		return nil, "", fmt.Errorf("joblot: remote FindJob: the owner sent no job")
+		return backend.FindJobResult{}, fmt.Errorf("joblot: remote FindJob: the owner sent no job")
 	}
-	return resp.Job, resp.Set, nil
+	return backend.FindJobResult{Job: resp.Job, Set: resp.Set}, nil
 }
 
 // PauseQueue implements backend.Backend.
-func (c *Client) PauseQueue(ctx context.Context, queue string, paused bool) error {
-	return c.call(ctx, "PauseQueue", queueReq{Queue: queue, Paused: paused}, &empty{})
+func (c *Client) PauseQueue(ctx context.Context, p backend.PauseQueueParams) (backend.PauseQueueResult, error) {
+	return backend.PauseQueueResult{}, c.call(ctx, "PauseQueue", queueReq{Queue: p.Queue, Paused: p.Paused}, &empty{})
 }
 
 // ClearQueue implements backend.Backend.

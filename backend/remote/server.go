@@ -192,9 +192,9 @@ func (s Server) newHandler(b backend.Backend, calls *sync.RWMutex) http.Handler 
 		return enqueueResp{Skipped: res.Skipped}, err
 	}))
 	h("Fetch", serve(func(ctx context.Context, req fetchReq) (fetchResp, error) {
-		fs, err := b.Fetch(ctx, req.Proc, req.Queues, req.Max)
-		resp := fetchResp{Jobs: make([]*wireFetched, len(fs))}
-		for i, f := range fs {
+		res, err := b.Fetch(ctx, backend.FetchParams{Proc: req.Proc, Queues: req.Queues, Max: req.Max})
+		resp := fetchResp{Jobs: make([]*wireFetched, len(res.Jobs))}
+		for i, f := range res.Jobs {
 			resp.Jobs[i] = toWireFetched(f)
 		}
 		return resp, err
@@ -231,8 +231,8 @@ func (s Server) newHandler(b backend.Backend, calls *sync.RWMutex) http.Handler 
 		return countResp{n}, err
 	}))
 	h("Lease", serve(func(ctx context.Context, req leaseReq) (leaseResp, error) {
-		held, err := b.Lease(ctx, req.Name, req.Holder, req.TTL)
-		return leaseResp{held}, err
+		res, err := b.Lease(ctx, backend.LeaseParams{Name: req.Name, Holder: req.Holder, TTL: req.TTL})
+		return leaseResp{res.Held}, err
 	}))
 	h("Stats", serve(func(ctx context.Context, req nowReq) (*backend.Stats, error) {
 		return b.Stats(ctx, req.Now)
@@ -244,12 +244,12 @@ func (s Server) newHandler(b backend.Backend, calls *sync.RWMutex) http.Handler 
 		return b.ListJobs(ctx, req)
 	}))
 	h("RetryJobs", serve(func(ctx context.Context, req jobsReq) (countResp, error) {
-		n, err := b.RetryJobs(ctx, req.Set, req.Queue, req.IDs)
-		return countResp{n}, err
+		res, err := b.RetryJobs(ctx, backend.RetryJobsParams{Set: req.Set, Queue: req.Queue, IDs: req.IDs})
+		return countResp{res.Retried}, err
 	}))
 	h("DeleteJobs", serve(func(ctx context.Context, req jobsReq) (countResp, error) {
-		n, err := b.DeleteJobs(ctx, req.Set, req.Queue, req.IDs)
-		return countResp{n}, err
+		res, err := b.DeleteJobs(ctx, backend.DeleteJobsParams{Set: req.Set, Queue: req.Queue, IDs: req.IDs})
+		return countResp{res.Deleted}, err
 	}))
 	h("CreateBatch", serve(func(ctx context.Context, req *backend.BatchSpec) (empty, error) {
 		return empty{}, b.CreateBatch(ctx, req)
@@ -288,11 +288,12 @@ func (s Server) newHandler(b backend.Backend, calls *sync.RWMutex) http.Handler 
 		return cancelJobResp{r}, err
 	}))
 	h("FindJob", serve(func(ctx context.Context, req cancelJobReq) (findJobResp, error) {
-		j, set, err := b.FindJob(ctx, req.Queue, req.ID)
-		return findJobResp{j, set}, err
+		res, err := b.FindJob(ctx, req.Queue, req.ID)
+		return findJobResp{res.Job, res.Set}, err
 	}))
 	h("PauseQueue", serve(func(ctx context.Context, req queueReq) (empty, error) {
-		return empty{}, b.PauseQueue(ctx, req.Queue, req.Paused)
+		_, err := b.PauseQueue(ctx, backend.PauseQueueParams{Queue: req.Queue, Paused: req.Paused})
+		return empty{}, err
 	}))
 	h("ClearQueue", serve(func(ctx context.Context, req queueReq) (countResp, error) {
 		n, err := b.ClearQueue(ctx, req.Queue)
