@@ -81,7 +81,7 @@ func sameJob(got, want *backend.Job) error {
 func TestJobRoundTripsExactly(t *testing.T) {
 	full := everyFieldJob(t)
 	plain := &backend.Job{ID: "j2", Args: []byte{}} // empty, not nil, Args
-	got := roundTrip(t, enqueueReq{Jobs: []*backend.Job{full, plain, nil}}).Jobs
+	got := roundTrip(t, []*backend.Job{full, plain, nil})
 	if len(got) != 3 || got[2] != nil {
 		t.Fatalf("jobs after round trip: %v", got)
 	}
@@ -115,12 +115,8 @@ func TestFetchedRoundTrip(t *testing.T) {
 		// A backend's own wording of "does not decode" still reads as malformed.
 		{Job: &backend.Job{ID: "m2", Queue: "q"}, Raw: []byte("x"), Malformed: errors.New("truncated")},
 	}
-	wire := make([]*wireFetched, len(fetched))
-	for i, f := range fetched {
-		wire[i] = toWireFetched(f)
-	}
-	for i, wf := range roundTrip(t, fetchResp{Jobs: wire}).Jobs {
-		got, want := fromWireFetched(wf), fetched[i]
+	for i, got := range roundTrip(t, backend.FetchResult{Jobs: fetched}).Jobs {
+		want := fetched[i]
 		if err := sameJob(got.Job, want.Job); err != nil {
 			t.Errorf("fetched %d: %v", i, err)
 		}
@@ -140,11 +136,11 @@ func TestResultRoundTrip(t *testing.T) {
 	job := everyFieldJob(t)
 	raw, _ := job.MarshalBinary()
 	retryAt := time.Date(2030, 1, 2, 3, 4, 5, 6, time.UTC)
-	r := &wireResult{
-		Fetched: toWireFetched(&backend.Fetched{Job: job, Raw: raw}), Outcome: backend.OutcomeRetry,
+	r := backend.Result{
+		Fetched: &backend.Fetched{Job: job, Raw: raw}, Outcome: backend.OutcomeRetry,
 		Job: job.Clone(), RetryAt: retryAt, Duration: 1234567 * time.Nanosecond,
 	}
-	got := roundTrip(t, completeReq{Proc: "p", Results: []*wireResult{r}}).Results[0]
+	got := roundTrip(t, pair[string, []backend.Result]{"p", []backend.Result{r}}).B[0]
 	if got.Outcome != r.Outcome || !got.RetryAt.Equal(retryAt) || got.Duration != r.Duration || string(got.Fetched.Raw) != string(raw) {
 		t.Fatalf("result after round trip: %+v", got)
 	}
