@@ -27,18 +27,31 @@ func (c *Client) Enqueue(ctx context.Context, jobs []*backend.Job) (backend.Enqu
 
 // Fetch implements backend.Backend.
 func (c *Client) Fetch(ctx context.Context, p backend.FetchParams) (backend.FetchResult, error) {
-	return call[backend.FetchParams, backend.FetchResult](ctx, c, "Fetch", p)
+	wire, err := call[backend.FetchParams, []*wireFetched](ctx, c, "Fetch", p)
+	if err != nil {
+		return backend.FetchResult{}, err
+	}
+	jobs := make([]*backend.Fetched, len(wire))
+	for i, wf := range wire {
+		jobs[i] = fromWireFetched(wf)
+	}
+	return backend.FetchResult{Jobs: jobs}, nil
 }
 
 // Complete implements backend.Backend. Results more than the owner accepts
 // in one request are sent in several (see callSplit); each result is
 // recorded on its own.
 func (c *Client) Complete(ctx context.Context, proc string, results []backend.Result) error {
-	return callSplit(ctx, c, "Complete", pair[string, []backend.Result]{proc, results}, len(results),
-		func(lo, hi int) pair[string, []backend.Result] {
-			return pair[string, []backend.Result]{proc, results[lo:hi]}
-		},
-		func(i int) any { return results[i] },
+	wire := make([]*wireResult, len(results))
+	for i, r := range results {
+		wire[i] = &wireResult{
+			Fetched: toWireFetched(r.Fetched), Outcome: r.Outcome, Job: r.Job,
+			RetryAt: r.RetryAt, Duration: r.Duration,
+		}
+	}
+	return callSplit(ctx, c, "Complete", completeParams{proc, wire}, len(wire),
+		func(lo, hi int) completeParams { return completeParams{proc, wire[lo:hi]} },
+		func(i int) any { return wire[i] },
 		func(int, int, empty) {})
 }
 

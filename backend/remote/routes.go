@@ -16,7 +16,8 @@ import (
 // routes registers every served method, one line each. A method shaped
 // Name(ctx, NameParams) (NameResult, error) registers as the method
 // expression backend.Backend.Name, and its Client method is one call of
-// call; the others adapt their positional values here.
+// call; the others adapt their positional values (or, for Fetch and
+// Complete, the wire form of backend.Fetched) here.
 func (s Server) routes(r *router) {
 	mr, isMR := r.b.(backend.MemoryReporter)
 	quieter, isQuieter := r.b.(backend.Quieter)
@@ -25,10 +26,8 @@ func (s Server) routes(r *router) {
 		return helloResp{Protocol: protocolVersion, PID: os.Getpid(), Memory: isMR, MaxRequest: s.MaxRequestBytes}, nil
 	})
 	register(r, "Enqueue", backend.Backend.Enqueue)
-	register(r, "Fetch", backend.Backend.Fetch)
-	register(r, "Complete", func(b backend.Backend, ctx context.Context, p pair[string, []backend.Result]) (empty, error) {
-		return empty{}, b.Complete(ctx, p.A, p.B)
-	})
+	register(r, "Fetch", fetch)
+	register(r, "Complete", complete)
 	register(r, "Heartbeat", func(b backend.Backend, ctx context.Context, p pair[backend.ProcessInfo, time.Duration]) (empty, error) {
 		return empty{}, b.Heartbeat(ctx, p.A, p.B)
 	})
@@ -81,6 +80,31 @@ func (s Server) routes(r *router) {
 		}
 		return mr.Memory(ctx)
 	})
+}
+
+// fetch serves Fetch, with the fetched jobs in wire form.
+func fetch(b backend.Backend, ctx context.Context, p backend.FetchParams) ([]*wireFetched, error) {
+	res, err := b.Fetch(ctx, p)
+	out := make([]*wireFetched, len(res.Jobs))
+	for i, f := range res.Jobs {
+		out[i] = toWireFetched(f)
+	}
+	return out, err
+}
+
+// complete serves Complete, whose results come in wire form.
+func complete(b backend.Backend, ctx context.Context, p completeParams) (empty, error) {
+	results := make([]backend.Result, len(p.B))
+	for i, r := range p.B {
+		if r == nil {
+			return empty{}, fmt.Errorf("result %d is null", i)
+		}
+		results[i] = backend.Result{
+			Fetched: fromWireFetched(r.Fetched), Outcome: r.Outcome, Job: r.Job,
+			RetryAt: r.RetryAt, Duration: r.Duration,
+		}
+	}
+	return empty{}, b.Complete(ctx, p.A, results)
 }
 
 // addToBatch serves AddToBatch, answering with the BatchID and BatchIndex

@@ -15,15 +15,13 @@ import (
 func TestPackFitsEveryRequest(t *testing.T) {
 	const limit = 4 << 10
 	c := &Client{maxRequest: limit}
-	results := make([]backend.Result, 300)
+	results := make([]*wireResult, 300)
 	for i := range results {
 		// Sizes from tiny to a third of the limit, so runs hold 2 to ~100.
 		arg, _ := json.Marshal(strings.Repeat("x", (i*37)%(limit/3)))
-		results[i] = backend.Result{Fetched: &backend.Fetched{Job: &backend.Job{ID: backend.NewJobID(), Queue: "q", Args: arg}}, Outcome: backend.OutcomeSucceeded}
+		results[i] = &wireResult{Fetched: &wireFetched{Job: &backend.Job{ID: backend.NewJobID(), Queue: "q", Args: arg}}, Outcome: backend.OutcomeSucceeded}
 	}
-	part := func(lo, hi int) pair[string, []backend.Result] {
-		return pair[string, []backend.Result]{"proc", results[lo:hi]}
-	}
+	part := func(lo, hi int) completeParams { return completeParams{"proc", results[lo:hi]} }
 	empty, _ := json.Marshal(part(0, 0))
 	bounds, err := c.pack("Complete", len(results), len(empty), func(i int) any { return results[i] })
 	if err != nil {
@@ -43,7 +41,7 @@ func TestPackFitsEveryRequest(t *testing.T) {
 		}
 	}
 
-	results[7].Fetched.Args, _ = json.Marshal(strings.Repeat("y", limit))
+	results[7].Fetched.Job.Args, _ = json.Marshal(strings.Repeat("y", limit))
 	if _, err := c.pack("Complete", len(results), len(empty), func(i int) any { return results[i] }); !errors.Is(err, ErrRequestTooLarge) || !strings.Contains(err.Error(), "item 7") {
 		t.Fatalf("pack with item 7 above the limit = %v, want ErrRequestTooLarge naming item 7", err)
 	}

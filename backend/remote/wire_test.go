@@ -115,8 +115,12 @@ func TestFetchedRoundTrip(t *testing.T) {
 		// A backend's own wording of "does not decode" still reads as malformed.
 		{Job: &backend.Job{ID: "m2", Queue: "q"}, Raw: []byte("x"), Malformed: errors.New("truncated")},
 	}
-	for i, got := range roundTrip(t, backend.FetchResult{Jobs: fetched}).Jobs {
-		want := fetched[i]
+	wire := make([]*wireFetched, len(fetched))
+	for i, f := range fetched {
+		wire[i] = toWireFetched(f)
+	}
+	for i, wf := range roundTrip(t, wire) {
+		got, want := fromWireFetched(wf), fetched[i]
 		if err := sameJob(got.Job, want.Job); err != nil {
 			t.Errorf("fetched %d: %v", i, err)
 		}
@@ -136,11 +140,11 @@ func TestResultRoundTrip(t *testing.T) {
 	job := everyFieldJob(t)
 	raw, _ := job.MarshalBinary()
 	retryAt := time.Date(2030, 1, 2, 3, 4, 5, 6, time.UTC)
-	r := backend.Result{
-		Fetched: &backend.Fetched{Job: job, Raw: raw}, Outcome: backend.OutcomeRetry,
+	r := &wireResult{
+		Fetched: toWireFetched(&backend.Fetched{Job: job, Raw: raw}), Outcome: backend.OutcomeRetry,
 		Job: job.Clone(), RetryAt: retryAt, Duration: 1234567 * time.Nanosecond,
 	}
-	got := roundTrip(t, pair[string, []backend.Result]{"p", []backend.Result{r}}).B[0]
+	got := roundTrip(t, completeParams{"p", []*wireResult{r}}).B[0]
 	if got.Outcome != r.Outcome || !got.RetryAt.Equal(retryAt) || got.Duration != r.Duration || string(got.Fetched.Raw) != string(raw) {
 		t.Fatalf("result after round trip: %+v", got)
 	}
