@@ -313,8 +313,8 @@ func (p *periodicEnqueuer) run() {
 		if s.quiet.Load() {
 			continue // the quietCh case gives the lease up
 		}
-		held, err := s.backend.Lease(ctx, periodicLease, s.ProcessID(), periodicLeaseTicks*p.interval)
-		if err != nil || !held {
+		lease, err := s.backend.Lease(ctx, backend.LeaseParams{Name: periodicLease, Holder: s.ProcessID(), TTL: periodicLeaseTicks * p.interval})
+		if err != nil || !lease.Held {
 			if err != nil && ctx.Err() == nil {
 				s.logger.Warn("joblot: periodic lease", "err", err)
 			}
@@ -341,7 +341,7 @@ func (p *periodicEnqueuer) run() {
 func (p *periodicEnqueuer) giveUp(ctx context.Context) {
 	gctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), p.interval)
 	defer cancel()
-	_, _ = p.s.backend.Lease(gctx, periodicLease, p.s.ProcessID(), 0)
+	_, _ = p.s.backend.Lease(gctx, backend.LeaseParams{Name: periodicLease, Holder: p.s.ProcessID()})
 }
 
 // lead starts a term as leader: it writes this server's definitions (the

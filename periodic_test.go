@@ -204,16 +204,16 @@ func TestPeriodicStopGivesLeaseUp(t *testing.T) {
 			}
 		})
 		waitRecv(t, "the first periodic turn", led)
-		if held, err := b.Lease(context.Background(), periodicLease, "probe", time.Hour); err != nil || held {
-			t.Fatalf("probe took the lease of a leading server: %v, %v", held, err)
+		if l, err := b.Lease(context.Background(), backend.LeaseParams{Name: periodicLease, Holder: "probe", TTL: time.Hour}); err != nil || l.Held {
+			t.Fatalf("probe took the lease of a leading server: %v, %v", l.Held, err)
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		if err := s.Stop(ctx); err != nil {
 			t.Fatal(err)
 		}
-		if held, err := b.Lease(context.Background(), periodicLease, "probe", time.Hour); err != nil || !held {
-			t.Fatalf("the stopped server kept the periodic lease: %v, %v", held, err)
+		if l, err := b.Lease(context.Background(), backend.LeaseParams{Name: periodicLease, Holder: "probe", TTL: time.Hour}); err != nil || !l.Held {
+			t.Fatalf("the stopped server kept the periodic lease: %v, %v", l.Held, err)
 		}
 	})
 }

@@ -91,7 +91,8 @@ func (s *Server) dutiesLoop() {
 		if s.quiet.Load() {
 			continue // the quietCh case gives the lease up
 		}
-		held, err := s.backend.Lease(ctx, dutiesLease, s.ProcessID(), leaseTTL)
+		res, err := s.backend.Lease(ctx, backend.LeaseParams{Name: dutiesLease, Holder: s.ProcessID(), TTL: leaseTTL})
+		held := res.Held
 		if err != nil || !held {
 			if err != nil && ctx.Err() == nil {
 				s.logger.Warn("joblot: duties lease", "err", err)

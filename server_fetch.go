@@ -77,7 +77,8 @@ func (s *Server) fetchLoop(leader bool) {
 			return
 		}
 		proc := s.ProcessID()
-		fetched, err := s.backend.Fetch(s.fetchCtx, proc, s.queues.next(), n)
+		res, err := s.backend.Fetch(s.fetchCtx, backend.FetchParams{Proc: proc, Queues: s.queues.next(), Max: n})
+		fetched := res.Jobs
 		s.fetchGate.RUnlock()
 		// Jobs a failed fetch claimed before its error (from the queues it
 		// tried first) are in flight under proc: they run like any others,

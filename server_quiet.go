@@ -67,7 +67,7 @@ func (s *Server) readQuietRequest(ctx context.Context) {
 // giveUpDuties releases the duties lease if this process holds it, so that
 // another process runs the duties without waiting for it to expire.
 func (s *Server) giveUpDuties(ctx context.Context) {
-	if _, err := s.backend.Lease(ctx, dutiesLease, s.ProcessID(), 0); err != nil && ctx.Err() == nil {
+	if _, err := s.backend.Lease(ctx, backend.LeaseParams{Name: dutiesLease, Holder: s.ProcessID(), TTL: 0}); err != nil && ctx.Err() == nil {
 		s.logger.Warn("joblot: giving up the duties lease failed; it expires on its own", "err", err)
 	}
 }

@@ -139,16 +139,16 @@ func TestQuietGivesUpDutiesLease(t *testing.T) {
 		cfg := fastConfig(quietWorkers(make(chan int, 1), make(chan int, 1), nil))
 		cfg.PollInterval = time.Hour
 		s := startServer(t, b, cfg)
-		if held, err := b.Lease(ctx, dutiesLease, s.ProcessID(), time.Hour); err != nil || !held {
-			t.Fatalf("taking the lease for the server: %v %v", held, err)
+		if res, err := b.Lease(ctx, backend.LeaseParams{Name: dutiesLease, Holder: s.ProcessID(), TTL: time.Hour}); err != nil || !res.Held {
+			t.Fatalf("taking the lease for the server: %v %v", res.Held, err)
 		}
-		if held, _ := b.Lease(ctx, dutiesLease, "other", time.Hour); held {
+		if res, _ := b.Lease(ctx, backend.LeaseParams{Name: dutiesLease, Holder: "other", TTL: time.Hour}); res.Held {
 			t.Fatalf("another process took a held lease")
 		}
 		s.Quiet()
 		waitFor(t, "another process to take the duties lease", func() bool {
-			held, err := b.Lease(ctx, dutiesLease, "other", time.Hour)
-			return err == nil && held
+			res, err := b.Lease(ctx, backend.LeaseParams{Name: dutiesLease, Holder: "other", TTL: time.Hour})
+			return err == nil && res.Held
 		})
 	})
 }

@@ -44,7 +44,8 @@ func TestOpenOwnedFileGoesThroughOwner(t *testing.T) {
 	if err := owner.Backend.Heartbeat(ctx, backend.ProcessInfo{ID: "p"}, time.Hour); err != nil {
 		t.Fatal(err)
 	}
-	got, err := owner.Backend.Fetch(ctx, "p", []string{"default"}, 10)
+	fr, err := owner.Backend.Fetch(ctx, backend.FetchParams{Proc: "p", Queues: []string{"default"}, Max: 10})
+	got := fr.Jobs
 	if err != nil || len(got) != 1 || got[0].ID != "j1" {
 		t.Fatalf("the owner fetched %v, %v; want j1", got, err)
 	}

@@ -67,7 +67,8 @@ func TestClusterSpreadsQueuesOverNodes(t *testing.T) {
 			t.Fatalf("Stats: queue %s size %d, want 2 (all: %v)", q, sizes[q], sizes)
 		}
 	}
-	got, err := b.Fetch(ctx, "p1", queues, len(jobs))
+	fr, err := b.Fetch(ctx, backend.FetchParams{Proc: "p1", Queues: queues, Max: len(jobs)})
+	got := fr.Jobs
 	if err != nil {
 		t.Fatalf("Fetch: %v", err)
 	}
@@ -182,10 +183,11 @@ func TestClusterCustomPrefix(t *testing.T) {
 	if err := b.Heartbeat(ctx, backend.ProcessInfo{ID: "p1", Queues: queues}, time.Hour); err != nil {
 		t.Fatal(err)
 	}
-	got, err := b.Fetch(ctx, "p1", queues, 100)
+	fetched, err := b.Fetch(ctx, backend.FetchParams{Proc: "p1", Queues: queues, Max: 100})
 	if err != nil {
 		t.Fatalf("Fetch: %v", err)
 	}
+	got := fetched.Jobs
 	if len(got) != len(jobs)+2 {
 		t.Fatalf("fetched %d jobs, want %d", len(got), len(jobs)+2)
 	}

@@ -87,7 +87,7 @@ func scriptKeysShareOneSlot(t *testing.T, prefix string) {
 	if err := b.Heartbeat(ctx, backend.ProcessInfo{ID: "p1", Queues: []string{"a", "b"}}, time.Minute); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := b.Lease(ctx, "poller", "p1", time.Minute); err != nil {
+	if _, err := b.Lease(ctx, backend.LeaseParams{Name: "poller", Holder: "p1", TTL: time.Minute}); err != nil {
 		t.Fatal(err)
 	}
 	// Plain jobs, scheduled jobs, two queues.
@@ -124,7 +124,8 @@ func scriptKeysShareOneSlot(t *testing.T, prefix string) {
 
 	// Work everything off: some succeed, some fail, some die.
 	for round := 0; round < 20; round++ {
-		fs, err := b.Fetch(ctx, "p1", []string{"a", "b"}, 4)
+		fr, err := b.Fetch(ctx, backend.FetchParams{Proc: "p1", Queues: []string{"a", "b"}, Max: 4})
+		fs := fr.Jobs
 		must(err)
 		if len(fs) == 0 {
 			break
@@ -172,16 +173,19 @@ func scriptKeysShareOneSlot(t *testing.T, prefix string) {
 	if len(page.Jobs) < 2 {
 		t.Fatalf("workload left %d dead jobs, want at least 2", len(page.Jobs))
 	}
-	if _, err := b.RetryJobs(ctx, backend.SetDead, "", []string{page.Jobs[0].ID}); err != nil {
+	if _, err := b.RetryJobs(ctx, backend.RetryJobsParams{Set: backend.SetDead, Queue: "", IDs: []string{page.Jobs[0].ID}}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := b.DeleteJobs(ctx, backend.SetDead, "", []string{page.Jobs[1].ID}); err != nil {
+	if _, err := b.DeleteJobs(ctx, backend.DeleteJobsParams{Set: backend.SetDead, Queue: "", IDs: []string{page.Jobs[1].ID}}); err != nil {
 		t.Fatal(err)
 	}
-	must(b.PauseQueue(ctx, "a", true))
-	must(b.PauseQueue(ctx, "a", false))
+	for _, paused := range []bool{true, false} {
+		if _, err := b.PauseQueue(ctx, backend.PauseQueueParams{Queue: "a", Paused: paused}); err != nil {
+			t.Fatal(err)
+		}
+	}
 	mustEnqueue(t, b, later)
-	if _, err := b.DeleteJobs(ctx, backend.SetScheduled, "b", []string{later.ID}); err != nil {
+	if _, err := b.DeleteJobs(ctx, backend.DeleteJobsParams{Set: backend.SetScheduled, Queue: "b", IDs: []string{later.ID}}); err != nil {
 		t.Fatal(err)
 	}
 

@@ -212,8 +212,8 @@ func testSettledManualRetry(h *harness) {
 
 	// The dead job, retried by hand, fails again: the batch says so, and
 	// nothing already fired is undone or fired again.
-	if n, err := h.b.RetryJobs(h.ctx, backend.SetDead, batchQueue, []string{fs[1].ID}); err != nil || n != 1 {
-		h.t.Fatalf("RetryJobs(dead) = %d, %v", n, err)
+	if res, err := h.b.RetryJobs(h.ctx, backend.RetryJobsParams{Set: backend.SetDead, Queue: batchQueue, IDs: []string{fs[1].ID}}); err != nil || res.Retried != 1 {
+		h.t.Fatalf("RetryJobs(dead) = %d, %v", res.Retried, err)
 	}
 	retryAt := time.Now().Add(time.Hour)
 	h.complete(p, retryResult(h.fetchOne(p, batchQueue), retryAt, defaultFailure()))
