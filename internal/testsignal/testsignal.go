@@ -58,6 +58,10 @@ func (s *TestSignal[T]) Signal(v T) {
 	}
 }
 
+// Enabled reports whether a test initialised the signal: a component
+// checks it before building a value that costs something.
+func (s *TestSignal[T]) Enabled() bool { return s.ch != nil }
+
 // WaitC returns the channel the signals arrive on, for a test's select.
 // It is nil (blocks for ever) when the signal was not initialised.
 func (s *TestSignal[T]) WaitC() <-chan T { return s.ch }
