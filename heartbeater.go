@@ -140,12 +140,13 @@ func (h *heartbeater) loop(ctx context.Context) {
 		hctx, cancel := context.WithTimeout(ctx, h.cfg.HeartbeatInterval)
 		err := h.backend.Heartbeat(hctx, h.info(), h.cfg.ProcessTTL)
 		cancel()
+		reRegistered := false
 		switch {
 		case err == nil:
 			lastOK = h.cfg.Now()
 			if h.lease.fenced.Swap(false) {
+				reRegistered = true
 				h.logger.Info("joblot: re-registered after fencing", "process", h.lease.ID())
-				h.testSignals.reRegistered.Signal(h.lease.ID())
 			}
 			h.readQuietRequest(ctx)
 		case errors.Is(err, backend.ErrFenced):
@@ -160,6 +161,9 @@ func (h *heartbeater) loop(ctx context.Context) {
 			}
 		}
 		h.beatOK.Store(err == nil)
+		if reRegistered { // once the turn is done: Health says ready
+			h.testSignals.reRegistered.Signal(h.lease.ID())
+		}
 		h.testSignals.beat.Signal(err)
 	}
 }

@@ -88,7 +88,9 @@ func TestSelfFencing(t *testing.T) {
 		if newID == oldID || newID != s.ProcessID() {
 			t.Fatalf("re-registered as %q (ProcessID %q), want a new identity, not %q", newID, s.ProcessID(), oldID)
 		}
-		waitFor(t, "the server to be ready again", func() bool { return s.Health(ctx).Ready })
+		if h := s.Health(ctx); !h.Ready || h.Process != newID {
+			t.Fatalf("Health after the re-registration = %+v, want ready under %s", h, newID)
+		}
 
 		next, err := c.Enqueue(ctx, quietArgs{N: 0}, nil)
 		if err != nil {

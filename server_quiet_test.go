@@ -266,7 +266,10 @@ func TestHealthFenced(t *testing.T) {
 			close(gate)
 		}
 	})
-	s := startServer(t, b, fastConfig(quietWorkers(started, ran, gate)))
+	s := startServer(t, b, fastConfig(quietWorkers(started, ran, gate)), func(s *Server) {
+		s.heartbeater.testSignals.fenced.Init(t)
+		s.heartbeater.testSignals.reRegistered.Init(t)
+	})
 	if _, err := NewClient(b, ClientConfig{}).Enqueue(ctx, quietArgs{N: 1}, nil); err != nil {
 		t.Fatal(err)
 	}
@@ -276,14 +279,15 @@ func TestHealthFenced(t *testing.T) {
 	if _, err := b.RecoverOrphans(ctx, time.Now().Add(2*time.Hour)); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the server to fence itself", func() bool { return s.Health(ctx).State == StateFenced })
-	if h := s.Health(ctx); !h.Live || h.Ready {
+	s.heartbeater.testSignals.fenced.WaitOrTimeout()
+	if h := s.Health(ctx); !h.Live || h.Ready || h.State != StateFenced {
 		t.Fatalf("Health of a fenced server = %+v, want live and not ready", h)
 	}
 	released.Store(true)
 	close(gate)
-	if !pollUntil(waitTimeout, func() bool { return s.Health(ctx).Ready }) {
-		t.Fatalf("the server did not re-register and become ready: %+v", s.Health(ctx))
+	s.heartbeater.testSignals.reRegistered.WaitOrTimeout()
+	if h := s.Health(ctx); !h.Ready {
+		t.Fatalf("Health after the re-registration = %+v, want ready", h)
 	}
 }
 
