@@ -213,7 +213,7 @@ func (e *executor) runJob(w *worker, a *attempt, entry *workerEntry) (err error)
 	if timeout == 0 {
 		timeout = e.cfg.JobTimeout
 	}
-	ctx, cancel := context.WithCancelCause(a.parent) // CancelJob cancels it (server_cancel.go)
+	ctx, cancel := context.WithCancelCause(a.parent) // CancelJob cancels it (canceller.go)
 	defer cancel(nil)
 	a.cancellable(cancel)
 	if timeout > 0 {

@@ -45,7 +45,7 @@ type attempt struct {
 	parent context.Context
 	// err is the attempt's error, nil if it succeeded (for RunOne).
 	err error
-	// cancel is CancelJob's request to cancel it (server_cancel.go).
+	// cancel is CancelJob's request to cancel it (canceller.go).
 	cancel attemptCancel
 }
 

@@ -117,7 +117,7 @@ func (f *fetcher) quiesce() bool {
 	return true
 }
 
-// fetchLoop claims jobs for free slots and hands them to workers. It never
+// loop claims jobs for free slots and hands them to workers. It never
 // holds more jobs than Concurrency + Prefetch, so one process never hoards
 // slow jobs that others could run.
 //

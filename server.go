@@ -26,7 +26,8 @@ import (
 // does each at a time however many run.
 //
 // The Server only wires its components, each in its own file: fetcher
-// (fetcher.go), executor (executor.go, executor_linger.go), acker
+// (fetcher.go), executor (executor*.go, with the slots it shares with the
+// fetcher and the cancelled-batch cache), acker
 // (acker.go), heartbeater (heartbeater.go), duties runner (duties.go) with
 // its duties (mover.go, recoverer.go, forwarder.go, deadtrimmer.go),
 // canceller (canceller.go) and the memory watchdog.
