@@ -58,21 +58,36 @@ type executorTestSignals struct {
 	lingerFull testsignal.TestSignal[struct{}]
 }
 
-// newExecutor returns an executor reading jobs from a channel of capacity
-// jobs and handing results to acks.
-func newExecutor(cfg ServerConfig, logger *slog.Logger, client *Client, wd *watchdog.Watchdog, capacity int, acks chan<- ack, sl *slots, inFlight *atomic.Int64, draining *atomic.Bool, lingering *lingerers, batches *cancelCache) *executor {
+// executorParams is what the Server hands the executor: the state it
+// shares with the other components.
+type executorParams struct {
+	cfg       ServerConfig
+	client    *Client
+	watchdog  *watchdog.Watchdog // nil: none
+	capacity  int                // of the jobs channel: Concurrency + Prefetch
+	acks      chan<- ack
+	slots     *slots
+	inFlight  *atomic.Int64
+	draining  *atomic.Bool
+	lingering *lingerers
+	batches   *cancelCache
+}
+
+// newExecutor returns an executor reading jobs from a channel of
+// p.capacity jobs and handing results to p.acks.
+func newExecutor(p executorParams) *executor {
 	e := &executor{
-		cfg:       cfg,
-		logger:    logger,
-		client:    client,
-		watchdog:  wd,
-		jobs:      make(chan claimed, capacity),
-		acks:      acks,
-		slots:     sl,
-		inFlight:  inFlight,
-		draining:  draining,
-		lingering: lingering,
-		batches:   batches,
+		cfg:       p.cfg,
+		logger:    p.cfg.Logger,
+		client:    p.client,
+		watchdog:  p.watchdog,
+		jobs:      make(chan claimed, p.capacity),
+		acks:      p.acks,
+		slots:     p.slots,
+		inFlight:  p.inFlight,
+		draining:  p.draining,
+		lingering: p.lingering,
+		batches:   p.batches,
 		workerSet: map[*worker]struct{}{},
 	}
 	e.hardCtx, e.hardStop = context.WithCancel(context.Background())

@@ -67,23 +67,36 @@ type fetcherTestSignals struct {
 	fenced testsignal.TestSignal[bool]
 }
 
-// newFetcher returns a fetcher handing jobs to out. Its contexts are made
-// here, not in start, so that Quiet may come first.
-func newFetcher(cfg ServerConfig, b backend.Backend, logger *slog.Logger, lease *processLease, sl *slots, lingering *lingerers, batches *cancelCache, inFlight *atomic.Int64, out chan<- claimed) *fetcher {
+// fetcherParams is what the Server hands the fetcher: the state it shares
+// with the other components.
+type fetcherParams struct {
+	cfg       ServerConfig
+	backend   backend.Backend
+	lease     *processLease
+	slots     *slots
+	lingering *lingerers
+	batches   *cancelCache
+	inFlight  *atomic.Int64
+	out       chan<- claimed // the executor's jobs
+}
+
+// newFetcher returns a fetcher handing jobs to p.out. Its contexts are
+// made here, not in start, so that Quiet may come first.
+func newFetcher(p fetcherParams) *fetcher {
 	f := &fetcher{
-		cfg:       cfg,
-		backend:   b,
-		logger:    logger,
-		lease:     lease,
-		slots:     sl,
-		lingering: lingering,
-		batches:   batches,
-		inFlight:  inFlight,
-		out:       out,
+		cfg:       p.cfg,
+		backend:   p.backend,
+		logger:    p.cfg.Logger,
+		lease:     p.lease,
+		slots:     p.slots,
+		lingering: p.lingering,
+		batches:   p.batches,
+		inFlight:  p.inFlight,
+		out:       p.out,
 		found:     newWakeup(),
-		queues:    newQueueOrder(cfg.Queues, cfg.StrictPriority),
+		queues:    newQueueOrder(p.cfg.Queues, p.cfg.StrictPriority),
 	}
-	f.waiter, _ = b.(backend.Waiter)
+	f.waiter, _ = p.backend.(backend.Waiter)
 	f.fetchCtx, f.stopFetch = context.WithCancel(context.Background())
 	f.idleCtx, f.stopIdle = context.WithCancel(f.fetchCtx)
 	return f

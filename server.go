@@ -99,8 +99,14 @@ func NewServer(b backend.Backend, cfg ServerConfig) (*Server, error) {
 	batches := newCancelCache(DefaultCancelCacheTTL)
 
 	s.acker = newAcker(b, cfg.Logger, cfg.AckChunk)
-	s.executor = newExecutor(cfg, cfg.Logger, client, s.watchdog, capacity, s.acker.in, sl, &s.inFlight, &s.draining, lingering, batches)
-	s.fetcher = newFetcher(cfg, b, cfg.Logger, s.lease, sl, lingering, batches, &s.inFlight, s.executor.jobs)
+	s.executor = newExecutor(executorParams{
+		cfg: cfg, client: client, watchdog: s.watchdog, capacity: capacity, acks: s.acker.in,
+		slots: sl, inFlight: &s.inFlight, draining: &s.draining, lingering: lingering, batches: batches,
+	})
+	s.fetcher = newFetcher(fetcherParams{
+		cfg: cfg, backend: b, lease: s.lease, slots: sl, lingering: lingering, batches: batches,
+		inFlight: &s.inFlight, out: s.executor.jobs,
+	})
 	s.heartbeater = &heartbeater{
 		cfg: cfg, backend: b, logger: cfg.Logger, lease: s.lease, inFlight: &s.inFlight,
 		info: s.processInfo, quietCh: s.quietCh, isQuiet: s.IsQuiet, quiet: s.Quiet,
