@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"maps"
 	"strings"
 	"time"
@@ -13,6 +14,7 @@ import (
 	"github.com/robfig/cron/v3"
 
 	"github.com/joblot/joblot/backend"
+	"github.com/joblot/joblot/internal/testsignal"
 )
 
 // MissedPolicy says what a periodic job does with the instants that passed
@@ -192,7 +194,13 @@ type periodicEntry struct {
 // periodicEnqueuer enqueues the periodic jobs while its server holds the
 // periodic lease.
 type periodicEnqueuer struct {
-	s       *Server
+	cfg     ServerConfig
+	backend backend.Backend
+	logger  *slog.Logger
+	client  *Client
+	lease   *processLease
+	quietCh <-chan struct{} // closed when the server goes quiet
+	isQuiet func() bool
 	entries []*periodicEntry
 	// interval paces the loop; grace is how old an instant may be and
 	// still count as on time.
@@ -201,16 +209,28 @@ type periodicEnqueuer struct {
 	// lease is held: the store's answers keep it current, and it is
 	// dropped when the lease is, since another leader may move it.
 	last map[string]time.Time
+
+	cancel context.CancelFunc
+	done   chan struct{}
+
+	testSignals periodicTestSignals
 }
 
-// newPeriodic validates the server's periodic jobs and returns their
-// enqueuer, nil if there are none.
-func newPeriodic(s *Server) (*periodicEnqueuer, error) {
-	jobs, interval := s.cfg.Periodic, s.cfg.PeriodicInterval
+// periodicTestSignals tell tests what the periodic enqueuer does.
+type periodicTestSignals struct {
+	// ran: a turn as leader finished.
+	ran testsignal.TestSignal[struct{}]
+}
+
+// newPeriodic validates the server's periodic jobs (cfg.Periodic) and
+// returns their enqueuer, nil if there are none. The Server sets the rest
+// of its fields.
+func newPeriodic(cfg ServerConfig) (*periodicEnqueuer, error) {
+	jobs, interval := cfg.Periodic, cfg.PeriodicInterval
 	if len(jobs) == 0 {
 		return nil, nil
 	}
-	p := &periodicEnqueuer{s: s, interval: interval, grace: periodicGraceTicks * interval}
+	p := &periodicEnqueuer{cfg: cfg, interval: interval, grace: periodicGraceTicks * interval}
 	seen := map[string]bool{}
 	for i, j := range jobs {
 		if j.Name == "" {
@@ -281,21 +301,23 @@ func (p *periodicEnqueuer) defs() []backend.PeriodicDef {
 	return out
 }
 
-// startPeriodic starts the periodic enqueuer, if the server has periodic
-// jobs.
-func (s *Server) startPeriodic() {
-	if s.periodic != nil {
-		s.services.Add(1)
-		go s.periodic.run()
-	}
+// start starts the enqueuer's loop.
+func (p *periodicEnqueuer) start() {
+	ctx, cancel := context.WithCancel(context.Background())
+	p.cancel, p.done = cancel, make(chan struct{})
+	go p.run(ctx)
+}
+
+// stop ends the loop (giving the lease up) and waits for it.
+func (p *periodicEnqueuer) stop() {
+	p.cancel()
+	<-p.done
 }
 
 // run enqueues due instants while the server holds the periodic lease,
 // until the server stops or goes quiet; then it gives the lease up.
-func (p *periodicEnqueuer) run() {
-	s := p.s
-	defer s.services.Done()
-	ctx := s.serviceCtx
+func (p *periodicEnqueuer) run(ctx context.Context) {
+	defer close(p.done)
 	t := time.NewTicker(p.interval)
 	defer t.Stop()
 	for first := true; ; first = false {
@@ -304,19 +326,19 @@ func (p *periodicEnqueuer) run() {
 			case <-ctx.Done():
 				p.giveUp(ctx)
 				return
-			case <-s.quietCh:
+			case <-p.quietCh:
 				p.giveUp(ctx)
 				return
 			case <-t.C:
 			}
 		}
-		if s.quiet.Load() {
+		if p.isQuiet() {
 			continue // the quietCh case gives the lease up
 		}
-		lease, err := s.backend.Lease(ctx, backend.LeaseParams{Name: periodicLease, Holder: s.ProcessID(), TTL: periodicLeaseTicks * p.interval})
+		lease, err := p.backend.Lease(ctx, backend.LeaseParams{Name: periodicLease, Holder: p.lease.ID(), TTL: periodicLeaseTicks * p.interval})
 		if err != nil || !lease.Held {
 			if err != nil && ctx.Err() == nil {
-				s.logger.Warn("joblot: periodic lease", "err", err)
+				p.logger.Warn("joblot: periodic lease", "err", err)
 			}
 			p.last = nil
 			continue
@@ -324,15 +346,13 @@ func (p *periodicEnqueuer) run() {
 		if p.last == nil && !p.lead(ctx) {
 			continue
 		}
-		now := s.cfg.Now()
+		now := p.cfg.Now()
 		for _, e := range p.entries {
 			if err := p.tick(ctx, e, now); err != nil && ctx.Err() == nil {
-				s.logger.Warn("joblot: periodic job", "name", e.Name, "err", err)
+				p.logger.Warn("joblot: periodic job", "name", e.Name, "err", err)
 			}
 		}
-		if s.hooks.periodicRan != nil {
-			s.hooks.periodicRan()
-		}
+		p.testSignals.ran.Signal(struct{}{})
 	}
 }
 
@@ -341,20 +361,19 @@ func (p *periodicEnqueuer) run() {
 func (p *periodicEnqueuer) giveUp(ctx context.Context) {
 	gctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), p.interval)
 	defer cancel()
-	_, _ = p.s.backend.Lease(gctx, backend.LeaseParams{Name: periodicLease, Holder: p.s.ProcessID()})
+	_, _ = p.backend.Lease(gctx, backend.LeaseParams{Name: periodicLease, Holder: p.lease.ID()})
 }
 
 // lead starts a term as leader: it writes this server's definitions (the
 // current leader's configuration wins) and reads the stored instants.
 func (p *periodicEnqueuer) lead(ctx context.Context) bool {
-	s := p.s
-	if err := s.backend.SetPeriodic(ctx, p.defs()); err != nil {
-		s.logger.Warn("joblot: write periodic definitions", "err", err)
+	if err := p.backend.SetPeriodic(ctx, p.defs()); err != nil {
+		p.logger.Warn("joblot: write periodic definitions", "err", err)
 		return false
 	}
-	states, err := s.backend.ListPeriodic(ctx)
+	states, err := p.backend.ListPeriodic(ctx)
 	if err != nil {
-		s.logger.Warn("joblot: read periodic instants", "err", err)
+		p.logger.Warn("joblot: read periodic instants", "err", err)
 		return false
 	}
 	p.last = make(map[string]time.Time, len(p.entries))
@@ -408,13 +427,13 @@ func (p *periodicEnqueuer) tick(ctx context.Context, e *periodicEntry, now time.
 func (p *periodicEnqueuer) fire(ctx context.Context, e *periodicEntry, at, now time.Time, withJob bool) error {
 	params := backend.FirePeriodicParams{Name: e.Name, Queue: e.queue, Instant: at}
 	if withJob {
-		job, err := e.build(ctx, p.s.client, at, now)
+		job, err := e.build(ctx, p.client, at, now)
 		if err != nil {
 			return err
 		}
 		params.Job = job
 	}
-	res, err := p.s.backend.FirePeriodic(ctx, params)
+	res, err := p.backend.FirePeriodic(ctx, params)
 	if err != nil {
 		return fmt.Errorf("record instant %s: %w", at.UTC().Format(time.RFC3339), err)
 	}
@@ -426,7 +445,7 @@ func (p *periodicEnqueuer) fire(ctx context.Context, e *periodicEntry, at, now t
 		p.last[e.Name] = last
 	}
 	if res.Recorded && params.Job != nil {
-		p.s.logger.Debug("joblot: periodic job enqueued", "name", e.Name, "instant", at, "job", params.Job.ID)
+		p.logger.Debug("joblot: periodic job enqueued", "name", e.Name, "instant", at, "job", params.Job.ID)
 	}
 	return nil
 }

@@ -114,25 +114,15 @@ func TestPeriodicMissedPolicy(t *testing.T) {
 				cfg.Now = clk.Now
 				cfg.PeriodicInterval = 50 * time.Millisecond // grace: 200ms on the fake clock
 				cfg.Periodic = []PeriodicJob{{Name: "tick", Schedule: "@every 1s", Args: tickArgs{}, Opts: EnqueueOpts{Queue: "cron"}, Missed: policy}}
-				turns := make(chan struct{}, 1)
-				startServer(t, b, cfg, func(s *Server) {
-					s.hooks.periodicRan = func() {
-						select {
-						case turns <- struct{}{}:
-						default:
-						}
-					}
-				})
+				s := startServer(t, b, cfg, func(s *Server) { s.periodic.testSignals.ran.Init(t) })
+				turns := &s.periodic.testSignals.ran
 				// Two turns that end after the clock moved: the second began
-				// after it (a turn that ended before is drained).
+				// after it (the turns that ended before are drained).
 				settle := func(at time.Time) {
 					clk.Set(at)
-					select {
-					case <-turns:
-					default:
-					}
+					turns.Drain()
 					for range 2 {
-						waitRecv(t, "a periodic turn", turns)
+						turns.WaitOrTimeout()
 					}
 				}
 				// New: t0 only marks where the job starts.
@@ -194,16 +184,8 @@ func TestPeriodicStopGivesLeaseUp(t *testing.T) {
 		cfg := fastConfig(NewWorkers())
 		cfg.PeriodicInterval = time.Hour // the lease would last 3 hours
 		cfg.Periodic = []PeriodicJob{{Name: "tick", Schedule: "@hourly", Args: tickArgs{}}}
-		led := make(chan struct{}, 1)
-		s := startServer(t, b, cfg, func(s *Server) {
-			s.hooks.periodicRan = func() {
-				select {
-				case led <- struct{}{}:
-				default:
-				}
-			}
-		})
-		waitRecv(t, "the first periodic turn", led)
+		s := startServer(t, b, cfg, func(s *Server) { s.periodic.testSignals.ran.Init(t) })
+		s.periodic.testSignals.ran.WaitOrTimeout() // the first turn
 		if l, err := b.Lease(context.Background(), backend.LeaseParams{Name: periodicLease, Holder: "probe", TTL: time.Hour}); err != nil || l.Held {
 			t.Fatalf("probe took the lease of a leading server: %v, %v", l.Held, err)
 		}

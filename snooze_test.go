@@ -116,7 +116,7 @@ func TestSnoozeCapFails(t *testing.T) {
 // turn it into a failure wrapping ErrTooManySnoozes.
 func TestSnoozeResult(t *testing.T) {
 	now := time.Date(2030, 1, 1, 12, 0, 0, 0, time.UTC)
-	s := &Server{cfg: ServerConfig{Now: func() time.Time { return now }, MaxRetries: 3, RetryPolicy: ConstantBackoff(time.Minute), MaxErrorBytes: 1024}}
+	s := &executor{cfg: ServerConfig{Now: func() time.Time { return now }, MaxRetries: 3, RetryPolicy: ConstantBackoff(time.Minute), MaxErrorBytes: 1024}}
 	f := &backend.Fetched{Job: &backend.Job{ID: "j", Kind: "snooze", Queue: "q", Attempt: 2, Snoozes: 4, Recoveries: 1, Meta: map[string]string{"a": "b"}}}
 
 	res := s.snooze(f, &workerEntry{}, time.Hour, time.Now())
