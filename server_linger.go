@@ -47,6 +47,8 @@ type attempt struct {
 	err error
 	// cancel is CancelJob's request to cancel it (server_cancel.go).
 	cancel attemptCancel
+	// out is what the job records with SetOutput and SetProgress (output.go).
+	out *outputRecorder
 }
 
 // worker is a worker goroutine, registered so that Stop can find the
@@ -99,7 +101,7 @@ func (s *Server) abandonTimedOut(w *worker, a *attempt, entry *workerEntry, time
 		return
 	}
 	err := fmt.Errorf("%w after %v; the job ignored its context and still runs, abandoned", ErrJobTimeout, timeout)
-	res := s.failure(a.Fetched, entry, err, false, a.start)
+	res := a.out.settle(s.failure(a.Fetched, entry, err, false, a.start))
 	if s.cfg.Observer != nil {
 		s.cfg.Observer.JobDone(a.Kind, a.Queue, res.Outcome, res.Duration)
 	}

@@ -57,7 +57,8 @@ type panicError struct {
 func (p *panicError) Error() string { return fmt.Sprintf("panic: %v", p.value) }
 
 // execute runs one job and decides its outcome. It never panics.
-func (s *Server) execute(w *worker, a *attempt) backend.Result {
+func (s *Server) execute(w *worker, a *attempt) (res backend.Result) {
+	defer func() { res = a.out.settle(res) }() // output.go
 	f, start := a.Fetched, a.start
 	if err := s.unrunnable(f); err != nil {
 		a.err = err
@@ -110,6 +111,7 @@ func (s *Server) runJob(w *worker, a *attempt, entry *workerEntry) (err error) {
 	}
 	ctx, cancel := context.WithCancelCause(a.parent) // CancelJob cancels it (server_cancel.go)
 	defer cancel(nil)
+	ctx = s.withOutput(ctx, a)
 	a.cancellable(cancel)
 	if timeout > 0 {
 		var cancel context.CancelFunc
