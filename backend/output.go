@@ -124,7 +124,10 @@ type SetProgressResult struct {
 }
 
 // OutputStore is implemented by backends that keep job output and
-// progress. The final output travels with the success ack
+// progress. A periodic duty removes the records whose Limits.OutputTTL
+// has passed (TrimDead on Redis, the janitor of ForwardCallbacks on the
+// embedded store); a record past it that is not yet removed is not
+// returned. The final output travels with the success ack
 // (Result.Output), so recording it costs no extra round trip; only
 // progress of a running job is written on its own, and the caller
 // coalesces those writes.

@@ -30,6 +30,9 @@ import (
 //	          after data model 1 without a version bump: it is a new bucket
 //	          only, which older code neither reads nor minds, and a store
 //	          without it reads as having no error groups yet.
+//	out       job output and progress records (see output.go), swept by
+//	          the janitor (ForwardCallbacks) after Limits.OutputTTL. A new
+//	          bucket only, like errs.
 //
 // Per queue (nested bucket queues/<name>):
 //

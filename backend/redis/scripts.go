@@ -29,18 +29,21 @@ type script struct {
 // libraries lists which shared Lua files a script includes, prepended after
 // its shebang line.
 var libraries = map[string][]string{
-	"fetch.lua":        {"wipfield.lua", "bell.lua"},
-	"enqueue.lua":      {"bell.lua", "uniqlib.lua"},
-	"push.lua":         {"bell.lua"},
-	"resume.lua":       {"bell.lua"},
-	"movedue.lua":      {"bell.lua"},
-	"complete.lua":     {"bell.lua", "uniqlib.lua"},
-	"retry_jobs.lua":   {"bell.lua"},
-	"delete_jobs.lua":  {"uniqlib.lua"},
-	"cancel_drop.lua":  {"uniqlib.lua"},
-	"clear_done.lua":   {"uniqlib.lua"},
-	"batch_add.lua":    {"addsrec.lua"},
-	"batch_landed.lua": {"addsrec.lua"},
+	"fetch.lua":         {"wipfield.lua", "bell.lua"},
+	"enqueue.lua":       {"bell.lua", "uniqlib.lua"},
+	"push.lua":          {"bell.lua"},
+	"resume.lua":        {"bell.lua"},
+	"movedue.lua":       {"bell.lua"},
+	"complete.lua":      {"bell.lua", "uniqlib.lua"},
+	"retry_jobs.lua":    {"bell.lua"},
+	"delete_jobs.lua":   {"uniqlib.lua"},
+	"cancel_drop.lua":   {"uniqlib.lua"},
+	"clear_done.lua":    {"uniqlib.lua"},
+	"batch_add.lua":     {"addsrec.lua"},
+	"batch_landed.lua":  {"addsrec.lua"},
+	"output_put.lua":    {"outputlib.lua"},
+	"output_clear.lua":  {"outputlib.lua"},
+	"output_expire.lua": {"outputlib.lua"},
 }
 
 func loadScript(name string) *script {
@@ -87,6 +90,7 @@ type scripts struct {
 	batchCreate, batchChild, batchAdd, batchLanded, batchCommit             *script
 	batchAck, batchKidDone, batchCancel, batchExpire                        *script
 	batchErrsIndex                                                          *script
+	outputPut, outputClear, outputExpire                                    *script
 }
 
 func newScripts() *scripts {
@@ -116,6 +120,9 @@ func newScripts() *scripts {
 		batchExpire:  loadScript("batch_expire.lua"),
 		// The data model 1 -> 2 migration's script.
 		batchErrsIndex: loadScript("batch_errs_index.lua"),
+		outputPut:      loadScript("output_put.lua"),
+		outputClear:    loadScript("output_clear.lua"),
+		outputExpire:   loadScript("output_expire.lua"),
 	}
 }
 

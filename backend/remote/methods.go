@@ -47,7 +47,7 @@ func (c *Client) Complete(ctx context.Context, proc string, results []backend.Re
 	for i, r := range results {
 		wire[i] = &wireResult{
 			Fetched: toWireFetched(r.Fetched), Outcome: r.Outcome, Job: r.Job,
-			RetryAt: r.RetryAt, Duration: r.Duration,
+			RetryAt: r.RetryAt, Duration: r.Duration, Output: r.Output,
 		}
 	}
 	return callSplit(ctx, c, "Complete", len(wire),
@@ -263,4 +263,24 @@ func (c *Client) ForwardCallbacks(ctx context.Context, now time.Time) (int, erro
 	var resp countResp
 	err := c.call(ctx, "ForwardCallbacks", nowReq{Now: now}, &resp)
 	return resp.N, err
+}
+
+var _ backend.OutputStore = (*Client)(nil)
+
+// SetProgress implements backend.OutputStore. It fails with an error
+// wrapping errors.ErrUnsupported when the served backend keeps no output.
+func (c *Client) SetProgress(ctx context.Context, p backend.SetProgressParams) (backend.SetProgressResult, error) {
+	var resp backend.SetProgressResult
+	err := c.call(ctx, "SetProgress", progressReq{Params: p}, &resp)
+	return resp, err
+}
+
+// JobOutput implements backend.OutputStore (errors.ErrUnsupported as
+// SetProgress).
+func (c *Client) JobOutput(ctx context.Context, queue, id string) (*backend.JobOutput, error) {
+	var resp backend.JobOutput
+	if err := c.call(ctx, "JobOutput", jobOutputReq{Queue: queue, ID: id}, &resp); err != nil {
+		return nil, err
+	}
+	return &resp, nil
 }

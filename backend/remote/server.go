@@ -40,6 +40,10 @@ const (
 	maxDrainBytes = 1 << 30
 )
 
+// errNoOutput answers the output methods when the served backend keeps no
+// job output.
+var errNoOutput = fmt.Errorf("joblot: the served backend keeps no job output: %w", errors.ErrUnsupported)
+
 // errNoQuiet answers the quiet methods when the served backend has none.
 var errNoQuiet = fmt.Errorf("joblot: the served backend cannot quiet processes: %w", errors.ErrUnsupported)
 
@@ -207,7 +211,7 @@ func (s Server) newHandler(b backend.Backend, calls *sync.RWMutex) http.Handler 
 			}
 			results[i] = backend.Result{
 				Fetched: fromWireFetched(r.Fetched), Outcome: r.Outcome, Job: r.Job,
-				RetryAt: r.RetryAt, Duration: r.Duration,
+				RetryAt: r.RetryAt, Duration: r.Duration, Output: r.Output,
 			}
 		}
 		return empty{}, b.Complete(ctx, req.Proc, results)
@@ -318,6 +322,19 @@ func (s Server) newHandler(b backend.Backend, calls *sync.RWMutex) http.Handler 
 		}
 		q, err := quieter.QuietRequested(ctx, req.Proc)
 		return quietResp{q}, err
+	}))
+	outputs, isOutputStore := b.(backend.OutputStore)
+	h("SetProgress", serve(func(ctx context.Context, req progressReq) (backend.SetProgressResult, error) {
+		if !isOutputStore {
+			return backend.SetProgressResult{}, errNoOutput
+		}
+		return outputs.SetProgress(ctx, req.Params)
+	}))
+	h("JobOutput", serve(func(ctx context.Context, req jobOutputReq) (*backend.JobOutput, error) {
+		if !isOutputStore {
+			return nil, errNoOutput
+		}
+		return outputs.JobOutput(ctx, req.Queue, req.ID)
 	}))
 	h("Memory", serve(func(ctx context.Context, _ empty) (backend.MemoryInfo, error) {
 		if !isMR {

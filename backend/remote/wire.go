@@ -87,6 +87,19 @@ type wireResult struct {
 	Job      *backend.Job    `json:"job,omitempty"`
 	RetryAt  time.Time       `json:"retry_at"`
 	Duration time.Duration   `json:"duration"`
+	// Output is backend.Result.Output (absent in the common case).
+	Output *backend.JobOutput `json:"output,omitempty"`
+}
+
+// progressReq is backend.SetProgressParams.
+type progressReq struct {
+	Params backend.SetProgressParams `json:"params"`
+}
+
+// jobOutputReq names the job whose output is asked for.
+type jobOutputReq struct {
+	Queue string `json:"queue"`
+	ID    string `json:"id"`
 }
 
 type heartbeatReq struct {
