@@ -54,9 +54,9 @@ type JobOutput struct {
 	UpdatedAt time.Time `json:"updated_at"`
 }
 
-// Validate checks what a backend stores: names, progress range and note
-// size. The output's size is the caller's to bound (the byte cap bounds
-// the store).
+// Validate checks what a backend stores: names, progress range, note
+// size, and that the output is JSON. The output's size is the caller's to
+// bound (the byte cap bounds the store).
 func (o *JobOutput) Validate() error {
 	switch {
 	case o.Queue == "" || o.ID == "":
@@ -65,6 +65,8 @@ func (o *JobOutput) Validate() error {
 		return fmt.Errorf("joblot: progress %d out of 0..100", o.Progress)
 	case len(o.Note) > MaxProgressNote:
 		return fmt.Errorf("joblot: progress note of %d bytes: at most %d", len(o.Note), MaxProgressNote)
+	case o.Output != nil && !json.Valid(o.Output):
+		return errors.New("joblot: job output is not JSON")
 	}
 	return nil
 }
