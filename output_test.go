@@ -201,3 +201,73 @@ func TestOutputErrors(t *testing.T) {
 		t.Fatalf("after refused calls: %+v, %d writes", res.Output, ps.count())
 	}
 }
+
+// End to end on both backends: a job's progress is readable while it
+// runs, its output after it succeeded; a job that fails (and then
+// succeeds without output) keeps nothing.
+func TestOutputEndToEnd(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b backend.Backend) {
+		ctx := context.Background()
+		running, release := make(chan struct{}), make(chan struct{})
+		ws := NewWorkers()
+		AddWorker(ws, WorkFunc[outputArgs](func(ctx context.Context, job *Job[outputArgs]) error {
+			switch job.Args.N {
+			case 1:
+				if err := SetProgress(ctx, 30, "working"); err != nil {
+					return err
+				}
+				close(running)
+				<-release
+				return SetOutput(ctx, []int{1, 2, 3})
+			case 2:
+				if job.Attempt == 1 {
+					if err := SetProgress(ctx, 60, "about to fail"); err != nil {
+						return err
+					}
+					return errors.New("first attempt fails")
+				}
+			}
+			return nil
+		}), nil)
+		client := NewClient(b, ClientConfig{})
+		startServer(t, b, fastConfig(ws))
+		in := NewInspector(b)
+		j1, err := client.Enqueue(ctx, outputArgs{N: 1}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		waitRecv(t, "job 1 to run", running)
+		var rec *backend.JobOutput
+		waitFor(t, "job 1's progress", func() bool {
+			rec, _ = in.JobOutput(ctx, DefaultQueue, j1.ID)
+			return rec != nil
+		})
+		if rec.Succeeded || rec.Progress != 30 || rec.Note != "working" {
+			t.Fatalf("while running: %+v", rec)
+		}
+		close(release)
+		waitFor(t, "job 1's output", func() bool {
+			rec, _ = in.JobOutput(ctx, DefaultQueue, j1.ID)
+			return rec != nil && rec.Succeeded
+		})
+		if string(rec.Output) != "[1,2,3]" || rec.Progress != 30 {
+			t.Fatalf("after success: %+v", rec)
+		}
+
+		j2, err := client.Enqueue(ctx, outputArgs{N: 2}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, "job 2 to succeed", func() bool {
+			st, err := in.Stats(ctx)
+			return err == nil && st.Processed == 3
+		})
+		if _, err := in.JobOutput(ctx, DefaultQueue, j2.ID); !errors.Is(err, backend.ErrNoOutput) {
+			t.Fatalf("job 2 (failed, then succeeded without output): %v, want ErrNoOutput", err)
+		}
+		st, err := in.Stats(ctx)
+		if err != nil || st.OutputRecords != 1 {
+			t.Fatalf("stats: %d records, %v; want 1", st.OutputRecords, err)
+		}
+	})
+}
