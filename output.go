@@ -55,8 +55,8 @@ func SetOutput(ctx context.Context, v any) error {
 	if err != nil {
 		return fmt.Errorf("joblot: encode job output: %w", err)
 	}
-	if len(b) > r.maxBytes {
-		return fmt.Errorf("%w: %d bytes, at most %d", ErrOutputTooLarge, len(b), r.maxBytes)
+	if max := r.maxBytes(); len(b) > max {
+		return fmt.Errorf("%w: %d bytes, at most %d", ErrOutputTooLarge, len(b), max)
 	}
 	r.mu.Lock()
 	r.output = b
@@ -87,54 +87,48 @@ func SetProgress(ctx context.Context, percent int, note string) error {
 	return nil
 }
 
-type outputKey struct{}
-
-// recorderOf returns the recorder of the job running with ctx.
+// recorderOf returns the recorder of the job running with ctx (it lives
+// in the attempt and is reached through the job's jobRun: no allocation
+// per job).
 func recorderOf(ctx context.Context) (*outputRecorder, error) {
-	r, ok := ctx.Value(outputKey{}).(*outputRecorder)
-	if !ok {
+	run, ok := ctx.Value(jobRunKey{}).(*jobRun)
+	if !ok || run.out == nil {
 		return nil, ErrNotInJob
 	}
-	if r.store == nil {
+	if run.out.store() == nil {
 		return nil, ErrOutputUnsupported
 	}
-	return r, nil
+	return run.out, nil
 }
 
-// withOutput gives the attempt a recorder and puts it in ctx.
-func (s *Server) withOutput(ctx context.Context, a *attempt) context.Context {
-	store, _ := s.backend.(backend.OutputStore)
-	r := &outputRecorder{
-		store:    store,
-		queue:    a.Queue,
-		id:       a.Job.ID,
-		maxBytes: s.cfg.MaxOutputBytes,
-		interval: s.cfg.ProgressInterval,
-		now:      s.cfg.Now,
-		onErr: func(err error) {
-			s.logger.Warn("joblot: recording job progress failed", jobLogAttrs(a.Fetched, "err", err)...)
-		},
+// initOutput readies the attempt's recorder.
+func (s *Server) initOutput(a *attempt) { a.out.s, a.out.f = s, a.Fetched }
+
+func (r *outputRecorder) store() backend.OutputStore {
+	st, _ := r.s.backend.(backend.OutputStore)
+	return st
+}
+
+func (r *outputRecorder) maxBytes() int {
+	if n := r.s.cfg.MaxOutputBytes; n > 0 {
+		return n
 	}
-	if r.maxBytes <= 0 {
-		r.maxBytes = DefaultMaxOutputBytes
+	return DefaultMaxOutputBytes
+}
+
+func (r *outputRecorder) interval() time.Duration {
+	if d := r.s.cfg.ProgressInterval; d > 0 {
+		return d
 	}
-	if r.interval <= 0 {
-		r.interval = DefaultProgressInterval
-	}
-	a.out = r
-	return context.WithValue(ctx, outputKey{}, r)
+	return DefaultProgressInterval
 }
 
 // outputRecorder holds what one attempt recorded: its output, kept in
 // memory until the ack, and its progress, written to the store at most
 // once per interval by a timer (the latest value winning).
 type outputRecorder struct {
-	store     backend.OutputStore
-	queue, id string
-	maxBytes  int
-	interval  time.Duration
-	now       func() time.Time
-	onErr     func(error)
+	s *Server
+	f *backend.Fetched
 
 	mu          sync.Mutex
 	output      json.RawMessage
@@ -167,7 +161,7 @@ func (r *outputRecorder) setProgress(percent int, note string) {
 func (r *outputRecorder) schedule() {
 	r.pending, r.written = true, true
 	r.flushes.Add(1)
-	wait := r.interval - time.Since(r.lastWrite)
+	wait := r.interval() - time.Since(r.lastWrite)
 	if r.lastWrite.IsZero() || wait <= 0 {
 		go r.flush()
 		return
@@ -185,16 +179,16 @@ func (r *outputRecorder) flush() {
 		r.mu.Unlock()
 		return
 	}
-	p := backend.SetProgressParams{Queue: r.queue, ID: r.id, Progress: r.percent, Note: r.note, Now: r.now()}
+	p := backend.SetProgressParams{Queue: r.f.Queue, ID: r.f.ID, Progress: r.percent, Note: r.note, Now: r.s.cfg.Now()}
 	r.dirty = false
 	r.lastWrite = time.Now()
 	r.mu.Unlock()
 
 	ctx, cancel := context.WithTimeout(context.Background(), progressWriteTimeout)
-	_, err := r.store.SetProgress(ctx, p)
+	_, err := r.store().SetProgress(ctx, p)
 	cancel()
-	if err != nil && r.onErr != nil {
-		r.onErr(err)
+	if err != nil {
+		r.s.logger.Warn("joblot: recording job progress failed", jobLogAttrs(r.f, "err", err)...)
 	}
 
 	r.mu.Lock()
@@ -207,12 +201,9 @@ func (r *outputRecorder) flush() {
 
 // settle ends the recording: no write happens after it returns. It gives
 // res what the backend must do with the attempt's record: store it with
-// a success, remove the progress of any other outcome. A nil recorder (a
-// job that never ran) leaves res as it is.
+// a success, remove the progress of any other outcome. The recorder of a
+// job that never ran records nothing and leaves res as it is.
 func (r *outputRecorder) settle(res backend.Result) backend.Result {
-	if r == nil {
-		return res
-	}
 	r.mu.Lock()
 	if r.closed {
 		r.mu.Unlock()
@@ -231,11 +222,11 @@ func (r *outputRecorder) settle(res backend.Result) backend.Result {
 	switch {
 	case res.Outcome == backend.OutcomeSucceeded && (r.output != nil || r.hasProgress):
 		res.Output = &backend.JobOutput{
-			Queue: r.queue, ID: r.id, Output: r.output, Succeeded: true,
-			Progress: r.percent, Note: r.note, HasProgress: r.hasProgress, UpdatedAt: r.now(),
+			Queue: r.f.Queue, ID: r.f.ID, Output: r.output, Succeeded: true,
+			Progress: r.percent, Note: r.note, HasProgress: r.hasProgress, UpdatedAt: r.s.cfg.Now(),
 		}
 	case r.written:
-		res.Output = &backend.JobOutput{Queue: r.queue, ID: r.id}
+		res.Output = &backend.JobOutput{Queue: r.f.Queue, ID: r.f.ID}
 	}
 	return res
 }

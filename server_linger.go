@@ -48,7 +48,7 @@ type attempt struct {
 	// cancel is CancelJob's request to cancel it (server_cancel.go).
 	cancel attemptCancel
 	// out is what the job records with SetOutput and SetProgress (output.go).
-	out *outputRecorder
+	out outputRecorder
 }
 
 // worker is a worker goroutine, registered so that Stop can find the

@@ -111,7 +111,7 @@ func (s *Server) runJob(w *worker, a *attempt, entry *workerEntry) (err error) {
 	}
 	ctx, cancel := context.WithCancelCause(a.parent) // CancelJob cancels it (server_cancel.go)
 	defer cancel(nil)
-	ctx = s.withOutput(ctx, a)
+	s.initOutput(a) // before the abandon timer, which reads it
 	a.cancellable(cancel)
 	if timeout > 0 {
 		var cancel context.CancelFunc
@@ -139,7 +139,7 @@ func (s *Server) runJob(w *worker, a *attempt, entry *workerEntry) (err error) {
 	if job.TraceContext != "" {
 		meta.TraceContext = []byte(job.TraceContext)
 	}
-	ctx = context.WithValue(ctx, jobRunKey{}, &jobRun{client: s.client, jobID: job.ID, batchID: job.BatchID})
+	ctx = context.WithValue(ctx, jobRunKey{}, &jobRun{client: s.client, jobID: job.ID, batchID: job.BatchID, out: &a.out})
 
 	defer func() {
 		if r := recover(); r != nil {
