@@ -49,8 +49,10 @@ dead jobs in turn: on a long queue this reads the whole queue.`,
 			return a.inspect(cmd.Context(), func(in *joblot.Inspector, _ *store) error {
 				j, set, err := in.Job(cmd.Context(), queue, args[0])
 				out, oerr := in.JobOutput(cmd.Context(), queue, args[0])
-				if oerr != nil && !errors.Is(oerr, backend.ErrNoOutput) && !errors.Is(oerr, joblot.ErrOutputUnsupported) {
-					return oerr
+				if oerr != nil && !errors.Is(oerr, backend.ErrNoOutput) && !errors.Is(oerr, errors.ErrUnsupported) {
+					// The job is worth showing without it (an owner process
+					// older than this CLI does not serve outputs).
+					fmt.Fprintln(a.stderr, "joblot: reading the job's output:", cellN(oerr.Error(), maxErrorRunes))
 				}
 				if errors.Is(err, backend.ErrJobNotFound) && out != nil && out.Succeeded {
 					// Deleted on success; its output tells what it did.
