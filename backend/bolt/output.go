@@ -18,9 +18,11 @@ import (
 //	                        backend.OutputMember, record
 //	                        backend.EncodeOutput)
 //	e<expiry ms><member> -> nil: the expiry index the janitor sweeps
-//	m                    -> bytes, dropped (2 x 8 bytes big-endian):
-//	                        #member + #record summed over the records, and
-//	                        the writes the byte cap refused
+//	m                    -> bytes, dropped, records (3 x 8 bytes
+//	                        big-endian): #member + #record summed over the
+//	                        records, the writes the byte cap refused, and
+//	                        how many records there are (Stats reads them in
+//	                        O(1))
 //
 // The same accounting as the Redis backend's, so the byte cap means the
 // same on both.
@@ -32,18 +34,24 @@ var (
 
 var _ backend.OutputStore = (*Backend)(nil)
 
-// outMeta reads the byte count and drop counter.
-func outMeta(bk *bbolt.Bucket) (bytes, dropped int64) {
-	if v := bk.Get(keyOutMeta); len(v) == 16 {
-		return int64(binary.BigEndian.Uint64(v)), int64(binary.BigEndian.Uint64(v[8:]))
+// outCounts are the bucket's counters, stored under "m".
+type outCounts struct{ bytes, dropped, records int64 }
+
+func readOutCounts(bk *bbolt.Bucket) outCounts {
+	var c outCounts
+	if v := bk.Get(keyOutMeta); len(v) == 24 {
+		c.bytes = int64(binary.BigEndian.Uint64(v))
+		c.dropped = int64(binary.BigEndian.Uint64(v[8:]))
+		c.records = int64(binary.BigEndian.Uint64(v[16:]))
 	}
-	return 0, 0
+	return c
 }
 
-func putOutMeta(bk *bbolt.Bucket, bytes, dropped int64) error {
-	v := make([]byte, 16)
-	binary.BigEndian.PutUint64(v, uint64(bytes))
-	binary.BigEndian.PutUint64(v[8:], uint64(dropped))
+func (c outCounts) write(bk *bbolt.Bucket) error {
+	v := make([]byte, 24)
+	binary.BigEndian.PutUint64(v, uint64(c.bytes))
+	binary.BigEndian.PutUint64(v[8:], uint64(c.dropped))
+	binary.BigEndian.PutUint64(v[16:], uint64(c.records))
 	return bk.Put(keyOutMeta, v)
 }
 
@@ -53,75 +61,68 @@ func outExpKey(expiry []byte, member string) []byte {
 	return append(append([]byte{'e'}, expiry...), member...)
 }
 
-// outRemove removes member's record; it returns the bytes freed.
-func outRemove(bk *bbolt.Bucket, member string) (int64, error) {
+// remove removes member's record, if any, and counts it out.
+func (c *outCounts) remove(bk *bbolt.Bucket, member string) error {
 	dk := outDataKey(member)
 	v := bk.Get(dk)
 	if len(v) < 8 {
-		return 0, nil
+		return nil
 	}
-	freed := int64(len(member) + len(v) - 8)
+	c.bytes -= int64(len(member) + len(v) - 8)
+	c.records--
 	if err := bk.Delete(outExpKey(v[:8], member)); err != nil {
-		return 0, err
+		return err
 	}
-	return freed, bk.Delete(dk)
+	return bk.Delete(dk)
 }
 
-// outSweep removes up to limit records expired at now; it returns how
-// many and the bytes freed.
-func outSweep(bk *bbolt.Bucket, now time.Time, limit int) (int, int64, error) {
+// sweep removes up to limit records expired at now; it returns how many.
+func (c *outCounts) sweep(bk *bbolt.Bucket, now time.Time, limit int) (int, error) {
 	var members []string
 	cur := bk.Cursor()
 	for k, _ := cur.Seek([]byte{'e'}); len(k) >= 9 && k[0] == 'e' && len(members) < limit && !keyTime(k[1:]).After(now); k, _ = cur.Next() {
 		members = append(members, string(k[9:]))
 	}
-	var freed int64
 	for _, m := range members {
-		f, err := outRemove(bk, m)
-		if err != nil {
-			return 0, 0, err
+		if err := c.remove(bk, m); err != nil {
+			return 0, err
 		}
-		freed += f
 	}
-	return len(members), freed, nil
+	return len(members), nil
 }
 
 // putOutput stores record o within the byte cap, as output_put.lua does
 // on Redis: it expires at now + Limits.OutputTTL and sweeps a few
-// records expired at now first, never replaces a
-// final record with progress, and on a refusal counts a drop and removes
-// the job's previous record. It reports whether o was stored.
+// records expired at now first, never replaces a final record with
+// progress, and on a refusal counts a drop and removes the job's previous
+// record. It reports whether o was stored.
 func (c *txc) putOutput(o *backend.JobOutput, now time.Time) (bool, error) {
 	v, err := backend.EncodeOutput(o)
 	if err != nil {
 		return false, err
 	}
 	bk := c.bucket(bucketOut)
-	bytes, dropped := outMeta(bk)
-	_, freed, err := outSweep(bk, now, backend.OutputSweep)
-	if err != nil {
+	n := readOutCounts(bk)
+	if _, err := n.sweep(bk, now, backend.OutputSweep); err != nil {
 		return false, err
 	}
-	bytes -= freed
 	member := backend.OutputMember(o.Queue, o.ID)
 	old := bk.Get(outDataKey(member))
 	if len(old) > 8 && v[0] == 'P' && old[8] == 'S' {
-		return false, putOutMeta(bk, bytes, dropped)
+		return false, n.write(bk)
 	}
 	var oldSize int64
 	if len(old) >= 8 {
 		oldSize = int64(len(member) + len(old) - 8)
 	}
 	size := int64(len(member) + len(v))
-	if bytes-oldSize+size > c.b.limits.OutputMaxBytes {
-		f, err := outRemove(bk, member)
-		if err != nil {
-			return false, err
-		}
-		return false, putOutMeta(bk, bytes-f, dropped+1)
-	}
-	if _, err := outRemove(bk, member); err != nil {
+	stored := n.bytes-oldSize+size <= c.b.limits.OutputMaxBytes
+	if err := n.remove(bk, member); err != nil {
 		return false, err
+	}
+	if !stored {
+		n.dropped++
+		return false, n.write(bk)
 	}
 	expiry := make([]byte, 8)
 	binary.BigEndian.PutUint64(expiry, ms(now.Add(c.b.limits.OutputTTL)))
@@ -131,7 +132,9 @@ func (c *txc) putOutput(o *backend.JobOutput, now time.Time) (bool, error) {
 	if err := bk.Put(outExpKey(expiry, member), nil); err != nil {
 		return false, err
 	}
-	return true, putOutMeta(bk, bytes-oldSize+size, dropped)
+	n.bytes += size
+	n.records++
+	return true, n.write(bk)
 }
 
 // recordOutput applies a result's output record: stored with a success,
@@ -153,12 +156,11 @@ func (c *txc) recordOutput(r backend.Result) error {
 	if old := bk.Get(outDataKey(member)); len(old) <= 8 || old[8] == 'S' {
 		return nil
 	}
-	freed, err := outRemove(bk, member)
-	if err != nil {
+	n := readOutCounts(bk)
+	if err := n.remove(bk, member); err != nil {
 		return err
 	}
-	bytes, dropped := outMeta(bk)
-	return putOutMeta(bk, bytes-freed, dropped)
+	return n.write(bk)
 }
 
 // expireOutputs removes the records whose lifetime ended (the janitor).
@@ -167,12 +169,11 @@ func (c *txc) expireOutputs(now time.Time) error {
 	if bk == nil {
 		return nil
 	}
-	n, freed, err := outSweep(bk, now, janitorChunk)
-	if err != nil || n == 0 {
+	n := readOutCounts(bk)
+	if k, err := n.sweep(bk, now, janitorChunk); err != nil || k == 0 {
 		return err
 	}
-	bytes, dropped := outMeta(bk)
-	return putOutMeta(bk, bytes-freed, dropped)
+	return n.write(bk)
 }
 
 // outputsDue reports whether a record's lifetime has ended.
@@ -227,9 +228,6 @@ func outputStats(tx *bbolt.Tx, s *backend.Stats) {
 	if bk == nil {
 		return
 	}
-	s.OutputBytes, s.OutputDropped = outMeta(bk)
-	cur := bk.Cursor()
-	for k, _ := cur.Seek([]byte{'d'}); len(k) > 0 && k[0] == 'd'; k, _ = cur.Next() {
-		s.OutputRecords++
-	}
+	n := readOutCounts(bk)
+	s.OutputBytes, s.OutputDropped, s.OutputRecords = n.bytes, n.dropped, n.records
 }
