@@ -69,6 +69,7 @@ func groups() []group {
 		{"Cancel", cancelTests()},
 		{"Unique", uniqueTests()},
 		{"Periodic", periodicTests()},
+		{"Output", outputTests()},
 	}
 }
 
