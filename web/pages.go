@@ -1,6 +1,7 @@
 package web
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -8,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"time"
 
@@ -607,8 +609,66 @@ func (h *handler) errorGroups(w http.ResponseWriter, r *http.Request) {
 	h.render(w, r, "errors", "Errors", errorsView{Queue: f.Queue, Kind: f.Kind, Groups: gs})
 }
 
+// familyRow is a key family's bytes.
+type familyRow struct {
+	Family string
+	Bytes  int64
+}
+
+// memoryPage is the memory page.
+type memoryPage struct {
+	Memory   *memoryView
+	Families []familyRow
+	// HasCleanup says a cleanup is configured; DryRun is its report when
+	// asked for (?dryrun=1), Applied after an apply.
+	HasCleanup bool
+	DryRun     []CleanupRow
+	Applied    []CleanupRow
+	Err        string
+}
+
 func (h *handler) memory(w http.ResponseWriter, r *http.Request) {
-	h.render(w, r, "memory", "Memory", h.readMemory(r.Context()))
+	v := memoryPage{Memory: h.readMemory(r.Context()), HasCleanup: h.opts.Cleanup != nil}
+	if h.opts.Families != nil {
+		fam, err := h.opts.Families(r.Context())
+		if err != nil {
+			v.Err = err.Error()
+		}
+		for k, n := range fam {
+			v.Families = append(v.Families, familyRow{Family: k, Bytes: n})
+		}
+		slices.SortFunc(v.Families, func(a, b familyRow) int { return cmp.Compare(b.Bytes, a.Bytes) })
+	}
+	if h.opts.Cleanup != nil && r.URL.Query().Get("dryrun") != "" {
+		rows, err := h.opts.Cleanup(r.Context(), false)
+		if err != nil {
+			v.Err = err.Error()
+		}
+		v.DryRun = rows
+		if v.DryRun == nil {
+			v.DryRun = []CleanupRow{}
+		}
+	}
+	h.render(w, r, "memory", "Memory", v)
+}
+
+// cleanup applies the cleanup; the page that asks shows the dry run's
+// counts first.
+func (h *handler) cleanup(w http.ResponseWriter, r *http.Request) {
+	if h.opts.Cleanup == nil {
+		http.NotFound(w, r)
+		return
+	}
+	rows, err := h.opts.Cleanup(r.Context(), true)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	v := memoryPage{Memory: h.readMemory(r.Context()), HasCleanup: true, Applied: rows}
+	if v.Applied == nil {
+		v.Applied = []CleanupRow{}
+	}
+	h.render(w, r, "memory", "Memory", v)
 }
 
 // errorsIsNotFound reports a missing job or batch.

@@ -81,6 +81,14 @@ type Options struct {
 	// the memory page (the Redis and file backends implement it: pass the
 	// backend). Nil hides memory.
 	Memory backend.MemoryReporter
+	// Families, if set, measures the store's memory by key family (bytes
+	// per family) for the memory page. Nil hides the table. `joblot web`
+	// sets it on Redis.
+	Families func(ctx context.Context) (map[string]int64, error)
+	// Cleanup, if set, removes what the store no longer needs (apply) or
+	// reports what it would remove (!apply): the memory page shows a dry
+	// run and applies it behind a confirmation. Nil hides it.
+	Cleanup func(ctx context.Context, apply bool) ([]CleanupRow, error)
 	// Authorize, if set, is asked for every request with the access it
 	// needs; false answers 403. Nil allows everything: mount the handler
 	// behind your own authentication.
@@ -102,6 +110,13 @@ type Options struct {
 	MaxText int
 	// Logger receives errors; nil means slog.Default().
 	Logger *slog.Logger
+}
+
+// CleanupRow is one target of a cleanup: what it removed, or would.
+type CleanupRow struct {
+	Target string
+	// Keys and Members removed (or found by a dry run), and their bytes.
+	Keys, Members, Bytes int64
 }
 
 // handler is the dashboard.
@@ -222,6 +237,7 @@ func (h *handler) routes() {
 	m.HandleFunc("POST /batch/cancel", h.cancelBatch)
 	m.HandleFunc("GET /errors", h.errorGroups)
 	m.HandleFunc("GET /memory", h.memory)
+	m.HandleFunc("POST /memory/cleanup", h.cleanup)
 	h.mux = m
 }
 
