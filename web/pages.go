@@ -225,9 +225,20 @@ func parseSet(s string) (backend.JobSet, bool) {
 
 // filterFrom reads a job filter from a query or form: queue, kind, batch,
 // group (error fingerprint), q (error text), cursor.
+// A field sent as "name~" is percent-encoded (filterField).
 func filterFrom(set backend.JobSet, v url.Values) backend.JobFilter {
-	return backend.JobFilter{Set: set, Queue: v.Get("queue"), Kind: v.Get("kind"), BatchID: v.Get("batch"),
-		ErrorFingerprint: v.Get("group"), ErrorContains: v.Get("q"), Cursor: v.Get("cursor")}
+	get := func(k string) string {
+		if s := v.Get(k); s != "" || !v.Has(k+"~") {
+			return s
+		}
+		s, err := url.QueryUnescape(v.Get(k + "~"))
+		if err != nil {
+			return v.Get(k + "~")
+		}
+		return s
+	}
+	return backend.JobFilter{Set: set, Queue: get("queue"), Kind: get("kind"), BatchID: get("batch"),
+		ErrorFingerprint: get("group"), ErrorContains: get("q"), Cursor: v.Get("cursor")}
 }
 
 // filterValues is the query string of a filter (without its cursor).
@@ -600,7 +611,8 @@ type errorsView struct {
 
 func (h *handler) errorGroups(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	f := backend.ErrorGroupFilter{Queue: q.Get("queue"), Kind: q.Get("kind"), Limit: 100}
+	jf := filterFrom("", q)
+	f := backend.ErrorGroupFilter{Queue: jf.Queue, Kind: jf.Kind, Limit: 100}
 	gs, err := h.in.ErrorGroups(r.Context(), f)
 	if err != nil {
 		h.fail(w, r, err)

@@ -3,6 +3,7 @@ package web
 import (
 	"bytes"
 	"fmt"
+	"html"
 	"html/template"
 	"net/http"
 	"net/url"
@@ -63,10 +64,8 @@ func parsePages(h *handler) (map[string]*template.Template, error) {
 		// enc percent-encodes a value a form sends back (hidden
 		// fields): job data reaches the page as plain ASCII, control
 		// bytes included, and postForm decodes it exactly.
-		"enc": url.QueryEscape,
-		// inval is a value shown in a text field: as is when printable,
-		// else escaped visibly (the links carry the exact value).
-		"inval": termtext.Escape,
+		"enc":   url.QueryEscape,
+		"field": filterField,
 		"bytes": humanBytes,
 		"num":   func(n int64) string { return strconv.FormatInt(n, 10) },
 	}
@@ -107,6 +106,19 @@ func humanBytes(n int64) string {
 		exp++
 	}
 	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+}
+
+// filterField renders a filter's text field. A value with control or
+// bidi characters cannot be shown as is, so it shows escaped in a field
+// that is not sent, and travels percent-encoded in a hidden "name~" field
+// that filterFrom decodes: resubmitting the form keeps the exact value.
+func filterField(name, value string) template.HTML {
+	n := html.EscapeString(name)
+	if e := termtext.Escape(value); e != value {
+		return template.HTML(`<input value="` + html.EscapeString(e) + `" readonly title="holds control characters; clear the filter to change it">` +
+			`<input type="hidden" name="` + n + `~" value="` + html.EscapeString(url.QueryEscape(value)) + `">`)
+	}
+	return template.HTML(`<input name="` + n + `" value="` + html.EscapeString(value) + `">`)
 }
 
 // cut bounds a message (not job data shown in a page: that goes through t).

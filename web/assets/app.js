@@ -33,6 +33,12 @@
             { label: "processed", stroke: "#2563eb" },
             { label: "failed", stroke: "#dc2626" }
           ],
+          // One bucket alone would make uPlot span years: show a step
+          // either side of it.
+          scales: { x: { time: true, range: function (u, min, max) {
+            var step = d.step === "minute" ? 60 : 86400;
+            return min === max ? [min - step, max + step] : [min, max];
+          } } },
           axes: [{}, {}]
         }, data, el);
       })
