@@ -76,4 +76,3 @@ func BenchmarkDead(b *testing.B) { benchPage(b, "/jobs/dead") }
 
 // BenchmarkDeadFiltered is a page of the dead set filtered by kind.
 func BenchmarkDeadFiltered(b *testing.B) { benchPage(b, "/jobs/dead?kind=bench.fail&q=boom") }
-
