@@ -16,6 +16,7 @@ import (
 
 	"github.com/joblot/joblot"
 	"github.com/joblot/joblot/backend"
+	"github.com/joblot/joblot/web"
 )
 
 // browserTimeout bounds a whole browser test: generous, for a busy
@@ -269,4 +270,24 @@ func TestBrowserActions(t *testing.T) {
 	}
 	br.shot(t, "batch-cancelled")
 	br.check(t, "cancel batch")
+}
+
+// TestBrowserLiveRefresh: htmx refreshes the queues table in place. A job
+// enqueued on a new queue shows up while the page stays the same document
+// (a marker set on window survives, so nothing reloaded).
+func TestBrowserLiveRefresh(t *testing.T) {
+	b := testBackends(t)["bolt"]
+	seedFixture(t, b)
+	ts := mount(t, b, func(o *web.Options) { o.Refresh = 200 * time.Millisecond })
+	br := newBrowser(t, ts.URL+mountPath)
+	br.do(t, "queues", chromedp.Navigate(br.base+"/queues"), chromedp.WaitReady(chromedp.CSS("main table")))
+	if _, err := chromedp.Run(br.ctx, chromedp.Evaluate[bool](`window.joblotMarker = true`)); err != nil {
+		t.Fatal(err)
+	}
+	job := &backend.Job{ID: backend.NewJobID(), Kind: "late", Queue: "late-queue", Args: []byte(`{}`), CreatedAt: time.Now()}
+	if _, err := b.Enqueue(context.Background(), []*backend.Job{job}); err != nil {
+		t.Fatal(err)
+	}
+	br.waitJS(t, "the new queue to show without a reload", `window.joblotMarker === true && document.querySelector("main table").textContent.includes("late-queue")`)
+	br.check(t, "live refresh")
 }

@@ -339,3 +339,19 @@ func TestNewNeedsInspector(t *testing.T) {
 		t.Fatalf("New without an inspector: %v", err)
 	}
 }
+
+// TestLongStringsAreCut: a job's long error message and args show cut in
+// the dead set's table (ending in an ellipsis), never whole.
+func TestLongStringsAreCut(t *testing.T) {
+	b := testBackends(t)["bolt"]
+	long := strings.Repeat("A", 5000) + "TAIL"
+	seed(t, b, []seedSpec{{set: backend.SetDead, queue: plainQueue, kind: "k", errMsg: long, n: 1}})
+	ts := mount(t, b, nil)
+	_, body := get(t, ts.URL+mountPath+"/jobs/dead")
+	if strings.Contains(body, "TAIL") || !strings.Contains(body, strings.Repeat("A", 150)) || !strings.Contains(body, "A…") {
+		t.Fatalf("the long message is not cut to a bounded prefix with an ellipsis (page %d bytes)", len(body))
+	}
+	if len(body) > 40000 {
+		t.Fatalf("page of one job is %d bytes", len(body))
+	}
+}
