@@ -606,19 +606,34 @@ func (h *handler) cancelBatch(w http.ResponseWriter, r *http.Request) {
 // errorsView is the cross-batch error groups.
 type errorsView struct {
 	Queue, Kind string
-	Groups      []backend.ErrorGroupStat
+	// Since is the window asked for ("2h"; "" for the whole retention).
+	Since  string
+	Groups []backend.ErrorGroupStat
 }
 
 func (h *handler) errorGroups(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	jf := filterFrom("", q)
-	f := backend.ErrorGroupFilter{Queue: jf.Queue, Kind: jf.Kind, Limit: 100}
+	f := backend.ErrorGroupFilter{Queue: jf.Queue, Kind: jf.Kind, Limit: maxErrorGroupRows}
+	since := q.Get("since")
+	if since != "" {
+		d, err := time.ParseDuration(since)
+		if err != nil || d <= 0 {
+			badRequest(w, "since must be a positive duration such as 2h")
+			return
+		}
+		now := time.Now
+		if h.in.Now != nil {
+			now = h.in.Now
+		}
+		f.Since = now().Add(-d)
+	}
 	gs, err := h.in.ErrorGroups(r.Context(), f)
 	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
-	h.render(w, r, "errors", "Errors", errorsView{Queue: f.Queue, Kind: f.Kind, Groups: gs})
+	h.render(w, r, "errors", "Errors", errorsView{Queue: f.Queue, Kind: f.Kind, Since: since, Groups: gs})
 }
 
 // familyRow is a key family's bytes.

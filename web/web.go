@@ -66,6 +66,8 @@ const (
 	DefaultMaxText = 200
 	// DefaultMaxArgs bounds the args shown on a job's page (runes).
 	DefaultMaxArgs = 4000
+	// maxErrorGroupRows bounds the groups the errors page lists.
+	maxErrorGroupRows = 100
 	// maxTreeNodes bounds the batches a batch page's tree reads.
 	maxTreeNodes = 200
 )

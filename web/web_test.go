@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/joblot/joblot"
 	"github.com/joblot/joblot/backend"
@@ -146,6 +147,14 @@ func TestEveryLinkWorks(t *testing.T) {
 	if len(seen) < 30 {
 		t.Fatalf("followed only %d links", len(seen))
 	}
+	if code, body := get(t, ts.URL+mountPath+"/errors?since=2h"); code != http.StatusOK || !strings.Contains(body, "boom&lt;script&gt;") {
+		t.Errorf("errors since 2h: %d, or no group", code)
+	}
+	for _, bad := range []string{"/errors?since=soon", "/jobs/nosuchset", "/batches?before=x"} {
+		if code, _ := get(t, ts.URL+mountPath+bad); code != http.StatusBadRequest && code != http.StatusNotFound {
+			t.Errorf("GET %s: %d, want 400 or 404", bad, code)
+		}
+	}
 }
 
 // TestWritesMoveJobs retries one dead job, deletes the dead jobs of a
@@ -211,6 +220,20 @@ func TestWritesMoveJobs(t *testing.T) {
 			st, _ := in.Stats(ctx)
 			if q, _ := st.Queue(xssQueue); q.Size != 0 {
 				t.Fatalf("queue size after clear: %d", q.Size)
+			}
+			// Quiet a live process: Stats reports it quiet at once.
+			if err := b.Heartbeat(ctx, backend.ProcessInfo{ID: "proc" + xss, Hostname: "host" + xss, PID: 1, Queues: []string{plainQueue}, Concurrency: 2, StartedAt: time.Now()}, time.Hour); err != nil {
+				t.Fatal(err)
+			}
+			if _, body := get(t, ts.URL+mountPath+"/processes"); !strings.Contains(body, "host&lt;script&gt;") || !strings.Contains(body, ">Quiet</button>") {
+				t.Fatalf("processes page does not show the live process with a quiet button:\n%s", body)
+			}
+			if r := post(t, ts.URL, mountPath+"/processes/quiet", url.Values{"id": {url.QueryEscape("proc" + xss)}}); r.StatusCode != http.StatusSeeOther {
+				t.Fatalf("quiet: %d", r.StatusCode)
+			}
+			st, _ = in.Stats(ctx)
+			if len(st.Processes) != 1 || !st.Processes[0].Quiet {
+				t.Fatalf("process not quiet: %+v", st.Processes)
 			}
 			if r := post(t, ts.URL, mountPath+"/batch/cancel", url.Values{"id": {batchID}}); r.StatusCode != http.StatusSeeOther {
 				t.Fatalf("cancel batch: %d", r.StatusCode)
