@@ -649,9 +649,10 @@ type memoryPage struct {
 	// HasCleanup says a cleanup is configured; DryRun is its report when
 	// asked for (?dryrun=1), Applied after an apply.
 	HasCleanup bool
-	DryRun     []CleanupRow
-	Applied    []CleanupRow
-	Err        string
+	// DryRan and Applied say which of DryRun and Done is shown.
+	DryRan, Applied bool
+	DryRun, Done    []CleanupRow
+	Err             string
 }
 
 func (h *handler) memory(w http.ResponseWriter, r *http.Request) {
@@ -671,10 +672,7 @@ func (h *handler) memory(w http.ResponseWriter, r *http.Request) {
 		if err != nil {
 			v.Err = err.Error()
 		}
-		v.DryRun = rows
-		if v.DryRun == nil {
-			v.DryRun = []CleanupRow{}
-		}
+		v.DryRun, v.DryRan = rows, err == nil
 	}
 	h.render(w, r, "memory", "Memory", v)
 }
@@ -691,10 +689,7 @@ func (h *handler) cleanup(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	v := memoryPage{Memory: h.readMemory(r.Context()), HasCleanup: true, Applied: rows}
-	if v.Applied == nil {
-		v.Applied = []CleanupRow{}
-	}
+	v := memoryPage{Memory: h.readMemory(r.Context()), HasCleanup: true, Applied: true, Done: rows}
 	h.render(w, r, "memory", "Memory", v)
 }
 
