@@ -378,3 +378,26 @@ func TestLongStringsAreCut(t *testing.T) {
 		t.Fatalf("page of one job is %d bytes", len(body))
 	}
 }
+
+// TestRetryPage retries the jobs of one page (the ids and queues the page's
+// form carries, percent-encoded as the page writes them): exactly those
+// leave the dead set.
+func TestRetryPage(t *testing.T) {
+	b := testBackends(t)["redis"]
+	seed(t, b, []seedSpec{{set: backend.SetDead, queue: xssQueue, kind: "k", errMsg: "boom", n: 5}})
+	ts := mount(t, b, func(o *web.Options) { o.PageSize = 3 })
+	_, body := get(t, ts.URL+mountPath+"/jobs/dead")
+	form := url.Values{"scope": {"page"}, "action": {"retry"}}
+	for _, m := range regexp.MustCompile(`<input type="hidden" name="(id|jq)" value="([^"]*)">`).FindAllStringSubmatch(body, -1) {
+		form[m[1]] = append(form[m[1]], html.UnescapeString(m[2]))
+	}
+	// The page form comes first: its fields are the first 3 pairs.
+	form["id"], form["jq"] = form["id"][:3], form["jq"][:3]
+	if r := post(t, ts.URL, mountPath+"/jobs/dead/act", form); r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("retry page: %d", r.StatusCode)
+	}
+	st, _ := joblot.NewInspector(b).Stats(context.Background())
+	if q, _ := st.Queue(xssQueue); q.Dead != 2 || q.Size != 3 {
+		t.Fatalf("after retrying a page of 3: dead %d, queued %d; want 2, 3", q.Dead, q.Size)
+	}
+}
