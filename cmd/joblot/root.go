@@ -106,6 +106,7 @@ JOBLOT_REDIS_URL or use --redis-url-file (mode 600) instead.
 		newProcessCmd(a),
 		newHealthCmd(a),
 		newJobCmd(a),
+		newWebCmd(a),
 	)
 	return root
 }
