@@ -81,6 +81,9 @@ const (
 	recoveredShare = 0.5
 	// rateWindow is the window throughput is measured over.
 	rateWindow = time.Second
+	// workerStatsFresh is the least age at which a worker's stats log
+	// counts as a dead worker's.
+	workerStatsFresh = 15 * time.Second
 )
 
 // ChaosConfig is one run of the fault harness.
@@ -503,7 +506,7 @@ func (c *chaos) sample(ctx context.Context) []SoakSample {
 			if v, err := c.redis.Info("used_memory"); err == nil {
 				s.RedisUsedMemory, _ = strconv.ParseInt(v, 10, 64)
 			}
-			s.WorkerHeapBytes, s.WorkerGoroutines = readWorkerStats(c.cfg.Dir, 3*c.cfg.SampleEvery)
+			s.WorkerHeapBytes, s.WorkerGoroutines = readWorkerStats(c.cfg.Dir, max(3*c.cfg.SampleEvery, workerStatsFresh))
 			soak = append(soak, s)
 			c.cfg.Logger.Info("chaos: soak sample", "at_s", s.AtS, "heap", s.HeapBytes, "goroutines", s.Goroutines,
 				"worker_heap", s.WorkerHeapBytes, "worker_goroutines", s.WorkerGoroutines, "redis_used_memory", s.RedisUsedMemory)
