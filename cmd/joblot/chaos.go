@@ -54,6 +54,7 @@ workers) and Redis used_memory over time: the soak run.
 It exits 1 when a job was lost outside the AOF window.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg.Faults = chaos.AllFaults
 			if faults != "" {
 				cfg.Faults = nil
 				for _, f := range strings.Split(faults, ",") {
@@ -172,13 +173,13 @@ func printChaos(w io.Writer, r *chaos.ChaosResult) error {
 	}
 	fmt.Fprintln(w)
 	t = newTable(w)
-	fmt.Fprintf(t, "FAULT\tAT\tLENGTH\tRECOVERY\tENQUEUE ERRORS\tSTORE FULL\tDETAIL\n")
+	fmt.Fprintf(t, "FAULT\tAT\tLENGTH\tRECOVERY\tRAN DURING\tENQUEUE ERRORS\tSTORE FULL\tDETAIL\n")
 	for _, f := range r.Faults {
 		rec := "not before the next fault"
 		if f.RecoveryS >= 0 {
 			rec = fmt.Sprintf("%.2f s", f.RecoveryS)
 		}
-		fmt.Fprintf(t, "%s\t%.1f s\t%.1f s\t%s\t%d\t%d\t%s\n", f.Fault, f.StartS, f.EndS-f.StartS, rec, f.EnqueueErrors, f.StoreFull, cell(f.Detail))
+		fmt.Fprintf(t, "%s\t%.1f s\t%.1f s\t%s\t%d\t%d\t%d\t%s\n", f.Fault, f.StartS, f.EndS-f.StartS, rec, f.RanDuring, f.EnqueueErrors, f.StoreFull, cell(f.Detail))
 	}
 	if err := t.Flush(); err != nil {
 		return err

@@ -202,6 +202,9 @@ type FaultReport struct {
 	// ErrStoreFull.
 	EnqueueErrors int64 `json:"enqueue_errors"`
 	StoreFull     int64 `json:"store_full"`
+	// RanDuring counts job runs the ledger gained between the fault's
+	// start and end (at maxmemory: do acks still drain?).
+	RanDuring int64 `json:"ran_during"`
 	// Detail is a fault-specific note (connections reset, etc.).
 	Detail string `json:"detail,omitempty"`
 }
@@ -532,10 +535,21 @@ func (c *chaos) injectAll(ctx context.Context) []FaultReport {
 		c.mu.Unlock()
 		rep := FaultReport{Fault: f, StartS: time.Since(c.start).Seconds()}
 		c.cfg.Logger.Info("chaos: fault", "fault", f, "at_s", rep.StartS)
+		runs0 := c.runs()
 		rep.Detail = c.inject(ctx, f)
 		rep.EndS = time.Since(c.start).Seconds()
+		rep.RanDuring = c.runs() - runs0
 		reps = append(reps, rep)
 	}
+}
+
+// runs counts the job runs in the ledger so far (duplicates included).
+func (c *chaos) runs() int64 {
+	s, err := benchrun.ScanRanLogs(c.cfg.Dir, c.next.Load())
+	if err != nil {
+		return 0
+	}
+	return s.Ran + s.Duplicates
 }
 
 // inject performs one fault and returns when it is over.

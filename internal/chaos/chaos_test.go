@@ -87,10 +87,11 @@ func TestChaosShort(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("result: %+v", *res)
+	t.Logf("enqueued %d of %d, ran %d, duplicates %d, dead %d, lost %d (in the AOF window %d)",
+		res.Enqueued, res.Attempts, res.Ran, res.Duplicates, res.Dead, res.Lost, res.LostInAOFWindow)
 	for _, f := range res.Faults {
-		t.Logf("fault %-11s at %5.1fs..%5.1fs recovery %5.2fs enqueue errors %d (store full %d) %s",
-			f.Fault, f.StartS, f.EndS, f.RecoveryS, f.EnqueueErrors, f.StoreFull, f.Detail)
+		t.Logf("fault %-11s at %5.1fs..%5.1fs recovery %5.2fs ran during %d, enqueue errors %d (store full %d) %s",
+			f.Fault, f.StartS, f.EndS, f.RecoveryS, f.RanDuring, f.EnqueueErrors, f.StoreFull, f.Detail)
 	}
 	if res.Enqueued == 0 {
 		t.Fatal("nothing was enqueued")
@@ -104,6 +105,9 @@ func TestChaosShort(t *testing.T) {
 	for _, f := range res.Faults {
 		if f.Fault == FaultMaxMemory && f.StoreFull == 0 {
 			t.Errorf("no enqueue failed with ErrStoreFull at maxmemory (%d errors)", f.EnqueueErrors)
+		}
+		if f.Fault == FaultMaxMemory && f.StoreFull != f.EnqueueErrors {
+			t.Errorf("at maxmemory %d of %d failed enqueues did not say ErrStoreFull", f.EnqueueErrors-f.StoreFull, f.EnqueueErrors)
 		}
 	}
 }
