@@ -42,6 +42,7 @@ fault of --faults:
   blackhole    nothing passes (nothing is refused) for --blackhole-for
   half-open    every worker connection silent for ever, no FIN, no RST
   maxmemory    maxmemory below used memory for --fault-length
+  failover     (--sentinel only) SENTINEL FAILOVER once the replica is in sync
 
 A ledger outside Redis (one append-only log per worker) records every run;
 at the end chaos counts enqueued jobs (enqueue returned nil) that never ran
@@ -55,6 +56,9 @@ It exits 1 when a job was lost outside the AOF window.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg.Faults = chaos.AllFaults
+			if cfg.Sentinel {
+				cfg.Faults = chaos.SentinelFaults
+			}
 			if faults != "" {
 				cfg.Faults = nil
 				for _, f := range strings.Split(faults, ",") {
@@ -116,6 +120,7 @@ It exits 1 when a job was lost outside the AOF window.`,
 	f.DurationVar(&cfg.SpikeLatency, "spike-latency", chaos.DefaultChaosSpikeLatency, "latency added during a spike")
 	f.DurationVar(&cfg.DrainTimeout, "drain-timeout", chaos.DefaultChaosDrainTimeout, "how long to wait for the last jobs after the producer stopped")
 	f.DurationVar(&cfg.SampleEvery, "sample-every", 0, "record heap, goroutines and Redis used_memory this often (the soak report; 0: off)")
+	f.BoolVar(&cfg.Sentinel, "sentinel", false, "run a master, a replica and a sentinel; faults: kill-worker, failover (SENTINEL FAILOVER)")
 	f.BoolVar(&fast, "fast", false, "workers heartbeat every 200 ms and recover a dead process's jobs within about a second (default: joblot's defaults, about 10 s)")
 	f.BoolVar(&asJSON, "json", false, "print one JSON object")
 	cmd.AddCommand(newChaosWorkerCmd(a))
@@ -163,8 +168,8 @@ func printChaos(w io.Writer, r *chaos.ChaosResult) error {
 	fmt.Fprintf(t, "enqueued\t%d of %d attempted (enqueue returned nil)\n", r.Enqueued, r.Attempts)
 	fmt.Fprintf(t, "ran\t%d (duplicates %d)\n", r.Ran, r.Duplicates)
 	fmt.Fprintf(t, "dead (poison pills)\t%d\n", r.Dead)
-	fmt.Fprintf(t, "lost\t%d (in the AOF window %d, outside %d; longest enqueue → Redis SIGKILL of a lost job %.2f s)\n",
-		r.Lost, r.LostInAOFWindow, r.LostOutside, r.MaxLossBeforeKillS)
+	fmt.Fprintf(t, "lost\t%d (in the AOF window %d, near a failover %d, outside %d; longest enqueue → Redis SIGKILL of a lost job %.2f s)\n",
+		r.Lost, r.LostInAOFWindow, r.LostNearFailover, r.LostOutside, r.MaxLossBeforeKillS)
 	if len(r.LostSample) > 0 {
 		fmt.Fprintf(t, "lost (sample)\t%v\n", r.LostSample)
 	}

@@ -59,7 +59,15 @@ const (
 	// FaultLength: enqueues must fail with ErrStoreFull, and nothing may
 	// be lost.
 	FaultMaxMemory Fault = "maxmemory"
+	// FaultFailover (Sentinel only) has the sentinel promote the replica
+	// (SENTINEL FAILOVER) once it is in sync, and waits until the sentinel
+	// reports the new master.
+	FaultFailover Fault = "failover"
 )
+
+// SentinelFaults are the faults a Sentinel run can inject: the workers
+// find the master through the sentinel, so no proxy sits in their path.
+var SentinelFaults = []Fault{FaultKillWorker, FaultFailover}
 
 // AllFaults is the default plan of the harness.
 var AllFaults = []Fault{FaultKillWorker, FaultKillRedis, FaultLatency, FaultReset, FaultBlackhole, FaultHalfOpen, FaultMaxMemory}
@@ -123,6 +131,9 @@ type ChaosConfig struct {
 	// and, through their stats logs, of the workers) and Redis used_memory
 	// this often: the soak report.
 	SampleEvery time.Duration
+	// Sentinel runs a master, a replica and a sentinel (quorum 1) instead
+	// of one Redis; the producer and the workers use the sentinel's URL.
+	Sentinel bool
 	// Spawn starts one worker process that runs bench jobs from the Redis
 	// at redisURL and logs them to the ledger in dir (see Work). The
 	// harness SIGKILLs it or sends it SIGTERM at the end.
@@ -149,8 +160,12 @@ func (c ChaosConfig) withDefaults() (ChaosConfig, error) {
 	if c.Rate <= 0 {
 		c.Rate = DefaultChaosRate
 	}
+	known := AllFaults
+	if c.Sentinel {
+		known = SentinelFaults
+	}
 	if c.Faults == nil {
-		c.Faults = AllFaults
+		c.Faults = known
 	}
 	def(&c.FaultEvery, DefaultChaosFaultEvery)
 	def(&c.FaultLength, DefaultChaosFaultLength)
@@ -168,8 +183,8 @@ func (c ChaosConfig) withDefaults() (ChaosConfig, error) {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
 	for _, f := range c.Faults {
-		if !slices.Contains(AllFaults, f) {
-			return c, fmt.Errorf("chaos: unknown fault %q (known: %v)", f, AllFaults)
+		if !slices.Contains(known, f) {
+			return c, fmt.Errorf("chaos: unknown fault %q (known: %v)", f, known)
 		}
 	}
 	return c, nil
@@ -245,11 +260,17 @@ type ChaosResult struct {
 	LostOutside     int64 `json:"lost_outside_window"`
 	// MaxLossBeforeKillS is the longest time between a lost job's enqueue
 	// returning and the next Redis SIGKILL: the measured loss window.
-	MaxLossBeforeKillS float64       `json:"max_loss_before_kill_s"`
-	LostSample         []int64       `json:"lost_sample,omitempty"`
-	Faults             []FaultReport `json:"faults"`
-	Samples            []SoakSample  `json:"samples,omitempty"`
-	WorkerSpawns       int           `json:"worker_spawns"`
+	MaxLossBeforeKillS float64 `json:"max_loss_before_kill_s"`
+	// LostNearFailover counts lost jobs whose enqueue returned within
+	// AOFWindow of a Sentinel failover's span (writes the old master took
+	// before the replica had them, or after the replica's promotion and
+	// before the client followed it); they are not in LostOutside, but
+	// they are losses the docs must own.
+	LostNearFailover int64         `json:"lost_near_failover"`
+	LostSample       []int64       `json:"lost_sample,omitempty"`
+	Faults           []FaultReport `json:"faults"`
+	Samples          []SoakSample  `json:"samples,omitempty"`
+	WorkerSpawns     int           `json:"worker_spawns"`
 }
 
 // AOFWindow is the loss window the harness allows after a Redis SIGKILL
@@ -266,11 +287,17 @@ type chaos struct {
 	b     backend.Backend
 	cl    *joblot.Client
 
-	mu       sync.Mutex
-	workers  []*exec.Cmd
-	spawns   int
-	kills    []time.Time // Redis SIGKILL instants
-	restarts int
+	mu      sync.Mutex
+	workers []*exec.Cmd
+	spawns  int
+	kills   []time.Time // Redis SIGKILL instants
+	// failovers are the spans of Sentinel failovers: from the request
+	// until the sentinel reported the new master.
+	failovers [][2]time.Time
+	sentinel  *redistest.Sentinel
+	replica   *redistest.Server
+	url       string
+	restarts  int
 	// enqAt[n] is when job n's enqueue returned nil (0: it did not).
 	enqAt   []int64
 	next    atomic.Int64
@@ -304,7 +331,8 @@ func RunChaos(ctx context.Context, cfg ChaosConfig) (*ChaosResult, error) {
 	if err := os.MkdirAll(rdir, 0o755); err != nil {
 		return nil, fmt.Errorf("chaos: %w", err)
 	}
-	srv, err := redistest.StartServer(rdir, redistest.Options{Args: []string{"--appendonly", "yes", "--appendfsync", "everysec"}})
+	aof := []string{"--appendonly", "yes", "--appendfsync", "everysec", "--repl-diskless-sync-delay", "0"}
+	srv, err := redistest.StartServer(rdir, redistest.Options{Args: aof})
 	if err != nil {
 		return nil, fmt.Errorf("chaos: %w", err)
 	}
@@ -314,12 +342,22 @@ func RunChaos(ctx context.Context, cfg ChaosConfig) (*ChaosResult, error) {
 		return nil, err
 	}
 	defer proxy.Close()
-	b, err := redis.Open(ctx, redis.Options{URL: srv.URL, Logger: cfg.Logger})
+	c := &chaos{cfg: cfg, redis: srv, proxy: proxy, url: "redis://" + proxy.Addr()}
+	producerURL := srv.URL
+	if cfg.Sentinel {
+		if err := c.startSentinel(aof); err != nil {
+			return nil, err
+		}
+		defer c.replica.Stop()
+		defer c.sentinel.Stop()
+		producerURL, c.url = c.sentinel.URL, c.sentinel.URL
+	}
+	b, err := redis.Open(ctx, redis.Options{URL: producerURL, Logger: cfg.Logger})
 	if err != nil {
 		return nil, fmt.Errorf("chaos: %w", err)
 	}
 	defer b.Close()
-	c := &chaos{cfg: cfg, redis: srv, proxy: proxy, b: b, cl: joblot.NewClient(b, joblot.ClientConfig{})}
+	c.b, c.cl = b, joblot.NewClient(b, joblot.ClientConfig{})
 	maxJobs := int64(cfg.Rate)*int64((cfg.Duration+time.Second)/time.Second) + int64(cfg.Rate)
 	c.enqAt = make([]int64, maxJobs)
 	for range cfg.Workers {
@@ -380,7 +418,11 @@ func RunChaos(ctx context.Context, cfg ChaosConfig) (*ChaosResult, error) {
 		if len(res.LostSample) < 20 {
 			res.LostSample = append(res.LostSample, n)
 		}
-		if gap, ok := c.beforeKill(time.Unix(0, at)); ok {
+		if nearFailover(c.failovers, time.Unix(0, at)) {
+			res.LostNearFailover++
+			continue
+		}
+		if gap, ok := firstAfter(c.kills, time.Unix(0, at)); ok {
 			res.MaxLossBeforeKillS = max(res.MaxLossBeforeKillS, gap.Seconds())
 			if gap <= AOFWindow {
 				res.LostInAOFWindow++
@@ -392,12 +434,22 @@ func RunChaos(ctx context.Context, cfg ChaosConfig) (*ChaosResult, error) {
 	return res, nil
 }
 
-// beforeKill returns how long before the first Redis SIGKILL after at the
-// enqueue returned.
-func (c *chaos) beforeKill(at time.Time) (time.Duration, bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	for _, k := range c.kills {
+// nearFailover reports whether at lies within AOFWindow of a failover's
+// span: writes the old master acknowledged before the promoted replica had
+// them, or after the promotion, before the client followed the switch.
+func nearFailover(spans [][2]time.Time, at time.Time) bool {
+	for _, f := range spans {
+		if !at.Before(f[0].Add(-AOFWindow)) && !at.After(f[1].Add(AOFWindow)) {
+			return true
+		}
+	}
+	return false
+}
+
+// firstAfter returns how long after at the first of events (in order)
+// came.
+func firstAfter(events []time.Time, at time.Time) (time.Duration, bool) {
+	for _, k := range events {
 		if !k.Before(at) {
 			return k.Sub(at), true
 		}
@@ -406,7 +458,7 @@ func (c *chaos) beforeKill(at time.Time) (time.Duration, bool) {
 }
 
 func (c *chaos) spawn() error {
-	cmd, err := c.cfg.Spawn("redis://"+c.proxy.Addr(), c.cfg.Dir)
+	cmd, err := c.cfg.Spawn(c.url, c.cfg.Dir)
 	if err != nil {
 		return fmt.Errorf("chaos: spawn worker: %w", err)
 	}
@@ -602,6 +654,8 @@ func (c *chaos) inject(ctx context.Context, f Fault) string {
 		return c.cfg.BlackholeFor.String()
 	case FaultHalfOpen:
 		return fmt.Sprintf("%d connections left half-open", c.proxy.HalfOpenAll())
+	case FaultFailover:
+		return c.failover(ctx)
 	case FaultMaxMemory:
 		used, err := c.redis.Info("used_memory")
 		if err != nil {
@@ -691,6 +745,7 @@ func (c *chaos) drain(ctx context.Context) (benchrun.LedgerScan, map[int64]bool,
 		}
 	}
 	deadline := time.Now().Add(c.cfg.DrainTimeout)
+	last := int64(-1)
 	for {
 		s, err := benchrun.ScanRanLogs(c.cfg.Dir, n)
 		if err != nil {
@@ -709,12 +764,34 @@ func (c *chaos) drain(ctx context.Context) (benchrun.LedgerScan, map[int64]bool,
 		if got == want || time.Now().After(deadline) {
 			return s, dead, nil
 		}
+		// Jobs are missing. If the store holds nothing left to run (the
+		// count was taken before this look), they are lost: waiting longer
+		// changes nothing.
+		if got == last && c.storeEmpty(ctx) {
+			return s, dead, nil
+		}
+		last = got
 		select {
 		case <-ctx.Done():
 			return s, dead, ctx.Err()
 		case <-time.After(500 * time.Millisecond):
 		}
 	}
+}
+
+// storeEmpty reports whether the bench queue holds no job queued, in
+// flight, scheduled or waiting to retry.
+func (c *chaos) storeEmpty(ctx context.Context) bool {
+	st, err := c.b.Stats(ctx, time.Now())
+	if err != nil {
+		return false
+	}
+	for _, q := range st.Queues {
+		if q.Name == benchrun.DefaultQueue && q.Size+q.InFlight+q.Scheduled+q.Retry > 0 {
+			return false
+		}
+	}
+	return true
 }
 
 // deadJobs returns the numbers of bench jobs in the dead set that never ran.
@@ -763,4 +840,79 @@ func readWorkerStats(dir string, fresh time.Duration) (heap uint64, goroutines i
 		goroutines += g
 	}
 	return heap, goroutines
+}
+
+// startSentinel starts a replica of c.redis and a sentinel over both.
+func (c *chaos) startSentinel(aof []string) error {
+	host, port, _ := strings.Cut(c.redis.Addr, ":")
+	rdir := filepath.Join(c.cfg.Dir, "replica")
+	sdir := filepath.Join(c.cfg.Dir, "sentinel")
+	for _, d := range []string{rdir, sdir} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return fmt.Errorf("chaos: %w", err)
+		}
+	}
+	rep, err := redistest.StartServer(rdir, redistest.Options{Args: append(slices.Clone(aof), "--replicaof", host, port)})
+	if err != nil {
+		return fmt.Errorf("chaos: replica: %w", err)
+	}
+	sen, err := redistest.StartSentinelServer(sdir, c.redis)
+	if err != nil {
+		rep.Stop()
+		return fmt.Errorf("chaos: sentinel: %w", err)
+	}
+	c.replica, c.sentinel = rep, sen
+	return nil
+}
+
+// failoverTimeout bounds each wait of a failover: generous, as a busy
+// machine slows the sentinel's rounds.
+const failoverTimeout = 2 * time.Minute
+
+// failover waits until the sentinel sees a replica in sync, asks it to
+// fail over, and waits until it reports another master.
+func (c *chaos) failover(ctx context.Context) string {
+	poll := func(what string, cond func() (bool, error)) error {
+		deadline := time.Now().Add(failoverTimeout)
+		for {
+			ok, err := cond()
+			if ok {
+				return nil
+			}
+			if time.Now().After(deadline) || ctx.Err() != nil {
+				return fmt.Errorf("%s: %v", what, err)
+			}
+			time.Sleep(chaosTick)
+		}
+	}
+	before, err := c.sentinel.MasterState()
+	if err != nil {
+		return err.Error()
+	}
+	old := before["ip"] + ":" + before["port"]
+	if err := poll("a replica in sync", func() (bool, error) {
+		out, err := c.sentinel.Do("SENTINEL", "REPLICAS", redistest.SentinelMasterName)
+		return err == nil && strings.Contains(out, "master-link-status\nok"), err
+	}); err != nil {
+		return err.Error()
+	}
+	asked := time.Now()
+	if _, err := c.sentinel.Do("SENTINEL", "FAILOVER", redistest.SentinelMasterName); err != nil {
+		return err.Error()
+	}
+	var now string
+	if err := poll("the sentinel to report a new master", func() (bool, error) {
+		st, err := c.sentinel.MasterState()
+		if err != nil {
+			return false, err
+		}
+		now = st["ip"] + ":" + st["port"]
+		return now != old, nil
+	}); err != nil {
+		return err.Error()
+	}
+	c.mu.Lock()
+	c.failovers = append(c.failovers, [2]time.Time{asked, time.Now()})
+	c.mu.Unlock()
+	return fmt.Sprintf("master %s -> %s", old, now)
 }

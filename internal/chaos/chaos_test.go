@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -109,5 +110,46 @@ func TestChaosShort(t *testing.T) {
 		if f.Fault == FaultMaxMemory && f.StoreFull != f.EnqueueErrors {
 			t.Errorf("at maxmemory %d of %d failed enqueues did not say ErrStoreFull", f.EnqueueErrors-f.StoreFull, f.EnqueueErrors)
 		}
+	}
+}
+
+// TestChaosSentinelShort: worker SIGKILL and a Sentinel failover mid-run.
+// Nothing may be lost except writes the old master took within the
+// window around the failover (async replication; counted, and logged).
+func TestChaosSentinelShort(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts Redis, a replica, a sentinel and worker processes")
+	}
+	res, err := RunChaos(context.Background(), ChaosConfig{
+		Dir:          t.TempDir(),
+		Sentinel:     true,
+		Workers:      2,
+		Rate:         500,
+		Faults:       []Fault{FaultKillWorker, FaultFailover},
+		FaultEvery:   2 * time.Second,
+		DrainTimeout: time.Minute,
+		Spawn:        spawnTestWorker,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("enqueued %d of %d, ran %d, duplicates %d, dead %d, lost %d (near a failover %d)",
+		res.Enqueued, res.Attempts, res.Ran, res.Duplicates, res.Dead, res.Lost, res.LostNearFailover)
+	for _, f := range res.Faults {
+		t.Logf("fault %-11s at %5.1fs..%5.1fs recovery %5.2fs enqueue errors %d %s",
+			f.Fault, f.StartS, f.EndS, f.RecoveryS, f.EnqueueErrors, f.Detail)
+	}
+	if res.Enqueued == 0 {
+		t.Fatal("nothing was enqueued")
+	}
+	if res.LostOutside != 0 {
+		t.Errorf("%d jobs lost away from any failover (sample %v)", res.LostOutside, res.LostSample)
+	}
+	var failedOver bool
+	for _, f := range res.Faults {
+		failedOver = failedOver || (f.Fault == FaultFailover && strings.Contains(f.Detail, "->"))
+	}
+	if !failedOver {
+		t.Errorf("no failover happened: %+v", res.Faults)
 	}
 }
