@@ -21,7 +21,7 @@ const chaosWorkerStatsEvery = 5 * time.Second
 
 func newChaosCmd(a *app) *cobra.Command {
 	var (
-		cfg    chaos.ChaosConfig
+		cfg    chaos.Config
 		faults string
 		fast   bool
 		asJSON bool
@@ -55,9 +55,9 @@ workers) and Redis used_memory over time: the soak run.
 It exits 1 when a job was lost outside the AOF window.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg.Faults = chaos.AllFaults
+			cfg.Faults = chaos.AllFaults()
 			if cfg.Sentinel {
-				cfg.Faults = chaos.SentinelFaults
+				cfg.Faults = chaos.SentinelFaults()
 			}
 			if faults != "" {
 				cfg.Faults = nil
@@ -89,7 +89,7 @@ It exits 1 when a job was lost outside the AOF window.`,
 			if !asJSON {
 				fmt.Fprintf(a.stdout, "chaos: %d workers, %d jobs/s, faults %s, ledger and Redis in %s\n", cfg.Workers, cfg.Rate, cell(fmt.Sprint(cfg.Faults)), cell(cfg.Dir))
 			}
-			res, err := chaos.RunChaos(cmd.Context(), cfg)
+			res, err := chaos.Run(cmd.Context(), cfg)
 			if err != nil {
 				return err
 			}
@@ -109,16 +109,16 @@ It exits 1 when a job was lost outside the AOF window.`,
 	}
 	f := cmd.Flags()
 	f.StringVar(&cfg.Dir, "dir", "", "directory for the ledger and Redis's files (default: a new temporary directory)")
-	f.IntVar(&cfg.Workers, "workers", chaos.DefaultChaosWorkers, "worker processes")
-	f.IntVar(&cfg.Rate, "rate", chaos.DefaultChaosRate, "jobs per second the producer offers")
+	f.IntVar(&cfg.Workers, "workers", chaos.DefaultWorkers, "worker processes")
+	f.IntVar(&cfg.Rate, "rate", chaos.DefaultRate, "jobs per second the producer offers")
 	f.StringVar(&faults, "faults", "", "comma-separated faults, injected in turn (default: all of them)")
 	f.DurationVar(&cfg.Duration, "duration", 0, "how long the producer runs; the fault plan repeats (default: one pass over --faults)")
-	f.DurationVar(&cfg.FaultEvery, "fault-every", chaos.DefaultChaosFaultEvery, "quiet time before each fault")
-	f.DurationVar(&cfg.FaultLength, "fault-length", chaos.DefaultChaosFaultLength, "length of a latency spike or of maxmemory")
-	f.DurationVar(&cfg.BlackholeFor, "blackhole-for", chaos.DefaultChaosBlackholeFor, "length of a blackhole")
-	f.DurationVar(&cfg.RedisDown, "redis-down", chaos.DefaultChaosRedisDown, "how long Redis stays dead after its SIGKILL")
-	f.DurationVar(&cfg.SpikeLatency, "spike-latency", chaos.DefaultChaosSpikeLatency, "latency added during a spike")
-	f.DurationVar(&cfg.DrainTimeout, "drain-timeout", chaos.DefaultChaosDrainTimeout, "how long to wait for the last jobs after the producer stopped")
+	f.DurationVar(&cfg.FaultEvery, "fault-every", chaos.DefaultFaultEvery, "quiet time before each fault")
+	f.DurationVar(&cfg.FaultLength, "fault-length", chaos.DefaultFaultLength, "length of a latency spike or of maxmemory")
+	f.DurationVar(&cfg.BlackholeFor, "blackhole-for", chaos.DefaultBlackholeFor, "length of a blackhole")
+	f.DurationVar(&cfg.RedisDown, "redis-down", chaos.DefaultRedisDown, "how long Redis stays dead after its SIGKILL")
+	f.DurationVar(&cfg.SpikeLatency, "spike-latency", chaos.DefaultSpikeLatency, "latency added during a spike")
+	f.DurationVar(&cfg.DrainTimeout, "drain-timeout", chaos.DefaultDrainTimeout, "how long to wait for the last jobs after the producer stopped")
 	f.DurationVar(&cfg.SampleEvery, "sample-every", 0, "record heap, goroutines and Redis used_memory this often (the soak report; 0: off)")
 	f.BoolVar(&cfg.Sentinel, "sentinel", false, "run a master, a replica and a sentinel; faults: kill-worker, failover (SENTINEL FAILOVER)")
 	f.BoolVar(&fast, "fast", false, "workers heartbeat every 200 ms and recover a dead process's jobs within about a second (default: joblot's defaults, about 10 s)")
@@ -162,7 +162,7 @@ func newChaosWorkerCmd(a *app) *cobra.Command {
 	return cmd
 }
 
-func printChaos(w io.Writer, r *chaos.ChaosResult) error {
+func printChaos(w io.Writer, r *chaos.Result) error {
 	t := newTable(w)
 	fmt.Fprintf(t, "run\t%.1f s, %d workers (%d spawned), %d jobs/s offered\n", r.Seconds, r.Workers, r.WorkerSpawns, r.Rate)
 	fmt.Fprintf(t, "enqueued\t%d of %d attempted (enqueue returned nil)\n", r.Enqueued, r.Attempts)

@@ -65,23 +65,35 @@ const (
 	FaultFailover Fault = "failover"
 )
 
-// SentinelFaults are the faults a Sentinel run can inject: the workers
-// find the master through the sentinel, so no proxy sits in their path.
-var SentinelFaults = []Fault{FaultKillWorker, FaultFailover}
+// SentinelFaults returns the faults a Sentinel run can inject: the
+// workers find the master through the sentinel, so no proxy sits in their
+// path.
+func SentinelFaults() []Fault { return []Fault{FaultKillWorker, FaultFailover} }
 
-// AllFaults is the default plan of the harness.
-var AllFaults = []Fault{FaultKillWorker, FaultKillRedis, FaultLatency, FaultReset, FaultBlackhole, FaultHalfOpen, FaultMaxMemory}
+// AllFaults returns the faults of a standalone run, in the order of the
+// default plan.
+func AllFaults() []Fault {
+	return []Fault{FaultKillWorker, FaultKillRedis, FaultLatency, FaultReset, FaultBlackhole, FaultHalfOpen, FaultMaxMemory}
+}
 
-// Chaos defaults.
+// The defaults of Config's fields.
 const (
-	DefaultChaosWorkers      = 3
-	DefaultChaosRate         = 2000
-	DefaultChaosFaultEvery   = 5 * time.Second
-	DefaultChaosFaultLength  = 3 * time.Second
-	DefaultChaosBlackholeFor = 10 * time.Second
-	DefaultChaosRedisDown    = time.Second
-	DefaultChaosSpikeLatency = 200 * time.Millisecond
-	DefaultChaosDrainTimeout = 3 * time.Minute
+	// DefaultWorkers is Config.Workers' default.
+	DefaultWorkers = 3
+	// DefaultRate is Config.Rate's default, in jobs per second.
+	DefaultRate = 2000
+	// DefaultFaultEvery is Config.FaultEvery's default.
+	DefaultFaultEvery = 5 * time.Second
+	// DefaultFaultLength is Config.FaultLength's default.
+	DefaultFaultLength = 3 * time.Second
+	// DefaultBlackholeFor is Config.BlackholeFor's default.
+	DefaultBlackholeFor = 10 * time.Second
+	// DefaultRedisDown is Config.RedisDown's default.
+	DefaultRedisDown = time.Second
+	// DefaultSpikeLatency is Config.SpikeLatency's default.
+	DefaultSpikeLatency = 200 * time.Millisecond
+	// DefaultDrainTimeout is Config.DrainTimeout's default.
+	DefaultDrainTimeout = 3 * time.Minute
 	// chaosTick is the producer's and the sampler's period.
 	chaosTick = 50 * time.Millisecond
 	// recoveredShare is the share of the pre-fault throughput at which a
@@ -94,8 +106,8 @@ const (
 	workerStatsFresh = 15 * time.Second
 )
 
-// ChaosConfig is one run of the fault harness.
-type ChaosConfig struct {
+// Config is one run of the fault harness.
+type Config struct {
 	// Dir holds the ledger, Redis's files and the workers' logs; it must
 	// not record an earlier run.
 	Dir string
@@ -105,7 +117,7 @@ type ChaosConfig struct {
 	// (default 2000).
 	Rate int
 	// Faults are injected one after the other, FaultEvery apart, starting
-	// FaultEvery after the start (default AllFaults); the plan repeats
+	// FaultEvery after the start (default AllFaults, or SentinelFaults); the plan repeats
 	// until Duration is over. Produce runs for at least one full plan
 	// unless Duration is set.
 	Faults []Fault
@@ -142,7 +154,7 @@ type ChaosConfig struct {
 	Logger *slog.Logger
 }
 
-func (c ChaosConfig) withDefaults() (ChaosConfig, error) {
+func (c Config) withDefaults() (Config, error) {
 	if c.Dir == "" {
 		return c, errors.New("chaos: a directory is required")
 	}
@@ -155,24 +167,24 @@ func (c ChaosConfig) withDefaults() (ChaosConfig, error) {
 		}
 	}
 	if c.Workers <= 0 {
-		c.Workers = DefaultChaosWorkers
+		c.Workers = DefaultWorkers
 	}
 	if c.Rate <= 0 {
-		c.Rate = DefaultChaosRate
+		c.Rate = DefaultRate
 	}
-	known := AllFaults
+	known := AllFaults()
 	if c.Sentinel {
-		known = SentinelFaults
+		known = SentinelFaults()
 	}
 	if c.Faults == nil {
 		c.Faults = known
 	}
-	def(&c.FaultEvery, DefaultChaosFaultEvery)
-	def(&c.FaultLength, DefaultChaosFaultLength)
-	def(&c.BlackholeFor, DefaultChaosBlackholeFor)
-	def(&c.RedisDown, DefaultChaosRedisDown)
-	def(&c.SpikeLatency, DefaultChaosSpikeLatency)
-	def(&c.DrainTimeout, DefaultChaosDrainTimeout)
+	def(&c.FaultEvery, DefaultFaultEvery)
+	def(&c.FaultLength, DefaultFaultLength)
+	def(&c.BlackholeFor, DefaultBlackholeFor)
+	def(&c.RedisDown, DefaultRedisDown)
+	def(&c.SpikeLatency, DefaultSpikeLatency)
+	def(&c.DrainTimeout, DefaultDrainTimeout)
 	if c.Duration <= 0 {
 		for _, f := range c.Faults {
 			c.Duration += c.FaultEvery + c.faultLength(f)
@@ -190,7 +202,7 @@ func (c ChaosConfig) withDefaults() (ChaosConfig, error) {
 	return c, nil
 }
 
-func (c ChaosConfig) faultLength(f Fault) time.Duration {
+func (c Config) faultLength(f Fault) time.Duration {
 	switch f {
 	case FaultBlackhole:
 		return c.BlackholeFor
@@ -237,8 +249,8 @@ type SoakSample struct {
 	RedisRestartCount int     `json:"redis_restarts"`
 }
 
-// ChaosResult is the outcome of a harness run.
-type ChaosResult struct {
+// Result is the outcome of a harness run.
+type Result struct {
 	Workers  int     `json:"workers"`
 	Rate     int     `json:"rate"`
 	Seconds  float64 `json:"seconds"`
@@ -280,7 +292,7 @@ const AOFWindow = 2 * time.Second
 
 // chaos is one harness run's state.
 type chaos struct {
-	cfg   ChaosConfig
+	cfg   Config
 	start time.Time
 	redis *redistest.Server
 	proxy *faultproxy.Proxy
@@ -314,12 +326,12 @@ type rateSample struct {
 	bytes int64
 }
 
-// RunChaos runs producers and worker processes against a private Redis
+// Run runs producers and worker processes against a private Redis
 // (AOF on, appendfsync everysec) behind a fault proxy, injects the
 // configured faults, then checks the ledger: every job whose enqueue
 // returned nil ran (or sits in the dead set), except jobs a Redis SIGKILL
 // lost within the AOF window.
-func RunChaos(ctx context.Context, cfg ChaosConfig) (*ChaosResult, error) {
+func Run(ctx context.Context, cfg Config) (*Result, error) {
 	cfg, err := cfg.withDefaults()
 	if err != nil {
 		return nil, err
@@ -368,7 +380,7 @@ func RunChaos(ctx context.Context, cfg ChaosConfig) (*ChaosResult, error) {
 	}
 	defer c.stopWorkers(syscall.SIGKILL)
 	c.start = time.Now()
-	res := &ChaosResult{Workers: cfg.Workers, Rate: cfg.Rate}
+	res := &Result{Workers: cfg.Workers, Rate: cfg.Rate}
 
 	pctx, stopProducing := context.WithTimeout(ctx, cfg.Duration)
 	defer stopProducing()

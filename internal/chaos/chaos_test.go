@@ -74,7 +74,7 @@ func TestChaosShort(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts Redis and worker processes")
 	}
-	res, err := RunChaos(context.Background(), ChaosConfig{
+	res, err := Run(context.Background(), Config{
 		Dir:          t.TempDir(),
 		Workers:      3,
 		Rate:         500,
@@ -100,8 +100,8 @@ func TestChaosShort(t *testing.T) {
 	if res.LostOutside != 0 {
 		t.Errorf("%d jobs lost outside the AOF window (sample %v)", res.LostOutside, res.LostSample)
 	}
-	if len(res.Faults) != len(AllFaults) {
-		t.Fatalf("%d faults injected, want %d", len(res.Faults), len(AllFaults))
+	if len(res.Faults) != len(AllFaults()) {
+		t.Fatalf("%d faults injected, want %d", len(res.Faults), len(AllFaults()))
 	}
 	for _, f := range res.Faults {
 		if f.Fault == FaultMaxMemory && f.StoreFull == 0 {
@@ -120,7 +120,7 @@ func TestChaosSentinelShort(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts Redis, a replica, a sentinel and worker processes")
 	}
-	res, err := RunChaos(context.Background(), ChaosConfig{
+	res, err := Run(context.Background(), Config{
 		Dir:          t.TempDir(),
 		Sentinel:     true,
 		Workers:      2,
