@@ -101,6 +101,7 @@ the retry set.`,
 		newBenchVerifyCmd(a),
 		newBenchLatencyCmd(a),
 		newBenchIdleCmd(a),
+		newBenchScaleCmd(a),
 	)
 	return cmd
 }
