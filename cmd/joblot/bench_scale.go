@@ -24,9 +24,10 @@ const scaleWorkerStopTimeout = 30 * time.Second
 
 func newBenchScaleCmd(a *app) *cobra.Command {
 	var (
-		cfg    benchrun.ScaleConfig
-		asJSON bool
-		flush  bool
+		cfg       benchrun.ScaleConfig
+		asJSON    bool
+		flush     bool
+		scheduled string
 	)
 	cmd := &cobra.Command{
 		Use:   "scale",
@@ -47,6 +48,10 @@ it is deleted). Worker processes are this binary's "bench work".
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
+			var err error
+			if cfg.Scheduled, err = parseSizes(scheduled); err != nil {
+				return fmt.Errorf("--scheduled: %w", err)
+			}
 			c, err := a.store.choose(a.getenv)
 			if err != nil {
 				return err
@@ -120,10 +125,26 @@ it is deleted). Worker processes are this binary's "bench work".
 	f := cmd.Flags()
 	f.BoolVar(&cfg.Quick, "quick", false, "small rows (20,000 jobs, scheduled sets up to 100,000): under two minutes")
 	f.Int64Var(&cfg.Jobs, "jobs", 0, "jobs per throughput row (default 200,000; --quick 20,000)")
-	f.Int64SliceVar(&cfg.Scheduled, "scheduled", nil, "scheduled-set sizes to measure (default 0,100000,1000000; --quick 0,10000,100000)")
+	f.StringVar(&scheduled, "scheduled", "", "comma-separated scheduled-set sizes to measure (default 0,100000,1000000; --quick 0,10000,100000)")
 	f.BoolVar(&flush, "flush", false, "allow a --redis that holds keys: every key in it is deleted")
 	f.BoolVar(&asJSON, "json", false, "print one JSON object")
 	return cmd
+}
+
+// parseSizes parses a comma-separated list of counts ("" is none).
+func parseSizes(s string) ([]int64, error) {
+	if strings.TrimSpace(s) == "" {
+		return nil, nil
+	}
+	var out []int64
+	for _, f := range strings.Split(s, ",") {
+		n, err := strconv.ParseInt(strings.TrimSpace(f), 10, 64)
+		if err != nil || n < 0 {
+			return nil, fmt.Errorf("%q is not a count >= 0", f)
+		}
+		out = append(out, n)
+	}
+	return out, nil
 }
 
 // startScaleWorker starts `joblot bench work` on c's Redis. The URL goes
