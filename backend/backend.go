@@ -100,6 +100,11 @@ type Backend interface {
 	// Stats returns counters, queue sizes and processes in O(queues +
 	// processes).
 	Stats(ctx context.Context, now time.Time) (*Stats, error)
+	// Throughput returns the processed and failed counts per minute and
+	// queue that Complete recorded (counted as Stats.Processed and
+	// Stats.Failed are) in p's window; a store keeps at most
+	// ThroughputMinutes buckets per queue.
+	Throughput(ctx context.Context, p ThroughputParams) (ThroughputResult, error)
 	// ListJobs pages through one set, filtering without loading the whole
 	// set into memory.
 	ListJobs(ctx context.Context, f JobFilter) (*JobPage, error)

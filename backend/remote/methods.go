@@ -128,6 +128,13 @@ func (c *Client) ErrorGroups(ctx context.Context, f backend.ErrorGroupFilter, no
 	return resp, nil
 }
 
+// Throughput implements backend.Backend.
+func (c *Client) Throughput(ctx context.Context, p backend.ThroughputParams) (backend.ThroughputResult, error) {
+	var resp backend.ThroughputResult
+	err := c.call(ctx, "Throughput", p, &resp)
+	return resp, err
+}
+
 // ListJobs implements backend.Backend.
 func (c *Client) ListJobs(ctx context.Context, f backend.JobFilter) (*backend.JobPage, error) {
 	var resp backend.JobPage

@@ -240,6 +240,9 @@ func (s Server) newHandler(b backend.Backend, calls *sync.RWMutex) http.Handler 
 	h("ErrorGroups", serve(func(ctx context.Context, req errorGroupsReq) ([]backend.ErrorGroupStat, error) {
 		return b.ErrorGroups(ctx, req.Filter, req.Now)
 	}))
+	h("Throughput", serve(func(ctx context.Context, req backend.ThroughputParams) (backend.ThroughputResult, error) {
+		return b.Throughput(ctx, req)
+	}))
 	h("ListJobs", serve(func(ctx context.Context, req backend.JobFilter) (*backend.JobPage, error) {
 		return b.ListJobs(ctx, req)
 	}))
