@@ -76,6 +76,7 @@ func groups() []group {
 		{"Cancel", cancelTests()},
 		{"Unique", uniqueTests()},
 		{"Throughput", throughputTests()},
+		{"ScanBudget", scanBudgetTests()},
 	}
 }
 
