@@ -20,7 +20,8 @@ import (
 //	mins      one nested bucket per queue name: <unix minute, big-endian
 //	          uint64> -> processed, failed of that minute (varints); a
 //	          write drops the minutes backend.ThroughputWindow before its
-//	          own, so at most backend.ThroughputMinutes per queue. Added
+//	          own, so at most backend.ThroughputMinutes per queue, and the
+//	          janitor (ForwardCallbacks) an idle queue's. Added
 //	          without a version bump, like errs.
 //	once      i<id> -> expiry; e<expiry><id> -> nil: dedupe of
 //	          deterministic job ids (callbacks) for onceTTL

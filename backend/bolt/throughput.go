@@ -35,14 +35,64 @@ func (c *txc) countMinute(q *qtx) error {
 	if err := bk.Put(key, marshalDay(cur)); err != nil {
 		return err
 	}
-	cutoff := be64(uint64(m - int64(backend.ThroughputMinutes) + 1))
+	return trimMinutes(bk, minutesCutoff(c.now), backend.ThroughputMinutes)
+}
+
+// minutesCutoff is the first minute a store keeps at now: the
+// backend.ThroughputMinutes up to now's.
+func minutesCutoff(now time.Time) []byte {
+	return be64(uint64(max(0, backend.UnixMinute(now)-int64(backend.ThroughputMinutes)+1)))
+}
+
+// trimMinutes deletes up to most records of a queue's minutes bucket that
+// are before cutoff.
+func trimMinutes(bk *bbolt.Bucket, cutoff []byte, most int) error {
 	var old [][]byte
 	cr := bk.Cursor()
-	for k, _ := cr.First(); k != nil && bytes.Compare(k, cutoff) < 0; k, _ = cr.Next() {
+	for k, _ := cr.First(); k != nil && len(old) < most && bytes.Compare(k, cutoff) < 0; k, _ = cr.Next() {
 		old = append(old, clone(k))
 	}
 	for _, k := range old {
 		if err := bk.Delete(k); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// minutesDue reports whether some queue holds a minute older than the
+// window at now: an idle queue's, which no ack trims (one cursor per
+// queue that has minutes).
+func minutesDue(tx *bbolt.Tx, now time.Time) bool {
+	all := tx.Bucket(bucketMins)
+	if all == nil {
+		return false
+	}
+	cutoff := minutesCutoff(now)
+	due := false
+	_ = all.ForEachBucket(func(name []byte) error {
+		if k, _ := all.Bucket(name).Cursor().First(); k != nil && bytes.Compare(k, cutoff) < 0 {
+			due = true
+		}
+		return nil
+	})
+	return due
+}
+
+// pruneMinutes deletes every queue's minutes older than the window at now,
+// at most 10*janitorChunk per queue and call.
+func (c *txc) pruneMinutes(now time.Time) error {
+	all := c.tx.Bucket(bucketMins)
+	if all == nil {
+		return nil
+	}
+	var names [][]byte
+	_ = all.ForEachBucket(func(name []byte) error {
+		names = append(names, clone(name))
+		return nil
+	})
+	for _, name := range names {
+		if err := trimMinutes(all.Bucket(name), minutesCutoff(now), 10*janitorChunk); err != nil {
 			return err
 		}
 	}
