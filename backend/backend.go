@@ -116,6 +116,11 @@ type Backend interface {
 	// Stats returns counters, queue sizes and processes in O(queues +
 	// processes).
 	Stats(ctx context.Context, now time.Time) (*Stats, error)
+	// Throughput returns the processed and failed counts per minute and
+	// queue that Complete recorded (counted as Stats.Processed and
+	// Stats.Failed are) in p's window; a store keeps at most
+	// ThroughputMinutes buckets per queue.
+	Throughput(ctx context.Context, p ThroughputParams) (ThroughputResult, error)
 	// ListJobs pages through one set, filtering without loading the whole
 	// set into memory.
 	ListJobs(ctx context.Context, f JobFilter) (*JobPage, error)
@@ -344,6 +349,26 @@ type JobFilter struct {
 	Cursor string
 	// Limit is the page size (default 100).
 	Limit int
+	// ScanBudget bounds the stored entries one call examines (default
+	// DefaultScanBudget, and never less than Limit), so that a sparse
+	// filter over a large set answers in bounded time: when it runs out
+	// before the page fills, the page holds the matches found so far,
+	// Partial is set and Next continues the scan.
+	ScanBudget int
+}
+
+// DefaultScanBudget is the default JobFilter.ScanBudget.
+const DefaultScanBudget = 10_000
+
+// Budget returns the number of entries a ListJobs call with f may
+// examine: ScanBudget (DefaultScanBudget when not positive), at least
+// limit.
+func (f *JobFilter) Budget(limit int) int {
+	b := f.ScanBudget
+	if b <= 0 {
+		b = DefaultScanBudget
+	}
+	return max(b, limit)
 }
 
 // Matches reports whether j passes the filter's job fields (BatchID, Kind,
@@ -368,6 +393,10 @@ type JobPage struct {
 	Jobs []*Job
 	// Next is the cursor of the following page, empty at the end.
 	Next string
+	// Partial says the scan budget (JobFilter.ScanBudget) ran out before
+	// the page filled: the set may hold more matches after Next, so a count
+	// of them is at least the number seen so far ("≥ N").
+	Partial bool
 }
 
 // Stats is a snapshot of the store. The counters mean the same on every

@@ -17,6 +17,12 @@ import (
 //	queues    one nested bucket per queue name (see below)
 //	days      "YYYY-MM-DD" -> processed, failed of that UTC day (all
 //	          queues), pruned after Limits.StatsDays
+//	mins      one nested bucket per queue name: <unix minute, big-endian
+//	          uint64> -> processed, failed of that minute (varints); a
+//	          write drops the minutes backend.ThroughputWindow before its
+//	          own, so at most backend.ThroughputMinutes per queue, and the
+//	          janitor (ForwardCallbacks) an idle queue's. Added
+//	          without a version bump, like errs.
 //	once      i<id> -> expiry; e<expiry><id> -> nil: dedupe of
 //	          deterministic job ids (callbacks) for onceTTL
 //	batches   one nested bucket per batch id (see batchstore.go)
@@ -73,6 +79,7 @@ var (
 	bucketBDl     = []byte("bdl")
 	bucketErrs    = []byte("errs")
 	bucketPeriod  = []byte("periodic")
+	bucketMins    = []byte("mins")
 
 	keyVersion = []byte("version")
 	keyStats   = []byte("stats")

@@ -45,6 +45,7 @@ func (s Server) routes(r *router) {
 		return b.ListPeriodic(ctx)
 	})
 	register(r, "Stats", backend.Backend.Stats)
+	register(r, "Throughput", backend.Backend.Throughput)
 	register(r, "ErrorGroups", func(b backend.Backend, ctx context.Context, p pair[backend.ErrorGroupFilter, time.Time]) ([]backend.ErrorGroupStat, error) {
 		return b.ErrorGroups(ctx, p.A, p.B)
 	})

@@ -49,6 +49,12 @@
 //	:wip:<proc>   hash    in-flight jobs of proc: wipField(payload) -> payload
 //	:stats        hash    processed, failed, dead_dropped, discarded, dead_bytes
 //	:day:<date>   hash    processed, failed of one UTC day, with a TTL
+//	:min:<HH>     hash    per-minute counters, a ring of 24 hashes (HH =
+//	                      00..23, the UTC hour of the day): h the unix hour
+//	                      it counts, p<m> and f<m> processed and failed of
+//	                      minute m (0..59) of that hour (complete.lua
+//	                      starts it over when the hour comes round again).
+//	                      TTL: 24 h after its hour ends
 //	:paused       string  present while the queue is paused
 //	:bell         list    at most one ring: wakes an idle fetcher (BLPOP)
 //	:clearing     list    jobs taken off the queue by ClearQueue whose
@@ -240,6 +246,7 @@ const (
 	SuffixWip      = "wip:" // followed by the process id
 	SuffixStats    = "stats"
 	SuffixDay      = "day:" // followed by the UTC date
+	SuffixMinutes  = "min:" // followed by the UTC hour of the day, 00..23
 	SuffixPaused   = "paused"
 	SuffixBell     = "bell"
 	SuffixClearing = "clearing"
@@ -273,6 +280,12 @@ func (l Layout) QStats(q string) string { return l.qkey(q, SuffixStats, "") }
 
 // QDay is queue q's counters of one UTC day (YYYY-MM-DD).
 func (l Layout) QDay(q, date string) string { return l.qkey(q, SuffixDay, date) }
+
+// QMinutes is queue q's per-minute counters of the UTC hour of the day
+// hour (0..23).
+func (l Layout) QMinutes(q string, hour int) string {
+	return l.qkey(q, SuffixMinutes, string([]byte{byte('0' + hour/10%10), byte('0' + hour%10)}))
+}
 
 // QPaused exists while queue q is paused.
 func (l Layout) QPaused(q string) string { return l.qkey(q, SuffixPaused, "") }
@@ -384,7 +397,7 @@ func BatchKeyType(suffix string) (string, bool) {
 
 // QueueKeyType returns the Redis type of the queue key with suffix (a
 // fixed suffix, or one of the variable ones with its argument: "wip:p1",
-// "day:2024-01-02", "once:<id>", "errs:2024010215"), or false when no
+// "day:2024-01-02", "min:07", "once:<id>", "errs:2024010215"), or false when no
 // queue key has it.
 func QueueKeyType(suffix string) (string, bool) {
 	switch {
@@ -392,7 +405,7 @@ func QueueKeyType(suffix string) (string, bool) {
 		return "list", true
 	case suffix == SuffixSched, suffix == SuffixRetry, suffix == SuffixDead:
 		return "zset", true
-	case suffix == SuffixStats, suffix == SuffixUniq, suffix == SuffixPeriodic, variable(suffix, SuffixWip), variable(suffix, SuffixDay), variable(suffix, SuffixErrHour):
+	case suffix == SuffixStats, suffix == SuffixUniq, suffix == SuffixPeriodic, variable(suffix, SuffixWip), variable(suffix, SuffixDay), variable(suffix, SuffixMinutes), variable(suffix, SuffixErrHour):
 		return "hash", true
 	case suffix == SuffixPaused, variable(suffix, SuffixOnce):
 		return "string", true
