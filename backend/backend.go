@@ -183,7 +183,8 @@ type Backend interface {
 	// this for batch jobs before running them, with a short-lived cache).
 	BatchesCancelled(ctx context.Context, ids []string) (map[string]bool, error)
 	// DeleteBatch removes a batch's state; later events for it change
-	// nothing and are counted in Stats.ExpiredBatchEvents.
+	// nothing and are counted in Stats.ExpiredBatchEvents. Its parent, if
+	// any, stops waiting for it and lists it no more.
 	DeleteBatch(ctx context.Context, id string) error
 	// ErrorGroups returns the error groups of every queue (or of f.Queue)
 	// over the hourly buckets a query at now covers (see ErrorHours and

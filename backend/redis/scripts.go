@@ -89,7 +89,7 @@ type scripts struct {
 	enqueue, push, fetch, complete, moveDue, trim, lease, heartbeat, resume *script
 	retryJobs, deleteJobs, zpage, cancel, cancelDrop                        *script
 	batchCreate, batchChild, batchAdd, batchLanded, batchCommit             *script
-	batchAck, batchKidDone, batchCancel, batchExpire                        *script
+	batchAck, batchKidDone, batchKidGone, batchCancel, batchExpire          *script
 	batchErrsIndex                                                          *script
 	periodic                                                                *script
 	outputPut, outputClear, outputExpire                                    *script
@@ -118,6 +118,7 @@ func newScripts() *scripts {
 		batchCommit:  loadScript("batch_commit.lua"),
 		batchAck:     loadScript("batch_ack.lua"),
 		batchKidDone: loadScript("batch_kid_done.lua"),
+		batchKidGone: loadScript("batch_kid_gone.lua"),
 		batchCancel:  loadScript("batch_cancel.lua"),
 		batchExpire:  loadScript("batch_expire.lua"),
 		// The data model 1 -> 2 migration's script.
