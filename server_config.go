@@ -21,16 +21,19 @@ const (
 	DefaultShutdownTimeout = 25 * time.Second
 	// DefaultHeartbeatInterval and DefaultProcessTTL: a process that has not
 	// heartbeat for the TTL is dead, and its jobs are recovered at the next
-	// recoverer pass (every DefaultRecoverInterval): about 10 s in all.
-	DefaultHeartbeatInterval = 2 * time.Second
-	DefaultProcessTTL        = 8 * time.Second
-	DefaultRecoverInterval   = 2 * time.Second
+	// recoverer pass (every DefaultRecoverInterval): about 16 s in all. The
+	// intervals keep an idle process under 5 Redis calls a second.
+	DefaultHeartbeatInterval = 3 * time.Second
+	DefaultProcessTTL        = 12 * time.Second
+	DefaultRecoverInterval   = 4 * time.Second
 	// DefaultPollInterval is how often due scheduled and retry jobs move to
 	// their queues: a scheduled job starts up to this late.
 	DefaultPollInterval = 2 * time.Second
 	// DefaultForwardInterval is how often leftover batch callbacks are
 	// forwarded and uncommitted batches expired.
-	DefaultForwardInterval = 5 * time.Second
+	// Callbacks are forwarded when they fire; this only sweeps what a crash
+	// left behind.
+	DefaultForwardInterval = 15 * time.Second
 	// DefaultTrimInterval is how often dead-set caps are enforced.
 	DefaultTrimInterval = time.Minute
 	// DefaultIdleFetchInterval caps the back-off of an idle fetcher, which
@@ -40,7 +43,7 @@ const (
 	// DefaultIdleWaitTimeout is how long an idle fetcher waits to be woken
 	// on a backend that wakes it (backend.Waiter: Redis, the embedded file)
 	// before it fetches anyway, in case a wake-up was lost.
-	DefaultIdleWaitTimeout = 5 * time.Second
+	DefaultIdleWaitTimeout = 10 * time.Second
 	// DefaultMaxLingering caps the goroutines of abandoned attempts (see
 	// ServerConfig.MaxLingering).
 	DefaultMaxLingering = 100
