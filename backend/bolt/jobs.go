@@ -51,8 +51,10 @@ func (b *Backend) Fetch(ctx context.Context, proc string, queues []string, max i
 	}
 	var raws [][]byte
 	var qs []string
+	limited := map[int]bool{}
 	err := b.update(ctx, func(c *txc) error {
 		raws, qs = raws[:0], qs[:0]
+		clear(limited)
 		for _, name := range queues {
 			left := max - len(raws)
 			if left <= 0 {
@@ -65,6 +67,10 @@ func (b *Backend) Fetch(ctx context.Context, proc string, queues []string, max i
 			var keys [][]byte
 			claimed, taken := 0, 0
 			marks := q.bk.Bucket(subCancel) // nil unless jobs were cancelled while queued
+			var lim *limiter                // global limits (limits.go)
+			if l, ok := q.limit(); ok {
+				lim = &limiter{l: l, run: map[string]int{}, fired: map[string]int{}, late: map[string]int{}}
+			}
 			cur := q.jobs.Cursor()
 			for k, v := cur.First(); k != nil && taken < left; k, v = cur.Next() {
 				keys = append(keys, clone(k))
@@ -76,6 +82,15 @@ func (b *Backend) Fetch(ctx context.Context, proc string, queues []string, max i
 						}
 						continue
 					}
+				}
+				if lim != nil {
+					if ok, err := lim.admit(c, q, p); err != nil || !ok {
+						if err != nil {
+							return err
+						}
+						continue // moved aside
+					}
+					limited[len(raws)] = true
 				}
 				taken++
 				raws, qs = append(raws, p), append(qs, name)
@@ -113,6 +128,7 @@ func (b *Backend) Fetch(ctx context.Context, proc string, queues []string, max i
 	out := make([]*backend.Fetched, len(raws))
 	for i, raw := range raws {
 		out[i] = backend.DecodeFetched(qs[i], raw)
+		out[i].Limited = limited[i]
 	}
 	return out, nil
 }
@@ -183,6 +199,11 @@ func (b *Backend) Complete(ctx context.Context, proc string, results []backend.R
 			}
 			if err := q.wip.Delete(wk); err != nil {
 				return err
+			}
+			if f.Limited {
+				if err := q.limitRelease(wipID(f.Raw), c.now); err != nil {
+					return err
+				}
 			}
 			q.n.InFlight--
 			q.dirty = true

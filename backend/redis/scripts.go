@@ -29,7 +29,7 @@ type script struct {
 // libraries lists which shared Lua files a script includes, prepended after
 // its shebang line.
 var libraries = map[string][]string{
-	"fetch.lua":        {"wipfield.lua", "bell.lua"},
+	"fetch.lua":        {"wipfield.lua", "bell.lua", "limitlib.lua"},
 	"enqueue.lua":      {"bell.lua", "uniqlib.lua"},
 	"push.lua":         {"bell.lua"},
 	"resume.lua":       {"bell.lua"},
@@ -41,6 +41,9 @@ var libraries = map[string][]string{
 	"clear_done.lua":   {"uniqlib.lua"},
 	"batch_add.lua":    {"addsrec.lua"},
 	"batch_landed.lua": {"addsrec.lua"},
+	// Global limits.
+	"limit_release.lua": {"wipfield.lua", "bell.lua", "limitlib.lua"},
+	"limit_set.lua":     {"wipfield.lua", "bell.lua", "limitlib.lua"},
 }
 
 func loadScript(name string) *script {
@@ -87,6 +90,7 @@ type scripts struct {
 	batchCreate, batchChild, batchAdd, batchLanded, batchCommit             *script
 	batchAck, batchKidDone, batchCancel, batchExpire                        *script
 	batchErrsIndex                                                          *script
+	limitRelease, limitSet                                                  *script
 }
 
 func newScripts() *scripts {
@@ -116,6 +120,8 @@ func newScripts() *scripts {
 		batchExpire:  loadScript("batch_expire.lua"),
 		// The data model 1 -> 2 migration's script.
 		batchErrsIndex: loadScript("batch_errs_index.lua"),
+		limitRelease:   loadScript("limit_release.lua"),
+		limitSet:       loadScript("limit_set.lua"),
 	}
 }
 

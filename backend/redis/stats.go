@@ -147,5 +147,8 @@ func (b *Backend) Stats(ctx context.Context, now time.Time) (*backend.Stats, err
 		s.Processes = append(s.Processes, pi)
 	}
 	s.ExpiredBatchEvents = numOf(res[globalAt])
+	if err := b.addLimitStats(ctx, s); err != nil {
+		return nil, err
+	}
 	return s, nil
 }

@@ -241,6 +241,13 @@ func (c *Client) FindJob(ctx context.Context, queue, id string) (*backend.Job, b
 	return resp.Job, resp.Set, nil
 }
 
+// SetLimits implements backend.Backend.
+func (c *Client) SetLimits(ctx context.Context, p backend.SetLimitsParams) (backend.SetLimitsResult, error) {
+	var resp backend.SetLimitsResult
+	err := c.call(ctx, "SetLimits", limitsReq{Queue: p.Queue, Limit: p.Limit}, &resp)
+	return resp, err
+}
+
 // PauseQueue implements backend.Backend.
 func (c *Client) PauseQueue(ctx context.Context, queue string, paused bool) error {
 	return c.call(ctx, "PauseQueue", queueReq{Queue: queue, Paused: paused}, &empty{})

@@ -291,6 +291,9 @@ func (s Server) newHandler(b backend.Backend, calls *sync.RWMutex) http.Handler 
 		j, set, err := b.FindJob(ctx, req.Queue, req.ID)
 		return findJobResp{j, set}, err
 	}))
+	h("SetLimits", serve(func(ctx context.Context, req limitsReq) (backend.SetLimitsResult, error) {
+		return b.SetLimits(ctx, backend.SetLimitsParams{Queue: req.Queue, Limit: req.Limit})
+	}))
 	h("PauseQueue", serve(func(ctx context.Context, req queueReq) (empty, error) {
 		return empty{}, b.PauseQueue(ctx, req.Queue, req.Paused)
 	}))

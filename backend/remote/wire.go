@@ -53,13 +53,20 @@ type wireFetched struct {
 	Job       *backend.Job `json:"job"`
 	Raw       []byte       `json:"raw"`
 	Malformed *wireError   `json:"malformed,omitempty"`
+	Limited   bool         `json:"limited,omitempty"`
+}
+
+// limitsReq is a SetLimits call.
+type limitsReq struct {
+	Queue string             `json:"queue"`
+	Limit backend.QueueLimit `json:"limit"`
 }
 
 func toWireFetched(f *backend.Fetched) *wireFetched {
 	if f == nil {
 		return nil
 	}
-	wf := &wireFetched{Job: f.Job, Raw: f.Raw, Malformed: encodeError(f.Malformed)}
+	wf := &wireFetched{Job: f.Job, Raw: f.Raw, Malformed: encodeError(f.Malformed), Limited: f.Limited}
 	if wf.Malformed != nil && wf.Malformed.Code == "" {
 		// Malformed means "does not decode" whatever the backend's error
 		// says; keep errors.Is(f.Malformed, backend.ErrMalformedJob) true.
@@ -72,7 +79,7 @@ func fromWireFetched(wf *wireFetched) *backend.Fetched {
 	if wf == nil {
 		return nil
 	}
-	return &backend.Fetched{Job: wf.Job, Raw: wf.Raw, Malformed: decodeError(wf.Malformed)}
+	return &backend.Fetched{Job: wf.Job, Raw: wf.Raw, Malformed: decodeError(wf.Malformed), Limited: wf.Limited}
 }
 
 type completeReq struct {
