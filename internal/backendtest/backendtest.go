@@ -67,6 +67,7 @@ func groups() []group {
 		{"Snooze", snoozeTests()},
 		{"Cancel", cancelTests()},
 		{"Unique", uniqueTests()},
+		{"Limits", limitTests()},
 	}
 }
 
