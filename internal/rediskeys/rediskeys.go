@@ -228,7 +228,7 @@ const (
 	SuffixCancel   = "cancel"
 	SuffixUniq     = "uniq"
 	SuffixLimit    = "limit"
-	SuffixLRun     = "lrun:"  // followed by the limit group (may be empty)
+	SuffixLRun     = "lrun:" // followed by the limit group (may be empty)
 	SuffixLHeld    = "lheld"
 	SuffixLWait    = "lwait:" // followed by the limit group (may be empty)
 	SuffixLRate    = "lrate:" // followed by the limit group (may be empty)
