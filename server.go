@@ -186,6 +186,10 @@ func (s *Server) Start(ctx context.Context) error {
 		return errors.New("joblot: server already started")
 	}
 	s.startedAt = s.cfg.Now()
+	if err := writeLimits(ctx, s.backend, s.cfg.QueueLimits); err != nil {
+		s.started.Store(false)
+		return err
+	}
 	if err := s.backend.Heartbeat(ctx, s.processInfo(), s.cfg.ProcessTTL); err != nil {
 		s.started.Store(false)
 		return fmt.Errorf("joblot: register process: %w", err)
