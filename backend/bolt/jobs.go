@@ -80,6 +80,9 @@ func (b *Backend) Fetch(ctx context.Context, proc string, queues []string, max i
 						if err != nil {
 							return err
 						}
+						if lim != nil {
+							lim.touch(q, p)
+						}
 						continue
 					}
 				}
@@ -108,9 +111,14 @@ func (b *Backend) Fetch(ctx context.Context, proc string, queues []string, max i
 				}
 			}
 			q.n.Size -= int64(len(keys))
+			if lim != nil {
+				if err := lim.heal(c, q); err != nil {
+					return err
+				}
+			}
 			q.n.InFlight += int64(claimed)
 			q.dirty = q.dirty || len(keys) > 0
-			if marks != nil && q.n.Size == 0 {
+			if marks != nil && q.n.Size == 0 && !q.limitWaiting() {
 				// The ids left name no queued job.
 				if err := q.bk.DeleteBucket(subCancel); err != nil {
 					return err

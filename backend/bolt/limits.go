@@ -197,6 +197,67 @@ func (lm *limiter) admit(c *txc, q *qtx, p []byte) (bool, error) {
 	return true, nil
 }
 
+// limitWaiting reports whether jobs of q wait over a concurrency limit
+// (they are queued jobs too: a cancel mark must wait for them).
+func (q *qtx) limitWaiting() bool {
+	w := q.bk.Bucket(subLWait)
+	if w == nil {
+		return false
+	}
+	k, _ := w.Cursor().First()
+	return k != nil
+}
+
+// touch counts the slots of the group of payload p (a job dropped before
+// it was judged), so that heal looks at its group.
+func (lm *limiter) touch(q *qtx, p []byte) {
+	if lm.l.Concurrency == 0 {
+		return
+	}
+	g := ""
+	if j, err := backend.DecodeJob(p); err == nil {
+		g = backend.LimitGroup(lm.l, j.Kind, j.LimitKey())
+	}
+	if _, ok := lm.run[g]; !ok {
+		lm.run[g] = countPrefix(q.bk.Bucket(subLRun), groupPrefix(g))
+	}
+}
+
+// heal moves back to the head of the queue, in order, the oldest jobs
+// waiting in each group the fetch looked at that has a free slot: such a
+// group lost its chain of releases (a job moved back was cleared or
+// cancelled, or waits in the scheduled set). Mirrors limitlib.lua. Called
+// after the fetch's cursor is done with the queue.
+func (lm *limiter) heal(c *txc, q *qtx) error {
+	w := q.bk.Bucket(subLWait)
+	if w == nil {
+		return nil
+	}
+	for g, r := range lm.run {
+		free := lm.l.Concurrency - r
+		if free <= 0 {
+			continue
+		}
+		gp := groupPrefix(g)
+		var keys, ps [][]byte
+		cur := w.Cursor()
+		for k, v := cur.Seek(gp); k != nil && bytes.HasPrefix(k, gp) && len(keys) < free; k, v = cur.Next() {
+			keys, ps = append(keys, clone(k)), append(ps, clone(v))
+		}
+		for _, k := range keys {
+			if err := w.Delete(k); err != nil {
+				return err
+			}
+		}
+		for i := len(ps) - 1; i >= 0; i-- {
+			if err := q.pushHead(ps[i], c.now); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
 // limitRelease frees the concurrency slot job id holds, if any, and moves
 // the oldest job waiting in its group to the head of the queue.
 func (q *qtx) limitRelease(id string, now time.Time) error {

@@ -22,6 +22,7 @@ func limitTests() []test {
 		{name: "RemovedLimitReleasesWaiting", run: testLimitRemoved},
 		{name: "BadLimitRefused", run: testLimitBad},
 		{name: "UnlimitedQueueNotLimited", run: testLimitNone},
+		{name: "CancelWaitingJob", run: testLimitCancelWaiting},
 	}
 }
 
@@ -270,4 +271,51 @@ func testLimitNone(h *harness) {
 	if qs := h.queueStats("default"); qs.Limit != nil {
 		h.t.Fatalf("queue without limits has limit stats %+v", *qs.Limit)
 	}
+}
+
+func testLimitCancelWaiting(h *harness) {
+	h.setLimit("default", backend.QueueLimit{Concurrency: 1, By: backend.LimitByKey})
+	a, b := h.keyed("default", "a", 4), h.keyed("default", "b", 1)
+	h.enqueue(a[0], a[1], b[0], a[2], a[3])
+	p := h.proc("p1", "default")
+	f := h.fetchOne(p, "default") // a0 runs
+	// a1 is marked while queued; the next fetch hands out b0 and empties
+	// the queue (a1 is moved aside or dropped): the marks must stay for
+	// the jobs waiting.
+	if res, err := h.b.CancelJob(h.ctx, "default", a[1].ID); err != nil || res != backend.CancelQueued {
+		h.t.Fatalf("CancelJob of a queued job = %v, %v; want CancelQueued", res, err)
+	}
+	fs := h.fetch(p, []string{"default"}, 10)
+	if got := fetchedIDs(fs); len(got) != 1 || got[0] != b[0].ID {
+		h.t.Fatalf("fetched %v, want only %s", got, b[0].ID)
+	}
+	// A waiting job is a queued job: with the queue empty it is marked,
+	// not "not found".
+	if res, err := h.b.CancelJob(h.ctx, "default", a[2].ID); err != nil || res != backend.CancelQueued {
+		h.t.Fatalf("CancelJob of a waiting job = %v, %v; want CancelQueued", res, err)
+	}
+	// Another job empties the queue while a2 waits: its mark stays.
+	c := h.keyed("default", "c", 1)
+	h.enqueue(c...)
+	if got := fetchedIDs(h.fetch(p, []string{"default"}, 10)); len(got) != 1 || got[0] != c[0].ID {
+		h.t.Fatalf("fetched %v, want only %s", got, c[0].ID)
+	}
+	h.complete(p, succeeded(f), succeeded(fs[0])) // frees a's slot: one waiting job comes back
+	// The cancelled jobs are dropped when they come back, and the chain of
+	// releases does not break on them: a3 runs (a fetch may leave a job it
+	// moved back for the next one).
+	var got []*backend.Fetched
+	for range 3 {
+		got = append(got, h.fetch(p, []string{"default"}, 10)...)
+	}
+	if ids := fetchedIDs(got); len(ids) != 1 || ids[0] != a[3].ID {
+		h.t.Fatalf("after the cancels fetched %v, want only %s", ids, a[3].ID)
+	}
+	if s := h.stats(time.Now()); s.Cancelled != 2 {
+		h.t.Fatalf("Cancelled = %d, want 2", s.Cancelled)
+	}
+	if qs := h.queueStats("default"); qs.Size != 0 || qs.InFlight != 2 {
+		h.t.Fatalf("queue: Size %d InFlight %d, want 0, 2 (a3 and c0)", qs.Size, qs.InFlight)
+	}
+	h.wantGroup("default", "a", 1, 0)
 }

@@ -57,7 +57,8 @@ if redis.call('EXISTS', KEYS[5]) == 1 then
       got[#got + 1] = i
     end
   end
-  if popped < tonumber(ARGV[1]) then
+  -- (Jobs waiting over a global limit are queued too: then the ids stay.)
+  if popped < tonumber(ARGV[1]) and not (limited and redis.call('EXISTS', string.sub(jobs, 1, -5) .. 'lgroups') == 1) then
     redis.call('DEL', KEYS[5])
   elseif #gone > 0 then
     redis.call('SREM', KEYS[5], unpack(gone))

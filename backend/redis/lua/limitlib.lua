@@ -109,6 +109,20 @@ local function limit_admit(prefix, got, now)
       out[#out + 1] = p
     end
   end
+  -- A group with a free slot and jobs waiting lost its chain of releases
+  -- (a job moved back was cleared, or waits in the scheduled set): its
+  -- oldest waiting jobs go back to the head of the queue, in order, for the
+  -- next fetch.
+  for g, r in pairs(run) do
+    if r < conc then
+      local w = redis.call('LPOP', prefix .. 'lwait:' .. g, conc - r)
+      if w then
+        local rev = {}
+        for i = #w, 1, -1 do rev[#rev + 1] = w[i] end
+        redis.call('LPUSH', prefix .. 'jobs', unpack(rev))
+      end
+    end
+  end
   return out
 end
 
