@@ -14,15 +14,16 @@ local popped = #got
 -- Paused and limited are checked only when there is something to claim,
 -- so that an idle poll is one command, and with one command for both.
 local limited = false
-if redis.call('EXISTS', paused, KEYS[6]) > 0 and redis.call('EXISTS', paused) == 1 then
-  -- Put them back at the head in their order (LPUSH reverses).
-  local rev = {}
-  for i = #got, 1, -1 do rev[#rev + 1] = got[i] end
-  redis.call('LPUSH', jobs, unpack(rev))
-  return {}
-end
--- Global limits (limitlib.lua): the jobs over a limit move aside.
-if redis.call('EXISTS', KEYS[6]) == 1 then
+if redis.call('EXISTS', paused, KEYS[6]) > 0 then
+  if redis.call('EXISTS', paused) == 1 then
+    -- Put them back at the head in their order (LPUSH reverses).
+    local rev = {}
+    for i = #got, 1, -1 do rev[#rev + 1] = got[i] end
+    redis.call('LPUSH', jobs, unpack(rev))
+    return {}
+  end
+  -- Not paused: the queue has a global limit (limitlib.lua); the jobs
+  -- over it move aside.
   limited = true
   got = limit_admit(string.sub(jobs, 1, -5), got, tonumber(ARGV[2]))
   if #got == 0 then
