@@ -196,8 +196,8 @@ type Fetched struct {
 	// Malformed is non-nil when Raw could not be decoded; Job then has only
 	// Queue and ID set, the ID being MalformedJobID(Raw).
 	Malformed error
-	// Limited says the job's queue had a limit when it was fetched: the job
-	// may hold a slot that its ack must release.
+	// Limited says the job's queue had a concurrency limit when it was
+	// fetched: the job may hold a slot that its ack must release.
 	Limited bool
 }
 

@@ -93,7 +93,7 @@ func (b *Backend) Fetch(ctx context.Context, proc string, queues []string, max i
 						}
 						continue // moved aside
 					}
-					limited[len(raws)] = true
+					limited[len(raws)] = lim.l.Concurrency > 0
 				}
 				taken++
 				raws, qs = append(raws, p), append(qs, name)

@@ -37,12 +37,12 @@ func (b *Backend) Fetch(ctx context.Context, proc string, queues []string, max i
 			}
 			got := make([]*backend.Fetched, 0, len(arr))
 			var cancelled []int
-			limited := false
+			limited, slots := false, false
 			for _, m := range arr {
 				if m.IsInt64() {
 					i, _ := m.AsInt64()
-					if i == 0 { // the queue has a global limit
-						limited = true
+					if i <= 0 { // the queue has a global limit; 0: with slots
+						limited, slots = true, i == 0
 						continue
 					}
 					cancelled = append(cancelled, int(i)-1)
@@ -58,7 +58,7 @@ func (b *Backend) Fetch(ctx context.Context, proc string, queues []string, max i
 			if limited {
 				n = want // jobs moved aside: the queue may hold more
 				for _, f := range got {
-					f.Limited = true
+					f.Limited = slots
 				}
 			}
 			if len(cancelled) > 0 {

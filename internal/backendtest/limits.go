@@ -187,6 +187,11 @@ func testLimitRate(h *harness) {
 	if got := fetchedIDs(fs); !sameSet(got, jobIDs(js[:2])) {
 		h.t.Fatalf("fetched %v, want the first two", got)
 	}
+	for _, f := range fs {
+		if f.Limited {
+			h.t.Fatalf("job %s of a queue with only a rate limit fetched Limited (it holds no slot)", f.ID)
+		}
+	}
 	h.wantSet(backend.SetScheduled, "default", js[2].ID)
 	got := h.findJob(backend.SetScheduled, "default", js[2].ID)
 	h.wantJob("rate-limited job", got, js[2])

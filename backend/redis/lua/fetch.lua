@@ -5,15 +5,16 @@
 -- KEYS: jobs, wip:<proc>, paused, bell, cancel, limit
 -- ARGV: max jobs, now (unix ms)
 -- Returns the claimed payloads, followed by the 1-based positions (integers)
--- of those cancelled while queued, if any, and a 0 when the queue has a
--- global limit (its jobs may hold slots their acks release).
+-- of those cancelled while queued, if any, and when the queue has a global
+-- limit a 0 (a concurrency limit: its jobs hold slots their acks release)
+-- or a -1 (a rate limit only).
 local jobs, wip, paused, bell = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local got = redis.call('LPOP', jobs, ARGV[1])
 if not got then return {} end
 local popped = #got
 -- Paused and limited are checked only when there is something to claim,
 -- so that an idle poll is one command, and with one command for both.
-local limited = false
+local limited, slots = false, false
 if redis.call('EXISTS', paused, KEYS[6]) > 0 then
   if redis.call('EXISTS', paused) == 1 then
     -- Put them back at the head in their order (LPUSH reverses).
@@ -25,10 +26,11 @@ if redis.call('EXISTS', paused, KEYS[6]) > 0 then
   -- Not paused: the queue has a global limit (limitlib.lua); the jobs
   -- over it move aside.
   limited = true
-  got = limit_admit(string.sub(jobs, 1, -5), got, tonumber(ARGV[2]))
+  got, slots = limit_admit(string.sub(jobs, 1, -5), got, tonumber(ARGV[2]))
+  local mark = slots and 0 or -1
   if #got == 0 then
     if popped == tonumber(ARGV[1]) then ring(bell) end
-    return {0}
+    return {mark}
   end
 end
 local n = #got
@@ -65,5 +67,5 @@ if redis.call('EXISTS', KEYS[5]) == 1 then
     redis.call('SREM', KEYS[5], unpack(gone))
   end
 end
-if limited then got[#got + 1] = 0 end
+if limited then got[#got + 1] = slots and 0 or -1 end
 return got

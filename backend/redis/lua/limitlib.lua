@@ -55,7 +55,8 @@ end
 -- other one aside, once: over its group's concurrency limit to the tail of
 -- :lwait:<g>; over its rate to the scheduled set, at the time its turn in
 -- the window comes (the payload unchanged: no attempt used). An admitted
--- job takes a slot (an id entry) and a place in the rate window.
+-- job takes a slot (an id entry) and a place in the rate window. The
+-- second result says whether the limit has slots (a concurrency limit).
 local function limit_admit(prefix, got, now)
   local cfg = redis.call('HMGET', prefix .. 'limit', 'conc', 'rate', 'per', 'by')
   local conc, rate, per, by = tonumber(cfg[1]) or 0, tonumber(cfg[2]) or 0, tonumber(cfg[3]) or 0, cfg[4] or 'queue'
@@ -123,7 +124,7 @@ local function limit_admit(prefix, got, now)
       end
     end
   end
-  return out
+  return out, conc > 0
 end
 
 -- limit_release frees the concurrency slot job id holds, if any, and moves
