@@ -88,7 +88,7 @@ func runLimitChild() {
 		if err := limitEnter.Exec(ctx, rc, []string{limitRunning(tag), limitSets, limitMost}, []string{id}).Error(); err != nil {
 			return err
 		}
-		time.Sleep(time.Duration(10+rand.IntN(40)) * time.Millisecond) // the work, long enough to be killed holding it
+		time.Sleep(time.Duration(20+rand.IntN(60)) * time.Millisecond) // the work: long beside an ack, so that 5 run at once, and to be killed holding it
 		mu.Lock()
 		_, err := fmt.Fprintf(ledger, "%d\n", j.Args.N)
 		mu.Unlock()
