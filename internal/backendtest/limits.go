@@ -2,6 +2,7 @@ package backendtest
 
 import (
 	"errors"
+	"strings"
 	"time"
 
 	"github.com/joblot/joblot/backend"
@@ -23,6 +24,7 @@ func limitTests() []test {
 		{name: "BadLimitRefused", run: testLimitBad},
 		{name: "UnlimitedQueueNotLimited", run: testLimitNone},
 		{name: "CancelWaitingJob", run: testLimitCancelWaiting},
+		{name: "KeyReadPastEveryField", run: testLimitKeyPastFields},
 	}
 }
 
@@ -323,4 +325,33 @@ func testLimitCancelWaiting(h *harness) {
 		h.t.Fatalf("queue: Size %d InFlight %d, want 0, 2 (a3 and c0)", qs.Size, qs.InFlight)
 	}
 	h.wantGroup("default", "a", 1, 0)
+}
+
+// testLimitKeyPastFields: the group is read from a job that carries every
+// kind of field before its limit key (long args, times, negative and big
+// numbers, metadata, a trace context, a unique lock), as a store that
+// parses the stored form must.
+func testLimitKeyPastFields(h *harness) {
+	h.setLimit("default", backend.QueueLimit{Concurrency: 1, By: backend.LimitByKey})
+	full := func() *backend.Job {
+		j := h.job("default")
+		j.Args = []byte(`{"pad":"` + strings.Repeat("x", 300) + `"}`)
+		j.Attempt, j.MaxRetries, j.Timeout = 3, -1, 90*time.Minute
+		j.RunAt = time.Now().Add(-time.Hour)
+		j.ErrorClass, j.ErrorMessage, j.ErrorFingerprint = "E", strings.Repeat("m", 200), "fp"
+		j.FailedAt = time.Now()
+		j.Meta = map[string]string{"tenant": "t1", "req": "r"}
+		j.TraceContext = backend.TraceContext("\x00\x01trace")
+		j.Snoozes = 2
+		j.SetUnique("u-"+j.ID, time.Now().Add(time.Hour))
+		j.SetLimitKey("k")
+		return j
+	}
+	a, b := full(), full()
+	h.enqueue(a, b)
+	p := h.proc("p1", "default")
+	if fs := h.fetch(p, []string{"default"}, 10); len(fs) != 1 || fs[0].ID != a.ID {
+		h.t.Fatalf("fetched %v, want only %s (limit 1 on key k)", fetchedIDs(fs), a.ID)
+	}
+	h.wantGroup("default", "k", 1, 1)
 }
