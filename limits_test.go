@@ -7,6 +7,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/joblot/joblot/backend"
 )
@@ -165,5 +166,38 @@ func TestLimitKeyRefused(t *testing.T) {
 	}
 	if _, err := NewServer(b, ServerConfig{Workers: NewWorkers(), QueueLimits: map[string]QueueLimits{"q": {Rate: 1}}}); !errors.Is(err, ErrBadLimit) {
 		t.Fatalf("NewServer with a rate and no interval: %v, want ErrBadLimit", err)
+	}
+}
+
+// TestQueueLimitsLatestServerWins: each server writes its QueueLimits at
+// Start; the latest wins, a queue it does not list keeps its limit, and a
+// zero QueueLimits removes one.
+func TestQueueLimitsLatestServerWins(t *testing.T) {
+	b := openBolt(t, backend.Limits{})
+	limitOf := func(queue string) *backend.LimitStats {
+		t.Helper()
+		st, err := b.Stats(t.Context(), time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		q, _ := st.Queue(queue)
+		return q.Limit
+	}
+	start := func(limits map[string]QueueLimits) {
+		cfg := fastConfig(NewWorkers())
+		cfg.QueueLimits = limits
+		startServer(t, b, cfg)
+	}
+	start(map[string]QueueLimits{"a": {Concurrency: 5}, "b": {Rate: 10, Per: time.Second}})
+	start(map[string]QueueLimits{"a": {Concurrency: 2, By: LimitByKind}})
+	if l := limitOf("a"); l == nil || l.Limit != (QueueLimits{Concurrency: 2, By: LimitByKind}) {
+		t.Fatalf("queue a after the second server: %+v, want its limit", l)
+	}
+	if l := limitOf("b"); l == nil || l.Limit != (QueueLimits{Rate: 10, Per: time.Second}) {
+		t.Fatalf("queue b, which the second server does not list: %+v, want the first server's limit", l)
+	}
+	start(map[string]QueueLimits{"b": {}})
+	if l := limitOf("b"); l != nil {
+		t.Fatalf("queue b after a zero QueueLimits: %+v, want none", l)
 	}
 }
