@@ -123,9 +123,10 @@ type SetLimitsResult struct {
 // LimitStats are a limited queue's limits and their state (QueueStats).
 type LimitStats struct {
 	Limit QueueLimit
-	// Groups are the groups with jobs in flight or waiting, at most
-	// MaxLimitGroupsShown of them (sorted by name); GroupsTotal counts
-	// them all.
+	// Groups are groups with jobs in flight or waiting, sorted by name:
+	// all of them, or MaxLimitGroupsShown when there are more (which ones
+	// is the backend's choice: it reads a bounded part). GroupsTotal
+	// counts them all.
 	Groups      []LimitGroupStats
 	GroupsTotal int
 }
