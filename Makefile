@@ -7,9 +7,13 @@ RACE ?= $(shell [ "$$($(GO) env CGO_ENABLED)" = 1 ] && command -v gcc >/dev/null
 
 .PHONY: test lint bench redis-server demo
 
+# Nested modules (otel/) have their own go.mod, which ./... skips.
+SUBMODULES := otel
+
 test: redis-server
 	$(GO) vet ./...
 	$(GO) test $(RACE) -count=1 -timeout 20m ./...
+	for m in $(SUBMODULES); do (cd $$m && $(GO) vet ./... && $(GO) test $(RACE) -count=1 -timeout 20m ./...) || exit 1; done
 
 # Tests need redis-server on PATH; install it when missing and we can.
 redis-server:
@@ -21,6 +25,7 @@ redis-server:
 lint:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); exit 1; }
 	$(GO) vet ./...
+	for m in $(SUBMODULES); do (cd $$m && $(GO) vet ./...) || exit 1; done
 
 bench: redis-server
 	$(GO) test -run '^$$' -bench . -benchtime 2x ./...

@@ -11,6 +11,8 @@ import (
 )
 
 // BatchStatus is a batch's status: counters, times, children, error groups.
+// Its Summary says the state in words with what a complete batch still
+// waits for ("complete, 548 retrying", "complete, settled").
 type BatchStatus = backend.BatchStatus
 
 // Callback is a job enqueued when a batch event fires. The callback job's
@@ -26,13 +28,22 @@ type BatchOpts struct {
 	Description string
 	// Parent makes the new batch a child of an existing batch: the parent's
 	// complete waits for the child's complete callback to succeed, its
-	// success for the child's success callback, and a death in the child
-	// fires the parent's death.
+	// success for the child's success callback, its settled for the
+	// child's settled callback, and a death in the child fires the
+	// parent's death.
 	Parent string
 	// OnComplete fires once every job has run at least once (or ended).
 	OnComplete *Callback
 	// OnSuccess fires once every job has succeeded.
 	OnSuccess *Callback
+	// OnSettled fires once nothing in the batch is pending or retrying any
+	// more: every job has succeeded or ended (died, was discarded or
+	// cancelled). OnComplete fires while failed jobs still retry; OnSettled
+	// waits for them, so it is the event to wait on for "every job is
+	// done, one way or another". It waits for every child's settled
+	// callback too, fires at the latest with OnSuccess, and a dead job
+	// retried by hand afterwards un-fires nothing.
+	OnSettled *Callback
 	// OnDeath fires the first time a job of the batch dies.
 	OnDeath *Callback
 	// CommitTimeout: a batch not committed within it expires (default
@@ -105,12 +116,13 @@ func (c *Client) createBatch(ctx context.Context, id string, opts BatchOpts, run
 	for event, cb := range map[backend.CallbackEvent]*Callback{
 		backend.CallbackComplete: opts.OnComplete,
 		backend.CallbackSuccess:  opts.OnSuccess,
+		backend.CallbackSettled:  opts.OnSettled,
 		backend.CallbackDeath:    opts.OnDeath,
 	} {
 		if cb == nil {
 			continue
 		}
-		job, err := c.buildJob(ctx, EnqueueParams{Args: cb.Args, Opts: cb.Opts}, now)
+		job, err := c.buildJobTo(ctx, EnqueueParams{Args: cb.Args, Opts: cb.Opts}, now, enqueueTarget{callbackOf: id, callbackEvent: event})
 		if err != nil {
 			return nil, fmt.Errorf("joblot: %s callback: %w", event, err)
 		}
@@ -148,7 +160,7 @@ func (b *Batch) Add(ctx context.Context, params ...EnqueueParams) error {
 		part := params[start:min(start+chunk, len(params))]
 		jobs := make([]*backend.Job, len(part))
 		for i, p := range part {
-			job, err := b.client.buildJob(ctx, p, now)
+			job, err := b.client.buildJobTo(ctx, p, now, enqueueTarget{batchID: b.id, derivedID: b.run != nil})
 			if err != nil {
 				return fmt.Errorf("joblot: batch %s job %d: %w", b.id, start+i, err)
 			}

@@ -3,7 +3,6 @@ package joblot
 import (
 	"context"
 	"errors"
-	"sync/atomic"
 	"testing"
 
 	"github.com/joblot/joblot/backend"
@@ -16,18 +15,46 @@ func (cancelArgs) Kind() string { return "cancel_test" }
 // cancelUntilHeard cancels a running job until the server hears the
 // request: its listener may subscribe after the first request (a running
 // job's cancel is idempotent).
-func cancelUntilHeard(t *testing.T, c *Client, heard *atomic.Bool, queue, id string) {
+func cancelUntilHeard(t *testing.T, c *Client, s *Server, queue, id string) {
 	t.Helper()
+	cancelUntil(t, c, s, queue, id, true)
+}
+
+// cancelUntil cancels job id of queue until the server signals that it
+// heard the request, with running as given (whether a worker ran the
+// job): the server may subscribe after the first request.
+func cancelUntil(t *testing.T, c *Client, s *Server, queue, id string, running bool) {
+	t.Helper()
+	signals := s.canceller.testSignals.heard.WaitC()
+	heard := func() bool {
+		for {
+			select {
+			case h := <-signals:
+				if h.queue == queue && h.id == id && h.running == running {
+					return true
+				}
+			default:
+				return false
+			}
+		}
+	}
 	waitFor(t, "the server hears the cancel", func() bool {
-		if heard.Load() {
+		// Once heard, the job may end at once: cancelling it again would
+		// find nothing.
+		if heard() {
 			return true
 		}
 		r, err := c.CancelJob(context.Background(), queue, id)
 		if err != nil || r != CancelRunning {
-			t.Fatalf("CancelJob of a running job = %v, %v; want CancelRunning", r, err)
+			t.Fatalf("CancelJob of a claimed or running job = %v, %v; want CancelRunning", r, err)
 		}
-		return heard.Load()
+		return heard()
 	})
+}
+
+// initCancelHeard makes the server signal the cancel requests it hears.
+func initCancelHeard(t *testing.T) func(*Server) {
+	return func(s *Server) { s.canceller.testSignals.heard.Init(t) }
 }
 
 // A running job that honours its context is cancelled on the server that
@@ -44,10 +71,7 @@ func TestCancelRunningJob(t *testing.T) {
 			cause <- context.Cause(ctx)
 			return ctx.Err()
 		}), nil)
-		var heard atomic.Bool
-		startServer(t, b, fastConfig(ws), func(s *Server) {
-			s.hooks.cancelHeard = func(_, _ string, found bool) { heard.Store(heard.Load() || found) }
-		})
+		s := startServer(t, b, fastConfig(ws), initCancelHeard(t))
 		c := NewClient(b, ClientConfig{})
 		res, err := c.Enqueue(context.Background(), cancelArgs{1}, nil)
 		if err != nil {
@@ -56,7 +80,7 @@ func TestCancelRunningJob(t *testing.T) {
 		if id := waitRecv(t, "the job starts", started); id != res.ID {
 			t.Fatalf("started %s, want %s", id, res.ID)
 		}
-		cancelUntilHeard(t, c, &heard, DefaultQueue, res.ID)
+		cancelUntilHeard(t, c, s, DefaultQueue, res.ID)
 		if err := waitRecv(t, "the job's context is cancelled", cause); !errors.Is(err, ErrJobCancelled) {
 			t.Fatalf("context cause = %v, want ErrJobCancelled", err)
 		}
@@ -88,17 +112,14 @@ func TestCancelRunningJobSucceedsFirst(t *testing.T) {
 			<-release // ignores its context
 			return nil
 		}), nil)
-		var heard atomic.Bool
-		startServer(t, b, fastConfig(ws), func(s *Server) {
-			s.hooks.cancelHeard = func(_, _ string, found bool) { heard.Store(heard.Load() || found) }
-		})
+		s := startServer(t, b, fastConfig(ws), initCancelHeard(t))
 		c := NewClient(b, ClientConfig{})
 		res, err := c.Enqueue(context.Background(), cancelArgs{1}, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
 		waitRecv(t, "the job starts", started)
-		cancelUntilHeard(t, c, &heard, DefaultQueue, res.ID)
+		cancelUntilHeard(t, c, s, DefaultQueue, res.ID)
 		close(release)
 		waitFor(t, "the success is counted", func() bool {
 			st, err := NewInspector(b).Stats(context.Background())
@@ -128,14 +149,7 @@ func TestCancelPrefetchedJob(t *testing.T) {
 		}), nil)
 		cfg := fastConfig(ws)
 		cfg.Concurrency = 1
-		var heard atomic.Int64 // requests heard for jobs not running here
-		startServer(t, b, cfg, func(s *Server) {
-			s.hooks.cancelHeard = func(_, _ string, found bool) {
-				if !found {
-					heard.Add(1)
-				}
-			}
-		})
+		s := startServer(t, b, cfg, initCancelHeard(t))
 		c := NewClient(b, ClientConfig{})
 		if _, err := c.Enqueue(context.Background(), cancelArgs{1}, nil); err != nil {
 			t.Fatal(err)
@@ -155,13 +169,7 @@ func TestCancelPrefetchedJob(t *testing.T) {
 			q, _ := st.Queue(DefaultQueue)
 			return q.InFlight == 2
 		})
-		waitFor(t, "the server hears the cancel", func() bool {
-			r, err := c.CancelJob(context.Background(), DefaultQueue, second.ID)
-			if err != nil || r != CancelRunning {
-				t.Fatalf("CancelJob of a claimed job = %v, %v; want CancelRunning", r, err)
-			}
-			return heard.Load() > 0
-		})
+		cancelUntil(t, c, s, DefaultQueue, second.ID, false) // claimed, not running
 		close(release)
 		waitFor(t, "the second job is skipped", func() bool {
 			st, err := NewInspector(b).Stats(context.Background())

@@ -168,6 +168,12 @@ func resultOf(res backend.EnqueueResult, i int, job *backend.Job) EnqueueResult 
 // buildJob encodes args and resolves options into a storable job, through
 // the enqueue middleware.
 func (c *Client) buildJob(ctx context.Context, p EnqueueParams, now time.Time) (*backend.Job, error) {
+	return c.buildJobTo(ctx, p, now, enqueueTarget{})
+}
+
+// buildJobTo is buildJob for a job whose batch or callback role enqueue
+// middleware should see (enqueue_target.go).
+func (c *Client) buildJobTo(ctx context.Context, p EnqueueParams, now time.Time, to enqueueTarget) (*backend.Job, error) {
 	if p.Args == nil {
 		return nil, fmt.Errorf("joblot: nil job args")
 	}
@@ -197,7 +203,7 @@ func (c *Client) buildJob(ctx context.Context, p EnqueueParams, now time.Time) (
 		job.Queue = DefaultQueue
 	}
 	if len(c.cfg.Middleware) > 0 {
-		if err := c.enqueueMiddleware(ctx, p.Args, job); err != nil {
+		if err := c.enqueueMiddleware(ctx, p.Args, job, to); err != nil {
 			return nil, err
 		}
 	}
@@ -228,8 +234,9 @@ func (c *Client) buildJob(ctx context.Context, p EnqueueParams, now time.Time) (
 
 // enqueueMiddleware runs the client's enqueue middleware on job, which
 // gets the metadata and trace context it leaves.
-func (c *Client) enqueueMiddleware(ctx context.Context, args JobArgs, job *backend.Job) error {
+func (c *Client) enqueueMiddleware(ctx context.Context, args JobArgs, job *backend.Job, to enqueueTarget) error {
 	ej := &EnqueueJob{Args: args, Kind: job.Kind, Queue: job.Queue}
+	to.describe(ej, job.ID)
 	if len(job.Meta) > 0 {
 		ej.Meta = maps.Clone(job.Meta) // the caller's map is not the middleware's to change
 	}

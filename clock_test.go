@@ -74,15 +74,7 @@ func TestFakeClockDrivesTime(t *testing.T) {
 		cfg.Now = clk.Now
 		cfg.RetryPolicy = SidekiqBackoff{} // seconds to minutes: nothing retries while the clock stands still
 		cfg.ProcessTTL = 24 * time.Hour    // longer than the jump below: the server's own lease survives it
-		rounds := make(chan struct{}, 1)
-		s := startServer(t, b, cfg, func(s *Server) {
-			s.hooks.dutiesRan = func() {
-				select {
-				case rounds <- struct{}{}:
-				default:
-				}
-			}
-		})
+		s := startServer(t, b, cfg, func(s *Server) { s.duties.testSignals.ran.Init(t) })
 
 		delayedRes, err := client.Enqueue(ctx, clockArgs{Mode: "ok"}, &EnqueueOpts{Delay: time.Hour})
 		delayed := delayedRes.ID
@@ -134,8 +126,9 @@ func TestFakeClockDrivesTime(t *testing.T) {
 
 		// Rounds of duties at t0 do not run the delayed job, nor expire the
 		// uncommitted batch.
+		s.duties.testSignals.ran.Drain() // rounds from now on
 		for range 3 {
-			waitRecv(t, "a round of duties", rounds)
+			s.duties.testSignals.ran.WaitOrTimeout()
 		}
 		select {
 		case id := <-ran:

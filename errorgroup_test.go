@@ -68,7 +68,7 @@ func TestTimedOutHTTPCallSaysTimeoutOnce(t *testing.T) {
 // is not: two failures that differ after the cut stay apart, whatever the
 // message budget.
 func TestFingerprintUsesTheWholeMessage(t *testing.T) {
-	s := &Server{cfg: ServerConfig{MaxErrorBytes: 40, Now: time.Now}}
+	s := &executor{cfg: ServerConfig{MaxErrorBytes: 40, Now: time.Now}}
 	prefix := "sync inventory of warehouse 12 with the upstream catalogue: "
 	fail := func(msg string) *backend.Job {
 		f := &backend.Fetched{Job: &backend.Job{ID: "j1", Kind: "sync", Queue: "default"}}

@@ -13,17 +13,17 @@ import (
 	"github.com/joblot/joblot/backend/bolt"
 )
 
-// ReportArgs builds one customer's report. Its limit key is the customer,
+// CustomerReportArgs builds one customer's report. Its limit key is the customer,
 // so a LimitByKey limit applies to each customer separately.
-type ReportArgs struct {
+type CustomerReportArgs struct {
 	Customer string `json:"customer"`
 	Month    int    `json:"month"`
 }
 
-func (ReportArgs) Kind() string { return "report" }
+func (CustomerReportArgs) Kind() string { return "report" }
 
 // LimitKey puts the job in its customer's limit group (joblot.LimitKeyer).
-func (a ReportArgs) LimitKey() string { return a.Customer }
+func (a CustomerReportArgs) LimitKey() string { return a.Customer }
 
 // A global limit caps one customer's reports at 2 running at once across
 // every server, however many workers they have; another customer's
@@ -51,7 +51,7 @@ func ExampleQueueLimits() {
 		wg            sync.WaitGroup
 	)
 	workers := joblot.NewWorkers()
-	joblot.AddWorker(workers, joblot.WorkFunc[ReportArgs](func(ctx context.Context, job *joblot.Job[ReportArgs]) error {
+	joblot.AddWorker(workers, joblot.WorkFunc[CustomerReportArgs](func(ctx context.Context, job *joblot.Job[CustomerReportArgs]) error {
 		defer wg.Done()
 		c := job.Args.Customer
 		mu.Lock()
@@ -69,9 +69,9 @@ func ExampleQueueLimits() {
 	client := joblot.NewClient(store, joblot.ClientConfig{})
 	var params []joblot.EnqueueParams
 	for month := 1; month <= 6; month++ {
-		params = append(params, joblot.EnqueueParams{Args: ReportArgs{Customer: "acme", Month: month}})
+		params = append(params, joblot.EnqueueParams{Args: CustomerReportArgs{Customer: "acme", Month: month}})
 	}
-	params = append(params, joblot.EnqueueParams{Args: ReportArgs{Customer: "globex", Month: 1}})
+	params = append(params, joblot.EnqueueParams{Args: CustomerReportArgs{Customer: "globex", Month: 1}})
 	wg.Add(len(params))
 	if _, err := client.EnqueueMany(ctx, params); err != nil {
 		log.Fatal(err)

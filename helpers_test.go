@@ -70,7 +70,7 @@ func fastConfig(ws *Workers) ServerConfig {
 }
 
 // startServer starts a server and stops it when the test ends; setup (test
-// hooks) runs on it before it starts.
+// signals to initialise) runs on it before it starts.
 func startServer(t *testing.T, b backend.Backend, cfg ServerConfig, setup ...func(*Server)) *Server {
 	t.Helper()
 	s, err := NewServer(b, cfg)

@@ -106,24 +106,36 @@ func (i *Inspector) Page(ctx context.Context, f backend.JobFilter) (*backend.Job
 // new attempt and goes back to the dead set if it fails (unless it died
 // with retries left, killed or as a poison pill: those retries then apply).
 func (i *Inspector) RetryJobs(ctx context.Context, f backend.JobFilter) (int, error) {
-	return i.eachPage(ctx, f, i.backend.RetryJobs)
+	return i.eachPage(ctx, f, i.retryIDs)
 }
 
 // DeleteJobs removes the jobs matching f, page by page (batch jobs count as
 // removed in their batch). It returns how many were removed.
 func (i *Inspector) DeleteJobs(ctx context.Context, f backend.JobFilter) (int, error) {
-	return i.eachPage(ctx, f, i.backend.DeleteJobs)
+	return i.eachPage(ctx, f, i.deleteIDs)
+}
+
+// retryIDs retries the jobs ids of queue's set; it returns how many moved.
+func (i *Inspector) retryIDs(ctx context.Context, set backend.JobSet, queue string, ids []string) (int, error) {
+	res, err := i.backend.RetryJobs(ctx, backend.RetryJobsParams{Set: set, Queue: queue, IDs: ids})
+	return res.Retried, err
+}
+
+// deleteIDs deletes the jobs ids of queue's set; it returns how many went.
+func (i *Inspector) deleteIDs(ctx context.Context, set backend.JobSet, queue string, ids []string) (int, error) {
+	res, err := i.backend.DeleteJobs(ctx, backend.DeleteJobsParams{Set: set, Queue: queue, IDs: ids})
+	return res.Deleted, err
 }
 
 // RetryJob and DeleteJob act on one job of a set, by queue and ID.
 func (i *Inspector) RetryJob(ctx context.Context, set backend.JobSet, queue, id string) (bool, error) {
-	n, err := i.backend.RetryJobs(ctx, set, queue, []string{id})
+	n, err := i.retryIDs(ctx, set, queue, []string{id})
 	return n == 1, err
 }
 
 // DeleteJob removes one job of a set, by queue and ID.
 func (i *Inspector) DeleteJob(ctx context.Context, set backend.JobSet, queue, id string) (bool, error) {
-	n, err := i.backend.DeleteJobs(ctx, set, queue, []string{id})
+	n, err := i.deleteIDs(ctx, set, queue, []string{id})
 	return n == 1, err
 }
 
@@ -132,11 +144,11 @@ func (i *Inspector) DeleteJob(ctx context.Context, set backend.JobSet, queue, id
 // ErrJobNotFound. It searches the queue's sets in turn: on a long queue it
 // reads the whole queue.
 func (i *Inspector) Job(ctx context.Context, queue, id string) (*backend.Job, backend.JobSet, error) {
-	j, set, err := i.backend.FindJob(ctx, queue, id)
+	res, err := i.backend.FindJob(ctx, queue, id)
 	if err != nil {
 		return nil, "", fmt.Errorf("joblot: find job %s: %w", id, err)
 	}
-	return j, set, nil
+	return res.Job, res.Set, nil
 }
 
 // Batches lists batches, newest first.
@@ -144,7 +156,8 @@ func (i *Inspector) Batches(ctx context.Context, opts backend.BatchListOptions) 
 	return i.backend.ListBatches(ctx, opts)
 }
 
-// Batch returns one batch's status.
+// Batch returns one batch's status; its Summary is the state in words
+// ("complete, 548 retrying", "complete, settled").
 func (i *Inspector) Batch(ctx context.Context, id string) (*backend.BatchStatus, error) {
 	return i.backend.BatchStatus(ctx, id)
 }
@@ -206,12 +219,14 @@ func (i *Inspector) eachPage(ctx context.Context, f backend.JobFilter, act func(
 // PauseQueue stops servers from fetching a queue's jobs; enqueueing and
 // scheduling go on.
 func (i *Inspector) PauseQueue(ctx context.Context, queue string) error {
-	return i.backend.PauseQueue(ctx, queue, true)
+	_, err := i.backend.PauseQueue(ctx, backend.PauseQueueParams{Queue: queue, Paused: true})
+	return err
 }
 
 // ResumeQueue lets servers fetch a paused queue's jobs again.
 func (i *Inspector) ResumeQueue(ctx context.Context, queue string) error {
-	return i.backend.PauseQueue(ctx, queue, false)
+	_, err := i.backend.PauseQueue(ctx, backend.PauseQueueParams{Queue: queue, Paused: false})
+	return err
 }
 
 // ClearQueue removes every job waiting in a queue (not its scheduled, retry

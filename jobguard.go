@@ -16,11 +16,11 @@ import (
 // The limit applies to the job without the failure record a server adds
 // to it (error message and backtrace), and, separately, to that record: a
 // job enqueued just under the limit must not die of its own failure data.
-func (s *Server) unrunnable(f *backend.Fetched) error {
+func (e *executor) unrunnable(f *backend.Fetched) error {
 	if f.Malformed != nil {
 		return fmt.Errorf("malformed payload: %w", f.Malformed)
 	}
-	limit := s.client.cfg.MaxPayloadBytes
+	limit := e.client.cfg.MaxPayloadBytes
 	failure := len(f.ErrorMessage) + len(f.Backtrace)
 	if own := len(f.Raw) - failure; own > limit || failure > limit {
 		return fmt.Errorf("%w: the stored job is %d bytes (%d of them its last error), over the limit of %d; it was not run",
@@ -33,12 +33,12 @@ func (s *Server) unrunnable(f *backend.Fetched) error {
 // outside the job's recover and hands the observer the job's kind and
 // queue, which come from stored data: a panic there is logged, never
 // allowed to take the worker process down.
-func (s *Server) observe(f *backend.Fetched, res backend.Result) {
+func (e *executor) observe(f *backend.Fetched, res backend.Result) {
 	defer func() {
 		if r := recover(); r != nil {
-			s.logger.Error("joblot: the job observer panicked; the job's outcome is recorded all the same",
+			e.logger.Error("joblot: the job observer panicked; the job's outcome is recorded all the same",
 				"job_id", f.ID, "panic", fmt.Sprint(r))
 		}
 	}()
-	s.cfg.Observer.JobDone(f.Kind, f.Queue, res.Outcome, res.Duration)
+	e.cfg.Observer.JobDone(f.Kind, f.Queue, res.Outcome, res.Duration)
 }

@@ -56,7 +56,7 @@ func TestOversizedStoredPayloadGoesDeadUnrun(t *testing.T) {
 // The limit is on the job as enqueued: the failure record a server adds
 // (error message, backtrace) does not push a job under the limit over it.
 func TestPayloadLimitOnFetchIgnoresTheFailureRecord(t *testing.T) {
-	s := &Server{client: NewClient(nil, ClientConfig{MaxPayloadBytes: 1000})}
+	s := &executor{client: NewClient(nil, ClientConfig{MaxPayloadBytes: 1000})}
 	fetched := func(args, msg, trace int) *backend.Fetched {
 		j := &backend.Job{ID: backend.NewJobID(), Kind: "k", Queue: "q", Args: make([]byte, args),
 			ErrorMessage: strings.Repeat("e", msg), Backtrace: make([]byte, trace)}

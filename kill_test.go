@@ -45,6 +45,10 @@ func TestMain(m *testing.M) {
 		runLimitChild()
 		return
 	}
+	if os.Getenv(periodicChildEnv) != "" {
+		runPeriodicChild()
+		return
+	}
 	os.Exit(m.Run())
 }
 

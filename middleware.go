@@ -50,6 +50,20 @@ type EnqueueJob struct {
 	Args JobArgs
 	// Kind and Queue are resolved (defaults applied), to read.
 	Kind, Queue string
+	// ID is the ID the job is stored under, to read (a unique job found to
+	// be a duplicate is not stored). It is empty for a job added to a batch
+	// from inside a running job: that ID is derived from the running job
+	// when the job is stored, so that a re-run adds nothing twice.
+	ID string
+	// BatchID is the batch the job is added to (Batch.Add), to read; empty
+	// for a job outside a batch.
+	BatchID string
+	// CallbackOf and CallbackEvent are set, to read, on a batch callback.
+	// A callback is built when its batch is created (NewBatch,
+	// Batch.NewChild), with the context of that call: the metadata and
+	// trace context it gets then are the ones it runs with.
+	CallbackOf    string
+	CallbackEvent backend.CallbackEvent
 	// Meta is the job's metadata, the middleware's to change: a copy of
 	// EnqueueOpts.Meta, nil if the job has none (use SetMeta).
 	Meta map[string]string

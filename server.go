@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"os"
 	"sort"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -25,92 +24,40 @@ import (
 // scheduled and retry jobs, recovering dead processes' jobs, forwarding
 // batch callbacks, trimming the dead set) run under a lease, so one process
 // does each at a time however many run.
+//
+// The Server only wires its components, each in its own file: fetcher
+// (fetcher.go), executor (executor*.go, with the slots it shares with the
+// fetcher and the cancelled-batch cache), acker
+// (acker.go), heartbeater (heartbeater.go), duties runner (duties.go) with
+// its duties (mover.go, recoverer.go, forwarder.go, deadtrimmer.go),
+// canceller (canceller.go) and the memory watchdog.
 type Server struct {
 	cfg     ServerConfig
 	backend backend.Backend
-	// waiter is backend as a backend.Waiter, nil if it cannot wake an
-	// idle fetcher (then the fetcher polls).
-	waiter backend.Waiter
-	client *Client
-	logger *slog.Logger
+	logger  *slog.Logger
 
-	// procID is the identity in-flight jobs are recorded under. It changes
-	// when the process is fenced and re-registers.
-	procMu sync.RWMutex
-	procID string
+	lease       *processLease
+	fetcher     *fetcher
+	executor    *executor
+	acker       *acker
+	heartbeater *heartbeater
+	duties      *duties
+	canceller   *canceller         // nil if the backend cannot tell cancels
+	periodic    *periodicEnqueuer  // nil without periodic jobs (periodic.go)
+	watchdog    *watchdog.Watchdog // nil when the backend cannot report its memory
+	stopWatch   context.CancelFunc
+	watchDone   chan struct{}
 
-	slots  *slots
-	found  *wakeup // the leading fetcher found jobs: idle followers resume
-	jobs   chan claimed
-	acks   chan ack
-	queues queueOrder
-	cancel *cancelCache
-	// jobCancels are cancel requests for jobs not running when they came.
-	jobCancels jobCancels
-
-	started   atomic.Bool
-	draining  atomic.Bool // stop fetching; requeue jobs not yet started
-	fenced    atomic.Bool // lease lost: stop fetching until re-registered
-	stopped   atomic.Bool // Stop has returned
+	// inFlight counts the jobs the process holds (running or prefetched):
+	// the fetcher adds, the executor subtracts.
 	inFlight  atomic.Int64
+	started   atomic.Bool
+	draining  atomic.Bool // Stop began: the executor requeues jobs not yet started
+	stopped   atomic.Bool // Stop has returned
 	startedAt time.Time
-
-	// quiet: fetch no more (Quiet); quietCh is closed when it is set, to
-	// wake the duties loop into giving its lease up.
-	quiet   atomic.Bool
+	// quietCh is closed when the server goes quiet, to wake the heartbeater
+	// (to say so) and the duties runner (to give its lease up).
 	quietCh chan struct{}
-	// fetchGate: each fetch call holds it shared, Quiet exclusively once,
-	// to wait for a fetch under way.
-	fetchGate sync.RWMutex
-	// noQuietRequests: the store cannot carry quiet requests (a remote
-	// owner whose backend has none), so the heartbeat stops asking.
-	noQuietRequests atomic.Bool
-	// pulse is the heartbeat loop's last turn and beatOK whether that
-	// beat reached the store: Health reads them.
-	pulse  atomic.Int64 // unix ns on cfg.Now
-	beatOK atomic.Bool
-
-	fetchCtx  context.Context // cancelled when draining starts
-	stopFetch context.CancelFunc
-	// idleCtx ends the fetchers' waits: cancelled with fetchCtx, or by
-	// Quiet. Quiet does not cancel a fetch under way: a cancelled call
-	// may still claim jobs in the store after it returned, and those
-	// would sit in flight under a process that lives on.
-	idleCtx     context.Context
-	stopIdle    context.CancelFunc
-	hardCtx     context.Context // cancelled at the shutdown deadline: job contexts derive from it
-	hardStop    context.CancelFunc
-	serviceCtx  context.Context // heartbeat, duties
-	stopService context.CancelFunc
-
-	fetchers, workers, ackers, services sync.WaitGroup
-
-	// workerSet holds the worker goroutines, for Stop to find the jobs
-	// still running at the shutdown deadline.
-	workerMu  sync.Mutex
-	workerSet map[*worker]struct{}
-	// lingering counts goroutines of abandoned attempts still running.
-	lingering *lingerers
-
-	// watchdog is nil when the backend cannot report its memory.
-	watchdog *watchdog.Watchdog
-
-	hooks testHooks
-}
-
-// testHooks let tests wait on events instead of sleeping. All optional.
-type testHooks struct {
-	acked     func(proc string, results []backend.Result)
-	dutiesRan func()
-	// beat: the heartbeat loop turned; err is the beat's (nil when it
-	// reached the store).
-	beat func(err error)
-	// lingerFull: a timed-out attempt waits for a lingering place.
-	lingerFull func()
-	// fetchGated: a fetcher stops because MaxLingering goroutines linger.
-	fetchGated func(leader bool)
-	// cancelHeard: a cancel request arrived; found says a worker ran it.
-	cancelHeard func(queue, id string, found bool)
 }
 
 // NewServer returns a server for b. Call Start, or Run.
@@ -126,30 +73,10 @@ func NewServer(b backend.Backend, cfg ServerConfig) (*Server, error) {
 	s := &Server{
 		cfg:     cfg,
 		backend: b,
-		client:  client,
 		logger:  cfg.Logger,
-		procID:  newProcessID(),
-		slots:   newSlots(cfg.Concurrency + cfg.Prefetch),
-		found:   newWakeup(),
-		jobs:    make(chan claimed, cfg.Concurrency+cfg.Prefetch),
-		acks:    make(chan ack, cfg.AckChunk*2),
-		queues:  newQueueOrder(cfg.Queues, cfg.StrictPriority),
-		cancel:  newCancelCache(DefaultCancelCacheTTL),
+		lease:   newProcessLease(),
 		quietCh: make(chan struct{}),
-
-		workerSet: map[*worker]struct{}{},
 	}
-	// Made here, not in Start, so that Quiet may come first.
-	s.fetchCtx, s.stopFetch = context.WithCancel(context.Background())
-	s.idleCtx, s.stopIdle = context.WithCancel(s.fetchCtx)
-	s.hardCtx, s.hardStop = context.WithCancel(context.Background())
-	s.serviceCtx, s.stopService = context.WithCancel(context.Background())
-	var notify func(int)
-	if lo, ok := cfg.Observer.(LingerObserver); ok {
-		notify = lo.JobsLingering
-	}
-	s.lingering = newLingerers(cfg.MaxLingering, notify)
-	s.waiter, _ = b.(backend.Waiter)
 	if mr, ok := b.(backend.MemoryReporter); ok {
 		s.watchdog = watchdog.New(mr, watchdog.Config{
 			Budget:      cfg.MemoryBudget,
@@ -163,21 +90,49 @@ func NewServer(b backend.Backend, cfg ServerConfig) (*Server, error) {
 			},
 		})
 	}
+	var notify func(int)
+	if lo, ok := cfg.Observer.(LingerObserver); ok {
+		notify = lo.JobsLingering
+	}
+	lingering := newLingerers(cfg.MaxLingering, notify)
+	capacity := cfg.Concurrency + cfg.Prefetch
+	sl := newSlots(capacity)
+	batches := newCancelCache(DefaultCancelCacheTTL)
+
+	s.acker = newAcker(b, cfg.Logger, cfg.AckChunk)
+	s.executor = newExecutor(executorParams{
+		cfg: cfg, client: client, watchdog: s.watchdog, capacity: capacity, acks: s.acker.in,
+		slots: sl, inFlight: &s.inFlight, draining: &s.draining, lingering: lingering, batches: batches,
+	})
+	s.fetcher = newFetcher(fetcherParams{
+		cfg: cfg, backend: b, lease: s.lease, slots: sl, lingering: lingering, batches: batches,
+		inFlight: &s.inFlight, out: s.executor.jobs,
+	})
+	s.heartbeater = &heartbeater{
+		cfg: cfg, backend: b, logger: cfg.Logger, lease: s.lease, inFlight: &s.inFlight,
+		info: s.processInfo, quietCh: s.quietCh, isQuiet: s.IsQuiet, quiet: s.Quiet,
+	}
+	s.duties = newDuties(cfg, b, cfg.Logger, s.lease, s.quietCh, s.IsQuiet)
+	if s.periodic, err = newPeriodic(cfg); err != nil {
+		return nil, err
+	}
+	if p := s.periodic; p != nil {
+		p.backend, p.logger, p.client, p.lease, p.quietCh, p.isQuiet = b, cfg.Logger, client, s.lease, s.quietCh, s.IsQuiet
+	}
+	if cl, ok := b.(backend.CancelListener); ok {
+		s.canceller = &canceller{listener: cl, queues: cfg.Queues, executor: s.executor, logger: cfg.Logger}
+	}
 	return s, nil
 }
 
 // ProcessID returns the identity the server's in-flight jobs are recorded
 // under.
-func (s *Server) ProcessID() string {
-	s.procMu.RLock()
-	defer s.procMu.RUnlock()
-	return s.procID
-}
+func (s *Server) ProcessID() string { return s.lease.ID() }
 
 // Lingering returns how many goroutines of abandoned attempts (jobs that
 // ignored their context past their timeout or the shutdown deadline) are
 // still running in this process.
-func (s *Server) Lingering() int { return s.lingering.count() }
+func (s *Server) Lingering() int { return s.executor.lingering.count() }
 
 // Start registers the process and starts fetching; it returns at once. ctx
 // bounds only the registration.
@@ -190,37 +145,28 @@ func (s *Server) Start(ctx context.Context) error {
 		s.started.Store(false)
 		return err
 	}
-	if err := s.backend.Heartbeat(ctx, s.processInfo(), s.cfg.ProcessTTL); err != nil {
+	if err := s.heartbeater.register(ctx, s.startedAt); err != nil {
 		s.started.Store(false)
-		return fmt.Errorf("joblot: register process: %w", err)
+		return err
 	}
-	s.beatOK.Store(true)
-	s.pulse.Store(s.startedAt.UnixNano())
-
-	if cl, ok := s.backend.(backend.CancelListener); ok {
-		// Before the fetchers: listening starts before any job does.
-		s.services.Add(1)
-		go s.listenCancels(cl)
+	// Consumers before producers: a component starts once what it hands
+	// to runs, and the canceller listens before any job starts.
+	if s.canceller != nil {
+		s.canceller.start()
 	}
-	const fetchers, ackers = 2, 2 // more did not help when measured (BENCHMARKS.md)
-	for range ackers {
-		s.ackers.Add(1)
-		go s.ackLoop()
+	s.acker.start()
+	s.executor.start()
+	s.fetcher.start()
+	s.heartbeater.start()
+	s.duties.start()
+	if s.periodic != nil {
+		s.periodic.start()
 	}
-	for range s.cfg.Concurrency {
-		s.workers.Add(1)
-		s.startWorker()
-	}
-	for i := range fetchers {
-		s.fetchers.Add(1)
-		go s.fetchLoop(i == 0)
-	}
-	s.services.Add(2)
-	go s.heartbeatLoop()
-	go s.dutiesLoop()
 	if s.watchdog != nil {
-		s.services.Add(1)
-		go func() { defer s.services.Done(); s.watchdog.Run(s.serviceCtx) }()
+		var wctx context.Context
+		wctx, s.stopWatch = context.WithCancel(context.Background())
+		s.watchDone = make(chan struct{})
+		go func() { defer close(s.watchDone); s.watchdog.Run(wctx) }()
 	}
 	s.logger.Info("joblot server started", "process", s.ProcessID(), "queues", s.cfg.Queues, "concurrency", s.cfg.Concurrency)
 	return nil
@@ -247,36 +193,34 @@ func (s *Server) Stop(ctx context.Context) error {
 	if !s.started.Load() || s.draining.Swap(true) {
 		return nil
 	}
-	s.stopFetch()
-	s.fetchers.Wait()
-	close(s.jobs) // workers drain what was prefetched (requeueing it) and exit
-
-	done := make(chan struct{})
-	go func() { s.workers.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-ctx.Done():
-		s.logger.Warn("joblot: shutdown deadline reached; cancelling running jobs", "running", s.inFlight.Load())
-		s.hardStop()
-		grace := time.NewTimer(abandonGrace)
-		select {
-		case <-done:
-		case <-grace.C:
-			// Jobs that ignore their context: requeue them without
-			// waiting. Their workers are replaced, and the replacements
-			// exit at once (the jobs channel is closed).
-			if n := s.abandonRunning(); n > 0 {
-				s.logger.Warn("joblot: stopped without waiting for jobs that ignored cancellation; they were requeued and may run twice", "jobs", n)
-			}
-			<-done
-		}
-		grace.Stop()
+	// The shutdown order, producers first, each stopped once nothing more
+	// reaches it:
+	//  1. fetcher: no more claims; once it returns nothing more is handed
+	//     to the executor.
+	//  2. executor: requeues what was prefetched, waits for running jobs
+	//     until ctx is done, then cancels them and requeues those that
+	//     ignore it; once it returns every result is with the acker.
+	//  3. acker: records every result left.
+	//  4. heartbeater, duties runner, periodic enqueuer, canceller,
+	//     watchdog: they ran until
+	//     now so that the process kept its lease (its jobs stayed its own)
+	//     and heard cancels while jobs ran.
+	//  5. deregister: the process, with nothing left in flight, leaves.
+	s.fetcher.stop()
+	s.executor.stop(ctx)
+	s.acker.stop()
+	s.heartbeater.stop()
+	s.duties.stop()
+	if s.periodic != nil {
+		s.periodic.stop()
 	}
-	s.hardStop()
-	close(s.acks)
-	s.ackers.Wait()
-	s.stopService()
-	s.services.Wait()
+	if s.canceller != nil {
+		s.canceller.stop()
+	}
+	if s.watchdog != nil {
+		s.stopWatch()
+		<-s.watchDone
+	}
 
 	dctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
@@ -315,7 +259,7 @@ func (s *Server) processInfo() backend.ProcessInfo {
 		Queues:      queues,
 		Concurrency: s.cfg.Concurrency,
 		StartedAt:   s.startedAt,
-		Quiet:       s.quiet.Load(),
+		Quiet:       s.IsQuiet(),
 	}
 }
 

@@ -30,8 +30,7 @@ func TestAckUnderFetchingIdentity(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		acked := make(chan string, 1)
-		s.hooks.acked = func(proc string, results []backend.Result) { acked <- proc }
+		s.acker.testSignals.acked.Init(t)
 		if err := s.Start(ctx); err != nil {
 			t.Fatal(err)
 		}
@@ -46,12 +45,10 @@ func TestAckUnderFetchingIdentity(t *testing.T) {
 		<-started
 		oldID := s.ProcessID()
 		// What the heartbeater does when it re-registers after fencing.
-		s.procMu.Lock()
-		s.procID = newProcessID()
-		s.procMu.Unlock()
+		s.lease.renew()
 		close(release)
 
-		if proc := <-acked; proc != oldID {
+		if proc := s.acker.testSignals.acked.WaitOrTimeout().proc; proc != oldID {
 			t.Errorf("result recorded under %q, want the fetching identity %q", proc, oldID)
 		}
 		st, err := b.Stats(ctx, time.Now())

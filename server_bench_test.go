@@ -23,9 +23,9 @@ type memBackend struct {
 	all  chan struct{}
 }
 
-func (m *memBackend) Fetch(_ context.Context, _ string, _ []string, n int) ([]*backend.Fetched, error) {
+func (m *memBackend) Fetch(_ context.Context, p backend.FetchParams) (backend.FetchResult, error) {
 	m.mu.Lock()
-	n = min(n, m.left)
+	n := min(p.Max, m.left)
 	m.left -= n
 	m.mu.Unlock()
 	out := make([]*backend.Fetched, n)
@@ -33,7 +33,7 @@ func (m *memBackend) Fetch(_ context.Context, _ string, _ []string, n int) ([]*b
 		j := m.job
 		out[i] = &backend.Fetched{Job: &j, Raw: m.raw}
 	}
-	return out, nil
+	return backend.FetchResult{Jobs: out}, nil
 }
 
 func (m *memBackend) Complete(_ context.Context, _ string, rs []backend.Result) error {
@@ -48,8 +48,8 @@ func (m *memBackend) Complete(_ context.Context, _ string, rs []backend.Result) 
 
 func (*memBackend) Heartbeat(context.Context, backend.ProcessInfo, time.Duration) error { return nil }
 func (*memBackend) Deregister(context.Context, string) error                            { return nil }
-func (*memBackend) Lease(context.Context, string, string, time.Duration) (bool, error) {
-	return false, nil
+func (*memBackend) Lease(context.Context, backend.LeaseParams) (backend.LeaseResult, error) {
+	return backend.LeaseResult{}, nil
 }
 
 // BenchmarkServerOverhead is the server's cost per no-op job without

@@ -129,6 +129,16 @@ type ServerConfig struct {
 	Client *Client
 	// Logger defaults to slog.Default().
 	Logger *slog.Logger
+	// Periodic are jobs enqueued on a schedule (see PeriodicJob): names
+	// must be unique and schedules valid, or NewServer fails with an error
+	// wrapping ErrBadPeriodic. Default none.
+	Periodic []PeriodicJob
+	// PeriodicInterval is how often the server holding the periodic lease
+	// looks for due instants (default DefaultPeriodicInterval): a periodic
+	// job is enqueued up to this late. The lease lasts 3 intervals, and an
+	// instant counts as missed (PeriodicJob.Missed) once it is more than 4
+	// intervals old unenqueued.
+	PeriodicInterval time.Duration
 	// Now is the clock every time-dependent decision of the server reads:
 	// when a retry is due, FailedAt and DiedAt, the background duties' now
 	// (moving due jobs, recovering expired processes, expiring batches,
@@ -172,6 +182,10 @@ func (c ServerConfig) withDefaults() (ServerConfig, error) {
 	setDefault(&c.IdleFetchInterval, DefaultIdleFetchInterval)
 	setDefault(&c.IdleWaitTimeout, DefaultIdleWaitTimeout)
 	setDefault(&c.MaxLingering, DefaultMaxLingering)
+	setDefault(&c.PeriodicInterval, DefaultPeriodicInterval)
+	if c.PeriodicInterval < 0 {
+		return c, fmt.Errorf("joblot: PeriodicInterval is %v; it must be positive", c.PeriodicInterval)
+	}
 	if c.MaxLingering < 0 {
 		return c, fmt.Errorf("joblot: MaxLingering is %d; it must be positive", c.MaxLingering)
 	}

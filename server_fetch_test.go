@@ -84,9 +84,10 @@ func TestPartialFetchRunsClaimedJobs(t *testing.T) {
 	// Between fetches (each fails at "broken" and backs off) every slot
 	// is free again.
 	waitFor(t, "all slots free", func() bool {
-		s.slots.mu.Lock()
-		defer s.slots.mu.Unlock()
-		return s.slots.free == capacity
+		sl := s.executor.slots
+		sl.mu.Lock()
+		defer sl.mu.Unlock()
+		return sl.free == capacity
 	})
 
 	if _, err := srv.Do("DEL", "{jl:q:broken}:jobs"); err != nil {

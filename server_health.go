@@ -73,16 +73,16 @@ func (s *Server) Health(ctx context.Context) Health {
 		h.State = StateNew
 	case s.draining.Load():
 		h.State = StateStopping
-	case s.fenced.Load():
+	case s.lease.isFenced():
 		h.State = StateFenced
-	case s.quiet.Load():
+	case s.IsQuiet():
 		h.State = StateQuiet
 	default:
 		h.State = StateRunning
 	}
 	if s.started.Load() {
-		h.LastBeat = time.Unix(0, s.pulse.Load())
-		h.StoreOK = s.beatOK.Load()
+		h.LastBeat = time.Unix(0, s.heartbeater.pulse.Load())
+		h.StoreOK = s.heartbeater.beatOK.Load()
 	}
 	switch h.State {
 	case StateNew:

@@ -25,52 +25,15 @@ import (
 // Inspector.QuietProcess leave a mark in the store that the server reads
 // on its heartbeat (on backends that implement backend.Quieter).
 func (s *Server) Quiet() {
-	if s.quiet.Swap(true) {
+	if !s.fetcher.quiesce() { // waits for a fetch under way; none starts after this
 		return
 	}
-	s.stopIdle()
-	// Wait for a fetch under way; none starts after this.
-	s.fetchGate.Lock()
-	s.fetchGate.Unlock()
 	close(s.quietCh)
 	s.logger.Info("joblot server quiet: fetching no new jobs", "process", s.ProcessID(), "running", s.inFlight.Load())
 }
 
 // IsQuiet reports whether Quiet was called or requested through the store.
-func (s *Server) IsQuiet() bool { return s.quiet.Load() }
-
-// readQuietRequest asks the store, after a successful heartbeat, whether an
-// operator asked this process to quiet, and quiets it if so. A backend that
-// cannot carry the request is asked nothing.
-func (s *Server) readQuietRequest(ctx context.Context) {
-	q, ok := s.backend.(backend.Quieter)
-	if !ok || s.quiet.Load() || s.noQuietRequests.Load() {
-		return
-	}
-	qctx, cancel := context.WithTimeout(ctx, s.cfg.HeartbeatInterval)
-	requested, err := q.QuietRequested(qctx, s.ProcessID())
-	cancel()
-	switch {
-	case errors.Is(err, errors.ErrUnsupported):
-		// A store served by an owner whose backend cannot: stop asking.
-		s.noQuietRequests.Store(true)
-	case err != nil:
-		if ctx.Err() == nil {
-			s.logger.Warn("joblot: reading the quiet request failed", "err", err)
-		}
-	case requested:
-		s.logger.Info("joblot: an operator asked this process to quiet", "process", s.ProcessID())
-		s.Quiet()
-	}
-}
-
-// giveUpDuties releases the duties lease if this process holds it, so that
-// another process runs the duties without waiting for it to expire.
-func (s *Server) giveUpDuties(ctx context.Context) {
-	if _, err := s.backend.Lease(ctx, dutiesLease, s.ProcessID(), 0); err != nil && ctx.Err() == nil {
-		s.logger.Warn("joblot: giving up the duties lease failed; it expires on its own", "err", err)
-	}
-}
+func (s *Server) IsQuiet() bool { return s.fetcher.quiet.Load() }
 
 // QuietProcess asks the live process id (Server.ProcessID, the PROCESS
 // column of `joblot stats`) to quiet, as Server.Quiet would from inside

@@ -42,15 +42,19 @@ func quietWorkers(started, ran chan int, gate <-chan struct{}) *Workers {
 	return ws
 }
 
-// beats counts a server's heartbeats, successful or not.
-type beats struct{ ok, failed atomic.Int64 }
+// initBeats makes a server signal its heartbeats.
+func initBeats(t *testing.T) func(*Server) {
+	return func(s *Server) { s.heartbeater.testSignals.beat.Init(t) }
+}
 
-func (b *beats) hook(s *Server) {
-	s.hooks.beat = func(err error) {
-		if err == nil {
-			b.ok.Add(1)
-		} else {
-			b.failed.Add(1)
+// waitBeats waits for n heartbeats from now on that reached the store (ok)
+// or failed (!ok).
+func waitBeats(s *Server, n int, ok bool) {
+	beat := &s.heartbeater.testSignals.beat
+	beat.Drain()
+	for n > 0 {
+		if err := beat.WaitOrTimeout(); (err == nil) == ok {
+			n--
 		}
 	}
 }
@@ -63,14 +67,8 @@ func TestQuietFinishesInFlightAndFetchesNothing(t *testing.T) {
 		ctx := context.Background()
 		started, ran := make(chan int, 4), make(chan int, 4)
 		gate := make(chan struct{})
-		var bt beats
-		acked := make(chan backend.Result, 4)
-		s := startServer(t, b, fastConfig(quietWorkers(started, ran, gate)), bt.hook, func(s *Server) {
-			s.hooks.acked = func(_ string, rs []backend.Result) {
-				for _, r := range rs {
-					acked <- r
-				}
-			}
+		s := startServer(t, b, fastConfig(quietWorkers(started, ran, gate)), initBeats(t), func(s *Server) {
+			s.acker.testSignals.acked.Init(t)
 		})
 		c := NewClient(b, ClientConfig{})
 		if _, err := c.Enqueue(ctx, quietArgs{N: 1}, nil); err != nil {
@@ -88,12 +86,11 @@ func TestQuietFinishesInFlightAndFetchesNothing(t *testing.T) {
 		if n := waitRecv(t, "the in-flight job to finish", ran); n != 1 {
 			t.Fatalf("finished job %d", n)
 		}
-		if r := waitRecv(t, "the in-flight job's ack", acked); r.Outcome != backend.OutcomeSucceeded {
-			t.Fatalf("the in-flight job was acked as %v", r.Outcome)
+		if a := s.acker.testSignals.acked.WaitOrTimeout(); len(a.results) != 1 || a.results[0].Outcome != backend.OutcomeSucceeded {
+			t.Fatalf("the in-flight job was acked as %+v", a.results)
 		}
 		// Heartbeats go on: two more beats after the quiet.
-		from := bt.ok.Load()
-		waitFor(t, "two heartbeats after Quiet", func() bool { return bt.ok.Load() >= from+2 })
+		waitBeats(s, 2, true)
 		st, err := b.Stats(ctx, time.Now())
 		if err != nil {
 			t.Fatal(err)
@@ -139,16 +136,16 @@ func TestQuietGivesUpDutiesLease(t *testing.T) {
 		cfg := fastConfig(quietWorkers(make(chan int, 1), make(chan int, 1), nil))
 		cfg.PollInterval = time.Hour
 		s := startServer(t, b, cfg)
-		if held, err := b.Lease(ctx, dutiesLease, s.ProcessID(), time.Hour); err != nil || !held {
-			t.Fatalf("taking the lease for the server: %v %v", held, err)
+		if res, err := b.Lease(ctx, backend.LeaseParams{Name: dutiesLease, Holder: s.ProcessID(), TTL: time.Hour}); err != nil || !res.Held {
+			t.Fatalf("taking the lease for the server: %v %v", res.Held, err)
 		}
-		if held, _ := b.Lease(ctx, dutiesLease, "other", time.Hour); held {
+		if res, _ := b.Lease(ctx, backend.LeaseParams{Name: dutiesLease, Holder: "other", TTL: time.Hour}); res.Held {
 			t.Fatalf("another process took a held lease")
 		}
 		s.Quiet()
 		waitFor(t, "another process to take the duties lease", func() bool {
-			held, err := b.Lease(ctx, dutiesLease, "other", time.Hour)
-			return err == nil && held
+			res, err := b.Lease(ctx, backend.LeaseParams{Name: dutiesLease, Holder: "other", TTL: time.Hour})
+			return err == nil && res.Held
 		})
 	})
 }
@@ -160,8 +157,7 @@ func TestQuietGivesUpDutiesLease(t *testing.T) {
 func TestQuietRequestedThroughTheStore(t *testing.T) {
 	run := func(t *testing.T, b, operator backend.Backend) {
 		ctx := context.Background()
-		var bt beats
-		s := startServer(t, b, fastConfig(quietWorkers(make(chan int, 1), make(chan int, 1), nil)), bt.hook)
+		s := startServer(t, b, fastConfig(quietWorkers(make(chan int, 1), make(chan int, 1), nil)), initBeats(t))
 		in := NewInspector(operator)
 		if err := in.QuietProcess(ctx, "no-such-process"); !errors.Is(err, backend.ErrProcessNotFound) {
 			t.Fatalf("QuietProcess of an unknown process: %v, want ErrProcessNotFound", err)
@@ -173,8 +169,7 @@ func TestQuietRequestedThroughTheStore(t *testing.T) {
 			t.Fatalf("QuietProcess: %v", err)
 		}
 		waitFor(t, "the server to read the request on its heartbeat", s.IsQuiet)
-		from := bt.ok.Load()
-		waitFor(t, "a heartbeat after going quiet", func() bool { return bt.ok.Load() > from })
+		waitBeats(s, 1, true) // a heartbeat after going quiet
 		st, err := in.Stats(ctx)
 		if err != nil {
 			t.Fatal(err)
@@ -271,7 +266,10 @@ func TestHealthFenced(t *testing.T) {
 			close(gate)
 		}
 	})
-	s := startServer(t, b, fastConfig(quietWorkers(started, ran, gate)))
+	s := startServer(t, b, fastConfig(quietWorkers(started, ran, gate)), func(s *Server) {
+		s.heartbeater.testSignals.fenced.Init(t)
+		s.heartbeater.testSignals.reRegistered.Init(t)
+	})
 	if _, err := NewClient(b, ClientConfig{}).Enqueue(ctx, quietArgs{N: 1}, nil); err != nil {
 		t.Fatal(err)
 	}
@@ -281,14 +279,15 @@ func TestHealthFenced(t *testing.T) {
 	if _, err := b.RecoverOrphans(ctx, time.Now().Add(2*time.Hour)); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the server to fence itself", func() bool { return s.Health(ctx).State == StateFenced })
-	if h := s.Health(ctx); !h.Live || h.Ready {
+	s.heartbeater.testSignals.fenced.WaitOrTimeout()
+	if h := s.Health(ctx); !h.Live || h.Ready || h.State != StateFenced {
 		t.Fatalf("Health of a fenced server = %+v, want live and not ready", h)
 	}
 	released.Store(true)
 	close(gate)
-	if !pollUntil(waitTimeout, func() bool { return s.Health(ctx).Ready }) {
-		t.Fatalf("the server did not re-register and become ready: %+v", s.Health(ctx))
+	s.heartbeater.testSignals.reRegistered.WaitOrTimeout()
+	if h := s.Health(ctx); !h.Ready {
+		t.Fatalf("Health after the re-registration = %+v, want ready", h)
 	}
 }
 
@@ -302,16 +301,14 @@ func TestHealthStoreDown(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = b.Close() })
-	var bt beats
-	s := startServer(t, b, fastConfig(quietWorkers(make(chan int, 1), make(chan int, 1), nil)), bt.hook)
+	s := startServer(t, b, fastConfig(quietWorkers(make(chan int, 1), make(chan int, 1), nil)), initBeats(t))
 	if h := s.Health(ctx); !h.Ready {
 		t.Fatalf("Health with Redis up = %+v", h)
 	}
 	srv.Stop()
 	waitFor(t, "readiness to flip with Redis down", func() bool { return !s.Health(ctx).Ready })
 	for i := range 3 {
-		from := bt.failed.Load()
-		waitFor(t, "another failed heartbeat", func() bool { return bt.failed.Load() > from })
+		waitBeats(s, 1, false) // another failed heartbeat
 		h := s.Health(ctx)
 		if !h.Live || h.Ready || h.StoreOK {
 			t.Fatalf("Health after %d failed beats with Redis down = %+v, want live, not ready", i+1, h)

@@ -23,8 +23,8 @@ import (
 // and a job that returns because of it gets OutcomeRequeue.
 func (s *Server) RunOne(ctx context.Context, f *backend.Fetched) (backend.Result, error) {
 	// As a fetcher does for what it claimed: is the job's batch cancelled?
-	s.refreshCancelled(ctx, []*backend.Fetched{f})
+	s.executor.batches.refresh(ctx, s.backend, s.logger, []*backend.Fetched{f})
 	a := &attempt{claimed: claimed{Fetched: f}, start: time.Now(), parent: ctx}
-	res := s.execute(nil, a)
+	res := s.executor.execute(nil, a)
 	return res, a.err
 }

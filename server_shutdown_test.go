@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -115,13 +114,15 @@ func (l *lingerCounts) last() (last, peak int) {
 	return last, l.max
 }
 
-func newTestServer(t *testing.T, b backend.Backend, cfg ServerConfig, hooks testHooks) *Server {
+func newTestServer(t *testing.T, b backend.Backend, cfg ServerConfig, setup ...func(*Server)) *Server {
 	t.Helper()
 	s, err := NewServer(b, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	s.hooks = hooks
+	for _, f := range setup {
+		f(s)
+	}
 	if err := s.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -168,7 +169,7 @@ func TestStopReturnsWhenJobIgnoresContext(t *testing.T) {
 		cfg.Logger = slog.New(slog.NewTextHandler(logs, nil))
 		obs := &lingerCounts{}
 		cfg.Observer = obs
-		s := newTestServer(t, b, cfg, testHooks{})
+		s := newTestServer(t, b, cfg)
 		waitRecv(t, "the deaf job to start", deaf.started)
 
 		stopWithin(t, s, 50*time.Millisecond)
@@ -235,7 +236,7 @@ func TestTimedOutJobIgnoringContextFreesItsSlot(t *testing.T) {
 		cfg.Prefetch = 1
 		obs := &lingerCounts{}
 		cfg.Observer = obs
-		s := newTestServer(t, b, cfg, testHooks{})
+		s := newTestServer(t, b, cfg)
 		t.Cleanup(func() { stopWithin(t, s, 10*time.Second) })
 		client := NewClient(b, ClientConfig{})
 		deafIDRes, err := client.Enqueue(ctx, deafArgs{N: 1}, nil)
@@ -299,14 +300,9 @@ func TestMaxLingering(t *testing.T) {
 		cfg.IdleWaitTimeout = 20 * time.Millisecond // the idle leader comes round to the gate soon
 		obs := &lingerCounts{}
 		cfg.Observer = obs
-		var full, gated atomic.Int64
-		s := newTestServer(t, b, cfg, testHooks{
-			lingerFull: func() { full.Add(1) },
-			fetchGated: func(leader bool) {
-				if leader {
-					gated.Add(1)
-				}
-			},
+		s := newTestServer(t, b, cfg, func(s *Server) {
+			s.executor.testSignals.lingerFull.Init(t)
+			s.fetcher.testSignals.gated.Init(t)
 		})
 		t.Cleanup(func() { stopWithin(t, s, 10*time.Second) })
 		client := NewClient(b, ClientConfig{})
@@ -319,8 +315,10 @@ func TestMaxLingering(t *testing.T) {
 		waitRecv(t, "the second deaf job to start", deaf.started)
 		retried := func() []*backend.Job { return listAll(t, b, backend.JobFilter{Set: backend.SetRetry}) }
 		waitFor(t, "a timed-out attempt recorded", func() bool { return len(retried()) >= 1 })
-		waitFor(t, "the other to wait for a lingering place", func() bool { return full.Load() > 0 })
-		waitFor(t, "the leading fetcher to stop", func() bool { return gated.Load() > 0 })
+		s.executor.testSignals.lingerFull.WaitOrTimeout() // the other waits for a lingering place
+		for leader := false; !leader; {
+			leader = s.fetcher.testSignals.gated.WaitOrTimeout() // until the leading fetcher stops
+		}
 		if n := s.Lingering(); n != 1 {
 			t.Errorf("Lingering() = %d, want the cap, 1", n)
 		}

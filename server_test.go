@@ -115,24 +115,16 @@ func TestScheduledJobRunsWhenDue(t *testing.T) {
 			t.Fatalf("scheduled set has %d jobs, want 1", len(jobs))
 		}
 		clk := clock.NewFake(time.Now()) // the server's clock
-		rounds := make(chan struct{}, 1)
 		cfg := fastConfig(ws)
 		cfg.Now = clk.Now
 		// The backend keeps the wall clock: a lease longer than the jump
 		// keeps the server's own process alive on the moved clock.
 		cfg.ProcessTTL = 24 * time.Hour
-		startServer(t, b, cfg, func(s *Server) {
-			s.hooks.dutiesRan = func() {
-				select {
-				case rounds <- struct{}{}:
-				default:
-				}
-			}
-		})
+		s := startServer(t, b, cfg, func(s *Server) { s.duties.testSignals.ran.Init(t) })
 		// Two rounds of duties (moving due jobs) ran before RunAt: the job
 		// is still scheduled.
 		for range 2 {
-			waitRecv(t, "a round of duties", rounds)
+			s.duties.testSignals.ran.WaitOrTimeout()
 		}
 		select {
 		case got := <-ran:
@@ -366,17 +358,7 @@ func TestGracefulShutdown(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		succeeded := make(chan struct{}, 1)
-		s.hooks.acked = func(_ string, results []backend.Result) {
-			for _, r := range results {
-				if r.Outcome == backend.OutcomeSucceeded {
-					select {
-					case succeeded <- struct{}{}:
-					default:
-					}
-				}
-			}
-		}
+		s.acker.testSignals.acked.Init(t)
 		if err := s.Start(ctx); err != nil {
 			t.Fatal(err)
 		}
@@ -388,7 +370,11 @@ func TestGracefulShutdown(t *testing.T) {
 		go func() { stopped <- s.Stop(stopCtx) }()
 		waitFor(t, "the shutdown to begin", s.draining.Load)
 		close(release)
-		waitRecv(t, "the quick job's ack", succeeded)
+		for succeeded := false; !succeeded; {
+			for _, r := range s.acker.testSignals.acked.WaitOrTimeout().results {
+				succeeded = succeeded || r.Outcome == backend.OutcomeSucceeded
+			}
+		}
 		hardStop() // the shutdown deadline
 		if err := waitRecv(t, "Stop to return", stopped); err != nil {
 			t.Fatal(err)

@@ -3,6 +3,7 @@ package joblot
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -115,7 +116,7 @@ func TestSnoozeCapFails(t *testing.T) {
 // turn it into a failure wrapping ErrTooManySnoozes.
 func TestSnoozeResult(t *testing.T) {
 	now := time.Date(2030, 1, 1, 12, 0, 0, 0, time.UTC)
-	s := &Server{cfg: ServerConfig{Now: func() time.Time { return now }, MaxRetries: 3, RetryPolicy: ConstantBackoff(time.Minute), MaxErrorBytes: 1024}}
+	s := &executor{cfg: ServerConfig{Now: func() time.Time { return now }, MaxRetries: 3, RetryPolicy: ConstantBackoff(time.Minute), MaxErrorBytes: 1024}}
 	f := &backend.Fetched{Job: &backend.Job{ID: "j", Kind: "snooze", Queue: "q", Attempt: 2, Snoozes: 4, Recoveries: 1, Meta: map[string]string{"a": "b"}}}
 
 	res := s.snooze(f, &workerEntry{}, time.Hour, time.Now())
@@ -137,5 +138,18 @@ func TestSnoozeResult(t *testing.T) {
 	// A middleware wrapping the snooze keeps it a snooze.
 	if d, ok := snoozeOf(errors.Join(errors.New("ctx"), JobSnooze(time.Second))); !ok || d != time.Second {
 		t.Fatalf("wrapped snooze: %v %v", d, ok)
+	}
+}
+
+// A snooze matches ErrJobSnoozed, wrapped or not; a failure, a kill and a
+// discard do not.
+func TestErrJobSnoozed(t *testing.T) {
+	if err := fmt.Errorf("later: %w", JobSnooze(time.Minute)); !errors.Is(err, ErrJobSnoozed) {
+		t.Fatalf("wrapped snooze %v does not match ErrJobSnoozed", err)
+	}
+	for _, err := range []error{errors.New("boom"), JobKill(errors.New("x")), JobDiscard(nil)} {
+		if errors.Is(err, ErrJobSnoozed) {
+			t.Fatalf("%v matches ErrJobSnoozed", err)
+		}
 	}
 }

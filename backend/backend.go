@@ -48,17 +48,17 @@ type Backend interface {
 	// ErrStoreFull and stores nothing of that call's failed chunk.
 	Enqueue(ctx context.Context, jobs []*Job) (EnqueueResult, error)
 
-	// Fetch claims up to max jobs for process proc, trying queues in the
-	// given order (the server computes the order: strict or weighted). A
-	// claimed job is in flight: it belongs to proc until Complete, and comes
-	// back to its queue if proc dies (RecoverOrphans). Paused queues are
+	// Fetch claims up to p.Max jobs for process p.Proc, trying p.Queues in
+	// their order (the server computes the order: strict or weighted). A
+	// claimed job is in flight: it belongs to p.Proc until Complete, and comes
+	// back to its queue if the process dies (RecoverOrphans). Paused queues are
 	// skipped. Fetch does not block: it returns an empty slice when there is
 	// nothing to do. Payloads that cannot be decoded are returned as jobs
 	// with only ID, Queue and Raw set and Malformed non-nil, so the caller
 	// can send them dead with the reason. When it fails after claiming jobs
 	// (a later queue failed), it returns the jobs it claimed together with
-	// the error: they are in flight under proc, and the caller runs them.
-	Fetch(ctx context.Context, proc string, queues []string, max int) ([]*Fetched, error)
+	// the error: they are in flight under p.Proc, and the caller runs them.
+	Fetch(ctx context.Context, p FetchParams) (FetchResult, error)
 
 	// Complete records the outcome of in-flight jobs of proc (see Result).
 	// For batch jobs it applies the batch transition first and lets its
@@ -91,11 +91,27 @@ type Backend interface {
 	// TrimDead enforces the dead set caps (Limits) per queue and in total;
 	// dropped jobs are counted in Stats.DeadDropped.
 	TrimDead(ctx context.Context, now time.Time) (int, error)
-	// Lease takes or extends a named lease for holder; it reports whether
-	// holder has it. Background duties run only under their lease. A ttl of
-	// zero or less gives the lease up if holder has it (so another process
+	// Lease takes or extends lease p.Name for p.Holder; it reports whether
+	// p.Holder has it. Background duties run only under their lease. A TTL
+	// of zero or less gives the lease up if p.Holder has it (so another process
 	// can take it at once) and reports false.
-	Lease(ctx context.Context, name, holder string, ttl time.Duration) (bool, error)
+	Lease(ctx context.Context, p LeaseParams) (LeaseResult, error)
+
+	// FirePeriodic records p.Instant as periodic job p.Name's last instant,
+	// and enqueues p.Job with it, only if p.Instant is later than the
+	// instant stored for p.Name in p.Queue (or none is stored): one atomic
+	// step, so however many processes call it for one instant, it is
+	// recorded (and its job enqueued) once, and an earlier instant after a
+	// later one writes nothing. The store only compares and stores: which
+	// instant to record, and whether with a job, is the caller's rule.
+	FirePeriodic(ctx context.Context, p FirePeriodicParams) (FirePeriodicResult, error)
+	// SetPeriodic replaces the stored periodic definitions with defs (the
+	// leading server's configuration), for ListPeriodic. It keeps the
+	// last instants.
+	SetPeriodic(ctx context.Context, defs []PeriodicDef) error
+	// ListPeriodic returns the stored periodic definitions, sorted by name,
+	// each with the last instant stored for it in its queue.
+	ListPeriodic(ctx context.Context) ([]PeriodicState, error)
 
 	// Stats returns counters, queue sizes and processes in O(queues +
 	// processes).
@@ -105,13 +121,13 @@ type Backend interface {
 	ListJobs(ctx context.Context, f JobFilter) (*JobPage, error)
 	// RetryJobs moves jobs from the retry, scheduled or dead set to the tail
 	// of their queue now (dead ones marked ManualRetry). Returns how many.
-	RetryJobs(ctx context.Context, set JobSet, queue string, ids []string) (int, error)
+	RetryJobs(ctx context.Context, p RetryJobsParams) (RetryJobsResult, error)
 	// DeleteJobs removes jobs from a set (batch jobs count as removed).
-	DeleteJobs(ctx context.Context, set JobSet, queue string, ids []string) (int, error)
+	DeleteJobs(ctx context.Context, p DeleteJobsParams) (DeleteJobsResult, error)
 
-	// PauseQueue pauses (paused=true) or resumes a queue. Fetch skips a
+	// PauseQueue pauses (p.Paused) or resumes queue p.Queue. Fetch skips a
 	// paused queue; enqueue, scheduling and acks go on.
-	PauseQueue(ctx context.Context, queue string, paused bool) error
+	PauseQueue(ctx context.Context, p PauseQueueParams) (PauseQueueResult, error)
 	// CancelJob cancels job id of queue so that it never runs (again). A
 	// scheduled or retrying job is removed now (CancelRemoved). A job in
 	// flight stays with its process, which is asked to cancel the attempt
@@ -134,7 +150,7 @@ type Backend interface {
 	// retry and dead sets in turn: its cost grows with the queue, for an
 	// operator's look-up. A payload that cannot be decoded is returned as
 	// a job with only ID (MalformedJobID) and Queue.
-	FindJob(ctx context.Context, queue, id string) (*Job, JobSet, error)
+	FindJob(ctx context.Context, queue, id string) (FindJobResult, error)
 
 	// ClearQueue removes every job waiting in a queue (not its scheduled,
 	// retry or dead jobs, nor jobs in flight); batch jobs among them count

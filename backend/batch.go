@@ -14,6 +14,13 @@ const (
 	// succeeded (succeeded = total) and every child's success callback has
 	// succeeded.
 	CallbackSuccess CallbackEvent = "success"
+	// CallbackSettled fires once when the batch is complete and nothing in
+	// it is pending or retrying any more: every job succeeded or ended
+	// (dead, discarded, cancelled or removed), and every child's settled
+	// callback has succeeded. Complete fires while jobs still retry;
+	// settled waits for them. It fires at the latest with success. A dead
+	// job retried by hand afterwards un-fires nothing (BatchGate.Due).
+	CallbackSettled CallbackEvent = "settled"
 	// CallbackDeath fires once, the first time a job of the batch (or of a
 	// child batch) dies.
 	CallbackDeath CallbackEvent = "death"
@@ -87,6 +94,9 @@ type BatchStatus struct {
 	// Counters; their sum is Total.
 	Total, Pending, Failing, Succeeded, Dead, Discarded, Cancelled, Removed int64
 	CreatedAt, CommittedAt, CompleteAt, SuccessAt, DeathAt, CancelledAt     time.Time
+	// SettledAt is when settled fired (zero: not yet, or the batch settled
+	// before this field existed; Summary accounts for that).
+	SettledAt time.Time
 	// ExpiresAt is when the batch's keys expire (zero if unknown).
 	ExpiresAt time.Time
 	// Children are the child batches' IDs.

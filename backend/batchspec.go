@@ -2,12 +2,13 @@ package backend
 
 import (
 	"fmt"
+	"slices"
 	"time"
 )
 
 // CallbackEvents lists the batch events that fire callbacks, in the order
 // they can fire.
-var CallbackEvents = [...]CallbackEvent{CallbackComplete, CallbackSuccess, CallbackDeath}
+var CallbackEvents = [...]CallbackEvent{CallbackComplete, CallbackSettled, CallbackSuccess, CallbackDeath}
 
 // CallbackJobs validates spec and returns the callback jobs a backend stores
 // for it, one per event that has a template: a clone of the template with
@@ -26,7 +27,7 @@ func (s *BatchSpec) CallbackJobs() (map[CallbackEvent]*Job, error) {
 		if tpl == nil {
 			continue
 		}
-		if ev != CallbackComplete && ev != CallbackSuccess && ev != CallbackDeath {
+		if !slices.Contains(CallbackEvents[:], ev) {
 			return nil, fmt.Errorf("%w: batch %s: unknown callback event %q", ErrInvalidBatchSpec, s.ID, ev)
 		}
 		if tpl.Queue == "" || tpl.Kind == "" {

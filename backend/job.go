@@ -47,8 +47,7 @@ type Job struct {
 	BatchIndex int64
 
 	// CallbackOf is set on a batch callback job: the batch whose callback
-	// this is. CallbackEvent is one of CallbackComplete, CallbackSuccess,
-	// CallbackDeath.
+	// this is. CallbackEvent is one of CallbackEvents.
 	CallbackOf    string
 	CallbackEvent CallbackEvent
 

@@ -132,6 +132,11 @@ func (j *Job) UnmarshalBinary(data []byte) error {
 		start := data
 		data = data[n:]
 		field, wire := key>>1, key&1
+		if want, known := fieldWire(field); known && wire != want {
+			// A field never changes its wire type (field numbers are never
+			// reused), so a mismatch is corruption, not a newer writer.
+			return fmt.Errorf("%w: field %d has the wrong wire type", ErrMalformedJob, field)
+		}
 		var (
 			ival int64
 			bval []byte
@@ -166,9 +171,9 @@ func (j *Job) UnmarshalBinary(data []byte) error {
 		case fieldTimeout:
 			j.Timeout = time.Duration(ival) * time.Millisecond
 		case fieldCreatedAt:
-			j.CreatedAt = time.UnixMilli(ival)
+			j.CreatedAt = unixMilli(ival)
 		case fieldRunAt:
-			j.RunAt = time.UnixMilli(ival)
+			j.RunAt = unixMilli(ival)
 		case fieldBatchID:
 			j.BatchID = string(bval)
 		case fieldBatchIndex:
@@ -186,9 +191,9 @@ func (j *Job) UnmarshalBinary(data []byte) error {
 		case fieldBacktrace:
 			j.Backtrace = append([]byte(nil), bval...)
 		case fieldFailedAt:
-			j.FailedAt = time.UnixMilli(ival)
+			j.FailedAt = unixMilli(ival)
 		case fieldDiedAt:
-			j.DiedAt = time.UnixMilli(ival)
+			j.DiedAt = unixMilli(ival)
 		case fieldRecoveries:
 			j.Recoveries = int(ival)
 		case fieldManualRetry:
@@ -212,6 +217,31 @@ func (j *Job) UnmarshalBinary(data []byte) error {
 		return fmt.Errorf("%w: no job id", ErrMalformedJob)
 	}
 	return nil
+}
+
+// unixMilli reads a stored time. 0 is the zero time, as the encoder
+// writes it (by omitting the field), so that every decoded job re-encodes
+// to the bytes it was read from.
+func unixMilli(ms int64) time.Time {
+	if ms == 0 {
+		return time.Time{}
+	}
+	return time.UnixMilli(ms)
+}
+
+// fieldWire returns the wire type of a known field; unknown fields (a
+// newer writer's) may have either.
+func fieldWire(field uint64) (wire uint64, known bool) {
+	switch field {
+	case fieldID, fieldKind, fieldQueue, fieldArgs, fieldBatchID, fieldCallbackOf, fieldCallbackEvent,
+		fieldErrorClass, fieldErrorMessage, fieldErrorFingerprint, fieldBacktrace, fieldMeta,
+		fieldTraceContext, fieldUnique:
+		return wireBytes, true
+	case fieldAttempt, fieldMaxRetries, fieldTimeout, fieldCreatedAt, fieldRunAt, fieldBatchIndex,
+		fieldFailedAt, fieldDiedAt, fieldRecoveries, fieldManualRetry, fieldHasBatchIndex, fieldSnoozes:
+		return wireVarint, true
+	}
+	return 0, false
 }
 
 // DecodeFetched decodes a payload claimed from queue. An undecodable one

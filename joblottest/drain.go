@@ -129,7 +129,8 @@ func Drain(ctx context.Context, t testing.TB, store backend.Backend, workers *jo
 		if !ok {
 			return out
 		}
-		fetched, err := store.Fetch(ctx, d.proc, queues, 1)
+		res, err := store.Fetch(ctx, backend.FetchParams{Proc: d.proc, Queues: queues, Max: 1})
+		fetched := res.Jobs
 		if err != nil {
 			t.Fatalf("joblottest: fetch: %v", err)
 			return out
@@ -245,7 +246,7 @@ func (d *drainer) advance(ctx context.Context, queues []string) (more, ok bool) 
 			}
 			if set == backend.SetRetry {
 				if _, ok := d.dueAt[j.ID]; !ok {
-					if _, err := d.store.RetryJobs(ctx, set, q, []string{j.ID}); err != nil {
+					if _, err := d.store.RetryJobs(ctx, backend.RetryJobsParams{Set: set, Queue: q, IDs: []string{j.ID}}); err != nil {
 						d.t.Fatalf("joblottest: move retry %s to its queue: %v", show(j.ID), err)
 						return false, false
 					}

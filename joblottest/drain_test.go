@@ -96,7 +96,8 @@ func TestDrainQueuesAndPreexistingRetries(t *testing.T) {
 	enqueue(t, client, mailArgs{To: "stays"}, nil)
 	retried := enqueue(t, client, mailArgs{To: "retried"}, &joblot.EnqueueOpts{Queue: "mail"})
 	// Another process failed "retried" and scheduled its retry far ahead.
-	fetched, err := store.Fetch(ctx, "other", []string{"mail"}, 1)
+	fr, err := store.Fetch(ctx, backend.FetchParams{Proc: "other", Queues: []string{"mail"}, Max: 1})
+	fetched := fr.Jobs
 	if err != nil || len(fetched) != 1 {
 		t.Fatalf("fetch: %v %v", fetched, err)
 	}

@@ -33,8 +33,8 @@ func TestLimitGauges(t *testing.T) {
 		if _, err := b.Enqueue(ctx, jobs); err != nil {
 			t.Fatal(err)
 		}
-		if fs, err := b.Fetch(ctx, "p", []string{"mail"}, 10); err != nil || len(fs) != 2 {
-			t.Fatalf("fetched %d, %v; want 2", len(fs), err)
+		if res, err := b.Fetch(ctx, backend.FetchParams{Proc: "p", Queues: []string{"mail"}, Max: 10}); err != nil || len(res.Jobs) != 2 {
+			t.Fatalf("fetched %d, %v; want 2", len(res.Jobs), err)
 		}
 		c, reg := newTestCollector(b, Options{})
 		if err := c.Refresh(ctx); err != nil {

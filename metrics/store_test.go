@@ -50,7 +50,8 @@ func fillStore(t *testing.T, b backend.Backend) {
 	_, err = b.Enqueue(ctx, later)
 	must("Enqueue scheduled", err)
 
-	fs, err := b.Fetch(ctx, "p1", []string{"default"}, 3)
+	fr, err := b.Fetch(ctx, backend.FetchParams{Proc: "p1", Queues: []string{"default"}, Max: 3})
+	fs := fr.Jobs
 	must("Fetch", err)
 	if len(fs) != 3 {
 		t.Fatalf("fetched %d jobs, want 3", len(fs))

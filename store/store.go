@@ -51,8 +51,13 @@ type Options struct {
 	//	PATH                                        the same, for a path with
 	//	                                            no colon in it
 	//
-	// See redis.Options.URL for Redis Cluster. Required.
+	// See redis.Options.URL for Redis Cluster, and for ?prefix=, the key
+	// prefix. Required.
 	URL string
+	// Prefix is the Redis key prefix (see redis.Options.Prefix; default
+	// redis.DefaultPrefix, "jl"). A file store has none: giving one with a
+	// file address is an error.
+	Prefix string
 	// Limits are the dead set caps and stats retention (zero fields take
 	// the defaults). A file owned by another process keeps its owner's.
 	Limits backend.Limits
@@ -86,7 +91,8 @@ type Store struct {
 	// Kind is KindRedis or KindFile.
 	Kind string
 	// Desc says where the data is, for humans: "redis redis://host:6379"
-	// (password redacted), "file jobs.db" or "file jobs.db (through pid
+	// (password redacted; "(prefix app1)" added for a key prefix other
+	// than the default), "file jobs.db" or "file jobs.db (through pid
 	// 1234)".
 	Desc string
 	// Path is the file of a file store.
@@ -112,6 +118,9 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	}
 	if kind == KindRedis {
 		return openRedis(ctx, opts)
+	}
+	if opts.Prefix != "" {
+		return nil, fmt.Errorf("%w: a key prefix applies to Redis only; the file store %s has none", ErrBadURL, path)
 	}
 	return openFile(ctx, path, opts)
 }
@@ -153,14 +162,18 @@ func Parse(url string) (kind, path string, err error) {
 
 func openRedis(ctx context.Context, opts Options) (*Store, error) {
 	shown := redis.RedactURL(opts.URL)
-	rb, err := redis.Open(ctx, redis.Options{URL: opts.URL, Limits: opts.Limits, AllowEviction: opts.AllowEviction, Logger: opts.Logger, Now: opts.Now})
-	if errors.Is(err, redis.ErrBadURL) {
-		return nil, err // it shows the (redacted) URL already
+	rb, err := redis.Open(ctx, redis.Options{URL: opts.URL, Prefix: opts.Prefix, Limits: opts.Limits, AllowEviction: opts.AllowEviction, Logger: opts.Logger, Now: opts.Now})
+	if errors.Is(err, redis.ErrBadURL) || errors.Is(err, redis.ErrBadPrefix) {
+		return nil, err // it shows the (redacted) URL or the prefix already
 	}
 	if err != nil {
 		return nil, fmt.Errorf("redis %s: %w (a configured Redis is never replaced by the embedded file)", shown, err)
 	}
-	return &Store{Backend: rb, Redis: rb, Desc: "redis " + shown, Kind: KindRedis}, nil
+	desc := "redis " + shown
+	if p := rb.Prefix(); p != redis.DefaultPrefix {
+		desc += " (prefix " + p + ")"
+	}
+	return &Store{Backend: rb, Redis: rb, Desc: desc, Kind: KindRedis}, nil
 }
 
 // openFile opens the embedded store at path, or, when another process owns

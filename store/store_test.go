@@ -44,7 +44,8 @@ func TestOpenOwnedFileGoesThroughOwner(t *testing.T) {
 	if err := owner.Backend.Heartbeat(ctx, backend.ProcessInfo{ID: "p"}, time.Hour); err != nil {
 		t.Fatal(err)
 	}
-	got, err := owner.Backend.Fetch(ctx, "p", []string{"default"}, 10)
+	fr, err := owner.Backend.Fetch(ctx, backend.FetchParams{Proc: "p", Queues: []string{"default"}, Max: 10})
+	got := fr.Jobs
 	if err != nil || len(got) != 1 || got[0].ID != "j1" {
 		t.Fatalf("the owner fetched %v, %v; want j1", got, err)
 	}
@@ -121,5 +122,28 @@ func TestOpenUnreachableRedis(t *testing.T) {
 	_, err := Open(ctx, Options{URL: url})
 	if err == nil || !strings.Contains(err.Error(), "never replaced by the embedded file") || strings.Contains(err.Error(), "s3cr3t") {
 		t.Fatalf("Open of a stopped Redis: %v", err)
+	}
+}
+
+// TestOpenPrefix: a key prefix, given as an option or in the URL, reaches
+// the Redis backend and shows in Desc; a bad one is refused with
+// redis.ErrBadPrefix, and a file store takes none.
+func TestOpenPrefix(t *testing.T) {
+	srv := redistest.Start(t)
+	for _, opts := range []Options{{URL: srv.URL, Prefix: "app1"}, {URL: srv.URL + "/0?prefix=app1"}} {
+		s := open(t, opts)
+		if s.Redis.Prefix() != "app1" || !strings.HasSuffix(s.Desc, " (prefix app1)") {
+			t.Errorf("Open(%+v): prefix %q, desc %q", opts, s.Redis.Prefix(), s.Desc)
+		}
+	}
+	if _, err := Open(context.Background(), Options{URL: srv.URL, Prefix: "{app1}"}); !errors.Is(err, redis.ErrBadPrefix) {
+		t.Errorf("Open with prefix {app1}: %v, want ErrBadPrefix", err)
+	}
+	if _, _, err := Parse(srv.URL + "/0?prefix=a:b"); !errors.Is(err, ErrBadURL) || !errors.Is(err, redis.ErrBadPrefix) {
+		t.Errorf("Parse with ?prefix=a:b: %v, want ErrBadURL and ErrBadPrefix", err)
+	}
+	path := filepath.Join(t.TempDir(), "jobs.db")
+	if _, err := Open(context.Background(), Options{URL: "file:" + path, Prefix: "app1"}); !errors.Is(err, ErrBadURL) {
+		t.Errorf("Open(file, prefix): %v, want ErrBadURL", err)
 	}
 }

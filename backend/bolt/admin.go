@@ -159,10 +159,16 @@ func step(cur *bbolt.Cursor, backward bool) ([]byte, []byte) {
 	return cur.Next()
 }
 
-// RetryJobs moves the given jobs of a scheduled, retry or dead set to the
+// RetryJobs implements backend.Backend (see retryJobs).
+func (b *Backend) RetryJobs(ctx context.Context, p backend.RetryJobsParams) (backend.RetryJobsResult, error) {
+	n, err := b.retryJobs(ctx, p.Set, p.Queue, p.IDs)
+	return backend.RetryJobsResult{Retried: n}, err
+}
+
+// retryJobs moves the given jobs of a scheduled, retry or dead set to the
 // tail of their queue (dead ones marked ManualRetry, so their batch
 // accepts the new attempt). queue "" searches every queue.
-func (b *Backend) RetryJobs(ctx context.Context, set backend.JobSet, queue string, ids []string) (int, error) {
+func (b *Backend) retryJobs(ctx context.Context, set backend.JobSet, queue string, ids []string) (int, error) {
 	if set == backend.SetQueued {
 		return 0, fmt.Errorf("joblot/bolt: retry jobs: jobs of the %q set are already queued", set)
 	}
@@ -198,9 +204,15 @@ func (b *Backend) RetryJobs(ctx context.Context, set backend.JobSet, queue strin
 	return moved, wrapErr("retry jobs", err)
 }
 
-// DeleteJobs removes the given jobs from a set; batch jobs count as
+// DeleteJobs implements backend.Backend (see deleteJobs).
+func (b *Backend) DeleteJobs(ctx context.Context, p backend.DeleteJobsParams) (backend.DeleteJobsResult, error) {
+	n, err := b.deleteJobs(ctx, p.Set, p.Queue, p.IDs)
+	return backend.DeleteJobsResult{Deleted: n}, err
+}
+
+// deleteJobs removes the given jobs from a set; batch jobs count as
 // removed in their batch.
-func (b *Backend) DeleteJobs(ctx context.Context, set backend.JobSet, queue string, ids []string) (int, error) {
+func (b *Backend) deleteJobs(ctx context.Context, set backend.JobSet, queue string, ids []string) (int, error) {
 	sub, err := setBucket(set)
 	if err != nil {
 		return 0, err

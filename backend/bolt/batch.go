@@ -59,25 +59,28 @@ func (c *txc) batchJobEvent(j *backend.Job, ev backend.BatchEvent, failed *backe
 	return eff, true, c.checkFire(bt)
 }
 
-// checkFire fires complete and then success when their conditions hold
-// (docs/batch-states.md): committed, pending = 0 (succeeded = total, not cancelled) and
-// every child's complete (success) callback has succeeded.
+// checkFire fires complete, settled and success, in that order, when
+// backend.BatchGate.Due says they are due (docs/batch-states.md).
 func (c *txc) checkFire(bt *btx) error {
 	m := &bt.m
-	if m.Committed == 0 || m.Expired {
-		return nil
-	}
-	if m.Complete == 0 && m.Counters[backend.CounterPending] == 0 && m.KidsComplete == 0 {
-		m.Complete = int64(ms(c.now))
-		bt.touched = true
-		if err := c.fire(bt, backend.CallbackComplete); err != nil {
-			return err
+	complete, settled, success := backend.BatchGate{
+		Committed: m.Committed != 0, Expired: m.Expired, Cancelled: m.Cancelled != 0,
+		Complete: m.Complete != 0, Settled: m.Settled != 0, Success: m.Success != 0,
+		Total: m.total(), Pending: m.Counters[backend.CounterPending], Failing: m.Counters[backend.CounterFailing],
+		Succeeded:    m.Counters[backend.CounterSucceeded],
+		KidsComplete: m.KidsComplete, KidsSettled: m.KidsSettled, KidsSuccess: m.KidsSuccess,
+	}.Due()
+	for _, f := range []struct {
+		due bool
+		at  *int64
+		ev  backend.CallbackEvent
+	}{{complete, &m.Complete, backend.CallbackComplete}, {settled, &m.Settled, backend.CallbackSettled}, {success, &m.Success, backend.CallbackSuccess}} {
+		if !f.due {
+			continue
 		}
-	}
-	if m.Complete != 0 && m.Success == 0 && m.Cancelled == 0 && m.Counters[backend.CounterSucceeded] == m.total() && m.KidsSuccess == 0 {
-		m.Success = int64(ms(c.now))
+		*f.at = int64(ms(c.now))
 		bt.touched = true
-		if err := c.fire(bt, backend.CallbackSuccess); err != nil {
+		if err := c.fire(bt, f.ev); err != nil {
 			return err
 		}
 	}
@@ -108,7 +111,7 @@ func (c *txc) fireDeath(bt *btx) error {
 }
 
 // fire enqueues the batch's callback for ev. A child without a callback for
-// complete or success tells its parent directly that it is done.
+// complete, settled or success tells its parent directly that it is done.
 func (c *txc) fire(bt *btx, ev backend.CallbackEvent) error {
 	if raw := bt.m.Callbacks[ev]; raw != nil {
 		j, err := backend.DecodeJob(raw)
@@ -126,9 +129,9 @@ func (c *txc) fire(bt *btx, ev backend.CallbackEvent) error {
 }
 
 // callbackSucceeded is called when a callback job of batch id succeeds: a
-// child's complete or success callback releases its parent.
+// child's complete, settled or success callback releases its parent.
 func (c *txc) callbackSucceeded(id string, ev backend.CallbackEvent) error {
-	if ev != backend.CallbackComplete && ev != backend.CallbackSuccess {
+	if ev == backend.CallbackDeath {
 		return nil
 	}
 	bt, err := c.batch(id)
@@ -151,6 +154,20 @@ func (c *txc) kidDone(id, kid string, ev backend.CallbackEvent) error {
 	flags, ok := p.kidFlags(kid)
 	if !ok {
 		return nil
+	}
+	if ev == backend.CallbackSettled {
+		// Clear the wait, so a repeated report counts once; a child
+		// registered without it (after the parent settled, or by an older
+		// joblot) gates nothing.
+		if flags&kidSettledWait == 0 {
+			return nil
+		}
+		if err := p.setKidFlags(kid, flags&^kidSettledWait); err != nil {
+			return err
+		}
+		p.m.KidsSettled--
+		p.touched = true
+		return c.checkFire(p)
 	}
 	bit := kidCompleteDone
 	if ev == backend.CallbackSuccess {
@@ -228,6 +245,10 @@ func (b *Backend) CreateBatch(ctx context.Context, spec *backend.BatchSpec) erro
 				parent.m.KidsComplete++
 			}
 			parent.m.KidsSuccess++
+			if parent.m.Settled == 0 {
+				flags |= kidSettledWait // the parent has not settled: its settled waits for this child
+				parent.m.KidsSettled++
+			}
 			parent.touched = true
 			return parent.setKidFlags(spec.ID, flags)
 		}
@@ -442,6 +463,9 @@ func (c *txc) deleteBatch(bt *btx) error {
 	if flags&kidSuccessDone == 0 {
 		p.m.KidsSuccess--
 	}
+	if flags&kidSettledWait != 0 {
+		p.m.KidsSettled--
+	}
 	p.touched = true
 	return c.checkFire(p)
 }
@@ -491,7 +515,7 @@ func statusOf(bk *bbolt.Bucket, id string) (*backend.BatchStatus, error) {
 		Cancelled: c[backend.CounterCancelled], Removed: c[backend.CounterRemoved],
 		CreatedAt: msTime(m.Created), CommittedAt: msTime(m.Committed), CompleteAt: msTime(m.Complete),
 		SuccessAt: msTime(m.Success), DeathAt: msTime(m.Death), CancelledAt: msTime(m.Cancelled),
-		ExpiresAt: msTime(m.Expires), OtherErrors: m.Other,
+		SettledAt: msTime(m.Settled), ExpiresAt: msTime(m.Expires), OtherErrors: m.Other,
 		Callbacks: map[backend.CallbackEvent]*backend.Job{},
 	}
 	for ev, raw := range m.Callbacks {

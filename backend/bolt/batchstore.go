@@ -27,7 +27,10 @@ import (
 //	              meta.ErrIndexed (data model 2), else rebuilt first
 //	k<child id>   a child batch: flags kidCompleteDone, kidSuccessDone,
 //	              kidLate (registered after the parent's complete fired, so
-//	              it gates success only)
+//	              it gates success only), kidSettledWait (the parent's
+//	              settled waits for it: registered before the parent
+//	              settled, and not yet reported; a child registered by an
+//	              older joblot has it clear and gates nothing)
 //	a<job id>     how many jobs the job with that id has added (uvarint),
 //	              for idempotent adds
 //
@@ -44,6 +47,7 @@ const (
 	kidCompleteDone byte = 1 << iota
 	kidSuccessDone
 	kidLate
+	kidSettledWait
 )
 
 var (
@@ -61,9 +65,12 @@ type batchMeta struct {
 	Success   int64    `json:"success,omitempty"`
 	Death     int64    `json:"death,omitempty"`
 	Cancelled int64    `json:"cancelled,omitempty"`
-	Deadline  int64    `json:"deadline,omitempty"`
-	Expired   bool     `json:"expired,omitempty"`
-	LastEvent int64    `json:"last"`
+	// Settled is when settled fired (absent in a batch written by an
+	// older joblot: it fires on the batch's next event if due).
+	Settled   int64 `json:"settled,omitempty"`
+	Deadline  int64 `json:"deadline,omitempty"`
+	Expired   bool  `json:"expired,omitempty"`
+	LastEvent int64 `json:"last"`
 	// Expires is when the janitor deletes the batch; Indexed is the key
 	// under which bexp holds it (a lower bound of Expires).
 	Expires int64 `json:"expires"`
@@ -75,8 +82,11 @@ type batchMeta struct {
 	// callback has not yet succeeded.
 	KidsComplete int64 `json:"kc,omitempty"`
 	KidsSuccess  int64 `json:"ks,omitempty"`
-	Groups       int   `json:"groups,omitempty"`
-	Other        int64 `json:"other,omitempty"`
+	// KidsSettled counts children whose settled has not yet reached this
+	// batch (flag kidSettledWait).
+	KidsSettled int64 `json:"kt,omitempty"`
+	Groups      int   `json:"groups,omitempty"`
+	Other       int64 `json:"other,omitempty"`
 	// ErrIndexed says the n<est><fp> index holds every error group (data
 	// model 2); a batch written without it is indexed on its next failure.
 	ErrIndexed bool `json:"ei,omitempty"`

@@ -61,7 +61,8 @@ func runPipeline(tb testing.TB, be *bolt.Backend, n, enqChunk, fetchChunk, fetch
 				return
 			}
 			for done.Load() < int64(n) {
-				fs, err := be.Fetch(ctx, proc, []string{"bench"}, fetchChunk)
+				fr, err := be.Fetch(ctx, backend.FetchParams{Proc: proc, Queues: []string{"bench"}, Max: fetchChunk})
+				fs := fr.Jobs
 				if err != nil {
 					tb.Error(err)
 					return
@@ -167,7 +168,8 @@ func BenchmarkFetchAfterHistory(b *testing.B) {
 			refill := noopJobs("bench", 1)
 			b.ResetTimer()
 			for range b.N {
-				fs, err := be.Fetch(ctx, "p", []string{"bench"}, 1)
+				fr, err := be.Fetch(ctx, backend.FetchParams{Proc: "p", Queues: []string{"bench"}, Max: 1})
+				fs := fr.Jobs
 				if err != nil || len(fs) != 1 {
 					st, _ := be.Stats(ctx, time.Now())
 					b.Fatalf("fetch: %d jobs, %v; %+v", len(fs), err, st.Queues)
@@ -221,7 +223,8 @@ func BenchmarkDurableBatchThroughput(b *testing.B) {
 			defer wg.Done()
 			proc := "w" + strconv.Itoa(w)
 			for done.Load() < int64(b.N) {
-				fs, err := be.Fetch(ctx, proc, []string{"bench"}, 200)
+				fr, err := be.Fetch(ctx, backend.FetchParams{Proc: proc, Queues: []string{"bench"}, Max: 200})
+				fs := fr.Jobs
 				if err != nil {
 					b.Error(err)
 					return
@@ -268,7 +271,8 @@ func BenchmarkFailingJobsFileSize(b *testing.B) {
 		if err := be.AddToBatch(ctx, &backend.BatchAdd{BatchID: "fail", Jobs: noopJobs("fail", k)}); err != nil {
 			b.Fatal(err)
 		}
-		fs, err := be.Fetch(ctx, "p", []string{"fail"}, k)
+		fr, err := be.Fetch(ctx, backend.FetchParams{Proc: "p", Queues: []string{"fail"}, Max: k})
+		fs := fr.Jobs
 		if err != nil {
 			b.Fatal(err)
 		}

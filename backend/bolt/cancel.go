@@ -176,10 +176,16 @@ func (b *Backend) ListenCancels(ctx context.Context, fn func(queue, id string)) 
 
 var _ backend.CancelListener = (*Backend)(nil)
 
-// FindJob implements backend.Backend in one read transaction: the queue's
+// FindJob implements backend.Backend (see findJob).
+func (b *Backend) FindJob(ctx context.Context, queue, id string) (backend.FindJobResult, error) {
+	j, set, err := b.findJob(ctx, queue, id)
+	return backend.FindJobResult{Job: j, Set: set}, err
+}
+
+// findJob implements backend.Backend in one read transaction: the queue's
 // in-flight bucket, then its queued, scheduled, retry and dead buckets,
 // each scanned until the job is found.
-func (b *Backend) FindJob(ctx context.Context, queue, id string) (*backend.Job, backend.JobSet, error) {
+func (b *Backend) findJob(ctx context.Context, queue, id string) (*backend.Job, backend.JobSet, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, "", err
 	}

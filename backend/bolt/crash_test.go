@@ -84,7 +84,8 @@ func crashChild(path string) {
 			fmt.Fprintln(w, "E", j.ID)
 		}
 		w.Flush()
-		fs, err := b.Fetch(ctx, "child", []string{"crash"}, 20)
+		fr, err := b.Fetch(ctx, backend.FetchParams{Proc: "child", Queues: []string{"crash"}, Max: 20})
+		fs := fr.Jobs
 		if err != nil {
 			os.Exit(2)
 		}
@@ -209,7 +210,8 @@ func TestCrashLosesNoJob(t *testing.T) {
 			t.Fatal(err)
 		}
 		for {
-			fs, err := b.Fetch(ctx, "drain", []string{"crash"}, 1000)
+			fr, err := b.Fetch(ctx, backend.FetchParams{Proc: "drain", Queues: []string{"crash"}, Max: 1000})
+			fs := fr.Jobs
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -39,10 +39,16 @@ func (b *Backend) Enqueue(ctx context.Context, jobs []*backend.Job) (backend.Enq
 	return res, nil
 }
 
-// Fetch claims up to max jobs for proc: it moves them from the head of
+// Fetch implements backend.Backend (see fetch).
+func (b *Backend) Fetch(ctx context.Context, p backend.FetchParams) (backend.FetchResult, error) {
+	jobs, err := b.fetch(ctx, p.Proc, p.Queues, p.Max)
+	return backend.FetchResult{Jobs: jobs}, err
+}
+
+// fetch claims up to max jobs for proc: it moves them from the head of
 // each queue, in the given order, to the queue's in-flight bucket under
 // proc. Paused queues are skipped. An idle fetch reads only (no commit).
-func (b *Backend) Fetch(ctx context.Context, proc string, queues []string, max int) ([]*backend.Fetched, error) {
+func (b *Backend) fetch(ctx context.Context, proc string, queues []string, max int) ([]*backend.Fetched, error) {
 	if max <= 0 || len(queues) == 0 {
 		return nil, nil
 	}
@@ -398,9 +404,14 @@ func (c *txc) allQueues() ([]*qtx, error) {
 	return qs, nil
 }
 
-// PauseQueue pauses or resumes a queue: Fetch skips a paused queue; its
+// PauseQueue implements backend.Backend (see pauseQueue).
+func (b *Backend) PauseQueue(ctx context.Context, p backend.PauseQueueParams) (backend.PauseQueueResult, error) {
+	return backend.PauseQueueResult{}, b.pauseQueue(ctx, p.Queue, p.Paused)
+}
+
+// pauseQueue pauses or resumes a queue: Fetch skips a paused queue; its
 // jobs stay queued.
-func (b *Backend) PauseQueue(ctx context.Context, queue string, paused bool) error {
+func (b *Backend) pauseQueue(ctx context.Context, queue string, paused bool) error {
 	return wrapErr("pause queue", b.update(ctx, func(c *txc) error {
 		q, err := c.queue(queue, true)
 		if err != nil {

@@ -30,6 +30,12 @@ import (
 //	          after data model 1 without a version bump: it is a new bucket
 //	          only, which older code neither reads nor minds, and a store
 //	          without it reads as having no error groups yet.
+//	periodic  periodic jobs: d<name> -> definition (JSON
+//	          backend.PeriodicDef) as the leading server last wrote them;
+//	          l<uvarint len(queue)><queue><name> -> its last instant
+//	          (unix ms, big-endian), written only when later, with the job
+//	          it enqueues. Added after data model 2 without a version bump,
+//	          as errs was: a new bucket only, created by its first write.
 //
 // Per queue (nested bucket queues/<name>):
 //
@@ -65,6 +71,7 @@ var (
 	bucketBExp    = []byte("bexp")
 	bucketBDl     = []byte("bdl")
 	bucketErrs    = []byte("errs")
+	bucketPeriod  = []byte("periodic")
 
 	keyVersion = []byte("version")
 	keyStats   = []byte("stats")

@@ -70,10 +70,11 @@ func TestPausedQueueSkipped(t *testing.T) {
 	if _, err := b.Enqueue(ctx, append(testJobs("a", 2, "a"), testJobs("b", 1, "b")...)); err != nil {
 		t.Fatal(err)
 	}
-	if err := b.PauseQueue(ctx, "a", true); err != nil {
+	if _, err := b.PauseQueue(ctx, backend.PauseQueueParams{Queue: "a", Paused: true}); err != nil {
 		t.Fatal(err)
 	}
-	fs, err := b.Fetch(ctx, "p", []string{"a", "b"}, 10)
+	fr, err := b.Fetch(ctx, backend.FetchParams{Proc: "p", Queues: []string{"a", "b"}, Max: 10})
+	fs := fr.Jobs
 	if err != nil || len(fs) != 1 || fs[0].Queue != "b" {
 		t.Fatalf("Fetch with a paused = %d jobs, %v; want only b's job", len(fs), err)
 	}
@@ -86,11 +87,11 @@ func TestPausedQueueSkipped(t *testing.T) {
 			t.Fatalf("queue %s Paused = %v", q.Name, q.Paused)
 		}
 	}
-	if err := b.PauseQueue(ctx, "a", false); err != nil {
+	if _, err := b.PauseQueue(ctx, backend.PauseQueueParams{Queue: "a", Paused: false}); err != nil {
 		t.Fatal(err)
 	}
-	if fs, err := b.Fetch(ctx, "p", []string{"a"}, 10); err != nil || len(fs) != 2 {
-		t.Fatalf("Fetch after resume = %d jobs, %v", len(fs), err)
+	if res, err := b.Fetch(ctx, backend.FetchParams{Proc: "p", Queues: []string{"a"}, Max: 10}); err != nil || len(res.Jobs) != 2 {
+		t.Fatalf("Fetch after resume = %d jobs, %v", len(res.Jobs), err)
 	}
 }
 
@@ -113,7 +114,8 @@ func TestJanitorExpiresBatches(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	fs, err := b.Fetch(ctx, "p", []string{"bq"}, 10)
+	fr, err := b.Fetch(ctx, backend.FetchParams{Proc: "p", Queues: []string{"bq"}, Max: 10})
+	fs := fr.Jobs
 	if err != nil || len(fs) != 2 {
 		t.Fatalf("fetch: %d, %v", len(fs), err)
 	}

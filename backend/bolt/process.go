@@ -267,9 +267,15 @@ func (c *txc) poisonPill(q *qtx, j *backend.Job) error {
 	return q.addSet(q.dead, c.now, p)
 }
 
-// Lease takes or extends the named lease for holder; a ttl of zero or less
+// Lease implements backend.Backend (see lease).
+func (b *Backend) Lease(ctx context.Context, p backend.LeaseParams) (backend.LeaseResult, error) {
+	held, err := b.lease(ctx, p.Name, p.Holder, p.TTL)
+	return backend.LeaseResult{Held: held}, err
+}
+
+// lease takes or extends the named lease for holder; a ttl of zero or less
 // gives it up if holder has it.
-func (b *Backend) Lease(ctx context.Context, name, holder string, ttl time.Duration) (bool, error) {
+func (b *Backend) lease(ctx context.Context, name, holder string, ttl time.Duration) (bool, error) {
 	if err := ctx.Err(); err != nil {
 		return false, err
 	}

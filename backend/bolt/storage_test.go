@@ -36,7 +36,8 @@ func drain(t testing.TB, b *Backend, queue string, chunk int, res func(f *backen
 	ctx := context.Background()
 	n := 0
 	for {
-		fs, err := b.Fetch(ctx, "p", []string{queue}, chunk)
+		fr, err := b.Fetch(ctx, backend.FetchParams{Proc: "p", Queues: []string{queue}, Max: chunk})
+		fs := fr.Jobs
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -101,7 +102,8 @@ func TestBatchStatesLiveInFixedPages(t *testing.T) {
 	// Fetch everything; ack only jobs at chosen indexes.
 	var all []*backend.Fetched
 	for {
-		fs, err := b.Fetch(ctx, "p", []string{"bq"}, 5000)
+		fr, err := b.Fetch(ctx, backend.FetchParams{Proc: "p", Queues: []string{"bq"}, Max: 5000})
+		fs := fr.Jobs
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -343,6 +343,7 @@ func statusOf(id string, meta, errs map[string]string, kids []string, pttl int64
 		Dead: num("dead"), Discarded: num("discarded"), Cancelled: num("cancelled"), Removed: num("removed"),
 		CreatedAt: tm("created"), CommittedAt: tm("committed_at"), CompleteAt: tm("complete_at"),
 		SuccessAt: tm("success_at"), DeathAt: tm("death_at"), CancelledAt: tm("cancelled_at"),
+		SettledAt: tm("settled_at"),
 	}
 	if pttl > 0 {
 		s.ExpiresAt = now.Add(time.Duration(pttl) * time.Millisecond)

@@ -101,7 +101,8 @@ func benchFetchComplete(bb *testing.B, batchSize int) {
 		go func(proc string) {
 			defer wg.Done()
 			for done.Load() < int64(n) {
-				fs, err := b.Fetch(ctx, proc, []string{"q"}, k)
+				fr, err := b.Fetch(ctx, backend.FetchParams{Proc: proc, Queues: []string{"q"}, Max: k})
+				fs := fr.Jobs
 				if err != nil {
 					bb.Error(err)
 					return
@@ -176,7 +177,8 @@ func BenchmarkCompleteFailed(bb *testing.B) {
 		if _, err := b.Enqueue(ctx, jobs); err != nil {
 			bb.Fatal(err)
 		}
-		fs, err := b.Fetch(ctx, "p", []string{"q"}, k)
+		fr, err := b.Fetch(ctx, backend.FetchParams{Proc: "p", Queues: []string{"q"}, Max: k})
+		fs := fr.Jobs
 		if err != nil || len(fs) != k {
 			bb.Fatalf("fetched %d: %v", len(fs), err)
 		}

@@ -25,7 +25,7 @@ import (
 // stopped (the offset lives in jl:stats outbox_sweep).
 //
 // Parents and children: a parent keeps the set of children whose complete
-// (kidsc) and success (kidss) are outstanding. A child's event reaches its
+// (kidsc), success (kidss) and settled (kidst) are outstanding. A child's event reaches its
 // parent when the child's callback job for it succeeds (Complete calls
 // callbackSucceeded), or straight from the outbox when the child has no
 // callback for it; a child's death reaches the parent at once.
@@ -132,9 +132,10 @@ func (b *Backend) forwardBatches(ctx context.Context, ids []string, now time.Tim
 }
 
 // callbackSucceeded is called when batch id's callback job for ev
-// succeeded: a child's complete or success then counts for its parent.
+// succeeded: a child's complete, settled or success then counts for its
+// parent.
 func (b *Backend) callbackSucceeded(ctx context.Context, id string, ev backend.CallbackEvent, now time.Time) error {
-	if ev != backend.CallbackComplete && ev != backend.CallbackSuccess {
+	if ev == backend.CallbackDeath {
 		return nil
 	}
 	parent, err := b.parentOf(ctx, id)

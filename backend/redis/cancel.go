@@ -213,10 +213,16 @@ func (b *Backend) ListenCancels(ctx context.Context, fn func(queue, id string)) 
 
 var _ backend.CancelListener = (*Backend)(nil)
 
-// FindJob implements backend.Backend: HGET on queue's in-flight hash of
+// FindJob implements backend.Backend (see findJob).
+func (b *Backend) FindJob(ctx context.Context, queue, id string) (backend.FindJobResult, error) {
+	j, set, err := b.findJob(ctx, queue, id)
+	return backend.FindJobResult{Job: j, Set: set}, err
+}
+
+// findJob implements backend.Backend: HGET on queue's in-flight hash of
 // every registered process (one round trip), then findByID on the queued,
 // scheduled, retry and dead sets in turn (LRANGE or ZSCAN pages).
-func (b *Backend) FindJob(ctx context.Context, queue, id string) (*backend.Job, backend.JobSet, error) {
+func (b *Backend) findJob(ctx context.Context, queue, id string) (*backend.Job, backend.JobSet, error) {
 	notFound := fmt.Errorf("joblot/redis: job %s of queue %s: %w", id, queue, backend.ErrJobNotFound)
 	if queue == "" || id == "" {
 		return nil, "", notFound

@@ -11,6 +11,7 @@ import (
 
 	"github.com/joblot/joblot/backend"
 	"github.com/joblot/joblot/backend/redis"
+	"github.com/joblot/joblot/internal/rediskeys"
 	"github.com/joblot/joblot/internal/redistest"
 )
 
@@ -66,7 +67,8 @@ func TestClusterSpreadsQueuesOverNodes(t *testing.T) {
 			t.Fatalf("Stats: queue %s size %d, want 2 (all: %v)", q, sizes[q], sizes)
 		}
 	}
-	got, err := b.Fetch(ctx, "p1", queues, len(jobs))
+	fr, err := b.Fetch(ctx, backend.FetchParams{Proc: "p1", Queues: queues, Max: len(jobs)})
+	got := fr.Jobs
 	if err != nil {
 		t.Fatalf("Fetch: %v", err)
 	}
@@ -137,5 +139,120 @@ func TestClusterMemoryReportsTheFullestNode(t *testing.T) {
 	want, _ := cluster.Nodes[2].Info("maxmemory")
 	if strconv.FormatInt(m.Limit, 10) != want {
 		t.Errorf("Memory = %+v, want node 2's limit %s (used at a third of it; node 1 at an eighth)", m, want)
+	}
+}
+
+// TestClusterCustomPrefix runs queues, failures and a batch on a 3-master
+// Cluster under a key prefix other than the default: every script call
+// succeeds (a key of another slot would fail it with CROSSSLOT), every key
+// written is the prefix's, and the keys of one queue, or of one batch,
+// share one slot.
+func TestClusterCustomPrefix(t *testing.T) {
+	ctx := context.Background()
+	cluster := redistest.StartCluster(t, 3)
+	b, err := redis.Open(ctx, redis.Options{URL: cluster.URL + "&prefix=app1"})
+	if err != nil {
+		t.Fatalf("redis.Open: %v", err)
+	}
+	t.Cleanup(func() { _ = b.Close() })
+	if b.Prefix() != "app1" {
+		t.Fatalf("prefix %q, want app1", b.Prefix())
+	}
+	queues := []string{"q0", "q1", "q2", "q3", "q4", "q5"}
+	var jobs []*backend.Job
+	for _, q := range queues {
+		for range 3 {
+			jobs = append(jobs, &backend.Job{ID: backend.NewJobID(), Kind: "noop", Queue: q, Args: []byte(`{}`), CreatedAt: time.Now()})
+		}
+	}
+	if _, err := b.Enqueue(ctx, jobs); err != nil {
+		t.Fatalf("Enqueue: %v", err)
+	}
+	if err := b.CreateBatch(ctx, &backend.BatchSpec{ID: "bt", CreatedAt: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.AddToBatch(ctx, &backend.BatchAdd{BatchID: "bt", Jobs: []*backend.Job{
+		{ID: backend.NewJobID(), Kind: "noop", Queue: "q0", Args: []byte(`{}`), CreatedAt: time.Now()},
+		{ID: backend.NewJobID(), Kind: "noop", Queue: "q3", Args: []byte(`{}`), CreatedAt: time.Now()},
+	}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.CommitBatch(ctx, "bt"); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Heartbeat(ctx, backend.ProcessInfo{ID: "p1", Queues: queues}, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	fetched, err := b.Fetch(ctx, backend.FetchParams{Proc: "p1", Queues: queues, Max: 100})
+	if err != nil {
+		t.Fatalf("Fetch: %v", err)
+	}
+	got := fetched.Jobs
+	if len(got) != len(jobs)+2 {
+		t.Fatalf("fetched %d jobs, want %d", len(got), len(jobs)+2)
+	}
+	var res []backend.Result
+	for i, f := range got {
+		if i%3 == 0 && f.BatchID == "" {
+			j := f.Job.Clone()
+			j.ErrorMessage, j.ErrorClass, j.ErrorFingerprint, j.DiedAt = "fatal", "F", "fp", time.Now()
+			res = append(res, backend.Result{Fetched: f, Outcome: backend.OutcomeDead, Job: j})
+			continue
+		}
+		res = append(res, backend.Result{Fetched: f, Outcome: backend.OutcomeSucceeded})
+	}
+	if err := b.Complete(ctx, "p1", res[:len(res)-1]); err != nil { // the last stays in flight
+		t.Fatalf("Complete: %v", err)
+	}
+
+	l, err := rediskeys.New("app1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	slotOf := map[string]int64{} // queue or batch tag -> slot
+	families := map[string]bool{}
+	c := b.Client()
+	for addr, n := range c.Nodes() {
+		var cursor uint64
+		for {
+			e, err := n.Do(ctx, n.B().Scan().Cursor(cursor).Count(1000).Build()).AsScanEntry()
+			if err != nil {
+				t.Fatalf("SCAN %s: %v", addr, err)
+			}
+			for _, k := range e.Elements {
+				if !l.Owns(k) {
+					t.Errorf("key %q on %s is not of prefix app1", k, addr)
+				}
+				tag, suffix, ok := l.ParseQueueKey(k)
+				if !ok {
+					if tag, suffix, ok = l.ParseBatchKey(k); ok {
+						tag = "batch " + tag
+					}
+				}
+				if !ok {
+					continue
+				}
+				families[suffix] = true
+				slot, err := n.Do(ctx, n.B().ClusterKeyslot().Key(k).Build()).AsInt64()
+				if err != nil {
+					t.Fatal(err)
+				}
+				if prev, seen := slotOf[tag]; seen && prev != slot {
+					t.Errorf("keys of %s sit in slots %d and %d (%q)", tag, prev, slot, k)
+				}
+				slotOf[tag] = slot
+			}
+			if cursor = e.Cursor; cursor == 0 {
+				break
+			}
+		}
+	}
+	for _, want := range []string{"stats", "dead", "wip:p1", "meta", "bits"} {
+		if !families[want] {
+			t.Errorf("no %q key found (found %v): the check saw too little", want, families)
+		}
+	}
+	if len(slotOf) != len(queues)+1 {
+		t.Errorf("keys of %d queues and batches found, want %d: %v", len(slotOf), len(queues)+1, slotOf)
 	}
 }

@@ -12,13 +12,19 @@ import (
 
 // TestConformance runs the backend conformance suite against one private
 // redis-server, flushed before every subtest so each starts empty.
-func TestConformance(t *testing.T) {
+func TestConformance(t *testing.T) { conformancePrefix(t, "") }
+
+// TestConformancePrefix runs it again under a key prefix other than the
+// default one.
+func TestConformancePrefix(t *testing.T) { conformancePrefix(t, "app1") }
+
+func conformancePrefix(t *testing.T, prefix string) {
 	srv := redistest.Start(t)
 	backendtest.Run(t, func(t *testing.T, opts backendtest.Options) backend.Backend {
 		if _, err := srv.Do("FLUSHALL"); err != nil {
 			t.Fatalf("FLUSHALL: %v", err)
 		}
-		b, err := redis.Open(context.Background(), redis.Options{URL: srv.URL, Limits: opts.Limits})
+		b, err := redis.Open(context.Background(), redis.Options{URL: srv.URL, Prefix: prefix, Limits: opts.Limits})
 		if err != nil {
 			t.Fatalf("redis.Open: %v", err)
 		}

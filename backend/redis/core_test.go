@@ -187,7 +187,8 @@ func TestLease(t *testing.T) {
 		holder string
 		want   bool
 	}{{"a", true}, {"b", false}, {"a", true}} {
-		got, err := b.Lease(ctx, "poller", c.holder, time.Minute)
+		res, err := b.Lease(ctx, backend.LeaseParams{Name: "poller", Holder: c.holder, TTL: time.Minute})
+		got := res.Held
 		if err != nil || got != c.want {
 			t.Fatalf("Lease(%s) = %v, %v; want %v", c.holder, got, err, c.want)
 		}

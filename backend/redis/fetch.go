@@ -11,9 +11,15 @@ import (
 // fetchChunk bounds the jobs one fetch.lua call claims (Lua's unpack limit).
 const fetchChunk = 1000
 
-// Fetch claims up to max jobs for proc with one fetch.lua call per queue
+// Fetch implements backend.Backend (see fetch).
+func (b *Backend) Fetch(ctx context.Context, p backend.FetchParams) (backend.FetchResult, error) {
+	jobs, err := b.fetch(ctx, p.Proc, p.Queues, p.Max)
+	return backend.FetchResult{Jobs: jobs}, err
+}
+
+// fetch claims up to max jobs for proc with one fetch.lua call per queue
 // tried, in the given order, stopping once max jobs are claimed.
-func (b *Backend) Fetch(ctx context.Context, proc string, queues []string, max int) ([]*backend.Fetched, error) {
+func (b *Backend) fetch(ctx context.Context, proc string, queues []string, max int) ([]*backend.Fetched, error) {
 	if max <= 0 || len(queues) == 0 {
 		return nil, nil
 	}

@@ -33,7 +33,8 @@ func mustEnqueue(t testing.TB, b *Backend, jobs ...*backend.Job) {
 
 func mustFetch(t testing.TB, b *Backend, proc string, q string, max int) []*backend.Fetched {
 	t.Helper()
-	got, err := b.Fetch(context.Background(), proc, []string{q}, max)
+	fr, err := b.Fetch(context.Background(), backend.FetchParams{Proc: proc, Queues: []string{q}, Max: max})
+	got := fr.Jobs
 	if err != nil {
 		t.Fatalf("Fetch: %v", err)
 	}

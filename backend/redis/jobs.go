@@ -289,9 +289,15 @@ func idSet(ids []string) map[string]bool {
 	return m
 }
 
-// RetryJobs moves jobs of the scheduled, retry or dead set to the tail of
+// RetryJobs implements backend.Backend (see retryJobs).
+func (b *Backend) RetryJobs(ctx context.Context, p backend.RetryJobsParams) (backend.RetryJobsResult, error) {
+	n, err := b.retryJobs(ctx, p.Set, p.Queue, p.IDs)
+	return backend.RetryJobsResult{Retried: n}, err
+}
+
+// retryJobs moves jobs of the scheduled, retry or dead set to the tail of
 // their queue (dead ones marked ManualRetry) with retry_jobs.lua.
-func (b *Backend) RetryJobs(ctx context.Context, set backend.JobSet, queue string, ids []string) (int, error) {
+func (b *Backend) retryJobs(ctx context.Context, set backend.JobSet, queue string, ids []string) (int, error) {
 	if set == backend.SetQueued {
 		return 0, errors.New("joblot/redis: retry: jobs in a queue are already waiting to run")
 	}
@@ -340,9 +346,15 @@ func (b *Backend) RetryJobs(ctx context.Context, set backend.JobSet, queue strin
 	return moved, nil
 }
 
-// DeleteJobs removes jobs from a set with delete_jobs.lua; the batch jobs
+// DeleteJobs implements backend.Backend (see deleteJobs).
+func (b *Backend) DeleteJobs(ctx context.Context, p backend.DeleteJobsParams) (backend.DeleteJobsResult, error) {
+	n, err := b.deleteJobs(ctx, p.Set, p.Queue, p.IDs)
+	return backend.DeleteJobsResult{Deleted: n}, err
+}
+
+// deleteJobs removes jobs from a set with delete_jobs.lua; the batch jobs
 // among them are then accounted as removed.
-func (b *Backend) DeleteJobs(ctx context.Context, set backend.JobSet, queue string, ids []string) (int, error) {
+func (b *Backend) deleteJobs(ctx context.Context, set backend.JobSet, queue string, ids []string) (int, error) {
 	if len(ids) == 0 {
 		return 0, nil
 	}

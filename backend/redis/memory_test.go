@@ -55,7 +55,8 @@ func TestBytesPerDeadJob(t *testing.T) {
 		jobs[i] = noopJob("q")
 	}
 	mustEnqueue(t, b, jobs...)
-	fs, err := b.Fetch(ctx, "p", []string{"q"}, n)
+	fr, err := b.Fetch(ctx, backend.FetchParams{Proc: "p", Queues: []string{"q"}, Max: n})
+	fs := fr.Jobs
 	if err != nil || len(fs) != n {
 		t.Fatalf("fetched %d, %v", len(fs), err)
 	}
@@ -125,12 +126,13 @@ func TestStoreFull(t *testing.T) {
 	if err := b.Heartbeat(ctx, backend.ProcessInfo{ID: "p"}, time.Minute); err != nil {
 		t.Fatalf("heartbeat at maxmemory: %v", err)
 	}
-	if ok, err := b.Lease(ctx, "poller", "p", time.Minute); err != nil || !ok {
-		t.Fatalf("lease at maxmemory: %v, %v", ok, err)
+	if res, err := b.Lease(ctx, backend.LeaseParams{Name: "poller", Holder: "p", TTL: time.Minute}); err != nil || !res.Held {
+		t.Fatalf("lease at maxmemory: %v, %v", res.Held, err)
 	}
 	drained := 0
 	for {
-		fs, err := b.Fetch(ctx, "p", []string{"q"}, 200)
+		fr, err := b.Fetch(ctx, backend.FetchParams{Proc: "p", Queues: []string{"q"}, Max: 200})
+		fs := fr.Jobs
 		if err != nil {
 			t.Fatalf("fetch at maxmemory: %v", err)
 		}
@@ -163,7 +165,8 @@ func processAll(t testing.TB, b *Backend, q string, decide func(f *backend.Fetch
 	t.Helper()
 	ctx := context.Background()
 	for {
-		fs, err := b.Fetch(ctx, "p", []string{q}, 500)
+		fr, err := b.Fetch(ctx, backend.FetchParams{Proc: "p", Queues: []string{q}, Max: 500})
+		fs := fr.Jobs
 		if err != nil {
 			t.Fatal(err)
 		}

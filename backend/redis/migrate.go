@@ -91,11 +91,16 @@ func runCalls(ctx context.Context, c rueidis.Client, calls []call) error {
 // new code). It reads the recorded version, refuses a newer one with an
 // error wrapping backend.ErrVersionTooNew, and runs the steps from it to
 // backend.DataModelVersion, recording each; with mo.DryRun it only reports
-// them. A Redis with no joblot data needs nothing. Only opts.URL and
+// them. A Redis with no joblot data needs nothing. Only opts.URL,
+// opts.Prefix (it migrates the keys of that prefix only) and
 // opts.ClientOptions are used; unlike Open, Migrate writes nothing unless
 // a step is due.
 func Migrate(ctx context.Context, opts Options, mo backend.MigrateOptions) (*backend.MigrationReport, error) {
 	copt, err := ParseURL(opts.URL)
+	if err != nil {
+		return nil, err
+	}
+	keys, err := layoutOf(opts.URL, opts.Prefix)
 	if err != nil {
 		return nil, err
 	}
@@ -108,7 +113,11 @@ func Migrate(ctx context.Context, opts Options, mo backend.MigrateOptions) (*bac
 		return nil, fmt.Errorf("joblot/redis: connect %s: %w", RedactURL(opts.URL), err)
 	}
 	defer c.Close()
-	return migrateWith(ctx, c, "redis "+RedactURL(opts.URL), rediskeys.Layout{}, migrations(rediskeys.Layout{}), mo)
+	desc := "redis " + RedactURL(opts.URL)
+	if keys.Prefix() != DefaultPrefix {
+		desc += " (prefix " + keys.Prefix() + ")"
+	}
+	return migrateWith(ctx, c, desc, keys, migrations(keys), mo)
 }
 
 // migrateWith runs steps on the keys of layout keys through c.

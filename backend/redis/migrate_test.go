@@ -47,7 +47,7 @@ func TestMigrate(t *testing.T) {
 	if _, err := Migrate(ctx, opts, backend.MigrateOptions{}); !errors.Is(err, backend.ErrVersionTooNew) {
 		t.Errorf("newer store: %v", err)
 	}
-	if err := CheckVersion(ctx, b.c); !errors.Is(err, backend.ErrVersionTooNew) {
+	if err := CheckVersion(ctx, b.c, ""); !errors.Is(err, backend.ErrVersionTooNew) {
 		t.Errorf("CheckVersion on a newer store: %v", err)
 	}
 }

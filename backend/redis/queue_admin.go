@@ -16,9 +16,14 @@ var (
 	clearDoneScript  = loadScript("clear_done.lua")
 )
 
-// PauseQueue pauses or resumes a queue: fetch.lua skips a queue whose
+// PauseQueue implements backend.Backend (see pauseQueue).
+func (b *Backend) PauseQueue(ctx context.Context, p backend.PauseQueueParams) (backend.PauseQueueResult, error) {
+	return backend.PauseQueueResult{}, b.pauseQueue(ctx, p.Queue, p.Paused)
+}
+
+// pauseQueue pauses or resumes a queue: fetch.lua skips a queue whose
 // :paused key exists.
-func (b *Backend) PauseQueue(ctx context.Context, queue string, paused bool) error {
+func (b *Backend) pauseQueue(ctx context.Context, queue string, paused bool) error {
 	if paused {
 		return wrap("pause queue", b.c.Do(ctx, b.c.B().Set().Key(b.keys.QPaused(queue)).Value("1").Build()).Error())
 	}

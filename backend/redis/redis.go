@@ -36,8 +36,18 @@ type Options struct {
 	//   rediss://[user:password@]host:port[/db]    TLS
 	//   redis-sentinel://[user:password@]host:port[,host:port...]/mastername[?db=N]
 	// For Cluster, give one node and add ?addr=host:port for more seeds; the
-	// client discovers the cluster itself.
+	// client discovers the cluster itself. Any form may add ?prefix=NAME,
+	// the key prefix (see Prefix).
 	URL string
+	// Prefix starts the name of every key the backend writes (default
+	// DefaultPrefix, "jl"), so that several applications can share one
+	// Redis or Cluster (which has no SELECT): each sees only the queues,
+	// jobs, batches and processes of its own prefix. 1 to 64 ASCII letters,
+	// digits, '_', '.' and '-'; anything else is refused with an error
+	// wrapping ErrBadPrefix. The URL's ?prefix= may give it instead; both
+	// given must agree. Every process and tool of one application must
+	// use the same prefix.
+	Prefix string
 	// Limits are the dead set caps and stats retention (zero fields take
 	// the defaults).
 	Limits backend.Limits
@@ -107,9 +117,9 @@ func Open(ctx context.Context, opts Options) (*Backend, error) {
 	if opts.ClientOptions != nil {
 		opts.ClientOptions(&copt)
 	}
-	keys, err := rediskeys.New("") // the one place a key prefix option would go
+	keys, err := layoutOf(opts.URL, opts.Prefix)
 	if err != nil {
-		return nil, fmt.Errorf("joblot/redis: %w", err)
+		return nil, err
 	}
 	c, err := rueidis.NewClient(copt)
 	if err != nil {
@@ -223,12 +233,17 @@ func tooNew(n int) error {
 }
 
 // CheckVersion refuses, with an error wrapping backend.ErrVersionTooNew, a
-// Redis whose joblot data was written by a newer data model, for tools
-// that work on a client of their own (cleaning keys of a layout this code
-// does not know could remove live data). A Redis with no joblot data
-// passes; nothing is written.
-func CheckVersion(ctx context.Context, c rueidis.Client) error {
-	n, _, err := readVersion(ctx, c, rediskeys.Layout{})
+// Redis whose joblot data under key prefix prefix ("" for DefaultPrefix)
+// was written by a newer data model, for tools that work on a client of
+// their own (cleaning keys of a layout this code does not know could
+// remove live data). A Redis with no joblot data of that prefix passes;
+// nothing is written. A bad prefix is an error wrapping ErrBadPrefix.
+func CheckVersion(ctx context.Context, c rueidis.Client, prefix string) error {
+	keys, err := newLayout(prefix)
+	if err != nil {
+		return err
+	}
+	n, _, err := readVersion(ctx, c, keys)
 	if err != nil {
 		return err
 	}

@@ -32,6 +32,7 @@ var libraries = map[string][]string{
 	"fetch.lua":        {"wipfield.lua", "bell.lua", "limitlib.lua"},
 	"enqueue.lua":      {"bell.lua", "uniqlib.lua"},
 	"push.lua":         {"bell.lua"},
+	"periodic.lua":     {"bell.lua"},
 	"resume.lua":       {"bell.lua"},
 	"movedue.lua":      {"bell.lua"},
 	"complete.lua":     {"bell.lua", "uniqlib.lua"},
@@ -91,6 +92,7 @@ type scripts struct {
 	batchAck, batchKidDone, batchCancel, batchExpire                        *script
 	batchErrsIndex                                                          *script
 	limitRelease, limitSet                                                  *script
+	periodic                                                                *script
 }
 
 func newScripts() *scripts {
@@ -122,6 +124,7 @@ func newScripts() *scripts {
 		batchErrsIndex: loadScript("batch_errs_index.lua"),
 		limitRelease:   loadScript("limit_release.lua"),
 		limitSet:       loadScript("limit_set.lua"),
+		periodic:       loadScript("periodic.lua"),
 	}
 }
 

@@ -47,7 +47,8 @@ func TestSentinelWritesLandOnTheMaster(t *testing.T) {
 	if v, err := master.Do("GET", "jl:version"); err != nil || v == "" {
 		t.Fatalf("master has no jl:version (%q %v): Open did not write through the sentinel", v, err)
 	}
-	got, err := b.Fetch(ctx, "p1", []string{"s"}, 10)
+	fr, err := b.Fetch(ctx, backend.FetchParams{Proc: "p1", Queues: []string{"s"}, Max: 10})
+	got := fr.Jobs
 	if err != nil || len(got) != 1 || got[0].ID != job.ID {
 		t.Fatalf("Fetch = %v %v, want job %s", got, err, job.ID)
 	}
@@ -119,7 +120,8 @@ func TestSentinelFailover(t *testing.T) {
 	if n, err := replica.Do("LLEN", "{jl:q:s}:jobs"); err != nil || n != "2" {
 		t.Fatalf("new master LLEN = %q %v, want 2", n, err)
 	}
-	got, err := b.Fetch(ctx, "p1", []string{"s"}, 10)
+	fr, err := b.Fetch(ctx, backend.FetchParams{Proc: "p1", Queues: []string{"s"}, Max: 10})
+	got := fr.Jobs
 	if err != nil {
 		t.Fatalf("Fetch: %v", err)
 	}

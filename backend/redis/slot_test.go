@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/joblot/joblot/backend"
+	"github.com/joblot/joblot/internal/redistest"
 )
 
 // crc16 is the CRC16/XMODEM Redis Cluster uses for key slots.
@@ -48,10 +49,22 @@ func TestClusterSlotKnownValues(t *testing.T) {
 }
 
 // TestScriptKeysShareOneSlot runs a workload touching every script and
-// asserts that the keys of each script call hash to one Cluster slot.
+// asserts that the keys of each script call hash to one Cluster slot and
+// belong to the backend's key prefix, under the default prefix and another.
 func TestScriptKeysShareOneSlot(t *testing.T) {
+	for _, prefix := range []string{"", "app.1-x"} {
+		t.Run("prefix="+prefix, func(t *testing.T) { scriptKeysShareOneSlot(t, prefix) })
+	}
+}
+
+func scriptKeysShareOneSlot(t *testing.T, prefix string) {
 	ctx := context.Background()
-	b, _ := openTest(t)
+	srv := redistest.Start(t)
+	b, err := Open(ctx, Options{URL: srv.URL, Prefix: prefix})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { b.Close() })
 	var mu sync.Mutex
 	used := map[string]int{}
 	var bad []string
@@ -64,12 +77,17 @@ func TestScriptKeysShareOneSlot(t *testing.T) {
 				bad = append(bad, fmt.Sprintf("%s: %q and %q", name, keys[0], k))
 			}
 		}
+		for _, k := range keys {
+			if !b.keys.Owns(k) {
+				bad = append(bad, fmt.Sprintf("%s: %q is not a key of prefix %q", name, k, b.keys.Prefix()))
+			}
+		}
 	}
 	now := time.Now()
 	if err := b.Heartbeat(ctx, backend.ProcessInfo{ID: "p1", Queues: []string{"a", "b"}}, time.Minute); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := b.Lease(ctx, "poller", "p1", time.Minute); err != nil {
+	if _, err := b.Lease(ctx, backend.LeaseParams{Name: "poller", Holder: "p1", TTL: time.Minute}); err != nil {
 		t.Fatal(err)
 	}
 	// Plain jobs, scheduled jobs, two queues.
@@ -106,7 +124,8 @@ func TestScriptKeysShareOneSlot(t *testing.T) {
 
 	// Work everything off: some succeed, some fail, some die.
 	for round := 0; round < 20; round++ {
-		fs, err := b.Fetch(ctx, "p1", []string{"a", "b"}, 4)
+		fr, err := b.Fetch(ctx, backend.FetchParams{Proc: "p1", Queues: []string{"a", "b"}, Max: 4})
+		fs := fr.Jobs
 		must(err)
 		if len(fs) == 0 {
 			break
@@ -154,16 +173,19 @@ func TestScriptKeysShareOneSlot(t *testing.T) {
 	if len(page.Jobs) < 2 {
 		t.Fatalf("workload left %d dead jobs, want at least 2", len(page.Jobs))
 	}
-	if _, err := b.RetryJobs(ctx, backend.SetDead, "", []string{page.Jobs[0].ID}); err != nil {
+	if _, err := b.RetryJobs(ctx, backend.RetryJobsParams{Set: backend.SetDead, Queue: "", IDs: []string{page.Jobs[0].ID}}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := b.DeleteJobs(ctx, backend.SetDead, "", []string{page.Jobs[1].ID}); err != nil {
+	if _, err := b.DeleteJobs(ctx, backend.DeleteJobsParams{Set: backend.SetDead, Queue: "", IDs: []string{page.Jobs[1].ID}}); err != nil {
 		t.Fatal(err)
 	}
-	must(b.PauseQueue(ctx, "a", true))
-	must(b.PauseQueue(ctx, "a", false))
+	for _, paused := range []bool{true, false} {
+		if _, err := b.PauseQueue(ctx, backend.PauseQueueParams{Queue: "a", Paused: paused}); err != nil {
+			t.Fatal(err)
+		}
+	}
 	mustEnqueue(t, b, later)
-	if _, err := b.DeleteJobs(ctx, backend.SetScheduled, "b", []string{later.ID}); err != nil {
+	if _, err := b.DeleteJobs(ctx, backend.DeleteJobsParams{Set: backend.SetScheduled, Queue: "b", IDs: []string{later.ID}}); err != nil {
 		t.Fatal(err)
 	}
 

@@ -38,6 +38,9 @@ func ParseURL(raw string) (rueidis.ClientOption, error) {
 	if _, err := splitURL(raw); err != nil {
 		return rueidis.ClientOption{}, fmt.Errorf("%w %s: %w", ErrBadURL, RedactURL(raw), err)
 	}
+	if _, _, err := urlPrefix(raw); err != nil {
+		return rueidis.ClientOption{}, fmt.Errorf("%w %s: %w", ErrBadURL, RedactURL(raw), err)
+	}
 	rest, ok := strings.CutPrefix(raw, "redis-sentinel://")
 	if !ok {
 		o, err := rueidis.ParseURL(raw)

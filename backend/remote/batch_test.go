@@ -44,7 +44,8 @@ func TestAddToBatchLikeInProcess(t *testing.T) {
 		}
 	}
 
-	fs, err := c.Fetch(ctx, "p1", []string{"q"}, 10)
+	fr, err := c.Fetch(ctx, backend.FetchParams{Proc: "p1", Queues: []string{"q"}, Max: 10})
+	fs := fr.Jobs
 	if err != nil || len(fs) != 4 {
 		t.Fatalf("Fetch = %d jobs, %v; want 4", len(fs), err)
 	}

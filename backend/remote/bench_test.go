@@ -64,7 +64,8 @@ func BenchmarkJobCycle(b *testing.B) {
 					if _, err := be.Enqueue(ctx, jobs); err != nil {
 						b.Fatal(err)
 					}
-					fs, err := be.Fetch(ctx, proc, []string{"q"}, chunk)
+					fr, err := be.Fetch(ctx, backend.FetchParams{Proc: proc, Queues: []string{"q"}, Max: chunk})
+					fs := fr.Jobs
 					if err != nil || len(fs) != chunk {
 						b.Fatalf("Fetch = %d jobs, %v; want %d", len(fs), err, chunk)
 					}

@@ -38,8 +38,8 @@ func TestCancelJobReachesOwner(t *testing.T) {
 	if err := o.b.Heartbeat(ctx, backend.ProcessInfo{ID: "p1", Queues: []string{"q"}}, time.Hour); err != nil {
 		t.Fatal(err)
 	}
-	if fs, err := o.b.Fetch(ctx, "p1", []string{"q"}, 1); err != nil || len(fs) != 1 {
-		t.Fatalf("Fetch = %d jobs, %v", len(fs), err)
+	if res, err := o.b.Fetch(ctx, backend.FetchParams{Proc: "p1", Queues: []string{"q"}, Max: 1}); err != nil || len(res.Jobs) != 1 {
+		t.Fatalf("Fetch = %d jobs, %v", len(res.Jobs), err)
 	}
 	c := o.dial(t)
 	// The listener registers asynchronously: ask until it hears.

@@ -90,8 +90,8 @@ func dial(ctx context.Context, dbPath string, owners trust.Policy) (*Client, err
 			DisableCompression:  true,
 		}},
 	}
-	var hello helloResp
-	if err := c.call(ctx, "Hello", empty{}, &hello); err != nil {
+	hello, err := call[empty, helloResp](ctx, c, "Hello", empty{})
+	if err != nil {
 		c.Close()
 		return nil, err
 	}
@@ -155,23 +155,23 @@ var _ backend.MemoryReporter = memoryClient{}
 
 // Memory implements backend.MemoryReporter.
 func (m memoryClient) Memory(ctx context.Context) (backend.MemoryInfo, error) {
-	var resp backend.MemoryInfo
-	err := m.call(ctx, "Memory", empty{}, &resp)
-	return resp, err
+	return call[empty, backend.MemoryInfo](ctx, m.Client, "Memory", empty{})
 }
 
-// call POSTs req to /v1/method and decodes the answer into resp, or returns
-// the error the owner's backend returned. A request larger than the owner
-// accepts is not sent: the error wraps ErrRequestTooLarge.
-func (c *Client) call(ctx context.Context, method string, req, resp any) error {
-	body, err := json.Marshal(req)
+// call POSTs p to /v1/method and returns the owner's answer, or the error
+// the owner's backend returned. A request larger than the owner accepts is
+// not sent: the error wraps ErrRequestTooLarge.
+func call[P, R any](ctx context.Context, c *Client, method string, p P) (R, error) {
+	var res R
+	body, err := json.Marshal(p)
 	if err != nil {
-		return fmt.Errorf("joblot: remote %s: encode request: %w", method, err)
+		return res, fmt.Errorf("joblot: remote %s: encode request: %w", method, err)
 	}
 	if int64(len(body)) > c.maxRequest {
-		return fmt.Errorf("joblot: remote %s: the request is %d bytes, more than the %d the owner accepts: %w", method, len(body), c.maxRequest, ErrRequestTooLarge)
+		return res, fmt.Errorf("joblot: remote %s: the request is %d bytes, more than the %d the owner accepts: %w", method, len(body), c.maxRequest, ErrRequestTooLarge)
 	}
-	return c.send(ctx, method, body, resp)
+	err = c.send(ctx, method, body, &res)
+	return res, err
 }
 
 // send POSTs the encoded request body to /v1/method (see call).

@@ -34,7 +34,10 @@
 //
 // HTTP/1.1 over the socket, one POST per method to /v1/<Method> with a JSON
 // request body; the answer is 200 with a JSON result, or an error status with
-// a JSON body {"code": ..., "message": ...}. The code names the sentinel
+// a JSON body {"code": ..., "message": ...}. The body and the result are the
+// method's own backend.XParams and backend.XResult (or its one positional
+// value, or a pair of them): Server.routes registers each method in one
+// line, and each Client method is one generic call. The code names the sentinel
 // error (backend.ErrBatchNotFound, context.Canceled, ...) so that errors.Is
 // holds on the client side. JSON carries time.Time (RFC 3339 with
 // nanoseconds) and []byte (base64) exactly. A POST to /v1/Hello at Dial

@@ -125,7 +125,8 @@ func TestLargeCallsAreSplit(t *testing.T) {
 	total := len(want)
 	var results []backend.Result
 	for len(results) < total {
-		fs, err := c.Fetch(ctx, "p1", []string{"q"}, 50)
+		fr, err := c.Fetch(ctx, backend.FetchParams{Proc: "p1", Queues: []string{"q"}, Max: 50})
+		fs := fr.Jobs
 		if err != nil || len(fs) == 0 {
 			t.Fatalf("Fetch after %d jobs = %d, %v; want all %d", len(results), len(fs), err, len(want))
 		}

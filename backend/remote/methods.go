@@ -8,35 +8,34 @@ import (
 	"github.com/joblot/joblot/backend"
 )
 
-// The backend.Backend methods of Client, each one call to the owner. Their
-// doc is backend.Backend's.
+// The backend.Backend methods of Client, each one call to the owner (see
+// Server.routes for the other end). Their doc is backend.Backend's.
 
 // Enqueue implements backend.Backend. Jobs more than the owner accepts in
 // one request are sent in several (see callSplit), as a backend stores a
 // large call in chunks.
 func (c *Client) Enqueue(ctx context.Context, jobs []*backend.Job) (backend.EnqueueResult, error) {
 	var res backend.EnqueueResult
-	err := callSplit(ctx, c, "Enqueue", len(jobs),
-		func(lo, hi int) any { return enqueueReq{Jobs: jobs[lo:hi]} },
+	err := callSplit(ctx, c, "Enqueue", jobs, len(jobs),
+		func(lo, hi int) []*backend.Job { return jobs[lo:hi] },
 		func(i int) any { return jobs[i] },
-		func(lo, _ int, resp *enqueueResp) {
-			part := backend.EnqueueResult{Skipped: resp.Skipped}.Offset(lo)
-			res.Skipped = append(res.Skipped, part.Skipped...)
+		func(lo, _ int, part backend.EnqueueResult) {
+			res.Skipped = append(res.Skipped, part.Offset(lo).Skipped...)
 		})
 	return res, err
 }
 
 // Fetch implements backend.Backend.
-func (c *Client) Fetch(ctx context.Context, proc string, queues []string, max int) ([]*backend.Fetched, error) {
-	var resp fetchResp
-	if err := c.call(ctx, "Fetch", fetchReq{Proc: proc, Queues: queues, Max: max}, &resp); err != nil {
-		return nil, err
+func (c *Client) Fetch(ctx context.Context, p backend.FetchParams) (backend.FetchResult, error) {
+	wire, err := call[backend.FetchParams, []*wireFetched](ctx, c, "Fetch", p)
+	if err != nil {
+		return backend.FetchResult{}, err
 	}
-	fs := make([]*backend.Fetched, len(resp.Jobs))
-	for i, wf := range resp.Jobs {
-		fs[i] = fromWireFetched(wf)
+	jobs := make([]*backend.Fetched, len(wire))
+	for i, wf := range wire {
+		jobs[i] = fromWireFetched(wf)
 	}
-	return fs, nil
+	return backend.FetchResult{Jobs: jobs}, nil
 }
 
 // Complete implements backend.Backend. Results more than the owner accepts
@@ -50,15 +49,16 @@ func (c *Client) Complete(ctx context.Context, proc string, results []backend.Re
 			RetryAt: r.RetryAt, Duration: r.Duration,
 		}
 	}
-	return callSplit(ctx, c, "Complete", len(wire),
-		func(lo, hi int) any { return completeReq{Proc: proc, Results: wire[lo:hi]} },
+	return callSplit(ctx, c, "Complete", completeParams{proc, wire}, len(wire),
+		func(lo, hi int) completeParams { return completeParams{proc, wire[lo:hi]} },
 		func(i int) any { return wire[i] },
-		func(int, int, *empty) {})
+		func(int, int, empty) {})
 }
 
 // Heartbeat implements backend.Backend.
 func (c *Client) Heartbeat(ctx context.Context, info backend.ProcessInfo, ttl time.Duration) error {
-	return c.call(ctx, "Heartbeat", heartbeatReq{Info: info, TTL: ttl}, &empty{})
+	_, err := call[pair[backend.ProcessInfo, time.Duration], empty](ctx, c, "Heartbeat", pair[backend.ProcessInfo, time.Duration]{info, ttl})
+	return err
 }
 
 var _ backend.Quieter = (*Client)(nil)
@@ -66,94 +66,71 @@ var _ backend.Quieter = (*Client)(nil)
 // RequestQuiet implements backend.Quieter. It fails with an error wrapping
 // errors.ErrUnsupported when the served backend cannot quiet processes.
 func (c *Client) RequestQuiet(ctx context.Context, id string) error {
-	return c.call(ctx, "RequestQuiet", procReq{Proc: id}, &empty{})
+	_, err := call[string, empty](ctx, c, "RequestQuiet", id)
+	return err
 }
 
 // QuietRequested implements backend.Quieter (errors.ErrUnsupported as
 // RequestQuiet).
 func (c *Client) QuietRequested(ctx context.Context, id string) (bool, error) {
-	var resp quietResp
-	err := c.call(ctx, "QuietRequested", procReq{Proc: id}, &resp)
-	return resp.Quiet, err
+	return call[string, bool](ctx, c, "QuietRequested", id)
 }
 
 // Deregister implements backend.Backend.
 func (c *Client) Deregister(ctx context.Context, proc string) error {
-	return c.call(ctx, "Deregister", procReq{Proc: proc}, &empty{})
+	_, err := call[string, empty](ctx, c, "Deregister", proc)
+	return err
 }
 
 // MoveDue implements backend.Backend.
 func (c *Client) MoveDue(ctx context.Context, now time.Time, limit int) (int, error) {
-	var resp countResp
-	err := c.call(ctx, "MoveDue", nowReq{Now: now, Limit: limit}, &resp)
-	return resp.N, err
+	return call[pair[time.Time, int], int](ctx, c, "MoveDue", pair[time.Time, int]{now, limit})
 }
 
 // RecoverOrphans implements backend.Backend.
 func (c *Client) RecoverOrphans(ctx context.Context, now time.Time) (int, error) {
-	var resp countResp
-	err := c.call(ctx, "RecoverOrphans", nowReq{Now: now}, &resp)
-	return resp.N, err
+	return call[time.Time, int](ctx, c, "RecoverOrphans", now)
 }
 
 // TrimDead implements backend.Backend.
 func (c *Client) TrimDead(ctx context.Context, now time.Time) (int, error) {
-	var resp countResp
-	err := c.call(ctx, "TrimDead", nowReq{Now: now}, &resp)
-	return resp.N, err
+	return call[time.Time, int](ctx, c, "TrimDead", now)
 }
 
 // Lease implements backend.Backend.
-func (c *Client) Lease(ctx context.Context, name, holder string, ttl time.Duration) (bool, error) {
-	var resp leaseResp
-	err := c.call(ctx, "Lease", leaseReq{Name: name, Holder: holder, TTL: ttl}, &resp)
-	return resp.Held, err
+func (c *Client) Lease(ctx context.Context, p backend.LeaseParams) (backend.LeaseResult, error) {
+	return call[backend.LeaseParams, backend.LeaseResult](ctx, c, "Lease", p)
 }
 
 // Stats implements backend.Backend.
 func (c *Client) Stats(ctx context.Context, now time.Time) (*backend.Stats, error) {
-	var resp backend.Stats
-	if err := c.call(ctx, "Stats", nowReq{Now: now}, &resp); err != nil {
-		return nil, err
-	}
-	return &resp, nil
+	return nonNil(call[time.Time, *backend.Stats](ctx, c, "Stats", now))
 }
 
 // ErrorGroups implements backend.Backend.
 func (c *Client) ErrorGroups(ctx context.Context, f backend.ErrorGroupFilter, now time.Time) ([]backend.ErrorGroupStat, error) {
-	var resp []backend.ErrorGroupStat
-	if err := c.call(ctx, "ErrorGroups", errorGroupsReq{Filter: f, Now: now}, &resp); err != nil {
-		return nil, err
-	}
-	return resp, nil
+	return call[pair[backend.ErrorGroupFilter, time.Time], []backend.ErrorGroupStat](ctx, c, "ErrorGroups", pair[backend.ErrorGroupFilter, time.Time]{f, now})
 }
 
 // ListJobs implements backend.Backend.
 func (c *Client) ListJobs(ctx context.Context, f backend.JobFilter) (*backend.JobPage, error) {
-	var resp backend.JobPage
-	if err := c.call(ctx, "ListJobs", f, &resp); err != nil {
-		return nil, err
-	}
-	return &resp, nil
+	return nonNil(call[backend.JobFilter, *backend.JobPage](ctx, c, "ListJobs", f))
 }
 
 // RetryJobs implements backend.Backend.
-func (c *Client) RetryJobs(ctx context.Context, set backend.JobSet, queue string, ids []string) (int, error) {
-	var resp countResp
-	err := c.call(ctx, "RetryJobs", jobsReq{Set: set, Queue: queue, IDs: ids}, &resp)
-	return resp.N, err
+func (c *Client) RetryJobs(ctx context.Context, p backend.RetryJobsParams) (backend.RetryJobsResult, error) {
+	return call[backend.RetryJobsParams, backend.RetryJobsResult](ctx, c, "RetryJobs", p)
 }
 
 // DeleteJobs implements backend.Backend.
-func (c *Client) DeleteJobs(ctx context.Context, set backend.JobSet, queue string, ids []string) (int, error) {
-	var resp countResp
-	err := c.call(ctx, "DeleteJobs", jobsReq{Set: set, Queue: queue, IDs: ids}, &resp)
-	return resp.N, err
+func (c *Client) DeleteJobs(ctx context.Context, p backend.DeleteJobsParams) (backend.DeleteJobsResult, error) {
+	return call[backend.DeleteJobsParams, backend.DeleteJobsResult](ctx, c, "DeleteJobs", p)
 }
 
 // CreateBatch implements backend.Backend.
 func (c *Client) CreateBatch(ctx context.Context, spec *backend.BatchSpec) error {
-	return c.call(ctx, "CreateBatch", spec, &empty{})
+	_, err := call[*backend.BatchSpec, empty](ctx, c, "CreateBatch", spec)
+	return err
 }
 
 // AddToBatch implements backend.Backend. The BatchID and BatchIndex the
@@ -163,22 +140,23 @@ func (c *Client) CreateBatch(ctx context.Context, spec *backend.BatchSpec) error
 // chunks would.
 func (c *Client) AddToBatch(ctx context.Context, add *backend.BatchAdd) error {
 	if add == nil {
-		return c.call(ctx, "AddToBatch", add, &addResp{})
+		_, err := call[*backend.BatchAdd, []assigned](ctx, c, "AddToBatch", add)
+		return err
 	}
-	return callSplit(ctx, c, "AddToBatch", len(add.Jobs),
-		func(lo, hi int) any {
+	return callSplit(ctx, c, "AddToBatch", add, len(add.Jobs),
+		func(lo, hi int) *backend.BatchAdd {
 			part := *add
 			part.Seq, part.Jobs = add.Seq+lo, add.Jobs[lo:hi]
 			return &part
 		},
 		func(i int) any { return add.Jobs[i] },
-		func(lo, hi int, resp *addResp) {
-			if len(resp.Assigned) != hi-lo {
+		func(lo, hi int, got []assigned) {
+			if len(got) != hi-lo {
 				return
 			}
 			for i, j := range add.Jobs[lo:hi] {
 				if j != nil {
-					j.BatchID, j.BatchIndex = resp.Assigned[i].BatchID, resp.Assigned[i].BatchIndex
+					j.BatchID, j.BatchIndex = got[i].BatchID, got[i].BatchIndex
 				}
 			}
 		})
@@ -186,88 +164,77 @@ func (c *Client) AddToBatch(ctx context.Context, add *backend.BatchAdd) error {
 
 // CommitBatch implements backend.Backend.
 func (c *Client) CommitBatch(ctx context.Context, id string) error {
-	return c.call(ctx, "CommitBatch", batchReq{ID: id}, &empty{})
+	_, err := call[string, empty](ctx, c, "CommitBatch", id)
+	return err
 }
 
 // BatchStatus implements backend.Backend.
 func (c *Client) BatchStatus(ctx context.Context, id string) (*backend.BatchStatus, error) {
-	var resp backend.BatchStatus
-	if err := c.call(ctx, "BatchStatus", batchReq{ID: id}, &resp); err != nil {
-		return nil, err
-	}
-	return &resp, nil
+	return nonNil(call[string, *backend.BatchStatus](ctx, c, "BatchStatus", id))
 }
 
 // ListBatches implements backend.Backend.
 func (c *Client) ListBatches(ctx context.Context, opts backend.BatchListOptions) ([]*backend.BatchStatus, error) {
-	var resp []*backend.BatchStatus
-	if err := c.call(ctx, "ListBatches", opts, &resp); err != nil {
-		return nil, err
-	}
-	return resp, nil
+	return call[backend.BatchListOptions, []*backend.BatchStatus](ctx, c, "ListBatches", opts)
 }
 
 // CancelBatch implements backend.Backend.
 func (c *Client) CancelBatch(ctx context.Context, id string) error {
-	return c.call(ctx, "CancelBatch", batchReq{ID: id}, &empty{})
+	_, err := call[string, empty](ctx, c, "CancelBatch", id)
+	return err
 }
 
 // BatchesCancelled implements backend.Backend.
 func (c *Client) BatchesCancelled(ctx context.Context, ids []string) (map[string]bool, error) {
-	var resp cancelledResp
-	if err := c.call(ctx, "BatchesCancelled", idsReq{IDs: ids}, &resp); err != nil {
-		return nil, err
-	}
-	return resp.Cancelled, nil
+	return call[[]string, map[string]bool](ctx, c, "BatchesCancelled", ids)
 }
 
 // CancelJob implements backend.Backend. The owner cancels a job in flight
 // in its own process, where its servers run.
 func (c *Client) CancelJob(ctx context.Context, queue, id string) (backend.CancelResult, error) {
-	var resp cancelJobResp
-	err := c.call(ctx, "CancelJob", cancelJobReq{Queue: queue, ID: id}, &resp)
-	return resp.Result, err
+	return call[pair[string, string], backend.CancelResult](ctx, c, "CancelJob", pair[string, string]{queue, id})
 }
 
 // FindJob implements backend.Backend.
-func (c *Client) FindJob(ctx context.Context, queue, id string) (*backend.Job, backend.JobSet, error) {
-	var resp findJobResp
-	if err := c.call(ctx, "FindJob", cancelJobReq{Queue: queue, ID: id}, &resp); err != nil {
-		return nil, "", err
+func (c *Client) FindJob(ctx context.Context, queue, id string) (backend.FindJobResult, error) {
+	res, err := call[pair[string, string], backend.FindJobResult](ctx, c, "FindJob", pair[string, string]{queue, id})
+	if err == nil && res.Job == nil {
+		return backend.FindJobResult{}, fmt.Errorf("joblot: remote FindJob: the owner sent no job")
 	}
-	if resp.Job == nil {
-		return nil, "", fmt.Errorf("joblot: remote FindJob: the owner sent no job")
-	}
-	return resp.Job, resp.Set, nil
+	return res, err
 }
 
 // SetLimits implements backend.Backend.
 func (c *Client) SetLimits(ctx context.Context, p backend.SetLimitsParams) (backend.SetLimitsResult, error) {
-	var resp backend.SetLimitsResult
-	err := c.call(ctx, "SetLimits", limitsReq{Queue: p.Queue, Limit: p.Limit}, &resp)
-	return resp, err
+	return call[backend.SetLimitsParams, backend.SetLimitsResult](ctx, c, "SetLimits", p)
 }
 
 // PauseQueue implements backend.Backend.
-func (c *Client) PauseQueue(ctx context.Context, queue string, paused bool) error {
-	return c.call(ctx, "PauseQueue", queueReq{Queue: queue, Paused: paused}, &empty{})
+func (c *Client) PauseQueue(ctx context.Context, p backend.PauseQueueParams) (backend.PauseQueueResult, error) {
+	return call[backend.PauseQueueParams, backend.PauseQueueResult](ctx, c, "PauseQueue", p)
 }
 
 // ClearQueue implements backend.Backend.
 func (c *Client) ClearQueue(ctx context.Context, queue string) (int, error) {
-	var resp countResp
-	err := c.call(ctx, "ClearQueue", queueReq{Queue: queue}, &resp)
-	return resp.N, err
+	return call[string, int](ctx, c, "ClearQueue", queue)
 }
 
 // DeleteBatch implements backend.Backend.
 func (c *Client) DeleteBatch(ctx context.Context, id string) error {
-	return c.call(ctx, "DeleteBatch", batchReq{ID: id}, &empty{})
+	_, err := call[string, empty](ctx, c, "DeleteBatch", id)
+	return err
 }
 
 // ForwardCallbacks implements backend.Backend.
 func (c *Client) ForwardCallbacks(ctx context.Context, now time.Time) (int, error) {
-	var resp countResp
-	err := c.call(ctx, "ForwardCallbacks", nowReq{Now: now}, &resp)
-	return resp.N, err
+	return call[time.Time, int](ctx, c, "ForwardCallbacks", now)
+}
+
+// nonNil returns a result the owner answered with null (it never should)
+// as an error, so a caller that checked the error may use the result.
+func nonNil[R any](res *R, err error) (*R, error) {
+	if err == nil && res == nil {
+		return nil, fmt.Errorf("joblot: remote: the owner answered with no result")
+	}
+	return res, err
 }

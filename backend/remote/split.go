@@ -10,36 +10,40 @@ import (
 // empty request's encoding (the brackets, a longer Seq).
 const envelopeSlack = 64
 
-// callSplit makes a call that carries n items (jobs, results). It sends
-// req(0, n) as one request when it fits the owner's limit (the usual case,
-// encoded once), and otherwise as consecutive requests req(lo, hi) packed
-// greedily by each item's encoded size (item(i)). Nothing is sent when a
-// single item alone does not fit: the error wraps ErrRequestTooLarge.
+// callSplit makes a call whose params p carry n items (jobs, results). It
+// sends p as one request when it fits the owner's limit (the usual case,
+// encoded once), and otherwise as consecutive requests part(lo, hi), the
+// params of items lo to hi, packed greedily by each item's encoded size
+// (item(i)). Nothing is sent when a single item alone does not fit: the
+// error wraps ErrRequestTooLarge.
 //
-// got is called with each request's range and answer, also when the
+// got is called with each request's range and result, also when the
 // request failed. When a request after the first fails, the error says how
 // many items the earlier ones carried: those took effect.
-func callSplit[Resp any](ctx context.Context, c *Client, method string, n int,
-	req func(lo, hi int) any, item func(i int) any, got func(lo, hi int, resp *Resp)) error {
-	body, err := json.Marshal(req(0, n))
+func callSplit[P, R any](ctx context.Context, c *Client, method string, p P, n int,
+	part func(lo, hi int) P, item func(i int) any, got func(lo, hi int, res R)) error {
+	body, err := json.Marshal(p)
 	if err != nil {
 		return fmt.Errorf("joblot: remote %s: encode request: %w", method, err)
 	}
 	if int64(len(body)) <= c.maxRequest {
-		var resp Resp
-		err := c.send(ctx, method, body, &resp)
-		got(0, n, &resp)
+		var res R
+		err := c.send(ctx, method, body, &res)
+		got(0, n, res)
 		return err
 	}
-	bounds, err := c.pack(method, n, req, item)
+	empty, err := json.Marshal(part(0, 0))
+	if err != nil {
+		return fmt.Errorf("joblot: remote %s: encode request: %w", method, err)
+	}
+	bounds, err := c.pack(method, n, len(empty), item)
 	if err != nil {
 		return err
 	}
 	for k, lo := range bounds[:len(bounds)-1] {
 		hi := bounds[k+1]
-		var resp Resp
-		err := c.call(ctx, method, req(lo, hi), &resp)
-		got(lo, hi, &resp)
+		res, err := call[P, R](ctx, c, method, part(lo, hi))
+		got(lo, hi, res)
 		if err != nil {
 			if lo == 0 {
 				return err
@@ -51,14 +55,11 @@ func callSplit[Resp any](ctx context.Context, c *Client, method string, n int,
 }
 
 // pack returns the boundaries 0 = b0 < b1 < ... = n of runs of items that
-// each fit in one request, or an error wrapping ErrRequestTooLarge naming
-// the first item too large alone.
-func (c *Client) pack(method string, n int, req func(lo, hi int) any, item func(i int) any) ([]int, error) {
-	empty, err := json.Marshal(req(0, 0))
-	if err != nil {
-		return nil, fmt.Errorf("joblot: remote %s: encode request: %w", method, err)
-	}
-	budget := c.maxRequest - int64(len(empty)) - envelopeSlack
+// each fit in one request whose params without items encode to emptyLen
+// bytes, or an error wrapping ErrRequestTooLarge naming the first item too
+// large alone.
+func (c *Client) pack(method string, n, emptyLen int, item func(i int) any) ([]int, error) {
+	budget := c.maxRequest - int64(emptyLen) - envelopeSlack
 	bounds := []int{0}
 	var used int64
 	for i := range n {

@@ -7,59 +7,54 @@ import (
 )
 
 // protocolVersion is checked at Dial; bump it on any incompatible change of
-// the types below.
-const protocolVersion = 1
+// what travels: the params and results of backend.Backend's methods, and
+// the few types below.
+const protocolVersion = 2
 
-// The request and response bodies, one pair per method. Field names are
-// the protocol; backend types travel as their own JSON encoding, which
-// carries time.Time and []byte exactly.
+// A request body is the method's parameters and an answer its result, as
+// their own JSON encoding (which carries time.Time and []byte exactly): a
+// backend.XParams and backend.XResult, or, for a method that takes its
+// parameters positionally, the one value or a pair of them. Only a
+// backend.Fetched (in Fetch and Complete) travels in a wire form of its own.
 
+// empty is the request or answer of a method that has none.
 type empty struct{}
 
+// pair carries the two parameters of a method that takes them positionally.
+type pair[A, B any] struct {
+	A A `json:"a"`
+	B B `json:"b"`
+}
+
+// helloResp answers Hello, the call Dial makes.
 type helloResp struct {
 	Protocol int `json:"protocol"`
 	// PID is the owner's process id, for error messages.
 	PID int `json:"pid"`
 	// Memory reports whether the served backend is a backend.MemoryReporter.
 	Memory bool `json:"memory"`
-	// MaxRequest is the largest request body the owner accepts, in bytes
-	// (absent from owners that predate the limit: DefaultMaxRequestBytes).
-	MaxRequest int64 `json:"max_request,omitempty"`
+	// MaxRequest is the largest request body the owner accepts, in bytes.
+	MaxRequest int64 `json:"max_request"`
 }
 
-type enqueueReq struct {
-	Jobs []*backend.Job `json:"jobs"`
+// assigned mirrors what AddToBatch assigns to one of the caller's jobs, so
+// a remote call leaves the caller's jobs as an in-process one would.
+type assigned struct {
+	BatchID    string `json:"batch_id"`
+	BatchIndex int64  `json:"batch_index"`
 }
 
-// enqueueResp is backend.EnqueueResult; an owner that predates it answers
-// {}, which reads as "every job stored".
-type enqueueResp struct {
-	Skipped []backend.Skipped `json:"skipped,omitempty"`
-}
-
-type fetchReq struct {
-	Proc   string   `json:"proc"`
-	Queues []string `json:"queues"`
-	Max    int      `json:"max"`
-}
-
-type fetchResp struct {
-	Jobs []*wireFetched `json:"jobs"`
-}
-
-// wireFetched is a backend.Fetched: its Malformed error travels as a
-// wireError and comes back wrapping backend.ErrMalformedJob.
+// wireFetched is a backend.Fetched as it travels, in Fetch's answer and
+// Complete's results: its Malformed error travels as a wireError and comes
+// back wrapping backend.ErrMalformedJob. (JSON cannot carry an error, and a
+// JSON encoding of backend.Fetched itself would double the encoding and
+// decoding work of every job fetched and acked through the endpoint: the
+// codec re-scans what a custom encoder returns.)
 type wireFetched struct {
 	Job       *backend.Job `json:"job"`
 	Raw       []byte       `json:"raw"`
 	Malformed *wireError   `json:"malformed,omitempty"`
 	Limited   bool         `json:"limited,omitempty"`
-}
-
-// limitsReq is a SetLimits call.
-type limitsReq struct {
-	Queue string             `json:"queue"`
-	Limit backend.QueueLimit `json:"limit"`
 }
 
 func toWireFetched(f *backend.Fetched) *wireFetched {
@@ -82,11 +77,6 @@ func fromWireFetched(wf *wireFetched) *backend.Fetched {
 	return &backend.Fetched{Job: wf.Job, Raw: wf.Raw, Malformed: decodeError(wf.Malformed), Limited: wf.Limited}
 }
 
-type completeReq struct {
-	Proc    string        `json:"proc"`
-	Results []*wireResult `json:"results"`
-}
-
 // wireResult is a backend.Result with its Fetched in wire form.
 type wireResult struct {
 	Fetched  *wireFetched    `json:"fetched"`
@@ -96,94 +86,5 @@ type wireResult struct {
 	Duration time.Duration   `json:"duration"`
 }
 
-type heartbeatReq struct {
-	Info backend.ProcessInfo `json:"info"`
-	TTL  time.Duration       `json:"ttl"`
-}
-
-type procReq struct {
-	Proc string `json:"proc"`
-}
-
-// nowReq serves MoveDue, RecoverOrphans, TrimDead, Stats and
-// ForwardCallbacks.
-type nowReq struct {
-	Now   time.Time `json:"now"`
-	Limit int       `json:"limit,omitempty"`
-}
-
-// errorGroupsReq serves ErrorGroups.
-type errorGroupsReq struct {
-	Filter backend.ErrorGroupFilter `json:"filter"`
-	Now    time.Time                `json:"now"`
-}
-
-type countResp struct {
-	N int `json:"n"`
-}
-
-type leaseReq struct {
-	Name   string        `json:"name"`
-	Holder string        `json:"holder"`
-	TTL    time.Duration `json:"ttl"`
-}
-
-type leaseResp struct {
-	Held bool `json:"held"`
-}
-
-type quietResp struct {
-	Quiet bool `json:"quiet"`
-}
-
-// jobsReq serves RetryJobs and DeleteJobs.
-type jobsReq struct {
-	Set   backend.JobSet `json:"set"`
-	Queue string         `json:"queue"`
-	IDs   []string       `json:"ids"`
-}
-
-// queueReq serves the queue administration methods.
-type queueReq struct {
-	Queue  string `json:"queue"`
-	Paused bool   `json:"paused,omitempty"`
-}
-
-// batchReq serves the methods that take one batch id.
-type cancelJobReq struct {
-	Queue string `json:"queue"`
-	ID    string `json:"id"`
-}
-
-type cancelJobResp struct {
-	Result backend.CancelResult `json:"result"`
-}
-
-type findJobResp struct {
-	Job *backend.Job   `json:"job"`
-	Set backend.JobSet `json:"set"`
-}
-
-type batchReq struct {
-	ID string `json:"id"`
-}
-
-// addResp mirrors what AddToBatch assigns to the caller's jobs (BatchID and
-// BatchIndex), in the order of BatchAdd.Jobs, so a remote call leaves the
-// caller's jobs as an in-process one would.
-type addResp struct {
-	Assigned []assigned `json:"assigned"`
-}
-
-type assigned struct {
-	BatchID    string `json:"batch_id"`
-	BatchIndex int64  `json:"batch_index"`
-}
-
-type idsReq struct {
-	IDs []string `json:"ids"`
-}
-
-type cancelledResp struct {
-	Cancelled map[string]bool `json:"cancelled"`
-}
+// completeParams are Complete's parameters as they travel.
+type completeParams = pair[string, []*wireResult]

@@ -81,7 +81,7 @@ func sameJob(got, want *backend.Job) error {
 func TestJobRoundTripsExactly(t *testing.T) {
 	full := everyFieldJob(t)
 	plain := &backend.Job{ID: "j2", Args: []byte{}} // empty, not nil, Args
-	got := roundTrip(t, enqueueReq{Jobs: []*backend.Job{full, plain, nil}}).Jobs
+	got := roundTrip(t, []*backend.Job{full, plain, nil})
 	if len(got) != 3 || got[2] != nil {
 		t.Fatalf("jobs after round trip: %v", got)
 	}
@@ -119,7 +119,7 @@ func TestFetchedRoundTrip(t *testing.T) {
 	for i, f := range fetched {
 		wire[i] = toWireFetched(f)
 	}
-	for i, wf := range roundTrip(t, fetchResp{Jobs: wire}).Jobs {
+	for i, wf := range roundTrip(t, wire) {
 		got, want := fromWireFetched(wf), fetched[i]
 		if err := sameJob(got.Job, want.Job); err != nil {
 			t.Errorf("fetched %d: %v", i, err)
@@ -144,7 +144,7 @@ func TestResultRoundTrip(t *testing.T) {
 		Fetched: toWireFetched(&backend.Fetched{Job: job, Raw: raw}), Outcome: backend.OutcomeRetry,
 		Job: job.Clone(), RetryAt: retryAt, Duration: 1234567 * time.Nanosecond,
 	}
-	got := roundTrip(t, completeReq{Proc: "p", Results: []*wireResult{r}}).Results[0]
+	got := roundTrip(t, completeParams{"p", []*wireResult{r}}).B[0]
 	if got.Outcome != r.Outcome || !got.RetryAt.Equal(retryAt) || got.Duration != r.Duration || string(got.Fetched.Raw) != string(raw) {
 		t.Fatalf("result after round trip: %+v", got)
 	}

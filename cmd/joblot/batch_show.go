@@ -46,7 +46,10 @@ func printBatchStatus(w io.Writer, b *backend.BatchStatus) error {
 	if b.ParentID != "" {
 		fmt.Fprintf(t, "parent\t%s\n", cell(b.ParentID))
 	}
-	fmt.Fprintf(t, "state\t%s\n", b.State)
+	// The summary, not the bare state: a complete batch may still have
+	// jobs retrying ("complete, 548 retrying"). It holds only fixed words
+	// and numbers.
+	fmt.Fprintf(t, "state\t%s\n", b.Summary())
 	fmt.Fprintf(t, "jobs\ttotal %d: pending %d, failing %d, succeeded %d, dead %d, discarded %d, cancelled %d, removed %d\n",
 		b.Total, b.Pending, b.Failing, b.Succeeded, b.Dead, b.Discarded, b.Cancelled, b.Removed)
 	for _, tm := range []struct {
@@ -57,6 +60,7 @@ func printBatchStatus(w io.Writer, b *backend.BatchStatus) error {
 		{"created", b.CreatedAt, fmtTime(b.CreatedAt)},
 		{"committed", b.CommittedAt, fmtTime(b.CommittedAt)},
 		{"complete", b.CompleteAt, fmtTime(b.CompleteAt)},
+		{"settled", b.SettledAt, fmtTime(b.SettledAt)},
 		{"success", b.SuccessAt, fmtTime(b.SuccessAt)},
 		{"death", b.DeathAt, fmtTime(b.DeathAt)},
 		{"cancelled", b.CancelledAt, fmtTime(b.CancelledAt)},

@@ -102,6 +102,9 @@ trims dead jobs by itself.`,
 			if c.redisURL == "" {
 				return errors.New("cleanup works on Redis (--redis URL or $" + redisURLEnv + "); the embedded store expires finished batches and trims dead jobs by itself")
 			}
+			if opts.Keys, err = c.keys(); err != nil {
+				return err
+			}
 			rc, err := c.redisClient()
 			if err != nil {
 				return err
@@ -109,7 +112,7 @@ trims dead jobs by itself.`,
 			defer rc.Close()
 			ctx := cmd.Context()
 			if joblotTargets(opts) {
-				if err := redis.CheckVersion(ctx, rc); err != nil { // cleaning an unknown layout could remove live data
+				if err := redis.CheckVersion(ctx, rc, opts.Keys.Prefix()); err != nil { // cleaning an unknown layout could remove live data
 					return err
 				}
 			}

@@ -20,7 +20,8 @@ func failOdd(t *testing.T, b backend.Backend) string {
 	if _, err := b.Enqueue(ctx, []*backend.Job{j}); err != nil {
 		t.Fatal(err)
 	}
-	fs, err := b.Fetch(ctx, "odd", []string{j.Queue}, 1)
+	fr, err := b.Fetch(ctx, backend.FetchParams{Proc: "odd", Queues: []string{j.Queue}, Max: 1})
+	fs := fr.Jobs
 	if err != nil || len(fs) != 1 {
 		t.Fatalf("fetch: %v, %d jobs", err, len(fs))
 	}

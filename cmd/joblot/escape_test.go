@@ -81,7 +81,8 @@ func seedNasty(t *testing.T, b backend.Backend) (batchID string) {
 	}
 	var results []backend.Result
 	for len(results) < len(jobs) {
-		fetched, err := b.Fetch(ctx, "seeder", []string{nasty}, 10)
+		fr, err := b.Fetch(ctx, backend.FetchParams{Proc: "seeder", Queues: []string{nasty}, Max: 10})
+		fetched := fr.Jobs
 		if err != nil {
 			t.Fatal(err)
 		}

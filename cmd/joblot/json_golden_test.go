@@ -247,7 +247,8 @@ func seedGolden(t *testing.T, b backend.Backend, base time.Time) {
 		"batch-job-1": {backend.OutcomeDead, "report template missing", -5 * time.Minute},
 	}
 	for left := len(failures); left > 0; {
-		fetched, err := b.Fetch(ctx, "seeder", []string{"mail", "sms", "reports"}, 10)
+		fr, err := b.Fetch(ctx, backend.FetchParams{Proc: "seeder", Queues: []string{"mail", "sms", "reports"}, Max: 10})
+		fetched := fr.Jobs
 		if err != nil {
 			t.Fatal(err)
 		}

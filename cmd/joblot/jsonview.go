@@ -209,10 +209,13 @@ func jsonArgs(args []byte) json.RawMessage {
 
 // batchView is backend.BatchStatus.
 type batchView struct {
-	ID          string     `json:"id"`
-	Description string     `json:"description,omitempty"`
-	ParentID    string     `json:"parent_id,omitempty"`
-	State       string     `json:"state"`
+	ID          string `json:"id"`
+	Description string `json:"description,omitempty"`
+	ParentID    string `json:"parent_id,omitempty"`
+	State       string `json:"state"`
+	// Summary is the state in words, with what a complete batch still
+	// waits for: "complete, 548 retrying", "complete, settled".
+	Summary     string     `json:"summary"`
 	Total       int64      `json:"total"`
 	Pending     int64      `json:"pending"`
 	Failing     int64      `json:"failing"`
@@ -224,6 +227,7 @@ type batchView struct {
 	CreatedAt   *time.Time `json:"created_at,omitempty"`
 	CommittedAt *time.Time `json:"committed_at,omitempty"`
 	CompleteAt  *time.Time `json:"complete_at,omitempty"`
+	SettledAt   *time.Time `json:"settled_at,omitempty"`
 	SuccessAt   *time.Time `json:"success_at,omitempty"`
 	DeathAt     *time.Time `json:"death_at,omitempty"`
 	CancelledAt *time.Time `json:"cancelled_at,omitempty"`
@@ -234,16 +238,16 @@ type batchView struct {
 	// counted.
 	ErrorGroups []errorGroupView `json:"error_groups"`
 	OtherErrors int64            `json:"other_errors"`
-	// Callbacks are in event order: complete, success, death.
+	// Callbacks are in event order: complete, settled, success, death.
 	Callbacks []callbackView `json:"callbacks"`
 }
 
 func viewBatch(b *backend.BatchStatus) batchView {
 	v := batchView{
-		ID: b.ID, Description: b.Description, ParentID: b.ParentID, State: string(b.State),
+		ID: b.ID, Description: b.Description, ParentID: b.ParentID, State: string(b.State), Summary: b.Summary(),
 		Total: b.Total, Pending: b.Pending, Failing: b.Failing, Succeeded: b.Succeeded,
 		Dead: b.Dead, Discarded: b.Discarded, Cancelled: b.Cancelled, Removed: b.Removed,
-		CreatedAt: jsonTime(b.CreatedAt), CommittedAt: jsonTime(b.CommittedAt), CompleteAt: jsonTime(b.CompleteAt),
+		CreatedAt: jsonTime(b.CreatedAt), CommittedAt: jsonTime(b.CommittedAt), CompleteAt: jsonTime(b.CompleteAt), SettledAt: jsonTime(b.SettledAt),
 		SuccessAt: jsonTime(b.SuccessAt), DeathAt: jsonTime(b.DeathAt), CancelledAt: jsonTime(b.CancelledAt),
 		ExpiresAt: jsonTime(b.ExpiresAt), Children: nonNil(b.Children),
 		ErrorGroups: make([]errorGroupView, 0, len(b.ErrorGroups)), OtherErrors: b.OtherErrors,
@@ -252,7 +256,7 @@ func viewBatch(b *backend.BatchStatus) batchView {
 	for _, g := range b.ErrorGroups {
 		v.ErrorGroups = append(v.ErrorGroups, viewErrorGroup(g))
 	}
-	for _, ev := range []backend.CallbackEvent{backend.CallbackComplete, backend.CallbackSuccess, backend.CallbackDeath} {
+	for _, ev := range backend.CallbackEvents {
 		if cb := b.Callbacks[ev]; cb != nil {
 			v.Callbacks = append(v.Callbacks, callbackView{Event: string(ev), Kind: cb.Kind, Queue: cb.Queue, Args: jsonArgs(cb.Args)})
 		}

@@ -50,12 +50,16 @@ can open the file, its buckets' page usage.`,
 			if c.redisURL == "" {
 				return a.fileMemory(cmd.Context(), asJSON)
 			}
+			keys, err := c.keys()
+			if err != nil {
+				return err
+			}
 			rc, err := c.redisClient()
 			if err != nil {
 				return err
 			}
 			defer rc.Close()
-			opts := memreport.Options{Sample: sample, TopKeys: top}
+			opts := memreport.Options{Sample: sample, TopKeys: top, Keys: keys}
 			if top == 0 {
 				opts.TopKeys = -1
 			}

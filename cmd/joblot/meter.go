@@ -21,7 +21,7 @@ import (
 // that owner's endpoint and has none.
 func (s *store) meter() benchrun.Meter {
 	if s.redis != nil {
-		return redisMeter{b: s.redis}
+		return redisMeter{b: s.redis, keys: s.redisKeys()}
 	}
 	return fileMeter{b: s.Backend, path: s.path}
 }
@@ -57,8 +57,7 @@ func (m fileMeter) Source() string { return "file size" }
 // redisMeter measures Redis memory with INFO and MEMORY USAGE.
 type redisMeter struct {
 	b *redis.Backend
-	// keys is the backend's key layout (the zero Layout: the default
-	// prefix, the only one the backend writes yet).
+	// keys is the backend's key layout.
 	keys rediskeys.Layout
 }
 

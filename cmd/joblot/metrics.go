@@ -45,8 +45,9 @@ Job outcomes and durations are counted by the servers that run the jobs
 			opts := metrics.Options{RefreshInterval: refresh, FamilyInterval: familyEvery, Logger: a.logger()}
 			if s.redis != nil {
 				client := s.redis.Client()
+				keys := s.redisKeys()
 				opts.Families = func(ctx context.Context) (map[string]int64, error) {
-					res, err := memreport.Report(ctx, client, memreport.Options{Sample: sample, TopKeys: -1})
+					res, err := memreport.Report(ctx, client, memreport.Options{Sample: sample, TopKeys: -1, Keys: keys})
 					if err != nil {
 						return nil, err
 					}

@@ -88,7 +88,7 @@ bolt.Migrate.`,
 }
 
 func migrateRedis(ctx context.Context, c storeChoice, dryRun bool) (*migrateResult, error) {
-	rep, err := redis.Migrate(ctx, redis.Options{URL: c.redisURL}, backend.MigrateOptions{DryRun: dryRun})
+	rep, err := redis.Migrate(ctx, redis.Options{URL: c.redisURL, Prefix: c.prefix}, backend.MigrateOptions{DryRun: dryRun})
 	return resultOf(rep), err
 }
 

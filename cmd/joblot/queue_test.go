@@ -47,8 +47,8 @@ func TestQueuePauseResumeClear(t *testing.T) {
 				t.Errorf("after pause: %+v, want paused with 7 jobs", q)
 			}
 			b = ts.open(t)
-			if got, err := b.Fetch(ctx, "p", []string{"mail"}, 10); err != nil || len(got) != 0 {
-				t.Errorf("fetch from a paused queue: %d jobs, %v", len(got), err)
+			if res, err := b.Fetch(ctx, backend.FetchParams{Proc: "p", Queues: []string{"mail"}, Max: 10}); err != nil || len(res.Jobs) != 0 {
+				t.Errorf("fetch from a paused queue: %d jobs, %v", len(res.Jobs), err)
 			}
 			b.Close()
 			if out := mustRun(t, args(s, "queue", "resume", "mail")...); !contains(out, "resumed") {

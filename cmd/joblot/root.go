@@ -63,6 +63,11 @@ JOBLOT_REDIS_URL environment variable) or, when no Redis is configured, on
 the embedded file store (--db PATH, default ./joblot.db). A Redis that is
 configured but unreachable is an error: joblot never falls back to the file.
 
+Applications that share one Redis or Cluster each keep their keys under
+their own prefix (default jl): --prefix NAME, or ?prefix=NAME in the URL,
+chooses the application every command works on; memory and cleanup then
+report and clean that prefix's keys only.
+
 A Redis password given in --redis shows in ps and in shell history: set
 JOBLOT_REDIS_URL or use --redis-url-file (mode 600) instead.
 
@@ -89,6 +94,7 @@ JOBLOT_REDIS_URL or use --redis-url-file (mode 600) instead.
 		newStatsCmd(a),
 		newQueuesCmd(a),
 		newLimitsCmd(a),
+		newPeriodicCmd(a),
 		newJobSetCmd(a, "scheduled", backend.SetScheduled, "List, run now or delete scheduled jobs"),
 		newJobSetCmd(a, "retries", backend.SetRetry, "List, retry now or delete jobs waiting to retry"),
 		newJobSetCmd(a, "dead", backend.SetDead, "List, retry or delete dead jobs"),

@@ -92,7 +92,8 @@ func seed(t *testing.T, b backend.Backend, specs []seedSpec) [][]string {
 		qs = append(qs, q)
 	}
 	for {
-		fetched, err := b.Fetch(ctx, "seeder", qs, 100)
+		fr, err := b.Fetch(ctx, backend.FetchParams{Proc: "seeder", Queues: qs, Max: 100})
+		fetched := fr.Jobs
 		if err != nil {
 			t.Fatal(err)
 		}

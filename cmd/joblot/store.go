@@ -17,6 +17,7 @@ import (
 	"github.com/joblot/joblot/backend/bolt"
 	"github.com/joblot/joblot/backend/redis"
 	"github.com/joblot/joblot/backend/remote"
+	"github.com/joblot/joblot/internal/rediskeys"
 	jlstore "github.com/joblot/joblot/store"
 )
 
@@ -37,6 +38,7 @@ type storeFlags struct {
 	dbPath        string
 	allowEviction bool
 	allowOwner    string
+	prefix        string
 	fs            *pflag.FlagSet
 	// warn receives warnings about the choice (a URL file others can
 	// read); nil discards them.
@@ -51,6 +53,8 @@ func (f *storeFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&f.redisURLFile, "redis-url-file", "", "read the Redis URL from this file (surrounding whitespace is ignored), to keep its password out of ps; it should be readable by its owner only")
 	fs.StringVar(&f.dbPath, "db", defaultDBPath, "embedded store file, used when no Redis is configured")
 	fs.BoolVar(&f.allowEviction, "allow-eviction", false, "use a Redis whose maxmemory-policy is not noeviction (it may silently lose jobs)")
+	fs.StringVar(&f.prefix, "prefix", "", "Redis key prefix of the application to work on (default "+redis.DefaultPrefix+
+		", or the URL's ?prefix=); applications that share one Redis or Cluster each use their own")
 	fs.StringVar(&f.allowOwner, "allow-owner", "", "trust an embedded store file (and its owner's local endpoint) that belongs to this user (name or uid) besides yourself")
 }
 
@@ -63,11 +67,39 @@ type storeChoice struct {
 	dbExplicit bool
 	// allowOwner is the other user whose file and endpoint are trusted.
 	allowOwner string
+	// prefix is the Redis key prefix of --prefix ("": the URL's, or the
+	// default).
+	prefix string
 }
 
 // choose resolves the flags and the environment: --redis, else
 // $JOBLOT_REDIS_URL unless --db was given explicitly, else the file.
 func (f *storeFlags) choose(getenv func(string) string) (storeChoice, error) {
+	c, err := f.chooseStore(getenv)
+	if err != nil {
+		return c, err
+	}
+	if f.fs != nil && f.fs.Changed("prefix") {
+		if c.redisURL == "" {
+			return storeChoice{}, errors.New("--prefix applies to Redis only (--redis URL or $" + redisURLEnv + "); the embedded store has no key prefix")
+		}
+		if f.prefix == "" {
+			return storeChoice{}, fmt.Errorf("--prefix is empty: leave it out for the default %q", redis.DefaultPrefix)
+		}
+		c.prefix = f.prefix
+	}
+	if c.redisURL != "" {
+		// Checked here, before any command connects: a bad or
+		// conflicting prefix must not reach Redis at all.
+		if _, err := redis.KeyPrefix(c.redisURL, c.prefix); err != nil {
+			return storeChoice{}, err
+		}
+	}
+	return c, nil
+}
+
+// chooseStore picks Redis or the file, as choose describes.
+func (f *storeFlags) chooseStore(getenv func(string) string) (storeChoice, error) {
 	dbExplicit := f.fs != nil && f.fs.Changed("db")
 	switch {
 	case f.redisURL != "" && f.redisURLFile != "":
@@ -153,11 +185,18 @@ type store struct {
 // Close closes the backend.
 func (s *store) Close() error { return s.Backend.Close() }
 
+// redisKeys is the key layout of the opened Redis backend (its prefix
+// passed rediskeys.New when it opened, so this cannot fail).
+func (s *store) redisKeys() rediskeys.Layout {
+	l, _ := rediskeys.New(s.redis.Prefix())
+	return l
+}
+
 // open opens the chosen store with store.Open, the function programs use
 // too. A Redis that cannot be reached is an error, never a reason to use
 // the file instead.
 func (c storeChoice) open(ctx context.Context, allowEviction bool, logger *slog.Logger) (*store, error) {
-	opts := jlstore.Options{AllowEviction: allowEviction, Logger: logger, AllowOwner: c.allowOwner}
+	opts := jlstore.Options{AllowEviction: allowEviction, Logger: logger, AllowOwner: c.allowOwner, Prefix: c.prefix}
 	if c.redisURL != "" {
 		// --redis and its kin take Redis addresses only, never a file.
 		if kind, _, err := jlstore.Parse(c.redisURL); err != nil || kind != jlstore.KindRedis {
@@ -208,6 +247,17 @@ func (c storeChoice) redisClient() (rueidis.Client, error) {
 		return nil, fmt.Errorf("redis %s: %w (a configured Redis is never replaced by the embedded file)", redis.RedactURL(c.redisURL), err)
 	}
 	return cl, nil
+}
+
+// keys is the key layout of the chosen Redis (--prefix, the URL's
+// ?prefix=, or the default), for the commands that walk the keyspace on a
+// client of their own: they report and clean that prefix's keys only.
+func (c storeChoice) keys() (rediskeys.Layout, error) {
+	p, err := redis.KeyPrefix(c.redisURL, c.prefix)
+	if err != nil {
+		return rediskeys.Layout{}, err
+	}
+	return rediskeys.New(p)
 }
 
 // inspect opens the chosen store, runs fn with an inspector on it and

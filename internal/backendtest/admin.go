@@ -18,7 +18,8 @@ func adminTests() []test {
 
 func testRetryFromDead(h *harness) {
 	js := h.kill("default", 3, time.Now().Add(-time.Minute), nil)
-	n, err := h.b.RetryJobs(h.ctx, backend.SetDead, "default", []string{js[0].ID, js[2].ID})
+	res, err := h.b.RetryJobs(h.ctx, backend.RetryJobsParams{Set: backend.SetDead, Queue: "default", IDs: []string{js[0].ID, js[2].ID}})
+	n := res.Retried
 	if err != nil || n != 2 {
 		h.t.Fatalf("RetryJobs(dead) = %d, %v; want 2", n, err)
 	}
@@ -51,11 +52,11 @@ func testRetryFromRetry(h *harness) {
 	sched.RunAt = now.Add(24 * time.Hour)
 	h.enqueue(sched)
 
-	if n, err := h.b.RetryJobs(h.ctx, backend.SetRetry, "default", []string{f.ID}); err != nil || n != 1 {
-		h.t.Fatalf("RetryJobs(retry) = %d, %v; want 1", n, err)
+	if res, err := h.b.RetryJobs(h.ctx, backend.RetryJobsParams{Set: backend.SetRetry, Queue: "default", IDs: []string{f.ID}}); err != nil || res.Retried != 1 {
+		h.t.Fatalf("RetryJobs(retry) = %d, %v; want 1", res.Retried, err)
 	}
-	if n, err := h.b.RetryJobs(h.ctx, backend.SetScheduled, "default", []string{sched.ID}); err != nil || n != 1 {
-		h.t.Fatalf("RetryJobs(scheduled) = %d, %v; want 1", n, err)
+	if res, err := h.b.RetryJobs(h.ctx, backend.RetryJobsParams{Set: backend.SetScheduled, Queue: "default", IDs: []string{sched.ID}}); err != nil || res.Retried != 1 {
+		h.t.Fatalf("RetryJobs(scheduled) = %d, %v; want 1", res.Retried, err)
 	}
 	h.wantSet(backend.SetRetry, "default")
 	h.wantSet(backend.SetScheduled, "default")
@@ -75,11 +76,13 @@ func testRetryFromRetry(h *harness) {
 
 func testRetryUnknown(h *harness) {
 	js := h.kill("default", 1, time.Now(), nil)
-	n, err := h.b.RetryJobs(h.ctx, backend.SetDead, "default", []string{"no-such-job", js[0].ID})
+	res, err := h.b.RetryJobs(h.ctx, backend.RetryJobsParams{Set: backend.SetDead, Queue: "default", IDs: []string{"no-such-job", js[0].ID}})
+	n := res.Retried
 	if err != nil || n != 1 {
 		h.t.Fatalf("RetryJobs with one unknown id = %d, %v; want 1", n, err)
 	}
-	n, err = h.b.RetryJobs(h.ctx, backend.SetDead, "default", []string{js[0].ID})
+	res, err = h.b.RetryJobs(h.ctx, backend.RetryJobsParams{Set: backend.SetDead, Queue: "default", IDs: []string{js[0].ID}})
+	n = res.Retried
 	if err != nil || n != 0 {
 		h.t.Fatalf("RetryJobs of a job no longer dead = %d, %v; want 0", n, err)
 	}
@@ -103,7 +106,8 @@ func testDeleteJobs(h *harness) {
 
 	del := func(set backend.JobSet, queue string, ids []string, want int) {
 		h.t.Helper()
-		n, err := h.b.DeleteJobs(h.ctx, set, queue, ids)
+		res, err := h.b.DeleteJobs(h.ctx, backend.DeleteJobsParams{Set: set, Queue: queue, IDs: ids})
+		n := res.Deleted
 		if err != nil || n != want {
 			h.t.Fatalf("DeleteJobs(%s, %s, %v) = %d, %v; want %d", set, queue, ids, n, err, want)
 		}

@@ -60,6 +60,7 @@ func groups() []group {
 		{"BatchTransition", transitionTests()},
 		{"BatchCallbacks", callbackTests()},
 		{"BatchChildren", childTests()},
+		{"BatchSettled", settledTests()},
 		{"BatchErrors", errorGroupTests()},
 		{"ErrorsAcross", acrossTests()},
 		{"Wait", waitTests()},
@@ -68,6 +69,7 @@ func groups() []group {
 		{"Cancel", cancelTests()},
 		{"Unique", uniqueTests()},
 		{"Limits", limitTests()},
+		{"Periodic", periodicTests()},
 	}
 }
 

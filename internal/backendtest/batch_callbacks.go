@@ -165,8 +165,8 @@ func testSuccessAfterManualRetry(h *harness) {
 	h.runCallbacks()
 	h.wantCallbacks(cb(id, backend.CallbackComplete), cb(id, backend.CallbackDeath))
 
-	if n, err := h.b.RetryJobs(h.ctx, backend.SetDead, batchQueue, []string{fs[1].ID}); err != nil || n != 1 {
-		h.t.Fatalf("RetryJobs(dead) = %d, %v", n, err)
+	if res, err := h.b.RetryJobs(h.ctx, backend.RetryJobsParams{Set: backend.SetDead, Queue: batchQueue, IDs: []string{fs[1].ID}}); err != nil || res.Retried != 1 {
+		h.t.Fatalf("RetryJobs(dead) = %d, %v", res.Retried, err)
 	}
 	h.complete(p, succeeded(h.fetchOne(p, batchQueue)))
 	st := h.wantCounters(id, counters{Total: 2, Succeeded: 2})

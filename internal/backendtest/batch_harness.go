@@ -151,7 +151,7 @@ func (h *harness) fetchCallbacks() []*backend.Fetched {
 
 func (h *harness) checkCallbackJob(j *backend.Job) {
 	h.t.Helper()
-	if j.CallbackOf == "" || !slices.Contains(allEvents, j.CallbackEvent) {
+	if j.CallbackOf == "" || !slices.Contains(backend.CallbackEvents[:], j.CallbackEvent) {
 		h.t.Fatalf("job %s on the callback queue is not a callback: CallbackOf %q, CallbackEvent %q", j.ID, j.CallbackOf, j.CallbackEvent)
 	}
 	if want := backend.CallbackJobID(j.CallbackOf, j.CallbackEvent); j.ID != want {

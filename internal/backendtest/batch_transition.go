@@ -152,8 +152,8 @@ func runTransition(h *harness, r transitionRow) {
 		first := h.fetchOne(proc, batchQueue)
 		h.complete(proc, deadResult(first, now, firstFailure))
 		h.wantCounters(id, counters{Total: 1, Dead: 1})
-		if n, err := h.b.RetryJobs(h.ctx, backend.SetDead, batchQueue, []string{j.ID}); err != nil || n != 1 {
-			h.t.Fatalf("RetryJobs(dead) = %d, %v", n, err)
+		if res, err := h.b.RetryJobs(h.ctx, backend.RetryJobsParams{Set: backend.SetDead, Queue: batchQueue, IDs: []string{j.ID}}); err != nil || res.Retried != 1 {
+			h.t.Fatalf("RetryJobs(dead) = %d, %v", res.Retried, err)
 		}
 		f = h.fetchOne(proc, batchQueue)
 		if !f.ManualRetry {
@@ -174,8 +174,8 @@ func runTransition(h *harness, r transitionRow) {
 	case backend.EventCancelled:
 		h.complete(proc, outcome(f, backend.OutcomeCancelled))
 	case backend.EventRemoved:
-		if n, err := h.b.DeleteJobs(h.ctx, removeFrom, batchQueue, []string{j.ID}); err != nil || n != 1 {
-			h.t.Fatalf("DeleteJobs(%s) = %d, %v; want 1", removeFrom, n, err)
+		if res, err := h.b.DeleteJobs(h.ctx, backend.DeleteJobsParams{Set: removeFrom, Queue: batchQueue, IDs: []string{j.ID}}); err != nil || res.Deleted != 1 {
+			h.t.Fatalf("DeleteJobs(%s) = %d, %v; want 1", removeFrom, res.Deleted, err)
 		}
 	}
 

@@ -304,7 +304,8 @@ func testFindJob(h *harness) {
 		j   *backend.Job
 		set backend.JobSet
 	}{{queued, backend.SetQueued}, {sched, backend.SetScheduled}, {retry, backend.SetRetry}, {dead, backend.SetDead}, {running, backend.SetInFlight}} {
-		got, set, err := h.b.FindJob(h.ctx, "default", c.j.ID)
+		found, err := h.b.FindJob(h.ctx, "default", c.j.ID)
+		got, set := found.Job, found.Set
 		if err != nil {
 			h.t.Fatalf("FindJob(%s job): %v", c.set, err)
 		}
@@ -313,7 +314,7 @@ func testFindJob(h *harness) {
 		}
 	}
 	for _, q := range []string{"default", "never-used"} {
-		if _, _, err := h.b.FindJob(h.ctx, q, "no-such-job"); !errors.Is(err, backend.ErrJobNotFound) {
+		if _, err := h.b.FindJob(h.ctx, q, "no-such-job"); !errors.Is(err, backend.ErrJobNotFound) {
 			h.t.Fatalf("FindJob(%s, unknown) = %v, want ErrJobNotFound", q, err)
 		}
 	}

@@ -60,8 +60,8 @@ func testUnknownFieldsSurvive(h *harness) {
 	h.wantUnknown("after recovery", f.Job)
 	h.complete(p, deadResult(f, now, defaultFailure()))
 	h.wantUnknown("in the dead set", h.findJob(backend.SetDead, "default", j.ID))
-	if n, err := h.b.RetryJobs(h.ctx, backend.SetDead, "default", []string{j.ID}); err != nil || n != 1 {
-		h.t.Fatalf("RetryJobs(dead) = %d, %v", n, err)
+	if res, err := h.b.RetryJobs(h.ctx, backend.RetryJobsParams{Set: backend.SetDead, Queue: "default", IDs: []string{j.ID}}); err != nil || res.Retried != 1 {
+		h.t.Fatalf("RetryJobs(dead) = %d, %v", res.Retried, err)
 	}
 	h.wantUnknown("retried from the dead set", h.fetchOne(p, "default").Job)
 }

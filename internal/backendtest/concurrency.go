@@ -37,7 +37,8 @@ func testConcurrentFetch(h *harness) {
 		go func() {
 			defer wg.Done()
 			for {
-				fs, err := h.b.Fetch(h.ctx, p, []string{"default"}, 50)
+				res, err := h.b.Fetch(h.ctx, backend.FetchParams{Proc: p, Queues: []string{"default"}, Max: 50})
+				fs := res.Jobs
 				if err != nil {
 					errs <- fmt.Errorf("Fetch: %w", err)
 					return

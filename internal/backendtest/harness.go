@@ -137,7 +137,8 @@ func (h *harness) heartbeat(id string, ttl time.Duration, queues ...string) {
 // fetch claims up to max jobs and checks the basic Fetch contract.
 func (h *harness) fetch(proc string, queues []string, max int) []*backend.Fetched {
 	h.t.Helper()
-	fs, err := h.b.Fetch(h.ctx, proc, queues, max)
+	res, err := h.b.Fetch(h.ctx, backend.FetchParams{Proc: proc, Queues: queues, Max: max})
+	fs := res.Jobs
 	if err != nil {
 		h.t.Fatalf("Fetch(%s, %v, %d): %v", proc, queues, max, err)
 	}

@@ -2,6 +2,8 @@ package backendtest
 
 import (
 	"time"
+
+	"github.com/joblot/joblot/backend"
 )
 
 // leaseTests cover named leases: one holder at a time, extension by the
@@ -20,7 +22,8 @@ func leaseTests() []test {
 
 func (h *harness) lease(name, holder string, ttl time.Duration) bool {
 	h.t.Helper()
-	ok, err := h.b.Lease(h.ctx, name, holder, ttl)
+	res, err := h.b.Lease(h.ctx, backend.LeaseParams{Name: name, Holder: holder, TTL: ttl})
+	ok := res.Held
 	if err != nil {
 		h.t.Fatalf("Lease(%s, %s): %v", name, holder, err)
 	}

@@ -207,9 +207,13 @@ func testActOnEachPage(h *harness, retry bool) {
 			}
 			var n int
 			if retry {
-				n, err = h.b.RetryJobs(h.ctx, tc.set, tc.queue, ids)
+				var res backend.RetryJobsResult
+				res, err = h.b.RetryJobs(h.ctx, backend.RetryJobsParams{Set: tc.set, Queue: tc.queue, IDs: ids})
+				n = res.Retried
 			} else {
-				n, err = h.b.DeleteJobs(h.ctx, tc.set, tc.queue, ids)
+				var res backend.DeleteJobsResult
+				res, err = h.b.DeleteJobs(h.ctx, backend.DeleteJobsParams{Set: tc.set, Queue: tc.queue, IDs: ids})
+				n = res.Deleted
 			}
 			if err != nil || n != len(ids) {
 				h.t.Fatalf("acting on a page of %d %s jobs = %d, %v", len(ids), tc.set, n, err)

@@ -102,8 +102,8 @@ func testMetaLifecycle(h *harness) {
 	}
 	h.complete(p, deadResult(f, time.Now(), defaultFailure()))
 	h.wantMeta("in the dead set", h.findJob(backend.SetDead, "default", j.ID), j)
-	if n, err := h.b.RetryJobs(h.ctx, backend.SetDead, "default", []string{j.ID}); err != nil || n != 1 {
-		h.t.Fatalf("RetryJobs(dead) = %d, %v; want 1", n, err)
+	if res, err := h.b.RetryJobs(h.ctx, backend.RetryJobsParams{Set: backend.SetDead, Queue: "default", IDs: []string{j.ID}}); err != nil || res.Retried != 1 {
+		h.t.Fatalf("RetryJobs(dead) = %d, %v; want 1", res.Retried, err)
 	}
 	f = h.fetchOne(p, "default")
 	h.wantMeta("retried from the dead set", f.Job, j)

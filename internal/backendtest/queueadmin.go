@@ -19,7 +19,7 @@ func testPauseQueue(h *harness) {
 	queued := h.jobs("paused", 3)
 	h.enqueue(queued...)
 	h.enqueue(h.jobs("open", 2)...)
-	if err := h.b.PauseQueue(h.ctx, "paused", true); err != nil {
+	if _, err := h.b.PauseQueue(h.ctx, backend.PauseQueueParams{Queue: "paused", Paused: true}); err != nil {
 		h.t.Fatalf("PauseQueue: %v", err)
 	}
 	p := h.proc("p1", "paused", "open")
@@ -35,7 +35,7 @@ func testPauseQueue(h *harness) {
 	h.fetch(p, []string{"paused"}, 10) // polling a paused queue changes nothing
 	later := h.job("paused")
 	h.enqueue(later) // enqueue goes on while paused
-	if err := h.b.PauseQueue(h.ctx, "paused", false); err != nil {
+	if _, err := h.b.PauseQueue(h.ctx, backend.PauseQueueParams{Queue: "paused", Paused: false}); err != nil {
 		h.t.Fatalf("resume: %v", err)
 	}
 	got := h.fetchAll(p, []string{"paused"}, 10)

@@ -192,8 +192,8 @@ func testSnoozeManualRetry(h *harness) {
 	p := h.proc("p1", batchQueue)
 	now := time.Now()
 	h.complete(p, deadResult(h.fetchOne(p, batchQueue), now, firstFailure))
-	if n, err := h.b.RetryJobs(h.ctx, backend.SetDead, batchQueue, []string{js[0].ID}); err != nil || n != 1 {
-		h.t.Fatalf("RetryJobs(dead) = %d, %v", n, err)
+	if res, err := h.b.RetryJobs(h.ctx, backend.RetryJobsParams{Set: backend.SetDead, Queue: batchQueue, IDs: []string{js[0].ID}}); err != nil || res.Retried != 1 {
+		h.t.Fatalf("RetryJobs(dead) = %d, %v", res.Retried, err)
 	}
 	f := h.fetchOne(p, batchQueue)
 	at := now.Add(time.Hour)

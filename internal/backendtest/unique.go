@@ -187,8 +187,8 @@ func testUniqueReleasedOnlyByHolder(h *harness) {
 	h.complete(p, deadResult(h.fetchOne(p, "default"), time.Now(), defaultFailure()))
 	b := h.uniqueJob("default", "k")
 	h.wantStored(b)
-	if n, err := h.b.RetryJobs(h.ctx, backend.SetDead, "default", []string{a.ID}); err != nil || n != 1 {
-		h.t.Fatalf("RetryJobs(dead) = %d, %v", n, err)
+	if res, err := h.b.RetryJobs(h.ctx, backend.RetryJobsParams{Set: backend.SetDead, Queue: "default", IDs: []string{a.ID}}); err != nil || res.Retried != 1 {
+		h.t.Fatalf("RetryJobs(dead) = %d, %v", res.Retried, err)
 	}
 	// The queue holds b then a: run a only.
 	fs := h.fetch(p, []string{"default"}, 2)
@@ -229,8 +229,8 @@ func uniqueExits() []uniqueExit {
 				p := h.proc("p1", j.Queue)
 				h.complete(p, snoozeResult(h.fetchOne(p, j.Queue), time.Now().Add(time.Hour)))
 			}
-			if n, err := h.b.DeleteJobs(h.ctx, set, j.Queue, []string{j.ID}); err != nil || n != 1 {
-				h.t.Fatalf("DeleteJobs(%s) = %d, %v; want 1", set, n, err)
+			if res, err := h.b.DeleteJobs(h.ctx, backend.DeleteJobsParams{Set: set, Queue: j.Queue, IDs: []string{j.ID}}); err != nil || res.Deleted != 1 {
+				h.t.Fatalf("DeleteJobs(%s) = %d, %v; want 1", set, res.Deleted, err)
 			}
 		}
 	}
@@ -323,8 +323,8 @@ func uniqueStays() []uniqueStay {
 		{"RetriedByHand", func(h *harness, j *backend.Job) {
 			p := h.proc("p1", j.Queue)
 			h.complete(p, retryResult(h.fetchOne(p, j.Queue), time.Now().Add(time.Hour), defaultFailure()))
-			if n, err := h.b.RetryJobs(h.ctx, backend.SetRetry, j.Queue, []string{j.ID}); err != nil || n != 1 {
-				h.t.Fatalf("RetryJobs(retry) = %d, %v", n, err)
+			if res, err := h.b.RetryJobs(h.ctx, backend.RetryJobsParams{Set: backend.SetRetry, Queue: j.Queue, IDs: []string{j.ID}}); err != nil || res.Retried != 1 {
+				h.t.Fatalf("RetryJobs(retry) = %d, %v", res.Retried, err)
 			}
 		}},
 		{"Snooze", func(h *harness, j *backend.Job) {
@@ -345,8 +345,8 @@ func uniqueStays() []uniqueStay {
 		{"DeleteOfAnotherJob", func(h *harness, j *backend.Job) {
 			other := h.job(j.Queue)
 			h.enqueue(other)
-			if n, err := h.b.DeleteJobs(h.ctx, backend.SetQueued, j.Queue, []string{other.ID}); err != nil || n != 1 {
-				h.t.Fatalf("DeleteJobs = %d, %v", n, err)
+			if res, err := h.b.DeleteJobs(h.ctx, backend.DeleteJobsParams{Set: backend.SetQueued, Queue: j.Queue, IDs: []string{other.ID}}); err != nil || res.Deleted != 1 {
+				h.t.Fatalf("DeleteJobs = %d, %v", res.Deleted, err)
 			}
 		}},
 	}

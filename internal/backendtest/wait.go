@@ -103,13 +103,13 @@ func testWaitRequeue(h *harness) {
 }
 
 func testWaitResume(h *harness) {
-	if err := h.b.PauseQueue(h.ctx, "q", true); err != nil {
+	if _, err := h.b.PauseQueue(h.ctx, backend.PauseQueueParams{Queue: "q", Paused: true}); err != nil {
 		h.t.Fatal(err)
 	}
 	h.enqueue(h.job("q"))
 	h.drainRings("q")
 	done := h.startWait("q")
-	if err := h.b.PauseQueue(h.ctx, "q", false); err != nil {
+	if _, err := h.b.PauseQueue(h.ctx, backend.PauseQueueParams{Queue: "q", Paused: false}); err != nil {
 		h.t.Fatal(err)
 	}
 	h.wantWoken(done, "a queue resumed")

@@ -3,8 +3,9 @@
 // tools that walk the keyspace (cleanup, the memory report, the CLI's
 // meters). Changing a key name touches this file only.
 //
-// Every name starts with a prefix (DefaultPrefix, "jl"), so that several
-// applications can share one Redis under different prefixes. Every key of
+// Every name starts with a prefix (DefaultPrefix, "jl", or the one
+// backend/redis's Options.Prefix chooses), so that several applications
+// can share one Redis under different prefixes. Every key of
 // one queue shares the hash tag {<prefix>:q:<queue>} and every key of one
 // batch the hash tag {<prefix>:b:<id>}, so every script call touches keys
 // of exactly one Redis Cluster slot (backend/redis's
@@ -28,6 +29,9 @@
 //	jl:outboxes           set     batch ids whose outbox may hold unforwarded
 //	                              callbacks (swept by ForwardCallbacks)
 //	jl:uncommitted        zset    batch id -> commit deadline (unix ms)
+//	jl:periodic           hash    periodic job name -> its definition (JSON
+//	                              backend.PeriodicDef), as the leading
+//	                              server last wrote them (SetPeriodic)
 //
 // Pub/sub channel (not a key):
 //
@@ -77,14 +81,18 @@
 //	:lrate:<g>    zset    "<job id>:<ms>" -> fetched (unix ms), the fetches
 //	                      of group g within the rate window; expires
 //	:lgroups      set     limit groups with a slot held or a job waiting
+//	:periodic     hash    periodic job name -> its last recorded instant
+//	                      (unix ms): periodic.lua writes a later one only,
+//	                      together with the job it enqueues
 //
 // Per batch id, tag {jl:b:<id>}:
 //
 //	:meta    hash    counters (total, pending, failing, succeeded, dead,
 //	                 discarded, cancelled, removed), times (created,
 //	                 committed_at, complete_at, success_at, death_at,
-//	                 cancelled_at), desc, parent, deadline, expired, and the
-//	                 callback payloads cb:complete, cb:success, cb:death
+//	                 cancelled_at, settled_at), desc, parent, deadline,
+//	                 expired, and the callback payloads cb:complete,
+//	                 cb:settled, cb:success, cb:death
 //	:bits    string  2 bits per job (backend.JobState) at its dense index
 //	:errs    hash    error groups (at most backend.MaxErrorGroups): per
 //	                 fingerprint c:<fp> failures counted while the group
@@ -103,6 +111,9 @@
 //	:errc    zset    fingerprint -> c:<fp> + e:<fp> of :errs, the
 //	                 Space-Saving count that finds the smallest group in
 //	                 O(log K) (data model 2; rebuilt from :errs when absent)
+//	:kidst   set     children whose settled has not been acknowledged
+//	                 (registered before the parent settled; absent in a
+//	                 batch written before settled existed: nothing waited)
 package rediskeys
 
 import (
@@ -135,9 +146,17 @@ func New(prefix string) (Layout, error) {
 	}
 	for i := 0; i < len(prefix); i++ {
 		c := prefix[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '.' || c == '-') {
-			return Layout{}, fmt.Errorf("rediskeys: prefix %q: only letters, digits, '_', '.' and '-' are allowed", prefix)
+		if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '.' || c == '-' {
+			continue
 		}
+		why := ""
+		switch c {
+		case '{', '}':
+			why = ": a brace would move the keys' Redis Cluster hash tag"
+		case ':':
+			why = ": a colon would make its keys parse as another prefix's"
+		}
+		return Layout{}, fmt.Errorf("rediskeys: prefix %q: only ASCII letters, digits, '_', '.' and '-' are allowed%s", prefix, why)
 	}
 	if prefix == DefaultPrefix {
 		return Layout{}, nil
@@ -184,6 +203,9 @@ func (l Layout) Outboxes() string { return l.global("outboxes") }
 
 // Uncommitted is the set of batches awaiting commit, by deadline.
 func (l Layout) Uncommitted() string { return l.global("uncommitted") }
+
+// Periodic holds the periodic job definitions the leading server wrote.
+func (l Layout) Periodic() string { return l.global("periodic") }
 
 // CancelChannel is the pub/sub channel of cancel requests for running
 // jobs.
@@ -233,6 +255,7 @@ const (
 	SuffixLWait    = "lwait:" // followed by the limit group (may be empty)
 	SuffixLRate    = "lrate:" // followed by the limit group (may be empty)
 	SuffixLGroups  = "lgroups"
+	SuffixPeriodic = "periodic"
 )
 
 // ErrHourFormat names the hour of a queue's error bucket (UTC).
@@ -298,6 +321,9 @@ func (l Layout) QLRate(q, g string) string { return l.qkey(q, SuffixLRate, g) }
 // QLGroups is the set of queue q's limit groups in use.
 func (l Layout) QLGroups(q string) string { return l.qkey(q, SuffixLGroups, "") }
 
+// QPeriodic is queue q's hash of periodic jobs' last instants.
+func (l Layout) QPeriodic(q string) string { return l.qkey(q, SuffixPeriodic, "") }
+
 // BatchTag is the hash tag of batch id's keys.
 func (l Layout) BatchTag(id string) string { return l.BatchTagPrefix() + id + "}" }
 
@@ -312,6 +338,7 @@ const (
 	SuffixKidsS  = "kidss"
 	SuffixAdds   = "adds"
 	SuffixErrc   = "errc"
+	SuffixKidsT  = "kidst"
 )
 
 // batchKey is one key of a batch: its suffix and Redis type.
@@ -320,8 +347,8 @@ type batchKey struct{ suffix, typ string }
 // batchKeys are a batch's keys in the order every batch script gets them
 // (backend/redis/lua/batchlib.lua names them). A function, not a variable:
 // the table is the layout and nothing may change it.
-func batchKeys() [9]batchKey {
-	return [9]batchKey{
+func batchKeys() [10]batchKey {
+	return [10]batchKey{
 		{SuffixMeta, "hash"},
 		{SuffixBits, "string"},
 		{SuffixErrs, "hash"},
@@ -331,6 +358,7 @@ func batchKeys() [9]batchKey {
 		{SuffixKidsS, "set"},
 		{SuffixAdds, "hash"},
 		{SuffixErrc, "zset"},
+		{SuffixKidsT, "set"},
 	}
 }
 
@@ -342,7 +370,7 @@ func (l Layout) BOutbox(id string) string { return "{" + l.Prefix() + ":b:" + id
 
 // BatchKeys are the keys of batch id that every batch script gets, in the
 // order batchlib.lua names them: meta, bits, errs, outbox, kids, kidsc,
-// kidss, adds, errc.
+// kidss, adds, errc, kidst.
 func (l Layout) BatchKeys(id string) []string {
 	t := l.BatchTag(id) + ":"
 	keys := batchKeys()
@@ -374,7 +402,7 @@ func QueueKeyType(suffix string) (string, bool) {
 		return "list", true
 	case suffix == SuffixSched, suffix == SuffixRetry, suffix == SuffixDead:
 		return "zset", true
-	case suffix == SuffixStats, suffix == SuffixUniq, variable(suffix, SuffixWip), variable(suffix, SuffixDay), variable(suffix, SuffixErrHour):
+	case suffix == SuffixStats, suffix == SuffixUniq, suffix == SuffixPeriodic, variable(suffix, SuffixWip), variable(suffix, SuffixDay), variable(suffix, SuffixErrHour):
 		return "hash", true
 	case suffix == SuffixPaused, variable(suffix, SuffixOnce):
 		return "string", true

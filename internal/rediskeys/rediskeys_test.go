@@ -13,16 +13,16 @@ func TestDefaultLayoutNames(t *testing.T) {
 	got := []string{l.Version(), l.Queues(), l.Procs(), l.Proc("p1"), l.Lease("fwd"), l.Batches(), l.Stats(), l.Outboxes(), l.Uncommitted(),
 		l.QJobs("q"), l.QSched("q"), l.QRetry("q"), l.QDead("q"), l.QWip("q", "p1"), l.QStats("q"), l.QDay("q", "2025-01-02"),
 		l.QPaused("q"), l.QBell("q"), l.QClearing("q"), l.QOnce("q", "j1"), l.QPrefix("q"), l.QueueTag("q"),
-		l.BatchTag("b1"), l.BMeta("b1"), l.BOutbox("b1")}
+		l.BatchTag("b1"), l.BMeta("b1"), l.BOutbox("b1"), l.Periodic(), l.QPeriodic("q")}
 	want := []string{"jl:version", "jl:queues", "jl:procs", "jl:proc:p1", "jl:lease:fwd", "jl:batches", "jl:stats", "jl:outboxes", "jl:uncommitted",
 		"{jl:q:q}:jobs", "{jl:q:q}:sched", "{jl:q:q}:retry", "{jl:q:q}:dead", "{jl:q:q}:wip:p1", "{jl:q:q}:stats", "{jl:q:q}:day:2025-01-02",
 		"{jl:q:q}:paused", "{jl:q:q}:bell", "{jl:q:q}:clearing", "{jl:q:q}:once:j1", "{jl:q:q}:", "{jl:q:q}",
-		"{jl:b:b1}", "{jl:b:b1}:meta", "{jl:b:b1}:outbox"}
+		"{jl:b:b1}", "{jl:b:b1}:meta", "{jl:b:b1}:outbox", "jl:periodic", "{jl:q:q}:periodic"}
 	if !slices.Equal(got, want) {
 		t.Errorf("names:\n got %q\nwant %q", got, want)
 	}
 	if k := l.BatchKeys("b1"); !slices.Equal(k, []string{"{jl:b:b1}:meta", "{jl:b:b1}:bits", "{jl:b:b1}:errs", "{jl:b:b1}:outbox",
-		"{jl:b:b1}:kids", "{jl:b:b1}:kidsc", "{jl:b:b1}:kidss", "{jl:b:b1}:adds", "{jl:b:b1}:errc"}) {
+		"{jl:b:b1}:kids", "{jl:b:b1}:kidsc", "{jl:b:b1}:kidss", "{jl:b:b1}:adds", "{jl:b:b1}:errc", "{jl:b:b1}:kidst"}) {
 		t.Errorf("BatchKeys = %q", k)
 	}
 	if l.BatchKeyPattern() != "{jl:b:*" || l.QueueKeyPattern() != "{jl:q:*" {
@@ -53,7 +53,7 @@ func TestOtherPrefix(t *testing.T) {
 	if def.Owns(l.Version()) || def.Owns(l.QJobs("q")) || !l.Owns(l.QJobs("q")) || !l.Owns(l.Stats()) {
 		t.Errorf("Owns confuses the prefixes")
 	}
-	for _, bad := range []string{"a{b", "a}b", "a:b", "a*", "a?", "a[b]", "a b", strings.Repeat("x", 65)} {
+	for _, bad := range []string{"a{b", "a}b", "a:b", "a*", "a?", "a[b]", "a b", "a\tb", "a\nb", ":", "::", "{", "}", "caf\u00e9", "a\xffb", strings.Repeat("x", 65)} {
 		if _, err := New(bad); err == nil {
 			t.Errorf("New(%q) accepted", bad)
 		}

@@ -98,7 +98,8 @@ func TestRealRedisFillsAndDrains(t *testing.T) {
 
 	// Drain: run every job to success.
 	for {
-		fs, err := b.Fetch(ctx, "p1", []string{"default"}, 50)
+		fr, err := b.Fetch(ctx, backend.FetchParams{Proc: "p1", Queues: []string{"default"}, Max: 50})
+		fs := fr.Jobs
 		if err != nil {
 			t.Fatal(err)
 		}

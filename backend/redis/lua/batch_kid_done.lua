@@ -1,6 +1,8 @@
 #!lua flags=allow-oom
--- A child of this batch reports an event: its complete or success callback
--- succeeded (or it had none), or it had a death.
+-- A child of this batch reports an event: its complete, settled or success
+-- callback succeeded (or it had none), or it had a death. A child this
+-- batch does not wait for (a repeated report, or a child registered before
+-- settled existed) changes nothing.
 -- ARGV: child id, event, now, horizon, linger, deadage
 -- Returns {status, fired...}: 0 ok, 1 batch gone.
 local child, ev, now = ARGV[1], ARGV[2], ARGV[3]
@@ -11,6 +13,8 @@ if ev == 'complete' then
   if redis.call('SREM', KIDSC, child) == 0 then return {0} end
 elseif ev == 'success' then
   if redis.call('SREM', KIDSS, child) == 0 then return {0} end
+elseif ev == 'settled' then
+  if redis.call('SREM', KIDST, child) == 0 then return {0} end
 elseif ev == 'death' then
   death = true
 end

@@ -1,10 +1,10 @@
 -- Shared by every batch_*.lua script (prepended after the shebang).
 -- KEYS are always the batch's keys in this order (Layout.BatchKeys in internal/rediskeys).
-local META, BITS, ERRS, OUTBOX, KIDS, KIDSC, KIDSS, ADDS, ERRC =
-  KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9]
+local META, BITS, ERRS, OUTBOX, KIDS, KIDSC, KIDSS, ADDS, ERRC, KIDST =
+  KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9], KEYS[10]
 
 local COUNTERS = {'total', 'pending', 'failing', 'succeeded', 'dead', 'discarded', 'cancelled', 'removed'}
-local FLAGS = {'committed_at', 'complete_at', 'success_at', 'death_at', 'cancelled_at', 'expired', 'deadline'}
+local FLAGS = {'committed_at', 'complete_at', 'success_at', 'death_at', 'cancelled_at', 'expired', 'deadline', 'settled_at'}
 
 -- load_meta reads counters and flags; nil when the batch is gone (a script
 -- never recreates an expired or deleted batch).
@@ -34,16 +34,24 @@ local function finished(m, now)
 end
 
 -- fire writes the callbacks whose condition now holds to the outbox, once
--- each, and returns their names. death says a job died in this call (or a
--- child's death arrived).
+-- each, in the order complete, settled, success (backend.BatchGate.Due is
+-- the reference for the rule), and returns their names. death says a job
+-- died in this call (or a child's death arrived). The counters are tested
+-- before a child set is counted, so a batch with work left costs no SCARD.
 local function fire(m, now, death)
   local fired = {}
   if m.committed_at and not m.complete_at and m.pending == 0 and redis.call('SCARD', KIDSC) == 0 then
     m.complete_at = now
     fired[#fired + 1] = 'complete'
   end
-  if m.committed_at and m.complete_at and not m.success_at and not m.cancelled_at
-      and m.succeeded == m.total and redis.call('SCARD', KIDSS) == 0 then
+  local success = m.committed_at and m.complete_at and not m.success_at and not m.cancelled_at
+      and m.succeeded == m.total and redis.call('SCARD', KIDSS) == 0
+  if m.committed_at and m.complete_at and not m.settled_at and m.pending == 0 and m.failing == 0
+      and (success or redis.call('SCARD', KIDST) == 0) then
+    m.settled_at = now
+    fired[#fired + 1] = 'settled'
+  end
+  if success then
     m.success_at = now
     fired[#fired + 1] = 'success'
   end

@@ -2,11 +2,13 @@ package joblot
 
 import (
 	"context"
+	"log/slog"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/joblot/joblot/backend"
+	"github.com/joblot/joblot/internal/testsignal"
 )
 
 // Cancelling a running job (CancelJob): the store tells every server
@@ -73,37 +75,79 @@ func (c *jobCancels) take(queue, id string, now time.Time) bool {
 	return ok && now.Sub(at) <= cancelMemory
 }
 
-// listenCancels runs the backend's cancel listener until the services
-// stop.
-func (s *Server) listenCancels(cl backend.CancelListener) {
-	defer s.services.Done()
-	if err := cl.ListenCancels(s.serviceCtx, s.cancelRequested); err != nil {
-		s.logger.Error("joblot: cannot listen for job cancels; running jobs cannot be cancelled", "err", err)
-	}
+// canceller hears the store's cancel requests (backend.CancelListener)
+// and hands them to the executor. Its loop starts before the fetcher, so
+// that listening starts before any job does.
+type canceller struct {
+	listener backend.CancelListener
+	queues   map[string]int // the server's queues: requests for others are ignored
+	executor *executor
+	logger   *slog.Logger
+
+	cancel context.CancelFunc
+	done   chan struct{}
+
+	testSignals cancellerTestSignals
 }
 
-// cancelRequested cancels the attempt of job id of queue if a worker of
-// this server runs it, or remembers the request if this server serves the
-// queue (the job may be waiting for a worker here).
-func (s *Server) cancelRequested(queue, id string) {
-	if _, ok := s.cfg.Queues[queue]; !ok {
+// cancellerTestSignals tell tests what the canceller hears.
+type cancellerTestSignals struct {
+	// heard: a cancel request arrived for a queue of this server.
+	heard testsignal.TestSignal[cancelHeard]
+}
+
+// cancelHeard is a cancel request for job id of queue; running says a
+// worker here ran the job.
+type cancelHeard struct {
+	queue, id string
+	running   bool
+}
+
+// start starts listening.
+func (c *canceller) start() {
+	ctx, cancel := context.WithCancel(context.Background())
+	c.cancel, c.done = cancel, make(chan struct{})
+	go func() {
+		defer close(c.done)
+		if err := c.listener.ListenCancels(ctx, c.requested); err != nil {
+			c.logger.Error("joblot: cannot listen for job cancels; running jobs cannot be cancelled", "err", err)
+		}
+	}()
+}
+
+// stop ends listening and waits for the listener to return.
+func (c *canceller) stop() {
+	c.cancel()
+	<-c.done
+}
+
+// requested hands a request for a job of this server's queues to the
+// executor.
+func (c *canceller) requested(queue, id string) {
+	if _, ok := c.queues[queue]; !ok {
 		return
 	}
+	running := c.executor.cancelJob(queue, id)
+	c.testSignals.heard.Signal(cancelHeard{queue: queue, id: id, running: running})
+}
+
+// cancelJob cancels the attempt of job id of queue if a worker runs it, or
+// remembers the request (the job may be waiting for a worker here). It
+// reports whether a worker ran it.
+func (e *executor) cancelJob(queue, id string) bool {
 	found := false
-	s.workerMu.Lock()
-	for w := range s.workerSet {
+	e.workerMu.Lock()
+	for w := range e.workerSet {
 		if a := w.cur.Load(); a != nil && a.Fetched.ID == id && a.Fetched.Queue == queue {
 			a.requestCancel()
 			found = true
 		}
 	}
-	s.workerMu.Unlock()
+	e.workerMu.Unlock()
 	if !found {
-		s.jobCancels.add(queue, id, time.Now())
+		e.jobCancels.add(queue, id, time.Now())
 	}
-	if s.hooks.cancelHeard != nil {
-		s.hooks.cancelHeard(queue, id, found)
-	}
+	return found
 }
 
 // attemptCancel is the cancellation of one attempt by CancelJob. Its zero

@@ -45,7 +45,7 @@ type attempt struct {
 	parent context.Context
 	// err is the attempt's error, nil if it succeeded (for RunOne).
 	err error
-	// cancel is CancelJob's request to cancel it (server_cancel.go).
+	// cancel is CancelJob's request to cancel it (canceller.go).
 	cancel attemptCancel
 }
 
@@ -56,23 +56,23 @@ type worker struct {
 }
 
 // startWorker starts a worker goroutine. The caller has counted it in
-// s.workers, or passes on the count of the goroutine it replaces.
-func (s *Server) startWorker() {
+// e.wg, or passes on the count of the goroutine it replaces.
+func (e *executor) startWorker() {
 	w := &worker{}
-	s.workerMu.Lock()
-	s.workerSet[w] = struct{}{}
-	s.workerMu.Unlock()
-	go s.workLoop(w)
+	e.workerMu.Lock()
+	e.workerSet[w] = struct{}{}
+	e.workerMu.Unlock()
+	go e.workLoop(w)
 }
 
 // replaceWorker starts a worker in place of w, whose goroutine is stuck in
-// an abandoned job: the new one takes over w's count in s.workers, so Stop
+// an abandoned job: the new one takes over w's count in e.wg, so Stop
 // does not wait for the stuck one.
-func (s *Server) replaceWorker(w *worker) {
-	s.workerMu.Lock()
-	delete(s.workerSet, w)
-	s.workerMu.Unlock()
-	s.startWorker()
+func (e *executor) replaceWorker(w *worker) {
+	e.workerMu.Lock()
+	delete(e.workerSet, w)
+	e.workerMu.Unlock()
+	e.startWorker()
 }
 
 // abandonTimedOut runs when an attempt is still running abandonGrace after
@@ -81,67 +81,65 @@ func (s *Server) replaceWorker(w *worker) {
 // its goroutine lingers, unless MaxLingering goroutines already linger:
 // then it waits, holding its slot, until one of them returns or the job
 // does.
-func (s *Server) abandonTimedOut(w *worker, a *attempt, entry *workerEntry, timeout time.Duration) {
+func (e *executor) abandonTimedOut(w *worker, a *attempt, entry *workerEntry, timeout time.Duration) {
 	for {
-		if a.state.Load() != attemptRunning || s.hardCtx.Err() != nil {
+		if a.state.Load() != attemptRunning || e.hardCtx.Err() != nil {
 			return // finished, or the shutdown deadline passed: Stop deals with it
 		}
-		if s.lingering.tryAdd() {
+		if e.lingering.tryAdd() {
 			break
 		}
-		if s.hooks.lingerFull != nil {
-			s.hooks.lingerFull()
-		}
-		s.lingering.waitBelowMax(s.hardCtx, abandonGrace)
+		e.testSignals.lingerFull.Signal(struct{}{})
+		e.lingering.waitBelowMax(e.hardCtx, abandonGrace)
 	}
 	if !a.state.CompareAndSwap(attemptRunning, attemptAbandoned) {
-		s.lingering.exit()
+		e.lingering.exit()
 		return
 	}
 	err := fmt.Errorf("%w after %v; the job ignored its context and still runs, abandoned", ErrJobTimeout, timeout)
-	res := s.failure(a.Fetched, entry, err, false, a.start)
-	if s.cfg.Observer != nil {
-		s.cfg.Observer.JobDone(a.Kind, a.Queue, res.Outcome, res.Duration)
+	res := e.failure(a.Fetched, entry, err, false, a.start)
+	if e.cfg.Observer != nil {
+		e.cfg.Observer.JobDone(a.Kind, a.Queue, res.Outcome, res.Duration)
 	}
-	s.logger.Warn("joblot: job ignored its timeout; recorded as failed, its goroutine lingers",
+	e.logger.Warn("joblot: job ignored its timeout; recorded as failed, its goroutine lingers",
 		jobLogAttrs(a.Fetched, "timeout", timeout, "outcome", res.Outcome.String())...)
-	s.acks <- ack{Result: res, proc: a.proc}
-	s.inFlight.Add(-1)
-	s.slots.release(1)
-	s.replaceWorker(w)
+	e.acks <- ack{Result: res, proc: a.proc}
+	e.inFlight.Add(-1)
+	e.slots.release(1)
+	e.replaceWorker(w)
 }
 
 // abandonRunning gives up, at the shutdown deadline, on the jobs still
 // running: they go back to the head of their queues untouched (no recovery
 // is counted, as for jobs that stop when cancelled) while their goroutines
 // linger. It returns how many it abandoned.
-func (s *Server) abandonRunning() int {
-	s.workerMu.Lock()
-	ws := make([]*worker, 0, len(s.workerSet))
-	for w := range s.workerSet {
+func (e *executor) abandonRunning() int {
+	e.workerMu.Lock()
+	ws := make([]*worker, 0, len(e.workerSet))
+	for w := range e.workerSet {
 		ws = append(ws, w)
 	}
-	s.workerMu.Unlock()
+	e.workerMu.Unlock()
 	n := 0
 	for _, w := range ws {
 		a := w.cur.Load()
 		if a == nil {
 			continue
 		}
-		s.lingering.add() // before the state changes: the job may return at once and exit
+		e.lingering.add() // before the state changes: the job may return at once and exit
 		if !a.state.CompareAndSwap(attemptRunning, attemptAbandoned) {
-			s.lingering.exit()
+			e.lingering.exit()
 			continue
 		}
 		n++
-		if s.cfg.Observer != nil {
-			s.cfg.Observer.JobDone(a.Kind, a.Queue, backend.OutcomeRequeue, 0)
+		if e.cfg.Observer != nil {
+			e.cfg.Observer.JobDone(a.Kind, a.Queue, backend.OutcomeRequeue, 0)
 		}
-		s.logger.Warn("joblot: job still running after the shutdown deadline; requeued, it may run twice",
+		e.logger.Warn("joblot: job still running after the shutdown deadline; requeued, it may run twice",
 			jobLogAttrs(a.Fetched, "running", time.Since(a.start).Round(time.Millisecond))...)
-		s.acks <- ack{Result: backend.Result{Fetched: a.Fetched, Outcome: backend.OutcomeRequeue}, proc: a.proc}
-		s.inFlight.Add(-1)
-		s.replaceWorker(w)
+		e.acks <- ack{Result: backend.Result{Fetched: a.Fetched, Outcome: backend.OutcomeRequeue}, proc: a.proc}
+		e.inFlight.Add(-1)
+		e.replaceWorker(w)
 	}
 	return n
 }

@@ -1,0 +1,358 @@
+package joblot
+
+import (
+	"context"
+	"log/slog"
+	"math/rand/v2"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/joblot/joblot/backend"
+	"github.com/joblot/joblot/internal/testsignal"
+)
+
+// fetchers is how many fetch loops a server runs: more did not help when
+// measured (BENCHMARKS.md).
+const fetchers = 2
+
+// fetcher claims jobs for the executor's free slots and hands them over on
+// its jobs channel. It stops for good on stop (Stop) or quiesce (Quiet),
+// and pauses while the process is fenced or too many abandoned attempts
+// linger.
+type fetcher struct {
+	cfg     ServerConfig
+	backend backend.Backend
+	// waiter is backend as a backend.Waiter, nil if it cannot wake an
+	// idle fetcher (then the fetcher polls).
+	waiter    backend.Waiter
+	logger    *slog.Logger
+	lease     *processLease
+	slots     *slots
+	lingering *lingerers
+	batches   *cancelCache
+	inFlight  *atomic.Int64
+	out       chan<- claimed
+
+	found  *wakeup // the leading fetcher found jobs: idle followers resume
+	queues queueOrder
+
+	// quiet: fetch no more (Quiet).
+	quiet atomic.Bool
+	// gate: each fetch call holds it shared, quiesce exclusively once, to
+	// wait for a fetch under way.
+	gate sync.RWMutex
+
+	fetchCtx  context.Context // cancelled by stop
+	stopFetch context.CancelFunc
+	// idleCtx ends the loops' waits: cancelled with fetchCtx, or by
+	// quiesce. Quiet does not cancel a fetch under way: a cancelled call
+	// may still claim jobs in the store after it returned, and those
+	// would sit in flight under a process that lives on.
+	idleCtx  context.Context
+	stopIdle context.CancelFunc
+	wg       sync.WaitGroup
+
+	testSignals fetcherTestSignals
+}
+
+// fetcherTestSignals tell tests what the fetch loops do.
+type fetcherTestSignals struct {
+	// gated: a loop stops because MaxLingering goroutines linger; the
+	// value says whether it is the leading loop.
+	gated testsignal.TestSignal[bool]
+	// fenced: a loop pauses because the process is fenced; the value says
+	// whether it is the leading loop.
+	fenced testsignal.TestSignal[bool]
+}
+
+// fetcherParams is what the Server hands the fetcher: the state it shares
+// with the other components.
+type fetcherParams struct {
+	cfg       ServerConfig
+	backend   backend.Backend
+	lease     *processLease
+	slots     *slots
+	lingering *lingerers
+	batches   *cancelCache
+	inFlight  *atomic.Int64
+	out       chan<- claimed // the executor's jobs
+}
+
+// newFetcher returns a fetcher handing jobs to p.out. Its contexts are
+// made here, not in start, so that Quiet may come first.
+func newFetcher(p fetcherParams) *fetcher {
+	f := &fetcher{
+		cfg:       p.cfg,
+		backend:   p.backend,
+		logger:    p.cfg.Logger,
+		lease:     p.lease,
+		slots:     p.slots,
+		lingering: p.lingering,
+		batches:   p.batches,
+		inFlight:  p.inFlight,
+		out:       p.out,
+		found:     newWakeup(),
+		queues:    newQueueOrder(p.cfg.Queues, p.cfg.StrictPriority),
+	}
+	f.waiter, _ = p.backend.(backend.Waiter)
+	f.fetchCtx, f.stopFetch = context.WithCancel(context.Background())
+	f.idleCtx, f.stopIdle = context.WithCancel(f.fetchCtx)
+	return f
+}
+
+// start starts the fetch loops; the first leads (see loop).
+func (f *fetcher) start() {
+	for i := range fetchers {
+		f.wg.Add(1)
+		go f.loop(i == 0)
+	}
+}
+
+// stop ends the loops, cancelling a fetch under way, and waits for them:
+// once it returns nothing more is sent on out.
+func (f *fetcher) stop() {
+	f.stopFetch()
+	f.wg.Wait()
+}
+
+// quiesce makes the fetcher fetch no more, waiting for a fetch under way
+// (at most one store call); no fetch starts once it returns. It reports
+// false if the fetcher was quiet already.
+func (f *fetcher) quiesce() bool {
+	if f.quiet.Swap(true) {
+		return false
+	}
+	f.stopIdle()
+	f.gate.Lock()
+	f.gate.Unlock()
+	return true
+}
+
+// loop claims jobs for free slots and hands them to workers. It never
+// holds more jobs than Concurrency + Prefetch, so one process never hoards
+// slow jobs that others could run.
+//
+// While the queues are empty only the leading fetcher looks for jobs; the
+// others wait until it finds some. On a backend that can wake it
+// (backend.Waiter) it waits to be woken, up to IdleWaitTimeout, so a job
+// enqueued into an idle system starts at once; otherwise it polls, backing
+// off up to IdleFetchInterval. That keeps an idle process to a few store
+// calls a second without giving up the second fetcher's
+// overlap under load.
+func (f *fetcher) loop(leader bool) {
+	defer f.wg.Done()
+	// ctx, cancelled by Stop and by Quiet, ends the loop and its waits;
+	// the fetch itself runs under fetchCtx (see fetcher.idleCtx).
+	ctx := f.idleCtx
+	idle := time.Duration(0)
+	// backlog says the last fetch came back full: the queue has more, so
+	// a fetch worth its round trip is one of at least fetchMin jobs.
+	backlog := false
+	fetchMin := min(f.cfg.FetchChunk, max(1, (f.cfg.Concurrency+f.cfg.Prefetch)/4))
+	for ctx.Err() == nil {
+		if f.lease.isFenced() {
+			f.testSignals.fenced.Signal(leader)
+			if !sleepCtx(ctx, f.cfg.HeartbeatInterval/2) {
+				return
+			}
+			continue
+		}
+		if f.lingering.atMax() {
+			// MaxLingering goroutines of abandoned jobs linger: fetch
+			// nothing more until one returns.
+			f.testSignals.gated.Signal(leader)
+			if !f.lingering.waitBelowMax(ctx, 0) {
+				return
+			}
+			continue
+		}
+		n := f.slots.acquire(ctx, 1, f.cfg.FetchChunk, nil)
+		if n == 0 {
+			return // ctx done
+		}
+		if backlog && n < fetchMin {
+			// Under load slots free up one by one; a fetch per slot would
+			// spend Redis's time on per-call overhead. Wait a moment for
+			// a bigger chunk.
+			linger := time.NewTimer(fetchLinger)
+			n += f.slots.acquire(ctx, fetchMin-n, fetchMin-n, linger.C)
+			linger.Stop()
+		}
+		if f.lingering.atMax() {
+			// The slots may be those of a job abandoned meanwhile, which
+			// reached the cap: it is counted before its slot is freed.
+			f.slots.release(n)
+			continue
+		}
+		// Quiet waits for a fetch under way (fetcher.gate), and no fetch
+		// starts once it is set: a job enqueued after Quiet returned is
+		// never claimed here.
+		f.gate.RLock()
+		if f.quiet.Load() {
+			f.gate.RUnlock()
+			f.slots.release(n)
+			return
+		}
+		proc := f.lease.ID()
+		res, err := f.backend.Fetch(f.fetchCtx, backend.FetchParams{Proc: proc, Queues: f.queues.next(), Max: n})
+		fetched := res.Jobs
+		f.gate.RUnlock()
+		// Jobs a failed fetch claimed before its error (from the queues it
+		// tried first) are in flight under proc: they run like any others,
+		// or they would sit there until this process dies. The slots of
+		// the jobs not returned are free again.
+		f.slots.release(n - len(fetched))
+		f.handOver(f.fetchCtx, leader, proc, fetched)
+		if err != nil {
+			if ctx.Err() == nil {
+				f.logger.Warn("joblot: fetch failed", "err", err, "claimed", len(fetched))
+			}
+			backlog = false
+			idle = backoff(idle, f.cfg.IdleFetchInterval)
+			sleepCtx(ctx, idle)
+			continue
+		}
+		if len(fetched) == 0 {
+			backlog = false
+			if !leader {
+				f.found.wait(ctx)
+				continue
+			}
+			if f.waiter != nil {
+				err := f.waiter.WaitForJobs(ctx, f.queues.names, f.cfg.IdleWaitTimeout)
+				if err == nil {
+					continue
+				}
+				if ctx.Err() == nil {
+					f.logger.Warn("joblot: waiting for jobs failed; polling", "err", err)
+				}
+			}
+			idle = backoff(idle, f.cfg.IdleFetchInterval)
+			sleepCtx(ctx, idle)
+			continue
+		}
+		backlog = len(fetched) == n
+		idle = 0
+	}
+}
+
+// handOver gives jobs claimed under proc to the workers.
+func (f *fetcher) handOver(ctx context.Context, leader bool, proc string, fetched []*backend.Fetched) {
+	if len(fetched) == 0 {
+		return
+	}
+	if leader {
+		f.found.broadcast() // cheap: one per fetched chunk
+	}
+	f.batches.refresh(ctx, f.backend, f.logger, fetched)
+	f.inFlight.Add(int64(len(fetched)))
+	for _, j := range fetched {
+		// Never blocks: the channel holds Concurrency+Prefetch, the
+		// same as the slots this fetcher had to acquire.
+		f.out <- claimed{Fetched: j, proc: proc}
+	}
+}
+
+// fetchLinger is how long a fetcher facing a backlog waits for more free
+// slots before fetching fewer than a quarter of its capacity.
+const fetchLinger = time.Millisecond
+
+// backoff doubles d from 1 ms up to limit.
+func backoff(d, limit time.Duration) time.Duration {
+	if d == 0 {
+		return time.Millisecond
+	}
+	return min(d*2, limit)
+}
+
+// sleepCtx sleeps for d or until ctx is done; it reports whether ctx is
+// still live.
+func sleepCtx(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// wakeup wakes every waiter at once, each time it is broadcast.
+type wakeup struct {
+	mu sync.Mutex
+	ch chan struct{}
+}
+
+func newWakeup() *wakeup { return &wakeup{ch: make(chan struct{})} }
+
+func (sg *wakeup) wait(ctx context.Context) {
+	sg.mu.Lock()
+	ch := sg.ch
+	sg.mu.Unlock()
+	select {
+	case <-ch:
+	case <-ctx.Done():
+	}
+}
+
+func (sg *wakeup) broadcast() {
+	sg.mu.Lock()
+	close(sg.ch)
+	sg.ch = make(chan struct{})
+	sg.mu.Unlock()
+}
+
+// queueOrder produces the order in which a fetch tries the queues.
+type queueOrder struct {
+	names   []string // by descending weight, then name
+	weights []int
+	total   int
+	strict  bool
+}
+
+func newQueueOrder(queues map[string]int, strict bool) queueOrder {
+	q := queueOrder{strict: strict}
+	for name := range queues {
+		q.names = append(q.names, name)
+	}
+	sort.Slice(q.names, func(i, j int) bool {
+		wi, wj := queues[q.names[i]], queues[q.names[j]]
+		if wi != wj {
+			return wi > wj
+		}
+		return q.names[i] < q.names[j]
+	})
+	for _, n := range q.names {
+		q.weights = append(q.weights, queues[n])
+		q.total += queues[n]
+	}
+	return q
+}
+
+// next returns the queues in strict order, or in an order drawn by weight
+// without replacement (a queue of weight 3 comes first three times as often
+// as one of weight 1), like Sidekiq's weighted queues.
+func (q queueOrder) next() []string {
+	if q.strict || len(q.names) == 1 {
+		return q.names
+	}
+	names := append([]string(nil), q.names...)
+	weights := append([]int(nil), q.weights...)
+	total := q.total
+	out := make([]string, 0, len(names))
+	for len(names) > 0 {
+		r := rand.IntN(total)
+		i := 0
+		for ; r >= weights[i]; i++ {
+			r -= weights[i]
+		}
+		out = append(out, names[i])
+		total -= weights[i]
+		names = append(names[:i], names[i+1:]...)
+		weights = append(weights[:i], weights[i+1:]...)
+	}
+	return out
+}
