@@ -106,18 +106,18 @@ func LimitGroup(l QueueLimit, kind, key string) string {
 
 // SetLimitsParams sets one queue's limits (Backend.SetLimits).
 type SetLimitsParams struct {
-	Queue string
+	Queue string `json:"queue"`
 	// Limit replaces the queue's limits; the zero value removes them.
-	Limit QueueLimit
+	Limit QueueLimit `json:"limit"`
 }
 
 // SetLimitsResult says what SetLimits changed.
 type SetLimitsResult struct {
 	// Changed is false when the store already held this limit.
-	Changed bool
+	Changed bool `json:"changed"`
 	// Released counts the waiting jobs moved back to the queue to be
 	// judged again under the new limit.
-	Released int
+	Released int `json:"released"`
 }
 
 // LimitStats are a limited queue's limits and their state (QueueStats).
