@@ -71,6 +71,7 @@ type jobRun struct {
 	client  *Client
 	jobID   string
 	batchID string
+	out     *outputRecorder // SetOutput, SetProgress (output.go)
 
 	addMu    sync.Mutex // held across one add: sequence numbers reach storage in order
 	mu       sync.Mutex

@@ -26,6 +26,8 @@ type executor struct {
 	cfg    ServerConfig
 	logger *slog.Logger
 	client *Client
+	// outputs stores job progress; nil when the backend keeps no output.
+	outputs backend.OutputStore
 	// watchdog is nil when the backend cannot report its memory.
 	watchdog *watchdog.Watchdog
 
@@ -177,7 +179,8 @@ type panicError struct {
 func (p *panicError) Error() string { return fmt.Sprintf("panic: %v", p.value) }
 
 // execute runs one job and decides its outcome. It never panics.
-func (e *executor) execute(w *worker, a *attempt) backend.Result {
+func (e *executor) execute(w *worker, a *attempt) (res backend.Result) {
+	defer func() { res = a.out.settle(res) }() // output.go
 	f, start := a.Fetched, a.start
 	if err := e.unrunnable(f); err != nil {
 		a.err = err
@@ -230,6 +233,7 @@ func (e *executor) runJob(w *worker, a *attempt, entry *workerEntry) (err error)
 	}
 	ctx, cancel := context.WithCancelCause(a.parent) // CancelJob cancels it (canceller.go)
 	defer cancel(nil)
+	e.initOutput(a) // before the abandon timer, which reads it
 	a.cancellable(cancel)
 	if timeout > 0 {
 		var cancel context.CancelFunc
@@ -257,7 +261,7 @@ func (e *executor) runJob(w *worker, a *attempt, entry *workerEntry) (err error)
 	if job.TraceContext != "" {
 		meta.TraceContext = []byte(job.TraceContext)
 	}
-	ctx = context.WithValue(ctx, jobRunKey{}, &jobRun{client: e.client, jobID: job.ID, batchID: job.BatchID})
+	ctx = context.WithValue(ctx, jobRunKey{}, &jobRun{client: e.client, jobID: job.ID, batchID: job.BatchID, out: &a.out})
 
 	defer func() {
 		if r := recover(); r != nil {

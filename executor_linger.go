@@ -47,6 +47,8 @@ type attempt struct {
 	err error
 	// cancel is CancelJob's request to cancel it (canceller.go).
 	cancel attemptCancel
+	// out is what the job records with SetOutput and SetProgress (output.go).
+	out outputRecorder
 }
 
 // worker is a worker goroutine, registered so that Stop can find the
@@ -97,7 +99,7 @@ func (e *executor) abandonTimedOut(w *worker, a *attempt, entry *workerEntry, ti
 		return
 	}
 	err := fmt.Errorf("%w after %v; the job ignored its context and still runs, abandoned", ErrJobTimeout, timeout)
-	res := e.failure(a.Fetched, entry, err, false, a.start)
+	res := a.out.settle(e.failure(a.Fetched, entry, err, false, a.start))
 	if e.cfg.Observer != nil {
 		e.cfg.Observer.JobDone(a.Kind, a.Queue, res.Outcome, res.Duration)
 	}

@@ -104,6 +104,7 @@ func NewServer(b backend.Backend, cfg ServerConfig) (*Server, error) {
 		cfg: cfg, client: client, watchdog: s.watchdog, capacity: capacity, acks: s.acker.in,
 		slots: sl, inFlight: &s.inFlight, draining: &s.draining, lingering: lingering, batches: batches,
 	})
+	s.executor.outputs, _ = b.(backend.OutputStore)
 	s.fetcher = newFetcher(fetcherParams{
 		cfg: cfg, backend: b, lease: s.lease, slots: sl, lingering: lingering, batches: batches,
 		inFlight: &s.inFlight, out: s.executor.jobs,

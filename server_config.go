@@ -102,6 +102,15 @@ type ServerConfig struct {
 	MaxErrorBytes int
 	// Backtraces stores the compressed stack of panicking jobs.
 	Backtraces bool
+	// MaxOutputBytes bounds the JSON a job records with SetOutput
+	// (default DefaultMaxOutputBytes): more is refused with
+	// ErrOutputTooLarge.
+	MaxOutputBytes int
+	// ProgressInterval is the least time between two progress writes of
+	// one job (default DefaultProgressInterval): SetProgress calls in
+	// between only keep the latest value, written at the end of the
+	// interval or with the attempt's ack.
+	ProgressInterval time.Duration
 	// Intervals of the background duties; see the defaults.
 	HeartbeatInterval time.Duration
 	ProcessTTL        time.Duration

@@ -266,6 +266,12 @@ type Result struct {
 	RetryAt time.Time
 	// Duration is how long the attempt ran (for stats).
 	Duration time.Duration
+	// Output, for OutcomeSucceeded, is the job's final record to keep (its
+	// output and last progress; see OutputStore), stored with the ack so
+	// that it costs no extra round trip. For any other outcome, non-nil
+	// means the attempt recorded progress, which the backend removes: a
+	// failed attempt keeps nothing. Nil (the common case) writes nothing.
+	Output *JobOutput
 }
 
 // CancelResult says what CancelJob did with a job.
@@ -403,6 +409,10 @@ type Stats struct {
 	// ExpiredBatchEvents counts job events for batches that had already
 	// expired: they changed no batch state.
 	ExpiredBatchEvents int64
+	// OutputRecords and OutputBytes are the job output and progress
+	// records the store keeps and their size (OutputStore);
+	// OutputDropped counts the writes the byte cap dropped.
+	OutputRecords, OutputBytes, OutputDropped int64
 	// Queues are sorted by name.
 	Queues    []QueueStats
 	Processes []ProcessInfo
@@ -468,6 +478,14 @@ type Limits struct {
 	// ErrorGroupRetention is how long an hourly error bucket is kept after
 	// its hour ends (default DefaultErrorGroupRetention).
 	ErrorGroupRetention time.Duration
+
+	// OutputTTL is how long a job's output or progress record is kept
+	// after its last write (default DefaultOutputTTL).
+	OutputTTL time.Duration
+	// OutputMaxBytes caps the bytes of every output and progress record
+	// together (default DefaultOutputMaxBytes): a write beyond it is
+	// dropped and counted in Stats.OutputDropped.
+	OutputMaxBytes int64
 }
 
 // Default limits.
@@ -497,6 +515,12 @@ func (l Limits) WithDefaults() Limits {
 	}
 	if l.ErrorGroupRetention == 0 {
 		l.ErrorGroupRetention = DefaultErrorGroupRetention
+	}
+	if l.OutputTTL == 0 {
+		l.OutputTTL = DefaultOutputTTL
+	}
+	if l.OutputMaxBytes == 0 {
+		l.OutputMaxBytes = DefaultOutputMaxBytes
 	}
 	return l
 }

@@ -73,6 +73,10 @@ type WorkResult struct {
 	// Failed is the job as a server would store it after a failed attempt
 	// (Attempt, error class and message, FailedAt, DiedAt), nil otherwise.
 	Failed *backend.Job
+	// Output is what a succeeded attempt recorded with joblot.SetOutput
+	// and joblot.SetProgress, nil when it recorded nothing or did not
+	// succeed.
+	Output *backend.JobOutput
 	// Store is where the job ran (WorkOpts.Store or the temporary store,
 	// open until the test ends): RequireEnqueued on it checks what the
 	// worker enqueued.
@@ -154,6 +158,9 @@ func Work[T joblot.JobArgs](ctx context.Context, t testing.TB, worker joblot.Wor
 // resultOf turns what RunOne returned into a WorkResult.
 func resultOf(res backend.Result, err error, store backend.Backend) WorkResult {
 	out := WorkResult{Outcome: res.Outcome, Err: err, RetryAt: res.RetryAt, Store: store}
+	if res.Outcome == backend.OutcomeSucceeded {
+		out.Output = res.Output
+	}
 	if res.Job != nil {
 		out.Failed = res.Job
 		out.Panicked = res.Job.ErrorClass == panicClass

@@ -33,6 +33,9 @@ func (b *Backend) ForwardCallbacks(ctx context.Context, now time.Time) (int, err
 		if err := c.pruneOnce(now); err != nil {
 			return err
 		}
+		if err := c.expireOutputs(now); err != nil { // output.go
+			return err
+		}
 		return c.pruneErrorGroups(now)
 	})
 	return 0, wrapErr("batch janitor", err)
@@ -54,7 +57,7 @@ func (b *Backend) janitorDue(now time.Time) bool {
 				due = true
 			}
 		}
-		if b.errorGroupsDue(tx, now) {
+		if b.errorGroupsDue(tx, now) || outputsDue(tx, now) {
 			due = true
 		}
 		return nil

@@ -188,6 +188,11 @@ func (b *Backend) Complete(ctx context.Context, proc string, results []backend.R
 			if f == nil || f.Job == nil {
 				continue
 			}
+			if r.Output != nil { // output.go
+				if err := c.recordOutput(r); err != nil {
+					return err
+				}
+			}
 			writeRetry, writeDead := true, true
 			if ev := backend.EventOf(r.Outcome); ev != 0 && f.Malformed == nil && f.BatchID != "" {
 				eff, tracked, err := c.batchJobEvent(f.Job, ev, r.Job)

@@ -36,6 +36,9 @@ import (
 //	          (unix ms, big-endian), written only when later, with the job
 //	          it enqueues. Added after data model 2 without a version bump,
 //	          as errs was: a new bucket only, created by its first write.
+//	out       job output and progress records (see output.go), swept by
+//	          the janitor (ForwardCallbacks) after Limits.OutputTTL. A new
+//	          bucket only, like errs.
 //
 // Per queue (nested bucket queues/<name>):
 //

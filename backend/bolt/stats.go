@@ -22,6 +22,7 @@ func (b *Backend) Stats(ctx context.Context, now time.Time) (*backend.Stats, err
 	var perProc map[string]int
 	err := b.view(func(tx *bbolt.Tx) error {
 		perProc = inFlightByProc(tx)
+		outputStats(tx, s) // output.go
 		if meta := tx.Bucket(bucketMeta); meta != nil {
 			var g globalCounts
 			g.unmarshal(meta.Get(keyStats))

@@ -27,6 +27,8 @@ type item struct {
 	// mask is the batch transition's verdict: bit 1 allows the retry
 	// entry, bit 2 the dead entry.
 	mask byte
+	// output is the result's job output record (backend.Result.Output).
+	output *backend.JobOutput
 }
 
 // Complete acknowledges in-flight jobs: first, for batch jobs, one
@@ -39,7 +41,7 @@ func (b *Backend) Complete(ctx context.Context, proc string, results []backend.R
 		if r.Fetched == nil || r.Fetched.Job == nil {
 			return errors.New("joblot/redis: complete: result without a fetched job")
 		}
-		items = append(items, item{f: r.Fetched, outcome: r.Outcome, job: r.Job, retryAt: r.RetryAt, mask: 3})
+		items = append(items, item{f: r.Fetched, outcome: r.Outcome, job: r.Job, retryAt: r.RetryAt, mask: 3, output: r.Output})
 	}
 	return b.acknowledge(ctx, proc, items, b.now())
 }
@@ -104,6 +106,7 @@ func (b *Backend) acknowledge(ctx context.Context, proc string, items []item, no
 			idx = idx[n:]
 		}
 	}
+	calls = append(calls, b.outputCalls(items, now)...) // output.go: same round trip
 	if out.expired > 0 {
 		extra = append(extra, b.c.B().Hincrby().Key(b.keys.Stats()).Field("expired_batch_events").Increment(out.expired).Build())
 	}
@@ -111,8 +114,8 @@ func (b *Backend) acknowledge(ctx context.Context, proc string, items []item, no
 		extra = append(extra, b.c.B().Sadd().Key(b.keys.Outboxes()).Member(out.fired...).Build())
 	}
 	var errs []error
-	for _, r := range b.runMulti(ctx, b.c, calls) {
-		if err := r.Error(); err != nil {
+	for i, r := range b.runMulti(ctx, b.c, calls) {
+		if err := r.Error(); err != nil && !b.isOutputCall(calls[i]) {
 			errs = append(errs, err)
 		}
 	}

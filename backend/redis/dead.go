@@ -14,6 +14,10 @@ import (
 // across queues, dropping the oldest entries of the queue whose oldest
 // entry is oldest. Every drop is counted in its queue's dead_dropped.
 func (b *Backend) TrimDead(ctx context.Context, now time.Time) (int, error) {
+	// The same duty ends the lifetime of job outputs (output.go).
+	if _, err := b.expireOutputs(ctx, now); err != nil {
+		return 0, err
+	}
 	queues, err := b.c.Do(ctx, b.c.B().Smembers().Key(b.keys.Queues()).Build()).AsStrSlice()
 	if err != nil {
 		return 0, wrap("list queues", err)

@@ -29,19 +29,22 @@ type script struct {
 // libraries lists which shared Lua files a script includes, prepended after
 // its shebang line.
 var libraries = map[string][]string{
-	"fetch.lua":        {"wipfield.lua", "bell.lua", "limitlib.lua"},
-	"enqueue.lua":      {"bell.lua", "uniqlib.lua"},
-	"push.lua":         {"bell.lua"},
-	"periodic.lua":     {"bell.lua"},
-	"resume.lua":       {"bell.lua"},
-	"movedue.lua":      {"bell.lua"},
-	"complete.lua":     {"bell.lua", "uniqlib.lua"},
-	"retry_jobs.lua":   {"bell.lua"},
-	"delete_jobs.lua":  {"uniqlib.lua"},
-	"cancel_drop.lua":  {"uniqlib.lua"},
-	"clear_done.lua":   {"uniqlib.lua"},
-	"batch_add.lua":    {"addsrec.lua"},
-	"batch_landed.lua": {"addsrec.lua"},
+	"fetch.lua":         {"wipfield.lua", "bell.lua", "limitlib.lua"},
+	"enqueue.lua":       {"bell.lua", "uniqlib.lua"},
+	"push.lua":          {"bell.lua"},
+	"periodic.lua":      {"bell.lua"},
+	"resume.lua":        {"bell.lua"},
+	"movedue.lua":       {"bell.lua"},
+	"complete.lua":      {"bell.lua", "uniqlib.lua"},
+	"retry_jobs.lua":    {"bell.lua"},
+	"delete_jobs.lua":   {"uniqlib.lua"},
+	"cancel_drop.lua":   {"uniqlib.lua"},
+	"clear_done.lua":    {"uniqlib.lua"},
+	"batch_add.lua":     {"addsrec.lua"},
+	"batch_landed.lua":  {"addsrec.lua"},
+	"output_put.lua":    {"outputlib.lua"},
+	"output_clear.lua":  {"outputlib.lua"},
+	"output_expire.lua": {"outputlib.lua"},
 	// Global limits.
 	"limit_release.lua": {"wipfield.lua", "bell.lua", "limitlib.lua"},
 	"limit_set.lua":     {"wipfield.lua", "bell.lua", "limitlib.lua"},
@@ -93,6 +96,7 @@ type scripts struct {
 	batchErrsIndex                                                          *script
 	limitRelease, limitSet                                                  *script
 	periodic                                                                *script
+	outputPut, outputClear, outputExpire                                    *script
 }
 
 func newScripts() *scripts {
@@ -125,6 +129,9 @@ func newScripts() *scripts {
 		limitRelease:   loadScript("limit_release.lua"),
 		limitSet:       loadScript("limit_set.lua"),
 		periodic:       loadScript("periodic.lua"),
+		outputPut:      loadScript("output_put.lua"),
+		outputClear:    loadScript("output_clear.lua"),
+		outputExpire:   loadScript("output_expire.lua"),
 	}
 }
 

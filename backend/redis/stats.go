@@ -57,6 +57,8 @@ func (b *Backend) Stats(ctx context.Context, now time.Time) (*backend.Stats, err
 	}
 	globalAt := len(cmds)
 	cmds = append(cmds, b.c.B().Hget().Key(b.keys.Stats()).Field("expired_batch_events").Build())
+	outputAt := len(cmds)
+	cmds = append(cmds, b.c.B().Hgetall().Key(b.keys.OutMeta()).Build(), b.c.B().Hlen().Key(b.keys.OutData()).Build())
 	res := b.c.DoMulti(ctx, cmds...)
 	for _, r := range res {
 		if err := r.Error(); err != nil && !rueidis.IsRedisNil(err) {
@@ -147,6 +149,9 @@ func (b *Backend) Stats(ctx context.Context, now time.Time) (*backend.Stats, err
 		s.Processes = append(s.Processes, pi)
 	}
 	s.ExpiredBatchEvents = numOf(res[globalAt])
+	if err := outputStats(s, res[outputAt], res[outputAt+1]); err != nil {
+		return nil, err
+	}
 	if err := b.addLimitStats(ctx, s); err != nil {
 		return nil, err
 	}

@@ -46,7 +46,7 @@ func (c *Client) Complete(ctx context.Context, proc string, results []backend.Re
 	for i, r := range results {
 		wire[i] = &wireResult{
 			Fetched: toWireFetched(r.Fetched), Outcome: r.Outcome, Job: r.Job,
-			RetryAt: r.RetryAt, Duration: r.Duration,
+			RetryAt: r.RetryAt, Duration: r.Duration, Output: r.Output,
 		}
 	}
 	return callSplit(ctx, c, "Complete", completeParams{proc, wire}, len(wire),
@@ -237,4 +237,18 @@ func nonNil[R any](res *R, err error) (*R, error) {
 		return nil, fmt.Errorf("joblot: remote: the owner answered with no result")
 	}
 	return res, err
+}
+
+var _ backend.OutputStore = (*Client)(nil)
+
+// SetProgress implements backend.OutputStore. It fails with an error
+// wrapping errors.ErrUnsupported when the served backend keeps no output.
+func (c *Client) SetProgress(ctx context.Context, p backend.SetProgressParams) (backend.SetProgressResult, error) {
+	return call[backend.SetProgressParams, backend.SetProgressResult](ctx, c, "SetProgress", p)
+}
+
+// JobOutput implements backend.OutputStore (errors.ErrUnsupported as
+// SetProgress).
+func (c *Client) JobOutput(ctx context.Context, queue, id string) (*backend.JobOutput, error) {
+	return call[pair[string, string], *backend.JobOutput](ctx, c, "JobOutput", pair[string, string]{queue, id})
 }

@@ -21,6 +21,7 @@ import (
 func (s Server) routes(r *router) {
 	mr, isMR := r.b.(backend.MemoryReporter)
 	quieter, isQuieter := r.b.(backend.Quieter)
+	outputs, isOutputStore := r.b.(backend.OutputStore)
 
 	register(r, "Hello", func(backend.Backend, context.Context, empty) (helloResp, error) {
 		return helloResp{Protocol: protocolVersion, PID: os.Getpid(), Memory: isMR, MaxRequest: s.MaxRequestBytes}, nil
@@ -80,6 +81,18 @@ func (s Server) routes(r *router) {
 		}
 		return quieter.QuietRequested(ctx, proc)
 	})
+	register(r, "SetProgress", func(_ backend.Backend, ctx context.Context, p backend.SetProgressParams) (backend.SetProgressResult, error) {
+		if !isOutputStore {
+			return backend.SetProgressResult{}, errNoOutput
+		}
+		return outputs.SetProgress(ctx, p)
+	})
+	register(r, "JobOutput", func(_ backend.Backend, ctx context.Context, p pair[string, string]) (*backend.JobOutput, error) {
+		if !isOutputStore {
+			return nil, errNoOutput
+		}
+		return outputs.JobOutput(ctx, p.A, p.B)
+	})
 	register(r, "Memory", func(_ backend.Backend, ctx context.Context, _ empty) (backend.MemoryInfo, error) {
 		if !isMR {
 			return backend.MemoryInfo{}, fmt.Errorf("joblot: the served backend does not report memory: %w", errors.ErrUnsupported)
@@ -107,7 +120,7 @@ func complete(b backend.Backend, ctx context.Context, p completeParams) (empty, 
 		}
 		results[i] = backend.Result{
 			Fetched: fromWireFetched(r.Fetched), Outcome: r.Outcome, Job: r.Job,
-			RetryAt: r.RetryAt, Duration: r.Duration,
+			RetryAt: r.RetryAt, Duration: r.Duration, Output: r.Output,
 		}
 	}
 	return empty{}, b.Complete(ctx, p.A, results)

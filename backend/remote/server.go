@@ -39,6 +39,10 @@ const (
 	maxDrainBytes = 1 << 30
 )
 
+// errNoOutput answers the output methods when the served backend keeps no
+// job output.
+var errNoOutput = fmt.Errorf("joblot: the served backend keeps no job output: %w", errors.ErrUnsupported)
+
 // errNoQuiet answers the quiet methods when the served backend has none.
 var errNoQuiet = fmt.Errorf("joblot: the served backend cannot quiet processes: %w", errors.ErrUnsupported)
 

@@ -84,6 +84,8 @@ type wireResult struct {
 	Job      *backend.Job    `json:"job,omitempty"`
 	RetryAt  time.Time       `json:"retry_at"`
 	Duration time.Duration   `json:"duration"`
+	// Output is backend.Result.Output (absent in the common case).
+	Output *backend.JobOutput `json:"output,omitempty"`
 }
 
 // completeParams are Complete's parameters as they travel.

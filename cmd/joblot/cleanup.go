@@ -21,6 +21,7 @@ type cleanupFlags struct {
 	deadMaxJobs                               int64
 	deadMaxAge                                time.Duration
 	asJSON                                    bool
+	outputs                                   bool
 }
 
 // options turns the flags into cleanup options, refusing incoherent ones.
@@ -38,9 +39,12 @@ func (f *cleanupFlags) options() (cleanup.Options, error) {
 	if f.dead {
 		o.Targets = append(o.Targets, cleanup.DeadJobs)
 	}
+	if f.outputs {
+		o.Targets = append(o.Targets, cleanup.JobOutputs)
+	}
 	switch {
 	case len(o.Targets) == 0:
-		return o, errors.New("choose what to clean: --legacy-sidekiq-failinfo, --batches, --processes, --dead (with --dead-max-jobs and/or --dead-max-age)")
+		return o, errors.New("choose what to clean: --legacy-sidekiq-failinfo, --batches, --processes, --dead (with --dead-max-jobs and/or --dead-max-age), --job-outputs")
 	case f.rate < 0:
 		return o, fmt.Errorf("--rate must be positive, got %d", f.rate)
 	case f.deadMaxJobs < 0 || f.deadMaxAge < 0:
@@ -153,6 +157,7 @@ trims dead jobs by itself.`,
 	fs.BoolVar(&f.batches, "batches", false, "remove keys of batches that are gone or long finished")
 	fs.BoolVar(&f.processes, "processes", false, "remove info of processes that are gone")
 	fs.BoolVar(&f.dead, "dead", false, "trim dead jobs beyond --dead-max-jobs or --dead-max-age")
+	fs.BoolVar(&f.outputs, "job-outputs", false, "remove every job output and progress record ({jl:out}:*)")
 	fs.Int64Var(&f.deadMaxJobs, "dead-max-jobs", 0, "with --dead: keep at most N dead jobs per queue, the newest")
 	fs.DurationVar(&f.deadMaxAge, "dead-max-age", 0, "with --dead: remove dead jobs older than this (e.g. 720h)")
 	fs.BoolVar(&f.asJSON, "json", false, "print one JSON object")

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"time"
@@ -33,7 +34,10 @@ func newJobShowCmd(a *app) *cobra.Command {
 		Use:   "show ID --queue Q",
 		Short: "Show one job wherever it is: queued, scheduled, retry, dead or in flight",
 		Long: `Show one job of a queue wherever it is, with its state: queued,
-scheduled, retry, dead or in_flight (claimed by a running process).
+scheduled, retry, dead or in_flight (claimed by a running process), and what
+it recorded: its progress while it runs (joblot.SetProgress), its output
+once it succeeded (joblot.SetOutput). A succeeded job is deleted: it is
+shown, as succeeded, while its output is kept (a day by default).
 
 It searches the queue's jobs in flight, then its queued, scheduled, retry and
 dead jobs in turn: on a long queue this reads the whole queue.`,
@@ -44,13 +48,23 @@ dead jobs in turn: on a long queue this reads the whole queue.`,
 			}
 			return a.inspect(cmd.Context(), func(in *joblot.Inspector, _ *store) error {
 				j, set, err := in.Job(cmd.Context(), queue, args[0])
+				out, oerr := in.JobOutput(cmd.Context(), queue, args[0])
+				if oerr != nil && !errors.Is(oerr, backend.ErrNoOutput) && !errors.Is(oerr, errors.ErrUnsupported) {
+					// The job is worth showing without it (an owner process
+					// older than this CLI does not serve outputs).
+					fmt.Fprintln(a.stderr, "joblot: reading the job's output:", cellN(oerr.Error(), maxErrorRunes))
+				}
+				if errors.Is(err, backend.ErrJobNotFound) && out != nil && out.Succeeded {
+					// Deleted on success; its output tells what it did.
+					j, set, err = &backend.Job{ID: args[0], Queue: queue}, setSucceeded, nil
+				}
 				if err != nil {
 					return err
 				}
 				if asJSON {
-					return writeJSON(a.stdout, jobShowView{State: string(set), Job: viewJob(j)})
+					return writeJSON(a.stdout, jobShowView{State: string(set), Job: viewJob(j), Output: viewOutput(out)})
 				}
-				return printJob(a.stdout, set, j)
+				return printJob(a.stdout, set, j, out)
 			})
 		},
 	}
@@ -109,9 +123,38 @@ unknown, in an empty queue) is an error.`,
 	return cmd
 }
 
-// printJob prints one job's fields, one per line, every stored text
-// escaped and bounded.
-func printJob(w io.Writer, set backend.JobSet, j *backend.Job) error {
+// setSucceeded is the state `job show` gives a job deleted on success
+// whose output is kept.
+const setSucceeded backend.JobSet = "succeeded"
+
+// maxOutputRunes bounds the output printed by `job show` (--json prints
+// all of it).
+const maxOutputRunes = 1000
+
+// printOutput prints what a job recorded into t, escaped and bounded
+// like every text a job carries.
+func printOutput(t io.Writer, o *backend.JobOutput) {
+	if o == nil {
+		return
+	}
+	if o.HasProgress {
+		p := fmt.Sprintf("%d%%", o.Progress)
+		if o.Note != "" {
+			p += " " + cell(o.Note)
+		}
+		fmt.Fprintf(t, "progress\t%s\n", p)
+	}
+	if o.Output != nil {
+		fmt.Fprintf(t, "output\t%s\n", cellN(string(o.Output), maxOutputRunes))
+	}
+	if !o.UpdatedAt.IsZero() {
+		fmt.Fprintf(t, "recorded\t%s\n", fmtTime(o.UpdatedAt))
+	}
+}
+
+// printJob prints one job's fields, one per line, and what it recorded
+// (out, nil if nothing), every stored text escaped and bounded.
+func printJob(w io.Writer, set backend.JobSet, j *backend.Job, out *backend.JobOutput) error {
 	t := newTable(w)
 	line := func(name, v string) {
 		if v != "" {
@@ -126,6 +169,10 @@ func printJob(w io.Writer, set backend.JobSet, j *backend.Job) error {
 	line("job", cell(j.ID))
 	line("state", string(set))
 	line("queue", cell(j.Queue))
+	if set == setSucceeded { // deleted on success: only its output is known
+		printOutput(t, out)
+		return t.Flush()
+	}
 	line("kind", cell(j.Kind))
 	line("args", cellN(string(j.Args), maxArgsRunes))
 	fmt.Fprintf(t, "attempt\t%d (max retries %d)\n", j.Attempt, j.MaxRetries)
@@ -150,5 +197,6 @@ func printJob(w io.Writer, set backend.JobSet, j *backend.Job) error {
 		line("manual retry", "yes")
 	}
 	line("meta", metaCell(j.Meta))
+	printOutput(t, out)
 	return t.Flush()
 }

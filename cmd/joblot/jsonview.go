@@ -62,6 +62,9 @@ type statsView struct {
 	Discarded          int64         `json:"discarded"`
 	Cancelled          int64         `json:"cancelled"`
 	ExpiredBatchEvents int64         `json:"expired_batch_events"`
+	OutputRecords      int64         `json:"output_records"`
+	OutputBytes        int64         `json:"output_bytes"`
+	OutputDropped      int64         `json:"output_dropped"`
 	Days               []dayView     `json:"days"`
 	Queues             []queueView   `json:"queues"`
 	Processes          []processView `json:"processes"`
@@ -71,6 +74,7 @@ func viewStats(s *backend.Stats) statsView {
 	v := statsView{
 		Processed: s.Processed, Failed: s.Failed, DeadDropped: s.DeadDropped,
 		Discarded: s.Discarded, Cancelled: s.Cancelled, ExpiredBatchEvents: s.ExpiredBatchEvents,
+		OutputRecords: s.OutputRecords, OutputBytes: s.OutputBytes, OutputDropped: s.OutputDropped,
 		Days: []dayView{}, Queues: viewQueues(s.Queues), Processes: []processView{},
 	}
 	for _, d := range s.Days {
@@ -183,6 +187,29 @@ func viewJob(j *backend.Job) jobView {
 type jobShowView struct {
 	State string  `json:"state"`
 	Job   jobView `json:"job"`
+	// Output is what the job recorded (joblot.SetOutput, SetProgress),
+	// absent when it recorded nothing.
+	Output *outputView `json:"output,omitempty"`
+}
+
+// outputView is backend.JobOutput.
+type outputView struct {
+	Succeeded bool            `json:"succeeded"`
+	Progress  *int            `json:"progress,omitempty"`
+	Note      string          `json:"note,omitempty"`
+	Value     json.RawMessage `json:"value,omitempty"`
+	UpdatedAt *time.Time      `json:"updated_at,omitempty"`
+}
+
+func viewOutput(o *backend.JobOutput) *outputView {
+	if o == nil {
+		return nil
+	}
+	v := &outputView{Succeeded: o.Succeeded, Note: o.Note, Value: jsonArgs(o.Output), UpdatedAt: jsonTime(o.UpdatedAt)}
+	if o.HasProgress {
+		v.Progress = &o.Progress
+	}
+	return v
 }
 
 // jobCancelView is the output of `job cancel`.

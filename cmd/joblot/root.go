@@ -89,6 +89,7 @@ JOBLOT_REDIS_URL or use --redis-url-file (mode 600) instead.
 	root.PersistentPostRun = func(*cobra.Command, []string) { stopProfile() }
 	root.AddCommand(
 		newBenchCmd(a),
+		newChaosCmd(a),
 		newDemoCmd(a),
 		newBatchCmd(a),
 		newStatsCmd(a),
@@ -107,6 +108,7 @@ JOBLOT_REDIS_URL or use --redis-url-file (mode 600) instead.
 		newProcessCmd(a),
 		newHealthCmd(a),
 		newJobCmd(a),
+		newWebCmd(a),
 	)
 	return root
 }

@@ -44,6 +44,7 @@ func newStatsCmd(a *app) *cobra.Command {
 				fmt.Fprintf(t, "discarded\t%d\n", st.Discarded)
 				fmt.Fprintf(t, "cancelled\t%d\n", st.Cancelled)
 				fmt.Fprintf(t, "events on expired batches\t%d\n", st.ExpiredBatchEvents)
+				fmt.Fprintf(t, "job outputs kept\t%d (%d bytes; %d dropped by the byte cap)\n", st.OutputRecords, st.OutputBytes, st.OutputDropped)
 				if err := t.Flush(); err != nil {
 					return err
 				}

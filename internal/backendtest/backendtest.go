@@ -70,6 +70,7 @@ func groups() []group {
 		{"Unique", uniqueTests()},
 		{"Limits", limitTests()},
 		{"Periodic", periodicTests()},
+		{"Output", outputTests()},
 	}
 }
 

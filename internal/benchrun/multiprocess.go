@@ -37,6 +37,12 @@ type WorkConfig struct {
 	Logger          *slog.Logger
 	// Ran, if set, is called after each job is logged (tests use it).
 	Ran func(n int64)
+	// Server, if set, may tune the server's config before it starts (the
+	// fault harness shortens heartbeats and recovery with it).
+	Server func(*joblot.ServerConfig)
+	// StatsEvery, when > 0, appends the process's Go heap and goroutine
+	// count to Dir/stats-<pid>.log this often (the soak report reads it).
+	StatsEvery time.Duration
 }
 
 // Work runs a server whose jobs append their number to the ledger after
@@ -61,15 +67,22 @@ func Work(ctx context.Context, b backend.Backend, cfg WorkConfig) error {
 		}
 		return nil
 	}), nil)
-	srv, err := joblot.NewServer(b, joblot.ServerConfig{
+	scfg := joblot.ServerConfig{
 		Workers:         ws,
 		Queues:          map[string]int{cfg.Queue: 1},
 		Concurrency:     cfg.Concurrency,
 		ShutdownTimeout: cfg.ShutdownTimeout,
 		Logger:          cfg.Logger,
-	})
+	}
+	if cfg.Server != nil {
+		cfg.Server(&scfg)
+	}
+	srv, err := joblot.NewServer(b, scfg)
 	if err != nil {
 		return err
+	}
+	if cfg.StatsEvery > 0 {
+		go writeWorkerStats(ctx, cfg.Dir, cfg.StatsEvery)
 	}
 	if err := srv.Run(ctx); err != nil {
 		return fmt.Errorf("bench work: %w", err)

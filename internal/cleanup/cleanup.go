@@ -15,6 +15,9 @@
 //     empty hash, so an existing wip hash is never empty).
 //   - DeadJobs: jobs of "{jl:q:*}:dead" beyond a per-queue count cap or
 //     older than an age cap, oldest first, counted in the queue's stats.
+//   - JobOutputs: every job output and progress record ("{jl:out}:*",
+//     bounded by the backend's own lifetime and byte cap), for an operator
+//     who wants that memory back now.
 //
 // A key is a target's only if both its name and its Redis type are the
 // family's (and, for failinfo, its sampled entries look like Sidekiq Pro's:
@@ -60,10 +63,13 @@ const (
 	Batches         Target = "batches"
 	Processes       Target = "processes"
 	DeadJobs        Target = "dead-jobs"
+	JobOutputs      Target = "job-outputs"
 )
 
 // AllTargets lists every target.
-func AllTargets() []Target { return []Target{SidekiqFailinfo, Batches, Processes, DeadJobs} }
+func AllTargets() []Target {
+	return []Target{SidekiqFailinfo, Batches, Processes, DeadJobs, JobOutputs}
+}
 
 // Defaults for Options.
 const (
@@ -273,6 +279,8 @@ type run struct {
 	reported map[string]bool
 	// wouldGo are the finished batches a dry run would remove.
 	wouldGo map[string]bool
+	// outputsDone: the job output keys were handled (outputs.go).
+	outputsDone bool
 }
 
 func (r *run) wants(t Target) bool { return slices.Contains(r.opts.Targets, t) }
@@ -326,7 +334,7 @@ func (r *run) scan(ctx context.Context, n keyspace.Node) error {
 }
 
 func (r *run) batch(ctx context.Context, keys []string) error {
-	var failinfo, batchKeys, procKeys, wipKeys, deadKeys []string
+	var failinfo, batchKeys, procKeys, wipKeys, deadKeys, outKeys []string
 	for _, k := range keys {
 		switch {
 		case isFailinfoKey(k):
@@ -339,6 +347,8 @@ func (r *run) batch(ctx context.Context, keys []string) error {
 			wipKeys = append(wipKeys, k)
 		case r.isDeadKey(k):
 			deadKeys = append(deadKeys, k)
+		case r.isOutputKey(k):
+			outKeys = append(outKeys, k)
 		}
 	}
 	steps := []struct {
@@ -351,6 +361,7 @@ func (r *run) batch(ctx context.Context, keys []string) error {
 		{Processes, procKeys, r.procInfo},
 		{Processes, wipKeys, r.wip},
 		{DeadJobs, deadKeys, r.dead},
+		{JobOutputs, outKeys, r.outputs},
 	}
 	for _, s := range steps {
 		if len(s.keys) == 0 || !r.wants(s.t) {

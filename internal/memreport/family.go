@@ -23,6 +23,7 @@ const (
 	QueueErrors Family = "queue-errors" // {jl:q:*}:errs:* (hourly error groups)
 	Stats       Family = "stats"        // {jl:q:*}:stats, {jl:q:*}:day:*, jl:stats
 	Processes   Family = "processes"    // jl:procs, jl:proc:*
+	JobOutput   Family = "job-output"   // {jl:out}:data, :exp, :meta (job output and progress)
 	JoblotOther Family = "joblot-other" // every other jl:* / {jl:...} key
 )
 
@@ -67,6 +68,7 @@ func families(l rediskeys.Layout) []FamilyInfo {
 		{QueueErrors, q + rediskeys.SuffixErrHour + "*", false},
 		{Stats, q + rediskeys.SuffixStats + "|" + rediskeys.SuffixDay + "*, " + l.Stats(), false},
 		{Processes, l.Procs() + ", " + l.ProcPrefix() + "*", false},
+		{JobOutput, l.OutputTag() + ":*", false},
 		{JoblotOther, g + "*, {" + g + "*} (rest)", false},
 		{SidekiqQueues, "queue:*", true},
 		{SidekiqSchedule, "schedule", true},
@@ -140,6 +142,9 @@ func classifyJoblot(l rediskeys.Layout, key string) Family {
 			return BatchErrors
 		}
 		return BatchState
+	}
+	if strings.HasPrefix(key, l.OutputTag()+":") {
+		return JobOutput
 	}
 	switch {
 	case key == l.Batches():

@@ -220,6 +220,8 @@ func TestClassify(t *testing.T) {
 		{"{jl:b:01H}:bits", BatchState, ""},
 		{"jl:batches", BatchState, ""},
 		{"jl:proc:p1", Processes, ""},
+		{"{jl:out}:data", JobOutput, ""},
+		{"{jl:out}x", JoblotOther, ""},
 		{"jl:cleanup:x", JoblotOther, ""},
 		{"b-Xy3_-abc-failinfo", SidekiqBatchFailinfo, "hash"},
 		{"b-abc-jids", SidekiqBatchJids, "set"},

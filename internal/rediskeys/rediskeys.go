@@ -85,6 +85,17 @@
 //	                      (unix ms): periodic.lua writes a later one only,
 //	                      together with the job it enqueues
 //
+// Job output and progress, tag {jl:out} (one slot: the byte cap is
+// counted atomically across every queue; backend/redis/lua/output_*.lua):
+//
+//	{jl:out}:data  hash    backend.OutputMember(queue, id) -> record
+//	                       (backend.EncodeOutput: 'P' progress or 'S' final,
+//	                       then JSON)
+//	{jl:out}:exp   zset    member -> expiry (unix ms), Limits.OutputTTL
+//	                       after the record's last write
+//	{jl:out}:meta  hash    bytes (members and records of :data),
+//	                       dropped (writes refused by the byte cap)
+//
 // Per batch id, tag {jl:b:<id>}:
 //
 //	:meta    hash    counters (total, pending, failing, succeeded, dead,
@@ -323,6 +334,22 @@ func (l Layout) QLGroups(q string) string { return l.qkey(q, SuffixLGroups, "") 
 
 // QPeriodic is queue q's hash of periodic jobs' last instants.
 func (l Layout) QPeriodic(q string) string { return l.qkey(q, SuffixPeriodic, "") }
+
+// OutputTag is the hash tag of the job output keys ("{jl:out}").
+func (l Layout) OutputTag() string { return "{" + l.Prefix() + ":out}" }
+
+// OutData is the hash of job output and progress records.
+func (l Layout) OutData() string { return l.OutputTag() + ":data" }
+
+// OutExp is the expiry index of the job output records.
+func (l Layout) OutExp() string { return l.OutputTag() + ":exp" }
+
+// OutMeta holds the job output byte count and drop counter.
+func (l Layout) OutMeta() string { return l.OutputTag() + ":meta" }
+
+// OutputKeys are the job output keys, in the order the output scripts
+// take them: data, exp, meta.
+func (l Layout) OutputKeys() []string { return []string{l.OutData(), l.OutExp(), l.OutMeta()} }
 
 // BatchTag is the hash tag of batch id's keys.
 func (l Layout) BatchTag(id string) string { return l.BatchTagPrefix() + id + "}" }

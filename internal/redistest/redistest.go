@@ -26,6 +26,8 @@ type Server struct {
 	dir string
 	// exited is closed once cmd has exited (and been waited for).
 	exited chan struct{}
+	// last is the command Kill stopped, for Restart.
+	last *exec.Cmd
 }
 
 // newServer starts cmd, a redis-server meant to listen on addr, and watches

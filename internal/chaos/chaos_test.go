@@ -1,0 +1,155 @@
+package chaos
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/joblot/joblot"
+	"github.com/joblot/joblot/backend/redis"
+	"github.com/joblot/joblot/internal/benchrun"
+)
+
+const (
+	chaosRedisEnv = "JOBLOT_CHAOS_REDIS"
+	chaosDirEnv   = "JOBLOT_CHAOS_DIR"
+)
+
+// FastRecovery shortens heartbeats and recovery so a short run sees a
+// killed worker's jobs come back.
+func fastRecovery(c *joblot.ServerConfig) {
+	c.HeartbeatInterval = 200 * time.Millisecond
+	c.ProcessTTL = time.Second
+	c.RecoverInterval = 200 * time.Millisecond
+	c.PollInterval = 100 * time.Millisecond
+	c.IdleFetchInterval = 20 * time.Millisecond
+}
+
+// TestChaosWorkerProcess is not a test: it is the worker process the
+// chaos test spawns (it does nothing unless the environment says so).
+func TestChaosWorkerProcess(t *testing.T) {
+	url, dir := os.Getenv(chaosRedisEnv), os.Getenv(chaosDirEnv)
+	if url == "" {
+		t.Skip("only a worker process of TestChaosShort")
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	b, err := redis.Open(ctx, redis.Options{URL: url, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	logf, err := os.Create(filepath.Join(dir, fmt.Sprintf("worker-%d.txt", os.Getpid())))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer logf.Close()
+	log := slog.New(slog.NewTextHandler(logf, nil))
+	if err := benchrun.Work(ctx, b, benchrun.WorkConfig{Dir: dir, Concurrency: 20, Server: fastRecovery, Logger: log}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func spawnTestWorker(url, dir string) (*exec.Cmd, error) {
+	cmd := exec.Command(os.Args[0], "-test.run=^TestChaosWorkerProcess$")
+	cmd.Env = append(os.Environ(), chaosRedisEnv+"="+url, chaosDirEnv+"="+dir)
+	cmd.Stderr = os.Stderr
+	return cmd, cmd.Start()
+}
+
+// TestChaosShort is the short form of the fault harness: every fault once,
+// briefly, against three worker processes. Every job whose enqueue
+// returned nil runs (or sits in the dead set as a poison pill), except what
+// a Redis SIGKILL loses within the AOF window, and enqueues at maxmemory
+// fail with ErrStoreFull.
+func TestChaosShort(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts Redis and worker processes")
+	}
+	res, err := Run(context.Background(), Config{
+		Dir:          t.TempDir(),
+		Workers:      3,
+		Rate:         500,
+		FaultEvery:   2 * time.Second,
+		FaultLength:  time.Second,
+		BlackholeFor: 3 * time.Second,
+		RedisDown:    500 * time.Millisecond,
+		DrainTimeout: time.Minute,
+		Spawn:        spawnTestWorker,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("enqueued %d of %d, ran %d, duplicates %d, dead %d, lost %d (in the AOF window %d)",
+		res.Enqueued, res.Attempts, res.Ran, res.Duplicates, res.Dead, res.Lost, res.LostInAOFWindow)
+	for _, f := range res.Faults {
+		t.Logf("fault %-11s at %5.1fs..%5.1fs recovery %5.2fs ran during %d, enqueue errors %d (store full %d) %s",
+			f.Fault, f.StartS, f.EndS, f.RecoveryS, f.RanDuring, f.EnqueueErrors, f.StoreFull, f.Detail)
+	}
+	if res.Enqueued == 0 {
+		t.Fatal("nothing was enqueued")
+	}
+	if res.LostOutside != 0 {
+		t.Errorf("%d jobs lost outside the AOF window (sample %v)", res.LostOutside, res.LostSample)
+	}
+	if len(res.Faults) != len(AllFaults()) {
+		t.Fatalf("%d faults injected, want %d", len(res.Faults), len(AllFaults()))
+	}
+	for _, f := range res.Faults {
+		if f.Fault == FaultMaxMemory && f.StoreFull == 0 {
+			t.Errorf("no enqueue failed with ErrStoreFull at maxmemory (%d errors)", f.EnqueueErrors)
+		}
+		if f.Fault == FaultMaxMemory && f.StoreFull != f.EnqueueErrors {
+			t.Errorf("at maxmemory %d of %d failed enqueues did not say ErrStoreFull", f.EnqueueErrors-f.StoreFull, f.EnqueueErrors)
+		}
+	}
+}
+
+// TestChaosSentinelShort: worker SIGKILL and a Sentinel failover mid-run.
+// Nothing may be lost except writes the old master took within the
+// window around the failover (async replication; counted, and logged).
+func TestChaosSentinelShort(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts Redis, a replica, a sentinel and worker processes")
+	}
+	res, err := Run(context.Background(), Config{
+		Dir:          t.TempDir(),
+		Sentinel:     true,
+		Workers:      2,
+		Rate:         500,
+		Faults:       []Fault{FaultKillWorker, FaultFailover},
+		FaultEvery:   2 * time.Second,
+		DrainTimeout: time.Minute,
+		Spawn:        spawnTestWorker,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("enqueued %d of %d, ran %d, duplicates %d, dead %d, lost %d (near a failover %d)",
+		res.Enqueued, res.Attempts, res.Ran, res.Duplicates, res.Dead, res.Lost, res.LostNearFailover)
+	for _, f := range res.Faults {
+		t.Logf("fault %-11s at %5.1fs..%5.1fs recovery %5.2fs enqueue errors %d %s",
+			f.Fault, f.StartS, f.EndS, f.RecoveryS, f.EnqueueErrors, f.Detail)
+	}
+	if res.Enqueued == 0 {
+		t.Fatal("nothing was enqueued")
+	}
+	if res.LostOutside != 0 {
+		t.Errorf("%d jobs lost away from any failover (sample %v)", res.LostOutside, res.LostSample)
+	}
+	var failedOver bool
+	for _, f := range res.Faults {
+		failedOver = failedOver || (f.Fault == FaultFailover && strings.Contains(f.Detail, "->"))
+	}
+	if !failedOver {
+		t.Errorf("no failover happened: %+v", res.Faults)
+	}
+}
