@@ -142,6 +142,10 @@ func (s *Server) Start(ctx context.Context) error {
 		return errors.New("joblot: server already started")
 	}
 	s.startedAt = s.cfg.Now()
+	if err := writeLimits(ctx, s.backend, s.cfg.QueueLimits); err != nil {
+		s.started.Store(false)
+		return err
+	}
 	if err := s.heartbeater.register(ctx, s.startedAt); err != nil {
 		s.started.Store(false)
 		return err

@@ -67,6 +67,12 @@ type ServerConfig struct {
 	// (default Concurrency/10, at least 1): enough to hide a round trip,
 	// too few to hoard slow jobs.
 	Prefetch int
+	// QueueLimits sets global limits per queue (see QueueLimits). Start
+	// writes them to the store, where every server's fetch enforces them,
+	// so the latest server to start wins; a queue not listed keeps what
+	// the store holds, and a zero QueueLimits removes a queue's limits.
+	// Default nil: the store's limits stay as they are.
+	QueueLimits map[string]QueueLimits
 	// FetchChunk and AckChunk bound the jobs per round trip.
 	FetchChunk int
 	AckChunk   int
@@ -168,6 +174,9 @@ func (c ServerConfig) withDefaults() (ServerConfig, error) {
 		if w <= 0 {
 			return c, fmt.Errorf("joblot: queue %q has weight %d; weights must be positive", q, w)
 		}
+	}
+	if err := validateLimits(c.QueueLimits); err != nil {
+		return c, err
 	}
 	setDefault(&c.Concurrency, DefaultConcurrency)
 	setDefault(&c.Prefetch, max(1, c.Concurrency/10))

@@ -194,6 +194,13 @@ type Backend interface {
 	// pill counts once, however often its ack is repeated.
 	ErrorGroups(ctx context.Context, f ErrorGroupFilter, now time.Time) ([]ErrorGroupStat, error)
 
+	// SetLimits replaces one queue's global limits (see QueueLimit), or
+	// removes them (the zero QueueLimit); the latest writer wins. When they
+	// change, the jobs waiting over the old concurrency limit go back to
+	// the head of the queue to be judged again. It returns an error
+	// wrapping ErrBadLimit for a limit QueueLimit.Validate refuses.
+	SetLimits(ctx context.Context, p SetLimitsParams) (SetLimitsResult, error)
+
 	// ForwardCallbacks moves callbacks left in outboxes (by a process that
 	// crashed before forwarding) to their queues, and expires batches past
 	// their commit deadline. Returns how many callbacks it forwarded.
@@ -211,6 +218,9 @@ type Fetched struct {
 	// Malformed is non-nil when Raw could not be decoded; Job then has only
 	// Queue and ID set, the ID being MalformedJobID(Raw).
 	Malformed error
+	// Limited says the job's queue had a concurrency limit when it was
+	// fetched: the job may hold a slot that its ack must release.
+	Limited bool
 }
 
 // Outcome is what happened to an in-flight job.
@@ -463,6 +473,9 @@ type QueueStats struct {
 	// Latency is the age of the oldest job waiting in the queue.
 	Latency time.Duration
 	Paused  bool
+	// Limit is the queue's global limit and its state, nil when the queue
+	// has none.
+	Limit *LimitStats
 }
 
 // Limits are the caps a backend enforces. Zero fields take the defaults.

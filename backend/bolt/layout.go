@@ -64,6 +64,8 @@ import (
 //	u   bucket, created by the first unique job: unique locks, <lock key>
 //	    -> <expiry ms, 0 for none><job id> of the job holding it
 //	    (backend.Job.Unique)
+//	l, lh, lr, lw, lt  the queue's global limit and its state, created by
+//	    the first SetLimits (see limits.go)
 //
 // Processes and leases are not stored: the file is owned by one process,
 // so they live in memory, and Open recovers every in-flight job a previous

@@ -99,6 +99,9 @@ func (b *Backend) acknowledge(ctx context.Context, proc string, items []item, no
 		idx := byQueue[q]
 		for len(idx) > 0 {
 			n := min(len(idx), ackChunk)
+			if rel, ok := b.limitReleaseCall(proc, q, items, idx[:n]); ok {
+				calls = append(calls, rel) // before the ack deletes the in-flight entries
+			}
 			calls = append(calls, b.completeCall(proc, q, date, dayTTL, items, idx[:n], now))
 			idx = idx[n:]
 		}

@@ -209,6 +209,11 @@ func (c *Client) FindJob(ctx context.Context, queue, id string) (backend.FindJob
 	return res, err
 }
 
+// SetLimits implements backend.Backend.
+func (c *Client) SetLimits(ctx context.Context, p backend.SetLimitsParams) (backend.SetLimitsResult, error) {
+	return call[backend.SetLimitsParams, backend.SetLimitsResult](ctx, c, "SetLimits", p)
+}
+
 // PauseQueue implements backend.Backend.
 func (c *Client) PauseQueue(ctx context.Context, p backend.PauseQueueParams) (backend.PauseQueueResult, error) {
 	return call[backend.PauseQueueParams, backend.PauseQueueResult](ctx, c, "PauseQueue", p)

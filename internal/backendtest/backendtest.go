@@ -76,6 +76,7 @@ func groups() []group {
 		{"Snooze", snoozeTests()},
 		{"Cancel", cancelTests()},
 		{"Unique", uniqueTests()},
+		{"Limits", limitTests()},
 		{"Periodic", periodicTests()},
 		{"Output", outputTests()},
 		{"Throughput", throughputTests()},

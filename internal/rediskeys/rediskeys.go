@@ -74,6 +74,19 @@
 //	                      "<job id> <expiry unix ms>" of the job holding it
 //	                      (backend.Job.Unique); one hash per queue, so that
 //	                      a lock costs a field, not a key
+//	:limit        hash    the queue's global limit (backend.QueueLimit):
+//	                      conc, rate, per (ms), by (queue, kind or key);
+//	                      written by SetLimits, read by fetch.lua
+//	:lrun:<g>     set     ids of the jobs in flight holding a concurrency
+//	                      slot of limit group g (one entry per job, added
+//	                      by fetch, removed by the ack or the recovery)
+//	:lheld        hash    job id -> limit group, of every slot held, so an
+//	                      ack or a recovery finds the slot to release
+//	:lwait:<g>    list    payloads waiting over group g's concurrency
+//	                      limit; each release moves one to the queue's head
+//	:lrate:<g>    zset    "<job id>:<ms>" -> fetched (unix ms), the fetches
+//	                      of group g within the rate window; expires
+//	:lgroups      set     limit groups with a slot held or a job waiting
 //	:periodic     hash    periodic job name -> its last recorded instant
 //	                      (unix ms): periodic.lua writes a later one only,
 //	                      together with the job it enqueues
@@ -254,6 +267,12 @@ const (
 	SuffixErrHour  = "errs:" // followed by the UTC hour, ErrHourFormat
 	SuffixCancel   = "cancel"
 	SuffixUniq     = "uniq"
+	SuffixLimit    = "limit"
+	SuffixLRun     = "lrun:" // followed by the limit group (may be empty)
+	SuffixLHeld    = "lheld"
+	SuffixLWait    = "lwait:" // followed by the limit group (may be empty)
+	SuffixLRate    = "lrate:" // followed by the limit group (may be empty)
+	SuffixLGroups  = "lgroups"
 	SuffixPeriodic = "periodic"
 )
 
@@ -307,6 +326,24 @@ func (l Layout) QCancel(q string) string { return l.qkey(q, SuffixCancel, "") }
 
 // QUniq is queue q's hash of unique locks.
 func (l Layout) QUniq(q string) string { return l.qkey(q, SuffixUniq, "") }
+
+// QLimit is queue q's global limit configuration.
+func (l Layout) QLimit(q string) string { return l.qkey(q, SuffixLimit, "") }
+
+// QLRun is the set of jobs holding a slot of limit group g of queue q.
+func (l Layout) QLRun(q, g string) string { return l.qkey(q, SuffixLRun, g) }
+
+// QLHeld maps the jobs holding a slot of queue q to their limit group.
+func (l Layout) QLHeld(q string) string { return l.qkey(q, SuffixLHeld, "") }
+
+// QLWait is the list of jobs of queue q waiting over group g's limit.
+func (l Layout) QLWait(q, g string) string { return l.qkey(q, SuffixLWait, g) }
+
+// QLRate is the rate window of limit group g of queue q.
+func (l Layout) QLRate(q, g string) string { return l.qkey(q, SuffixLRate, g) }
+
+// QLGroups is the set of queue q's limit groups in use.
+func (l Layout) QLGroups(q string) string { return l.qkey(q, SuffixLGroups, "") }
 
 // QPeriodic is queue q's hash of periodic jobs' last instants.
 func (l Layout) QPeriodic(q string) string { return l.qkey(q, SuffixPeriodic, "") }
@@ -411,6 +448,17 @@ func QueueKeyType(suffix string) (string, bool) {
 		return "string", true
 	case suffix == SuffixCancel:
 		return "set", true
+	}
+	// Limit keys; a group may be empty (the whole queue's group).
+	switch {
+	case suffix == SuffixLimit, suffix == SuffixLHeld:
+		return "hash", true
+	case suffix == SuffixLGroups, strings.HasPrefix(suffix, SuffixLRun):
+		return "set", true
+	case strings.HasPrefix(suffix, SuffixLWait):
+		return "list", true
+	case strings.HasPrefix(suffix, SuffixLRate):
+		return "zset", true
 	}
 	return "", false
 }
