@@ -62,7 +62,10 @@ type ServerConfig struct {
 	Concurrency int
 	// Prefetch is how many jobs beyond free slots a process may hold
 	// (default Concurrency/10, at least 1): enough to hide a round trip,
-	// too few to hoard slow jobs.
+	// too few to hoard slow jobs. On a backend that group-commits its
+	// writes (backend.InFlightHinter: the embedded store) the default is
+	// raised so that Concurrency + Prefetch reaches the backend's hint,
+	// since there every claim and every ack waits for a shared fsync.
 	Prefetch int
 	// FetchChunk and AckChunk bound the jobs per round trip.
 	FetchChunk int
@@ -152,6 +155,23 @@ type ServerConfig struct {
 	// and judged on the server's. Loop pacing, job timeouts and measured
 	// durations stay on the wall clock. The default Client gets this clock.
 	Now func() time.Time
+}
+
+// withBackendDefaults sets the defaults that depend on the backend, before
+// withDefaults sets the rest.
+func (c ServerConfig) withBackendDefaults(b backend.Backend) ServerConfig {
+	h, ok := b.(backend.InFlightHinter)
+	if !ok || c.Prefetch != 0 {
+		return c
+	}
+	conc := c.Concurrency
+	if conc <= 0 {
+		conc = DefaultConcurrency
+	}
+	if want := h.InFlightHint() - conc; want > conc/10 {
+		c.Prefetch = want
+	}
+	return c
 }
 
 func (c ServerConfig) withDefaults() (ServerConfig, error) {
