@@ -44,6 +44,11 @@ const (
 	// DefaultMaxLingering caps the goroutines of abandoned attempts (see
 	// ServerConfig.MaxLingering).
 	DefaultMaxLingering = 100
+	// maxHintedPrefetchPerSlot caps the Prefetch a backend's in-flight
+	// hint adds, per unit of Concurrency: a prefetched job waits for a
+	// slot, so a process with few slots and slow jobs must not hold
+	// hundreds of jobs other processes could run.
+	maxHintedPrefetchPerSlot = 8
 	// DefaultCancelCacheTTL is how long the server trusts what it knows
 	// about a batch being cancelled.
 	DefaultCancelCacheTTL = time.Second
@@ -64,8 +69,9 @@ type ServerConfig struct {
 	// (default Concurrency/10, at least 1): enough to hide a round trip,
 	// too few to hoard slow jobs. On a backend that group-commits its
 	// writes (backend.InFlightHinter: the embedded store) the default is
-	// raised so that Concurrency + Prefetch reaches the backend's hint,
-	// since there every claim and every ack waits for a shared fsync.
+	// raised so that Concurrency + Prefetch reaches the backend's hint
+	// (Prefetch at most 8 × Concurrency), since there every claim and
+	// every ack waits for a shared fsync.
 	Prefetch int
 	// FetchChunk and AckChunk bound the jobs per round trip.
 	FetchChunk int
@@ -168,7 +174,7 @@ func (c ServerConfig) withBackendDefaults(b backend.Backend) ServerConfig {
 	if conc <= 0 {
 		conc = DefaultConcurrency
 	}
-	if want := h.InFlightHint() - conc; want > conc/10 {
+	if want := min(h.InFlightHint()-conc, maxHintedPrefetchPerSlot*conc); want > conc/10 {
 		c.Prefetch = want
 	}
 	return c

@@ -29,6 +29,7 @@ func TestPrefetchDefaultFollowsInFlightHint(t *testing.T) {
 	}{
 		{"hint tops up the default concurrency", hintingBackend{hint: 384}, 0, 0, 384 - DefaultConcurrency},
 		{"hint tops up a set concurrency", hintingBackend{hint: 384}, 100, 0, 284},
+		{"at most 8 per slot", hintingBackend{hint: 384}, 4, 0, 32},
 		{"user prefetch wins", hintingBackend{hint: 384}, 0, 7, 7},
 		{"hint below the usual default", hintingBackend{hint: 384}, 1000, 0, 100},
 		{"no hint", hintingBackend{}.Backend, 0, 0, DefaultConcurrency / 10},
