@@ -62,7 +62,7 @@ type Server struct {
 
 // NewServer returns a server for b. Call Start, or Run.
 func NewServer(b backend.Backend, cfg ServerConfig) (*Server, error) {
-	cfg, err := cfg.withDefaults()
+	cfg, err := cfg.withBackendDefaults(b).withDefaults()
 	if err != nil {
 		return nil, err
 	}

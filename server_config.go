@@ -47,6 +47,11 @@ const (
 	// DefaultMaxLingering caps the goroutines of abandoned attempts (see
 	// ServerConfig.MaxLingering).
 	DefaultMaxLingering = 100
+	// maxHintedPrefetchPerSlot caps the Prefetch a backend's in-flight
+	// hint adds, per unit of Concurrency: a prefetched job waits for a
+	// slot, so a process with few slots and slow jobs must not hold
+	// hundreds of jobs other processes could run.
+	maxHintedPrefetchPerSlot = 8
 	// DefaultCancelCacheTTL is how long the server trusts what it knows
 	// about a batch being cancelled.
 	DefaultCancelCacheTTL = time.Second
@@ -65,7 +70,11 @@ type ServerConfig struct {
 	Concurrency int
 	// Prefetch is how many jobs beyond free slots a process may hold
 	// (default Concurrency/10, at least 1): enough to hide a round trip,
-	// too few to hoard slow jobs.
+	// too few to hoard slow jobs. On a backend that group-commits its
+	// writes (backend.InFlightHinter: the embedded store) the default is
+	// raised so that Concurrency + Prefetch reaches the backend's hint
+	// (Prefetch at most 8 × Concurrency), since there every claim and
+	// every ack waits for a shared fsync.
 	Prefetch int
 	// QueueLimits sets global limits per queue (see QueueLimits). Start
 	// writes them to the store, where every server's fetch enforces them,
@@ -161,6 +170,23 @@ type ServerConfig struct {
 	// and judged on the server's. Loop pacing, job timeouts and measured
 	// durations stay on the wall clock. The default Client gets this clock.
 	Now func() time.Time
+}
+
+// withBackendDefaults sets the defaults that depend on the backend, before
+// withDefaults sets the rest.
+func (c ServerConfig) withBackendDefaults(b backend.Backend) ServerConfig {
+	h, ok := b.(backend.InFlightHinter)
+	if !ok || c.Prefetch != 0 {
+		return c
+	}
+	conc := c.Concurrency
+	if conc <= 0 {
+		conc = DefaultConcurrency
+	}
+	if want := min(h.InFlightHint()-conc, maxHintedPrefetchPerSlot*conc); want > conc/10 {
+		c.Prefetch = want
+	}
+	return c
 }
 
 func (c ServerConfig) withDefaults() (ServerConfig, error) {
