@@ -61,6 +61,7 @@ func groups() []group {
 		{"BatchCallbacks", callbackTests()},
 		{"BatchChildren", childTests()},
 		{"BatchSettled", settledTests()},
+		{"BatchPages", pageTests()},
 		{"BatchErrors", errorGroupTests()},
 		{"ErrorsAcross", acrossTests()},
 		{"Wait", waitTests()},

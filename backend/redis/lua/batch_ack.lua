@@ -2,7 +2,9 @@
 -- Apply job events to a batch (backend.Transition in Lua; batchstate.go is
 -- the reference) and count its failures in its error groups. One
 -- BITFIELD SET u2 per job returns the old state; an invalid move is put
--- back; counters move once per call, never below zero.
+-- back; counters move once per call, never below zero. A paged batch
+-- keeps its states in pages of m.pages jobs and drops a page once every
+-- job in it has settled (see the paged part below).
 -- ARGV: now, horizon, linger, deadage (ms), max error groups, n (jobs),
 --   the highest job index, codes (one character per job: '0' + 2*event +
 --   manual; events 1 failed, 2 succeeded, 3 died, 4 discarded, 5 cancelled,
@@ -49,12 +51,59 @@ local n, maxidx, codes = tonumber(ARGV[6]), tonumber(ARGV[7]), ARGV[8]
 local BF = 9             -- ARGV index of the first job's BITFIELD arguments
 local ERR = BF + 4 * n   -- ARGV index of the first failure's details
 
--- Set every valid index to its event's target state in one BITFIELD call.
--- An index beyond the batch's total (a job this batch does not know) is
--- left out; usually there is none and the arguments go through as given.
+-- Set every valid index to its event's target state: in one BITFIELD call
+-- on the unpaged bit string of a batch written by data model 2, or one per
+-- page of a paged batch (meta "pages": its page size). An index beyond the
+-- batch's total (a job this batch does not know) is left out; usually
+-- there is none and the arguments of an unpaged batch go through as given.
+local psize = tonumber(m.pages)
 local slot = nil -- slot[k]: job k's position in the BITFIELD reply, when filtered
 local olds = {}
-if n > 0 then
+-- Paged batches (backend.BatchPageOf, DroppedPageState and
+-- Effect.PageSettles in batchstate.go are the reference; this mirrors
+-- them): jpage[k] is job k's page; live[p] the BITFIELD arguments of a
+-- live page p; a job of a dropped page reads as S (2) and writes nothing.
+local jpage, live, porder, dropped = {}, {}, {}, {}
+if n > 0 and psize then
+  slot = {}
+  local pos = {}
+  for k = 1, n do
+    local a = BF + 4 * (k - 1)
+    local idx = tonumber(string.sub(ARGV[a + 2], 2))
+    if idx >= 0 and idx < m.total then
+      local p = math.floor(idx / psize)
+      jpage[k] = p
+      if not live[p] then live[p] = {}; porder[#porder + 1] = p end
+      local bf = live[p]
+      bf[#bf + 1] = 'SET'; bf[#bf + 1] = 'u2'; bf[#bf + 1] = '#' .. (idx % psize); bf[#bf + 1] = ARGV[a + 3]
+      pos[k] = #bf / 4
+    end
+  end
+  if #porder > 0 then
+    local q = {}
+    for _, p in ipairs(porder) do q[#q + 1] = 'GET'; q[#q + 1] = 'u1'; q[#q + 1] = p end
+    local done = redis.call('BITFIELD_RO', PDONE, unpack(q))
+    local pold = {}
+    for i, p in ipairs(porder) do
+      if done[i] == 1 then
+        dropped[p] = true
+      else
+        -- The settled count (u16 after the page's bits) is written too, so
+        -- that the page's string is made at its full size at once.
+        local bf = live[p]
+        bf[#bf + 1] = 'INCRBY'; bf[#bf + 1] = 'u16'; bf[#bf + 1] = 2 * psize; bf[#bf + 1] = 0
+        pold[p] = redis.call('BITFIELD', BITS .. ':' .. p, unpack(bf))
+      end
+    end
+    for k = 1, n do
+      local p = jpage[k]
+      if p then
+        olds[k] = dropped[p] and 2 or pold[p][pos[k]]
+        slot[k] = k
+      end
+    end
+  end
+elseif n > 0 then
   if maxidx < m.total then
     olds = redis.call('BITFIELD', BITS, unpack(ARGV, BF, ERR - 1))
   else
@@ -75,6 +124,8 @@ end
 -- cur and lastset are keyed by the BITFIELD offset argument ("#<index>"):
 -- a job may appear twice in one call.
 local cur, lastset = {}, {}
+local settle = {} -- page -> jobs settled in this call (Effect.PageSettles)
+local SETTLES = {succeeded = true, discarded = true, cancelled = true, removed = true}
 local delta = {}
 local effects = {}
 local death = false
@@ -101,7 +152,13 @@ for k = 1, n do
     if old == nil then old = olds[pos] end
     local new, dec, inc, wr, wd, fd = transition(old, ev, code % 2 == 1)
     cur[key] = new
-    lastset[key] = tonumber(ARGV[a + 3]) -- the state the caller's BITFIELD set
+    local p = jpage[k]
+    if p and dropped[p] then
+      lastset[key] = new -- nothing was written, nothing to put back
+    else
+      lastset[key] = tonumber(ARGV[a + 3]) -- the state the caller's BITFIELD set
+    end
+    if p and SETTLES[inc] then settle[p] = (settle[p] or 0) + 1 end
     if dec then delta[dec] = (delta[dec] or 0) - 1 end
     if inc then delta[inc] = (delta[inc] or 0) + 1 end
     if fd then death = true end
@@ -126,13 +183,47 @@ for k = 1, n do
 end
 
 -- Put back the moves the table refused.
-local back = {}
-for key, st in pairs(cur) do
-  if st ~= lastset[key] then
-    back[#back + 1] = 'SET'; back[#back + 1] = 'u2'; back[#back + 1] = key; back[#back + 1] = st
+local touched = {BITS}
+if psize then
+  -- Per live page: the put-backs and its settled count in one BITFIELD; a
+  -- page whose every job has settled is dropped and marked done.
+  touched = {}
+  local back = {}
+  for key, st in pairs(cur) do
+    if st ~= lastset[key] then
+      local idx = tonumber(string.sub(key, 2))
+      local p = math.floor(idx / psize)
+      back[p] = back[p] or {}
+      local bf = back[p]
+      bf[#bf + 1] = 'SET'; bf[#bf + 1] = 'u2'; bf[#bf + 1] = '#' .. (idx % psize); bf[#bf + 1] = st
+    end
   end
+  for _, p in ipairs(porder) do
+    if not dropped[p] then
+      local pk = BITS .. ':' .. p
+      local bf = back[p] or {}
+      local d = settle[p] or 0
+      if d > 0 then bf[#bf + 1] = 'INCRBY'; bf[#bf + 1] = 'u16'; bf[#bf + 1] = 2 * psize; bf[#bf + 1] = d end
+      local r = {}
+      if #bf > 0 then r = redis.call('BITFIELD', pk, unpack(bf)) end
+      if d > 0 and r[#r] >= psize then
+        redis.call('DEL', pk)
+        redis.call('SETBIT', PDONE, p, 1)
+        touched[#touched + 1] = PDONE
+      else
+        touched[#touched + 1] = pk
+      end
+    end
+  end
+else
+  local back = {}
+  for key, st in pairs(cur) do
+    if st ~= lastset[key] then
+      back[#back + 1] = 'SET'; back[#back + 1] = 'u2'; back[#back + 1] = key; back[#back + 1] = st
+    end
+  end
+  if #back > 0 then redis.call('BITFIELD', BITS, unpack(back)) end
 end
-if #back > 0 then redis.call('BITFIELD', BITS, unpack(back)) end
 
 -- Counters, summed once per call; never below zero.
 local hs = {}
@@ -154,7 +245,6 @@ if #hs > 0 then redis.call('HSET', META, unpack(hs)) end
 -- "other" (the c: of every evicted group and the failures never kept);
 -- ERRC holds fp -> c + e, to find the smallest group in O(log K). The
 -- groups' c: plus other is the number of failures counted.
-local touched = {BITS}
 if #gorder > 0 then
   touched[#touched + 1] = ERRS
   local seen = {}   -- HSET arguments: last seen of every group counted
