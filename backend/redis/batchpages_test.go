@@ -210,3 +210,64 @@ func TestBatchPagesMemory(t *testing.T) {
 		t.Errorf("paged states take %d B in %d pages, want at most 4 pages and 2.5 %% of %d B", paged, livePages, whole)
 	}
 }
+
+// A batch written by data model 2 (no "pages" meta field) keeps its
+// unpaged bit string, read and written in place: readers accept the
+// previous version during a rolling deploy, and no page key appears.
+func TestBatchAckUnpagedDataModel2(t *testing.T) {
+	ctx := context.Background()
+	b, _ := openTest(t)
+	id := "v2"
+	if err := b.CreateBatch(ctx, &backend.BatchSpec{ID: id}); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.c.Do(ctx, b.c.B().Hdel().Key(b.keys.BatchKeys(id)[0]).Field("pages").Build()).Error(); err != nil {
+		t.Fatal(err)
+	}
+	const n = backend.BatchPageSize + 3 // two pages' worth, in one string
+	jobs := make([]*backend.Job, n)
+	for i := range jobs {
+		jobs[i] = noopJob("q")
+	}
+	if err := b.AddToBatch(ctx, &backend.BatchAdd{BatchID: id, Jobs: jobs}); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.CommitBatch(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	fail := func(index int64, ev backend.BatchEvent) batchJobEvent {
+		return batchJobEvent{batch: id, index: index, event: ev, fingerprint: "fp", kind: "K", class: "E", message: "m", jobID: "j"}
+	}
+	last := int64(n - 1)
+	events := []batchJobEvent{
+		{batch: id, index: 0, event: backend.EventSucceeded},
+		fail(last, backend.EventFailed),
+		fail(0, backend.EventFailed), // stale: S stays S
+		fail(1, backend.EventDied),
+		fail(n+5, backend.EventDied), // not a job of this batch
+	}
+	out, err := b.applyBatchEvents(ctx, events, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []byte{0, 1, 0, 2, 3}; string(out.masks) != string(want) {
+		t.Errorf("masks = %v, want %v", out.masks, want)
+	}
+	st, err := b.BatchStatus(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Succeeded != 1 || st.Failing != 1 || st.Dead != 1 || st.Pending != n-3 {
+		t.Fatalf("status: %+v", st)
+	}
+	states, err := b.c.Do(ctx, b.c.B().Arbitrary("BITFIELD").Keys(b.keys.BatchKeys(id)[1]).Args("GET", "u2", "#0", "GET", "u2", "#1", "GET", "u2", "#"+strconv.FormatInt(last, 10)).Build()).AsIntSlice()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if states[0] != int64(backend.StateSucceeded) || states[1] != int64(backend.StateEnded) || states[2] != int64(backend.StateFailing) {
+		t.Errorf("unpaged states = %v, want [S X F]", states)
+	}
+	if keys := pageKeys(t, b, id); len(keys) != 0 {
+		t.Errorf("page keys %q for an unpaged batch", keys)
+	}
+}

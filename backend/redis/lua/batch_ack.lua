@@ -8,10 +8,13 @@
 -- ARGV: now, horizon, linger, deadage (ms), max error groups, n (jobs),
 --   the highest job index, codes (one character per job: '0' + 2*event +
 --   manual; events 1 failed, 2 succeeded, 3 died, 4 discarded, 5 cancelled,
---   6 removed, 7 snoozed), then the BITFIELD arguments of every job in order (SET u2
---   #<index> <target state>: built by the caller so that the common case
---   passes them straight through), then for each job with event 1 or 3, in
---   order, fingerprint, kind, class, message, job id.
+--   6 removed, 7 snoozed), the page size G the caller paged by
+--   (backend.BatchPageSize), its page runs ("<page>:<jobs>,...": the jobs
+--   come sorted by page), then per run the BITFIELD arguments of its jobs
+--   in order (SET u2 #<index mod G> <target state>) and INCRBY u16 <2G> 0
+--   (built by the caller so that the common case passes them straight
+--   through to the page), then for each job with event 1 or 3, in order,
+--   fingerprint, kind, class, message, job id.
 -- Returns {1} when the batch is gone, else {0, effects, fired...} where
 -- effects holds one character per job: '0' + (1 if a retry entry, or for
 -- a snooze the scheduled entry, may be written) + (2 if a dead entry may
@@ -48,83 +51,127 @@ local function transition(old, ev, manual)
 end
 
 local n, maxidx, codes = tonumber(ARGV[6]), tonumber(ARGV[7]), ARGV[8]
-local BF = 9             -- ARGV index of the first job's BITFIELD arguments
-local ERR = BF + 4 * n   -- ARGV index of the first failure's details
+local gsize, runs = tonumber(ARGV[9]), ARGV[10]
+local BF = 11 -- ARGV index of the first run's BITFIELD arguments
+local rpage, rlen = {}, {}
+for p, c in string.gmatch(runs, '(%d+):(%d+)') do
+  rpage[#rpage + 1] = tonumber(p)
+  rlen[#rlen + 1] = tonumber(c)
+end
+local ERR = BF + 4 * n + 4 * #rpage -- ARGV index of the first failure's details
 
--- Set every valid index to its event's target state: in one BITFIELD call
--- on the unpaged bit string of a batch written by data model 2, or one per
--- page of a paged batch (meta "pages": its page size). An index beyond the
--- batch's total (a job this batch does not know) is left out; usually
--- there is none and the arguments of an unpaged batch go through as given.
-local psize = tonumber(m.pages)
-local slot = nil -- slot[k]: job k's position in the BITFIELD reply, when filtered
-local olds = {}
--- Paged batches (backend.BatchPageOf, DroppedPageState and
+-- Units of state storage: a page of a paged batch (meta "pages": its page
+-- size, data model 3), or the one unpaged bit string of a batch written by
+-- data model 2. backend.BatchPageOf, DroppedPageState and
 -- Effect.PageSettles in batchstate.go are the reference; this mirrors
--- them): jpage[k] is job k's page; live[p] the BITFIELD arguments of a
--- live page p; a job of a dropped page reads as S (2) and writes nothing.
-local jpage, live, porder, dropped = {}, {}, {}, {}
-if n > 0 and psize then
-  slot = {}
-  local pos = {}
-  for k = 1, n do
-    local a = BF + 4 * (k - 1)
-    local idx = tonumber(string.sub(ARGV[a + 2], 2))
-    if idx >= 0 and idx < m.total then
-      local p = math.floor(idx / psize)
-      jpage[k] = p
-      if not live[p] then live[p] = {}; porder[#porder + 1] = p end
-      local bf = live[p]
-      bf[#bf + 1] = 'SET'; bf[#bf + 1] = 'u2'; bf[#bf + 1] = '#' .. (idx % psize); bf[#bf + 1] = ARGV[a + 3]
-      pos[k] = #bf / 4
+-- them. Per job k: jarg[k] its ARGV index, ju[k] its unit, jpos[k] its
+-- position in its unit's BITFIELD reply (nil: not a job of this batch, an
+-- index beyond its total), jkey[k] its offset argument in its unit.
+local psize = tonumber(m.pages)
+local units = {} -- {key =, page =, dropped =, olds =}
+local jarg, ju, jpos, jkey = {}, {}, {}, {}
+do
+  local a, k = BF, 0
+  for r = 1, #rpage do
+    for _ = 1, rlen[r] do
+      k = k + 1
+      jarg[k] = a
+      a = a + 4
     end
+    a = a + 4
   end
-  if #porder > 0 then
+end
+if n > 0 and psize == gsize then
+  local done = {}
+  if #rpage > 0 then
     local q = {}
-    for _, p in ipairs(porder) do q[#q + 1] = 'GET'; q[#q + 1] = 'u1'; q[#q + 1] = p end
-    local done = redis.call('BITFIELD_RO', PDONE, unpack(q))
-    local pold = {}
-    for i, p in ipairs(porder) do
-      if done[i] == 1 then
-        dropped[p] = true
-      else
-        -- The settled count (u16 after the page's bits) is written too, so
-        -- that the page's string is made at its full size at once.
-        local bf = live[p]
-        bf[#bf + 1] = 'INCRBY'; bf[#bf + 1] = 'u16'; bf[#bf + 1] = 2 * psize; bf[#bf + 1] = 0
-        pold[p] = redis.call('BITFIELD', BITS .. ':' .. p, unpack(bf))
+    for _, p in ipairs(rpage) do q[#q + 1] = 'GET'; q[#q + 1] = 'u1'; q[#q + 1] = p end
+    done = redis.call('BITFIELD_RO', PDONE, unpack(q))
+  end
+  local k = 0
+  for r, p in ipairs(rpage) do
+    local u = {key = BITS .. ':' .. p, page = p, dropped = done[r] == 1}
+    units[r] = u
+    local first = k + 1
+    k = k + rlen[r]
+    if u.dropped then
+      -- Every job of a dropped page reads as S and writes nothing.
+      u.olds = {}
+      for j = first, k do
+        local idx = p * psize + tonumber(string.sub(ARGV[jarg[j] + 2], 2))
+        if idx < m.total then ju[j] = r; jpos[j] = j - first + 1; jkey[j] = ARGV[jarg[j] + 2]; u.olds[j - first + 1] = 2 end
       end
-    end
-    for k = 1, n do
-      local p = jpage[k]
-      if p then
-        olds[k] = dropped[p] and 2 or pold[p][pos[k]]
-        slot[k] = k
+    elseif maxidx < m.total then
+      -- The common case: the caller's arguments go through as given; the
+      -- settled count written with them makes a new page at full size.
+      u.olds = redis.call('BITFIELD', u.key, unpack(ARGV, jarg[first], jarg[k] + 7))
+      for j = first, k do ju[j] = r; jpos[j] = j - first + 1; jkey[j] = ARGV[jarg[j] + 2] end
+    else
+      local bf = {}
+      for j = first, k do
+        local a = jarg[j]
+        local idx = p * psize + tonumber(string.sub(ARGV[a + 2], 2))
+        if idx >= 0 and idx < m.total then
+          bf[#bf + 1] = 'SET'; bf[#bf + 1] = 'u2'; bf[#bf + 1] = ARGV[a + 2]; bf[#bf + 1] = ARGV[a + 3]
+          ju[j] = r; jpos[j] = #bf / 4; jkey[j] = ARGV[a + 2]
+        end
       end
+      bf[#bf + 1] = 'INCRBY'; bf[#bf + 1] = 'u16'; bf[#bf + 1] = 2 * psize; bf[#bf + 1] = 0
+      u.olds = redis.call('BITFIELD', u.key, unpack(bf))
     end
   end
 elseif n > 0 then
-  if maxidx < m.total then
-    olds = redis.call('BITFIELD', BITS, unpack(ARGV, BF, ERR - 1))
-  else
-    slot = {}
-    local bf = {}
-    for k = 1, n do
-      local a = BF + 4 * (k - 1)
-      local idx = tonumber(string.sub(ARGV[a + 2], 2))
+  -- Unpaged (data model 2), or paged by another size than the caller's:
+  -- absolute offsets, one BITFIELD on the batch's string or per page.
+  local byunit = {}
+  local k = 0
+  for r, p in ipairs(rpage) do
+    for _ = 1, rlen[r] do
+      k = k + 1
+      local a = jarg[k]
+      local idx = p * gsize + tonumber(string.sub(ARGV[a + 2], 2))
       if idx >= 0 and idx < m.total then
-        bf[#bf + 1] = 'SET'; bf[#bf + 1] = 'u2'; bf[#bf + 1] = ARGV[a + 2]; bf[#bf + 1] = ARGV[a + 3]
-        slot[k] = #bf / 4
+        local ukey, off = BITS, '#' .. idx
+        if psize then
+          local pg = math.floor(idx / psize)
+          ukey, off = BITS .. ':' .. pg, '#' .. (idx % psize)
+        end
+        local ui = byunit[ukey]
+        if not ui then
+          ui = #units + 1
+          byunit[ukey] = ui
+          units[ui] = {key = ukey, page = psize and math.floor(idx / psize), bf = {}}
+        end
+        local bf = units[ui].bf
+        bf[#bf + 1] = 'SET'; bf[#bf + 1] = 'u2'; bf[#bf + 1] = off; bf[#bf + 1] = ARGV[a + 3]
+        ju[k] = ui; jpos[k] = #bf / 4; jkey[k] = off
       end
     end
-    if #bf > 0 then olds = redis.call('BITFIELD', BITS, unpack(bf)) end
+  end
+  local pg = {}
+  for _, u in ipairs(units) do
+    if psize then pg[#pg + 1] = 'GET'; pg[#pg + 1] = 'u1'; pg[#pg + 1] = u.page end
+  end
+  local done = {}
+  if #pg > 0 then done = redis.call('BITFIELD_RO', PDONE, unpack(pg)) end
+  for i, u in ipairs(units) do
+    if done[i] == 1 then
+      u.dropped = true
+      u.olds = {}
+      for j = 1, #u.bf / 4 do u.olds[j] = 2 end
+    else
+      if psize then u.bf[#u.bf + 1] = 'INCRBY'; u.bf[#u.bf + 1] = 'u16'; u.bf[#u.bf + 1] = 2 * psize; u.bf[#u.bf + 1] = 0 end
+      u.olds = redis.call('BITFIELD', u.key, unpack(u.bf))
+    end
+    u.bf = nil
   end
 end
 
--- cur and lastset are keyed by the BITFIELD offset argument ("#<index>"):
+-- cur and lastset are per unit, keyed by the BITFIELD offset argument:
 -- a job may appear twice in one call.
 local cur, lastset = {}, {}
-local settle = {} -- page -> jobs settled in this call (Effect.PageSettles)
+for i = 1, #units do cur[i] = {}; lastset[i] = {} end
+local settle = {} -- unit -> jobs settled in this call (Effect.PageSettles)
 local SETTLES = {succeeded = true, discarded = true, cancelled = true, removed = true}
 local delta = {}
 local effects = {}
@@ -134,31 +181,30 @@ local e = ERR
 for k = 1, n do
   local code = string.byte(codes, k) - 48
   local ev = math.floor(code / 2)
-  local a = BF + 4 * (k - 1)
+  local a = jarg[k]
   local fp, kind, class, msg, id
   if ev == 1 or ev == 3 then
     fp, kind, class, msg, id = ARGV[e], ARGV[e + 1], ARGV[e + 2], ARGV[e + 3], ARGV[e + 4]
     e = e + 5
   end
-  local pos = k
-  if slot then pos = slot[k] end
-  if not pos then
+  local ui = ju[k]
+  if not ui then
     -- Not a job this batch knows (index beyond its total): write it like a
     -- job outside any batch.
     effects[k] = '3'
   else
-    local key = ARGV[a + 2]
-    local old = cur[key]
-    if old == nil then old = olds[pos] end
+    local u = units[ui]
+    local key = jkey[k]
+    local old = cur[ui][key]
+    if old == nil then old = u.olds[jpos[k]] end
     local new, dec, inc, wr, wd, fd = transition(old, ev, code % 2 == 1)
-    cur[key] = new
-    local p = jpage[k]
-    if p and dropped[p] then
-      lastset[key] = new -- nothing was written, nothing to put back
+    cur[ui][key] = new
+    if u.dropped then
+      lastset[ui][key] = new -- nothing was written, nothing to put back
     else
-      lastset[key] = tonumber(ARGV[a + 3]) -- the state the caller's BITFIELD set
+      lastset[ui][key] = tonumber(ARGV[a + 3]) -- the state the BITFIELD set
     end
-    if p and SETTLES[inc] then settle[p] = (settle[p] or 0) + 1 end
+    if psize and SETTLES[inc] then settle[ui] = (settle[ui] or 0) + 1 end
     if dec then delta[dec] = (delta[dec] or 0) - 1 end
     if inc then delta[inc] = (delta[inc] or 0) + 1 end
     if fd then death = true end
@@ -182,47 +228,30 @@ for k = 1, n do
   end
 end
 
--- Put back the moves the table refused.
-local touched = {BITS}
-if psize then
-  -- Per live page: the put-backs and its settled count in one BITFIELD; a
-  -- page whose every job has settled is dropped and marked done.
-  touched = {}
-  local back = {}
-  for key, st in pairs(cur) do
-    if st ~= lastset[key] then
-      local idx = tonumber(string.sub(key, 2))
-      local p = math.floor(idx / psize)
-      back[p] = back[p] or {}
-      local bf = back[p]
-      bf[#bf + 1] = 'SET'; bf[#bf + 1] = 'u2'; bf[#bf + 1] = '#' .. (idx % psize); bf[#bf + 1] = st
-    end
-  end
-  for _, p in ipairs(porder) do
-    if not dropped[p] then
-      local pk = BITS .. ':' .. p
-      local bf = back[p] or {}
-      local d = settle[p] or 0
-      if d > 0 then bf[#bf + 1] = 'INCRBY'; bf[#bf + 1] = 'u16'; bf[#bf + 1] = 2 * psize; bf[#bf + 1] = d end
-      local r = {}
-      if #bf > 0 then r = redis.call('BITFIELD', pk, unpack(bf)) end
-      if d > 0 and r[#r] >= psize then
-        redis.call('DEL', pk)
-        redis.call('SETBIT', PDONE, p, 1)
-        touched[#touched + 1] = PDONE
-      else
-        touched[#touched + 1] = pk
+-- Per unit: put back the moves the table refused and, for a page, count
+-- its newly settled jobs, in one BITFIELD; a page whose every job has
+-- settled is deleted and marked done (its counts are in the counters).
+local touched = {}
+for ui, u in ipairs(units) do
+  if not u.dropped then
+    local bf = {}
+    for key, st in pairs(cur[ui]) do
+      if st ~= lastset[ui][key] then
+        bf[#bf + 1] = 'SET'; bf[#bf + 1] = 'u2'; bf[#bf + 1] = key; bf[#bf + 1] = st
       end
     end
-  end
-else
-  local back = {}
-  for key, st in pairs(cur) do
-    if st ~= lastset[key] then
-      back[#back + 1] = 'SET'; back[#back + 1] = 'u2'; back[#back + 1] = key; back[#back + 1] = st
+    local d = settle[ui] or 0
+    if d > 0 then bf[#bf + 1] = 'INCRBY'; bf[#bf + 1] = 'u16'; bf[#bf + 1] = 2 * psize; bf[#bf + 1] = d end
+    local r = {}
+    if #bf > 0 then r = redis.call('BITFIELD', u.key, unpack(bf)) end
+    if d > 0 and r[#r] >= psize then
+      redis.call('DEL', u.key)
+      redis.call('SETBIT', PDONE, u.page, 1)
+      touched[#touched + 1] = PDONE
+    else
+      touched[#touched + 1] = u.key
     end
   end
-  if #back > 0 then redis.call('BITFIELD', BITS, unpack(back)) end
 end
 
 -- Counters, summed once per call; never below zero.
