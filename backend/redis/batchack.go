@@ -116,8 +116,11 @@ func batchAckArgs(head []string, events []batchJobEvent, ks []int) []string {
 	args = append(args, itoa(int64(len(ks))), "", "", itoa(backend.BatchPageSize), "")
 	var runs []byte
 	var failures []string
-	tail := []string{"INCRBY", "u16", itoa(2 * backend.BatchPageSize), "0"}
-	run, page := 0, int64(-1)
+	// Each run ends with the write of its page's settled count, by the
+	// number of its events that settle a pending job (the script corrects
+	// it for the moves the table refuses).
+	off := itoa(2 * backend.BatchPageSize)
+	run, settles, page := 0, int64(0), int64(-1)
 	flush := func() {
 		if run > 0 {
 			if len(runs) > 0 {
@@ -126,7 +129,7 @@ func batchAckArgs(head []string, events []batchJobEvent, ks []int) []string {
 			runs = strconv.AppendInt(runs, page, 10)
 			runs = append(runs, ':')
 			runs = strconv.AppendInt(runs, int64(run), 10)
-			args = append(args, tail...)
+			args = append(args, "INCRBY", "u16", off, itoa(settles))
 		}
 	}
 	for i, k := range ks {
@@ -140,12 +143,16 @@ func batchAckArgs(head []string, events []batchJobEvent, ks []int) []string {
 		p, slot := backend.BatchPageOf(max(e.index, 0))
 		if p != page {
 			flush()
-			run, page = 0, p
+			run, settles, page = 0, 0, p
 		}
 		run++
 		// The state the event moves a pending job to; the script puts back
 		// a move the table refuses from the job's actual state.
-		target := backend.Transition(backend.StatePending, e.event, false).New
+		eff := backend.Transition(backend.StatePending, e.event, false)
+		target := eff.New
+		if eff.PageSettles() {
+			settles++
+		}
 		if e.index < 0 {
 			slot = e.index // out of the batch: the script leaves it out
 		}

@@ -11,7 +11,8 @@
 --   6 removed, 7 snoozed), the page size G the caller paged by
 --   (backend.BatchPageSize), its page runs ("<page>:<jobs>,...": the jobs
 --   come sorted by page), then per run the BITFIELD arguments of its jobs
---   in order (SET u2 #<index mod G> <target state>) and INCRBY u16 <2G> 0
+--   in order (SET u2 #<index mod G> <target state>) and INCRBY u16 <2G>
+--   <how many of them settle a pending job>
 --   (built by the caller so that the common case passes them straight
 --   through to the page), then for each job with event 1 or 3, in order,
 --   fingerprint, kind, class, message, job id.
@@ -82,28 +83,18 @@ do
   end
 end
 if n > 0 and psize == gsize then
-  local done = {}
-  if #rpage > 0 then
-    local q = {}
-    for _, p in ipairs(rpage) do q[#q + 1] = 'GET'; q[#q + 1] = 'u1'; q[#q + 1] = p end
-    done = redis.call('BITFIELD_RO', PDONE, unpack(q))
-  end
   local k = 0
   for r, p in ipairs(rpage) do
-    local u = {key = BITS .. ':' .. p, page = p, dropped = done[r] == 1}
+    local u = {key = BITS .. ':' .. p, page = p, opt = 0}
     units[r] = u
     local first = k + 1
     k = k + rlen[r]
-    if u.dropped then
-      -- Every job of a dropped page reads as S and writes nothing.
-      u.olds = {}
-      for j = first, k do
-        local idx = p * psize + tonumber(string.sub(ARGV[jarg[j] + 2], 2))
-        if idx < m.total then ju[j] = r; jpos[j] = j - first + 1; jkey[j] = ARGV[jarg[j] + 2]; u.olds[j - first + 1] = 2 end
-      end
-    elseif maxidx < m.total then
-      -- The common case: the caller's arguments go through as given; the
-      -- settled count written with them makes a new page at full size.
+    if maxidx < m.total then
+      -- The common case: the caller's arguments go through as given. The
+      -- settled count written with them (which makes a new page at its
+      -- full size) is the caller's guess, opt: the jobs whose event
+      -- settles a pending job; put right below if the table refused any.
+      u.opt = tonumber(ARGV[jarg[k] + 7])
       u.olds = redis.call('BITFIELD', u.key, unpack(ARGV, jarg[first], jarg[k] + 7))
       for j = first, k do ju[j] = r; jpos[j] = j - first + 1; jkey[j] = ARGV[jarg[j] + 2] end
     else
@@ -116,8 +107,22 @@ if n > 0 and psize == gsize then
           ju[j] = r; jpos[j] = #bf / 4; jkey[j] = ARGV[a + 2]
         end
       end
-      bf[#bf + 1] = 'INCRBY'; bf[#bf + 1] = 'u16'; bf[#bf + 1] = 2 * psize; bf[#bf + 1] = 0
-      u.olds = redis.call('BITFIELD', u.key, unpack(bf))
+      if #bf > 0 then
+        bf[#bf + 1] = 'INCRBY'; bf[#bf + 1] = 'u16'; bf[#bf + 1] = 2 * psize; bf[#bf + 1] = 0
+        u.olds = redis.call('BITFIELD', u.key, unpack(bf))
+      else
+        u.olds = {0}
+        u.dropped = true -- no job of this batch: nothing to write
+      end
+    end
+    u.count = u.olds[#u.olds]
+    -- A page with no settled job before this call may be a dropped one
+    -- (its key gone, just made again by the BITFIELD): its done bit says.
+    -- A page with settled jobs has its key, so it costs no extra call.
+    if not u.dropped and u.count == u.opt and redis.call('GETBIT', PDONE, p) == 1 then
+      redis.call('DEL', u.key)
+      u.dropped = true
+      for j = 1, #u.olds do u.olds[j] = 2 end -- every job reads as S
     end
   end
 elseif n > 0 then
@@ -162,6 +167,8 @@ elseif n > 0 then
     else
       if psize then u.bf[#u.bf + 1] = 'INCRBY'; u.bf[#u.bf + 1] = 'u16'; u.bf[#u.bf + 1] = 2 * psize; u.bf[#u.bf + 1] = 0 end
       u.olds = redis.call('BITFIELD', u.key, unpack(u.bf))
+      u.opt = 0
+      if psize then u.count = u.olds[#u.olds] end
     end
     u.bf = nil
   end
@@ -240,11 +247,13 @@ for ui, u in ipairs(units) do
         bf[#bf + 1] = 'SET'; bf[#bf + 1] = 'u2'; bf[#bf + 1] = key; bf[#bf + 1] = st
       end
     end
-    local d = settle[ui] or 0
-    if d > 0 then bf[#bf + 1] = 'INCRBY'; bf[#bf + 1] = 'u16'; bf[#bf + 1] = 2 * psize; bf[#bf + 1] = d end
-    local r = {}
-    if #bf > 0 then r = redis.call('BITFIELD', u.key, unpack(bf)) end
-    if d > 0 and r[#r] >= psize then
+    local d = (settle[ui] or 0) - u.opt
+    if d ~= 0 then bf[#bf + 1] = 'INCRBY'; bf[#bf + 1] = 'u16'; bf[#bf + 1] = 2 * psize; bf[#bf + 1] = d end
+    if #bf > 0 then
+      local r = redis.call('BITFIELD', u.key, unpack(bf))
+      if d ~= 0 then u.count = r[#r] end
+    end
+    if psize and u.count >= psize then
       redis.call('DEL', u.key)
       redis.call('SETBIT', PDONE, u.page, 1)
       touched[#touched + 1] = PDONE
