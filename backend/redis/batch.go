@@ -29,7 +29,9 @@ func (b *Backend) CreateBatch(ctx context.Context, spec *backend.BatchSpec) erro
 	if deadline.IsZero() {
 		deadline = created.Add(backend.DefaultCommitTimeout)
 	}
-	args := []string{ms(created), itoa(backend.DefaultBatchHorizon.Milliseconds()), "deadline", ms(deadline)}
+	// pages records the page size of the batch's job states (data model
+	// 3): batch_ack.lua keeps a batch without it in one unpaged bit string.
+	args := []string{ms(created), itoa(backend.DefaultBatchHorizon.Milliseconds()), "deadline", ms(deadline), "pages", itoa(backend.BatchPageSize)}
 	if spec.Description != "" {
 		args = append(args, "desc", spec.Description)
 	}

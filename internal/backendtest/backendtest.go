@@ -69,6 +69,7 @@ func groups() []group {
 		{"BatchChildren", childTests()},
 		{"BatchSettled", settledTests()},
 		{"BatchChildRelease", childReleaseTests()},
+		{"BatchPages", pageTests()},
 		{"BatchErrors", errorGroupTests()},
 		{"ErrorsAcross", acrossTests()},
 		{"Wait", waitTests()},

@@ -110,7 +110,16 @@
 //	                 cancelled_at, settled_at), desc, parent, deadline,
 //	                 expired, and the callback payloads cb:complete,
 //	                 cb:settled, cb:success, cb:death
-//	:bits    string  2 bits per job (backend.JobState) at its dense index
+//	:bits    string  2 bits per job (backend.JobState) at its dense index,
+//	                 in a batch without a "pages" meta field (written by
+//	                 data model 2, read in place until it expires)
+//	:bits:<p> string page p of a paged batch (meta "pages" = its page
+//	                 size, backend.BatchPageSize): 2 bits per job at
+//	                 index mod the size, then a u16 count of its settled
+//	                 jobs (backend.Effect.PageSettles); deleted once every
+//	                 job of the page has settled
+//	:pdone   string  bit p set once page p was dropped (its jobs read as
+//	                 backend.DroppedPageState)
 //	:errs    hash    error groups (at most backend.MaxErrorGroups): per
 //	                 fingerprint c:<fp> failures counted while the group
 //	                 was kept, e:<fp> how many more it may have had before
@@ -379,6 +388,10 @@ const (
 	SuffixAdds   = "adds"
 	SuffixErrc   = "errc"
 	SuffixKidsT  = "kidst"
+	SuffixPDone  = "pdone"
+	// SuffixPage starts the suffix of a page of a paged batch's job
+	// states, "bits:<page>" (not one of BatchKeys: pages come and go).
+	SuffixPage = SuffixBits + ":"
 )
 
 // batchKey is one key of a batch: its suffix and Redis type.
@@ -387,8 +400,8 @@ type batchKey struct{ suffix, typ string }
 // batchKeys are a batch's keys in the order every batch script gets them
 // (backend/redis/lua/batchlib.lua names them). A function, not a variable:
 // the table is the layout and nothing may change it.
-func batchKeys() [10]batchKey {
-	return [10]batchKey{
+func batchKeys() [11]batchKey {
+	return [11]batchKey{
 		{SuffixMeta, "hash"},
 		{SuffixBits, "string"},
 		{SuffixErrs, "hash"},
@@ -399,6 +412,7 @@ func batchKeys() [10]batchKey {
 		{SuffixAdds, "hash"},
 		{SuffixErrc, "zset"},
 		{SuffixKidsT, "set"},
+		{SuffixPDone, "string"},
 	}
 }
 
@@ -410,7 +424,7 @@ func (l Layout) BOutbox(id string) string { return "{" + l.Prefix() + ":b:" + id
 
 // BatchKeys are the keys of batch id that every batch script gets, in the
 // order batchlib.lua names them: meta, bits, errs, outbox, kids, kidsc,
-// kidss, adds, errc, kidst.
+// kidss, adds, errc, kidst, pdone.
 func (l Layout) BatchKeys(id string) []string {
 	t := l.BatchTag(id) + ":"
 	keys := batchKeys()
@@ -424,6 +438,9 @@ func (l Layout) BatchKeys(id string) []string {
 // BatchKeyType returns the Redis type of the batch key with suffix, or
 // false when no batch key has that suffix.
 func BatchKeyType(suffix string) (string, bool) {
+	if n, ok := strings.CutPrefix(suffix, SuffixPage); ok && n != "" && strings.Trim(n, "0123456789") == "" {
+		return "string", true
+	}
 	for _, k := range batchKeys() {
 		if k.suffix == suffix {
 			return k.typ, true
