@@ -194,11 +194,12 @@ func (s *Server) waitReady(d time.Duration) error {
 		if err == nil && pid == want {
 			// INFO is answered while the dataset (an AOF after a restart)
 			// still loads, and every other command fails with LOADING.
-			var loading string
-			if loading, err = s.Info("loading"); err == nil && loading == "0" {
-				return nil
-			}
-			if err == nil {
+			// A sentinel has no dataset and no loading field.
+			var out string
+			if out, err = s.Do("INFO"); err == nil {
+				if !strings.Contains(out, "\nloading:") || strings.Contains(out, "\nloading:0") {
+					return nil
+				}
 				err = fmt.Errorf("%s is still loading its dataset", s.Addr)
 			}
 		} else if err == nil {
