@@ -2,7 +2,7 @@
 // (enqueue, fetch, complete, schedule, recover, batches, stats) that a
 // backend implements, and the types they exchange. The root package joblot
 // is written against Backend only; backend/redis and backend/bolt implement
-// it, and internal/backendtest is the conformance suite both must pass. The
+// it, and backend/backendtest is the conformance suite both must pass. The
 // suite, not this interface, is the contract: keep storage specifics out of
 // both.
 //

@@ -5,8 +5,8 @@ import (
 	"testing"
 
 	"github.com/joblot/joblot/backend"
+	"github.com/joblot/joblot/backend/backendtest"
 	"github.com/joblot/joblot/backend/redis"
-	"github.com/joblot/joblot/internal/backendtest"
 	"github.com/joblot/joblot/internal/redistest"
 )
 

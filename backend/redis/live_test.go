@@ -5,8 +5,8 @@ import (
 	"testing"
 
 	"github.com/joblot/joblot/backend"
+	"github.com/joblot/joblot/backend/backendtest"
 	"github.com/joblot/joblot/backend/redis"
-	"github.com/joblot/joblot/internal/backendtest"
 )
 
 // openLive opens a backend on a live deployment's URL (Sentinel, Cluster),

@@ -5,8 +5,8 @@ import (
 	"testing"
 
 	"github.com/joblot/joblot/backend"
+	"github.com/joblot/joblot/backend/backendtest"
 	"github.com/joblot/joblot/backend/bolt"
-	"github.com/joblot/joblot/internal/backendtest"
 )
 
 // TestConformance runs the backend conformance suite through the socket:

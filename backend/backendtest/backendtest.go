@@ -1,7 +1,22 @@
 // Package backendtest is the conformance suite every joblot backend must
-// pass: the contract behind backend.Backend (docs/ explains it). A backend's own
-// test calls Run with a constructor for a fresh, empty store; every test runs
-// as a subtest against its own store.
+// pass: the contract behind backend.Backend (docs/data-model.md and
+// docs/batch-states.md in the joblot repository explain it). A backend's
+// own test — this repository's or a third party's — calls Run with a
+// constructor for a fresh, empty store; every test runs as a subtest
+// against its own store:
+//
+//	func TestConformance(t *testing.T) {
+//		backendtest.Run(t, func(t *testing.T, opts backendtest.Options) backend.Backend {
+//			b := openMyBackend(t, opts.Limits, opts.Now) // closed by t.Cleanup
+//			return b
+//		})
+//	}
+//
+// A backend must honour Options.Limits (and Options.Now where given); the
+// lease tests run on the backend's own clock. Optional interfaces
+// (backend.Quieter, backend.Waiter, backend.CancelListener,
+// backend.OutputStore) are tested when the backend implements them and
+// skipped otherwise.
 //
 // The suite only talks through the Backend interface. It passes explicit
 // times to the time-driven operations (MoveDue, RecoverOrphans, TrimDead,
@@ -87,7 +102,7 @@ func groups() []group {
 
 // Run runs every conformance test as subtests; newBackend returns a fresh,
 // empty backend (closed by newBackend's own t.Cleanup).
-func Run(t *testing.T, newBackend func(t *testing.T, opts Options) backend.Backend) {
+func Run(t *testing.T, newBackend NewBackendFunc) {
 	for _, g := range groups() {
 		t.Run(g.name, func(t *testing.T) {
 			for _, tc := range g.tests {
