@@ -283,6 +283,10 @@ type jobsView struct {
 	Self string
 	// Query is the filter's query string, for the bulk action links.
 	Query string
+	// Partial says the page stopped after examining Budget stored jobs:
+	// more may match beyond Next.
+	Partial bool
+	Budget  int
 }
 
 func (h *handler) jobs(w http.ResponseWriter, r *http.Request) {
@@ -293,6 +297,7 @@ func (h *handler) jobs(w http.ResponseWriter, r *http.Request) {
 	}
 	f := filterFrom(set, r.URL.Query())
 	f.Limit = h.opts.PageSize
+	f.ScanBudget = max(h.opts.CountBudget, f.Limit)
 	page, err := h.in.Page(r.Context(), f)
 	if err != nil {
 		h.fail(w, r, err)
@@ -305,7 +310,7 @@ func (h *handler) jobs(w http.ResponseWriter, r *http.Request) {
 	}
 	fv := filterValues(f)
 	v := jobsView{Set: set, Filter: f, Filtered: len(fv) > 0, Jobs: page.Jobs, Query: fv.Encode(),
-		Self: h.base + r.URL.RequestURI()}
+		Self: h.base + r.URL.RequestURI(), Partial: page.Partial, Budget: f.ScanBudget}
 	for _, q := range st.Queues {
 		if f.Queue != "" && q.Name != f.Queue {
 			continue
