@@ -175,7 +175,7 @@ func TestBrowserPages(t *testing.T) {
 	br := newBrowser(t, ts.URL+mountPath)
 	names := map[string]string{"/": "overview", "/processes": "processes", "/queues": "queues", "/jobs/queued": "queued",
 		"/jobs/scheduled": "scheduled", "/jobs/retry": "retries", "/jobs/dead": "dead", "/batches": "batches",
-		"/batch?id=" + batchID: "batch", "/errors": "errors", "/memory": "memory"}
+		"/batch?id=" + batchID: "batch", "/errors": "errors", "/limits": "limits", "/memory": "memory"}
 	for _, p := range pages {
 		br.do(t, "load "+p, chromedp.Navigate(br.base+p), chromedp.WaitReady(chromedp.CSS("main h1")))
 		if p == "/" {
