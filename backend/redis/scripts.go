@@ -90,7 +90,7 @@ type scripts struct {
 	retryJobs, deleteJobs, zpage, cancel, cancelDrop                        *script
 	batchCreate, batchChild, batchAdd, batchLanded, batchCommit             *script
 	batchAck, batchKidDone, batchCancel, batchExpire                        *script
-	batchErrsIndex                                                          *script
+	batchErrsIndex, batchRepair                                             *script
 	periodic                                                                *script
 	outputPut, outputClear, outputExpire                                    *script
 }
@@ -122,6 +122,7 @@ func newScripts() *scripts {
 		batchExpire:  loadScript("batch_expire.lua"),
 		// The data model 1 -> 2 migration's script.
 		batchErrsIndex: loadScript("batch_errs_index.lua"),
+		batchRepair:    loadScript("batch_repair.lua"),
 		periodic:       loadScript("periodic.lua"),
 		outputPut:      loadScript("output_put.lua"),
 		outputClear:    loadScript("output_clear.lua"),

@@ -42,6 +42,7 @@ func codes() []struct {
 		{"process_not_found", backend.ErrProcessNotFound},
 		{"unique_in_batch", backend.ErrUniqueInBatch},
 		{"no_output", backend.ErrNoOutput},
+		{"batch_changed", backend.ErrBatchChanged},
 		{"deadline_exceeded", context.DeadlineExceeded},
 		{"canceled", context.Canceled},
 		{"no_owner", ErrNoOwner},

@@ -62,6 +62,7 @@ func groups() []group {
 		{"BatchChildren", childTests()},
 		{"BatchSettled", settledTests()},
 		{"BatchErrors", errorGroupTests()},
+		{"BatchVerify", verifyTests()},
 		{"ErrorsAcross", acrossTests()},
 		{"Wait", waitTests()},
 		{"Meta", metaTests()},
