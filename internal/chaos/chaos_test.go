@@ -153,3 +153,64 @@ func TestChaosSentinelShort(t *testing.T) {
 		t.Errorf("no failover happened: %+v", res.Faults)
 	}
 }
+
+// TestChaosClusterShort: a Cluster (three masters, one replica each) with
+// CLUSTER FAILOVER and a killed master mid-run, a quarter of the jobs in
+// batches. Jobs may be lost only within the window around a failover;
+// every batch is verified against its jobs, and every callback a batch
+// fired ran.
+func TestChaosClusterShort(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a Redis Cluster and worker processes")
+	}
+	res, err := Run(context.Background(), Config{
+		Dir:          t.TempDir(),
+		Cluster:      true,
+		Workers:      2,
+		Rate:         400,
+		Faults:       []Fault{FaultClusterFailover, FaultKillMaster},
+		FaultEvery:   2 * time.Second,
+		BatchEvery:   4,
+		DrainTimeout: time.Minute,
+		Spawn:        spawnTestWorker,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	logBatches(t, res)
+	t.Logf("enqueued %d of %d, ran %d, duplicates %d, dead %d, lost %d (near a failover %d)",
+		res.Enqueued, res.Attempts, res.Ran, res.Duplicates, res.Dead, res.Lost, res.LostNearFailover)
+	for _, f := range res.Faults {
+		t.Logf("fault %-16s at %5.1fs..%5.1fs recovery %5.2fs enqueue errors %d %s",
+			f.Fault, f.StartS, f.EndS, f.RecoveryS, f.EnqueueErrors, f.Detail)
+	}
+	if res.Enqueued == 0 || res.Batches == 0 {
+		t.Fatalf("nothing was enqueued (%d jobs, %d batches)", res.Enqueued, res.Batches)
+	}
+	if res.LostOutside != 0 {
+		t.Errorf("%d jobs lost away from any failover (sample %v)", res.LostOutside, res.LostSample)
+	}
+	for _, f := range res.Faults {
+		if !strings.Contains(f.Detail, "->") {
+			t.Errorf("fault %s did not fail over: %s", f.Fault, f.Detail)
+		}
+	}
+	checkCallbacks(t, res)
+}
+
+// logBatches logs what the batch checks of a run found.
+func logBatches(t *testing.T, res *Result) {
+	t.Helper()
+	t.Logf("batches %d: complete %d, succeeded %d, verified clean %d, problems %d %v; callbacks fired %d, missing %d, unexpected %d, runs %d",
+		res.Batches, res.BatchesComplete, res.BatchesSucceeded, res.BatchesClean, res.BatchProblems, res.BatchProblemSample,
+		res.CallbacksFired, res.CallbacksMissing, res.CallbacksUnexpected, res.CallbackRuns)
+}
+
+// checkCallbacks fails unless every callback a batch fired ran and none
+// ran that its batch did not fire.
+func checkCallbacks(t *testing.T, res *Result) {
+	t.Helper()
+	if res.CallbacksMissing != 0 || res.CallbacksUnexpected != 0 {
+		t.Errorf("callbacks: %d fired, %d of them never ran, %d ran unfired", res.CallbacksFired, res.CallbacksMissing, res.CallbacksUnexpected)
+	}
+}
