@@ -306,8 +306,8 @@ type Result struct {
 	// before the replica had them, or after the replica's promotion and
 	// before the client followed it); they are not in LostOutside, but
 	// they are losses the docs must own.
-	LostNearFailover int64         `json:"lost_near_failover"`
-	LostSample       []int64       `json:"lost_sample,omitempty"`
+	LostNearFailover int64   `json:"lost_near_failover"`
+	LostSample       []int64 `json:"lost_sample,omitempty"`
 	// Batches counts the batches committed (BatchEvery); BatchesSucceeded
 	// those whose success fired, BatchesComplete those complete (success
 	// included); BatchesClean those VerifyBatch found in agreement with
@@ -324,13 +324,13 @@ type Result struct {
 	// callbacks that ran for an event their batch did not fire, and
 	// CallbackRuns every run (a callback may run twice when a worker is
 	// killed during it: at least once).
-	CallbacksFired      int   `json:"callbacks_fired"`
-	CallbacksMissing    int   `json:"callbacks_missing"`
-	CallbacksUnexpected int   `json:"callbacks_unexpected"`
-	CallbackRuns        int64 `json:"callback_runs"`
-	Faults           []FaultReport `json:"faults"`
-	Samples          []SoakSample  `json:"samples,omitempty"`
-	WorkerSpawns     int           `json:"worker_spawns"`
+	CallbacksFired      int           `json:"callbacks_fired"`
+	CallbacksMissing    int           `json:"callbacks_missing"`
+	CallbacksUnexpected int           `json:"callbacks_unexpected"`
+	CallbackRuns        int64         `json:"callback_runs"`
+	Faults              []FaultReport `json:"faults"`
+	Samples             []SoakSample  `json:"samples,omitempty"`
+	WorkerSpawns        int           `json:"worker_spawns"`
 }
 
 // AOFWindow is the loss window the harness allows after a Redis SIGKILL
@@ -357,10 +357,10 @@ type chaos struct {
 	sentinel  *redistest.Sentinel
 	cluster   *redistest.Cluster
 	// batches are the IDs of the batches the producer committed.
-	batches []string
-	replica   *redistest.Server
-	url       string
-	restarts  int
+	batches  []string
+	replica  *redistest.Server
+	url      string
+	restarts int
 	// enqAt[n] is when job n's enqueue returned nil (0: it did not).
 	enqAt   []int64
 	next    atomic.Int64
