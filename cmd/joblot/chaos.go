@@ -117,6 +117,9 @@ It exits 1 when a job was lost outside the AOF window.`,
 			if res.LostOutside > 0 {
 				return &exitError{code: 1, msg: fmt.Sprintf("%d enqueued jobs lost outside the AOF window", res.LostOutside)}
 			}
+			if res.BatchesLostOutside > 0 {
+				return &exitError{code: 1, msg: fmt.Sprintf("%d batches lost outside a failover or AOF window", res.BatchesLostOutside)}
+			}
 			if res.CallbacksMissing > 0 || res.CallbacksUnexpected > 0 {
 				return &exitError{code: 1, msg: fmt.Sprintf("batch callbacks: %d fired but never ran, %d ran unfired", res.CallbacksMissing, res.CallbacksUnexpected)}
 			}
@@ -192,13 +195,13 @@ func printChaos(w io.Writer, r *chaos.Result) error {
 		fmt.Fprintf(t, "lost (sample)\t%v\n", r.LostSample)
 	}
 	if r.Batches > 0 {
-		fmt.Fprintf(t, "batches\t%d: complete %d, succeeded %d, agree with their jobs %d (problems %d)\n",
-			r.Batches, r.BatchesComplete, r.BatchesSucceeded, r.BatchesClean, r.BatchProblems)
+		fmt.Fprintf(t, "batches\t%d: lost %d (outside a failover or AOF window %d), complete %d, succeeded %d, agree with their jobs %d (problems %d)\n",
+			r.Batches, r.BatchesLost, r.BatchesLostOutside, r.BatchesComplete, r.BatchesSucceeded, r.BatchesClean, r.BatchProblems)
 		for _, p := range r.BatchProblemSample {
 			fmt.Fprintf(t, "batch problem\t%s\n", cell(p))
 		}
-		fmt.Fprintf(t, "callbacks\t%d fired, %d never ran, %d ran unfired, %d runs\n",
-			r.CallbacksFired, r.CallbacksMissing, r.CallbacksUnexpected, r.CallbackRuns)
+		fmt.Fprintf(t, "callbacks\t%d fired, %d never ran, %d ran unfired, %d ran for a lost batch, %d runs\n",
+			r.CallbacksFired, r.CallbacksMissing, r.CallbacksUnexpected, r.CallbacksOfLostBatches, r.CallbackRuns)
 	}
 	if err := t.Flush(); err != nil {
 		return err

@@ -312,11 +312,16 @@ type Result struct {
 	// those whose success fired, BatchesComplete those complete (success
 	// included); BatchesClean those VerifyBatch found in agreement with
 	// their jobs, and BatchProblems the disagreements it found in the
-	// others (BatchProblemSample: a few, with their batch).
+	// others (BatchProblemSample: a few, with their batch); BatchesLost
+	// those the store no longer knows (created and committed within a
+	// window a failover or a crash lost), BatchesLostOutside those of them
+	// committed outside every such window (must be 0).
 	Batches            int      `json:"batches"`
 	BatchesComplete    int      `json:"batches_complete"`
 	BatchesSucceeded   int      `json:"batches_succeeded"`
 	BatchesClean       int      `json:"batches_clean"`
+	BatchesLost        int      `json:"batches_lost"`
+	BatchesLostOutside int      `json:"batches_lost_outside_window"`
 	BatchProblems      int      `json:"batch_problems"`
 	BatchProblemSample []string `json:"batch_problem_sample,omitempty"`
 	// CallbacksFired counts the callbacks the batches' states say fired;
@@ -324,13 +329,16 @@ type Result struct {
 	// callbacks that ran for an event their batch did not fire, and
 	// CallbackRuns every run (a callback may run twice when a worker is
 	// killed during it: at least once).
-	CallbacksFired      int           `json:"callbacks_fired"`
-	CallbacksMissing    int           `json:"callbacks_missing"`
-	CallbacksUnexpected int           `json:"callbacks_unexpected"`
-	CallbackRuns        int64         `json:"callback_runs"`
-	Faults              []FaultReport `json:"faults"`
-	Samples             []SoakSample  `json:"samples,omitempty"`
-	WorkerSpawns        int           `json:"worker_spawns"`
+	CallbacksFired      int `json:"callbacks_fired"`
+	CallbacksMissing    int `json:"callbacks_missing"`
+	CallbacksUnexpected int `json:"callbacks_unexpected"`
+	// CallbacksOfLostBatches counts callbacks that ran for a lost batch
+	// (fired on an old master before it was demoted).
+	CallbacksOfLostBatches int           `json:"callbacks_of_lost_batches"`
+	CallbackRuns           int64         `json:"callback_runs"`
+	Faults                 []FaultReport `json:"faults"`
+	Samples                []SoakSample  `json:"samples,omitempty"`
+	WorkerSpawns           int           `json:"worker_spawns"`
 }
 
 // AOFWindow is the loss window the harness allows after a Redis SIGKILL
@@ -356,8 +364,8 @@ type chaos struct {
 	failovers [][2]time.Time
 	sentinel  *redistest.Sentinel
 	cluster   *redistest.Cluster
-	// batches are the IDs of the batches the producer committed.
-	batches  []string
+	// batches are the batches the producer committed, and when.
+	batches  []committedBatch
 	replica  *redistest.Server
 	url      string
 	restarts int
@@ -1025,9 +1033,29 @@ func (c *chaos) enqueueBatch(ctx context.Context, params []joblot.EnqueueParams)
 		return err
 	}
 	c.mu.Lock()
-	c.batches = append(c.batches, b.ID())
+	c.batches = append(c.batches, committedBatch{id: b.ID(), at: time.Now()})
 	c.mu.Unlock()
 	return nil
+}
+
+// committedBatch is a batch the producer committed, and when the commit
+// returned.
+type committedBatch struct {
+	id string
+	at time.Time
+}
+
+// inLossWindow reports whether a write acknowledged at at lies in a
+// window the run may lose: near a failover, or within AOFWindow before a
+// Redis SIGKILL.
+func (c *chaos) inLossWindow(at time.Time) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if nearFailover(c.failovers, at) {
+		return true
+	}
+	gap, ok := firstAfter(c.kills, at)
+	return ok && gap <= AOFWindow
 }
 
 // callbackWait bounds the wait for the callbacks of batches that fired
@@ -1040,15 +1068,28 @@ const callbackWait = time.Minute
 // the callbacks of the batches that fired them.
 func (c *chaos) checkBatches(ctx context.Context, res *Result) error {
 	c.mu.Lock()
-	ids := slices.Clone(c.batches)
+	batches := slices.Clone(c.batches)
 	c.mu.Unlock()
-	res.Batches = len(ids)
-	if len(ids) == 0 {
+	res.Batches = len(batches)
+	if len(batches) == 0 {
 		return nil
 	}
 	fired := map[string]bool{} // "<event> <batch>" of each callback fired
-	for _, id := range ids {
+	lost := map[string]bool{}
+	for _, cb := range batches {
+		id := cb.id
 		st, err := c.b.BatchStatus(ctx, id)
+		if errors.Is(err, backend.ErrBatchNotFound) {
+			// The store lost it: all its writes were within a window a
+			// failover (the old master's last writes) or a crash lost.
+			// Its jobs may still have run, fetched from the old master.
+			res.BatchesLost++
+			lost[id] = true
+			if !c.inLossWindow(cb.at) {
+				res.BatchesLostOutside++
+			}
+			continue
+		}
 		if err != nil {
 			return fmt.Errorf("chaos: batch %s: %w", id, err)
 		}
@@ -1090,7 +1131,11 @@ func (c *chaos) checkBatches(ctx context.Context, res *Result) error {
 		if missing == 0 || time.Now().After(deadline) || ctx.Err() != nil {
 			res.CallbacksFired, res.CallbacksMissing = len(fired), missing
 			for k, n := range runs {
-				if !fired[k] {
+				_, batch, _ := strings.Cut(k, " ")
+				switch {
+				case lost[batch]:
+					res.CallbacksOfLostBatches++
+				case !fired[k]:
 					res.CallbacksUnexpected++
 				}
 				res.CallbackRuns += int64(n)
