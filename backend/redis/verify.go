@@ -28,7 +28,9 @@ const verifyPage = 1000
 func (b *Backend) VerifyBatch(ctx context.Context, p backend.VerifyBatchParams) (backend.VerifyBatchResult, error) {
 	now := b.now()
 	keys := b.keys.BatchKeys(p.ID)
-	fields := append(append([]string{}, "total", "pending", "failing", "succeeded", "dead", "discarded", "cancelled", "removed"), "committed_at")
+	// The counters in backend.Counter order ("total" first), then the
+	// commit time.
+	fields := []string{"total", "pending", "failing", "succeeded", "dead", "discarded", "cancelled", "removed", "committed_at"}
 	rs := b.c.DoMulti(ctx,
 		b.c.B().Hmget().Key(keys[0]).Field(fields...).Build(),
 		b.c.B().Get().Key(keys[1]).Build())
