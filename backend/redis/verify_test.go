@@ -89,3 +89,20 @@ func TestBatchRepairRefusesChangedBatch(t *testing.T) {
 		t.Fatalf("after a refused repair: %+v, %v; want pending 1", st, err)
 	}
 }
+
+// TestClusterBatchVerify runs the damaged-batch rows on a live 3-master
+// cluster, where a batch and its jobs are on different nodes.
+func TestClusterBatchVerify(t *testing.T) {
+	cluster := redistest.StartCluster(t, 3)
+	backendtest.RunBatchVerify(t, func(t *testing.T, opts backendtest.Options) backend.Backend {
+		if err := cluster.FlushAll(); err != nil {
+			t.Fatal(err)
+		}
+		b, err := Open(context.Background(), Options{URL: cluster.URL, Limits: opts.Limits})
+		if err != nil {
+			t.Fatalf("Open: %v", err)
+		}
+		t.Cleanup(func() { _ = b.Close() })
+		return b
+	}, corrupter{})
+}
