@@ -160,6 +160,9 @@ func (f *BatchFacts) Observe(j FoundJob) {
 type StateChange struct {
 	Index int64
 	State JobState
+	// Settles says the change settles the job for its page (PageSettles:
+	// a lost job ended as removed), so a paged store counts it.
+	Settles bool
 }
 
 // BatchRepair is the corrected state of a batch.
@@ -258,7 +261,7 @@ func PlanBatchRepair(f *BatchFacts) BatchRepair {
 			} else {
 				c[stateCounter(old)]--
 			}
-			r.Changes = append(r.Changes, StateChange{Index: i, State: next})
+			r.Changes = append(r.Changes, StateChange{Index: i, State: next, Settles: p.Kind == ProblemLostJob})
 		}
 		p.Repaired = next.String()
 		r.Problems = append(r.Problems, p)

@@ -13,7 +13,7 @@ import (
 // own fresh file.
 func TestConformance(t *testing.T) {
 	backendtest.Run(t, func(t *testing.T, opts backendtest.Options) backend.Backend {
-		b, err := bolt.Open(filepath.Join(t.TempDir(), "joblot.db"), bolt.Options{Limits: opts.Limits, NoSync: true})
+		b, err := bolt.Open(filepath.Join(t.TempDir(), "joblot.db"), bolt.Options{Limits: opts.Limits, NoSync: true, Now: opts.Now})
 		if err != nil {
 			t.Fatalf("bolt.Open: %v", err)
 		}

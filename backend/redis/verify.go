@@ -30,16 +30,9 @@ func (b *Backend) VerifyBatch(ctx context.Context, p backend.VerifyBatchParams) 
 	keys := b.keys.BatchKeys(p.ID)
 	// The counters in backend.Counter order ("total" first), then the
 	// commit time.
-	fields := []string{"total", "pending", "failing", "succeeded", "dead", "discarded", "cancelled", "removed", "committed_at"}
-	rs := b.c.DoMulti(ctx,
-		b.c.B().Hmget().Key(keys[0]).Field(fields...).Build(),
-		b.c.B().Get().Key(keys[1]).Build())
-	vals, err := rs[0].ToArray()
+	fields := []string{"total", "pending", "failing", "succeeded", "dead", "discarded", "cancelled", "removed", "committed_at", "pages"}
+	vals, err := b.c.Do(ctx, b.c.B().Hmget().Key(keys[0]).Field(fields...).Build()).ToArray()
 	if err != nil {
-		return backend.VerifyBatchResult{}, wrap("verify batch "+p.ID, err)
-	}
-	bits, err := rs[1].ToString()
-	if err != nil && !rueidis.IsRedisNil(err) {
 		return backend.VerifyBatchResult{}, wrap("verify batch "+p.ID, err)
 	}
 	if vals[0].IsNil() {
@@ -51,13 +44,13 @@ func (b *Backend) VerifyBatch(ctx context.Context, p backend.VerifyBatchParams) 
 		facts.Counters[i], _ = strconv.ParseInt(s, 10, 64)
 	}
 	facts.Committed = !vals[8].IsNil()
+	psizeStr, _ := vals[9].ToString()
+	psize, _ := strconv.ParseInt(psizeStr, 10, 64)
 	total := max(facts.Counters[0], 0)
 	facts.States = make([]backend.JobState, total)
-	for i := range facts.States {
-		// BITFIELD u2 at #i: bits 2i, 2i+1, most significant first.
-		if by := i / 4; by < len(bits) {
-			facts.States[i] = backend.JobState(bits[by]>>(6-2*(i%4))) & 3
-		}
+	snap, err := b.readStates(ctx, keys, total, psize, facts.States)
+	if err != nil {
+		return backend.VerifyBatchResult{}, wrap("verify batch "+p.ID, err)
 	}
 	if err := b.scanBatchJobs(ctx, p.ID, &facts); err != nil {
 		return backend.VerifyBatchResult{}, err
@@ -76,7 +69,7 @@ func (b *Backend) VerifyBatch(ctx context.Context, p backend.VerifyBatchParams) 
 	if !p.Repair || !plan.Dirty(facts.Counters) && !plan.Death {
 		return res, nil
 	}
-	sum := sha1.Sum([]byte(bits))
+	sum := sha1.Sum(snap)
 	args := append([]string{ms(now)}, b.ttlArgs()...)
 	args = append(args, hex.EncodeToString(sum[:]))
 	for _, c := range facts.Counters {
@@ -91,7 +84,11 @@ func (b *Backend) VerifyBatch(ctx context.Context, p backend.VerifyBatchParams) 
 		args = append(args, itoa(c))
 	}
 	for _, ch := range plan.Changes {
-		args = append(args, itoa(ch.Index), itoa(int64(ch.State)))
+		settles := "0"
+		if ch.Settles {
+			settles = "1"
+		}
+		args = append(args, itoa(ch.Index), itoa(int64(ch.State)), settles)
 	}
 	status, fired, err := firedReply(b.run(ctx, b.c, call{s: b.s.batchRepair, keys: keys, args: args}))
 	if err != nil {
@@ -108,6 +105,65 @@ func (b *Backend) VerifyBatch(ctx context.Context, p backend.VerifyBatchParams) 
 		res.Fired = append(res.Fired, backend.CallbackEvent(f))
 	}
 	return res, b.forwardFired(ctx, p.ID, fired, now)
+}
+
+// readStates reads the 2-bit states of a batch's jobs into states and
+// returns the snapshot batch_repair.lua compares: the bit string of an
+// unpaged batch; for a paged one (psize > 0) every page's
+// "<length>:<bytes>", then the pdone string's. A dropped page's jobs read
+// as backend.DroppedPageState, a missing page's as pending.
+func (b *Backend) readStates(ctx context.Context, keys []string, total, psize int64, states []backend.JobState) ([]byte, error) {
+	get := func(key string) rueidis.Completed { return b.c.B().Get().Key(key).Build() }
+	str := func(r rueidis.RedisResult) (string, error) {
+		v, err := r.ToString()
+		if rueidis.IsRedisNil(err) {
+			return "", nil
+		}
+		return v, err
+	}
+	state := func(s string, slot int64) backend.JobState {
+		// BITFIELD u2 at #slot: bits 2*slot, 2*slot+1, most significant first.
+		if by := slot / 4; by < int64(len(s)) {
+			return backend.JobState(s[by]>>(6-2*(slot%4))) & 3
+		}
+		return backend.StatePending
+	}
+	if psize <= 0 {
+		bits, err := str(b.c.Do(ctx, get(keys[1])))
+		for i := range states {
+			states[i] = state(bits, int64(i))
+		}
+		return []byte(bits), err
+	}
+	npages := (total + psize - 1) / psize
+	cmds := make(rueidis.Commands, 0, npages+1)
+	for p := range npages {
+		cmds = append(cmds, get(keys[1]+":"+strconv.FormatInt(p, 10)))
+	}
+	cmds = append(cmds, get(keys[10]))
+	rs := b.c.DoMulti(ctx, cmds...)
+	done, err := str(rs[npages])
+	if err != nil {
+		return nil, err
+	}
+	var snap []byte
+	for p := range npages {
+		page, err := str(rs[p])
+		if err != nil {
+			return nil, err
+		}
+		snap = append(append(strconv.AppendInt(snap, int64(len(page)), 10), ':'), page...)
+		dropped := p/8 < int64(len(done)) && done[p/8]&(0x80>>(p%8)) != 0
+		for slot := int64(0); slot < psize && p*psize+slot < total; slot++ {
+			if dropped {
+				states[p*psize+slot] = backend.DroppedPageState
+			} else {
+				states[p*psize+slot] = state(page, slot)
+			}
+		}
+	}
+	snap = append(append(strconv.AppendInt(snap, int64(len(done)), 10), ':'), done...)
+	return snap, nil
 }
 
 // scanBatchJobs records in facts every job of batch id found in a queue, a

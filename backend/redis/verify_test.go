@@ -39,8 +39,13 @@ func (corrupter) AddCounter(t *testing.T, bb backend.Backend, id string, k backe
 
 func (corrupter) SetState(t *testing.T, bb backend.Backend, id string, idx int64, s backend.JobState) {
 	b := bb.(*Backend)
-	bits := b.keys.BatchKeys(id)[1]
-	if err := b.c.Do(context.Background(), b.c.B().Arbitrary("BITFIELD").Keys(bits).Args("SET", "u2", "#"+itoa(idx), itoa(int64(s))).Build()).Error(); err != nil {
+	ctx := context.Background()
+	bits, slot := b.keys.BatchKeys(id)[1], idx
+	// A paged batch keeps index idx in page idx/size at idx mod size.
+	if size, err := b.c.Do(ctx, b.c.B().Hget().Key(b.keys.BMeta(id)).Field("pages").Build()).AsInt64(); err == nil && size > 0 {
+		bits, slot = bits+":"+itoa(idx/size), idx%size
+	}
+	if err := b.c.Do(ctx, b.c.B().Arbitrary("BITFIELD").Keys(bits).Args("SET", "u2", "#"+itoa(slot), itoa(int64(s))).Build()).Error(); err != nil {
 		t.Fatalf("BITFIELD SET: %v", err)
 	}
 }

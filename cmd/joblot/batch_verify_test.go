@@ -68,7 +68,8 @@ func TestBatchVerifyCommand(t *testing.T) {
 			// The death's batch write lost: job back at P, counters back.
 			keys, _ := rediskeys.New("")
 			for _, cmd := range [][]string{
-				{"BITFIELD", keys.BatchKeys(id)[1], "SET", "u2", "#" + strconv.FormatInt(f.Job.BatchIndex, 10), "0"},
+				// A paged batch (pages of backend.BatchPageSize jobs): the job is on page 0.
+				{"BITFIELD", keys.BatchKeys(id)[1] + ":0", "SET", "u2", "#" + strconv.FormatInt(f.Job.BatchIndex, 10), "0"},
 				{"HINCRBY", keys.BMeta(id), "dead", "-1"},
 				{"HINCRBY", keys.BMeta(id), "pending", "1"},
 			} {

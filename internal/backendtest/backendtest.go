@@ -11,6 +11,7 @@ package backendtest
 
 import (
 	"testing"
+	"time"
 
 	"github.com/joblot/joblot/backend"
 )
@@ -19,6 +20,9 @@ import (
 type Options struct {
 	// Limits are the caps the backend must enforce (zero fields: defaults).
 	Limits backend.Limits
+	// Now, when set, is the backend's clock (its Options.Now): the tests
+	// that need one move it themselves. Nil: the wall clock.
+	Now func() time.Time
 }
 
 // NewBackendFunc returns a fresh, empty backend for one test, closed by the
@@ -30,7 +34,10 @@ type test struct {
 	name string
 	// opts are the options its backend is opened with.
 	opts Options
-	run  func(h *harness)
+	// clock gives the test's backend a clock of its own (harness.clock),
+	// starting at clockStart.
+	clock bool
+	run   func(h *harness)
 }
 
 // group is a set of tests on one concept.
@@ -61,6 +68,8 @@ func groups() []group {
 		{"BatchCallbacks", callbackTests()},
 		{"BatchChildren", childTests()},
 		{"BatchSettled", settledTests()},
+		{"BatchChildRelease", childReleaseTests()},
+		{"BatchPages", pageTests()},
 		{"BatchErrors", errorGroupTests()},
 		{"BatchVerify", verifyTests()},
 		{"ErrorsAcross", acrossTests()},
@@ -69,8 +78,11 @@ func groups() []group {
 		{"Snooze", snoozeTests()},
 		{"Cancel", cancelTests()},
 		{"Unique", uniqueTests()},
+		{"Limits", limitTests()},
 		{"Periodic", periodicTests()},
 		{"Output", outputTests()},
+		{"Throughput", throughputTests()},
+		{"ScanBudget", scanBudgetTests()},
 	}
 }
 
@@ -81,8 +93,15 @@ func Run(t *testing.T, newBackend func(t *testing.T, opts Options) backend.Backe
 		t.Run(g.name, func(t *testing.T) {
 			for _, tc := range g.tests {
 				t.Run(tc.name, func(t *testing.T) {
-					b := newBackend(t, tc.opts)
-					tc.run(newHarness(t, b))
+					opts := tc.opts
+					var clk *testClock
+					if tc.clock {
+						clk = &testClock{t: clockStart}
+						opts.Now = clk.Now
+					}
+					h := newHarness(t, newBackend(t, opts))
+					h.clock = clk
+					tc.run(h)
 				})
 			}
 		})
