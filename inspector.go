@@ -186,6 +186,13 @@ func (i *Inspector) DeleteBatch(ctx context.Context, id string) error {
 	return i.backend.DeleteBatch(ctx, id)
 }
 
+// VerifyBatch recounts a batch from where its jobs are and from its state,
+// reports every disagreement and, with p.Repair, repairs it
+// (backend.PlanBatchRepair says how).
+func (i *Inspector) VerifyBatch(ctx context.Context, p backend.VerifyBatchParams) (backend.VerifyBatchResult, error) {
+	return i.backend.VerifyBatch(ctx, p)
+}
+
 // pages streams the pages of a listing.
 func (i *Inspector) pages(ctx context.Context, f backend.JobFilter) iter.Seq2[*backend.JobPage, error] {
 	return func(yield func(*backend.JobPage, error) bool) {

@@ -186,6 +186,12 @@ type Backend interface {
 	// nothing and are counted in Stats.ExpiredBatchEvents. Its parent, if
 	// any, stops waiting for it and lists it no more.
 	DeleteBatch(ctx context.Context, id string) error
+	// VerifyBatch recounts a batch from where its jobs are and from its
+	// bits and counters, and reports every disagreement; with p.Repair it
+	// writes the state PlanBatchRepair computes and fires the callbacks
+	// that makes due, or returns ErrBatchChanged if the batch moved
+	// meanwhile. It reads every job of the store: an operator's tool.
+	VerifyBatch(ctx context.Context, p VerifyBatchParams) (VerifyBatchResult, error)
 	// ErrorGroups returns the error groups of every queue (or of f.Queue)
 	// over the hourly buckets a query at now covers (see ErrorHours and
 	// ErrorGroupFilter), most frequent first, each queue's failures beyond

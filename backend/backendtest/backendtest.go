@@ -86,6 +86,7 @@ func groups() []group {
 		{"BatchChildRelease", childReleaseTests()},
 		{"BatchPages", pageTests()},
 		{"BatchErrors", errorGroupTests()},
+		{"BatchVerify", verifyTests()},
 		{"ErrorsAcross", acrossTests()},
 		{"Wait", waitTests()},
 		{"Meta", metaTests()},

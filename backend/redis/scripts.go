@@ -93,7 +93,7 @@ type scripts struct {
 	retryJobs, deleteJobs, zpage, cancel, cancelDrop                        *script
 	batchCreate, batchChild, batchAdd, batchLanded, batchCommit             *script
 	batchAck, batchKidDone, batchKidGone, batchCancel, batchExpire          *script
-	batchErrsIndex                                                          *script
+	batchErrsIndex, batchRepair                                             *script
 	limitRelease, limitSet                                                  *script
 	periodic                                                                *script
 	outputPut, outputClear, outputExpire                                    *script
@@ -127,6 +127,7 @@ func newScripts() *scripts {
 		batchExpire:  loadScript("batch_expire.lua"),
 		// The data model 1 -> 2 migration's script.
 		batchErrsIndex: loadScript("batch_errs_index.lua"),
+		batchRepair:    loadScript("batch_repair.lua"),
 		limitRelease:   loadScript("limit_release.lua"),
 		limitSet:       loadScript("limit_set.lua"),
 		periodic:       loadScript("periodic.lua"),

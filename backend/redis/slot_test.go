@@ -190,13 +190,25 @@ func scriptKeysShareOneSlot(t *testing.T, prefix string) {
 	}
 	must(b.DeleteBatch(ctx, "child")) // releases it from its parent
 
+	// A batch repair (batch_repair.lua): a counter moved behind its back.
+	if err := b.CreateBatch(ctx, &backend.BatchSpec{ID: "slot-verify", CreatedAt: now}); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.AddToBatch(ctx, &backend.BatchAdd{BatchID: "slot-verify", Jobs: []*backend.Job{newJob("a")}}); err != nil {
+		t.Fatal(err)
+	}
+	must(b.c.Do(ctx, b.c.B().Hincrby().Key(b.keys.BMeta("slot-verify")).Field("succeeded").Increment(1).Build()).Error())
+	if res, err := b.VerifyBatch(ctx, backend.VerifyBatchParams{ID: "slot-verify", Repair: true}); err != nil || !res.Repaired {
+		t.Fatalf("VerifyBatch repair: %+v, %v", res, err)
+	}
+
 	if len(bad) > 0 {
 		t.Fatalf("script calls spanning slots:\n%s", strings.Join(bad, "\n"))
 	}
 	var missing []string
 	for _, s := range []*script{b.s.enqueue, b.s.push, b.s.resume, b.s.fetch, b.s.complete, b.s.moveDue, b.s.trim, b.s.lease, b.s.heartbeat,
 		b.s.retryJobs, b.s.deleteJobs, b.s.batchCreate, b.s.batchChild, b.s.batchAdd, b.s.batchLanded, b.s.batchCommit,
-		b.s.batchAck, b.s.batchKidDone, b.s.batchKidGone, b.s.batchCancel, b.s.batchExpire} {
+		b.s.batchAck, b.s.batchKidDone, b.s.batchKidGone, b.s.batchCancel, b.s.batchExpire, b.s.batchRepair} {
 		if used[s.name] == 0 {
 			missing = append(missing, s.name)
 		}

@@ -43,6 +43,7 @@ func codes() []struct {
 		{"unique_in_batch", backend.ErrUniqueInBatch},
 		{"bad_limit", backend.ErrBadLimit},
 		{"no_output", backend.ErrNoOutput},
+		{"batch_changed", backend.ErrBatchChanged},
 		{"deadline_exceeded", context.DeadlineExceeded},
 		{"canceled", context.Canceled},
 		{"no_owner", ErrNoOwner},

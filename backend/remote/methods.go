@@ -224,6 +224,11 @@ func (c *Client) ClearQueue(ctx context.Context, queue string) (int, error) {
 	return call[string, int](ctx, c, "ClearQueue", queue)
 }
 
+// VerifyBatch implements backend.Backend.
+func (c *Client) VerifyBatch(ctx context.Context, p backend.VerifyBatchParams) (backend.VerifyBatchResult, error) {
+	return call[backend.VerifyBatchParams, backend.VerifyBatchResult](ctx, c, "VerifyBatch", p)
+}
+
 // DeleteBatch implements backend.Backend.
 func (c *Client) DeleteBatch(ctx context.Context, id string) error {
 	_, err := call[string, empty](ctx, c, "DeleteBatch", id)

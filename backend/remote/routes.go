@@ -69,6 +69,7 @@ func (s Server) routes(r *router) {
 	register(r, "CancelBatch", errOnly(backend.Backend.CancelBatch))
 	register(r, "BatchesCancelled", backend.Backend.BatchesCancelled)
 	register(r, "DeleteBatch", errOnly(backend.Backend.DeleteBatch))
+	register(r, "VerifyBatch", backend.Backend.VerifyBatch)
 	register(r, "ForwardCallbacks", backend.Backend.ForwardCallbacks)
 	register(r, "RequestQuiet", func(_ backend.Backend, ctx context.Context, proc string) (empty, error) {
 		if !isQuieter {

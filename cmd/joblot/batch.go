@@ -9,11 +9,12 @@ import (
 func newBatchCmd(a *app) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "batch",
-		Short: "List, show, cancel and delete batches",
+		Short: "List, show, verify, cancel and delete batches",
 	}
 	cmd.AddCommand(
 		newBatchListCmd(a),
 		newBatchShowCmd(a),
+		newBatchVerifyCmd(a),
 		newBatchActCmd(a, batchAction{
 			use:   "cancel ID",
 			short: "Cancel a batch: its remaining jobs are skipped, complete fires, success does not",

@@ -43,6 +43,16 @@ fault of --faults:
   half-open    every worker connection silent for ever, no FIN, no RST
   maxmemory    maxmemory below used memory for --fault-length
   failover     (--sentinel only) SENTINEL FAILOVER once the replica is in sync
+  cluster-failover  (--cluster only) CLUSTER FAILOVER on a random master's
+               replica once it is in sync
+  kill-master  (--cluster only) SIGKILL a random master; its replica takes
+               over after the node timeout (2 s), the old master restarts
+               from its AOF as a replica
+
+With --batch-every N every N-th producer tick (20 a second) enqueues its
+jobs as one batch with complete and success callbacks; at the end every
+batch is checked against its jobs (as joblot batch verify does) and every
+callback a batch fired must have run.
 
 A ledger outside Redis (one append-only log per worker) records every run;
 at the end chaos counts enqueued jobs (enqueue returned nil) that never ran
@@ -58,6 +68,9 @@ It exits 1 when a job was lost outside the AOF window.`,
 			cfg.Faults = chaos.AllFaults()
 			if cfg.Sentinel {
 				cfg.Faults = chaos.SentinelFaults()
+			}
+			if cfg.Cluster {
+				cfg.Faults = chaos.ClusterFaults()
 			}
 			if faults != "" {
 				cfg.Faults = nil
@@ -104,6 +117,12 @@ It exits 1 when a job was lost outside the AOF window.`,
 			if res.LostOutside > 0 {
 				return &exitError{code: 1, msg: fmt.Sprintf("%d enqueued jobs lost outside the AOF window", res.LostOutside)}
 			}
+			if res.BatchesLostOutside > 0 {
+				return &exitError{code: 1, msg: fmt.Sprintf("%d batches lost outside a failover or AOF window", res.BatchesLostOutside)}
+			}
+			if res.CallbacksMissing > 0 || res.CallbacksUnexpected > 0 {
+				return &exitError{code: 1, msg: fmt.Sprintf("batch callbacks: %d fired but never ran, %d ran unfired", res.CallbacksMissing, res.CallbacksUnexpected)}
+			}
 			return nil
 		},
 	}
@@ -121,6 +140,8 @@ It exits 1 when a job was lost outside the AOF window.`,
 	f.DurationVar(&cfg.DrainTimeout, "drain-timeout", chaos.DefaultDrainTimeout, "how long to wait for the last jobs after the producer stopped")
 	f.DurationVar(&cfg.SampleEvery, "sample-every", 0, "record heap, goroutines and Redis used_memory this often (the soak report; 0: off)")
 	f.BoolVar(&cfg.Sentinel, "sentinel", false, "run a master, a replica and a sentinel; faults: kill-worker, failover (SENTINEL FAILOVER)")
+	f.BoolVar(&cfg.Cluster, "cluster", false, "run a Redis Cluster of 3 masters with a replica each; faults: kill-worker, cluster-failover, kill-master")
+	f.IntVar(&cfg.BatchEvery, "batch-every", 0, "make every n-th producer tick's jobs one batch with callbacks, verified at the end (0: no batches)")
 	f.BoolVar(&fast, "fast", false, "workers heartbeat every 200 ms and recover a dead process's jobs within about a second (default: joblot's defaults, about 10 s)")
 	f.BoolVar(&asJSON, "json", false, "print one JSON object")
 	cmd.AddCommand(newChaosWorkerCmd(a))
@@ -172,6 +193,15 @@ func printChaos(w io.Writer, r *chaos.Result) error {
 		r.Lost, r.LostInAOFWindow, r.LostNearFailover, r.LostOutside, r.MaxLossBeforeKillS)
 	if len(r.LostSample) > 0 {
 		fmt.Fprintf(t, "lost (sample)\t%v\n", r.LostSample)
+	}
+	if r.Batches > 0 {
+		fmt.Fprintf(t, "batches\t%d: lost %d (outside a failover or AOF window %d), complete %d, succeeded %d, agree with their jobs %d (problems %d)\n",
+			r.Batches, r.BatchesLost, r.BatchesLostOutside, r.BatchesComplete, r.BatchesSucceeded, r.BatchesClean, r.BatchProblems)
+		for _, p := range r.BatchProblemSample {
+			fmt.Fprintf(t, "batch problem\t%s\n", cell(p))
+		}
+		fmt.Fprintf(t, "callbacks\t%d fired, %d never ran, %d ran unfired, %d ran for a lost batch, %d runs\n",
+			r.CallbacksFired, r.CallbacksMissing, r.CallbacksUnexpected, r.CallbacksOfLostBatches, r.CallbackRuns)
 	}
 	if err := t.Flush(); err != nil {
 		return err

@@ -57,7 +57,17 @@ func Work(ctx context.Context, b backend.Backend, cfg WorkConfig) error {
 		return err
 	}
 	defer log.Close()
+	cbs, err := openCallbackLog(cfg.Dir)
+	if err != nil {
+		return err
+	}
+	defer cbs.Close()
 	ws := joblot.NewWorkers()
+	// Batch callbacks (joblot chaos with batches) go to the callback
+	// ledger, so the harness sees each one ran.
+	joblot.AddWorker(ws, joblot.WorkFunc[CallbackArgs](func(_ context.Context, job *joblot.Job[CallbackArgs]) error {
+		return appendCallback(cbs, job.CallbackEvent, job.CallbackOf)
+	}), nil)
 	joblot.AddWorker(ws, joblot.WorkFunc[Args](func(_ context.Context, job *joblot.Job[Args]) error {
 		if err := log.Append(job.Args.N); err != nil {
 			return err // the job retries; the ledger must not miss a run

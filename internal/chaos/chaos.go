@@ -63,7 +63,20 @@ const (
 	// (SENTINEL FAILOVER) once it is in sync, and waits until the sentinel
 	// reports the new master.
 	FaultFailover Fault = "failover"
+	// FaultClusterFailover (Cluster only) sends CLUSTER FAILOVER to the
+	// replica of a random master once it is in sync, and waits until it
+	// is the master.
+	FaultClusterFailover Fault = "cluster-failover"
+	// FaultKillMaster (Cluster only) SIGKILLs a random master, waits until
+	// its replica took over (after the cluster node timeout), then
+	// restarts the old master from its AOF and waits until it is the new
+	// master's replica, in sync.
+	FaultKillMaster Fault = "kill-master"
 )
+
+// ClusterFaults returns the faults a Cluster run can inject (the clients
+// follow the cluster's topology, so no proxy sits in their path).
+func ClusterFaults() []Fault { return []Fault{FaultKillWorker, FaultClusterFailover, FaultKillMaster} }
 
 // SentinelFaults returns the faults a Sentinel run can inject: the
 // workers find the master through the sentinel, so no proxy sits in their
@@ -146,6 +159,15 @@ type Config struct {
 	// Sentinel runs a master, a replica and a sentinel (quorum 1) instead
 	// of one Redis; the producer and the workers use the sentinel's URL.
 	Sentinel bool
+	// Cluster runs a Redis Cluster of three masters, each with a replica
+	// (AOF on everywhere, cluster node timeout ClusterNodeTimeout); the
+	// producer and the workers use the cluster's URL.
+	Cluster bool
+	// BatchEvery, when > 0, makes every BatchEvery-th producer tick's jobs
+	// one batch (created, added, committed, with complete and success
+	// callbacks) instead of plain jobs; at the end every batch is
+	// verified (backend.VerifyBatch) and its state counted.
+	BatchEvery int
 	// Spawn starts one worker process that runs bench jobs from the Redis
 	// at redisURL and logs them to the ledger in dir (see Work). The
 	// harness SIGKILLs it or sends it SIGTERM at the end.
@@ -175,6 +197,12 @@ func (c Config) withDefaults() (Config, error) {
 	known := AllFaults()
 	if c.Sentinel {
 		known = SentinelFaults()
+	}
+	if c.Cluster {
+		known = ClusterFaults()
+	}
+	if c.Sentinel && c.Cluster {
+		return c, errors.New("chaos: Sentinel and Cluster are exclusive")
 	}
 	if c.Faults == nil {
 		c.Faults = known
@@ -278,11 +306,39 @@ type Result struct {
 	// before the replica had them, or after the replica's promotion and
 	// before the client followed it); they are not in LostOutside, but
 	// they are losses the docs must own.
-	LostNearFailover int64         `json:"lost_near_failover"`
-	LostSample       []int64       `json:"lost_sample,omitempty"`
-	Faults           []FaultReport `json:"faults"`
-	Samples          []SoakSample  `json:"samples,omitempty"`
-	WorkerSpawns     int           `json:"worker_spawns"`
+	LostNearFailover int64   `json:"lost_near_failover"`
+	LostSample       []int64 `json:"lost_sample,omitempty"`
+	// Batches counts the batches committed (BatchEvery); BatchesSucceeded
+	// those whose success fired, BatchesComplete those complete (success
+	// included); BatchesClean those VerifyBatch found in agreement with
+	// their jobs, and BatchProblems the disagreements it found in the
+	// others (BatchProblemSample: a few, with their batch); BatchesLost
+	// those the store no longer knows (created and committed within a
+	// window a failover or a crash lost), BatchesLostOutside those of them
+	// committed outside every such window (must be 0).
+	Batches            int      `json:"batches"`
+	BatchesComplete    int      `json:"batches_complete"`
+	BatchesSucceeded   int      `json:"batches_succeeded"`
+	BatchesClean       int      `json:"batches_clean"`
+	BatchesLost        int      `json:"batches_lost"`
+	BatchesLostOutside int      `json:"batches_lost_outside_window"`
+	BatchProblems      int      `json:"batch_problems"`
+	BatchProblemSample []string `json:"batch_problem_sample,omitempty"`
+	// CallbacksFired counts the callbacks the batches' states say fired;
+	// CallbacksMissing those of them that never ran, CallbacksUnexpected
+	// callbacks that ran for an event their batch did not fire, and
+	// CallbackRuns every run (a callback may run twice when a worker is
+	// killed during it: at least once).
+	CallbacksFired      int `json:"callbacks_fired"`
+	CallbacksMissing    int `json:"callbacks_missing"`
+	CallbacksUnexpected int `json:"callbacks_unexpected"`
+	// CallbacksOfLostBatches counts callbacks that ran for a lost batch
+	// (fired on an old master before it was demoted).
+	CallbacksOfLostBatches int           `json:"callbacks_of_lost_batches"`
+	CallbackRuns           int64         `json:"callback_runs"`
+	Faults                 []FaultReport `json:"faults"`
+	Samples                []SoakSample  `json:"samples,omitempty"`
+	WorkerSpawns           int           `json:"worker_spawns"`
 }
 
 // AOFWindow is the loss window the harness allows after a Redis SIGKILL
@@ -307,9 +363,12 @@ type chaos struct {
 	// until the sentinel reported the new master.
 	failovers [][2]time.Time
 	sentinel  *redistest.Sentinel
-	replica   *redistest.Server
-	url       string
-	restarts  int
+	cluster   *redistest.Cluster
+	// batches are the batches the producer committed, and when.
+	batches  []committedBatch
+	replica  *redistest.Server
+	url      string
+	restarts int
 	// enqAt[n] is when job n's enqueue returned nil (0: it did not).
 	enqAt   []int64
 	next    atomic.Int64
@@ -364,6 +423,16 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		defer c.sentinel.Stop()
 		producerURL, c.url = c.sentinel.URL, c.sentinel.URL
 	}
+	if cfg.Cluster {
+		cl, err := redistest.StartClusterServers(filepath.Join(cfg.Dir, "cluster"), redistest.ClusterOptions{
+			Masters: clusterMasters, Replicas: 1, NodeTimeout: ClusterNodeTimeout, Args: aof})
+		if err != nil {
+			return nil, fmt.Errorf("chaos: %w", err)
+		}
+		defer cl.Stop()
+		c.cluster = cl
+		producerURL, c.url = cl.URL, cl.URL
+	}
 	b, err := redis.Open(ctx, redis.Options{URL: producerURL, Logger: cfg.Logger})
 	if err != nil {
 		return nil, fmt.Errorf("chaos: %w", err)
@@ -408,6 +477,9 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	wg.Wait()
 	res.Samples = <-sampled
 	if err != nil {
+		return nil, err
+	}
+	if err := c.checkBatches(ctx, res); err != nil {
 		return nil, err
 	}
 	c.stopWorkers(syscall.SIGTERM)
@@ -508,7 +580,7 @@ func (c *chaos) produce(ctx context.Context) {
 	tick := time.NewTicker(chaosTick)
 	defer tick.Stop()
 	perTick := max(1, c.cfg.Rate*int(chaosTick/time.Millisecond)/1000)
-	for {
+	for tickN := 1; ; tickN++ {
 		select {
 		case <-ctx.Done():
 			return
@@ -527,7 +599,12 @@ func (c *chaos) produce(ctx context.Context) {
 		// A call cut short by the end of the run is not an enqueue that
 		// returned nil; a fresh context keeps the outcome honest.
 		cctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		_, err := c.cl.EnqueueMany(cctx, params)
+		var err error
+		if c.cfg.BatchEvery > 0 && tickN%c.cfg.BatchEvery == 0 {
+			err = c.enqueueBatch(cctx, params)
+		} else {
+			_, err = c.cl.EnqueueMany(cctx, params)
+		}
 		cancel()
 		if err != nil {
 			c.errs.Add(1)
@@ -668,6 +745,8 @@ func (c *chaos) inject(ctx context.Context, f Fault) string {
 		return fmt.Sprintf("%d connections left half-open", c.proxy.HalfOpenAll())
 	case FaultFailover:
 		return c.failover(ctx)
+	case FaultClusterFailover, FaultKillMaster:
+		return c.clusterFailover(f == FaultKillMaster)
 	case FaultMaxMemory:
 		used, err := c.redis.Info("used_memory")
 		if err != nil {
@@ -927,4 +1006,190 @@ func (c *chaos) failover(ctx context.Context) string {
 	c.failovers = append(c.failovers, [2]time.Time{asked, time.Now()})
 	c.mu.Unlock()
 	return fmt.Sprintf("master %s -> %s", old, now)
+}
+
+// clusterMasters is the number of masters of a Cluster run.
+const clusterMasters = 3
+
+// ClusterNodeTimeout is the cluster node timeout of a Cluster run: how
+// long a killed master stays unreplaced.
+const ClusterNodeTimeout = 2 * time.Second
+
+// enqueueBatch enqueues one tick's jobs as one batch with complete and
+// success callbacks (run by the workers, logged to the callback ledger).
+// The jobs count as enqueued only when the batch is committed.
+func (c *chaos) enqueueBatch(ctx context.Context, params []joblot.EnqueueParams) error {
+	cb := func() *joblot.Callback {
+		return &joblot.Callback{Args: benchrun.CallbackArgs{}, Opts: joblot.EnqueueOpts{Queue: benchrun.DefaultQueue}}
+	}
+	b, err := c.cl.NewBatch(ctx, joblot.BatchOpts{Description: "joblot chaos", OnComplete: cb(), OnSuccess: cb()})
+	if err != nil {
+		return err
+	}
+	if err := b.Add(ctx, params...); err != nil {
+		return err
+	}
+	if err := b.Commit(ctx); err != nil {
+		return err
+	}
+	c.mu.Lock()
+	c.batches = append(c.batches, committedBatch{id: b.ID(), at: time.Now()})
+	c.mu.Unlock()
+	return nil
+}
+
+// committedBatch is a batch the producer committed, and when the commit
+// returned.
+type committedBatch struct {
+	id string
+	at time.Time
+}
+
+// inLossWindow reports whether a write acknowledged at at lies in a
+// window the run may lose: near a failover, or within AOFWindow before a
+// Redis SIGKILL.
+func (c *chaos) inLossWindow(at time.Time) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if nearFailover(c.failovers, at) {
+		return true
+	}
+	gap, ok := firstAfter(c.kills, at)
+	return ok && gap <= AOFWindow
+}
+
+// callbackWait bounds the wait for the callbacks of batches that fired
+// them after the last job ran.
+const callbackWait = time.Minute
+
+// checkBatches counts the producer's batches by state, verifies each
+// against its jobs (backend.VerifyBatch, no repair), and counts the
+// callback runs in the callback ledger, waiting up to callbackWait for
+// the callbacks of the batches that fired them.
+func (c *chaos) checkBatches(ctx context.Context, res *Result) error {
+	c.mu.Lock()
+	batches := slices.Clone(c.batches)
+	c.mu.Unlock()
+	res.Batches = len(batches)
+	if len(batches) == 0 {
+		return nil
+	}
+	fired := map[string]bool{} // "<event> <batch>" of each callback fired
+	lost := map[string]bool{}
+	for _, cb := range batches {
+		id := cb.id
+		st, err := c.b.BatchStatus(ctx, id)
+		if errors.Is(err, backend.ErrBatchNotFound) {
+			// The store lost it: all its writes were within a window a
+			// failover (the old master's last writes) or a crash lost.
+			// Its jobs may still have run, fetched from the old master.
+			res.BatchesLost++
+			lost[id] = true
+			if !c.inLossWindow(cb.at) {
+				res.BatchesLostOutside++
+			}
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("chaos: batch %s: %w", id, err)
+		}
+		if !st.CompleteAt.IsZero() {
+			res.BatchesComplete++
+			fired[string(backend.CallbackComplete)+" "+id] = true
+		}
+		if !st.SuccessAt.IsZero() {
+			res.BatchesSucceeded++
+			fired[string(backend.CallbackSuccess)+" "+id] = true
+		}
+		v, err := c.b.VerifyBatch(ctx, backend.VerifyBatchParams{ID: id})
+		if err != nil {
+			return fmt.Errorf("chaos: verify batch %s: %w", id, err)
+		}
+		if v.Clean() {
+			res.BatchesClean++
+			continue
+		}
+		res.BatchProblems += v.ProblemCount
+		for _, p := range v.Problems {
+			if len(res.BatchProblemSample) < 10 {
+				res.BatchProblemSample = append(res.BatchProblemSample, fmt.Sprintf("%s: %s job %d %s->%s", id, p.Kind, p.Index, p.State, p.Repaired))
+			}
+		}
+	}
+	deadline := time.Now().Add(callbackWait)
+	for {
+		runs, err := benchrun.ScanCallbackLogs(c.cfg.Dir)
+		if err != nil {
+			return err
+		}
+		missing := 0
+		for k := range fired {
+			if runs[k] == 0 {
+				missing++
+			}
+		}
+		if missing == 0 || time.Now().After(deadline) || ctx.Err() != nil {
+			res.CallbacksFired, res.CallbacksMissing = len(fired), missing
+			for k, n := range runs {
+				_, batch, _ := strings.Cut(k, " ")
+				switch {
+				case lost[batch]:
+					res.CallbacksOfLostBatches++
+				case !fired[k]:
+					res.CallbacksUnexpected++
+				}
+				res.CallbackRuns += int64(n)
+			}
+			return nil
+		}
+		time.Sleep(chaosTick)
+	}
+}
+
+// clusterFailover moves a random master's slots to its replica, by
+// CLUSTER FAILOVER on the replica or, with kill, by SIGKILLing the master
+// (its replica takes over after the node timeout; the old master is then
+// restarted from its AOF and rejoins as a replica). The span recorded is
+// from the request (or kill) until the replica is master: writes the old
+// master acknowledged just before may be lost with it (asynchronous
+// replication), and count in LostNearFailover.
+func (c *chaos) clusterFailover(kill bool) string {
+	cl := c.cluster
+	i := rand.IntN(len(cl.Nodes))
+	m, r := cl.Nodes[i], cl.Replicas[i]
+	if err := redistest.WaitRole(r, "slave", failoverTimeout); err != nil {
+		return err.Error()
+	}
+	asked := time.Now()
+	if kill {
+		if err := m.Kill(); err != nil {
+			return err.Error()
+		}
+	} else if _, err := r.Do("CLUSTER", "FAILOVER"); err != nil {
+		return err.Error()
+	}
+	if err := redistest.WaitRole(r, "master", failoverTimeout); err != nil {
+		return err.Error()
+	}
+	promoted := time.Now()
+	c.mu.Lock()
+	c.failovers = append(c.failovers, [2]time.Time{asked, promoted})
+	c.mu.Unlock()
+	if kill {
+		if err := m.Restart(); err != nil {
+			return err.Error()
+		}
+	}
+	if err := redistest.WaitRole(m, "slave", failoverTimeout); err != nil {
+		return err.Error()
+	}
+	if err := cl.Promote(i, i); err != nil {
+		return err.Error()
+	}
+	how := "CLUSTER FAILOVER"
+	if kill {
+		how = "SIGKILL"
+	}
+	return fmt.Sprintf("%s: master %s -> %s in %.2fs, old master back as a replica after %.2fs", how, m.Addr, r.Addr,
+		promoted.Sub(asked).Seconds(), time.Since(asked).Seconds())
 }

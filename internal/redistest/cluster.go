@@ -13,11 +13,14 @@ import (
 // clusterSlots is the number of hash slots of a Redis Cluster.
 const clusterSlots = 16384
 
-// Cluster is a running Redis Cluster of masters without replicas, owned by
-// one test.
+// Cluster is a running Redis Cluster, owned by one test (StartCluster:
+// masters only) or one program (StartClusterServers: with replicas).
 type Cluster struct {
 	// Nodes are the masters; together they serve every slot.
 	Nodes []*Server
+	// Replicas are the replicas (StartClusterServers), replica i of
+	// master i mod len(Nodes) until a failover (Promote).
+	Replicas []*Server
 	// Addrs are the nodes' host:port, in Nodes order.
 	Addrs []string
 	// URL is redis://<first node>?addr=<second>&addr=..., the seeds from
@@ -175,7 +178,7 @@ func (c *Cluster) checkReady() error {
 		want := map[string]string{
 			"cluster_state":          "ok",
 			"cluster_slots_assigned": strconv.Itoa(clusterSlots),
-			"cluster_known_nodes":    strconv.Itoa(len(c.Nodes)),
+			"cluster_known_nodes":    strconv.Itoa(len(c.Nodes) + len(c.Replicas)),
 		}
 		for k, v := range want {
 			if info[k] != v {
@@ -199,7 +202,7 @@ func (c *Cluster) FlushAll() error {
 
 // Stop kills every node and waits for them.
 func (c *Cluster) Stop() {
-	for _, s := range c.Nodes {
+	for _, s := range append(append([]*Server{}, c.Nodes...), c.Replicas...) {
 		s.Stop()
 	}
 }
