@@ -244,7 +244,9 @@ func (e *executor) runJob(w *worker, a *attempt, entry *workerEntry) (err error)
 			defer abandon.Stop()
 		}
 	}
-	meta := &JobMeta{
+	// The meta and the job's run state live in the attempt: one
+	// allocation per job instead of three.
+	a.meta = JobMeta{
 		ID:            job.ID,
 		Kind:          job.Kind,
 		Queue:         job.Queue,
@@ -258,20 +260,26 @@ func (e *executor) runJob(w *worker, a *attempt, entry *workerEntry) (err error)
 		Meta:          maps.Clone(job.Meta), // nil stays nil: no allocation without metadata
 		Snoozes:       int(job.Snoozes),
 	}
+	meta := &a.meta
 	if job.TraceContext != "" {
 		meta.TraceContext = []byte(job.TraceContext)
 	}
-	ctx = context.WithValue(ctx, jobRunKey{}, &jobRun{client: e.client, jobID: job.ID, batchID: job.BatchID, out: &a.out})
+	a.run = jobRun{client: e.client, jobID: job.ID, batchID: job.BatchID, out: &a.out}
+	ctx = context.WithValue(ctx, jobRunKey{}, &a.run)
 
 	defer func() {
 		if r := recover(); r != nil {
 			err = &panicError{value: r, stack: debug.Stack()}
 		}
 	}()
-	run := chain(e.cfg.Middleware, meta, func(ctx context.Context) error {
-		return entry.run(ctx, meta, job.Args)
-	})
-	err = run(ctx)
+	if len(e.cfg.Middleware) == 0 {
+		err = entry.run(ctx, meta, job.Args) // no closure to allocate
+	} else {
+		run := chain(e.cfg.Middleware, meta, func(ctx context.Context) error {
+			return entry.run(ctx, meta, job.Args)
+		})
+		err = run(ctx)
+	}
 	if err != nil && errors.Is(context.Cause(ctx), ErrJobTimeout) && a.parent.Err() == nil && !errors.Is(err, ErrJobTimeout) {
 		// An error that carries the cause already (net/http's does) says
 		// it once; others get it in front.
