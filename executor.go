@@ -237,7 +237,7 @@ func (e *executor) runJob(w *worker, a *attempt, entry *workerEntry) (err error)
 	a.cancellable(cancel)
 	if timeout > 0 {
 		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeoutCause(ctx, timeout, fmt.Errorf("%w after %v", ErrJobTimeout, timeout))
+		ctx, cancel = context.WithTimeoutCause(ctx, timeout, &timeoutCause{timeout})
 		defer cancel()
 		if w != nil {
 			abandon := time.AfterFunc(timeout+abandonGrace, func() { e.abandonTimedOut(w, a, entry, timeout) })
@@ -287,6 +287,14 @@ func (e *executor) runJob(w *worker, a *attempt, entry *workerEntry) (err error)
 	}
 	return err
 }
+
+// timeoutCause is the cause of a job context's timeout: ErrJobTimeout
+// "after" the timeout, formatted only when read, since most jobs finish in
+// time (fmt.Errorf cost three allocations per job with a timeout).
+type timeoutCause struct{ after time.Duration }
+
+func (c *timeoutCause) Error() string { return fmt.Sprintf("%v after %v", ErrJobTimeout, c.after) }
+func (c *timeoutCause) Unwrap() error { return ErrJobTimeout }
 
 // failure builds the retry or dead result of a failed attempt.
 func (e *executor) failure(f *backend.Fetched, entry *workerEntry, err error, kill bool, start time.Time) backend.Result {
