@@ -265,7 +265,8 @@ func (e *executor) runJob(w *worker, a *attempt, entry *workerEntry) (err error)
 		meta.TraceContext = []byte(job.TraceContext)
 	}
 	a.run = jobRun{client: e.client, jobID: job.ID, batchID: job.BatchID, out: &a.out}
-	ctx = context.WithValue(ctx, jobRunKey{}, &a.run)
+	a.ctx = jobContext{Context: ctx, run: &a.run}
+	ctx = &a.ctx // context.WithValue without its allocation
 
 	defer func() {
 		if r := recover(); r != nil {
@@ -286,6 +287,22 @@ func (e *executor) runJob(w *worker, a *attempt, entry *workerEntry) (err error)
 		err = fmt.Errorf("%w: %w", context.Cause(ctx), err)
 	}
 	return err
+}
+
+// jobContext is a running job's context: ctx carrying the job's run state
+// under jobRunKey, as context.WithValue would, but held in the attempt.
+type jobContext struct {
+	context.Context
+	run *jobRun
+}
+
+// Value returns the job's run state for jobRunKey and defers to the
+// parent for every other key.
+func (c *jobContext) Value(key any) any {
+	if _, ok := key.(jobRunKey); ok {
+		return c.run
+	}
+	return c.Context.Value(key)
 }
 
 // timeoutCause is the cause of a job context's timeout: ErrJobTimeout

@@ -53,6 +53,8 @@ type attempt struct {
 	meta JobMeta
 	// run is the running job's state its context carries (batch.go).
 	run jobRun
+	// ctx is the job's context, carrying run (runJob).
+	ctx jobContext
 }
 
 // worker is a worker goroutine, registered so that Stop can find the
