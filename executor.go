@@ -237,14 +237,16 @@ func (e *executor) runJob(w *worker, a *attempt, entry *workerEntry) (err error)
 	a.cancellable(cancel)
 	if timeout > 0 {
 		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeoutCause(ctx, timeout, fmt.Errorf("%w after %v", ErrJobTimeout, timeout))
+		ctx, cancel = context.WithTimeoutCause(ctx, timeout, &timeoutCause{timeout})
 		defer cancel()
 		if w != nil {
 			abandon := time.AfterFunc(timeout+abandonGrace, func() { e.abandonTimedOut(w, a, entry, timeout) })
 			defer abandon.Stop()
 		}
 	}
-	meta := &JobMeta{
+	// The meta and the job's run state live in the attempt: one
+	// allocation per job instead of three.
+	a.meta = JobMeta{
 		ID:            job.ID,
 		Kind:          job.Kind,
 		Queue:         job.Queue,
@@ -258,20 +260,27 @@ func (e *executor) runJob(w *worker, a *attempt, entry *workerEntry) (err error)
 		Meta:          maps.Clone(job.Meta), // nil stays nil: no allocation without metadata
 		Snoozes:       int(job.Snoozes),
 	}
+	meta := &a.meta
 	if job.TraceContext != "" {
 		meta.TraceContext = []byte(job.TraceContext)
 	}
-	ctx = context.WithValue(ctx, jobRunKey{}, &jobRun{client: e.client, jobID: job.ID, batchID: job.BatchID, out: &a.out})
+	a.run = jobRun{client: e.client, jobID: job.ID, batchID: job.BatchID, out: &a.out}
+	a.ctx = jobContext{Context: ctx, run: &a.run}
+	ctx = &a.ctx // context.WithValue without its allocation
 
 	defer func() {
 		if r := recover(); r != nil {
 			err = &panicError{value: r, stack: debug.Stack()}
 		}
 	}()
-	run := chain(e.cfg.Middleware, meta, func(ctx context.Context) error {
-		return entry.run(ctx, meta, job.Args)
-	})
-	err = run(ctx)
+	if len(e.cfg.Middleware) == 0 {
+		err = entry.run(ctx, meta, job.Args) // no closure to allocate
+	} else {
+		run := chain(e.cfg.Middleware, meta, func(ctx context.Context) error {
+			return entry.run(ctx, meta, job.Args)
+		})
+		err = run(ctx)
+	}
 	if err != nil && errors.Is(context.Cause(ctx), ErrJobTimeout) && a.parent.Err() == nil && !errors.Is(err, ErrJobTimeout) {
 		// An error that carries the cause already (net/http's does) says
 		// it once; others get it in front.
@@ -279,6 +288,30 @@ func (e *executor) runJob(w *worker, a *attempt, entry *workerEntry) (err error)
 	}
 	return err
 }
+
+// jobContext is a running job's context: ctx carrying the job's run state
+// under jobRunKey, as context.WithValue would, but held in the attempt.
+type jobContext struct {
+	context.Context
+	run *jobRun
+}
+
+// Value returns the job's run state for jobRunKey and defers to the
+// parent for every other key.
+func (c *jobContext) Value(key any) any {
+	if _, ok := key.(jobRunKey); ok {
+		return c.run
+	}
+	return c.Context.Value(key)
+}
+
+// timeoutCause is the cause of a job context's timeout: ErrJobTimeout
+// "after" the timeout, formatted only when read, since most jobs finish in
+// time (fmt.Errorf cost three allocations per job with a timeout).
+type timeoutCause struct{ after time.Duration }
+
+func (c *timeoutCause) Error() string { return fmt.Sprintf("%v after %v", ErrJobTimeout, c.after) }
+func (c *timeoutCause) Unwrap() error { return ErrJobTimeout }
 
 // failure builds the retry or dead result of a failed attempt.
 func (e *executor) failure(f *backend.Fetched, entry *workerEntry, err error, kill bool, start time.Time) backend.Result {

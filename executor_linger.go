@@ -49,6 +49,12 @@ type attempt struct {
 	cancel attemptCancel
 	// out is what the job records with SetOutput and SetProgress (output.go).
 	out outputRecorder
+	// meta is what the job's middleware and worker see (runJob).
+	meta JobMeta
+	// run is the running job's state its context carries (batch.go).
+	run jobRun
+	// ctx is the job's context, carrying run (runJob).
+	ctx jobContext
 }
 
 // worker is a worker goroutine, registered so that Stop can find the

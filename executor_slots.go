@@ -14,7 +14,11 @@ import (
 type slots struct {
 	mu   sync.Mutex
 	free int
-	wake chan struct{} // closed and replaced when slots are released
+	wake chan struct{} // closed and replaced when slots are released to a waiter
+	// waited is set when acquire is about to wait on wake: a release with
+	// nobody waiting leaves the channel as it is, saving an allocation
+	// per job.
+	waited bool
 }
 
 func newSlots(n int) *slots { return &slots{free: n, wake: make(chan struct{})} }
@@ -29,11 +33,13 @@ func (sl *slots) acquire(ctx context.Context, atLeast, atMost int, until <-chan 
 		n := min(sl.free, atMost-got)
 		sl.free -= n
 		got += n
-		wake := sl.wake
-		sl.mu.Unlock()
 		if got >= atLeast {
+			sl.mu.Unlock()
 			return got
 		}
+		wake := sl.wake
+		sl.waited = true
+		sl.mu.Unlock()
 		select {
 		case <-wake:
 		case <-until:
@@ -50,7 +56,10 @@ func (sl *slots) release(n int) {
 	}
 	sl.mu.Lock()
 	sl.free += n
-	close(sl.wake)
-	sl.wake = make(chan struct{})
+	if sl.waited {
+		close(sl.wake)
+		sl.wake = make(chan struct{})
+		sl.waited = false
+	}
 	sl.mu.Unlock()
 }

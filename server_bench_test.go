@@ -54,7 +54,13 @@ func (*memBackend) Lease(context.Context, backend.LeaseParams) (backend.LeaseRes
 
 // BenchmarkServerOverhead is the server's cost per no-op job without
 // storage.
-func BenchmarkServerOverhead(b *testing.B) {
+func BenchmarkServerOverhead(b *testing.B) { benchServerOverhead(b, 0) }
+
+// BenchmarkServerOverheadTimeout is BenchmarkServerOverhead with a job
+// timeout, which gives every job a deadline context.
+func BenchmarkServerOverheadTimeout(b *testing.B) { benchServerOverhead(b, time.Hour) }
+
+func benchServerOverhead(b *testing.B, timeout time.Duration) {
 	ws := NewWorkers()
 	AddWorker(ws, WorkFunc[greetArgs](func(context.Context, *Job[greetArgs]) error { return nil }), nil)
 	m := &memBackend{
@@ -63,7 +69,7 @@ func BenchmarkServerOverhead(b *testing.B) {
 		left: b.N,
 	}
 	m.all = make(chan struct{}, b.N) // cap only: the count to wait for
-	cfg := ServerConfig{Workers: ws, Logger: testLogger(), IdleFetchInterval: time.Millisecond}
+	cfg := ServerConfig{Workers: ws, Logger: testLogger(), IdleFetchInterval: time.Millisecond, JobTimeout: timeout}
 	s, err := NewServer(m, cfg)
 	if err != nil {
 		b.Fatal(err)

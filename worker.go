@@ -79,13 +79,10 @@ func AddWorker[T JobArgs](ws *Workers, worker Worker[T], opts *WorkerOpts) {
 		e.opts = *opts
 	}
 	e.run = func(ctx context.Context, meta *JobMeta, raw []byte) error {
-		var args T
-		if err := json.Unmarshal(raw, &args); err != nil {
-			return JobKill(fmt.Errorf("%w: kind %q: %v", ErrUndecodableArgs, kind, err))
-		}
-		return worker.Work(ctx, &Job[T]{
+		// Decoded in place: a separate args value would escape to the
+		// heap through Unmarshal and cost an allocation more per job.
+		job := &Job[T]{
 			ID:            meta.ID,
-			Args:          args,
 			Queue:         meta.Queue,
 			Attempt:       meta.Attempt,
 			MaxRetries:    meta.MaxRetries,
@@ -96,7 +93,11 @@ func AddWorker[T JobArgs](ws *Workers, worker Worker[T], opts *WorkerOpts) {
 			LastError:     meta.LastError,
 			Meta:          meta.Meta,
 			Snoozes:       meta.Snoozes,
-		})
+		}
+		if err := json.Unmarshal(raw, &job.Args); err != nil {
+			return JobKill(fmt.Errorf("%w: kind %q: %v", ErrUndecodableArgs, kind, err))
+		}
+		return worker.Work(ctx, job)
 	}
 	ws.byKind[kind] = e
 }

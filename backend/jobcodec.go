@@ -119,9 +119,44 @@ func (j *Job) AppendBinary(b []byte) []byte {
 // UnmarshalBinary decodes a job written by MarshalBinary. It returns an error
 // wrapping ErrMalformedJob when data is not a job.
 func (j *Job) UnmarshalBinary(data []byte) error {
+	return j.decode(data, false)
+}
+
+// sharedDecodeMax bounds the payloads whose string fields DecodeFetched
+// cuts from one copy of the payload: a string kept after the job (an ID in
+// a log or a map) pins that whole copy, so only small payloads share one.
+const sharedDecodeMax = 512
+
+// decode is UnmarshalBinary. With alias set (data is owned by the decoded
+// job and never written to, as a fetched payload is), Args, Backtrace and
+// UnknownFields are slices of data, capped so that an append copies, and
+// the string fields of a payload of at most sharedDecodeMax bytes are cut
+// from one string copy of it: two allocations at most instead of one per
+// field.
+func (j *Job) decode(data []byte, alias bool) error {
 	*j = Job{}
 	if len(data) == 0 || data[0] != jobCodecVersion {
 		return fmt.Errorf("%w: unknown codec version", ErrMalformedJob)
+	}
+	orig, shared := data, ""
+	str := func(b []byte) string {
+		if shared == "" {
+			return string(b)
+		}
+		off := cap(orig) - cap(b) // b is a slice of orig
+		return shared[off : off+len(b)]
+	}
+	bytesOf := func(b []byte) []byte {
+		if len(b) == 0 {
+			return nil
+		}
+		if alias {
+			return b[:len(b):len(b)]
+		}
+		return append([]byte(nil), b...)
+	}
+	if alias && len(data) <= sharedDecodeMax {
+		shared = string(data)
 	}
 	data = data[1:]
 	for len(data) > 0 {
@@ -157,13 +192,13 @@ func (j *Job) UnmarshalBinary(data []byte) error {
 		}
 		switch field {
 		case fieldID:
-			j.ID = string(bval)
+			j.ID = str(bval)
 		case fieldKind:
-			j.Kind = string(bval)
+			j.Kind = str(bval)
 		case fieldQueue:
-			j.Queue = string(bval)
+			j.Queue = str(bval)
 		case fieldArgs:
-			j.Args = append([]byte(nil), bval...)
+			j.Args = bytesOf(bval)
 		case fieldAttempt:
 			j.Attempt = int(ival)
 		case fieldMaxRetries:
@@ -175,21 +210,21 @@ func (j *Job) UnmarshalBinary(data []byte) error {
 		case fieldRunAt:
 			j.RunAt = unixMilli(ival)
 		case fieldBatchID:
-			j.BatchID = string(bval)
+			j.BatchID = str(bval)
 		case fieldBatchIndex:
 			j.BatchIndex = ival
 		case fieldCallbackOf:
-			j.CallbackOf = string(bval)
+			j.CallbackOf = str(bval)
 		case fieldCallbackEvent:
-			j.CallbackEvent = CallbackEvent(bval)
+			j.CallbackEvent = CallbackEvent(str(bval))
 		case fieldErrorClass:
-			j.ErrorClass = string(bval)
+			j.ErrorClass = str(bval)
 		case fieldErrorMessage:
-			j.ErrorMessage = string(bval)
+			j.ErrorMessage = str(bval)
 		case fieldErrorFingerprint:
-			j.ErrorFingerprint = string(bval)
+			j.ErrorFingerprint = str(bval)
 		case fieldBacktrace:
-			j.Backtrace = append([]byte(nil), bval...)
+			j.Backtrace = bytesOf(bval)
 		case fieldFailedAt:
 			j.FailedAt = unixMilli(ival)
 		case fieldDiedAt:
@@ -205,7 +240,7 @@ func (j *Job) UnmarshalBinary(data []byte) error {
 			}
 			j.Meta = m
 		case fieldTraceContext:
-			j.TraceContext = TraceContext(bval)
+			j.TraceContext = TraceContext(str(bval))
 		case fieldSnoozes:
 			j.Snoozes = int32(ival)
 		case fieldHasBatchIndex:
@@ -247,13 +282,26 @@ func fieldWire(field uint64) (wire uint64, known bool) {
 // DecodeFetched decodes a payload claimed from queue. An undecodable one
 // comes back with Malformed set and the ID MalformedJobID gives it, so the
 // server can send it to the dead set with the reason instead of losing it.
+//
+// The job shares memory with raw (see Job.decode), which the caller hands
+// over and must not write to; the Fetched and its Job are one allocation.
 func DecodeFetched(queue string, raw []byte) *Fetched {
-	j, err := DecodeJob(raw)
-	if err != nil {
-		return &Fetched{Job: &Job{ID: MalformedJobID(raw), Queue: queue}, Raw: raw, Malformed: err}
+	fj := new(fetchedJob)
+	f, j := &fj.f, &fj.j
+	f.Job, f.Raw = j, raw
+	if err := j.decode(raw, true); err != nil {
+		*j = Job{ID: MalformedJobID(raw), Queue: queue}
+		f.Malformed = err
+		return f
 	}
 	j.Queue = queue
-	return &Fetched{Job: j, Raw: raw}
+	return f
+}
+
+// fetchedJob holds a Fetched and its Job in one allocation.
+type fetchedJob struct {
+	f Fetched
+	j Job
 }
 
 // DecodeJob is UnmarshalBinary as a function.

@@ -40,6 +40,9 @@ func FuzzDecodeJob(f *testing.F) {
 		if j.ID == "" {
 			t.Fatal("decoded a job without an id")
 		}
+		if fe := DecodeFetched("q", bytes.Clone(raw)); fe.Malformed != nil || fe.Queue != "q" || fe.ID != j.ID || !bytes.Equal(fe.Args, j.Args) || fe.ErrorMessage != j.ErrorMessage {
+			t.Fatalf("DecodeFetched disagrees with DecodeJob: %+v (%v), want %+v", fe.Job, fe.Malformed, j)
+		}
 		once := j.AppendBinary(nil)
 		again, err := DecodeJob(once)
 		if err != nil {

@@ -159,7 +159,7 @@ func (b *Backend) completeCall(proc, q, date, dayTTL string, items []item, idx [
 	var groups errGroups
 	for _, i := range idx {
 		it := &items[i]
-		field := wipField(it.f.Raw)
+		field := wipFieldOf(it.f)
 		ukey := it.leavingUniqueKey()
 		if it.outcome == backend.OutcomeSucceeded {
 			if ukey != "" {
