@@ -170,7 +170,11 @@ func TestBatchAddsFromInsideAJobAreIdempotent(t *testing.T) {
 			t.Fatal(err)
 		}
 		startServer(t, b, fastConfig(batchWorkers(t, &cbs, &attempts)))
-		waitFor(t, "parent success", func() bool { return cbs.count("grow:success") == 1 })
+		// The callbacks are jobs of their own, run in any order: wait for
+		// all three before counting them.
+		waitFor(t, "parent success and both complete callbacks", func() bool {
+			return cbs.count("grow:success") == 1 && cbs.count("grow:complete") >= 1 && cbs.count("child:complete") >= 1
+		})
 		st, err := client.BatchStatus(ctx, bt.ID())
 		if err != nil {
 			t.Fatal(err)
