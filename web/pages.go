@@ -479,6 +479,9 @@ func (h *handler) batches(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		opts.Before = time.Unix(0, ns)
+		// The keyset cursor's second half: batches created in the same
+		// instant as the previous page's last are not skipped.
+		opts.BeforeID = r.URL.Query().Get("before_id")
 	}
 	list, err := h.in.Batches(r.Context(), opts)
 	if err != nil {
@@ -490,7 +493,8 @@ func (h *handler) batches(w http.ResponseWriter, r *http.Request) {
 		v.Batches = append(v.Batches, row(b))
 	}
 	if len(list) == opts.Limit && len(list) > 0 {
-		v.Next = h.link("/batches", url.Values{"before": {strconv.FormatInt(list[len(list)-1].CreatedAt.UnixNano(), 10)}})
+		last := list[len(list)-1]
+		v.Next = h.link("/batches", url.Values{"before": {strconv.FormatInt(last.CreatedAt.UnixNano(), 10)}, "before_id": {last.ID}})
 	}
 	h.render(w, r, "batches", "Batches", v)
 }

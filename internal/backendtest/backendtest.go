@@ -57,6 +57,7 @@ func groups() []group {
 		{"QueueAdmin", queueAdminTests()},
 		{"Concurrency", concurrencyTests()},
 		{"Batch", batchTests()},
+		{"BatchPaging", batchPagingTests()},
 		{"BatchTransition", transitionTests()},
 		{"BatchCallbacks", callbackTests()},
 		{"BatchChildren", childTests()},
