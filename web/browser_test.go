@@ -175,7 +175,7 @@ func TestBrowserPages(t *testing.T) {
 	br := newBrowser(t, ts.URL+mountPath)
 	names := map[string]string{"/": "overview", "/processes": "processes", "/queues": "queues", "/jobs/queued": "queued",
 		"/jobs/scheduled": "scheduled", "/jobs/retry": "retries", "/jobs/dead": "dead", "/batches": "batches",
-		"/batch?id=" + batchID: "batch", "/errors": "errors", "/memory": "memory"}
+		"/batch?id=" + batchID: "batch", "/errors": "errors", "/periodic": "periodic", "/memory": "memory"}
 	for _, p := range pages {
 		br.do(t, "load "+p, chromedp.Navigate(br.base+p), chromedp.WaitReady(chromedp.CSS("main h1")))
 		if p == "/" {
@@ -184,6 +184,12 @@ func TestBrowserPages(t *testing.T) {
 		br.shot(t, names[p])
 		br.check(t, p)
 	}
+	// The nav reaches the periodic jobs page, which lists both seeded
+	// jobs.
+	br.do(t, "periodic from the nav", chromedp.Navigate(br.base+"/"), chromedp.WaitReady(chromedp.CSS("main h1")),
+		chromedp.Click(chromedp.CSS(`nav a[href$="/periodic"]`)))
+	br.waitJS(t, "the periodic jobs page", `location.pathname.endsWith("/periodic") && document.querySelectorAll("tr.periodic").length === 2`)
+	br.check(t, "periodic")
 	// The xss strings are text: the queue name reads back exactly as
 	// escaped for display, and no script of theirs ran.
 	br.do(t, "queues", chromedp.Navigate(br.base+"/queues"), chromedp.WaitReady(chromedp.CSS("main table")))

@@ -640,6 +640,15 @@ func (h *handler) errorGroups(w http.ResponseWriter, r *http.Request) {
 	h.render(w, r, "errors", "Errors", errorsView{Queue: f.Queue, Kind: f.Kind, Since: since, Groups: gs})
 }
 
+func (h *handler) periodic(w http.ResponseWriter, r *http.Request) {
+	ps, err := h.in.Periodic(r.Context())
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	h.render(w, r, "periodic", "Periodic jobs", ps)
+}
+
 // familyRow is a key family's bytes.
 type familyRow struct {
 	Family string

@@ -238,6 +238,7 @@ func (h *handler) routes() {
 	m.HandleFunc("GET /batch", h.batch)
 	m.HandleFunc("POST /batch/cancel", h.cancelBatch)
 	m.HandleFunc("GET /errors", h.errorGroups)
+	m.HandleFunc("GET /periodic", h.periodic)
 	m.HandleFunc("GET /memory", h.memory)
 	m.HandleFunc("POST /memory/cleanup", h.cleanup)
 	h.mux = m
