@@ -102,13 +102,39 @@ func (h *handler) chartJSON(w http.ResponseWriter, r *http.Request) {
 	json.NewEncoder(w).Encode(chartSeries(st))
 }
 
+// processRow is a live process and the jobs it holds in flight.
+type processRow struct {
+	backend.ProcessInfo
+	// Jobs are its in-flight jobs, at most maxProcessJobRows; More says
+	// it holds more. NoJobs says the store cannot list them.
+	Jobs   []*backend.Job
+	More   bool
+	NoJobs bool
+}
+
 func (h *handler) processes(w http.ResponseWriter, r *http.Request) {
-	st, err := h.in.Stats(r.Context())
+	ctx := r.Context()
+	st, err := h.in.Stats(ctx)
 	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
-	h.render(w, r, "processes", "Processes", st.Processes)
+	rows := make([]processRow, 0, len(st.Processes))
+	for _, p := range st.Processes {
+		row := processRow{ProcessInfo: p}
+		res, err := h.in.ProcessJobs(ctx, p.ID, maxProcessJobRows)
+		switch {
+		case errors.Is(err, errors.ErrUnsupported):
+			row.NoJobs = true
+		case err != nil:
+			h.fail(w, r, err)
+			return
+		default:
+			row.Jobs, row.More = res.Jobs, res.More
+		}
+		rows = append(rows, row)
+	}
+	h.render(w, r, "processes", "Processes", rows)
 }
 
 func (h *handler) quietProcess(w http.ResponseWriter, r *http.Request) {

@@ -68,6 +68,8 @@ const (
 	DefaultMaxArgs = 4000
 	// maxErrorGroupRows bounds the groups the errors page lists.
 	maxErrorGroupRows = 100
+	// maxProcessJobRows bounds the in-flight jobs listed per process.
+	maxProcessJobRows = 20
 	// maxTreeNodes bounds the batches a batch page's tree reads.
 	maxTreeNodes = 200
 )

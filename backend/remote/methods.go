@@ -76,6 +76,14 @@ func (c *Client) QuietRequested(ctx context.Context, id string) (bool, error) {
 	return call[string, bool](ctx, c, "QuietRequested", id)
 }
 
+var _ backend.ProcessJobsReader = (*Client)(nil)
+
+// ProcessJobs implements backend.ProcessJobsReader. It fails with an error
+// wrapping errors.ErrUnsupported when the served backend cannot list them.
+func (c *Client) ProcessJobs(ctx context.Context, p backend.ProcessJobsParams) (backend.ProcessJobsResult, error) {
+	return call[backend.ProcessJobsParams, backend.ProcessJobsResult](ctx, c, "ProcessJobs", p)
+}
+
 // Deregister implements backend.Backend.
 func (c *Client) Deregister(ctx context.Context, proc string) error {
 	_, err := call[string, empty](ctx, c, "Deregister", proc)

@@ -22,6 +22,7 @@ func (s Server) routes(r *router) {
 	mr, isMR := r.b.(backend.MemoryReporter)
 	quieter, isQuieter := r.b.(backend.Quieter)
 	outputs, isOutputStore := r.b.(backend.OutputStore)
+	inFlight, isProcessJobs := r.b.(backend.ProcessJobsReader)
 
 	register(r, "Hello", func(backend.Backend, context.Context, empty) (helloResp, error) {
 		return helloResp{Protocol: protocolVersion, PID: os.Getpid(), Memory: isMR, MaxRequest: s.MaxRequestBytes}, nil
@@ -79,6 +80,12 @@ func (s Server) routes(r *router) {
 			return false, errNoQuiet
 		}
 		return quieter.QuietRequested(ctx, proc)
+	})
+	register(r, "ProcessJobs", func(_ backend.Backend, ctx context.Context, p backend.ProcessJobsParams) (backend.ProcessJobsResult, error) {
+		if !isProcessJobs {
+			return backend.ProcessJobsResult{}, fmt.Errorf("joblot: the served backend cannot list a process's jobs: %w", errors.ErrUnsupported)
+		}
+		return inFlight.ProcessJobs(ctx, p)
 	})
 	register(r, "SetProgress", func(_ backend.Backend, ctx context.Context, p backend.SetProgressParams) (backend.SetProgressResult, error) {
 		if !isOutputStore {

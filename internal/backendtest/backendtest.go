@@ -51,6 +51,7 @@ func groups() []group {
 		{"Recovery", recoveryTests()},
 		{"Lease", leaseTests()},
 		{"Quiet", quietTests()},
+		{"ProcessJobs", processJobsTests()},
 		{"Stats", statsTests()},
 		{"ListJobs", listJobsTests()},
 		{"Admin", adminTests()},
