@@ -76,6 +76,21 @@ func (c *Client) QuietRequested(ctx context.Context, id string) (bool, error) {
 	return call[string, bool](ctx, c, "QuietRequested", id)
 }
 
+var _ backend.Stopper = (*Client)(nil)
+
+// RequestStop implements backend.Stopper. It fails with an error wrapping
+// errors.ErrUnsupported when the served backend cannot stop processes.
+func (c *Client) RequestStop(ctx context.Context, id string) error {
+	_, err := call[string, empty](ctx, c, "RequestStop", id)
+	return err
+}
+
+// StopRequested implements backend.Stopper (errors.ErrUnsupported as
+// RequestStop).
+func (c *Client) StopRequested(ctx context.Context, id string) (bool, error) {
+	return call[string, bool](ctx, c, "StopRequested", id)
+}
+
 var _ backend.ProcessJobsReader = (*Client)(nil)
 
 // ProcessJobs implements backend.ProcessJobsReader. It fails with an error

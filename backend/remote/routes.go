@@ -23,6 +23,7 @@ func (s Server) routes(r *router) {
 	quieter, isQuieter := r.b.(backend.Quieter)
 	outputs, isOutputStore := r.b.(backend.OutputStore)
 	inFlight, isProcessJobs := r.b.(backend.ProcessJobsReader)
+	stopper, isStopper := r.b.(backend.Stopper)
 
 	register(r, "Hello", func(backend.Backend, context.Context, empty) (helloResp, error) {
 		return helloResp{Protocol: protocolVersion, PID: os.Getpid(), Memory: isMR, MaxRequest: s.MaxRequestBytes}, nil
@@ -80,6 +81,18 @@ func (s Server) routes(r *router) {
 			return false, errNoQuiet
 		}
 		return quieter.QuietRequested(ctx, proc)
+	})
+	register(r, "RequestStop", func(_ backend.Backend, ctx context.Context, proc string) (empty, error) {
+		if !isStopper {
+			return empty{}, errNoStop
+		}
+		return empty{}, stopper.RequestStop(ctx, proc)
+	})
+	register(r, "StopRequested", func(_ backend.Backend, ctx context.Context, proc string) (bool, error) {
+		if !isStopper {
+			return false, errNoStop
+		}
+		return stopper.StopRequested(ctx, proc)
 	})
 	register(r, "ProcessJobs", func(_ backend.Backend, ctx context.Context, p backend.ProcessJobsParams) (backend.ProcessJobsResult, error) {
 		if !isProcessJobs {

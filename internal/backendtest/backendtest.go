@@ -52,6 +52,7 @@ func groups() []group {
 		{"Lease", leaseTests()},
 		{"Quiet", quietTests()},
 		{"ProcessJobs", processJobsTests()},
+		{"Stop", stopTests()},
 		{"Stats", statsTests()},
 		{"ListJobs", listJobsTests()},
 		{"Admin", adminTests()},
