@@ -63,6 +63,11 @@ type heartbeater struct {
 	// noQuietRequests: the store cannot carry quiet requests (a remote
 	// owner whose backend has none), so the heartbeater stops asking.
 	noQuietRequests atomic.Bool
+	// stopServer stops the server on an operator's request (readStopRequest);
+	// noStopRequests: the store cannot carry them, or the stop is under
+	// way, so the heartbeater stops asking.
+	stopServer     func()
+	noStopRequests atomic.Bool
 
 	// pulse is the loop's last turn and beatOK whether that beat reached
 	// the store: Health reads them.
@@ -149,6 +154,7 @@ func (h *heartbeater) loop(ctx context.Context) {
 				h.logger.Info("joblot: re-registered after fencing", "process", h.lease.ID())
 			}
 			h.readQuietRequest(ctx)
+			h.readStopRequest(ctx)
 		case errors.Is(err, backend.ErrFenced):
 			h.logger.Error("joblot: process was declared dead; fencing itself", "process", h.lease.ID())
 			h.lease.fenced.Store(true)
