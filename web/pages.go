@@ -137,6 +137,30 @@ func (h *handler) processes(w http.ResponseWriter, r *http.Request) {
 	h.render(w, r, "processes", "Processes", rows)
 }
 
+// stopProcess asks a process to stop gracefully; it reads the request on
+// its next heartbeat.
+func (h *handler) stopProcess(w http.ResponseWriter, r *http.Request) {
+	form, err := postForm(r)
+	if err != nil {
+		badRequest(w, err.Error())
+		return
+	}
+	id := form.Get("id")
+	if id == "" {
+		badRequest(w, "no process id")
+		return
+	}
+	if err := h.in.StopProcess(r.Context(), id); err != nil {
+		if errors.Is(err, backend.ErrProcessNotFound) {
+			http.Error(w, "no live process has that id", http.StatusNotFound)
+			return
+		}
+		h.fail(w, r, err)
+		return
+	}
+	h.redirectBack(w, r, h.base+"/processes")
+}
+
 func (h *handler) quietProcess(w http.ResponseWriter, r *http.Request) {
 	form, err := postForm(r)
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/joblot/joblot/backend"
+	"github.com/joblot/joblot/web"
 )
 
 // holdJobs registers process proc and has it claim up to n jobs of queue,
@@ -58,6 +59,38 @@ func TestProcessesShowInFlightJobs(t *testing.T) {
 			}
 			if strings.Contains(body, "<script>alert") {
 				t.Errorf("an in-flight job's strings reached the page unescaped")
+			}
+		})
+	}
+}
+
+// TestStopProcess: the Stop form marks the process as asked to stop in
+// the store, on both backends; an unknown process answers 404 and a
+// read-only dashboard shows no Stop button.
+func TestStopProcess(t *testing.T) {
+	for name, b := range testBackends(t) {
+		t.Run(name, func(t *testing.T) {
+			holdJobs(t, b, "proc"+xss, "nothing-here", 1)
+			ts := mount(t, b, nil)
+			_, body := get(t, ts.URL+mountPath+"/processes")
+			if !strings.Contains(body, `action="`+mountPath+`/processes/stop"`) {
+				t.Fatalf("no Stop form on the processes page:\n%s", body)
+			}
+			// The page's hidden field percent-encodes the id (enc).
+			resp := post(t, ts.URL, mountPath+"/processes/stop", url.Values{"id": {url.QueryEscape("proc" + xss)}})
+			if resp.StatusCode != 303 {
+				t.Fatalf("POST stop: %d, want 303", resp.StatusCode)
+			}
+			requested, err := b.(backend.Stopper).StopRequested(context.Background(), "proc"+xss)
+			if err != nil || !requested {
+				t.Fatalf("StopRequested after the form = %v, %v; want true", requested, err)
+			}
+			if resp := post(t, ts.URL, mountPath+"/processes/stop", url.Values{"id": {"nobody"}}); resp.StatusCode != 404 {
+				t.Fatalf("POST stop of an unknown process: %d, want 404", resp.StatusCode)
+			}
+			ro := mount(t, b, func(o *web.Options) { o.ReadOnly = true })
+			if _, body := get(t, ro.URL+mountPath+"/processes"); strings.Contains(body, "/processes/stop") {
+				t.Fatal("a read-only dashboard shows the Stop form")
 			}
 		})
 	}

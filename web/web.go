@@ -41,7 +41,8 @@ type Access int
 const (
 	// AccessRead is a GET or HEAD: a page, a fragment or an asset.
 	AccessRead Access = iota
-	// AccessWrite is a POST: retry, delete, pause, clear, cancel, quiet.
+	// AccessWrite is a POST: retry, delete, pause, clear, cancel, quiet,
+	// stop.
 	AccessWrite
 )
 
@@ -227,6 +228,7 @@ func (h *handler) routes() {
 	m.HandleFunc("GET /chart.json", h.chartJSON)
 	m.HandleFunc("GET /processes", h.processes)
 	m.HandleFunc("POST /processes/quiet", h.quietProcess)
+	m.HandleFunc("POST /processes/stop", h.stopProcess)
 	m.HandleFunc("GET /queues", h.queues)
 	m.HandleFunc("POST /queues/pause", h.pauseQueue(true))
 	m.HandleFunc("POST /queues/resume", h.pauseQueue(false))
