@@ -68,6 +68,9 @@ type heartbeater struct {
 	// way, so the heartbeater stops asking.
 	stopServer     func()
 	noStopRequests atomic.Bool
+	// noCombinedRequests: the store cannot read both requests in one call
+	// (a remote owner whose backend cannot): ask for each.
+	noCombinedRequests atomic.Bool
 
 	// pulse is the loop's last turn and beatOK whether that beat reached
 	// the store: Health reads them.
@@ -153,8 +156,7 @@ func (h *heartbeater) loop(ctx context.Context) {
 				reRegistered = true
 				h.logger.Info("joblot: re-registered after fencing", "process", h.lease.ID())
 			}
-			h.readQuietRequest(ctx)
-			h.readStopRequest(ctx)
+			h.readRequests(ctx)
 		case errors.Is(err, backend.ErrFenced):
 			h.logger.Error("joblot: process was declared dead; fencing itself", "process", h.lease.ID())
 			h.lease.fenced.Store(true)

@@ -58,6 +58,43 @@ func (i *Inspector) StopProcess(ctx context.Context, id string) error {
 	return st.RequestStop(ctx, id)
 }
 
+// readRequests reads an operator's quiet and stop requests after a
+// successful heartbeat and acts on them: in one store call when the
+// backend can (backend.ProcessRequestsReader), so the stop request costs
+// an idle process no extra call; else one call for each.
+func (h *heartbeater) readRequests(ctx context.Context) {
+	rr, ok := h.backend.(backend.ProcessRequestsReader)
+	if !ok || h.noCombinedRequests.Load() {
+		h.readQuietRequest(ctx)
+		h.readStopRequest(ctx)
+		return
+	}
+	if h.isQuiet() && h.noStopRequests.Load() {
+		return // nothing left to hear
+	}
+	rctx, cancel := context.WithTimeout(ctx, h.cfg.HeartbeatInterval)
+	req, err := rr.ProcessRequests(rctx, h.lease.ID())
+	cancel()
+	switch {
+	case errors.Is(err, errors.ErrUnsupported):
+		h.noCombinedRequests.Store(true)
+		h.readQuietRequest(ctx)
+		h.readStopRequest(ctx)
+	case err != nil:
+		if ctx.Err() == nil {
+			h.logger.Warn("joblot: reading the operator's requests failed", "err", err)
+		}
+	default:
+		if req.Quiet && !h.isQuiet() {
+			h.logger.Info("joblot: an operator asked this process to quiet", "process", h.lease.ID())
+			h.quiet()
+		}
+		if req.Stop && !h.noStopRequests.Swap(true) {
+			h.stopServer()
+		}
+	}
+}
+
 // readStopRequest asks the store, after a successful heartbeat, whether an
 // operator asked this process to stop, and stops it if so. A backend that
 // cannot carry the request is asked nothing, nor is it asked again once

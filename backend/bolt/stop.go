@@ -35,3 +35,19 @@ func (b *Backend) StopRequested(ctx context.Context, id string) (bool, error) {
 	p, ok := b.procs[id]
 	return ok && p.stopRequested, nil
 }
+
+var _ backend.ProcessRequestsReader = (*Backend)(nil)
+
+// ProcessRequests implements backend.ProcessRequestsReader.
+func (b *Backend) ProcessRequests(ctx context.Context, id string) (backend.ProcessRequests, error) {
+	if err := ctx.Err(); err != nil {
+		return backend.ProcessRequests{}, err
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	p, ok := b.procs[id]
+	if !ok {
+		return backend.ProcessRequests{}, nil
+	}
+	return backend.ProcessRequests{Quiet: p.quietRequested, Stop: p.stopRequested}, nil
+}

@@ -52,3 +52,22 @@ func (b *Backend) StopRequested(ctx context.Context, id string) (bool, error) {
 	}
 	return v == "1", nil
 }
+
+var _ backend.ProcessRequestsReader = (*Backend)(nil)
+
+// ProcessRequests implements backend.ProcessRequestsReader: one HMGET of
+// the quiet and stop fields on the heartbeat connection.
+func (b *Backend) ProcessRequests(ctx context.Context, id string) (backend.ProcessRequests, error) {
+	vs, err := b.hb.Do(ctx, b.hb.B().Hmget().Key(b.keys.Proc(id)).Field(procQuietField, procStopField).Build()).ToArray()
+	if err != nil {
+		return backend.ProcessRequests{}, wrap("process requests", err)
+	}
+	set := func(i int) bool {
+		if i >= len(vs) {
+			return false
+		}
+		s, err := vs[i].ToString()
+		return err == nil && s == "1"
+	}
+	return backend.ProcessRequests{Quiet: set(0), Stop: set(1)}, nil
+}

@@ -91,6 +91,14 @@ func (c *Client) StopRequested(ctx context.Context, id string) (bool, error) {
 	return call[string, bool](ctx, c, "StopRequested", id)
 }
 
+var _ backend.ProcessRequestsReader = (*Client)(nil)
+
+// ProcessRequests implements backend.ProcessRequestsReader
+// (errors.ErrUnsupported when the served backend cannot read both at once).
+func (c *Client) ProcessRequests(ctx context.Context, id string) (backend.ProcessRequests, error) {
+	return call[string, backend.ProcessRequests](ctx, c, "ProcessRequests", id)
+}
+
 var _ backend.ProcessJobsReader = (*Client)(nil)
 
 // ProcessJobs implements backend.ProcessJobsReader. It fails with an error

@@ -24,6 +24,7 @@ func (s Server) routes(r *router) {
 	outputs, isOutputStore := r.b.(backend.OutputStore)
 	inFlight, isProcessJobs := r.b.(backend.ProcessJobsReader)
 	stopper, isStopper := r.b.(backend.Stopper)
+	requests, isRequests := r.b.(backend.ProcessRequestsReader)
 
 	register(r, "Hello", func(backend.Backend, context.Context, empty) (helloResp, error) {
 		return helloResp{Protocol: protocolVersion, PID: os.Getpid(), Memory: isMR, MaxRequest: s.MaxRequestBytes}, nil
@@ -93,6 +94,12 @@ func (s Server) routes(r *router) {
 			return false, errNoStop
 		}
 		return stopper.StopRequested(ctx, proc)
+	})
+	register(r, "ProcessRequests", func(_ backend.Backend, ctx context.Context, proc string) (backend.ProcessRequests, error) {
+		if !isRequests {
+			return backend.ProcessRequests{}, errNoStop
+		}
+		return requests.ProcessRequests(ctx, proc)
 	})
 	register(r, "ProcessJobs", func(_ backend.Backend, ctx context.Context, p backend.ProcessJobsParams) (backend.ProcessJobsResult, error) {
 		if !isProcessJobs {

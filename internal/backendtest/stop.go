@@ -52,6 +52,17 @@ func testStopRequest(h *harness) {
 	if q, ok := h.b.(backend.Quieter); ok && h.quietRequested(q, a) {
 		h.t.Fatalf("a stop request reads as a quiet request")
 	}
+	if rr, ok := h.b.(backend.ProcessRequestsReader); ok {
+		h.wantRequests(rr, a, backend.ProcessRequests{Stop: true})
+		h.wantRequests(rr, b, backend.ProcessRequests{})
+		h.wantRequests(rr, "nobody", backend.ProcessRequests{})
+		if q, ok := h.b.(backend.Quieter); ok {
+			if err := q.RequestQuiet(h.ctx, b); err != nil {
+				h.t.Fatalf("RequestQuiet(%s): %v", b, err)
+			}
+			h.wantRequests(rr, b, backend.ProcessRequests{Quiet: true})
+		}
+	}
 	// The process's own beats keep the mark until it has read it and left.
 	h.heartbeat(a, liveTTL, "default")
 	if !h.stopRequested(s, a) {
@@ -62,6 +73,18 @@ func testStopRequest(h *harness) {
 	}
 	if err := s.RequestStop(h.ctx, a); !errors.Is(err, backend.ErrProcessNotFound) {
 		h.t.Fatalf("RequestStop of a stopped process: %v, want ErrProcessNotFound", err)
+	}
+}
+
+// wantRequests checks ProcessRequests(id), the one-call read of both.
+func (h *harness) wantRequests(rr backend.ProcessRequestsReader, id string, want backend.ProcessRequests) {
+	h.t.Helper()
+	got, err := rr.ProcessRequests(h.ctx, id)
+	if err != nil {
+		h.t.Fatalf("ProcessRequests(%s): %v", id, err)
+	}
+	if got != want {
+		h.t.Fatalf("ProcessRequests(%s) = %+v, want %+v", id, got, want)
 	}
 }
 
