@@ -2,9 +2,11 @@ package joblot
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/joblot/joblot/backend"
@@ -22,11 +24,14 @@ type acker struct {
 	chunk   int      // the most results per round trip (AckChunk)
 	in      chan ack // closed by stop
 
-	// ctx is cancelled once the loops have returned: complete gives up
-	// retrying only then.
+	// ctx is cancelled when Stop's context is done with results still
+	// unrecorded (or once the loops returned): complete stops retrying.
 	ctx    context.Context
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
+	// unreachable: a last attempt after Stop's context ended failed, so
+	// the results left give up without one.
+	unreachable atomic.Bool
 
 	testSignals ackerTestSignals
 }
@@ -58,10 +63,22 @@ func (a *acker) start() {
 }
 
 // stop records what is left once the executor has stopped handing results
-// over, and returns when every result is recorded.
-func (a *acker) stop() {
+// over, and returns when every result is recorded or, once ctx is done, given
+// up (see complete), so that an unreachable store cannot hold Stop past its
+// context.
+func (a *acker) stop(ctx context.Context) {
 	close(a.in)
-	a.wg.Wait()
+	done := make(chan struct{})
+	go func() {
+		a.wg.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		a.cancel()
+		<-done
+	}
 	a.cancel()
 }
 
@@ -96,27 +113,71 @@ func (a *acker) loop() {
 	}
 }
 
-// complete records the results of jobs claimed under proc, retrying on storage errors: the jobs stay in
-// flight (and recoverable) until their results are recorded, so giving up
-// loses nothing, but retrying avoids running them twice.
+// Retry pacing and bounds of complete.
+const (
+	ackRetryMin = 10 * time.Millisecond
+	ackRetryMax = 2 * time.Second
+	// ackTimeout bounds one attempt while the server runs.
+	ackTimeout = 30 * time.Second
+	// lastAckTimeout bounds the one attempt a result still unrecorded when
+	// Stop's context ends gets.
+	lastAckTimeout = time.Second
+)
+
+// errGaveUp stands for the error of a last attempt not made because an
+// earlier one failed.
+var errGaveUp = errors.New("joblot: the store failed a last attempt already; not trying again")
+
+// complete records the results of jobs claimed under proc, retrying on
+// storage errors for as long as the server runs: the jobs stay in flight
+// until their results are recorded, and retrying avoids running them twice.
+// Once Stop's context is done (a.ctx), an attempt under way is cut and the
+// results get one last short attempt, none if one such attempt failed
+// already; then complete gives up, naming the jobs. Nothing is lost: the
+// jobs are still in flight under proc, and are returned to their queues
+// when the process deregisters, or by another process once proc's lease
+// expires.
 func (a *acker) complete(proc string, results []backend.Result) {
-	wait := 10 * time.Millisecond
-	for attempt := 1; ; attempt++ {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	wait := ackRetryMin
+	for attempt := 1; a.ctx.Err() == nil; attempt++ {
+		ctx, cancel := context.WithTimeout(context.Background(), ackTimeout)
+		cut := context.AfterFunc(a.ctx, cancel) // a store that hangs
 		err := a.backend.Complete(ctx, proc, results)
+		cut()
 		cancel()
 		if err == nil {
-			if a.testSignals.acked.Enabled() { // the loop reuses results: the test gets a copy
-				a.testSignals.acked.Signal(ackedResults{proc: proc, results: slices.Clone(results)})
-			}
+			a.acked(proc, results)
 			return
 		}
-		if attempt >= 8 && a.ctx.Err() != nil {
-			a.logger.Error("joblot: giving up recording results; the jobs will be recovered and run again", "jobs", len(results), "err", err)
-			return
+		if a.ctx.Err() != nil {
+			break
 		}
 		a.logger.Warn("joblot: recording results failed; retrying", "jobs", len(results), "attempt", attempt, "err", err)
-		time.Sleep(wait)
-		wait = min(wait*2, 2*time.Second)
+		sleepCtx(a.ctx, wait)
+		wait = min(wait*2, ackRetryMax)
+	}
+	err := errGaveUp
+	if !a.unreachable.Load() {
+		ctx, cancel := context.WithTimeout(context.Background(), lastAckTimeout)
+		err = a.backend.Complete(ctx, proc, results)
+		cancel()
+		if err == nil {
+			a.acked(proc, results)
+			return
+		}
+		a.unreachable.Store(true)
+	}
+	ids := make([]string, len(results))
+	for i, r := range results {
+		ids[i] = r.Fetched.ID
+	}
+	a.logger.Error("joblot: giving up recording results at shutdown; the jobs stay in flight and will be recovered and run again",
+		"process", proc, "jobs", ids, "err", err)
+}
+
+// acked tells a test that results were recorded.
+func (a *acker) acked(proc string, results []backend.Result) {
+	if a.testSignals.acked.Enabled() { // the loop reuses results: the test gets a copy
+		a.testSignals.acked.Signal(ackedResults{proc: proc, results: slices.Clone(results)})
 	}
 }

@@ -37,6 +37,11 @@ type EnqueueOpts struct {
 	// a duplicate is not stored and its EnqueueResult names the job it
 	// duplicates. Default nil: not unique. Not in a batch.
 	Unique *UniqueOpts
+	// LimitKey is the job's group under a LimitByKey queue limit (see
+	// QueueLimits), such as a customer id; it wins over the args' own
+	// (LimitKeyer). At most MaxLimitKeyBytes of UTF-8. Default "": the
+	// args' key, if any.
+	LimitKey string
 }
 
 // EnqueueParams is one job for EnqueueMany and Batch.Add.
@@ -216,6 +221,9 @@ func (c *Client) buildJobTo(ctx context.Context, p EnqueueParams, now time.Time,
 	if err := setUnique(job, o.Unique, now); err != nil {
 		return nil, err
 	}
+	if err := setLimitKey(job, p.Args, o.LimitKey); err != nil {
+		return nil, err
+	}
 	// The payload check counts the whole stored form, not just the args,
 	// because that is what costs memory.
 	if size := len(job.AppendBinary(nil)); size > c.cfg.MaxPayloadBytes {
@@ -255,6 +263,9 @@ func mergeOpts(o, defaults EnqueueOpts) EnqueueOpts {
 	}
 	if o.Unique == nil {
 		o.Unique = defaults.Unique
+	}
+	if o.LimitKey == "" {
+		o.LimitKey = defaults.LimitKey
 	}
 	switch {
 	case len(o.Meta) == 0:

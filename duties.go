@@ -12,6 +12,14 @@ import (
 // dutiesLease names the lease the background duties run under.
 const dutiesLease = "duties"
 
+// The duties lease lasts dutiesLeaseRounds poll rounds and its holder
+// renews it every dutiesRenewRounds rounds: two rounds of margin for a
+// slow store or a late tick.
+const (
+	dutiesLeaseRounds = 4
+	dutiesRenewRounds = 2
+)
+
 // duty is one background duty: the due-job mover (mover.go), the recoverer
 // (recoverer.go), the callback forwarder (forwarder.go) and the dead
 // trimmer (deadtrimmer.go). The duties runner runs them in turn, each at
@@ -79,11 +87,12 @@ func (d *duties) stop() {
 
 func (d *duties) loop(ctx context.Context) {
 	defer close(d.done)
-	leaseTTL := 3 * d.cfg.PollInterval
+	leaseTTL := dutiesLeaseRounds * d.cfg.PollInterval
 	last := make([]time.Time, len(d.list)) // wall clock
+	var renewed time.Time                  // wall clock of the last renewal; zero: not held
 	t := time.NewTicker(d.cfg.PollInterval)
 	defer t.Stop()
-	for {
+	for round := 0; ; round++ {
 		select {
 		case <-ctx.Done():
 			return
@@ -95,12 +104,21 @@ func (d *duties) loop(ctx context.Context) {
 		if d.isQuiet() {
 			continue // the quietCh case gives the lease up
 		}
-		lease, err := d.backend.Lease(ctx, backend.LeaseParams{Name: dutiesLease, Holder: d.lease.ID(), TTL: leaseTTL})
-		if err != nil || !lease.Held {
-			if err != nil && ctx.Err() == nil {
-				d.logger.Warn("joblot: duties lease", "err", err)
+		// A holder renews every dutiesRenewRounds rounds, half the calls of
+		// renewing every round, and runs the duties in between only while
+		// at least a round of its lease is left. A process without the
+		// lease asks every round, so it takes over soon after it lapses.
+		if renewed.IsZero() || round%dutiesRenewRounds == 0 || time.Since(renewed) >= leaseTTL-2*d.cfg.PollInterval {
+			at := time.Now()
+			lease, err := d.backend.Lease(ctx, backend.LeaseParams{Name: dutiesLease, Holder: d.lease.ID(), TTL: leaseTTL})
+			if err != nil || !lease.Held {
+				renewed = time.Time{}
+				if err != nil && ctx.Err() == nil {
+					d.logger.Warn("joblot: duties lease", "err", err)
+				}
+				continue
 			}
-			continue
+			renewed = at
 		}
 		// now is what the duties decide by; wall only paces the less
 		// frequent duties, so a fake clock that stands still does not

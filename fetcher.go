@@ -180,9 +180,12 @@ func (f *fetcher) loop(leader bool) {
 			n += f.slots.acquire(ctx, fetchMin-n, fetchMin-n, linger.C)
 			linger.Stop()
 		}
-		if f.lingering.atMax() {
+		if f.lingering.atMax() || f.lease.isFenced() {
 			// The slots may be those of a job abandoned meanwhile, which
 			// reached the cap: it is counted before its slot is freed.
+			// Or the process fenced itself while this loop waited for
+			// them: a fetch now would claim jobs under an identity
+			// another process already took over.
 			f.slots.release(n)
 			continue
 		}

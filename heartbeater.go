@@ -128,7 +128,7 @@ func (h *heartbeater) loop(ctx context.Context) {
 	t := time.NewTicker(h.cfg.HeartbeatInterval)
 	defer t.Stop()
 	quiet := h.quietCh // beat at once when the server goes quiet, to say so
-	for {
+	for beat := 0; ; beat++ {
 		select {
 		case <-ctx.Done():
 			return
@@ -156,7 +156,9 @@ func (h *heartbeater) loop(ctx context.Context) {
 				reRegistered = true
 				h.logger.Info("joblot: re-registered after fencing", "process", h.lease.ID())
 			}
-			h.readRequests(ctx)
+			if beat%quietReadBeats == 0 {
+				h.readRequests(ctx) // quiet and stop, one store call
+			}
 		case errors.Is(err, backend.ErrFenced):
 			h.logger.Error("joblot: process was declared dead; fencing itself", "process", h.lease.ID())
 			h.lease.fenced.Store(true)
@@ -175,6 +177,12 @@ func (h *heartbeater) loop(ctx context.Context) {
 		h.testSignals.beat.Signal(err)
 	}
 }
+
+// quietReadBeats: a quiet or stop request is read on every
+// quietReadBeats-th successful heartbeat (every 6 s by default), which
+// keeps an idle process under 5 Redis calls a second; an operator's quiet
+// or stop is not that urgent.
+const quietReadBeats = 2
 
 // readQuietRequest asks the store, after a successful heartbeat, whether an
 // operator asked this process to quiet, and quiets it if so. A backend that

@@ -74,6 +74,20 @@ func (i *Inspector) ErrorGroups(ctx context.Context, f ErrorGroupFilter) ([]Erro
 	return gs, nil
 }
 
+// Throughput returns processed and failed counts per minute and queue (all
+// queues when p.Queue is empty) over the last 24 hours at most
+// (backend.ThroughputWindow); a zero p.Until means the Inspector's now.
+func (i *Inspector) Throughput(ctx context.Context, p backend.ThroughputParams) (backend.ThroughputResult, error) {
+	if p.Until.IsZero() {
+		p.Until = clock.Or(i.Now)()
+	}
+	res, err := i.backend.Throughput(ctx, p)
+	if err != nil {
+		return backend.ThroughputResult{}, fmt.Errorf("joblot: throughput: %w", err)
+	}
+	return res, nil
+}
+
 // Jobs streams the jobs of one set that match f, page by page.
 func (i *Inspector) Jobs(ctx context.Context, f backend.JobFilter) iter.Seq2[*backend.Job, error] {
 	return func(yield func(*backend.Job, error) bool) {

@@ -41,6 +41,10 @@ func TestMain(m *testing.M) {
 		runKillChild()
 		return
 	}
+	if os.Getenv(limitChildEnv) != "" {
+		runLimitChild()
+		return
+	}
 	if os.Getenv(periodicChildEnv) != "" {
 		runPeriodicChild()
 		return

@@ -64,7 +64,7 @@ type Server struct {
 
 // NewServer returns a server for b. Call Start, or Run.
 func NewServer(b backend.Backend, cfg ServerConfig) (*Server, error) {
-	cfg, err := cfg.withDefaults()
+	cfg, err := cfg.withBackendDefaults(b).withDefaults()
 	if err != nil {
 		return nil, err
 	}
@@ -147,6 +147,10 @@ func (s *Server) Start(ctx context.Context) error {
 		return errors.New("joblot: server already started")
 	}
 	s.startedAt = s.cfg.Now()
+	if err := writeLimits(ctx, s.backend, s.cfg.QueueLimits); err != nil {
+		s.started.Store(false)
+		return err
+	}
 	if err := s.heartbeater.register(ctx, s.startedAt); err != nil {
 		s.started.Store(false)
 		return err
@@ -202,7 +206,8 @@ func (s *Server) Stop(ctx context.Context) error {
 	//  2. executor: requeues what was prefetched, waits for running jobs
 	//     until ctx is done, then cancels them and requeues those that
 	//     ignore it; once it returns every result is with the acker.
-	//  3. acker: records every result left.
+	//  3. acker: records every result left, or once ctx is done gives
+	//     up on those the store will not take (they stay in flight).
 	//  4. heartbeater, duties runner, periodic enqueuer, canceller,
 	//     watchdog: they ran until
 	//     now so that the process kept its lease (its jobs stayed its own)
@@ -210,7 +215,7 @@ func (s *Server) Stop(ctx context.Context) error {
 	//  5. deregister: the process, with nothing left in flight, leaves.
 	s.fetcher.stop()
 	s.executor.stop(ctx)
-	s.acker.stop()
+	s.acker.stop(ctx)
 	s.heartbeater.stop()
 	s.duties.stop()
 	if s.periodic != nil {

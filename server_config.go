@@ -21,16 +21,19 @@ const (
 	DefaultShutdownTimeout = 25 * time.Second
 	// DefaultHeartbeatInterval and DefaultProcessTTL: a process that has not
 	// heartbeat for the TTL is dead, and its jobs are recovered at the next
-	// recoverer pass (every DefaultRecoverInterval): about 10 s in all.
-	DefaultHeartbeatInterval = 2 * time.Second
-	DefaultProcessTTL        = 8 * time.Second
-	DefaultRecoverInterval   = 2 * time.Second
+	// recoverer pass (every DefaultRecoverInterval): about 16 s in all. The
+	// intervals keep an idle process under 5 Redis calls a second.
+	DefaultHeartbeatInterval = 3 * time.Second
+	DefaultProcessTTL        = 12 * time.Second
+	DefaultRecoverInterval   = 4 * time.Second
 	// DefaultPollInterval is how often due scheduled and retry jobs move to
 	// their queues: a scheduled job starts up to this late.
 	DefaultPollInterval = 2 * time.Second
 	// DefaultForwardInterval is how often leftover batch callbacks are
 	// forwarded and uncommitted batches expired.
-	DefaultForwardInterval = 5 * time.Second
+	// Callbacks are forwarded when they fire; this only sweeps what a crash
+	// left behind.
+	DefaultForwardInterval = 15 * time.Second
 	// DefaultTrimInterval is how often dead-set caps are enforced.
 	DefaultTrimInterval = time.Minute
 	// DefaultIdleFetchInterval caps the back-off of an idle fetcher, which
@@ -40,10 +43,15 @@ const (
 	// DefaultIdleWaitTimeout is how long an idle fetcher waits to be woken
 	// on a backend that wakes it (backend.Waiter: Redis, the embedded file)
 	// before it fetches anyway, in case a wake-up was lost.
-	DefaultIdleWaitTimeout = 5 * time.Second
+	DefaultIdleWaitTimeout = 10 * time.Second
 	// DefaultMaxLingering caps the goroutines of abandoned attempts (see
 	// ServerConfig.MaxLingering).
 	DefaultMaxLingering = 100
+	// maxHintedPrefetchPerSlot caps the Prefetch a backend's in-flight
+	// hint adds, per unit of Concurrency: a prefetched job waits for a
+	// slot, so a process with few slots and slow jobs must not hold
+	// hundreds of jobs other processes could run.
+	maxHintedPrefetchPerSlot = 8
 	// DefaultCancelCacheTTL is how long the server trusts what it knows
 	// about a batch being cancelled.
 	DefaultCancelCacheTTL = time.Second
@@ -62,8 +70,18 @@ type ServerConfig struct {
 	Concurrency int
 	// Prefetch is how many jobs beyond free slots a process may hold
 	// (default Concurrency/10, at least 1): enough to hide a round trip,
-	// too few to hoard slow jobs.
+	// too few to hoard slow jobs. On a backend that group-commits its
+	// writes (backend.InFlightHinter: the embedded store) the default is
+	// raised so that Concurrency + Prefetch reaches the backend's hint
+	// (Prefetch at most 8 × Concurrency), since there every claim and
+	// every ack waits for a shared fsync.
 	Prefetch int
+	// QueueLimits sets global limits per queue (see QueueLimits). Start
+	// writes them to the store, where every server's fetch enforces them,
+	// so the latest server to start wins; a queue not listed keeps what
+	// the store holds, and a zero QueueLimits removes a queue's limits.
+	// Default nil: the store's limits stay as they are.
+	QueueLimits map[string]QueueLimits
 	// FetchChunk and AckChunk bound the jobs per round trip.
 	FetchChunk int
 	AckChunk   int
@@ -154,6 +172,23 @@ type ServerConfig struct {
 	Now func() time.Time
 }
 
+// withBackendDefaults sets the defaults that depend on the backend, before
+// withDefaults sets the rest.
+func (c ServerConfig) withBackendDefaults(b backend.Backend) ServerConfig {
+	h, ok := b.(backend.InFlightHinter)
+	if !ok || c.Prefetch != 0 {
+		return c
+	}
+	conc := c.Concurrency
+	if conc <= 0 {
+		conc = DefaultConcurrency
+	}
+	if want := min(h.InFlightHint()-conc, maxHintedPrefetchPerSlot*conc); want > conc/10 {
+		c.Prefetch = want
+	}
+	return c
+}
+
 func (c ServerConfig) withDefaults() (ServerConfig, error) {
 	if c.Workers == nil {
 		return c, fmt.Errorf("joblot: ServerConfig.Workers is nil")
@@ -165,6 +200,9 @@ func (c ServerConfig) withDefaults() (ServerConfig, error) {
 		if w <= 0 {
 			return c, fmt.Errorf("joblot: queue %q has weight %d; weights must be positive", q, w)
 		}
+	}
+	if err := validateLimits(c.QueueLimits); err != nil {
+		return c, err
 	}
 	setDefault(&c.Concurrency, DefaultConcurrency)
 	setDefault(&c.Prefetch, max(1, c.Concurrency/10))

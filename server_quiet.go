@@ -37,7 +37,8 @@ func (s *Server) IsQuiet() bool { return s.fetcher.quiet.Load() }
 
 // QuietProcess asks the live process id (Server.ProcessID, the PROCESS
 // column of `joblot stats`) to quiet, as Server.Quiet would from inside
-// it: the process reads the request on its next heartbeat. It fails with
+// it: the process reads the request on a heartbeat (every second one: within
+// 6 s by default). It fails with
 // an error wrapping backend.ErrProcessNotFound when no live process has
 // that id, and with one wrapping errors.ErrUnsupported when the store
 // cannot carry the request.

@@ -322,7 +322,7 @@ func TestConcurrencyLimit(t *testing.T) {
 		if peak.Load() > 4 {
 			t.Fatalf("%d jobs ran at once, limit 4", peak.Load())
 		}
-		if limit := int64(cfg.Concurrency + max(1, cfg.Concurrency/10)); maxHeld > limit {
+		if limit := int64(s.cfg.Concurrency + s.cfg.Prefetch); maxHeld > limit {
 			t.Fatalf("process held %d jobs, limit %d (slots + prefetch)", maxHeld, limit)
 		}
 	})

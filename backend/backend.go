@@ -2,7 +2,7 @@
 // (enqueue, fetch, complete, schedule, recover, batches, stats) that a
 // backend implements, and the types they exchange. The root package joblot
 // is written against Backend only; backend/redis and backend/bolt implement
-// it, and internal/backendtest is the conformance suite both must pass. The
+// it, and backend/backendtest is the conformance suite both must pass. The
 // suite, not this interface, is the contract: keep storage specifics out of
 // both.
 //
@@ -116,6 +116,11 @@ type Backend interface {
 	// Stats returns counters, queue sizes and processes in O(queues +
 	// processes).
 	Stats(ctx context.Context, now time.Time) (*Stats, error)
+	// Throughput returns the processed and failed counts per minute and
+	// queue that Complete recorded (counted as Stats.Processed and
+	// Stats.Failed are) in p's window; a store keeps at most
+	// ThroughputMinutes buckets per queue.
+	Throughput(ctx context.Context, p ThroughputParams) (ThroughputResult, error)
 	// ListJobs pages through one set, filtering without loading the whole
 	// set into memory.
 	ListJobs(ctx context.Context, f JobFilter) (*JobPage, error)
@@ -178,7 +183,8 @@ type Backend interface {
 	// this for batch jobs before running them, with a short-lived cache).
 	BatchesCancelled(ctx context.Context, ids []string) (map[string]bool, error)
 	// DeleteBatch removes a batch's state; later events for it change
-	// nothing and are counted in Stats.ExpiredBatchEvents.
+	// nothing and are counted in Stats.ExpiredBatchEvents. Its parent, if
+	// any, stops waiting for it and lists it no more.
 	DeleteBatch(ctx context.Context, id string) error
 	// ErrorGroups returns the error groups of every queue (or of f.Queue)
 	// over the hourly buckets a query at now covers (see ErrorHours and
@@ -187,6 +193,13 @@ type Backend interface {
 	// Complete records (a retry or dead entry written) and every poison
 	// pill counts once, however often its ack is repeated.
 	ErrorGroups(ctx context.Context, f ErrorGroupFilter, now time.Time) ([]ErrorGroupStat, error)
+
+	// SetLimits replaces one queue's global limits (see QueueLimit), or
+	// removes them (the zero QueueLimit); the latest writer wins. When they
+	// change, the jobs waiting over the old concurrency limit go back to
+	// the head of the queue to be judged again. It returns an error
+	// wrapping ErrBadLimit for a limit QueueLimit.Validate refuses.
+	SetLimits(ctx context.Context, p SetLimitsParams) (SetLimitsResult, error)
 
 	// ForwardCallbacks moves callbacks left in outboxes (by a process that
 	// crashed before forwarding) to their queues, and expires batches past
@@ -205,6 +218,9 @@ type Fetched struct {
 	// Malformed is non-nil when Raw could not be decoded; Job then has only
 	// Queue and ID set, the ID being MalformedJobID(Raw).
 	Malformed error
+	// Limited says the job's queue had a concurrency limit when it was
+	// fetched: the job may hold a slot that its ack must release.
+	Limited bool
 }
 
 // Outcome is what happened to an in-flight job.
@@ -344,6 +360,26 @@ type JobFilter struct {
 	Cursor string
 	// Limit is the page size (default 100).
 	Limit int
+	// ScanBudget bounds the stored entries one call examines (default
+	// DefaultScanBudget, and never less than Limit), so that a sparse
+	// filter over a large set answers in bounded time: when it runs out
+	// before the page fills, the page holds the matches found so far,
+	// Partial is set and Next continues the scan.
+	ScanBudget int
+}
+
+// DefaultScanBudget is the default JobFilter.ScanBudget.
+const DefaultScanBudget = 10_000
+
+// Budget returns the number of entries a ListJobs call with f may
+// examine: ScanBudget (DefaultScanBudget when not positive), at least
+// limit.
+func (f *JobFilter) Budget(limit int) int {
+	b := f.ScanBudget
+	if b <= 0 {
+		b = DefaultScanBudget
+	}
+	return max(b, limit)
 }
 
 // Matches reports whether j passes the filter's job fields (BatchID, Kind,
@@ -368,6 +404,10 @@ type JobPage struct {
 	Jobs []*Job
 	// Next is the cursor of the following page, empty at the end.
 	Next string
+	// Partial says the scan budget (JobFilter.ScanBudget) ran out before
+	// the page filled: the set may hold more matches after Next, so a count
+	// of them is at least the number seen so far ("≥ N").
+	Partial bool
 }
 
 // Stats is a snapshot of the store. The counters mean the same on every
@@ -433,6 +473,9 @@ type QueueStats struct {
 	// Latency is the age of the oldest job waiting in the queue.
 	Latency time.Duration
 	Paused  bool
+	// Limit is the queue's global limit and its state, nil when the queue
+	// has none.
+	Limit *LimitStats
 }
 
 // Limits are the caps a backend enforces. Zero fields take the defaults.
@@ -515,7 +558,7 @@ func (l Limits) WithDefaults() Limits {
 // DataModelVersion is the storage layout version this code writes. A
 // backend writes it with its first write and refuses (ErrVersionTooNew) a
 // store written by a newer layout.
-const DataModelVersion = 2
+const DataModelVersion = 3
 
 // Waiter is implemented by backends that can wake an idle fetcher when jobs
 // arrive, so that it need not poll: a job enqueued into an idle system

@@ -181,3 +181,51 @@ func EventOf(o Outcome) BatchEvent {
 	}
 	return 0
 }
+
+// BatchPageSize is how many jobs one page of a batch's job states holds.
+// A batch keeps its 2-bit states in pages of this many jobs, each with a
+// count of its settled jobs, and drops a page once all of its jobs are
+// settled (PageSettles), keeping one "page done" bit for it: a batch costs
+// bits for the pages that still have work, not for its whole population.
+// About 4,000 jobs (1 KiB) balances two costs: a page is held by its
+// slowest job, so smaller pages free more of a mostly-done batch; but each
+// page costs a key or record of its own (about 70 bytes in Redis, 7 % of
+// 1 KiB) and an ack call pays one write per page it touches, so larger
+// pages keep a call of consecutive jobs on one or two pages. 4,064 rather
+// than 4,096: its 1,016 bytes of bits, the 2-byte count and Redis's string
+// header fill one 1,024-byte allocation exactly, where 4,096 jobs would
+// take the allocator's next size class (1,280 bytes, a quarter more). The
+// size is recorded with each paged batch, so a later change of it leaves
+// existing batches readable. Part of the stored layout.
+const BatchPageSize = 4064
+
+// BatchPageOf returns the page holding the job at dense index and the
+// job's slot in it.
+func BatchPageOf(index int64) (page, slot int64) {
+	return index / BatchPageSize, index % BatchPageSize
+}
+
+// DroppedPageState is the state every job of a dropped page reads as.
+// A page is dropped only when each of its jobs succeeded or ended without
+// dying (PageSettles), so S is exact for the succeeded ones, and for the
+// discarded, cancelled or removed ones Transition gives S and X the same
+// effect for every event not marked manual (all stale: no counter moves,
+// no retry or dead entry is written). Only a manual retry of a dead job
+// tells S from X, and a page holding a dead job is kept for that reason.
+const DroppedPageState = StateSucceeded
+
+// PageSettles reports whether e settles its job for its page: the job
+// moved into a state its page need not remember (succeeded, or ended by
+// a discard, cancel or removal). A page whose every job has settled is
+// dropped. A job that died is not settled: an operator may retry it from
+// the dead set, and the batch then needs its bits to tell that retry's
+// first ack (dead −1) from a duplicate of it. Settled jobs never
+// unsettle: from S every event is stale, and an ended job that did not
+// die is not in the dead set to be retried by hand.
+func (e Effect) PageSettles() bool {
+	switch e.Inc {
+	case CounterSucceeded, CounterDiscarded, CounterCancelled, CounterRemoved:
+		return true
+	}
+	return false
+}

@@ -65,6 +65,11 @@ const (
 	// none) then the lock's key. It is not decoded into a Job field but
 	// kept with UnknownFields (see Job.Unique).
 	fieldUnique = 26
+	// fieldLimitKey is the limit key (Job.LimitKey): the group the job
+	// counts in under a LimitByKey queue limit. Like fieldUnique it stays
+	// in UnknownFields. (31, not the next free number, to keep clear of
+	// fields other work in progress adds.)
+	fieldLimitKey = 31
 )
 
 // MarshalBinary encodes the job. It never fails.

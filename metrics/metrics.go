@@ -116,6 +116,7 @@ type Collector struct {
 	store *storeMetrics
 
 	lingering prometheus.Gauge // see lingering.go
+	limits    *limitMetrics    // see limits.go
 }
 
 // New returns a Collector for the store b and registers its metrics with
@@ -163,6 +164,8 @@ func New(b backend.Backend, opts Options) *Collector {
 	opts.Registerer.MustRegister(c.jobs.outcomes, c.jobs.durations, c.store)
 	c.lingering = newLingeringGauge()
 	opts.Registerer.MustRegister(c.lingering)
+	c.limits = &limitMetrics{}
+	opts.Registerer.MustRegister(c.limits)
 	return c
 }
 
@@ -228,6 +231,7 @@ func (c *Collector) Refresh(ctx context.Context) error {
 		errs = append(errs, err)
 	} else {
 		c.store.setStats(stats)
+		c.limits.setStats(stats)
 	}
 	if c.opts.BatchWindow > 0 {
 		batches, err := c.batchesByState(ctx, c.opts.BatchWindow)

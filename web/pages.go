@@ -65,8 +65,8 @@ func (h *handler) overview(w http.ResponseWriter, r *http.Request) {
 }
 
 // chartData is what the overview's chart plots: uPlot's columns, X in
-// Unix seconds. Step names the bucket width ("day" today; a per-minute
-// source would say "minute").
+// Unix seconds. Step names the bucket width: "minute", from the stores'
+// per-minute counters.
 type chartData struct {
 	Step      string    `json:"step"`
 	X         []int64   `json:"x"`
@@ -74,32 +74,49 @@ type chartData struct {
 	Failed    []float64 `json:"failed"`
 }
 
-// chartSeries returns the overview's chart. Stats keeps per-day counters
-// only, so the chart is per day, oldest first; a store that keeps
-// per-minute buckets plugs in here, as the one source of the chart.
-func chartSeries(st *backend.Stats) chartData {
-	c := chartData{Step: "day", X: []int64{}, Processed: []float64{}, Failed: []float64{}}
-	for i := len(st.Days) - 1; i >= 0; i-- {
-		d := st.Days[i]
-		t, err := time.Parse("2006-01-02", d.Date)
-		if err != nil {
+// chartSeries returns the overview's chart: processed and failed attempts
+// per minute, all queues summed, oldest first, over the day the stores
+// keep (backend.ThroughputWindow). Minutes with nothing finished are
+// plotted as zero, so the line does not skip idle time.
+func chartSeries(points []backend.ThroughputPoint, until time.Time) chartData {
+	c := chartData{Step: "minute", X: []int64{}, Processed: []float64{}, Failed: []float64{}}
+	end := until.Truncate(time.Minute)
+	start := end.Add(-backend.ThroughputWindow + time.Minute)
+	n := int(end.Sub(start)/time.Minute) + 1
+	c.X = make([]int64, n)
+	c.Processed = make([]float64, n)
+	c.Failed = make([]float64, n)
+	for k := range n {
+		c.X[k] = start.Add(time.Duration(k) * time.Minute).Unix()
+	}
+	for _, p := range points {
+		k := int(p.Minute.Sub(start) / time.Minute)
+		if k < 0 || k >= n {
 			continue
 		}
-		c.X = append(c.X, t.Unix())
-		c.Processed = append(c.Processed, float64(d.Processed))
-		c.Failed = append(c.Failed, float64(d.Failed))
+		c.Processed[k] += float64(p.Processed)
+		c.Failed[k] += float64(p.Failed)
 	}
 	return c
 }
 
+// now is the Inspector's clock (the wall clock unless it injects one).
+func (h *handler) now() time.Time {
+	if h.in.Now != nil {
+		return h.in.Now()
+	}
+	return time.Now()
+}
+
 func (h *handler) chartJSON(w http.ResponseWriter, r *http.Request) {
-	st, err := h.in.Stats(r.Context())
+	until := h.now()
+	res, err := h.in.Throughput(r.Context(), backend.ThroughputParams{Since: until.Add(-backend.ThroughputWindow), Until: until})
 	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")
-	json.NewEncoder(w).Encode(chartSeries(st))
+	json.NewEncoder(w).Encode(chartSeries(res.Points, until))
 }
 
 // processRow is a live process and the jobs it holds in flight.
@@ -316,6 +333,10 @@ type jobsView struct {
 	Self string
 	// Query is the filter's query string, for the bulk action links.
 	Query string
+	// Partial says the page stopped after examining Budget stored jobs:
+	// more may match beyond Next.
+	Partial bool
+	Budget  int
 }
 
 func (h *handler) jobs(w http.ResponseWriter, r *http.Request) {
@@ -326,6 +347,7 @@ func (h *handler) jobs(w http.ResponseWriter, r *http.Request) {
 	}
 	f := filterFrom(set, r.URL.Query())
 	f.Limit = h.opts.PageSize
+	f.ScanBudget = max(h.opts.CountBudget, f.Limit)
 	page, err := h.in.Page(r.Context(), f)
 	if err != nil {
 		h.fail(w, r, err)
@@ -338,7 +360,7 @@ func (h *handler) jobs(w http.ResponseWriter, r *http.Request) {
 	}
 	fv := filterValues(f)
 	v := jobsView{Set: set, Filter: f, Filtered: len(fv) > 0, Jobs: page.Jobs, Query: fv.Encode(),
-		Self: h.base + r.URL.RequestURI()}
+		Self: h.base + r.URL.RequestURI(), Partial: page.Partial, Budget: f.ScanBudget}
 	for _, q := range st.Queues {
 		if f.Queue != "" && q.Name != f.Queue {
 			continue
@@ -676,11 +698,7 @@ func (h *handler) errorGroups(w http.ResponseWriter, r *http.Request) {
 			badRequest(w, "since must be a positive duration such as 2h")
 			return
 		}
-		now := time.Now
-		if h.in.Now != nil {
-			now = h.in.Now
-		}
-		f.Since = now().Add(-d)
+		f.Since = h.now().Add(-d)
 	}
 	gs, err := h.in.ErrorGroups(r.Context(), f)
 	if err != nil {

@@ -108,7 +108,10 @@ type Options struct {
 	PageSize int
 	// Refresh is how often live parts refresh (default DefaultRefresh).
 	Refresh time.Duration
-	// CountBudget bounds filtered counts (default DefaultCountBudget).
+	// CountBudget bounds filtered counts, and the stored jobs one page of a
+	// filtered listing examines (default DefaultCountBudget): a sparse
+	// filter over millions of jobs shows what the budget found ("≥ N")
+	// and a link that examines the next ones, instead of scanning them all.
 	CountBudget int
 	// MaxText bounds job-provided strings in tables (default
 	// DefaultMaxText runes).

@@ -13,11 +13,6 @@ import (
 	"github.com/joblot/joblot/backend"
 )
 
-// listScanBudget bounds the entries one ListJobs call examines, so a
-// selective filter over a huge set returns a short page and a cursor
-// instead of reading the whole set.
-const listScanBudget = 10_000
-
 // setBucket names the sub-bucket of a set.
 func setBucket(set backend.JobSet) ([]byte, error) {
 	switch set {
@@ -66,7 +61,7 @@ func decodeListCursor(s string) (listCursor, error) {
 
 // ListJobs pages through one set, queue by queue (sorted by name): oldest
 // first for queues, soonest first for scheduled and retry, newest first
-// for dead. It examines at most listScanBudget entries per call.
+// for dead. It examines at most f.Budget entries per call.
 func (b *Backend) ListJobs(ctx context.Context, f backend.JobFilter) (*backend.JobPage, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -102,7 +97,7 @@ func (b *Backend) ListJobs(ctx context.Context, f backend.JobFilter) (*backend.J
 		if f.Cursor != "" {
 			i = sort.SearchStrings(names, start.queue) // the cursor's queue, or the next one if it is gone
 		}
-		budget := listScanBudget
+		budget := f.Budget(limit)
 		for ; i < len(names); i++ {
 			qb := all.Bucket([]byte(names[i]))
 			if qb == nil {
@@ -140,6 +135,7 @@ func (b *Backend) ListJobs(ctx context.Context, f backend.JobFilter) (*backend.J
 				}
 				if len(page.Jobs) >= limit || budget <= 0 {
 					page.Next = listCursor{queue: names[i], key: clone(k)}.encode()
+					page.Partial = len(page.Jobs) < limit
 					return nil
 				}
 			}

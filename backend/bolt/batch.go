@@ -38,6 +38,9 @@ func (c *txc) batchJobEvent(j *backend.Job, ev backend.BatchEvent, failed *backe
 	if eff.New != old {
 		bt.setState(j.BatchIndex, eff.New)
 	}
+	if eff.PageSettles() {
+		bt.settle(j.BatchIndex)
+	}
 	if eff.Dec != backend.CounterNone {
 		bt.m.Counters[eff.Dec]--
 	}
@@ -230,7 +233,7 @@ func (b *Backend) CreateBatch(ctx context.Context, spec *backend.BatchSpec) erro
 			return err
 		}
 		bt := &btx{id: spec.ID, bk: bk, pages: map[uint32][]byte{}, dirty: map[uint32]bool{}, touched: true}
-		bt.m = batchMeta{Desc: spec.Description, Parent: spec.ParentID, Created: int64(ms(created)), Deadline: int64(ms(deadline)), Callbacks: cbs}
+		bt.m = batchMeta{Desc: spec.Description, Parent: spec.ParentID, Created: int64(ms(created)), Deadline: int64(ms(deadline)), Callbacks: cbs, Pages: backend.BatchPageSize}
 		c.batches[spec.ID] = bt
 		if err := c.bucket(bucketBIdx).Put(idKey(created, spec.ID), nil); err != nil {
 			return err

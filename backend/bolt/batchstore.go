@@ -33,6 +33,16 @@ import (
 //	              older joblot has it clear and gates nothing)
 //	a<job id>     how many jobs the job with that id has added (uvarint),
 //	              for idempotent adds
+//	d             a paged batch's dropped pages: bit n (of byte n/8) set
+//	              once page n was deleted
+//
+// A batch created by data model 3 records its page size in meta.Pages
+// (backend.BatchPageSize): each page then holds that many 2-bit states and
+// a big-endian u16 count of its settled jobs (backend.Effect.PageSettles)
+// after them, and is deleted, with its bit set in d, once every job in it
+// has settled; a job of a deleted page reads as backend.DroppedPageState.
+// A batch without meta.Pages (data model 2) keeps pages of pageJobs jobs
+// for its life, read and written in place.
 //
 // A batch's memory does not grow with its failures: the pages are a fixed
 // 2 bits per job, the error groups are capped.
@@ -52,6 +62,7 @@ const (
 
 var (
 	keyBatchMeta = []byte("m")
+	keyBatchDone = []byte("d")
 )
 
 // batchMeta is a batch's small record. Times are unix ms, 0 = not yet.
@@ -90,6 +101,10 @@ type batchMeta struct {
 	// ErrIndexed says the n<est><fp> index holds every error group (data
 	// model 2); a batch written without it is indexed on its next failure.
 	ErrIndexed bool `json:"ei,omitempty"`
+	// Pages is the page size of the batch's job states (data model 3:
+	// backend.BatchPageSize, pages dropped once settled); 0 for a batch
+	// written before, kept in pages of pageJobs for its life.
+	Pages int64 `json:"pg,omitempty"`
 }
 
 func (m *batchMeta) total() int64 { return m.Counters[0] }
@@ -127,6 +142,11 @@ type btx struct {
 	m     batchMeta
 	pages map[uint32][]byte
 	dirty map[uint32]bool
+	// done is the d record of a paged batch, read on first use (nil: not
+	// yet); doneDirty says it must be written back.
+	done      []byte
+	doneRead  bool
+	doneDirty bool
 	// touched: meta must be written back.
 	touched bool
 }
@@ -155,40 +175,111 @@ func pageKey(page uint32) []byte {
 	return k
 }
 
+// pageJobsOf is how many jobs one page of a batch with meta m holds.
+func pageJobsOf(m *batchMeta) int64 {
+	if m.Pages > 0 {
+		return m.Pages
+	}
+	return pageJobs
+}
+
+// pageLen is the size of one page record of a batch with meta m: the
+// states, and for a paged batch its settled count.
+func pageLen(m *batchMeta) int {
+	if m.Pages > 0 {
+		return int(m.Pages/4) + 2
+	}
+	return pageBytes
+}
+
 // page returns the cached, writable copy of a page of states.
 func (bt *btx) page(n uint32) []byte {
 	if p, ok := bt.pages[n]; ok {
 		return p
 	}
-	p := make([]byte, pageBytes)
+	p := make([]byte, pageLen(&bt.m))
 	copy(p, bt.bk.Get(pageKey(n)))
 	bt.pages[n] = p
 	return p
 }
 
+// dropped reports whether page n of a paged batch was deleted.
+func (bt *btx) dropped(n uint32) bool {
+	if bt.m.Pages == 0 {
+		return false
+	}
+	if !bt.doneRead {
+		bt.done = append([]byte(nil), bt.bk.Get(keyBatchDone)...)
+		bt.doneRead = true
+	}
+	return pageDropped(bt.done, n)
+}
+
+func pageDropped(done []byte, n uint32) bool {
+	return int(n/8) < len(done) && done[n/8]&(1<<(n%8)) != 0
+}
+
 func (bt *btx) state(idx int64) backend.JobState {
-	p := bt.page(uint32(idx / pageJobs))
-	i := idx % pageJobs
+	size := pageJobsOf(&bt.m)
+	n := uint32(idx / size)
+	if bt.dropped(n) {
+		return backend.DroppedPageState
+	}
+	p := bt.page(n)
+	i := idx % size
 	return backend.JobState(p[i/4]>>((i%4)*2)) & 3
 }
 
 func (bt *btx) setState(idx int64, s backend.JobState) {
-	n := uint32(idx / pageJobs)
+	size := pageJobsOf(&bt.m)
+	n := uint32(idx / size)
 	p := bt.page(n)
-	i := idx % pageJobs
+	i := idx % size
 	shift := (i % 4) * 2
 	p[i/4] = p[i/4]&^(3<<shift) | byte(s)<<shift
 	bt.dirty[n] = true
 }
 
-// readState reads a job's state in a read-only transaction.
-func readState(bk *bbolt.Bucket, idx int64) backend.JobState {
-	p := bk.Get(pageKey(uint32(idx / pageJobs)))
-	i := idx % pageJobs
-	if int(i/4) >= len(p) {
-		return backend.StatePending
+// settle counts one more settled job in the page of idx (a paged batch
+// only), and drops the page once all its jobs have settled: its counts
+// are in the counters already, and its jobs read as DroppedPageState.
+func (bt *btx) settle(idx int64) {
+	if bt.m.Pages == 0 {
+		return
 	}
-	return backend.JobState(p[i/4]>>((i%4)*2)) & 3
+	n := uint32(idx / bt.m.Pages)
+	if bt.dropped(n) {
+		return
+	}
+	p := bt.page(n)
+	c := binary.BigEndian.Uint16(p[len(p)-2:]) + 1
+	binary.BigEndian.PutUint16(p[len(p)-2:], c)
+	bt.dirty[n] = true
+	if int64(c) >= bt.m.Pages {
+		for int(n/8) >= len(bt.done) {
+			bt.done = append(bt.done, 0)
+		}
+		bt.done[n/8] |= 1 << (n % 8)
+		bt.doneDirty = true
+	}
+}
+
+// readState reads a job's state in a read-only transaction.
+func readState(bk *bbolt.Bucket, idx int64) (backend.JobState, error) {
+	var m batchMeta
+	if err := json.Unmarshal(bk.Get(keyBatchMeta), &m); err != nil {
+		return 0, fmt.Errorf("unreadable batch meta: %w", err)
+	}
+	size := pageJobsOf(&m)
+	if pageDropped(bk.Get(keyBatchDone), uint32(idx/size)) {
+		return backend.DroppedPageState, nil
+	}
+	p := bk.Get(pageKey(uint32(idx / size)))
+	i := idx % size
+	if int(i/4) >= len(p) {
+		return backend.StatePending, nil
+	}
+	return backend.JobState(p[i/4]>>((i%4)*2)) & 3, nil
 }
 
 // flushBatches writes back every batch the round touched: its meta, its
@@ -199,9 +290,21 @@ func (c *txc) flushBatches() error {
 			continue
 		}
 		for n := range bt.dirty {
-			if err := bt.bk.Put(pageKey(n), bt.pages[n]); err != nil {
+			var err error
+			if pageDropped(bt.done, n) {
+				err = bt.bk.Delete(pageKey(n))
+			} else {
+				err = bt.bk.Put(pageKey(n), bt.pages[n])
+			}
+			if err != nil {
 				return err
 			}
+		}
+		if bt.doneDirty {
+			if err := bt.bk.Put(keyBatchDone, bt.done); err != nil {
+				return err
+			}
+			bt.doneDirty = false
 		}
 		m := &bt.m
 		m.LastEvent = int64(ms(c.now))

@@ -2,7 +2,7 @@
 // machine, durable (every write is fsync'd before it returns) and owned by
 // exactly one process. It implements backend.Backend with the same
 // semantics as the Redis backend and passes the same conformance suite
-// (internal/backendtest).
+// (backend/backendtest).
 //
 // Writes go through a group-commit loop (commit.go): concurrent calls are
 // merged into one read-write transaction and one fsync, so durability does

@@ -51,7 +51,7 @@ func (b *Backend) CancelJob(ctx context.Context, queue, id string) (backend.Canc
 			res = backend.CancelRemoved
 			return c.cancelled(q, p)
 		}
-		if q.n.Size == 0 {
+		if q.n.Size == 0 && !q.limitWaiting() {
 			return nil
 		}
 		marks, err := q.bk.CreateBucketIfNotExists(subCancel)

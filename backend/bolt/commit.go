@@ -238,6 +238,9 @@ func (c *txc) flush() error {
 			if err := q.bk.Put(keyCounts, q.n.marshal()); err != nil {
 				return err
 			}
+			if err := c.countMinute(q); err != nil {
+				return err
+			}
 		}
 	}
 	if err := c.flushBatches(); err != nil {

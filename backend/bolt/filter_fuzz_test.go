@@ -4,8 +4,8 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/joblot/joblot/backend/backendtest"
 	"github.com/joblot/joblot/backend/bolt"
-	"github.com/joblot/joblot/internal/backendtest"
 )
 
 // FuzzJobFilter runs the job-filter model check on a fresh file.

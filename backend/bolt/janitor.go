@@ -17,8 +17,9 @@ const janitorChunk = 500
 // returns 0); what remains is expiry: uncommitted batches past their
 // commit deadline are marked expired, batches past their TTL
 // are deleted with their index entries, expired callback-id dedupe
-// records are dropped, and so are error buckets past their retention. It
-// writes only when something is due.
+// records are dropped, and so are error buckets past their retention and
+// per-minute counters past backend.ThroughputWindow (an idle queue's: an
+// ack trims its own queue's). It writes only when something is due.
 func (b *Backend) ForwardCallbacks(ctx context.Context, now time.Time) (int, error) {
 	if !b.janitorDue(now) {
 		return 0, ctx.Err()
@@ -36,7 +37,10 @@ func (b *Backend) ForwardCallbacks(ctx context.Context, now time.Time) (int, err
 		if err := c.expireOutputs(now); err != nil { // output.go
 			return err
 		}
-		return c.pruneErrorGroups(now)
+		if err := c.pruneErrorGroups(now); err != nil {
+			return err
+		}
+		return c.pruneMinutes(now)
 	})
 	return 0, wrapErr("batch janitor", err)
 }
@@ -57,7 +61,7 @@ func (b *Backend) janitorDue(now time.Time) bool {
 				due = true
 			}
 		}
-		if b.errorGroupsDue(tx, now) || outputsDue(tx, now) {
+		if b.errorGroupsDue(tx, now) || outputsDue(tx, now) || minutesDue(tx, now) {
 			due = true
 		}
 		return nil

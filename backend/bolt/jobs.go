@@ -57,8 +57,10 @@ func (b *Backend) fetch(ctx context.Context, proc string, queues []string, max i
 	}
 	var raws [][]byte
 	var qs []string
+	limited := map[int]bool{}
 	err := b.update(ctx, func(c *txc) error {
 		raws, qs = raws[:0], qs[:0]
+		clear(limited)
 		for _, name := range queues {
 			left := max - len(raws)
 			if left <= 0 {
@@ -71,6 +73,10 @@ func (b *Backend) fetch(ctx context.Context, proc string, queues []string, max i
 			var keys [][]byte
 			claimed, taken := 0, 0
 			marks := q.bk.Bucket(subCancel) // nil unless jobs were cancelled while queued
+			var lim *limiter                // global limits (limits.go)
+			if l, ok := q.limit(); ok {
+				lim = &limiter{l: l, run: map[string]int{}, fired: map[string]int{}, late: map[string]int{}}
+			}
 			cur := q.jobs.Cursor()
 			for k, v := cur.First(); k != nil && taken < left; k, v = cur.Next() {
 				keys = append(keys, clone(k))
@@ -80,8 +86,20 @@ func (b *Backend) fetch(ctx context.Context, proc string, queues []string, max i
 						if err != nil {
 							return err
 						}
+						if lim != nil {
+							lim.touch(q, p)
+						}
 						continue
 					}
+				}
+				if lim != nil {
+					if ok, err := lim.admit(c, q, p); err != nil || !ok {
+						if err != nil {
+							return err
+						}
+						continue // moved aside
+					}
+					limited[len(raws)] = lim.l.Concurrency > 0
 				}
 				taken++
 				raws, qs = append(raws, p), append(qs, name)
@@ -99,9 +117,14 @@ func (b *Backend) fetch(ctx context.Context, proc string, queues []string, max i
 				}
 			}
 			q.n.Size -= int64(len(keys))
+			if lim != nil {
+				if err := lim.heal(c, q); err != nil {
+					return err
+				}
+			}
 			q.n.InFlight += int64(claimed)
 			q.dirty = q.dirty || len(keys) > 0
-			if marks != nil && q.n.Size == 0 {
+			if marks != nil && q.n.Size == 0 && !q.limitWaiting() {
 				// The ids left name no queued job.
 				if err := q.bk.DeleteBucket(subCancel); err != nil {
 					return err
@@ -119,6 +142,7 @@ func (b *Backend) fetch(ctx context.Context, proc string, queues []string, max i
 	out := make([]*backend.Fetched, len(raws))
 	for i, raw := range raws {
 		out[i] = backend.DecodeFetched(qs[i], raw)
+		out[i].Limited = limited[i]
 	}
 	return out, nil
 }
@@ -194,6 +218,11 @@ func (b *Backend) Complete(ctx context.Context, proc string, results []backend.R
 			}
 			if err := q.wip.Delete(wk); err != nil {
 				return err
+			}
+			if f.Limited {
+				if err := q.limitRelease(wipID(f.Raw), c.now); err != nil {
+					return err
+				}
 			}
 			q.n.InFlight--
 			q.dirty = true

@@ -17,6 +17,12 @@ import (
 //	queues    one nested bucket per queue name (see below)
 //	days      "YYYY-MM-DD" -> processed, failed of that UTC day (all
 //	          queues), pruned after Limits.StatsDays
+//	mins      one nested bucket per queue name: <unix minute, big-endian
+//	          uint64> -> processed, failed of that minute (varints); a
+//	          write drops the minutes backend.ThroughputWindow before its
+//	          own, so at most backend.ThroughputMinutes per queue, and the
+//	          janitor (ForwardCallbacks) an idle queue's. Added
+//	          without a version bump, like errs.
 //	once      i<id> -> expiry; e<expiry><id> -> nil: dedupe of
 //	          deterministic job ids (callbacks) for onceTTL
 //	batches   one nested bucket per batch id (see batchstore.go)
@@ -58,6 +64,8 @@ import (
 //	u   bucket, created by the first unique job: unique locks, <lock key>
 //	    -> <expiry ms, 0 for none><job id> of the job holding it
 //	    (backend.Job.Unique)
+//	l, lh, lr, lw, lt  the queue's global limit and its state, created by
+//	    the first SetLimits (see limits.go)
 //
 // Processes and leases are not stored: the file is owned by one process,
 // so they live in memory, and Open recovers every in-flight job a previous
@@ -73,6 +81,7 @@ var (
 	bucketBDl     = []byte("bdl")
 	bucketErrs    = []byte("errs")
 	bucketPeriod  = []byte("periodic")
+	bucketMins    = []byte("mins")
 
 	keyVersion = []byte("version")
 	keyStats   = []byte("stats")

@@ -20,6 +20,10 @@ import (
 func migrations() []migrate.Step[*bbolt.DB] {
 	return []migrate.Step[*bbolt.DB]{
 		{From: 1, Summary: "index every batch's error groups by count (most frequent groups kept)", Run: indexAllErrorGroups},
+		// Data model 3 pages the job states of the batches it creates
+		// (meta pg) and reads a batch without it in place: nothing to add
+		// or convert (see backend/redis's step 2).
+		{From: 2, Summary: "batches created from now on keep their job states in pages, dropped once every job of a page settled; existing batches keep their unpaged states, read in place until they expire (nothing to convert)", Run: func(context.Context, *bbolt.DB) error { return nil }},
 	}
 }
 

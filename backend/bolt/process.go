@@ -192,8 +192,11 @@ func (b *Backend) recoverWhere(ctx context.Context, match func(proc string) bool
 					payloads = append(payloads, clone(v))
 				}
 			}
-			for _, k := range keys {
+			for i, k := range keys {
 				if err := q.wip.Delete(k); err != nil {
+					return err
+				}
+				if err := q.limitRelease(wipID(payloads[i]), c.now); err != nil {
 					return err
 				}
 			}

@@ -19,6 +19,9 @@ type qtx struct {
 	// pushed says jobs went into the queue in this transaction (the bell
 	// rings after the commit).
 	pushed bool
+	// processed0 and failed0 are the counters as loaded: flush counts the
+	// difference in the minute's bucket (throughput.go).
+	processed0, failed0 int64
 }
 
 // queue returns queue name's handles, creating the queue if create is set;
@@ -51,6 +54,7 @@ func (c *txc) queue(name string, create bool) (*qtx, error) {
 	q.jobs.FillPercent = 0.95
 	q.dead.FillPercent = 0.9
 	q.n.unmarshal(bk.Get(keyCounts))
+	q.processed0, q.failed0 = q.n.Processed, q.n.Failed
 	c.queues[name] = q
 	return q, nil
 }

@@ -47,6 +47,7 @@ func (b *Backend) Stats(ctx context.Context, now time.Time) (*backend.Stats, err
 			qs := backend.QueueStats{
 				Name: string(name), Size: n.Size, Scheduled: n.Sched, Retry: n.Retry, Dead: n.Dead,
 				InFlight: n.InFlight, Paused: bk.Get(keyPaused) != nil,
+				Limit: limitStats(bk),
 			}
 			if k, v := bk.Bucket(subJobs).Cursor().First(); k != nil && len(v) >= 8 {
 				enq := time.UnixMilli(int64(binary.BigEndian.Uint64(v)))

@@ -79,12 +79,13 @@ func pages(t *testing.T, b *Backend, id string) map[uint32]int {
 
 // TestBatchStatesLiveInFixedPages checks the batch state layout: adding
 // jobs writes no page (pending is the zero value), an event rewrites only
-// the 4 KiB page holding its job, and the stored bits are the job's
+// the 1 KiB page holding its job, and the stored bits are the job's
 // backend.JobState at its dense index.
 func TestBatchStatesLiveInFixedPages(t *testing.T) {
 	b := openTest(t)
 	ctx := context.Background()
-	const n = 2*pageJobs + 100 // three pages, the last one barely used
+	const n = 2*backend.BatchPageSize + 100      // three pages, the last one barely used
+	const pagedLen = backend.BatchPageSize/4 + 2 // states and settled count
 	if err := b.CreateBatch(ctx, &backend.BatchSpec{ID: "big", CreatedAt: time.Now()}); err != nil {
 		t.Fatal(err)
 	}
@@ -120,17 +121,17 @@ func TestBatchStatesLiveInFixedPages(t *testing.T) {
 		byIndex[f.BatchIndex] = f
 	}
 	now := time.Now()
-	dead := byIndex[pageJobs+7].Job.Clone()
+	dead := byIndex[backend.BatchPageSize+7].Job.Clone()
 	dead.DiedAt = now
 	if err := b.Complete(ctx, "p", []backend.Result{
 		succeed(byIndex[0]),
-		{Fetched: byIndex[pageJobs+7], Outcome: backend.OutcomeDead, Job: dead},
+		{Fetched: byIndex[backend.BatchPageSize+7], Outcome: backend.OutcomeDead, Job: dead},
 	}); err != nil {
 		t.Fatal(err)
 	}
 	got := pages(t, b, "big")
-	if len(got) != 2 || got[0] != pageBytes || got[1] != pageBytes {
-		t.Fatalf("pages after two acks = %v, want pages 0 and 1 of %d bytes", got, pageBytes)
+	if len(got) != 2 || got[0] != pagedLen || got[1] != pagedLen {
+		t.Fatalf("pages after two acks = %v, want pages 0 and 1 of %d bytes", got, pagedLen)
 	}
 	retry := byIndex[n-1].Job.Clone()
 	if err := b.Complete(ctx, "p", []backend.Result{{Fetched: byIndex[n-1], Outcome: backend.OutcomeRetry, Job: retry, RetryAt: now.Add(time.Hour)}}); err != nil {
@@ -139,10 +140,10 @@ func TestBatchStatesLiveInFixedPages(t *testing.T) {
 	err := b.DB().View(func(tx *bbolt.Tx) error {
 		bk := tx.Bucket(bucketBatches).Bucket([]byte("big"))
 		for idx, want := range map[int64]backend.JobState{
-			0: backend.StateSucceeded, 1: backend.StatePending, pageJobs + 7: backend.StateEnded,
-			pageJobs + 6: backend.StatePending, n - 1: backend.StateFailing, n - 2: backend.StatePending,
+			0: backend.StateSucceeded, 1: backend.StatePending, backend.BatchPageSize + 7: backend.StateEnded,
+			backend.BatchPageSize + 6: backend.StatePending, n - 1: backend.StateFailing, n - 2: backend.StatePending,
 		} {
-			if got := readState(bk, idx); got != want {
+			if got, err := readState(bk, idx); err != nil || got != want {
 				t.Errorf("state of job %d = %v, want %v", idx, got, want)
 			}
 		}
@@ -196,6 +197,73 @@ func TestFileSizeBoundedUnderSteadyLoad(t *testing.T) {
 		st := tx.Bucket(bucketQueues).Bucket([]byte("steady")).Bucket(subJobs).Stats()
 		if st.KeyN != 0 || st.BranchPageN+st.LeafPageN > 1 {
 			t.Errorf("empty queue bucket holds %d keys in %d branch and %d leaf pages", st.KeyN, st.BranchPageN, st.LeafPageN)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestBatchPagesDropped: a page whose every job has settled is deleted and
+// marked done, its jobs read as backend.DroppedPageState; a page with a
+// retrying job, or with a dead one, is kept; the partial last page too.
+// Counters and stale duplicates are checked on every backend by the
+// conformance group BatchPages.
+func TestBatchPagesDropped(t *testing.T) {
+	b := openTest(t)
+	ctx := context.Background()
+	const n = 3*backend.BatchPageSize + 10
+	if err := b.CreateBatch(ctx, &backend.BatchSpec{ID: "big", CreatedAt: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.AddToBatch(ctx, &backend.BatchAdd{BatchID: "big", Jobs: testJobs("bq", n, "j")}); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.CommitBatch(ctx, "big"); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	retrying, dead := int64(backend.BatchPageSize+1), int64(2*backend.BatchPageSize+2)
+	for {
+		fr, err := b.Fetch(ctx, backend.FetchParams{Proc: "p", Queues: []string{"bq"}, Max: 5000})
+		fs := fr.Jobs
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(fs) == 0 {
+			break
+		}
+		res := make([]backend.Result, len(fs))
+		for i, f := range fs {
+			switch f.BatchIndex {
+			case retrying:
+				res[i] = backend.Result{Fetched: f, Outcome: backend.OutcomeRetry, Job: f.Job.Clone(), RetryAt: now.Add(time.Hour)}
+			case dead:
+				j := f.Job.Clone()
+				j.DiedAt = now
+				res[i] = backend.Result{Fetched: f, Outcome: backend.OutcomeDead, Job: j}
+			default:
+				res[i] = succeed(f)
+			}
+		}
+		if err := b.Complete(ctx, "p", res); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got := pages(t, b, "big")
+	if _, ok := got[0]; ok || len(got) != 3 {
+		t.Fatalf("pages = %v, want 1, 2 (a retrying and a dead job) and 3 (partial)", got)
+	}
+	err := b.DB().View(func(tx *bbolt.Tx) error {
+		bk := tx.Bucket(bucketBatches).Bucket([]byte("big"))
+		for idx, want := range map[int64]backend.JobState{
+			0: backend.DroppedPageState, 5: backend.DroppedPageState, retrying: backend.StateFailing,
+			dead: backend.StateEnded, n - 1: backend.StateSucceeded,
+		} {
+			if got, err := readState(bk, idx); err != nil || got != want {
+				t.Errorf("state of job %d = %v, %v; want %v", idx, got, err, want)
+			}
 		}
 		return nil
 	})

@@ -29,7 +29,9 @@ func (b *Backend) CreateBatch(ctx context.Context, spec *backend.BatchSpec) erro
 	if deadline.IsZero() {
 		deadline = created.Add(backend.DefaultCommitTimeout)
 	}
-	args := []string{ms(created), itoa(backend.DefaultBatchHorizon.Milliseconds()), "deadline", ms(deadline)}
+	// pages records the page size of the batch's job states (data model
+	// 3): batch_ack.lua keeps a batch without it in one unpaged bit string.
+	args := []string{ms(created), itoa(backend.DefaultBatchHorizon.Milliseconds()), "deadline", ms(deadline), "pages", itoa(backend.BatchPageSize)}
 	if spec.Description != "" {
 		args = append(args, "desc", spec.Description)
 	}
@@ -263,8 +265,31 @@ func (b *Backend) BatchesCancelled(ctx context.Context, ids []string) (map[strin
 	return out, nil
 }
 
-// DeleteBatch removes the batch's keys and index entries.
+// DeleteBatch removes the batch's keys and index entries, and releases it
+// from its parent, which stops waiting for it. The parent's keys are in
+// another slot, so the two steps are not atomic: the parent is released
+// first. A failure between them leaves a child its parent no longer waits
+// for (its later events change nothing there), and a retried DeleteBatch
+// finishes the job; the other order would leave a parent waiting for ever
+// on a child whose record, naming the parent, is gone.
 func (b *Backend) DeleteBatch(ctx context.Context, id string) error {
+	parent, err := b.parentOf(ctx, id)
+	if err != nil {
+		return err
+	}
+	if parent != "" {
+		now := b.now()
+		args := append([]string{id, ms(now)}, b.ttlArgs()...)
+		status, fired, err := firedReply(b.run(ctx, b.c, call{s: b.s.batchKidGone, keys: b.keys.BatchKeys(parent), args: args}))
+		if err != nil {
+			return wrap("release batch "+id+" from parent "+parent, err)
+		}
+		if status == 0 {
+			if err := b.forwardFired(ctx, parent, fired, now); err != nil {
+				return err
+			}
+		}
+	}
 	return b.deleteBatchKeys(ctx, id)
 }
 

@@ -1,9 +1,12 @@
 package redis
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"strconv"
 	"time"
 
 	"github.com/redis/rueidis"
@@ -55,6 +58,7 @@ func (b *Backend) applyBatchEvents(ctx context.Context, events []batchJobEvent, 
 	var parts [][]int
 	for _, id := range order {
 		ks := byBatch[id]
+		byPage(events, ks)
 		for len(ks) > 0 {
 			n := min(len(ks), ackChunk)
 			calls = append(calls, call{s: b.s.batchAck, keys: b.keys.BatchKeys(id), args: batchAckArgs(head, events, ks[:n])})
@@ -100,16 +104,34 @@ func (b *Backend) applyBatchEvents(ctx context.Context, events []batchJobEvent, 
 	return out, nil
 }
 
-// batchAckArgs lays out batch_ack.lua's arguments for the events ks: the
-// BITFIELD arguments are built here, so that the script passes them
-// through instead of building four strings per job in Lua.
+// batchAckArgs lays out batch_ack.lua's arguments for the events ks,
+// which come sorted by page (backend.BatchPageOf): the BITFIELD arguments
+// of each page's run are built here, so that the script passes them
+// through to the page instead of building four strings per job in Lua.
 func batchAckArgs(head []string, events []batchJobEvent, ks []int) []string {
 	var maxIndex int64 = -1
 	codes := make([]byte, len(ks))
-	args := make([]string, 0, len(head)+3+4*len(ks))
+	args := make([]string, 0, len(head)+5+4*len(ks)+8)
 	args = append(args, head...)
-	args = append(args, itoa(int64(len(ks))), "", "")
+	args = append(args, itoa(int64(len(ks))), "", "", itoa(backend.BatchPageSize), "")
+	var runs []byte
 	var failures []string
+	// Each run ends with the write of its page's settled count, by the
+	// number of its events that settle a pending job (the script corrects
+	// it for the moves the table refuses).
+	off := itoa(2 * backend.BatchPageSize)
+	run, settles, page := 0, int64(0), int64(-1)
+	flush := func() {
+		if run > 0 {
+			if len(runs) > 0 {
+				runs = append(runs, ',')
+			}
+			runs = strconv.AppendInt(runs, page, 10)
+			runs = append(runs, ':')
+			runs = strconv.AppendInt(runs, int64(run), 10)
+			args = append(args, "INCRBY", "u16", off, itoa(settles))
+		}
+	}
 	for i, k := range ks {
 		e := &events[k]
 		maxIndex = max(maxIndex, e.index)
@@ -118,17 +140,42 @@ func batchAckArgs(head []string, events []batchJobEvent, ks []int) []string {
 			code++
 		}
 		codes[i] = '0' + code
+		p, slot := backend.BatchPageOf(max(e.index, 0))
+		if p != page {
+			flush()
+			run, settles, page = 0, 0, p
+		}
+		run++
 		// The state the event moves a pending job to; the script puts back
 		// a move the table refuses from the job's actual state.
-		target := backend.Transition(backend.StatePending, e.event, false).New
-		args = append(args, "SET", "u2", "#"+itoa(e.index), itoa(int64(target)))
+		eff := backend.Transition(backend.StatePending, e.event, false)
+		target := eff.New
+		if eff.PageSettles() {
+			settles++
+		}
+		if e.index < 0 {
+			slot = e.index // out of the batch: the script leaves it out
+		}
+		args = append(args, "SET", "u2", "#"+itoa(slot), itoa(int64(target)))
 		if e.event == backend.EventFailed || e.event == backend.EventDied {
 			failures = append(failures, e.fingerprint, e.kind, e.class, e.message, e.jobID)
 		}
 	}
+	flush()
 	args[len(head)+1] = itoa(maxIndex)
 	args[len(head)+2] = string(codes)
+	args[len(head)+4] = string(runs)
 	return append(args, failures...)
+}
+
+// byPage sorts the events ks of one batch by page, keeping their order
+// within a page (a job's events stay in order).
+func byPage(events []batchJobEvent, ks []int) {
+	slices.SortStableFunc(ks, func(a, b int) int {
+		pa, _ := backend.BatchPageOf(max(events[a].index, 0))
+		pb, _ := backend.BatchPageOf(max(events[b].index, 0))
+		return cmp.Compare(pa, pb)
+	})
 }
 
 // firedEvents reads {status, fired...} replies; status is returned.

@@ -51,11 +51,7 @@ func TestBatchAckFilteredIndexAndRepeatedJob(t *testing.T) {
 	if len(st.ErrorGroups) != 1 || st.ErrorGroups[0].Count != 1 {
 		t.Errorf("error groups: %+v (only index 1's death counts)", st.ErrorGroups)
 	}
-	states, err := b.c.Do(ctx, b.c.B().Arbitrary("BITFIELD").Keys(b.keys.BatchKeys(id)[1]).Args("GET", "u2", "#0", "GET", "u2", "#1").Build()).AsIntSlice()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if states[0] != int64(backend.StateSucceeded) || states[1] != int64(backend.StateEnded) {
+	if states := []backend.JobState{jobState(t, b, id, 0), jobState(t, b, id, 1)}; states[0] != backend.StateSucceeded || states[1] != backend.StateEnded {
 		t.Errorf("job states = %v, want [%d %d]", states, backend.StateSucceeded, backend.StateEnded)
 	}
 }

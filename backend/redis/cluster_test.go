@@ -247,7 +247,7 @@ func TestClusterCustomPrefix(t *testing.T) {
 			}
 		}
 	}
-	for _, want := range []string{"stats", "dead", "wip:p1", "meta", "bits"} {
+	for _, want := range []string{"stats", "dead", "wip:p1", "meta", "bits:0"} {
 		if !families[want] {
 			t.Errorf("no %q key found (found %v): the check saw too little", want, families)
 		}

@@ -99,6 +99,9 @@ func (b *Backend) acknowledge(ctx context.Context, proc string, items []item, no
 		idx := byQueue[q]
 		for len(idx) > 0 {
 			n := min(len(idx), ackChunk)
+			if rel, ok := b.limitReleaseCall(proc, q, items, idx[:n]); ok {
+				calls = append(calls, rel) // before the ack deletes the in-flight entries
+			}
 			calls = append(calls, b.completeCall(proc, q, date, dayTTL, items, idx[:n], now))
 			idx = idx[n:]
 		}
@@ -208,13 +211,15 @@ func (b *Backend) completeCall(proc, q, date, dayTTL string, items []item, idx [
 			rest = append(rest, "L", field, "0", "")
 		}
 	}
-	args := make([]string, 0, 4+len(succeeded)+len(usucceeded)+len(rest))
+	args := make([]string, 0, 8+len(succeeded)+len(usucceeded)+len(rest))
 	args = append(args, dayTTL, itoa(b.limits.DeadMaxJobs), itoa(len(succeeded)))
 	args = append(args, succeeded...)
 	args = append(args, itoa(len(usucceeded)/3))
 	args = append(args, usucceeded...)
 	args = append(args, rest...)
-	keys := []string{b.keys.QWip(q, proc), b.keys.QJobs(q), b.keys.QRetry(q), b.keys.QDead(q), b.keys.QStats(q), b.keys.QDay(q, date), b.keys.QBell(q), b.keys.QSched(q), b.keys.QUniq(q)}
+	hour, pf, ff, minTTL := minuteArgs(now)
+	args = append(args, hour, pf, ff, minTTL)
+	keys := []string{b.keys.QWip(q, proc), b.keys.QJobs(q), b.keys.QRetry(q), b.keys.QDead(q), b.keys.QStats(q), b.keys.QDay(q, date), b.keys.QBell(q), b.keys.QSched(q), b.keys.QUniq(q), b.keys.QMinutes(q, now.UTC().Hour())}
 	if len(groups.args) > 0 {
 		nums := make([]byte, 2*(len(rest)/4))
 		for _, f := range failAt {

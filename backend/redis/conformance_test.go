@@ -5,8 +5,8 @@ import (
 	"testing"
 
 	"github.com/joblot/joblot/backend"
+	"github.com/joblot/joblot/backend/backendtest"
 	"github.com/joblot/joblot/backend/redis"
-	"github.com/joblot/joblot/internal/backendtest"
 	"github.com/joblot/joblot/internal/redistest"
 )
 
@@ -24,7 +24,7 @@ func conformancePrefix(t *testing.T, prefix string) {
 		if _, err := srv.Do("FLUSHALL"); err != nil {
 			t.Fatalf("FLUSHALL: %v", err)
 		}
-		b, err := redis.Open(context.Background(), redis.Options{URL: srv.URL, Prefix: prefix, Limits: opts.Limits})
+		b, err := redis.Open(context.Background(), redis.Options{URL: srv.URL, Prefix: prefix, Limits: opts.Limits, Now: opts.Now})
 		if err != nil {
 			t.Fatalf("redis.Open: %v", err)
 		}

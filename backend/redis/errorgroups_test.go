@@ -61,12 +61,12 @@ func TestErrorBucketsPerHourExpire(t *testing.T) {
 	if err := b.Complete(ctx, "p", []backend.Result{{Fetched: fs[0], Outcome: backend.OutcomeSucceeded}}); err != nil {
 		t.Fatal(err)
 	}
-	if len(completeKeys) != 1 || len(completeKeys[0]) != 9 {
-		t.Fatalf("a successful ack called complete.lua with keys %v, want the 9 without an error bucket", completeKeys)
+	if len(completeKeys) != 1 || len(completeKeys[0]) != 10 {
+		t.Fatalf("a successful ack called complete.lua with keys %v, want the 10 without an error bucket", completeKeys)
 	}
 	failAll(t, b, "q", "fp-a")
 	key := b.keys.QErrs("q", "2030010110")
-	if last := completeKeys[len(completeKeys)-1]; len(last) != 10 || last[9] != key {
+	if last := completeKeys[len(completeKeys)-1]; len(last) != 11 || last[10] != key {
 		t.Fatalf("a failed ack called complete.lua with keys %v, want the error bucket %s last", last, key)
 	}
 	ttl, err := b.c.Do(ctx, b.c.B().Ttl().Key(key).Build()).AsInt64()

@@ -36,16 +36,21 @@ func (b *Backend) fetch(ctx context.Context, proc string, queues []string, max i
 			if want <= 0 {
 				return out, nil
 			}
-			res := b.run(ctx, b.c, call{s: b.s.fetch, keys: []string{b.keys.QJobs(q), b.keys.QWip(q, proc), b.keys.QPaused(q), b.keys.QBell(q), b.keys.QCancel(q)}, args: []string{itoa(want)}})
+			res := b.run(ctx, b.c, call{s: b.s.fetch, keys: []string{b.keys.QJobs(q), b.keys.QWip(q, proc), b.keys.QPaused(q), b.keys.QBell(q), b.keys.QCancel(q), b.keys.QLimit(q)}, args: []string{itoa(want), ms(b.now())}})
 			arr, err := res.ToArray()
 			if err != nil {
 				return out, wrap("fetch "+q, err)
 			}
 			got := make([]*backend.Fetched, 0, len(arr))
 			var cancelled []int
+			limited, slots := false, false
 			for _, m := range arr {
 				if m.IsInt64() {
 					i, _ := m.AsInt64()
+					if i <= 0 { // the queue has a global limit; 0: with slots
+						limited, slots = true, i == 0
+						continue
+					}
 					cancelled = append(cancelled, int(i)-1)
 					continue
 				}
@@ -56,6 +61,12 @@ func (b *Backend) fetch(ctx context.Context, proc string, queues []string, max i
 				got = append(got, backend.DecodeFetched(q, []byte(raw)))
 			}
 			n := len(got)
+			if limited {
+				n = want // jobs moved aside: the queue may hold more
+				for _, f := range got {
+					f.Limited = slots
+				}
+			}
 			if len(cancelled) > 0 {
 				if got, err = b.dropCancelled(ctx, proc, got, cancelled); err != nil {
 					return out, err

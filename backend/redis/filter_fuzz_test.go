@@ -4,8 +4,8 @@ import (
 	"context"
 	"testing"
 
+	"github.com/joblot/joblot/backend/backendtest"
 	"github.com/joblot/joblot/backend/redis"
-	"github.com/joblot/joblot/internal/backendtest"
 	"github.com/joblot/joblot/internal/redistest"
 )
 

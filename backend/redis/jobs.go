@@ -64,7 +64,7 @@ func (b *Backend) readRange(ctx context.Context, set backend.JobSet, key string,
 }
 
 // ListJobs pages through one set, reading listPage entries at a time and
-// filtering the decoded payloads in Go.
+// filtering the decoded payloads in Go, examining at most f.Budget entries.
 //
 // Cursors of the scheduled, retry and dead sets are positions, not offsets:
 // "z<score>:<member prefix, base64>:<queue>" continues after the last listed
@@ -98,6 +98,7 @@ func (b *Backend) ListJobs(ctx context.Context, f backend.JobFilter) (*backend.J
 	}
 	filtered := f.BatchID != "" || f.Kind != "" || f.ErrorFingerprint != "" || f.ErrorContains != ""
 	page := &backend.JobPage{}
+	budget := f.Budget(limit)
 	for ; qi < len(queues); qi, at = qi+1, (position{}) {
 		q := queues[qi]
 		key, err := b.setKey(f.Set, q)
@@ -111,18 +112,21 @@ func (b *Backend) ListJobs(ctx context.Context, f backend.JobFilter) (*backend.J
 			}
 			for _, e := range entries {
 				at = at.next(e)
+				budget--
 				j, err := backend.DecodeJob([]byte(e.member))
+				match := true
 				if err != nil {
-					if filtered {
-						continue
-					}
+					match = !filtered
 					j = &backend.Job{ID: backend.MalformedJobID([]byte(e.member)), Queue: q}
-				} else if !f.Matches(j) {
-					continue
+				} else {
+					match = f.Matches(j)
 				}
-				page.Jobs = append(page.Jobs, j)
-				if len(page.Jobs) == limit {
+				if match {
+					page.Jobs = append(page.Jobs, j)
+				}
+				if len(page.Jobs) == limit || budget <= 0 {
 					page.Next = at.cursor(q)
+					page.Partial = len(page.Jobs) < limit
 					return page, nil
 				}
 			}

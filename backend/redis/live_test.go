@@ -5,8 +5,8 @@ import (
 	"testing"
 
 	"github.com/joblot/joblot/backend"
+	"github.com/joblot/joblot/backend/backendtest"
 	"github.com/joblot/joblot/backend/redis"
-	"github.com/joblot/joblot/internal/backendtest"
 )
 
 // openLive opens a backend on a live deployment's URL (Sentinel, Cluster),
@@ -28,6 +28,11 @@ func conformanceOn(t *testing.T, url string, flush func() error) {
 		if err := flush(); err != nil {
 			t.Fatalf("flush: %v", err)
 		}
-		return openLive(t, url, opts.Limits)
+		b, err := redis.Open(context.Background(), redis.Options{URL: url, Limits: opts.Limits, Now: opts.Now})
+		if err != nil {
+			t.Fatalf("redis.Open(%s): %v", url, err)
+		}
+		t.Cleanup(func() { _ = b.Close() })
+		return b
 	})
 }

@@ -23,6 +23,13 @@ func migrations(keys rediskeys.Layout) []migrate.Step[rueidis.Client] {
 		{From: 1, Summary: "index every batch's error groups by count (most frequent groups kept)", Run: func(ctx context.Context, c rueidis.Client) error {
 			return indexAllErrorGroups(ctx, c, keys)
 		}},
+		// Data model 3 pages the job states of the batches it creates
+		// (meta "pages"); batch_ack.lua keeps reading and writing the
+		// unpaged string of a batch without that field, which workers of
+		// data model 2 may still be acking during a rolling deploy, so
+		// there is nothing to add or convert: the version only stops a
+		// data model 2 binary started after the migration.
+		{From: 2, Summary: "batches created from now on keep their job states in pages, dropped once every job of a page settled; existing batches keep their unpaged states, read in place until they expire (nothing to convert)", Run: func(context.Context, rueidis.Client) error { return nil }},
 	}
 }
 

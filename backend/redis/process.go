@@ -213,6 +213,7 @@ func (b *Backend) drainProcess(ctx context.Context, proc string, recover bool, n
 		}
 		for _, raw := range m {
 			f := backend.DecodeFetched(queues[i], []byte(raw))
+			f.Limited = true // a slot it may hold is released (limit_release.lua)
 			it := item{f: f, outcome: backend.OutcomeRequeue, mask: 3}
 			if recover && f.Malformed == nil {
 				j := f.Job.Clone()

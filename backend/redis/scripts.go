@@ -29,7 +29,7 @@ type script struct {
 // libraries lists which shared Lua files a script includes, prepended after
 // its shebang line.
 var libraries = map[string][]string{
-	"fetch.lua":         {"wipfield.lua", "bell.lua"},
+	"fetch.lua":         {"wipfield.lua", "bell.lua", "limitlib.lua"},
 	"enqueue.lua":       {"bell.lua", "uniqlib.lua"},
 	"push.lua":          {"bell.lua"},
 	"periodic.lua":      {"bell.lua"},
@@ -45,6 +45,9 @@ var libraries = map[string][]string{
 	"output_put.lua":    {"outputlib.lua"},
 	"output_clear.lua":  {"outputlib.lua"},
 	"output_expire.lua": {"outputlib.lua"},
+	// Global limits.
+	"limit_release.lua": {"wipfield.lua", "bell.lua", "limitlib.lua"},
+	"limit_set.lua":     {"wipfield.lua", "bell.lua", "limitlib.lua"},
 }
 
 func loadScript(name string) *script {
@@ -89,8 +92,9 @@ type scripts struct {
 	enqueue, push, fetch, complete, moveDue, trim, lease, heartbeat, resume *script
 	retryJobs, deleteJobs, zpage, cancel, cancelDrop                        *script
 	batchCreate, batchChild, batchAdd, batchLanded, batchCommit             *script
-	batchAck, batchKidDone, batchCancel, batchExpire                        *script
+	batchAck, batchKidDone, batchKidGone, batchCancel, batchExpire          *script
 	batchErrsIndex                                                          *script
+	limitRelease, limitSet                                                  *script
 	periodic                                                                *script
 	outputPut, outputClear, outputExpire                                    *script
 }
@@ -118,10 +122,13 @@ func newScripts() *scripts {
 		batchCommit:  loadScript("batch_commit.lua"),
 		batchAck:     loadScript("batch_ack.lua"),
 		batchKidDone: loadScript("batch_kid_done.lua"),
+		batchKidGone: loadScript("batch_kid_gone.lua"),
 		batchCancel:  loadScript("batch_cancel.lua"),
 		batchExpire:  loadScript("batch_expire.lua"),
 		// The data model 1 -> 2 migration's script.
 		batchErrsIndex: loadScript("batch_errs_index.lua"),
+		limitRelease:   loadScript("limit_release.lua"),
+		limitSet:       loadScript("limit_set.lua"),
 		periodic:       loadScript("periodic.lua"),
 		outputPut:      loadScript("output_put.lua"),
 		outputClear:    loadScript("output_clear.lua"),

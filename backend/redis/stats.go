@@ -152,5 +152,8 @@ func (b *Backend) Stats(ctx context.Context, now time.Time) (*backend.Stats, err
 	if err := outputStats(s, res[outputAt], res[outputAt+1]); err != nil {
 		return nil, err
 	}
+	if err := b.addLimitStats(ctx, s); err != nil {
+		return nil, err
+	}
 	return s, nil
 }

@@ -41,6 +41,7 @@ func codes() []struct {
 		{"malformed_job", backend.ErrMalformedJob},
 		{"process_not_found", backend.ErrProcessNotFound},
 		{"unique_in_batch", backend.ErrUniqueInBatch},
+		{"bad_limit", backend.ErrBadLimit},
 		{"no_output", backend.ErrNoOutput},
 		{"deadline_exceeded", context.DeadlineExceeded},
 		{"canceled", context.Canceled},

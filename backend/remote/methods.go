@@ -143,6 +143,11 @@ func (c *Client) ErrorGroups(ctx context.Context, f backend.ErrorGroupFilter, no
 	return call[pair[backend.ErrorGroupFilter, time.Time], []backend.ErrorGroupStat](ctx, c, "ErrorGroups", pair[backend.ErrorGroupFilter, time.Time]{f, now})
 }
 
+// Throughput implements backend.Backend.
+func (c *Client) Throughput(ctx context.Context, p backend.ThroughputParams) (backend.ThroughputResult, error) {
+	return call[backend.ThroughputParams, backend.ThroughputResult](ctx, c, "Throughput", p)
+}
+
 // ListJobs implements backend.Backend.
 func (c *Client) ListJobs(ctx context.Context, f backend.JobFilter) (*backend.JobPage, error) {
 	return nonNil(call[backend.JobFilter, *backend.JobPage](ctx, c, "ListJobs", f))
@@ -233,6 +238,11 @@ func (c *Client) FindJob(ctx context.Context, queue, id string) (backend.FindJob
 		return backend.FindJobResult{}, fmt.Errorf("joblot: remote FindJob: the owner sent no job")
 	}
 	return res, err
+}
+
+// SetLimits implements backend.Backend.
+func (c *Client) SetLimits(ctx context.Context, p backend.SetLimitsParams) (backend.SetLimitsResult, error) {
+	return call[backend.SetLimitsParams, backend.SetLimitsResult](ctx, c, "SetLimits", p)
 }
 
 // PauseQueue implements backend.Backend.

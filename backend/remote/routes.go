@@ -48,6 +48,7 @@ func (s Server) routes(r *router) {
 		return b.ListPeriodic(ctx)
 	})
 	register(r, "Stats", backend.Backend.Stats)
+	register(r, "Throughput", backend.Backend.Throughput)
 	register(r, "ErrorGroups", func(b backend.Backend, ctx context.Context, p pair[backend.ErrorGroupFilter, time.Time]) ([]backend.ErrorGroupStat, error) {
 		return b.ErrorGroups(ctx, p.A, p.B)
 	})
@@ -55,6 +56,7 @@ func (s Server) routes(r *router) {
 	register(r, "RetryJobs", backend.Backend.RetryJobs)
 	register(r, "DeleteJobs", backend.Backend.DeleteJobs)
 	register(r, "PauseQueue", backend.Backend.PauseQueue)
+	register(r, "SetLimits", backend.Backend.SetLimits)
 	register(r, "CancelJob", func(b backend.Backend, ctx context.Context, p pair[string, string]) (backend.CancelResult, error) {
 		return b.CancelJob(ctx, p.A, p.B)
 	})

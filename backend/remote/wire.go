@@ -54,13 +54,14 @@ type wireFetched struct {
 	Job       *backend.Job `json:"job"`
 	Raw       []byte       `json:"raw"`
 	Malformed *wireError   `json:"malformed,omitempty"`
+	Limited   bool         `json:"limited,omitempty"`
 }
 
 func toWireFetched(f *backend.Fetched) *wireFetched {
 	if f == nil {
 		return nil
 	}
-	wf := &wireFetched{Job: f.Job, Raw: f.Raw, Malformed: encodeError(f.Malformed)}
+	wf := &wireFetched{Job: f.Job, Raw: f.Raw, Malformed: encodeError(f.Malformed), Limited: f.Limited}
 	if wf.Malformed != nil && wf.Malformed.Code == "" {
 		// Malformed means "does not decode" whatever the backend's error
 		// says; keep errors.Is(f.Malformed, backend.ErrMalformedJob) true.
@@ -73,7 +74,7 @@ func fromWireFetched(wf *wireFetched) *backend.Fetched {
 	if wf == nil {
 		return nil
 	}
-	return &backend.Fetched{Job: wf.Job, Raw: wf.Raw, Malformed: decodeError(wf.Malformed)}
+	return &backend.Fetched{Job: wf.Job, Raw: wf.Raw, Malformed: decodeError(wf.Malformed), Limited: wf.Limited}
 }
 
 // wireResult is a backend.Result with its Fetched in wire form.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"sync/atomic"
 	"time"
 
@@ -61,10 +62,20 @@ func runJoblot(ctx context.Context, dir string, cfg config) (roundResult, error)
 	srv, err := joblot.NewServer(be, joblot.ServerConfig{
 		Workers:     workers,
 		Concurrency: cfg.Concurrency,
+		Prefetch:    cfg.Prefetch,
+		FetchChunk:  cfg.FetchChunk,
+		AckChunk:    cfg.AckChunk,
 		Logger:      cfg.Logger,
 	})
 	if err != nil {
 		return res, err
+	}
+	if cfg.CPUProfile != "" {
+		stopProfile, err := startProfile(cfg.CPUProfile)
+		if err != nil {
+			return res, err
+		}
+		defer stopProfile()
 	}
 	start = time.Now()
 	if err := srv.Start(ctx); err != nil {
@@ -134,4 +145,18 @@ func fileSize(path string) (int64, error) {
 		total += fi.Size()
 	}
 	return total, nil
+}
+
+// startProfile starts a CPU profile into path (overwritten by each round:
+// the last round's processing phase is the one kept).
+func startProfile(path string) (stop func(), err error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("cpu profile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("cpu profile: %w", err)
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
 }

@@ -30,6 +30,11 @@ type config struct {
 	Timeout            time.Duration `json:"timeout_ns"`
 	Dir                string        `json:"dir"`
 	FsyncLatency       time.Duration `json:"fsync_latency_ns"`
+	Only               string        `json:"only,omitempty"`
+	CPUProfile         string        `json:"-"`
+	Prefetch           int           `json:"prefetch,omitempty"`
+	FetchChunk         int           `json:"fetch_chunk,omitempty"`
+	AckChunk           int           `json:"ack_chunk,omitempty"`
 	Logger             *slog.Logger  `json:"-"`
 	quiet              bool
 }
@@ -54,6 +59,11 @@ func main() {
 	flag.DurationVar(&cfg.Timeout, "timeout", 30*time.Minute, "give up on a round's processing after this long")
 	flag.StringVar(&cfg.Dir, "dir", "", "parent of the per-round temporary directories (default os.TempDir(); use a disk, not tmpfs)")
 	flag.BoolVar(&asJSON, "json", false, "print JSON instead of the table, no progress")
+	flag.StringVar(&cfg.Only, "only", "", "run only this system (joblot or river), e.g. to profile it; the table then has no ratio")
+	flag.IntVar(&cfg.Prefetch, "prefetch", 0, "joblot ServerConfig.Prefetch (0: joblot's default)")
+	flag.IntVar(&cfg.FetchChunk, "fetch-chunk", 0, "joblot ServerConfig.FetchChunk (0: joblot's default)")
+	flag.IntVar(&cfg.AckChunk, "ack-chunk", 0, "joblot ServerConfig.AckChunk (0: joblot's default)")
+	flag.StringVar(&cfg.CPUProfile, "cpuprofile", "", "write a CPU profile of the joblot processing phases to this file (go tool pprof)")
 	flag.Parse()
 	if cfg.RiverJobs == 0 {
 		cfg.RiverJobs = cfg.Jobs
@@ -107,6 +117,9 @@ func run(ctx context.Context, cfg config) (joblotSum, riverSum summary, err erro
 			systems = []string{"river", "joblot"}
 		}
 		for _, system := range systems {
+			if cfg.Only != "" && system != cfg.Only {
+				continue
+			}
 			r, err := oneRound(ctx, system, cfg)
 			if err != nil {
 				return joblotSum, riverSum, fmt.Errorf("round %d, %s: %w", round+1, system, err)

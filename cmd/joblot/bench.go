@@ -92,6 +92,7 @@ the retry set.`,
 	f.BoolVar(&cfg.Cleanup, "cleanup", false, "delete the run's batch state and its jobs left in the retry and dead sets")
 	f.IntVar(&cfg.Enqueuers, "enqueuers", 4, "goroutines enqueueing at once")
 	f.StringVar(&cfg.Queue, "queue", benchrun.DefaultQueue, "queue to use (must hold no jobs)")
+	f.IntVar(&cfg.Queues, "queues", 1, "spread the jobs over this many queues named QUEUE-0, QUEUE-1, … with weights 1 to 4 in turn")
 	f.DurationVar(&cfg.Timeout, "timeout", 30*time.Minute, "give up processing after this long")
 	f.BoolVar(&asJSON, "json", false, "print one JSON object")
 
@@ -101,6 +102,7 @@ the retry set.`,
 		newBenchVerifyCmd(a),
 		newBenchLatencyCmd(a),
 		newBenchIdleCmd(a),
+		newBenchScaleCmd(a),
 	)
 	return cmd
 }

@@ -6,6 +6,7 @@ import (
 
 	"github.com/joblot/joblot/backend"
 	"github.com/joblot/joblot/internal/benchrun"
+	"github.com/joblot/joblot/internal/redistest"
 )
 
 var benchFields = []string{
@@ -186,5 +187,30 @@ func TestBenchUnique(t *testing.T) {
 				t.Errorf("2000 queued unique jobs took %v B, plain ones %v B: the locks cost nothing?", grew(m), grew(plain))
 			}
 		})
+	}
+}
+
+func TestBenchQueuesSpreadsJobs(t *testing.T) {
+	for name, store := range stores(t) {
+		t.Run(name, func(t *testing.T) {
+			m := decode(t, mustRun(t, args(store, "bench", "--jobs", "1000", "--queues", "7", "--json")...))
+			if num(t, m, "succeeded") != 1000 || num(t, m, "lost") != 0 {
+				t.Fatalf("bench over 7 queues: %v; want 1000 succeeded, 0 lost", m)
+			}
+		})
+	}
+}
+
+func TestBenchScaleRefusesARedisHoldingKeys(t *testing.T) {
+	srv := redistest.Start(t)
+	if _, err := srv.Do("SET", "precious", "1"); err != nil {
+		t.Fatal(err)
+	}
+	r := runCmd(t, nil, "bench", "scale", "--quick", "--redis", srv.URL)
+	if r.code == 0 || !contains(r.stderr, "--flush") {
+		t.Fatalf("bench scale on a Redis with keys: exit %d, stderr %q; want a refusal naming --flush", r.code, r.stderr)
+	}
+	if v, err := srv.Do("GET", "precious"); err != nil || v != "1" {
+		t.Fatalf("the key was touched: %q, %v", v, err)
 	}
 }

@@ -32,7 +32,7 @@ func newProcessQuietCmd(a *app) *cobra.Command {
 		Long: `Ask the live server process ID (the PROCESS column of joblot stats) to go
 quiet, as Server.Quiet does from inside it: it fetches no new jobs, finishes
 those it holds, keeps heartbeating and hands its background duties to
-another process. It reads the request on its next heartbeat (every 2 s by
+another process. It reads the request on a heartbeat (within 6 s by
 default). Quiet is for good: stop the process once it holds no jobs
 (IN FLIGHT 0 in joblot stats) and start a new one.
 
@@ -48,7 +48,7 @@ running owner of the file.`,
 				if asJSON {
 					return writeJSON(a.stdout, processActView{Process: args[0], Action: "quiet"})
 				}
-				fmt.Fprintf(a.stdout, "process %s asked to quiet (it reads the request on its next heartbeat)\n", cell(args[0]))
+				fmt.Fprintf(a.stdout, "process %s asked to quiet (it reads the request on a heartbeat, within 6 s by default)\n", cell(args[0]))
 				return nil
 			})
 		},

@@ -94,6 +94,7 @@ JOBLOT_REDIS_URL or use --redis-url-file (mode 600) instead.
 		newBatchCmd(a),
 		newStatsCmd(a),
 		newQueuesCmd(a),
+		newLimitsCmd(a),
 		newPeriodicCmd(a),
 		newJobSetCmd(a, "scheduled", backend.SetScheduled, "List, run now or delete scheduled jobs"),
 		newJobSetCmd(a, "retries", backend.SetRetry, "List, retry now or delete jobs waiting to retry"),

@@ -53,6 +53,14 @@ type Config struct {
 	Enqueuers int
 	// Queue is the queue to use (default DefaultQueue).
 	Queue string
+	// Queues, when > 1, spreads the jobs round-robin over that many queues
+	// named Queue-0, Queue-1, …, served with weights 1 to 4 in turn (see
+	// QueueWeight); default 1: Queue alone.
+	Queues int
+	// AllowScheduled lets the run start on a queue that holds scheduled or
+	// retrying jobs (bench scale parks them far in the future to measure
+	// what a large scheduled set costs); they are not counted as the run's.
+	AllowScheduled bool
 	// Timeout bounds the processing phase (default 30 min).
 	Timeout time.Duration
 	// StallTimeout ends the processing phase early when no job has been
@@ -117,6 +125,12 @@ func (c Config) withDefaults() (Config, error) {
 	if c.Queue == "" {
 		c.Queue = DefaultQueue
 	}
+	if c.Queues < 0 {
+		return c, fmt.Errorf("bench: queues must be >= 1, got %d", c.Queues)
+	}
+	if c.Queues == 0 {
+		c.Queues = 1
+	}
 	if c.Timeout <= 0 {
 		c.Timeout = 30 * time.Minute
 	}
@@ -138,4 +152,33 @@ func (c Config) batches() int64 {
 		return 0
 	}
 	return (c.Jobs + c.BatchSize - 1) / c.BatchSize
+}
+
+// QueueWeight is the weight of the i-th of several bench queues: 1 to 4 in
+// turn, so that weighted selection has unequal weights to choose by.
+func QueueWeight(i int) int { return i%4 + 1 }
+
+// queueName is the i-th bench queue: Queue itself when there is one.
+func (c Config) queueName(i int) string {
+	if c.Queues <= 1 {
+		return c.Queue
+	}
+	return fmt.Sprintf("%s-%d", c.Queue, i)
+}
+
+// queueOf is the queue job n goes to.
+func (c Config) queueOf(n int64) string {
+	if c.Queues <= 1 {
+		return c.Queue
+	}
+	return c.queueName(int(n % int64(c.Queues)))
+}
+
+// serverQueues is the server's queue weights.
+func (c Config) serverQueues() map[string]int {
+	qs := make(map[string]int, max(c.Queues, 1))
+	for i := range max(c.Queues, 1) {
+		qs[c.queueName(i)] = QueueWeight(i)
+	}
+	return qs
 }

@@ -122,7 +122,7 @@ func (r *run) params(from, to int64) []joblot.EnqueueParams {
 		n := from + int64(i)
 		ps[i] = joblot.EnqueueParams{
 			Args: Args{N: n, T: now, Pad: r.pad},
-			Opts: joblot.EnqueueOpts{Queue: r.cfg.Queue},
+			Opts: joblot.EnqueueOpts{Queue: r.cfg.queueOf(n)},
 		}
 		if r.cfg.Unique {
 			ps[i].Opts.Unique = &joblot.UniqueOpts{ByArgs: true}

@@ -20,7 +20,7 @@ func Enqueue(ctx context.Context, b backend.Backend, cfg Config) (time.Duration,
 	if err != nil {
 		return 0, err
 	}
-	if err := checkQueueEmpty(ctx, b, cfg.Queue); err != nil {
+	if err := checkQueueEmpty(ctx, b, cfg.Queue, false); err != nil {
 		return 0, err
 	}
 	return newRun(b, cfg).enqueue(ctx)

@@ -25,8 +25,11 @@ type LatencyConfig struct {
 	Senders int
 	// Drain bounds the wait for offered jobs to start after the offer ends
 	// (default 10 s).
-	Drain  time.Duration
-	Logger *slog.Logger
+	Drain time.Duration
+	// AllowScheduled lets the run start on a queue holding scheduled or
+	// retrying jobs (see Config.AllowScheduled).
+	AllowScheduled bool
+	Logger         *slog.Logger
 }
 
 // LatencyResult is the JSON output of `joblot bench latency`.
@@ -65,7 +68,7 @@ func Latency(ctx context.Context, b backend.Backend, cfg LatencyConfig) (*Latenc
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	if err := checkQueueEmpty(ctx, b, cfg.Queue); err != nil {
+	if err := checkQueueEmpty(ctx, b, cfg.Queue, cfg.AllowScheduled); err != nil {
 		return nil, err
 	}
 	expected := int64(cfg.Rate*cfg.Duration.Seconds()) + 1

@@ -23,7 +23,7 @@ func (r *run) process(ctx context.Context) (time.Duration, error) {
 	joblot.AddWorker(ws, joblot.WorkFunc[CallbackArgs](r.callback), nil)
 	scfg := joblot.ServerConfig{
 		Workers:     ws,
-		Queues:      map[string]int{cfg.Queue: 1},
+		Queues:      cfg.serverQueues(),
 		Concurrency: cfg.Concurrency,
 		// Short duty intervals only speed up what the bench waits for at
 		// the end (retries due, leftover callbacks); the fetch → work →
@@ -103,11 +103,11 @@ func (r *run) waitAccounted(ctx context.Context, start time.Time) error {
 		if time.Since(lastChange) < cfg.StallTimeout {
 			continue
 		}
-		q, err := queueStats(ctx, r.backend, cfg.Queue)
+		left, err := r.left(ctx)
 		if err != nil {
 			return err
 		}
-		if q.Size+q.InFlight+q.Scheduled+q.Retry == 0 {
+		if left == 0 {
 			cfg.Logger.Warn("bench: no job accounted for a while and nothing left to run", "accounted", n, "jobs", cfg.Jobs)
 			return nil
 		}
@@ -187,4 +187,21 @@ func queueStats(ctx context.Context, b backend.Backend, queue string) (backend.Q
 		}
 	}
 	return backend.QueueStats{Name: queue}, nil
+}
+
+// left counts the jobs still queued, in flight, scheduled or retrying in
+// the run's queues.
+func (r *run) left(ctx context.Context) (int64, error) {
+	st, err := r.backend.Stats(ctx, time.Now())
+	if err != nil {
+		return 0, fmt.Errorf("bench: stats: %w", err)
+	}
+	qs := r.cfg.serverQueues()
+	var n int64
+	for _, q := range st.Queues {
+		if _, ok := qs[q.Name]; ok {
+			n += q.Size + q.InFlight + q.Scheduled + q.Retry
+		}
+	}
+	return n, nil
 }

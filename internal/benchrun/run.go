@@ -33,8 +33,10 @@ func Run(ctx context.Context, b backend.Backend, m Meter, cfg Config) (*Result, 
 	if m != nil {
 		res.MemorySource = m.Source()
 	}
-	if err := checkQueueEmpty(ctx, b, cfg.Queue); err != nil {
-		return nil, err
+	for q := range cfg.serverQueues() {
+		if err := checkQueueEmpty(ctx, b, q, cfg.AllowScheduled); err != nil {
+			return nil, err
+		}
 	}
 
 	if res.UsedMemoryBefore, err = measure(ctx, m); err != nil {
@@ -186,7 +188,7 @@ func (r *run) callbackCounts() (complete, success, death int64) {
 
 // checkQueueEmpty refuses a queue holding jobs, which an earlier,
 // interrupted run would have left: they would be counted with this run's.
-func checkQueueEmpty(ctx context.Context, b backend.Backend, queue string) error {
+func checkQueueEmpty(ctx context.Context, b backend.Backend, queue string, allowScheduled bool) error {
 	st, err := b.Stats(ctx, time.Now())
 	if err != nil {
 		return fmt.Errorf("bench: stats: %w", err)
@@ -195,7 +197,11 @@ func checkQueueEmpty(ctx context.Context, b backend.Backend, queue string) error
 		if q.Name != queue {
 			continue
 		}
-		if left := q.Size + q.Scheduled + q.Retry + q.InFlight; left > 0 {
+		left := q.Size + q.Scheduled + q.Retry + q.InFlight
+		if allowScheduled {
+			left = q.Size + q.InFlight
+		}
+		if left > 0 {
 			return fmt.Errorf("bench: queue %q already holds %d jobs (queued %d, scheduled %d, retry %d, in flight %d), "+
 				"probably left by an interrupted run; they would be counted with this run's: clear the queue or use another --queue",
 				queue, left, q.Size, q.Scheduled, q.Retry, q.InFlight)

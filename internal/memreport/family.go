@@ -22,6 +22,7 @@ const (
 	BatchErrors Family = "batch-errors" // {jl:b:*}:errs and :errc
 	QueueErrors Family = "queue-errors" // {jl:q:*}:errs:* (hourly error groups)
 	Stats       Family = "stats"        // {jl:q:*}:stats, {jl:q:*}:day:*, jl:stats
+	Throughput  Family = "throughput"   // {jl:q:*}:min:* (per-minute counters)
 	Processes   Family = "processes"    // jl:procs, jl:proc:*
 	JobOutput   Family = "job-output"   // {jl:out}:data, :exp, :meta (job output and progress)
 	JoblotOther Family = "joblot-other" // every other jl:* / {jl:...} key
@@ -67,6 +68,7 @@ func families(l rediskeys.Layout) []FamilyInfo {
 		{BatchErrors, b + rediskeys.SuffixErrs + "|" + rediskeys.SuffixErrc, false},
 		{QueueErrors, q + rediskeys.SuffixErrHour + "*", false},
 		{Stats, q + rediskeys.SuffixStats + "|" + rediskeys.SuffixDay + "*, " + l.Stats(), false},
+		{Throughput, q + rediskeys.SuffixMinutes + "*", false},
 		{Processes, l.Procs() + ", " + l.ProcPrefix() + "*", false},
 		{JobOutput, l.OutputTag() + ":*", false},
 		{JoblotOther, g + "*, {" + g + "*} (rest)", false},
@@ -134,6 +136,8 @@ func classifyJoblot(l rediskeys.Layout, key string) Family {
 			return Stats
 		case strings.HasPrefix(suffix, rediskeys.SuffixErrHour):
 			return QueueErrors
+		case strings.HasPrefix(suffix, rediskeys.SuffixMinutes):
+			return Throughput
 		}
 		return JoblotOther
 	}

@@ -215,6 +215,7 @@ func TestClassify(t *testing.T) {
 		{"{jl:q:x}:day:2025-01-01", Stats, ""},
 		{"{jl:q:x}:once:abc", JoblotOther, ""},
 		{"{jl:q:x}:errs:2025010112", QueueErrors, ""},
+		{"{jl:q:x}:min:07", Throughput, ""},
 		{"{jl:q:broken", JoblotOther, ""},
 		{"{jl:b:01H}:errs", BatchErrors, ""},
 		{"{jl:b:01H}:bits", BatchState, ""},

@@ -49,6 +49,12 @@
 //	:wip:<proc>   hash    in-flight jobs of proc: wipField(payload) -> payload
 //	:stats        hash    processed, failed, dead_dropped, discarded, dead_bytes
 //	:day:<date>   hash    processed, failed of one UTC day, with a TTL
+//	:min:<HH>     hash    per-minute counters, a ring of 24 hashes (HH =
+//	                      00..23, the UTC hour of the day): h the unix hour
+//	                      it counts, p<m> and f<m> processed and failed of
+//	                      minute m (0..59) of that hour (complete.lua
+//	                      starts it over when the hour comes round again).
+//	                      TTL: 24 h after its hour ends
 //	:paused       string  present while the queue is paused
 //	:bell         list    at most one ring: wakes an idle fetcher (BLPOP)
 //	:clearing     list    jobs taken off the queue by ClearQueue whose
@@ -68,6 +74,19 @@
 //	                      "<job id> <expiry unix ms>" of the job holding it
 //	                      (backend.Job.Unique); one hash per queue, so that
 //	                      a lock costs a field, not a key
+//	:limit        hash    the queue's global limit (backend.QueueLimit):
+//	                      conc, rate, per (ms), by (queue, kind or key);
+//	                      written by SetLimits, read by fetch.lua
+//	:lrun:<g>     set     ids of the jobs in flight holding a concurrency
+//	                      slot of limit group g (one entry per job, added
+//	                      by fetch, removed by the ack or the recovery)
+//	:lheld        hash    job id -> limit group, of every slot held, so an
+//	                      ack or a recovery finds the slot to release
+//	:lwait:<g>    list    payloads waiting over group g's concurrency
+//	                      limit; each release moves one to the queue's head
+//	:lrate:<g>    zset    "<job id>:<ms>" -> fetched (unix ms), the fetches
+//	                      of group g within the rate window; expires
+//	:lgroups      set     limit groups with a slot held or a job waiting
 //	:periodic     hash    periodic job name -> its last recorded instant
 //	                      (unix ms): periodic.lua writes a later one only,
 //	                      together with the job it enqueues
@@ -91,7 +110,16 @@
 //	                 cancelled_at, settled_at), desc, parent, deadline,
 //	                 expired, and the callback payloads cb:complete,
 //	                 cb:settled, cb:success, cb:death
-//	:bits    string  2 bits per job (backend.JobState) at its dense index
+//	:bits    string  2 bits per job (backend.JobState) at its dense index,
+//	                 in a batch without a "pages" meta field (written by
+//	                 data model 2, read in place until it expires)
+//	:bits:<p> string page p of a paged batch (meta "pages" = its page
+//	                 size, backend.BatchPageSize): 2 bits per job at
+//	                 index mod the size, then a u16 count of its settled
+//	                 jobs (backend.Effect.PageSettles); deleted once every
+//	                 job of the page has settled
+//	:pdone   string  bit p set once page p was dropped (its jobs read as
+//	                 backend.DroppedPageState)
 //	:errs    hash    error groups (at most backend.MaxErrorGroups): per
 //	                 fingerprint c:<fp> failures counted while the group
 //	                 was kept, e:<fp> how many more it may have had before
@@ -240,6 +268,7 @@ const (
 	SuffixWip      = "wip:" // followed by the process id
 	SuffixStats    = "stats"
 	SuffixDay      = "day:" // followed by the UTC date
+	SuffixMinutes  = "min:" // followed by the UTC hour of the day, 00..23
 	SuffixPaused   = "paused"
 	SuffixBell     = "bell"
 	SuffixClearing = "clearing"
@@ -247,6 +276,12 @@ const (
 	SuffixErrHour  = "errs:" // followed by the UTC hour, ErrHourFormat
 	SuffixCancel   = "cancel"
 	SuffixUniq     = "uniq"
+	SuffixLimit    = "limit"
+	SuffixLRun     = "lrun:" // followed by the limit group (may be empty)
+	SuffixLHeld    = "lheld"
+	SuffixLWait    = "lwait:" // followed by the limit group (may be empty)
+	SuffixLRate    = "lrate:" // followed by the limit group (may be empty)
+	SuffixLGroups  = "lgroups"
 	SuffixPeriodic = "periodic"
 )
 
@@ -274,6 +309,12 @@ func (l Layout) QStats(q string) string { return l.qkey(q, SuffixStats, "") }
 // QDay is queue q's counters of one UTC day (YYYY-MM-DD).
 func (l Layout) QDay(q, date string) string { return l.qkey(q, SuffixDay, date) }
 
+// QMinutes is queue q's per-minute counters of the UTC hour of the day
+// hour (0..23).
+func (l Layout) QMinutes(q string, hour int) string {
+	return l.qkey(q, SuffixMinutes, string([]byte{byte('0' + hour/10%10), byte('0' + hour%10)}))
+}
+
 // QPaused exists while queue q is paused.
 func (l Layout) QPaused(q string) string { return l.qkey(q, SuffixPaused, "") }
 
@@ -294,6 +335,24 @@ func (l Layout) QCancel(q string) string { return l.qkey(q, SuffixCancel, "") }
 
 // QUniq is queue q's hash of unique locks.
 func (l Layout) QUniq(q string) string { return l.qkey(q, SuffixUniq, "") }
+
+// QLimit is queue q's global limit configuration.
+func (l Layout) QLimit(q string) string { return l.qkey(q, SuffixLimit, "") }
+
+// QLRun is the set of jobs holding a slot of limit group g of queue q.
+func (l Layout) QLRun(q, g string) string { return l.qkey(q, SuffixLRun, g) }
+
+// QLHeld maps the jobs holding a slot of queue q to their limit group.
+func (l Layout) QLHeld(q string) string { return l.qkey(q, SuffixLHeld, "") }
+
+// QLWait is the list of jobs of queue q waiting over group g's limit.
+func (l Layout) QLWait(q, g string) string { return l.qkey(q, SuffixLWait, g) }
+
+// QLRate is the rate window of limit group g of queue q.
+func (l Layout) QLRate(q, g string) string { return l.qkey(q, SuffixLRate, g) }
+
+// QLGroups is the set of queue q's limit groups in use.
+func (l Layout) QLGroups(q string) string { return l.qkey(q, SuffixLGroups, "") }
 
 // QPeriodic is queue q's hash of periodic jobs' last instants.
 func (l Layout) QPeriodic(q string) string { return l.qkey(q, SuffixPeriodic, "") }
@@ -329,6 +388,10 @@ const (
 	SuffixAdds   = "adds"
 	SuffixErrc   = "errc"
 	SuffixKidsT  = "kidst"
+	SuffixPDone  = "pdone"
+	// SuffixPage starts the suffix of a page of a paged batch's job
+	// states, "bits:<page>" (not one of BatchKeys: pages come and go).
+	SuffixPage = SuffixBits + ":"
 )
 
 // batchKey is one key of a batch: its suffix and Redis type.
@@ -337,8 +400,8 @@ type batchKey struct{ suffix, typ string }
 // batchKeys are a batch's keys in the order every batch script gets them
 // (backend/redis/lua/batchlib.lua names them). A function, not a variable:
 // the table is the layout and nothing may change it.
-func batchKeys() [10]batchKey {
-	return [10]batchKey{
+func batchKeys() [11]batchKey {
+	return [11]batchKey{
 		{SuffixMeta, "hash"},
 		{SuffixBits, "string"},
 		{SuffixErrs, "hash"},
@@ -349,6 +412,7 @@ func batchKeys() [10]batchKey {
 		{SuffixAdds, "hash"},
 		{SuffixErrc, "zset"},
 		{SuffixKidsT, "set"},
+		{SuffixPDone, "string"},
 	}
 }
 
@@ -360,7 +424,7 @@ func (l Layout) BOutbox(id string) string { return "{" + l.Prefix() + ":b:" + id
 
 // BatchKeys are the keys of batch id that every batch script gets, in the
 // order batchlib.lua names them: meta, bits, errs, outbox, kids, kidsc,
-// kidss, adds, errc, kidst.
+// kidss, adds, errc, kidst, pdone.
 func (l Layout) BatchKeys(id string) []string {
 	t := l.BatchTag(id) + ":"
 	keys := batchKeys()
@@ -374,6 +438,9 @@ func (l Layout) BatchKeys(id string) []string {
 // BatchKeyType returns the Redis type of the batch key with suffix, or
 // false when no batch key has that suffix.
 func BatchKeyType(suffix string) (string, bool) {
+	if n, ok := strings.CutPrefix(suffix, SuffixPage); ok && n != "" && strings.Trim(n, "0123456789") == "" {
+		return "string", true
+	}
 	for _, k := range batchKeys() {
 		if k.suffix == suffix {
 			return k.typ, true
@@ -384,7 +451,7 @@ func BatchKeyType(suffix string) (string, bool) {
 
 // QueueKeyType returns the Redis type of the queue key with suffix (a
 // fixed suffix, or one of the variable ones with its argument: "wip:p1",
-// "day:2024-01-02", "once:<id>", "errs:2024010215"), or false when no
+// "day:2024-01-02", "min:07", "once:<id>", "errs:2024010215"), or false when no
 // queue key has it.
 func QueueKeyType(suffix string) (string, bool) {
 	switch {
@@ -392,12 +459,23 @@ func QueueKeyType(suffix string) (string, bool) {
 		return "list", true
 	case suffix == SuffixSched, suffix == SuffixRetry, suffix == SuffixDead:
 		return "zset", true
-	case suffix == SuffixStats, suffix == SuffixUniq, suffix == SuffixPeriodic, variable(suffix, SuffixWip), variable(suffix, SuffixDay), variable(suffix, SuffixErrHour):
+	case suffix == SuffixStats, suffix == SuffixUniq, suffix == SuffixPeriodic, variable(suffix, SuffixWip), variable(suffix, SuffixDay), variable(suffix, SuffixMinutes), variable(suffix, SuffixErrHour):
 		return "hash", true
 	case suffix == SuffixPaused, variable(suffix, SuffixOnce):
 		return "string", true
 	case suffix == SuffixCancel:
 		return "set", true
+	}
+	// Limit keys; a group may be empty (the whole queue's group).
+	switch {
+	case suffix == SuffixLimit, suffix == SuffixLHeld:
+		return "hash", true
+	case suffix == SuffixLGroups, strings.HasPrefix(suffix, SuffixLRun):
+		return "set", true
+	case strings.HasPrefix(suffix, SuffixLWait):
+		return "list", true
+	case strings.HasPrefix(suffix, SuffixLRate):
+		return "zset", true
 	}
 	return "", false
 }

@@ -22,7 +22,7 @@ func TestDefaultLayoutNames(t *testing.T) {
 		t.Errorf("names:\n got %q\nwant %q", got, want)
 	}
 	if k := l.BatchKeys("b1"); !slices.Equal(k, []string{"{jl:b:b1}:meta", "{jl:b:b1}:bits", "{jl:b:b1}:errs", "{jl:b:b1}:outbox",
-		"{jl:b:b1}:kids", "{jl:b:b1}:kidsc", "{jl:b:b1}:kidss", "{jl:b:b1}:adds", "{jl:b:b1}:errc", "{jl:b:b1}:kidst"}) {
+		"{jl:b:b1}:kids", "{jl:b:b1}:kidsc", "{jl:b:b1}:kidss", "{jl:b:b1}:adds", "{jl:b:b1}:errc", "{jl:b:b1}:kidst", "{jl:b:b1}:pdone"}) {
 		t.Errorf("BatchKeys = %q", k)
 	}
 	if l.BatchKeyPattern() != "{jl:b:*" || l.QueueKeyPattern() != "{jl:q:*" {

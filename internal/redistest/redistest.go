@@ -177,10 +177,10 @@ func (s *Server) Info(field string) (string, error) {
 	return "", fmt.Errorf("INFO has no field %q", field)
 }
 
-// waitReady waits until the server answers as itself: the process_id in
-// INFO server must be ours, because another test's server may have bound
-// the port between freePort and our bind (ours then exits, and a PING would
-// be answered by the other one).
+// waitReady waits until the server answers as itself, with its dataset
+// loaded: the process_id in INFO server must be ours, because another
+// test's server may have bound the port between freePort and our bind
+// (ours then exits, and a PING would be answered by the other one).
 func (s *Server) waitReady(d time.Duration) error {
 	deadline := time.Now().Add(d)
 	want := strconv.Itoa(s.Pid())
@@ -192,9 +192,17 @@ func (s *Server) waitReady(d time.Duration) error {
 		}
 		pid, err := s.Info("process_id")
 		if err == nil && pid == want {
-			return nil
-		}
-		if err == nil {
+			// INFO is answered while the dataset (an AOF after a restart)
+			// still loads, and every other command fails with LOADING.
+			// A sentinel has no dataset and no loading field.
+			var out string
+			if out, err = s.Do("INFO"); err == nil {
+				if !strings.Contains(out, "\nloading:") || strings.Contains(out, "\nloading:0") {
+					return nil
+				}
+				err = fmt.Errorf("%s is still loading its dataset", s.Addr)
+			}
+		} else if err == nil {
 			err = fmt.Errorf("%s is served by process %s, not ours (%s)", s.Addr, pid, want)
 		}
 		if time.Now().After(deadline) {

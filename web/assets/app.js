@@ -12,8 +12,8 @@
     }
   }, true);
 
-  // The overview's chart: per-day (or, when the store keeps them,
-  // per-minute) processed and failed counts from chart.json.
+  // The overview's chart: processed and failed attempts per minute over
+  // the last day, from chart.json.
   var plot = null;
   function drawChart(el) {
     fetch(el.getAttribute("data-src"), { credentials: "same-origin" })

@@ -2,14 +2,20 @@
 -- Apply job events to a batch (backend.Transition in Lua; batchstate.go is
 -- the reference) and count its failures in its error groups. One
 -- BITFIELD SET u2 per job returns the old state; an invalid move is put
--- back; counters move once per call, never below zero.
+-- back; counters move once per call, never below zero. A paged batch
+-- keeps its states in pages of m.pages jobs and drops a page once every
+-- job in it has settled (see the paged part below).
 -- ARGV: now, horizon, linger, deadage (ms), max error groups, n (jobs),
 --   the highest job index, codes (one character per job: '0' + 2*event +
 --   manual; events 1 failed, 2 succeeded, 3 died, 4 discarded, 5 cancelled,
---   6 removed, 7 snoozed), then the BITFIELD arguments of every job in order (SET u2
---   #<index> <target state>: built by the caller so that the common case
---   passes them straight through), then for each job with event 1 or 3, in
---   order, fingerprint, kind, class, message, job id.
+--   6 removed, 7 snoozed), the page size G the caller paged by
+--   (backend.BatchPageSize), its page runs ("<page>:<jobs>,...": the jobs
+--   come sorted by page), then per run the BITFIELD arguments of its jobs
+--   in order (SET u2 #<index mod G> <target state>) and INCRBY u16 <2G>
+--   <how many of them settle a pending job>
+--   (built by the caller so that the common case passes them straight
+--   through to the page), then for each job with event 1 or 3, in order,
+--   fingerprint, kind, class, message, job id.
 -- Returns {1} when the batch is gone, else {0, effects, fired...} where
 -- effects holds one character per job: '0' + (1 if a retry entry, or for
 -- a snooze the scheduled entry, may be written) + (2 if a dead entry may
@@ -46,35 +52,134 @@ local function transition(old, ev, manual)
 end
 
 local n, maxidx, codes = tonumber(ARGV[6]), tonumber(ARGV[7]), ARGV[8]
-local BF = 9             -- ARGV index of the first job's BITFIELD arguments
-local ERR = BF + 4 * n   -- ARGV index of the first failure's details
+local gsize, runs = tonumber(ARGV[9]), ARGV[10]
+local BF = 11 -- ARGV index of the first run's BITFIELD arguments
+local rpage, rlen = {}, {}
+for p, c in string.gmatch(runs, '(%d+):(%d+)') do
+  rpage[#rpage + 1] = tonumber(p)
+  rlen[#rlen + 1] = tonumber(c)
+end
+local ERR = BF + 4 * n + 4 * #rpage -- ARGV index of the first failure's details
 
--- Set every valid index to its event's target state in one BITFIELD call.
--- An index beyond the batch's total (a job this batch does not know) is
--- left out; usually there is none and the arguments go through as given.
-local slot = nil -- slot[k]: job k's position in the BITFIELD reply, when filtered
-local olds = {}
-if n > 0 then
-  if maxidx < m.total then
-    olds = redis.call('BITFIELD', BITS, unpack(ARGV, BF, ERR - 1))
-  else
-    slot = {}
-    local bf = {}
-    for k = 1, n do
-      local a = BF + 4 * (k - 1)
-      local idx = tonumber(string.sub(ARGV[a + 2], 2))
-      if idx >= 0 and idx < m.total then
-        bf[#bf + 1] = 'SET'; bf[#bf + 1] = 'u2'; bf[#bf + 1] = ARGV[a + 2]; bf[#bf + 1] = ARGV[a + 3]
-        slot[k] = #bf / 4
+-- Units of state storage: a page of a paged batch (meta "pages": its page
+-- size, data model 3), or the one unpaged bit string of a batch written by
+-- data model 2. backend.BatchPageOf, DroppedPageState and
+-- Effect.PageSettles in batchstate.go are the reference; this mirrors
+-- them. Per job k: jarg[k] its ARGV index, ju[k] its unit, jpos[k] its
+-- position in its unit's BITFIELD reply (nil: not a job of this batch, an
+-- index beyond its total), jkey[k] its offset argument in its unit.
+local psize = tonumber(m.pages)
+local units = {} -- {key =, page =, dropped =, olds =}
+local jarg, ju, jpos, jkey = {}, {}, {}, {}
+do
+  local a, k = BF, 0
+  for r = 1, #rpage do
+    for _ = 1, rlen[r] do
+      k = k + 1
+      jarg[k] = a
+      a = a + 4
+    end
+    a = a + 4
+  end
+end
+if n > 0 and psize == gsize then
+  local k = 0
+  for r, p in ipairs(rpage) do
+    local u = {key = BITS .. ':' .. p, page = p, opt = 0}
+    units[r] = u
+    local first = k + 1
+    k = k + rlen[r]
+    if maxidx < m.total then
+      -- The common case: the caller's arguments go through as given. The
+      -- settled count written with them (which makes a new page at its
+      -- full size) is the caller's guess, opt: the jobs whose event
+      -- settles a pending job; put right below if the table refused any.
+      u.opt = tonumber(ARGV[jarg[k] + 7])
+      u.olds = redis.call('BITFIELD', u.key, unpack(ARGV, jarg[first], jarg[k] + 7))
+      for j = first, k do ju[j] = r; jpos[j] = j - first + 1; jkey[j] = ARGV[jarg[j] + 2] end
+    else
+      local bf = {}
+      for j = first, k do
+        local a = jarg[j]
+        local idx = p * psize + tonumber(string.sub(ARGV[a + 2], 2))
+        if idx >= 0 and idx < m.total then
+          bf[#bf + 1] = 'SET'; bf[#bf + 1] = 'u2'; bf[#bf + 1] = ARGV[a + 2]; bf[#bf + 1] = ARGV[a + 3]
+          ju[j] = r; jpos[j] = #bf / 4; jkey[j] = ARGV[a + 2]
+        end
+      end
+      if #bf > 0 then
+        bf[#bf + 1] = 'INCRBY'; bf[#bf + 1] = 'u16'; bf[#bf + 1] = 2 * psize; bf[#bf + 1] = 0
+        u.olds = redis.call('BITFIELD', u.key, unpack(bf))
+      else
+        u.olds = {0}
+        u.dropped = true -- no job of this batch: nothing to write
       end
     end
-    if #bf > 0 then olds = redis.call('BITFIELD', BITS, unpack(bf)) end
+    u.count = u.olds[#u.olds]
+    -- A page with no settled job before this call may be a dropped one
+    -- (its key gone, just made again by the BITFIELD): its done bit says.
+    -- A page with settled jobs has its key, so it costs no extra call.
+    if not u.dropped and u.count == u.opt and redis.call('GETBIT', PDONE, p) == 1 then
+      redis.call('DEL', u.key)
+      u.dropped = true
+      for j = 1, #u.olds do u.olds[j] = 2 end -- every job reads as S
+    end
+  end
+elseif n > 0 then
+  -- Unpaged (data model 2), or paged by another size than the caller's:
+  -- absolute offsets, one BITFIELD on the batch's string or per page.
+  local byunit = {}
+  local k = 0
+  for r, p in ipairs(rpage) do
+    for _ = 1, rlen[r] do
+      k = k + 1
+      local a = jarg[k]
+      local idx = p * gsize + tonumber(string.sub(ARGV[a + 2], 2))
+      if idx >= 0 and idx < m.total then
+        local ukey, off = BITS, '#' .. idx
+        if psize then
+          local pg = math.floor(idx / psize)
+          ukey, off = BITS .. ':' .. pg, '#' .. (idx % psize)
+        end
+        local ui = byunit[ukey]
+        if not ui then
+          ui = #units + 1
+          byunit[ukey] = ui
+          units[ui] = {key = ukey, page = psize and math.floor(idx / psize), bf = {}}
+        end
+        local bf = units[ui].bf
+        bf[#bf + 1] = 'SET'; bf[#bf + 1] = 'u2'; bf[#bf + 1] = off; bf[#bf + 1] = ARGV[a + 3]
+        ju[k] = ui; jpos[k] = #bf / 4; jkey[k] = off
+      end
+    end
+  end
+  local pg = {}
+  for _, u in ipairs(units) do
+    if psize then pg[#pg + 1] = 'GET'; pg[#pg + 1] = 'u1'; pg[#pg + 1] = u.page end
+  end
+  local done = {}
+  if #pg > 0 then done = redis.call('BITFIELD_RO', PDONE, unpack(pg)) end
+  for i, u in ipairs(units) do
+    if done[i] == 1 then
+      u.dropped = true
+      u.olds = {}
+      for j = 1, #u.bf / 4 do u.olds[j] = 2 end
+    else
+      if psize then u.bf[#u.bf + 1] = 'INCRBY'; u.bf[#u.bf + 1] = 'u16'; u.bf[#u.bf + 1] = 2 * psize; u.bf[#u.bf + 1] = 0 end
+      u.olds = redis.call('BITFIELD', u.key, unpack(u.bf))
+      u.opt = 0
+      if psize then u.count = u.olds[#u.olds] end
+    end
+    u.bf = nil
   end
 end
 
--- cur and lastset are keyed by the BITFIELD offset argument ("#<index>"):
+-- cur and lastset are per unit, keyed by the BITFIELD offset argument:
 -- a job may appear twice in one call.
 local cur, lastset = {}, {}
+for i = 1, #units do cur[i] = {}; lastset[i] = {} end
+local settle = {} -- unit -> jobs settled in this call (Effect.PageSettles)
+local SETTLES = {succeeded = true, discarded = true, cancelled = true, removed = true}
 local delta = {}
 local effects = {}
 local death = false
@@ -83,25 +188,30 @@ local e = ERR
 for k = 1, n do
   local code = string.byte(codes, k) - 48
   local ev = math.floor(code / 2)
-  local a = BF + 4 * (k - 1)
+  local a = jarg[k]
   local fp, kind, class, msg, id
   if ev == 1 or ev == 3 then
     fp, kind, class, msg, id = ARGV[e], ARGV[e + 1], ARGV[e + 2], ARGV[e + 3], ARGV[e + 4]
     e = e + 5
   end
-  local pos = k
-  if slot then pos = slot[k] end
-  if not pos then
+  local ui = ju[k]
+  if not ui then
     -- Not a job this batch knows (index beyond its total): write it like a
     -- job outside any batch.
     effects[k] = '3'
   else
-    local key = ARGV[a + 2]
-    local old = cur[key]
-    if old == nil then old = olds[pos] end
+    local u = units[ui]
+    local key = jkey[k]
+    local old = cur[ui][key]
+    if old == nil then old = u.olds[jpos[k]] end
     local new, dec, inc, wr, wd, fd = transition(old, ev, code % 2 == 1)
-    cur[key] = new
-    lastset[key] = tonumber(ARGV[a + 3]) -- the state the caller's BITFIELD set
+    cur[ui][key] = new
+    if u.dropped then
+      lastset[ui][key] = new -- nothing was written, nothing to put back
+    else
+      lastset[ui][key] = tonumber(ARGV[a + 3]) -- the state the BITFIELD set
+    end
+    if psize and SETTLES[inc] then settle[ui] = (settle[ui] or 0) + 1 end
     if dec then delta[dec] = (delta[dec] or 0) - 1 end
     if inc then delta[inc] = (delta[inc] or 0) + 1 end
     if fd then death = true end
@@ -125,14 +235,33 @@ for k = 1, n do
   end
 end
 
--- Put back the moves the table refused.
-local back = {}
-for key, st in pairs(cur) do
-  if st ~= lastset[key] then
-    back[#back + 1] = 'SET'; back[#back + 1] = 'u2'; back[#back + 1] = key; back[#back + 1] = st
+-- Per unit: put back the moves the table refused and, for a page, count
+-- its newly settled jobs, in one BITFIELD; a page whose every job has
+-- settled is deleted and marked done (its counts are in the counters).
+local touched = {}
+for ui, u in ipairs(units) do
+  if not u.dropped then
+    local bf = {}
+    for key, st in pairs(cur[ui]) do
+      if st ~= lastset[ui][key] then
+        bf[#bf + 1] = 'SET'; bf[#bf + 1] = 'u2'; bf[#bf + 1] = key; bf[#bf + 1] = st
+      end
+    end
+    local d = (settle[ui] or 0) - u.opt
+    if d ~= 0 then bf[#bf + 1] = 'INCRBY'; bf[#bf + 1] = 'u16'; bf[#bf + 1] = 2 * psize; bf[#bf + 1] = d end
+    if #bf > 0 then
+      local r = redis.call('BITFIELD', u.key, unpack(bf))
+      if d ~= 0 then u.count = r[#r] end
+    end
+    if psize and u.count >= psize then
+      redis.call('DEL', u.key)
+      redis.call('SETBIT', PDONE, u.page, 1)
+      touched[#touched + 1] = PDONE
+    else
+      touched[#touched + 1] = u.key
+    end
   end
 end
-if #back > 0 then redis.call('BITFIELD', BITS, unpack(back)) end
 
 -- Counters, summed once per call; never below zero.
 local hs = {}
@@ -154,7 +283,6 @@ if #hs > 0 then redis.call('HSET', META, unpack(hs)) end
 -- "other" (the c: of every evicted group and the failures never kept);
 -- ERRC holds fp -> c + e, to find the smallest group in O(log K). The
 -- groups' c: plus other is the number of failures counted.
-local touched = {BITS}
 if #gorder > 0 then
   touched[#touched + 1] = ERRS
   local seen = {}   -- HSET arguments: last seen of every group counted

@@ -14,8 +14,9 @@ if not m.committed_at then
   -- Size the 2-bit job states once, exactly, now that the population is
   -- known: BITFIELD grows its string greedily (Redis doubles it), which
   -- would keep up to twice the 2 bits per job for the batch's life. One
-  -- O(total/4) copy per batch.
-  if m.total > 0 then
+  -- O(total/4) copy per batch. A paged batch (m.pages) makes each page at
+  -- its full size when it first writes it.
+  if m.total > 0 and not m.pages then
     local cur = redis.call('GET', BITS)
     if not cur then cur = '' end
     local need = math.floor((m.total + 3) / 4)

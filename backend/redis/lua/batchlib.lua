@@ -1,10 +1,10 @@
 -- Shared by every batch_*.lua script (prepended after the shebang).
 -- KEYS are always the batch's keys in this order (Layout.BatchKeys in internal/rediskeys).
-local META, BITS, ERRS, OUTBOX, KIDS, KIDSC, KIDSS, ADDS, ERRC, KIDST =
-  KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9], KEYS[10]
+local META, BITS, ERRS, OUTBOX, KIDS, KIDSC, KIDSS, ADDS, ERRC, KIDST, PDONE =
+  KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9], KEYS[10], KEYS[11]
 
 local COUNTERS = {'total', 'pending', 'failing', 'succeeded', 'dead', 'discarded', 'cancelled', 'removed'}
-local FLAGS = {'committed_at', 'complete_at', 'success_at', 'death_at', 'cancelled_at', 'expired', 'deadline', 'settled_at'}
+local FLAGS = {'committed_at', 'complete_at', 'success_at', 'death_at', 'cancelled_at', 'expired', 'deadline', 'settled_at', 'pages'}
 
 -- load_meta reads counters and flags; nil when the batch is gone (a script
 -- never recreates an expired or deleted batch).
@@ -86,6 +86,11 @@ local function keep(m, ttls, touched)
   local cur = redis.call('PTTL', META)
   if cur < 0 or math.abs(cur - ttl) > 3600000 then
     for i = 1, #KEYS do redis.call('PEXPIRE', KEYS[i], ttl) end
+    local psize = tonumber(m.pages)
+    if psize then
+      -- Page keys are not in KEYS: every page the batch may have.
+      for p = 0, math.floor((m.total - 1) / psize) do redis.call('PEXPIRE', BITS .. ':' .. p, ttl) end
+    end
     return
   end
   for _, k in ipairs(touched) do

@@ -17,7 +17,9 @@ for i = 3, #KEYS do
     return 'running'
   end
 end
-if ARGV[2] == 'mark' or redis.call('LLEN', KEYS[2]) > 0 then
+-- Jobs waiting over a global limit (limitlib.lua) are queued jobs too.
+if ARGV[2] == 'mark' or redis.call('LLEN', KEYS[2]) > 0
+    or redis.call('EXISTS', string.sub(KEYS[2], 1, -5) .. 'lgroups') == 1 then
   redis.call('SADD', cancel, id)
   return 'queued'
 end

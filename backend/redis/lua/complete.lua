@@ -2,7 +2,8 @@
 -- Acknowledge in-flight jobs of one process on one queue. Only a job whose
 -- in-flight entry this call deletes writes anything (a job recovered by
 -- another process in the meantime writes nothing queue-side).
--- KEYS: wip, jobs, retry, dead, stats, day, bell, sched, uniq[, errs]
+-- KEYS: wip, jobs, retry, dead, stats, day, bell, sched, uniq, minute
+--   (the queue's hash of now's hour-of-day)[, errs]
 -- ARGV: day TTL (s), dead cap (count), number of succeeded fields n,
 --   the n succeeded fields, the number u of succeeded unique jobs, their
 --   u triples field, lock key, job id (all n + u in one multi-field HDEL),
@@ -20,7 +21,12 @@
 -- failed the failures that wrote a retry or dead entry (both in :stats and in
 -- the day's hash), discarded the discards, cancelled the cancels. A requeue,
 -- a cancel or a snooze counts no attempt: none finished.
--- Error groups: with a 10th key (the queue's error bucket of the hour, given
+-- After the ops come 4 minute arguments: now's hour (unix hours), the
+-- processed and failed fields of now's minute (p<m>, f<m>) and the minute
+-- hash's TTL (s). The minute hash is one of a ring of 24 per queue (one per
+-- hour of the day), each holding h (the hour it counts) and per minute p<m>
+-- and f<m>: at most 1440 minutes per queue, however the clock moves.
+-- Error groups: with an 11th key (the queue's error bucket of the hour, given
 -- only when the call holds R or D ops), ARGV goes on after the ops with: now
 -- (ms), the bucket's TTL (s), its cap of groups, a string of 2 bytes per op
 -- (big-endian) numbering its fingerprint and sample pair (1..d; 0 for an op
@@ -56,7 +62,9 @@ else
 end
 processed = deleted
 local last, fails = #ARGV, {}
-if KEYS[10] then last = last - 1 - tonumber(ARGV[last]) end
+if KEYS[11] then last = last - 1 - tonumber(ARGV[last]) end
+last = last - 4 -- the minute arguments
+local mins = last + 1
 local requeue = {}
 local zretry = {}
 local release = nil -- the U entry before this one
@@ -107,8 +115,8 @@ end
 -- Error groups across batches: each failure written above counts once in
 -- the bucket: c:<fp> count, l:<fp> last seen, i:<fp> sample; at most the
 -- cap of groups, then "other".
-if #fails > 0 and KEYS[10] then
-  local errs, base = KEYS[10], last + 1
+if #fails > 0 and KEYS[11] then
+  local errs, base = KEYS[11], last + 5
   local now, maxgroups, nums = ARGV[base], tonumber(ARGV[base + 2]), ARGV[base + 3]
   local counts, order = {}, {}
   for _, i in ipairs(fails) do
@@ -159,7 +167,19 @@ for i = 1, #s, 2 do
   redis.call('HINCRBY', stats, s[i], s[i + 1])
   redis.call('HINCRBY', day, s[i], s[i + 1])
 end
-if #s > 0 then redis.call('EXPIRE', day, ARGV[1]) end
+if #s > 0 then
+  redis.call('EXPIRE', day, ARGV[1])
+  -- Per minute: the ring's hash of this hour of the day starts over when
+  -- it last counted another hour.
+  local mk = KEYS[10]
+  if redis.call('HGET', mk, 'h') ~= ARGV[mins] then
+    redis.call('DEL', mk)
+    redis.call('HSET', mk, 'h', ARGV[mins])
+    redis.call('EXPIRE', mk, ARGV[mins + 3])
+  end
+  redis.call('HINCRBY', mk, ARGV[mins + 1], processed)
+  if failed > 0 then redis.call('HINCRBY', mk, ARGV[mins + 2], failed) end
+end
 if discarded > 0 then redis.call('HINCRBY', stats, 'discarded', discarded) end
 if cancelled > 0 then redis.call('HINCRBY', stats, 'cancelled', cancelled) end
 if deadbytes ~= 0 then redis.call('HINCRBY', stats, 'dead_bytes', deadbytes) end

@@ -25,6 +25,8 @@ type harness struct {
 	// callbacksSeen counts every callback job fetched by fetchCallbacks, by
 	// job ID, over the whole test: exactly-once means each count is 1.
 	callbacksSeen map[string]int
+	// clock is the backend's clock for a test that asked for one.
+	clock *testClock
 }
 
 // liveTTL is the heartbeat lease of a live process: far beyond any "now" a
