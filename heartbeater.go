@@ -63,6 +63,14 @@ type heartbeater struct {
 	// noQuietRequests: the store cannot carry quiet requests (a remote
 	// owner whose backend has none), so the heartbeater stops asking.
 	noQuietRequests atomic.Bool
+	// stopServer stops the server on an operator's request (readStopRequest);
+	// noStopRequests: the store cannot carry them, or the stop is under
+	// way, so the heartbeater stops asking.
+	stopServer     func()
+	noStopRequests atomic.Bool
+	// noCombinedRequests: the store cannot read both requests in one call
+	// (a remote owner whose backend cannot): ask for each.
+	noCombinedRequests atomic.Bool
 
 	// pulse is the loop's last turn and beatOK whether that beat reached
 	// the store: Health reads them.
@@ -149,7 +157,7 @@ func (h *heartbeater) loop(ctx context.Context) {
 				h.logger.Info("joblot: re-registered after fencing", "process", h.lease.ID())
 			}
 			if beat%quietReadBeats == 0 {
-				h.readQuietRequest(ctx)
+				h.readRequests(ctx) // quiet and stop, one store call
 			}
 		case errors.Is(err, backend.ErrFenced):
 			h.logger.Error("joblot: process was declared dead; fencing itself", "process", h.lease.ID())
@@ -170,9 +178,10 @@ func (h *heartbeater) loop(ctx context.Context) {
 	}
 }
 
-// quietReadBeats: a quiet request is read on every quietReadBeats-th
-// successful heartbeat (every 6 s by default), which keeps an idle process
-// under 5 Redis calls a second; an operator's quiet is not that urgent.
+// quietReadBeats: a quiet or stop request is read on every
+// quietReadBeats-th successful heartbeat (every 6 s by default), which
+// keeps an idle process under 5 Redis calls a second; an operator's quiet
+// or stop is not that urgent.
 const quietReadBeats = 2
 
 // readQuietRequest asks the store, after a successful heartbeat, whether an

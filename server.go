@@ -58,6 +58,8 @@ type Server struct {
 	// quietCh is closed when the server goes quiet, to wake the heartbeater
 	// (to say so) and the duties runner (to give its lease up).
 	quietCh chan struct{}
+	// remoteStop carries out an operator's stop request (server_stop.go).
+	remoteStop *remoteStop
 }
 
 // NewServer returns a server for b. Call Start, or Run.
@@ -76,6 +78,8 @@ func NewServer(b backend.Backend, cfg ServerConfig) (*Server, error) {
 		logger:  cfg.Logger,
 		lease:   newProcessLease(),
 		quietCh: make(chan struct{}),
+		// An operator's stop request, carried out once.
+		remoteStop: newRemoteStop(),
 	}
 	if mr, ok := b.(backend.MemoryReporter); ok {
 		s.watchdog = watchdog.New(mr, watchdog.Config{
@@ -112,6 +116,7 @@ func NewServer(b backend.Backend, cfg ServerConfig) (*Server, error) {
 	s.heartbeater = &heartbeater{
 		cfg: cfg, backend: b, logger: cfg.Logger, lease: s.lease, inFlight: &s.inFlight,
 		info: s.processInfo, quietCh: s.quietCh, isQuiet: s.IsQuiet, quiet: s.Quiet,
+		stopServer: s.stopOnRequest,
 	}
 	s.duties = newDuties(cfg, b, cfg.Logger, s.lease, s.quietCh, s.IsQuiet)
 	if s.periodic, err = newPeriodic(cfg); err != nil {
@@ -235,16 +240,26 @@ func (s *Server) Stop(ctx context.Context) error {
 	return nil
 }
 
-// Run starts the server, runs until ctx is cancelled, then stops
-// gracefully within ShutdownTimeout.
+// Run starts the server, runs until ctx is cancelled or an operator asks
+// the process to stop (Inspector.StopProcess), then stops gracefully
+// within ShutdownTimeout.
 func (s *Server) Run(ctx context.Context) error {
 	if err := s.Start(ctx); err != nil {
 		return err
 	}
-	<-ctx.Done()
+	select {
+	case <-ctx.Done():
+	case <-s.remoteStop.done:
+		return s.remoteStop.err
+	}
 	sctx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
 	defer cancel()
-	return s.Stop(sctx)
+	err := s.Stop(sctx)
+	if s.remoteStop.started.Load() { // that stop was under way: its result
+		<-s.remoteStop.done
+		return s.remoteStop.err
+	}
+	return err
 }
 
 func (s *Server) processInfo() backend.ProcessInfo {

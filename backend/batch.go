@@ -142,11 +142,20 @@ const MaxErrorGroups = 32
 // ErrorSampleBytes bounds the sample message stored in an error group.
 const ErrorSampleBytes = 256
 
-// BatchListOptions pages through batches, newest first.
+// BatchListOptions pages through batches, newest first; batches created in
+// the same millisecond come in descending ID order. The next page's cursor
+// is the last batch returned: Before = its CreatedAt, BeforeID = its ID.
 type BatchListOptions struct {
-	// Before returns batches created strictly before this time (zero = now).
+	// Before returns batches created strictly before this time (zero = now),
+	// or, with BeforeID, batches created before it or in its millisecond
+	// with an ID that sorts before BeforeID.
 	Before time.Time
-	Limit  int
+	// BeforeID makes (Before, BeforeID) a keyset cursor, so that batches
+	// created in the same millisecond as the last one of a page are not
+	// skipped. Empty: Before alone, strictly. Ignored when Before is zero.
+	BeforeID string
+	// Limit is the page size (default 100).
+	Limit int
 }
 
 // Batch TTLs: every batch key expires, so no batch outlives its use

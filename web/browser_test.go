@@ -175,7 +175,7 @@ func TestBrowserPages(t *testing.T) {
 	br := newBrowser(t, ts.URL+mountPath)
 	names := map[string]string{"/": "overview", "/processes": "processes", "/queues": "queues", "/jobs/queued": "queued",
 		"/jobs/scheduled": "scheduled", "/jobs/retry": "retries", "/jobs/dead": "dead", "/batches": "batches",
-		"/batch?id=" + batchID: "batch", "/errors": "errors", "/limits": "limits", "/memory": "memory"}
+		"/batch?id=" + batchID: "batch", "/errors": "errors", "/limits": "limits", "/periodic": "periodic", "/memory": "memory"}
 	for _, p := range pages {
 		br.do(t, "load "+p, chromedp.Navigate(br.base+p), chromedp.WaitReady(chromedp.CSS("main h1")))
 		if p == "/" {
@@ -184,6 +184,12 @@ func TestBrowserPages(t *testing.T) {
 		br.shot(t, names[p])
 		br.check(t, p)
 	}
+	// The nav reaches the periodic jobs page, which lists both seeded
+	// jobs.
+	br.do(t, "periodic from the nav", chromedp.Navigate(br.base+"/"), chromedp.WaitReady(chromedp.CSS("main h1")),
+		chromedp.Click(chromedp.CSS(`nav a[href$="/periodic"]`)))
+	br.waitJS(t, "the periodic jobs page", `location.pathname.endsWith("/periodic") && document.querySelectorAll("tr.periodic").length === 2`)
+	br.check(t, "periodic")
 	// The xss strings are text: the queue name reads back exactly as
 	// escaped for display, and no script of theirs ran.
 	br.do(t, "queues", chromedp.Navigate(br.base+"/queues"), chromedp.WaitReady(chromedp.CSS("main table")))
@@ -290,4 +296,43 @@ func TestBrowserLiveRefresh(t *testing.T) {
 	}
 	br.waitJS(t, "the new queue to show without a reload", `window.joblotMarker === true && document.querySelector("main table").textContent.includes("late-queue")`)
 	br.check(t, "live refresh")
+}
+
+// TestBrowserProcesses: the processes page shows a process's in-flight
+// jobs, each opening its job page, and its Stop button, once confirmed,
+// leaves the stop request in the store.
+func TestBrowserProcesses(t *testing.T) {
+	b := testBackends(t)["bolt"]
+	seedFixture(t, b)
+	held := holdJobs(t, b, "worker-1", xssQueue, 2)
+	ts := mount(t, b, nil)
+	br := newBrowser(t, ts.URL+mountPath)
+	br.do(t, "processes", chromedp.Navigate(br.base+"/processes"), chromedp.WaitReady(chromedp.CSS("li.inflight-job a")))
+	n, err := chromedp.Run(br.ctx, chromedp.Evaluate[int](`document.querySelectorAll("li.inflight-job").length`))
+	if err != nil || n != len(held) {
+		t.Fatalf("the page lists %d in-flight jobs (%v), want %d", n, err, len(held))
+	}
+	br.shot(t, "processes-inflight")
+	br.do(t, "open an in-flight job", chromedp.Click(chromedp.CSS("li.inflight-job a")))
+	br.waitJS(t, "the job page", `location.pathname.endsWith("/job") && document.readyState === "complete" && !!document.querySelector("main h1")`)
+	br.check(t, "in-flight jobs")
+
+	br.do(t, "stop", chromedp.Navigate(br.base+"/processes"), chromedp.WaitReady(chromedp.CSS("button.stop")),
+		chromedp.Click(chromedp.CSS("button.stop")))
+	st := b.(backend.Stopper)
+	deadline := time.Now().Add(browserTimeout)
+	for {
+		requested, err := st.StopRequested(context.Background(), "worker-1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if requested {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the Stop button left no stop request in the store")
+		}
+		time.Sleep(20 * time.Millisecond) // paces the poll only
+	}
+	br.check(t, "stop")
 }

@@ -76,6 +76,7 @@ func seedFixture(t testing.TB, b backend.Backend) {
 			t.Fatalf("create batch %s: %v", spec.ID, err)
 		}
 	}
+	seedPeriodic(t, b)
 	seed(t, b, []seedSpec{
 		{set: backend.SetQueued, queue: xssQueue, kind: xssKind, n: 3},
 		{set: backend.SetScheduled, queue: plainQueue, kind: xssKind, n: 2},
@@ -85,6 +86,29 @@ func seedFixture(t testing.TB, b backend.Backend) {
 		{set: backend.SetDead, queue: plainQueue, kind: "dying", batch: batchID, errMsg: xssMessage, n: 2},
 		{set: backend.SetQueued, queue: "batchq", kind: "batched", batch: batchID, n: 2},
 	})
+}
+
+// periodicLast is the last instant recorded for the seeded periodic jobs.
+var periodicLast = time.Date(2026, 11, 30, 3, 0, 0, 0, time.UTC)
+
+// seedPeriodic stores two periodic definitions, as a leading server
+// writes them: a valid daily one and one whose every field carries xss
+// (so its schedule does not parse), both with a last instant.
+func seedPeriodic(t testing.TB, b backend.Backend) {
+	t.Helper()
+	ctx := context.Background()
+	defs := []backend.PeriodicDef{
+		{Name: "nightly-report", Schedule: "0 3 * * *", Queue: plainQueue, Kind: "report", Missed: "run_once"},
+		{Name: "p" + xss, Schedule: "s" + xss, Queue: xssQueue, Kind: xssKind, Missed: "m" + xss},
+	}
+	if err := b.SetPeriodic(ctx, defs); err != nil {
+		t.Fatalf("SetPeriodic: %v", err)
+	}
+	for _, d := range defs {
+		if _, err := b.FirePeriodic(ctx, backend.FirePeriodicParams{Name: d.Name, Queue: d.Queue, Instant: periodicLast}); err != nil {
+			t.Fatalf("FirePeriodic(%s): %v", d.Name, err)
+		}
+	}
 }
 
 // seed creates the groups of jobs. Scheduled jobs are enqueued an hour

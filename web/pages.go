@@ -119,13 +119,63 @@ func (h *handler) chartJSON(w http.ResponseWriter, r *http.Request) {
 	json.NewEncoder(w).Encode(chartSeries(res.Points, until))
 }
 
+// processRow is a live process and the jobs it holds in flight.
+type processRow struct {
+	backend.ProcessInfo
+	// Jobs are its in-flight jobs, at most maxProcessJobRows; More says
+	// it holds more. NoJobs says the store cannot list them.
+	Jobs   []*backend.Job
+	More   bool
+	NoJobs bool
+}
+
 func (h *handler) processes(w http.ResponseWriter, r *http.Request) {
-	st, err := h.in.Stats(r.Context())
+	ctx := r.Context()
+	st, err := h.in.Stats(ctx)
 	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
-	h.render(w, r, "processes", "Processes", st.Processes)
+	rows := make([]processRow, 0, len(st.Processes))
+	for _, p := range st.Processes {
+		row := processRow{ProcessInfo: p}
+		res, err := h.in.ProcessJobs(ctx, p.ID, maxProcessJobRows)
+		switch {
+		case errors.Is(err, errors.ErrUnsupported):
+			row.NoJobs = true
+		case err != nil:
+			h.fail(w, r, err)
+			return
+		default:
+			row.Jobs, row.More = res.Jobs, res.More
+		}
+		rows = append(rows, row)
+	}
+	h.render(w, r, "processes", "Processes", rows)
+}
+
+// stopProcess asks a process to stop gracefully; it reads the request on
+// its next heartbeat.
+func (h *handler) stopProcess(w http.ResponseWriter, r *http.Request) {
+	form, err := postForm(r)
+	if err != nil {
+		badRequest(w, err.Error())
+		return
+	}
+	id := form.Get("id")
+	if id == "" {
+		badRequest(w, "no process id")
+		return
+	}
+	if err := h.in.StopProcess(r.Context(), id); err != nil {
+		if errors.Is(err, backend.ErrProcessNotFound) {
+			http.Error(w, "no live process has that id", http.StatusNotFound)
+			return
+		}
+		h.fail(w, r, err)
+		return
+	}
+	h.redirectBack(w, r, h.base+"/processes")
 }
 
 func (h *handler) quietProcess(w http.ResponseWriter, r *http.Request) {
@@ -501,6 +551,9 @@ func (h *handler) batches(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		opts.Before = time.Unix(0, ns)
+		// The keyset cursor's second half: batches created in the same
+		// instant as the previous page's last are not skipped.
+		opts.BeforeID = r.URL.Query().Get("before_id")
 	}
 	list, err := h.in.Batches(r.Context(), opts)
 	if err != nil {
@@ -512,7 +565,8 @@ func (h *handler) batches(w http.ResponseWriter, r *http.Request) {
 		v.Batches = append(v.Batches, row(b))
 	}
 	if len(list) == opts.Limit && len(list) > 0 {
-		v.Next = h.link("/batches", url.Values{"before": {strconv.FormatInt(list[len(list)-1].CreatedAt.UnixNano(), 10)}})
+		last := list[len(list)-1]
+		v.Next = h.link("/batches", url.Values{"before": {strconv.FormatInt(last.CreatedAt.UnixNano(), 10)}, "before_id": {last.ID}})
 	}
 	h.render(w, r, "batches", "Batches", v)
 }
@@ -652,6 +706,15 @@ func (h *handler) errorGroups(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.render(w, r, "errors", "Errors", errorsView{Queue: f.Queue, Kind: f.Kind, Since: since, Groups: gs})
+}
+
+func (h *handler) periodic(w http.ResponseWriter, r *http.Request) {
+	ps, err := h.in.Periodic(r.Context())
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	h.render(w, r, "periodic", "Periodic jobs", ps)
 }
 
 // familyRow is a key family's bytes.

@@ -14,7 +14,7 @@ import (
 )
 
 // pageNames are the page templates; each is parsed with layout.html.
-var pageNames = []string{"overview", "processes", "queues", "jobs", "confirm", "job", "batches", "batch", "errors", "limits", "memory"}
+var pageNames = []string{"overview", "processes", "queues", "jobs", "confirm", "job", "batches", "batch", "errors", "limits", "periodic", "memory"}
 
 // view is what every page template gets.
 type view struct {

@@ -41,7 +41,8 @@ type Access int
 const (
 	// AccessRead is a GET or HEAD: a page, a fragment or an asset.
 	AccessRead Access = iota
-	// AccessWrite is a POST: retry, delete, pause, clear, cancel, quiet.
+	// AccessWrite is a POST: retry, delete, pause, clear, cancel, quiet,
+	// stop.
 	AccessWrite
 )
 
@@ -68,6 +69,8 @@ const (
 	DefaultMaxArgs = 4000
 	// maxErrorGroupRows bounds the groups the errors page lists.
 	maxErrorGroupRows = 100
+	// maxProcessJobRows bounds the in-flight jobs listed per process.
+	maxProcessJobRows = 20
 	// maxTreeNodes bounds the batches a batch page's tree reads.
 	maxTreeNodes = 200
 )
@@ -228,6 +231,7 @@ func (h *handler) routes() {
 	m.HandleFunc("GET /chart.json", h.chartJSON)
 	m.HandleFunc("GET /processes", h.processes)
 	m.HandleFunc("POST /processes/quiet", h.quietProcess)
+	m.HandleFunc("POST /processes/stop", h.stopProcess)
 	m.HandleFunc("GET /queues", h.queues)
 	m.HandleFunc("POST /queues/pause", h.pauseQueue(true))
 	m.HandleFunc("POST /queues/resume", h.pauseQueue(false))
@@ -242,6 +246,7 @@ func (h *handler) routes() {
 	m.HandleFunc("POST /batch/cancel", h.cancelBatch)
 	m.HandleFunc("GET /errors", h.errorGroups)
 	m.HandleFunc("GET /limits", h.limits)
+	m.HandleFunc("GET /periodic", h.periodic)
 	m.HandleFunc("GET /memory", h.memory)
 	m.HandleFunc("POST /memory/cleanup", h.cleanup)
 	h.mux = m

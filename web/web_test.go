@@ -18,7 +18,7 @@ import (
 
 // pages are the dashboard's top-level pages, under the mount path.
 var pages = []string{"/", "/processes", "/queues", "/jobs/queued", "/jobs/scheduled", "/jobs/retry", "/jobs/dead",
-	"/batches", "/batch?id=" + batchID, "/errors", "/memory"}
+	"/batches", "/batch?id=" + batchID, "/errors", "/periodic", "/memory"}
 
 // get fetches a URL and returns its status and body.
 func get(t *testing.T, u string) (int, string) {

@@ -1,6 +1,7 @@
 package bolt
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"encoding/json"
@@ -573,17 +574,26 @@ func (b *Backend) ListBatches(ctx context.Context, opts backend.BatchListOptions
 		if idx == nil || all == nil {
 			return nil
 		}
+		// The index's keys are the creation millisecond then the ID, so
+		// the cursor (Before, BeforeID) is a key: read back from the last
+		// key before it.
 		cur := idx.Cursor()
-		var k []byte
-		if opts.Before.IsZero() {
+		var k, bound []byte
+		if !opts.Before.IsZero() {
+			bound = be64(ms(opts.Before))
+			if opts.BeforeID != "" {
+				bound = append(bound, opts.BeforeID...)
+			}
+		}
+		if bound == nil {
 			k, _ = cur.Last()
-		} else if k, _ = cur.Seek(be64(ms(opts.Before))); k == nil {
+		} else if k, _ = cur.Seek(bound); k == nil {
 			k, _ = cur.Last()
 		} else {
 			k, _ = cur.Prev()
 		}
 		for ; k != nil && len(out) < limit; k, _ = cur.Prev() {
-			if !opts.Before.IsZero() && ms(keyTime(k)) >= ms(opts.Before) {
+			if bound != nil && bytes.Compare(k, bound) >= 0 {
 				continue
 			}
 			id := string(k[8:])

@@ -21,6 +21,9 @@ type procState struct {
 	// quietRequested: an operator asked the process to quiet
 	// (RequestQuiet); it reads the mark on its heartbeat.
 	quietRequested bool
+	// stopRequested: an operator asked the process to stop
+	// (RequestStop); it reads the mark on its heartbeat.
+	stopRequested bool
 }
 
 type leaseState struct {
@@ -67,7 +70,8 @@ func (b *Backend) Heartbeat(ctx context.Context, info backend.ProcessInfo, ttl t
 	info.Queues = slices.Clone(info.Queues)
 	info.LastBeat = now
 	b.registered[info.ID] = true
-	b.procs[info.ID] = &procState{info: info, expiry: now.Add(ttl), quietRequested: ok && p.quietRequested}
+	b.procs[info.ID] = &procState{info: info, expiry: now.Add(ttl), quietRequested: ok && p.quietRequested,
+		stopRequested: ok && p.stopRequested}
 	return nil
 }
 

@@ -439,8 +439,10 @@ func statusOf(id string, meta, errs map[string]string, kids []string, pttl int64
 	return s
 }
 
-// ListBatches pages through jl:batches newest first, pruning ids whose
-// batch is gone.
+// ListBatches pages through jl:batches newest first (ties in descending ID
+// order, as ZREVRANGEBYSCORE gives them), pruning ids whose batch is gone.
+// A keyset cursor (Before, BeforeID) reads from Before inclusive and skips
+// the batches of that millisecond the previous page already returned.
 func (b *Backend) ListBatches(ctx context.Context, opts backend.BatchListOptions) ([]*backend.BatchStatus, error) {
 	limit := opts.Limit
 	if limit <= 0 {
@@ -448,18 +450,34 @@ func (b *Backend) ListBatches(ctx context.Context, opts backend.BatchListOptions
 	}
 	now := b.now()
 	max := "+inf"
+	cursorAt := int64(-1) // the cursor's millisecond, when it has an ID
 	if !opts.Before.IsZero() {
-		max = "(" + ms(opts.Before)
+		if opts.BeforeID == "" {
+			max = "(" + ms(opts.Before)
+		} else {
+			max, cursorAt = ms(opts.Before), opts.Before.UnixMilli()
+		}
 	}
 	var out []*backend.BatchStatus
 	offset := int64(0)
 	for len(out) < limit {
-		ids, err := b.c.Do(ctx, b.c.B().Zrevrangebyscore().Key(b.keys.Batches()).Max(max).Min("-inf").Limit(offset, int64(limit-len(out))).Build()).AsStrSlice()
+		entries, err := b.c.Do(ctx, b.c.B().Zrevrangebyscore().Key(b.keys.Batches()).Max(max).Min("-inf").Withscores().Limit(offset, int64(limit-len(out))).Build()).AsZScores()
 		if err != nil {
 			return nil, wrap("list batches", err)
 		}
-		if len(ids) == 0 {
+		if len(entries) == 0 {
 			break
+		}
+		ids := make([]string, 0, len(entries))
+		for _, e := range entries {
+			if int64(e.Score) == cursorAt && e.Member >= opts.BeforeID {
+				offset++ // on the previous page (or the cursor itself)
+				continue
+			}
+			ids = append(ids, e.Member)
+		}
+		if len(ids) == 0 {
+			continue
 		}
 		sts, err := b.batchStatuses(ctx, ids, now)
 		if err != nil {

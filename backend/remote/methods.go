@@ -76,6 +76,37 @@ func (c *Client) QuietRequested(ctx context.Context, id string) (bool, error) {
 	return call[string, bool](ctx, c, "QuietRequested", id)
 }
 
+var _ backend.Stopper = (*Client)(nil)
+
+// RequestStop implements backend.Stopper. It fails with an error wrapping
+// errors.ErrUnsupported when the served backend cannot stop processes.
+func (c *Client) RequestStop(ctx context.Context, id string) error {
+	_, err := call[string, empty](ctx, c, "RequestStop", id)
+	return err
+}
+
+// StopRequested implements backend.Stopper (errors.ErrUnsupported as
+// RequestStop).
+func (c *Client) StopRequested(ctx context.Context, id string) (bool, error) {
+	return call[string, bool](ctx, c, "StopRequested", id)
+}
+
+var _ backend.ProcessRequestsReader = (*Client)(nil)
+
+// ProcessRequests implements backend.ProcessRequestsReader
+// (errors.ErrUnsupported when the served backend cannot read both at once).
+func (c *Client) ProcessRequests(ctx context.Context, id string) (backend.ProcessRequests, error) {
+	return call[string, backend.ProcessRequests](ctx, c, "ProcessRequests", id)
+}
+
+var _ backend.ProcessJobsReader = (*Client)(nil)
+
+// ProcessJobs implements backend.ProcessJobsReader. It fails with an error
+// wrapping errors.ErrUnsupported when the served backend cannot list them.
+func (c *Client) ProcessJobs(ctx context.Context, p backend.ProcessJobsParams) (backend.ProcessJobsResult, error) {
+	return call[backend.ProcessJobsParams, backend.ProcessJobsResult](ctx, c, "ProcessJobs", p)
+}
+
 // Deregister implements backend.Backend.
 func (c *Client) Deregister(ctx context.Context, proc string) error {
 	_, err := call[string, empty](ctx, c, "Deregister", proc)

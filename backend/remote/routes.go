@@ -22,6 +22,9 @@ func (s Server) routes(r *router) {
 	mr, isMR := r.b.(backend.MemoryReporter)
 	quieter, isQuieter := r.b.(backend.Quieter)
 	outputs, isOutputStore := r.b.(backend.OutputStore)
+	inFlight, isProcessJobs := r.b.(backend.ProcessJobsReader)
+	stopper, isStopper := r.b.(backend.Stopper)
+	requests, isRequests := r.b.(backend.ProcessRequestsReader)
 
 	register(r, "Hello", func(backend.Backend, context.Context, empty) (helloResp, error) {
 		return helloResp{Protocol: protocolVersion, PID: os.Getpid(), Memory: isMR, MaxRequest: s.MaxRequestBytes}, nil
@@ -82,6 +85,30 @@ func (s Server) routes(r *router) {
 			return false, errNoQuiet
 		}
 		return quieter.QuietRequested(ctx, proc)
+	})
+	register(r, "RequestStop", func(_ backend.Backend, ctx context.Context, proc string) (empty, error) {
+		if !isStopper {
+			return empty{}, errNoStop
+		}
+		return empty{}, stopper.RequestStop(ctx, proc)
+	})
+	register(r, "StopRequested", func(_ backend.Backend, ctx context.Context, proc string) (bool, error) {
+		if !isStopper {
+			return false, errNoStop
+		}
+		return stopper.StopRequested(ctx, proc)
+	})
+	register(r, "ProcessRequests", func(_ backend.Backend, ctx context.Context, proc string) (backend.ProcessRequests, error) {
+		if !isRequests {
+			return backend.ProcessRequests{}, errNoStop
+		}
+		return requests.ProcessRequests(ctx, proc)
+	})
+	register(r, "ProcessJobs", func(_ backend.Backend, ctx context.Context, p backend.ProcessJobsParams) (backend.ProcessJobsResult, error) {
+		if !isProcessJobs {
+			return backend.ProcessJobsResult{}, fmt.Errorf("joblot: the served backend cannot list a process's jobs: %w", errors.ErrUnsupported)
+		}
+		return inFlight.ProcessJobs(ctx, p)
 	})
 	register(r, "SetProgress", func(_ backend.Backend, ctx context.Context, p backend.SetProgressParams) (backend.SetProgressResult, error) {
 		if !isOutputStore {

@@ -46,6 +46,9 @@ var errNoOutput = fmt.Errorf("joblot: the served backend keeps no job output: %w
 // errNoQuiet answers the quiet methods when the served backend has none.
 var errNoQuiet = fmt.Errorf("joblot: the served backend cannot quiet processes: %w", errors.ErrUnsupported)
 
+// errNoStop answers the stop methods when the served backend has none.
+var errNoStop = fmt.Errorf("joblot: the served backend cannot stop processes: %w", errors.ErrUnsupported)
+
 // errShuttingDown answers a call that arrives as the owner stops.
 var errShuttingDown = fmt.Errorf("owner is shutting down: %w", ErrNoOwner)
 

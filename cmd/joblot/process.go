@@ -13,14 +13,14 @@ func newProcessCmd(a *app) *cobra.Command {
 		Use:   "process",
 		Short: "Act on a running server process",
 	}
-	cmd.AddCommand(newProcessQuietCmd(a))
+	cmd.AddCommand(newProcessQuietCmd(a), newProcessStopCmd(a))
 	return cmd
 }
 
-// processActView is what `process quiet` prints.
+// processActView is what `process quiet` and `process stop` print.
 type processActView struct {
 	Process string `json:"process"`
-	// Action is the command: quiet.
+	// Action is the command: quiet or stop.
 	Action string `json:"action"`
 }
 
