@@ -139,8 +139,8 @@ func TestChaosSentinelShort(t *testing.T) {
 		t.Fatal(err)
 	}
 	logBatches(t, res)
-	checkCallbacks(t, res)
-	exactBatches(t, res)
+	checkCallbacksAcrossFailover(t, res)
+	exactBatchesAcrossFailover(t, res)
 	t.Logf("enqueued %d of %d, ran %d, duplicates %d, dead %d, lost %d (near a failover %d)",
 		res.Enqueued, res.Attempts, res.Ran, res.Duplicates, res.Dead, res.Lost, res.LostNearFailover)
 	for _, f := range res.Faults {
@@ -221,6 +221,41 @@ func checkCallbacks(t *testing.T, res *Result) {
 	if res.CallbacksMissing != 0 || res.CallbacksUnexpected != 0 {
 		t.Errorf("callbacks: %d fired, %d of them never ran, %d ran unfired", res.CallbacksFired, res.CallbacksMissing, res.CallbacksUnexpected)
 	}
+}
+
+// checkCallbacksAcrossFailover is checkCallbacks for a run with a Sentinel
+// failover: every callback a batch's state says fired must have run, but a
+// callback may have run for a fire the old master recorded within the
+// failover window and the new one never got (asynchronous replication):
+// at most the two callbacks of each batch the new master does not show
+// complete.
+func checkCallbacksAcrossFailover(t *testing.T, res *Result) {
+	t.Helper()
+	unfinished := res.Batches - res.BatchesLost - res.BatchesComplete
+	if res.CallbacksMissing != 0 || res.CallbacksUnexpected > 2*unfinished {
+		t.Errorf("callbacks: %d fired, %d of them never ran, %d ran unfired (%d batches not complete after the failover)",
+			res.CallbacksFired, res.CallbacksMissing, res.CallbacksUnexpected, unfinished)
+	}
+}
+
+// exactBatchesAcrossFailover is exactBatches for a run with a Sentinel
+// failover: every batch the new master kept must agree with its jobs
+// (VerifyBatch finds nothing), but a batch whose commit or last acks the
+// old master took within the failover window may stay uncommitted or
+// incomplete although its jobs ran, so success is not required of it.
+func exactBatchesAcrossFailover(t *testing.T, res *Result) {
+	t.Helper()
+	if res.Batches == 0 {
+		t.Fatal("no batch was committed")
+	}
+	if res.BatchesLostOutside != 0 {
+		t.Errorf("%d batches lost outside any failover or AOF window", res.BatchesLostOutside)
+	}
+	kept := res.Batches - res.BatchesLost
+	if res.BatchesClean != kept || res.BatchProblems != 0 {
+		t.Errorf("%d of %d batches disagree with their jobs: %v", kept-res.BatchesClean, kept, res.BatchProblemSample)
+	}
+	t.Logf("%d of %d kept batches succeeded", res.BatchesSucceeded, kept)
 }
 
 // exactBatches: when the run lost no job (a Redis SIGKILL or a failover
