@@ -81,6 +81,18 @@ var _ backend.Quieter = (*Backend)(nil)
 // memory with the process's registration; other processes reach it through
 // the local endpoint (backend/remote).
 func (b *Backend) RequestQuiet(ctx context.Context, id string) error {
+	return b.markProcess(ctx, id, "quiet", func(p *procState) { p.quietRequested = true })
+}
+
+// QuietRequested implements backend.Quieter.
+func (b *Backend) QuietRequested(ctx context.Context, id string) (bool, error) {
+	r, err := b.ProcessRequests(ctx, id)
+	return r.Quiet, err
+}
+
+// markProcess records an operator's request (quiet, stop) on a live
+// process's registration.
+func (b *Backend) markProcess(ctx context.Context, id, what string, mark func(*procState)) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -88,21 +100,10 @@ func (b *Backend) RequestQuiet(ctx context.Context, id string) error {
 	defer b.mu.Unlock()
 	p, ok := b.procs[id]
 	if !ok {
-		return fmt.Errorf("joblot/bolt: quiet process %q: %w", id, backend.ErrProcessNotFound)
+		return fmt.Errorf("joblot/bolt: %s process %q: %w", what, id, backend.ErrProcessNotFound)
 	}
-	p.quietRequested = true
+	mark(p)
 	return nil
-}
-
-// QuietRequested implements backend.Quieter.
-func (b *Backend) QuietRequested(ctx context.Context, id string) (bool, error) {
-	if err := ctx.Err(); err != nil {
-		return false, err
-	}
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	p, ok := b.procs[id]
-	return ok && p.quietRequested, nil
 }
 
 // Deregister forgets proc after a clean shutdown and puts its remaining

@@ -2,7 +2,6 @@ package bolt
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/joblot/joblot/backend"
 )
@@ -12,28 +11,13 @@ var _ backend.Stopper = (*Backend)(nil)
 // RequestStop implements backend.Stopper. The mark lives in this owner's
 // memory with the process's registration, as a quiet request does.
 func (b *Backend) RequestStop(ctx context.Context, id string) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	p, ok := b.procs[id]
-	if !ok {
-		return fmt.Errorf("joblot/bolt: stop process %q: %w", id, backend.ErrProcessNotFound)
-	}
-	p.stopRequested = true
-	return nil
+	return b.markProcess(ctx, id, "stop", func(p *procState) { p.stopRequested = true })
 }
 
 // StopRequested implements backend.Stopper.
 func (b *Backend) StopRequested(ctx context.Context, id string) (bool, error) {
-	if err := ctx.Err(); err != nil {
-		return false, err
-	}
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	p, ok := b.procs[id]
-	return ok && p.stopRequested, nil
+	r, err := b.ProcessRequests(ctx, id)
+	return r.Stop, err
 }
 
 var _ backend.ProcessRequestsReader = (*Backend)(nil)
