@@ -154,17 +154,28 @@ func (h *handler) processes(w http.ResponseWriter, r *http.Request) {
 	h.render(w, r, "processes", "Processes", rows)
 }
 
-// stopProcess asks a process to stop gracefully; it reads the request on
-// its next heartbeat.
-func (h *handler) stopProcess(w http.ResponseWriter, r *http.Request) {
+// formValue reads a state-changing request's form and its required field
+// name, answering 400 (with missing as the reason when it is empty) and
+// false when it cannot.
+func formValue(w http.ResponseWriter, r *http.Request, name, missing string) (string, bool) {
 	form, err := postForm(r)
 	if err != nil {
 		badRequest(w, err.Error())
-		return
+		return "", false
 	}
-	id := form.Get("id")
-	if id == "" {
-		badRequest(w, "no process id")
+	v := form.Get(name)
+	if v == "" {
+		badRequest(w, missing)
+		return "", false
+	}
+	return v, true
+}
+
+// stopProcess asks a process to stop gracefully; it reads the request on
+// its next heartbeat.
+func (h *handler) stopProcess(w http.ResponseWriter, r *http.Request) {
+	id, ok := formValue(w, r, "id", "no process id")
+	if !ok {
 		return
 	}
 	if err := h.in.StopProcess(r.Context(), id); err != nil {
@@ -179,14 +190,8 @@ func (h *handler) stopProcess(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *handler) quietProcess(w http.ResponseWriter, r *http.Request) {
-	form, err := postForm(r)
-	if err != nil {
-		badRequest(w, err.Error())
-		return
-	}
-	id := form.Get("id")
-	if id == "" {
-		badRequest(w, "no process id")
+	id, ok := formValue(w, r, "id", "no process id")
+	if !ok {
 		return
 	}
 	if err := h.in.QuietProcess(r.Context(), id); err != nil {
@@ -207,16 +212,11 @@ func (h *handler) queues(w http.ResponseWriter, r *http.Request) {
 
 func (h *handler) pauseQueue(pause bool) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		form, err := postForm(r)
-		if err != nil {
-			badRequest(w, err.Error())
+		q, ok := formValue(w, r, "queue", "no queue")
+		if !ok {
 			return
 		}
-		q := form.Get("queue")
-		if q == "" {
-			badRequest(w, "no queue")
-			return
-		}
+		var err error
 		if pause {
 			err = h.in.PauseQueue(r.Context(), q)
 		} else {
@@ -264,14 +264,8 @@ func (h *handler) clearQueueConfirm(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *handler) clearQueue(w http.ResponseWriter, r *http.Request) {
-	form, err := postForm(r)
-	if err != nil {
-		badRequest(w, err.Error())
-		return
-	}
-	q := form.Get("queue")
-	if q == "" {
-		badRequest(w, "no queue")
+	q, ok := formValue(w, r, "queue", "no queue")
+	if !ok {
 		return
 	}
 	if _, err := h.in.ClearQueue(r.Context(), q); err != nil {
@@ -662,14 +656,8 @@ func (h *handler) tree(ctx context.Context, ids []string, budget *int, seen map[
 }
 
 func (h *handler) cancelBatch(w http.ResponseWriter, r *http.Request) {
-	form, err := postForm(r)
-	if err != nil {
-		badRequest(w, err.Error())
-		return
-	}
-	id := form.Get("id")
-	if id == "" {
-		badRequest(w, "no batch id")
+	id, ok := formValue(w, r, "id", "no batch id")
+	if !ok {
 		return
 	}
 	if err := h.in.CancelBatch(r.Context(), id); err != nil {
