@@ -9,7 +9,10 @@
 #   --rounds R          rounds per system; the table shows medians [3]
 #   --fail-jobs N       jobs of the dead and retrying runs [20000]
 #   --rate N            offered jobs/s of the open-loop latency run [10000]
-#   --duration D        length of the latency and idle runs [10s]
+#   --duration D        length of the latency run [10s]
+#   --idle-duration D   length of the idle run [60s]: the idle process's
+#                       periodic duties run every 4-15 s, so a short window
+#                       counts a few start-up and boundary calls per second
 #   --systems "A B"     subset of: joblot joblot-batches asynq sidekiq bullmq [all]
 #   --update-docs       rewrite BENCHMARKS.md's generated section and bench/chart.png
 #
@@ -18,7 +21,7 @@
 # each figure means. Writes bench/out/{results.json,table.md,chart.png}.
 set -euo pipefail
 
-JOBS=100000 ROUNDS=3 FAIL_JOBS=20000 RATE=10000 DURATION=10s UPDATE_DOCS=0
+JOBS=100000 ROUNDS=3 FAIL_JOBS=20000 RATE=10000 DURATION=10s IDLE_DURATION=60s UPDATE_DOCS=0
 SYSTEMS="joblot joblot-batches asynq sidekiq bullmq"
 COMMAND="bash bench/compare.sh $*"
 while (($#)); do
@@ -28,9 +31,10 @@ while (($#)); do
     --fail-jobs) FAIL_JOBS=$2; shift ;;
     --rate) RATE=$2; shift ;;
     --duration) DURATION=$2; shift ;;
+    --idle-duration) IDLE_DURATION=$2; shift ;;
     --systems) SYSTEMS=$2; shift ;;
     --update-docs) UPDATE_DOCS=1 ;;
-    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,21p' "$0"; exit 0 ;;
     *) echo "compare.sh: unknown option $1" >&2; exit 2 ;;
   esac
   shift
@@ -170,7 +174,7 @@ for sys in $SYSTEMS; do
   done
   [[ $sys == joblot-batches ]] && continue
   run_one "$sys" latency 1 300 latency --redis "$URL" --rate "$RATE" --duration "$DURATION" --json
-  run_one "$sys" idle 1 120 idle --redis "$URL" --duration "$DURATION" --json
+  run_one "$sys" idle 1 300 idle --redis "$URL" --duration "$IDLE_DURATION" --json
 done
 
 # ---- report ------------------------------------------------------------------
