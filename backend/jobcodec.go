@@ -116,6 +116,31 @@ func (j *Job) AppendBinary(b []byte) []byte {
 	return append(b, j.UnknownFields...)
 }
 
+// BinarySize is len(j.AppendBinary(nil)) without encoding: the client
+// checks every job's stored size against its limit.
+func (j *Job) BinarySize() int {
+	n := 1 + sizeBytes(fieldID, len(j.ID)) + sizeBytes(fieldKind, len(j.Kind)) + sizeBytes(fieldQueue, len(j.Queue)) +
+		sizeBytes(fieldArgs, len(j.Args)) + sizeInt(fieldAttempt, int64(j.Attempt)) +
+		sizeInt(fieldMaxRetries, int64(j.MaxRetries)) + sizeInt(fieldTimeout, int64(j.Timeout/time.Millisecond)) +
+		sizeTime(fieldCreatedAt, j.CreatedAt) + sizeTime(fieldRunAt, j.RunAt) + sizeBytes(fieldBatchID, len(j.BatchID))
+	if j.BatchID != "" {
+		n += sizeInt(fieldHasBatchIndex, 1) + sizeInt(fieldBatchIndex, j.BatchIndex)
+	}
+	n += sizeBytes(fieldCallbackOf, len(j.CallbackOf)) + sizeBytes(fieldCallbackEvent, len(j.CallbackEvent)) +
+		sizeBytes(fieldErrorClass, len(j.ErrorClass)) + sizeBytes(fieldErrorMessage, len(j.ErrorMessage)) +
+		sizeBytes(fieldErrorFingerprint, len(j.ErrorFingerprint)) + sizeBytes(fieldBacktrace, len(j.Backtrace)) +
+		sizeTime(fieldFailedAt, j.FailedAt) + sizeTime(fieldDiedAt, j.DiedAt) + sizeInt(fieldRecoveries, int64(j.Recoveries))
+	if j.ManualRetry {
+		n += sizeInt(fieldManualRetry, 1)
+	}
+	if len(j.Meta) > 0 {
+		m := MetaSize(j.Meta)
+		n += uvarintLen(fieldMeta<<1|wireBytes) + uvarintLen(m) + m
+	}
+	n += sizeBytes(fieldTraceContext, len(j.TraceContext)) + sizeInt(fieldSnoozes, int64(j.Snoozes))
+	return n + len(j.UnknownFields)
+}
+
 // UnmarshalBinary decodes a job written by MarshalBinary. It returns an error
 // wrapping ErrMalformedJob when data is not a job.
 func (j *Job) UnmarshalBinary(data []byte) error {
@@ -348,6 +373,39 @@ func appendTime(b []byte, field uint64, t time.Time) []byte {
 		return b
 	}
 	return appendInt(b, field, t.UnixMilli())
+}
+
+// sizeBytes is the length appendString or appendBytes give a value of n
+// bytes.
+func sizeBytes(field uint64, n int) int {
+	if n == 0 {
+		return 0
+	}
+	return uvarintLen(int(field<<1|wireBytes)) + uvarintLen(n) + n
+}
+
+// sizeInt is the length appendInt gives v.
+func sizeInt(field uint64, v int64) int {
+	if v == 0 {
+		return 0
+	}
+	ux := uint64(v) << 1 // zigzag, as binary.AppendVarint
+	if v < 0 {
+		ux = ^ux
+	}
+	l := 1
+	for ; ux >= 0x80; ux >>= 7 {
+		l++
+	}
+	return uvarintLen(int(field<<1|wireVarint)) + l
+}
+
+// sizeTime is the length appendTime gives t.
+func sizeTime(field uint64, t time.Time) int {
+	if t.IsZero() {
+		return 0
+	}
+	return sizeInt(field, t.UnixMilli())
 }
 
 // MetaSize is the number of bytes m takes in a job's stored form, beyond

@@ -44,6 +44,9 @@ func FuzzDecodeJob(f *testing.F) {
 			t.Fatalf("DecodeFetched disagrees with DecodeJob: %+v (%v), want %+v", fe.Job, fe.Malformed, j)
 		}
 		once := j.AppendBinary(nil)
+		if n := j.BinarySize(); n != len(once) {
+			t.Fatalf("BinarySize %d, encoded %d bytes", n, len(once))
+		}
 		again, err := DecodeJob(once)
 		if err != nil {
 			t.Fatalf("re-encoded job does not decode: %v", err)
