@@ -7,6 +7,7 @@ import (
 	"maps"
 	"slices"
 	"time"
+	"unsafe"
 )
 
 // The binary form of a Job is what both backends store. It is compact (a
@@ -144,7 +145,7 @@ func (j *Job) BinarySize() int {
 // UnmarshalBinary decodes a job written by MarshalBinary. It returns an error
 // wrapping ErrMalformedJob when data is not a job.
 func (j *Job) UnmarshalBinary(data []byte) error {
-	return j.decode(data, false)
+	return j.decode(data, false, "")
 }
 
 // sharedDecodeMax bounds the payloads whose string fields DecodeFetched
@@ -157,8 +158,9 @@ const sharedDecodeMax = 512
 // UnknownFields are slices of data, capped so that an append copies, and
 // the string fields of a payload of at most sharedDecodeMax bytes are cut
 // from one string copy of it: two allocations at most instead of one per
-// field.
-func (j *Job) decode(data []byte, alias bool) error {
+// field. src, if not empty, is data as a string (the same memory), which
+// they are cut from instead of a copy.
+func (j *Job) decode(data []byte, alias bool, src string) error {
 	*j = Job{}
 	if len(data) == 0 || data[0] != jobCodecVersion {
 		return fmt.Errorf("%w: unknown codec version", ErrMalformedJob)
@@ -181,7 +183,10 @@ func (j *Job) decode(data []byte, alias bool) error {
 		return append([]byte(nil), b...)
 	}
 	if alias && len(data) <= sharedDecodeMax {
-		shared = string(data)
+		shared = src
+		if shared == "" {
+			shared = string(data)
+		}
 	}
 	data = data[1:]
 	for len(data) > 0 {
@@ -311,10 +316,23 @@ func fieldWire(field uint64) (wire uint64, known bool) {
 // The job shares memory with raw (see Job.decode), which the caller hands
 // over and must not write to; the Fetched and its Job are one allocation.
 func DecodeFetched(queue string, raw []byte) *Fetched {
+	return decodeFetched(queue, raw, "")
+}
+
+// DecodeFetchedString is DecodeFetched of a payload read as a string, as
+// Redis clients return them: the Fetched's Raw and the job's fields share
+// the string's memory (immutable, so never written to) instead of copying
+// it, which saves two allocations and copies per job.
+func DecodeFetchedString(queue, raw string) *Fetched {
+	return decodeFetched(queue, unsafe.Slice(unsafe.StringData(raw), len(raw)), raw)
+}
+
+// decodeFetched is DecodeFetched; src, if not empty, is raw as a string.
+func decodeFetched(queue string, raw []byte, src string) *Fetched {
 	fj := new(fetchedJob)
 	f, j := &fj.f, &fj.j
 	f.Job, f.Raw = j, raw
-	if err := j.decode(raw, true); err != nil {
+	if err := j.decode(raw, true, src); err != nil {
 		*j = Job{ID: MalformedJobID(raw), Queue: queue}
 		f.Malformed = err
 		return f
