@@ -226,7 +226,7 @@ func (c *Client) buildJobTo(ctx context.Context, p EnqueueParams, now time.Time,
 	}
 	// The payload check counts the whole stored form, not just the args,
 	// because that is what costs memory.
-	if size := len(job.AppendBinary(nil)); size > c.cfg.MaxPayloadBytes {
+	if size := job.BinarySize(); size > c.cfg.MaxPayloadBytes {
 		return nil, fmt.Errorf("%w: %s job is %d bytes, limit %d", ErrPayloadTooLarge, kind, size, c.cfg.MaxPayloadBytes)
 	}
 	return job, nil

@@ -2,8 +2,8 @@ package joblot
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
+	"reflect"
 	"time"
 )
 
@@ -75,6 +75,7 @@ func AddWorker[T JobArgs](ws *Workers, worker Worker[T], opts *WorkerOpts) {
 		panic(fmt.Sprintf("joblot: worker for kind %q registered twice", kind))
 	}
 	e := &workerEntry{kind: kind}
+	args := newArgsDecoder(reflect.TypeFor[T]())
 	if opts != nil {
 		e.opts = *opts
 	}
@@ -94,7 +95,7 @@ func AddWorker[T JobArgs](ws *Workers, worker Worker[T], opts *WorkerOpts) {
 			Meta:          meta.Meta,
 			Snoozes:       meta.Snoozes,
 		}
-		if err := json.Unmarshal(raw, &job.Args); err != nil {
+		if err := args.decode(raw, &job.Args); err != nil {
 			return JobKill(fmt.Errorf("%w: kind %q: %v", ErrUndecodableArgs, kind, err))
 		}
 		return worker.Work(ctx, job)

@@ -10,8 +10,8 @@ import (
 
 // TestDecodeFetchedMatchesDecodeJob: a fetched job decodes to the job
 // DecodeJob gives (with the fetching queue), small or large, with every
-// field set or few, and appending to its Args or Backtrace never writes
-// into the payload the ack needs.
+// field set or few, from bytes or from a string, and appending to its Args
+// or Backtrace never writes into the payload the ack needs.
 func TestDecodeFetchedMatchesDecodeJob(t *testing.T) {
 	full := &Job{
 		ID: NewJobID(), Kind: "email", Queue: "mail", Args: []byte(`{"to":"ada"}`),
@@ -32,19 +32,34 @@ func TestDecodeFetchedMatchesDecodeJob(t *testing.T) {
 			t.Fatal(err)
 		}
 		want.Queue = "q"
-		f := DecodeFetched("q", raw)
-		if f.Malformed != nil || !reflect.DeepEqual(f.Job, want) {
-			t.Fatalf("fetched:\n got %+v (%v)\nwant %+v", f.Job, f.Malformed, want)
-		}
-		f.Args = append(f.Args, "more"...)
-		f.Backtrace = append(f.Backtrace, 9)
-		if !bytes.Equal(f.Raw, keep) {
-			t.Fatalf("an append to the job's slices wrote into its payload: %x, want %x", f.Raw, keep)
+		for _, f := range []*Fetched{DecodeFetched("q", raw), DecodeFetchedString("q", string(raw))} {
+			if f.Malformed != nil || !reflect.DeepEqual(f.Job, want) {
+				t.Fatalf("fetched:\n got %+v (%v)\nwant %+v", f.Job, f.Malformed, want)
+			}
+			f.Args = append(f.Args, "more"...)
+			f.Backtrace = append(f.Backtrace, 9)
+			if !bytes.Equal(f.Raw, keep) {
+				t.Fatalf("an append to the job's slices wrote into its payload: %x, want %x", f.Raw, keep)
+			}
 		}
 	}
-	bad := DecodeFetched("q", []byte{jobCodecVersion, 0x0b})
-	if bad.Malformed == nil || bad.ID == "" || bad.Queue != "q" || bad.Kind != "" {
-		t.Fatalf("malformed payload: %+v", bad.Job)
+	badRaw := []byte{jobCodecVersion, 0x0b}
+	for _, bad := range []*Fetched{DecodeFetched("q", badRaw), DecodeFetchedString("q", string(badRaw))} {
+		if bad.Malformed == nil || bad.ID != MalformedJobID(badRaw) || bad.Queue != "q" || bad.Kind != "" || !bytes.Equal(bad.Raw, badRaw) {
+			t.Fatalf("malformed payload: %+v", bad.Job)
+		}
+	}
+}
+
+// TestDecodeFetchedStringAllocs: a small job read as a string costs one
+// allocation, its Fetched and Job: its payload and fields share the
+// string.
+func TestDecodeFetchedStringAllocs(t *testing.T) {
+	j := &Job{ID: NewJobID(), Kind: "greet", Queue: "default", Args: []byte(`{"name":"x","n":1}`), CreatedAt: time.UnixMilli(1700000000000)}
+	raw, _ := j.MarshalBinary()
+	s := string(raw)
+	if n := testing.AllocsPerRun(10, func() { DecodeFetchedString("default", s) }); n != 1 {
+		t.Errorf("DecodeFetchedString: %v allocations, want 1", n)
 	}
 }
 
@@ -57,5 +72,18 @@ func BenchmarkDecodeFetched(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		DecodeFetched("default", raw)
+	}
+}
+
+// BenchmarkDecodeFetchedString is BenchmarkDecodeFetched of a payload read
+// as a string, as from Redis.
+func BenchmarkDecodeFetchedString(b *testing.B) {
+	j := &Job{ID: NewJobID(), Kind: "greet", Queue: "default", Args: []byte(`{"name":"x","n":1}`),
+		CreatedAt: time.UnixMilli(1700000000000)}
+	raw, _ := j.MarshalBinary()
+	s := string(raw)
+	b.ReportAllocs()
+	for b.Loop() {
+		DecodeFetchedString("default", s)
 	}
 }

@@ -43,7 +43,13 @@ func FuzzDecodeJob(f *testing.F) {
 		if fe := DecodeFetched("q", bytes.Clone(raw)); fe.Malformed != nil || fe.Queue != "q" || fe.ID != j.ID || !bytes.Equal(fe.Args, j.Args) || fe.ErrorMessage != j.ErrorMessage {
 			t.Fatalf("DecodeFetched disagrees with DecodeJob: %+v (%v), want %+v", fe.Job, fe.Malformed, j)
 		}
+		if fe, fs := DecodeFetched("q", bytes.Clone(raw)), DecodeFetchedString("q", string(raw)); !reflect.DeepEqual(fe, fs) {
+			t.Fatalf("DecodeFetchedString disagrees with DecodeFetched: %+v, want %+v", fs.Job, fe.Job)
+		}
 		once := j.AppendBinary(nil)
+		if n := j.BinarySize(); n != len(once) {
+			t.Fatalf("BinarySize %d, encoded %d bytes", n, len(once))
+		}
 		again, err := DecodeJob(once)
 		if err != nil {
 			t.Fatalf("re-encoded job does not decode: %v", err)

@@ -3,6 +3,7 @@ package backend
 import (
 	"errors"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 	"unsafe"
@@ -160,5 +161,27 @@ func TestJobIDs(t *testing.T) {
 	}
 	if DerivedJobID("p", 3) != DerivedJobID("p", 3) || DerivedJobID("p", 3) == DerivedJobID("p", 4) {
 		t.Fatal("derived ids not deterministic")
+	}
+}
+
+// TestJobBinarySize: BinarySize is the length of the encoding, at every
+// varint length boundary and with every field set.
+func TestJobBinarySize(t *testing.T) {
+	long := strings.Repeat("x", 200)
+	jobs := []*Job{
+		{ID: "x"},
+		{ID: long, Kind: "k", Args: []byte(long), Attempt: -1, MaxRetries: 63, Timeout: 64 * time.Millisecond, BatchID: "b"},
+		{ID: "y", Attempt: 64, MaxRetries: -65, Recoveries: 1 << 40, BatchID: "b", BatchIndex: -1 << 62, Snoozes: -1},
+		{ID: "z", CreatedAt: time.UnixMilli(0), RunAt: time.UnixMilli(-1), FailedAt: time.Unix(1<<40, 0), DiedAt: time.UnixMilli(1)},
+		{ID: "m", Meta: map[string]string{"": "", "a": long}, TraceContext: "\x00", ManualRetry: true, UnknownFields: []byte{0x7e, 1, 0}},
+		{ID: "e", CallbackOf: "b", CallbackEvent: CallbackComplete, ErrorClass: "c", ErrorMessage: long + long, ErrorFingerprint: "f", Backtrace: []byte(long)},
+	}
+	for _, j := range jobs {
+		if got, want := j.BinarySize(), len(j.AppendBinary(nil)); got != want {
+			t.Errorf("job %.8s: BinarySize %d, encoding %d bytes", j.ID, got, want)
+		}
+	}
+	if n := testing.AllocsPerRun(10, func() { jobs[4].BinarySize() }); n != 0 {
+		t.Errorf("BinarySize allocates %v times", n)
 	}
 }

@@ -88,10 +88,12 @@ func (b *Backend) acknowledge(ctx context.Context, proc string, items []item, no
 	var order []string
 	for i := range items {
 		q := items[i].f.Queue
-		if _, ok := byQueue[q]; !ok {
+		idx, ok := byQueue[q]
+		if !ok {
 			order = append(order, q)
+			idx = make([]int, 0, len(items)-i) // room for the rest: usually one queue, one allocation
 		}
-		byQueue[q] = append(byQueue[q], i)
+		byQueue[q] = append(idx, i)
 	}
 	date := now.UTC().Format("2006-01-02")
 	dayTTL := itoa(int64(b.limits.StatsDays) * 86400)
@@ -149,8 +151,8 @@ func (b *Backend) acknowledge(ctx context.Context, proc string, items []item, no
 
 // completeCall builds the complete.lua call for items idx of queue q.
 func (b *Backend) completeCall(proc, q, date, dayTTL string, items []item, idx []int, now time.Time) call {
-	var succeeded []string
-	var usucceeded []string // field, lock key, job id of each unique job that succeeded
+	succeeded := make([]string, 0, len(idx)) // most jobs succeed: no regrowth
+	var usucceeded []string                  // field, lock key, job id of each unique job that succeeded
 	var rest []string
 	// failAt numbers the error group of each op of rest that writes a
 	// failure; the call sends them as 2 bytes per op (0 for the others)

@@ -58,7 +58,7 @@ func (b *Backend) fetch(ctx context.Context, proc string, queues []string, max i
 				if err != nil {
 					return out, wrap("fetch "+q, err)
 				}
-				got = append(got, backend.DecodeFetched(q, []byte(raw)))
+				got = append(got, backend.DecodeFetchedString(q, raw))
 			}
 			n := len(got)
 			if limited {
