@@ -70,6 +70,7 @@ local ERR = BF + 4 * n + 4 * #rpage -- ARGV index of the first failure's details
 -- index beyond its total), jkey[k] its offset argument in its unit.
 local psize = tonumber(m.pages)
 local units = {} -- {key =, page =, dropped =, olds =}
+local pass = false -- the caller's BITFIELD arguments went through as given
 local jarg, ju, jpos, jkey = {}, {}, {}, {}
 do
   local a, k = BF, 0
@@ -90,6 +91,7 @@ if n > 0 and psize == gsize then
     local first = k + 1
     k = k + rlen[r]
     if maxidx < m.total then
+      pass = true
       -- The common case: the caller's arguments go through as given. The
       -- settled count written with them (which makes a new page at its
       -- full size) is the caller's guess, opt: the jobs whose event
@@ -174,18 +176,55 @@ elseif n > 0 then
   end
 end
 
--- cur and lastset are per unit, keyed by the BITFIELD offset argument:
--- a job may appear twice in one call.
-local cur, lastset = {}, {}
-for i = 1, #units do cur[i] = {}; lastset[i] = {} end
 local settle = {} -- unit -> jobs settled in this call (Effect.PageSettles)
-local SETTLES = {succeeded = true, discarded = true, cancelled = true, removed = true}
 local delta = {}
 local effects = {}
 local death = false
 local groups, gorder = {}, {}
+
+-- The fast path, the common case: every event is a success (not manual)
+-- and every job's old state, as its SET read it, is P, F or S. Then
+-- Transition moves P and F to S (counted, settled) and leaves S as it is
+-- (stale), and the state each SET wrote (S) is the right one: nothing to
+-- put back, no retry or dead entry to write. A job twice in the call is
+-- covered: its second SET reads the S its first one wrote, a stale
+-- success. A dropped page's jobs read as S (stale). An old X (a success
+-- refused, or a manual retry's: its S must be put back) leaves it to the
+-- general loop below, which starts from the same replies.
+local fast = pass and not string.find(codes, '[^4]')
+if fast then
+  local moved = {[0] = 0, [1] = 0}
+  for ui, u in ipairs(units) do
+    local olds, s = u.olds, 0
+    for j = 1, rlen[ui] do
+      local o = olds[j]
+      if o < 2 then
+        moved[o] = moved[o] + 1
+        s = s + 1
+      elseif o == 3 then
+        fast = false
+        break
+      end
+    end
+    if not fast then break end
+    settle[ui] = s
+  end
+  if fast then
+    delta.pending, delta.failing = -moved[0], -moved[1]
+    delta.succeeded = moved[0] + moved[1]
+    effects = {string.rep('0', n)}
+  else
+    settle = {}
+  end
+end
+
+-- cur and lastset are per unit, keyed by the BITFIELD offset argument:
+-- a job may appear twice in one call.
+local cur, lastset = {}, {}
+for i = 1, #units do cur[i] = {}; lastset[i] = {} end
+local SETTLES = {succeeded = true, discarded = true, cancelled = true, removed = true}
 local e = ERR
-for k = 1, n do
+for k = 1, (fast and 0 or n) do
   local code = string.byte(codes, k) - 48
   local ev = math.floor(code / 2)
   local a = jarg[k]
@@ -242,7 +281,7 @@ local touched = {}
 for ui, u in ipairs(units) do
   if not u.dropped then
     local bf = {}
-    for key, st in pairs(cur[ui]) do
+    for key, st in pairs(cur[ui]) do -- empty on the fast path
       if st ~= lastset[ui][key] then
         bf[#bf + 1] = 'SET'; bf[#bf + 1] = 'u2'; bf[#bf + 1] = key; bf[#bf + 1] = st
       end
