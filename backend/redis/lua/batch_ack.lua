@@ -98,7 +98,7 @@ if n > 0 and psize == gsize then
       -- settles a pending job; put right below if the table refused any.
       u.opt = tonumber(ARGV[jarg[k] + 7])
       u.olds = redis.call('BITFIELD', u.key, unpack(ARGV, jarg[first], jarg[k] + 7))
-      for j = first, k do ju[j] = r; jpos[j] = j - first + 1; jkey[j] = ARGV[jarg[j] + 2] end
+      u.first = first -- ju, jpos and jkey: below, if the fast path does not take the call
     else
       local bf = {}
       for j = first, k do
@@ -118,10 +118,13 @@ if n > 0 and psize == gsize then
       end
     end
     u.count = u.olds[#u.olds]
+    -- The page's key may be made by this call only if it had no settled
+    -- job before (keep then gives it the batch's TTL).
+    u.fresh = u.count == u.opt
     -- A page with no settled job before this call may be a dropped one
     -- (its key gone, just made again by the BITFIELD): its done bit says.
     -- A page with settled jobs has its key, so it costs no extra call.
-    if not u.dropped and u.count == u.opt and redis.call('GETBIT', PDONE, p) == 1 then
+    if not u.dropped and u.fresh and redis.call('GETBIT', PDONE, p) == 1 then
       redis.call('DEL', u.key)
       u.dropped = true
       for j = 1, #u.olds do u.olds[j] = 2 end -- every job reads as S
@@ -171,6 +174,7 @@ elseif n > 0 then
       u.olds = redis.call('BITFIELD', u.key, unpack(u.bf))
       u.opt = 0
       if psize then u.count = u.olds[#u.olds] end
+      u.fresh = not psize or u.count == 0
     end
     u.bf = nil
   end
@@ -215,6 +219,11 @@ if fast then
     effects = {string.rep('0', n)}
   else
     settle = {}
+  end
+end
+if pass and not fast then
+  for r, u in ipairs(units) do
+    for j = u.first, u.first + rlen[r] - 1 do ju[j] = r; jpos[j] = j - u.first + 1; jkey[j] = ARGV[jarg[j] + 2] end
   end
 end
 
@@ -296,7 +305,7 @@ for ui, u in ipairs(units) do
       redis.call('DEL', u.key)
       redis.call('SETBIT', PDONE, u.page, 1)
       touched[#touched + 1] = PDONE
-    else
+    elseif u.fresh then
       touched[#touched + 1] = u.key
     end
   end
