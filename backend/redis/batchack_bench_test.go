@@ -124,3 +124,20 @@ func mainThreadCPU(tb testing.TB, b *Backend) float64 {
 	}
 	return sum
 }
+
+// BenchmarkBatchAckArgs measures building batch_ack.lua's arguments for
+// one call of 35 successes (the worker's side of BenchmarkBatchAck).
+func BenchmarkBatchAckArgs(bb *testing.B) {
+	events := make([]batchJobEvent, 35)
+	ks := make([]int, len(events))
+	for i := range events {
+		events[i] = batchJobEvent{batch: "b", index: int64(4000 + 3*i), event: backend.EventSucceeded}
+		ks[i] = i
+	}
+	head := []string{"1", "2", "3", "4", "100"}
+	bb.ReportAllocs()
+	for bb.Loop() {
+		byPage(events, ks)
+		batchAckArgs(head, events, ks)
+	}
+}
