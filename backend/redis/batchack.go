@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/redis/rueidis"
@@ -116,6 +117,9 @@ func batchAckArgs(head []string, events []batchJobEvent, ks []int) []string {
 	args = append(args, itoa(int64(len(ks))), "", "", itoa(backend.BatchPageSize), "")
 	var runs []byte
 	var failures []string
+	// The jobs' offset arguments ("#<slot>") are written into one buffer
+	// and sliced from one string: one allocation per call, not two per job.
+	slots := make([]byte, 0, 6*len(ks))
 	// Each run ends with the write of its page's settled count, by the
 	// number of its events that settle a pending job (the script corrects
 	// it for the moves the table refuses).
@@ -156,12 +160,25 @@ func batchAckArgs(head []string, events []batchJobEvent, ks []int) []string {
 		if e.index < 0 {
 			slot = e.index // out of the batch: the script leaves it out
 		}
-		args = append(args, "SET", "u2", "#"+itoa(slot), itoa(int64(target)))
+		slots = append(slots, '#')
+		slots = strconv.AppendInt(slots, slot, 10)
+		args = append(args, "SET", "u2", "", itoa(int64(target))) // its offset: below
 		if e.event == backend.EventFailed || e.event == backend.EventDied {
 			failures = append(failures, e.fingerprint, e.kind, e.class, e.message, e.jobID)
 		}
 	}
 	flush()
+	offs := string(slots)
+	for q := len(head) + 5; q < len(args); q += 4 {
+		if args[q] != "SET" {
+			continue // a run's INCRBY
+		}
+		end := strings.IndexByte(offs[1:], '#') + 1
+		if end == 0 {
+			end = len(offs)
+		}
+		args[q+2], offs = offs[:end], offs[end:]
+	}
 	args[len(head)+1] = itoa(maxIndex)
 	args[len(head)+2] = string(codes)
 	args[len(head)+4] = string(runs)

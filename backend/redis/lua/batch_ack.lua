@@ -70,6 +70,7 @@ local ERR = BF + 4 * n + 4 * #rpage -- ARGV index of the first failure's details
 -- index beyond its total), jkey[k] its offset argument in its unit.
 local psize = tonumber(m.pages)
 local units = {} -- {key =, page =, dropped =, olds =}
+local pass = false -- the caller's BITFIELD arguments went through as given
 local jarg, ju, jpos, jkey = {}, {}, {}, {}
 do
   local a, k = BF, 0
@@ -90,13 +91,14 @@ if n > 0 and psize == gsize then
     local first = k + 1
     k = k + rlen[r]
     if maxidx < m.total then
+      pass = true
       -- The common case: the caller's arguments go through as given. The
       -- settled count written with them (which makes a new page at its
       -- full size) is the caller's guess, opt: the jobs whose event
       -- settles a pending job; put right below if the table refused any.
       u.opt = tonumber(ARGV[jarg[k] + 7])
       u.olds = redis.call('BITFIELD', u.key, unpack(ARGV, jarg[first], jarg[k] + 7))
-      for j = first, k do ju[j] = r; jpos[j] = j - first + 1; jkey[j] = ARGV[jarg[j] + 2] end
+      u.first = first -- ju, jpos and jkey: below, if the fast path does not take the call
     else
       local bf = {}
       for j = first, k do
@@ -116,10 +118,13 @@ if n > 0 and psize == gsize then
       end
     end
     u.count = u.olds[#u.olds]
+    -- The page's key may be made by this call only if it had no settled
+    -- job before (keep then gives it the batch's TTL).
+    u.fresh = u.count == u.opt
     -- A page with no settled job before this call may be a dropped one
     -- (its key gone, just made again by the BITFIELD): its done bit says.
     -- A page with settled jobs has its key, so it costs no extra call.
-    if not u.dropped and u.count == u.opt and redis.call('GETBIT', PDONE, p) == 1 then
+    if not u.dropped and u.fresh and redis.call('GETBIT', PDONE, p) == 1 then
       redis.call('DEL', u.key)
       u.dropped = true
       for j = 1, #u.olds do u.olds[j] = 2 end -- every job reads as S
@@ -169,8 +174,56 @@ elseif n > 0 then
       u.olds = redis.call('BITFIELD', u.key, unpack(u.bf))
       u.opt = 0
       if psize then u.count = u.olds[#u.olds] end
+      u.fresh = not psize or u.count == 0
     end
     u.bf = nil
+  end
+end
+
+local settle = {} -- unit -> jobs settled in this call (Effect.PageSettles)
+local delta = {}
+local effects = {}
+local death = false
+local groups, gorder = {}, {}
+
+-- The fast path, the common case: every event is a success (not manual)
+-- and every job's old state, as its SET read it, is P, F or S. Then
+-- Transition moves P and F to S (counted, settled) and leaves S as it is
+-- (stale), and the state each SET wrote (S) is the right one: nothing to
+-- put back, no retry or dead entry to write. A job twice in the call is
+-- covered: its second SET reads the S its first one wrote, a stale
+-- success. A dropped page's jobs read as S (stale). An old X (a success
+-- refused, or a manual retry's: its S must be put back) leaves it to the
+-- general loop below, which starts from the same replies.
+local fast = pass and not string.find(codes, '[^4]')
+if fast then
+  local moved = {[0] = 0, [1] = 0}
+  for ui, u in ipairs(units) do
+    local olds, s = u.olds, 0
+    for j = 1, rlen[ui] do
+      local o = olds[j]
+      if o < 2 then
+        moved[o] = moved[o] + 1
+        s = s + 1
+      elseif o == 3 then
+        fast = false
+        break
+      end
+    end
+    if not fast then break end
+    settle[ui] = s
+  end
+  if fast then
+    delta.pending, delta.failing = -moved[0], -moved[1]
+    delta.succeeded = moved[0] + moved[1]
+    effects = {string.rep('0', n)}
+  else
+    settle = {}
+  end
+end
+if pass and not fast then
+  for r, u in ipairs(units) do
+    for j = u.first, u.first + rlen[r] - 1 do ju[j] = r; jpos[j] = j - u.first + 1; jkey[j] = ARGV[jarg[j] + 2] end
   end
 end
 
@@ -178,14 +231,9 @@ end
 -- a job may appear twice in one call.
 local cur, lastset = {}, {}
 for i = 1, #units do cur[i] = {}; lastset[i] = {} end
-local settle = {} -- unit -> jobs settled in this call (Effect.PageSettles)
 local SETTLES = {succeeded = true, discarded = true, cancelled = true, removed = true}
-local delta = {}
-local effects = {}
-local death = false
-local groups, gorder = {}, {}
 local e = ERR
-for k = 1, n do
+for k = 1, (fast and 0 or n) do
   local code = string.byte(codes, k) - 48
   local ev = math.floor(code / 2)
   local a = jarg[k]
@@ -242,7 +290,7 @@ local touched = {}
 for ui, u in ipairs(units) do
   if not u.dropped then
     local bf = {}
-    for key, st in pairs(cur[ui]) do
+    for key, st in pairs(cur[ui]) do -- empty on the fast path
       if st ~= lastset[ui][key] then
         bf[#bf + 1] = 'SET'; bf[#bf + 1] = 'u2'; bf[#bf + 1] = key; bf[#bf + 1] = st
       end
@@ -257,7 +305,7 @@ for ui, u in ipairs(units) do
       redis.call('DEL', u.key)
       redis.call('SETBIT', PDONE, u.page, 1)
       touched[#touched + 1] = PDONE
-    else
+    elseif u.fresh then
       touched[#touched + 1] = u.key
     end
   end
