@@ -2,12 +2,35 @@ package redis
 
 import (
 	"context"
+	"encoding/binary"
 	"time"
 
 	"github.com/redis/rueidis"
 
+	"github.com/joblot/joblot/backend"
 	"github.com/joblot/joblot/internal/deadtrim"
 )
+
+// deadPayload is a D op's payload for complete.lua (deadlib.lua's
+// dead_add): the length of the dead entry of the job, which died at died
+// (unix ms, its score), in 4 bytes big-endian, the entry, then the details
+// it refers to (backend.EncodeDead). A payload that is not a job goes in
+// as it came, with no details.
+func (it *item) deadPayload(died int64) string {
+	j := it.job
+	if j == nil && it.f.Malformed == nil {
+		j = it.f.Job
+	}
+	var entry, details []byte
+	if j != nil {
+		entry, details = backend.EncodeDead(j, died)
+	} else {
+		entry = it.f.Raw
+	}
+	b := make([]byte, 4, 4+len(entry)+len(details))
+	binary.BigEndian.PutUint32(b, uint32(len(entry)))
+	return string(append(append(b, entry...), details...))
+}
 
 // TrimDead enforces the dead set caps (the rule on backend.Limits): first
 // per queue (package deadtrim's script: age, count, bytes), then in total

@@ -1,0 +1,245 @@
+package backend
+
+import (
+	"crypto/sha256"
+	"encoding/binary"
+	"fmt"
+	"time"
+)
+
+// The dead-entry form of a job is what the Redis dead set (one sorted set
+// per queue, scored by death time) stores from data model 4 on. A
+// skiplist-encoded member costs some 100 bytes of Redis memory on top of its
+// own bytes, so the member keeps only what is the job's own and leaves out
+// what the set already says or what many dead jobs share:
+//
+//   - the queue (the key names it) and the death time (the score: the
+//     member holds it only when it differs);
+//   - the failure and creation times as offsets from the death time;
+//   - a generated job ID (NewJobID) as its 12 bytes rather than 20
+//     characters;
+//   - the details, which repeat across the jobs that failed the same way
+//     (kind, error class, message, fingerprint and backtrace), as an 8-byte
+//     reference to one copy of them that the store keeps per queue, with a
+//     count of the entries that refer to it.
+//
+// Layout: byte 2 (deadCodecRef), the 8-byte reference, the ID (a uvarint
+// len<<1, then the ID; or 1, then the 12 bytes of a generated ID), a flags
+// byte, the varints the flags announce (death time, failure time, creation
+// offset), then the job's other fields in the job codec's form (see
+// jobcodec.go: field keys, omitted zero values, unknown fields kept).
+// Byte 3 (deadCodecInline) is the same without the reference and with the
+// details' fields appended: the store writes that form when two different
+// details would share one reference. A member that starts with
+// jobCodecVersion is the whole job, as data model 3 and earlier wrote it.
+const (
+	deadCodecRef    = 2
+	deadCodecInline = 3
+)
+
+// DeadRefLen is the length of the reference of a dead entry's shared
+// details (DeadDetailsRef).
+const DeadRefLen = 8
+
+// Flags of a dead entry.
+const (
+	deadDiedExplicit  = 1 << iota // the death time is not the score (a varint of unix ms, 0 for none)
+	deadFailedExplicit            // the failure time is not the death time (a varint of unix ms, 0 for none)
+	deadCreatedOffset             // the creation time is a varint of ms before the death time
+)
+
+// EncodeDead returns the dead-entry form of j, a job that died and is
+// stored with score died (unix ms), and the details its entry refers to;
+// the store keeps the details once per reference (DeadDetailsRef).
+func EncodeDead(j *Job, died int64) (entry, details []byte) {
+	d := Job{Kind: j.Kind, ErrorClass: j.ErrorClass, ErrorMessage: j.ErrorMessage, ErrorFingerprint: j.ErrorFingerprint, Backtrace: j.Backtrace}
+	details = d.AppendBinary(make([]byte, 0, 16+len(j.Kind)+len(j.ErrorClass)+len(j.ErrorMessage)+len(j.ErrorFingerprint)+len(j.Backtrace)))[1:]
+	ref := sha256.Sum256(details)
+
+	r := *j
+	r.ID, r.Queue = "", ""
+	r.Kind, r.ErrorClass, r.ErrorMessage, r.ErrorFingerprint, r.Backtrace = "", "", "", "", nil
+	r.DiedAt, r.FailedAt = time.Time{}, time.Time{}
+
+	entry = make([]byte, 0, 48+len(j.Args)+len(j.UnknownFields))
+	entry = append(entry, deadCodecRef)
+	entry = append(entry, ref[:DeadRefLen]...)
+	entry = appendDeadID(entry, j.ID)
+	var flags byte
+	var times []byte
+	diedAt := died
+	if ms := unixMs(j.DiedAt); ms != died {
+		flags |= deadDiedExplicit
+		times = binary.AppendVarint(times, ms)
+		diedAt = ms
+	}
+	if ms := unixMs(j.FailedAt); ms != diedAt {
+		flags |= deadFailedExplicit
+		times = binary.AppendVarint(times, ms)
+	}
+	if !j.CreatedAt.IsZero() && diedAt != 0 {
+		flags |= deadCreatedOffset
+		times = binary.AppendVarint(times, diedAt-j.CreatedAt.UnixMilli())
+		r.CreatedAt = time.Time{}
+	}
+	entry = append(entry, flags)
+	entry = append(entry, times...)
+	// r has no ID: its form is the version byte, then the fields.
+	return append(entry, r.AppendBinary(nil)[1:]...), details
+}
+
+// unixMs is t in unix ms, 0 for the zero time (as the job codec stores it).
+func unixMs(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixMilli()
+}
+
+// appendDeadID appends id: a generated one (NewJobID) as its 12 bytes.
+func appendDeadID(b []byte, id string) []byte {
+	if len(id) == 20 {
+		var raw [12]byte
+		if n, err := idEncoding.Decode(raw[:], []byte(id)); err == nil && n == 12 && idEncoding.EncodeToString(raw[:]) == id {
+			return append(append(b, 1), raw[:]...)
+		}
+	}
+	b = binary.AppendUvarint(b, uint64(len(id))<<1)
+	return append(b, id...)
+}
+
+// readDeadID reads what appendDeadID wrote at the start of b and returns
+// the ID and its length in b.
+func readDeadID(b []byte) (string, int, error) {
+	v, n := binary.Uvarint(b)
+	if n <= 0 {
+		return "", 0, fmt.Errorf("%w: bad dead entry id", ErrMalformedJob)
+	}
+	if v == 1 {
+		if len(b) < n+12 {
+			return "", 0, fmt.Errorf("%w: short dead entry id", ErrMalformedJob)
+		}
+		return idEncoding.EncodeToString(b[n : n+12]), n + 12, nil
+	}
+	l := v >> 1
+	if v&1 != 0 || l == 0 || uint64(len(b)-n) < l {
+		return "", 0, fmt.Errorf("%w: bad dead entry id", ErrMalformedJob)
+	}
+	return string(b[n : n+int(l)]), n + int(l), nil
+}
+
+// deadBody returns the part of a dead entry after its codec byte and
+// reference, and whether it is one (else it is a job payload of data
+// model 3 or earlier, or not a job).
+func deadBody(entry []byte) ([]byte, bool) {
+	switch {
+	case len(entry) > DeadRefLen && entry[0] == deadCodecRef:
+		return entry[1+DeadRefLen:], true
+	case len(entry) > 1 && entry[0] == deadCodecInline:
+		return entry[1:], true
+	}
+	return nil, false
+}
+
+// DeadDetailsRef returns the reference of the shared details a dead entry
+// refers to, or "" for one that holds its details itself (an inline entry,
+// or a whole job as data model 3 and earlier stored it).
+func DeadDetailsRef(entry []byte) string {
+	if len(entry) > DeadRefLen && entry[0] == deadCodecRef {
+		return string(entry[1 : 1+DeadRefLen])
+	}
+	return ""
+}
+
+// DeadEntryPrefix returns the start of a dead entry up to the end of its
+// job ID: what every entry of that job starts with and no other job's
+// does. ok is false for an entry that is not in the dead-entry form.
+func DeadEntryPrefix(entry []byte) (prefix []byte, ok bool) {
+	body, ok := deadBody(entry)
+	if !ok {
+		return nil, false
+	}
+	_, n, err := readDeadID(body)
+	if err != nil {
+		return nil, false
+	}
+	return entry[:len(entry)-len(body)+n], true
+}
+
+// DeadEntryID returns the job ID of a dead entry of any data model
+// without decoding the rest (MalformedJobID for one that is not a job).
+func DeadEntryID(entry []byte) string {
+	if body, ok := deadBody(entry); ok {
+		if id, _, err := readDeadID(body); err == nil {
+			return id
+		}
+		return MalformedJobID(entry)
+	}
+	if j, err := DecodeJob(entry); err == nil {
+		return j.ID
+	}
+	return MalformedJobID(entry)
+}
+
+// DecodeDead decodes a dead entry of queue read with its score (the death
+// time, unix ms) and details, the shared details DeadDetailsRef names (nil
+// for an entry that has none). A whole job, as data model 3 and earlier
+// stored it, decodes as it was written. It returns an error wrapping
+// ErrMalformedJob for an entry that is not a job.
+func DecodeDead(entry, details []byte, queue string, score int64) (*Job, error) {
+	body, ok := deadBody(entry)
+	if !ok {
+		return DecodeJob(entry)
+	}
+	id, n, err := readDeadID(body)
+	if err != nil {
+		return nil, err
+	}
+	body = body[n:]
+	if len(body) == 0 {
+		return nil, fmt.Errorf("%w: short dead entry", ErrMalformedJob)
+	}
+	flags := body[0]
+	body = body[1:]
+	next := func() (int64, error) {
+		v, n := binary.Varint(body)
+		if n <= 0 {
+			return 0, fmt.Errorf("%w: bad dead entry time", ErrMalformedJob)
+		}
+		body = body[n:]
+		return v, nil
+	}
+	died, failed := score, int64(0)
+	var created int64
+	if flags&deadDiedExplicit != 0 {
+		if died, err = next(); err != nil {
+			return nil, err
+		}
+	}
+	failed = died
+	if flags&deadFailedExplicit != 0 {
+		if failed, err = next(); err != nil {
+			return nil, err
+		}
+	}
+	if flags&deadCreatedOffset != 0 {
+		if created, err = next(); err != nil {
+			return nil, err
+		}
+	}
+	buf := make([]byte, 0, 3+len(id)+len(body)+len(details))
+	buf = append(buf, jobCodecVersion)
+	buf = appendString(buf, fieldID, id)
+	buf = append(buf, body...)
+	buf = append(buf, details...)
+	j, err := DecodeJob(buf)
+	if err != nil {
+		return nil, err
+	}
+	j.Queue = queue
+	j.DiedAt, j.FailedAt = unixMilli(died), unixMilli(failed)
+	if flags&deadCreatedOffset != 0 {
+		j.CreatedAt = time.UnixMilli(died - created)
+	}
+	return j, nil
+}
