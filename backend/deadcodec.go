@@ -18,53 +18,78 @@ import (
 //   - the failure and creation times as offsets from the death time;
 //   - a generated job ID (NewJobID) as its 12 bytes rather than 20
 //     characters;
-//   - the details, which repeat across the jobs that failed the same way
-//     (kind, error class, message, fingerprint and backtrace), as an 8-byte
-//     reference to one copy of them that the store keeps per queue, with a
-//     count of the entries that refer to it.
+//   - the failure's group (kind, error class, fingerprint and backtrace),
+//     which repeats across the jobs that failed the same way, as an 8-byte
+//     reference to one copy of it that the store keeps per queue, with a
+//     count of the entries that refer to it and the message of the first
+//     of them; an entry whose message is that one leaves its message out.
 //
 // Layout: byte 2 (deadCodecRef), the 8-byte reference, the ID (a uvarint
 // len<<1, then the ID; or 1, then the 12 bytes of a generated ID), a flags
 // byte, the varints the flags announce (death time, failure time, creation
 // offset), then the job's other fields in the job codec's form (see
-// jobcodec.go: field keys, omitted zero values, unknown fields kept).
-// Byte 3 (deadCodecInline) is the same without the reference and with the
-// details' fields appended: the store writes that form when two different
-// details would share one reference. A member that starts with
-// jobCodecVersion is the whole job, as data model 3 and earlier wrote it.
+// jobcodec.go: field keys, omitted zero values, unknown fields kept), its
+// message among them if the deadOwnMessage flag says so. Byte 3
+// (deadCodecInline) is the same without the reference, with its own
+// message and the group's fields appended: the store writes that form when
+// two different groups would share one reference. A member that starts
+// with jobCodecVersion is the whole job, as data model 3 and earlier wrote
+// it.
 const (
 	deadCodecRef    = 2
 	deadCodecInline = 3
 )
 
 // DeadRefLen is the length of the reference of a dead entry's shared
-// details (DeadDetailsRef).
+// group (DeadDetailsRef).
 const DeadRefLen = 8
 
 // Flags of a dead entry.
 const (
-	deadDiedExplicit  = 1 << iota // the death time is not the score (a varint of unix ms, 0 for none)
-	deadFailedExplicit            // the failure time is not the death time (a varint of unix ms, 0 for none)
-	deadCreatedOffset             // the creation time is a varint of ms before the death time
+	deadDiedExplicit   = 1 << iota // the death time is not the score (a varint of unix ms, 0 for none)
+	deadFailedExplicit             // the failure time is not the death time (a varint of unix ms, 0 for none)
+	deadCreatedOffset              // the creation time is a varint of ms before the death time
+	deadOwnMessage                 // the entry holds its message (else the message is the group's)
 )
 
-// EncodeDead returns the dead-entry form of j, a job that died and is
-// stored with score died (unix ms), and the details its entry refers to;
-// the store keeps the details once per reference (DeadDetailsRef).
-func EncodeDead(j *Job, died int64) (entry, details []byte) {
-	d := Job{Kind: j.Kind, ErrorClass: j.ErrorClass, ErrorMessage: j.ErrorMessage, ErrorFingerprint: j.ErrorFingerprint, Backtrace: j.Backtrace}
-	details = d.AppendBinary(make([]byte, 0, 16+len(j.Kind)+len(j.ErrorClass)+len(j.ErrorMessage)+len(j.ErrorFingerprint)+len(j.Backtrace)))[1:]
-	ref := sha256.Sum256(details)
+// deadGroupVersion starts a group's bytes (so that they are never empty).
+const deadGroupVersion = 1
+
+// DeadEntry is the stored form of a dead job (EncodeDead).
+type DeadEntry struct {
+	// Shared is the entry that takes its message from its group (the
+	// message kept with the group is the job's).
+	Shared []byte
+	// Own is the entry that holds its message itself.
+	Own []byte
+	// Group is what the jobs that failed the same way share: kind, error
+	// class, fingerprint and backtrace. The entries refer to it by
+	// DeadDetailsRef.
+	Group []byte
+	// Message is the job's error message in the form the group keeps
+	// (empty for none).
+	Message []byte
+}
+
+// EncodeDead returns the stored forms of j, a job that died and is stored
+// with score died (unix ms). The store keeps one Group per reference, with
+// the Message of the first entry that refers to it, and writes Shared for
+// a job with that message, Own for another.
+func EncodeDead(j *Job, died int64) DeadEntry {
+	g := Job{Kind: j.Kind, ErrorClass: j.ErrorClass, ErrorFingerprint: j.ErrorFingerprint, Backtrace: j.Backtrace}
+	group := g.AppendBinary(make([]byte, 0, 16+len(j.Kind)+len(j.ErrorClass)+len(j.ErrorFingerprint)+len(j.Backtrace)))
+	group[0] = deadGroupVersion // AppendBinary's version byte: g has no ID
+	ref := sha256.Sum256(group)
 
 	r := *j
 	r.ID, r.Queue = "", ""
 	r.Kind, r.ErrorClass, r.ErrorMessage, r.ErrorFingerprint, r.Backtrace = "", "", "", "", nil
 	r.DiedAt, r.FailedAt = time.Time{}, time.Time{}
 
-	entry = make([]byte, 0, 48+len(j.Args)+len(j.UnknownFields))
-	entry = append(entry, deadCodecRef)
-	entry = append(entry, ref[:DeadRefLen]...)
-	entry = appendDeadID(entry, j.ID)
+	head := make([]byte, 0, 48)
+	head = append(head, deadCodecRef)
+	head = append(head, ref[:DeadRefLen]...)
+	head = appendDeadID(head, j.ID)
 	var flags byte
 	var times []byte
 	diedAt := died
@@ -82,10 +107,15 @@ func EncodeDead(j *Job, died int64) (entry, details []byte) {
 		times = binary.AppendVarint(times, diedAt-j.CreatedAt.UnixMilli())
 		r.CreatedAt = time.Time{}
 	}
-	entry = append(entry, flags)
-	entry = append(entry, times...)
 	// r has no ID: its form is the version byte, then the fields.
-	return append(entry, r.AppendBinary(nil)[1:]...), details
+	rest := r.AppendBinary(nil)[1:]
+	msg := appendString(nil, fieldErrorMessage, j.ErrorMessage)
+	build := func(flags byte, msg []byte) []byte {
+		b := make([]byte, 0, len(head)+1+len(times)+len(rest)+len(msg))
+		b = append(append(append(head[:len(head):len(head)], flags), times...), rest...)
+		return append(b, msg...)
+	}
+	return DeadEntry{Shared: build(flags, nil), Own: build(flags|deadOwnMessage, msg), Group: group, Message: msg}
 }
 
 // unixMs is t in unix ms, 0 for the zero time (as the job codec stores it).
@@ -141,7 +171,7 @@ func deadBody(entry []byte) ([]byte, bool) {
 	return nil, false
 }
 
-// DeadDetailsRef returns the reference of the shared details a dead entry
+// DeadDetailsRef returns the reference of the shared group a dead entry
 // refers to, or "" for one that holds its details itself (an inline entry,
 // or a whole job as data model 3 and earlier stored it).
 func DeadDetailsRef(entry []byte) string {
@@ -182,11 +212,11 @@ func DeadEntryID(entry []byte) string {
 }
 
 // DecodeDead decodes a dead entry of queue read with its score (the death
-// time, unix ms) and details, the shared details DeadDetailsRef names (nil
-// for an entry that has none). A whole job, as data model 3 and earlier
-// stored it, decodes as it was written. It returns an error wrapping
-// ErrMalformedJob for an entry that is not a job.
-func DecodeDead(entry, details []byte, queue string, score int64) (*Job, error) {
+// time, unix ms), and the group and message the store keeps under its
+// reference (DeadDetailsRef; nil for an entry that has none). A whole job,
+// as data model 3 and earlier stored it, decodes as it was written. It
+// returns an error wrapping ErrMalformedJob for an entry that is not a job.
+func DecodeDead(entry, group, message []byte, queue string, score int64) (*Job, error) {
 	body, ok := deadBody(entry)
 	if !ok {
 		return DecodeJob(entry)
@@ -227,11 +257,23 @@ func DecodeDead(entry, details []byte, queue string, score int64) (*Job, error) 
 			return nil, err
 		}
 	}
-	buf := make([]byte, 0, 3+len(id)+len(body)+len(details))
+	// The group's fields, the message and the entry's own fields are
+	// disjoint: one job codec buffer holds them all.
+	buf := make([]byte, 0, 3+len(id)+len(body)+len(group)+len(message))
 	buf = append(buf, jobCodecVersion)
 	buf = appendString(buf, fieldID, id)
+	if entry[0] == deadCodecRef {
+		if len(group) > 0 {
+			if group[0] != deadGroupVersion {
+				return nil, fmt.Errorf("%w: unknown dead group version", ErrMalformedJob)
+			}
+			buf = append(buf, group[1:]...)
+		}
+		if flags&deadOwnMessage == 0 {
+			buf = append(buf, message...)
+		}
+	}
 	buf = append(buf, body...)
-	buf = append(buf, details...)
 	j, err := DecodeJob(buf)
 	if err != nil {
 		return nil, err

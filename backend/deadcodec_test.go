@@ -41,27 +41,32 @@ func TestDeadCodecRoundTrip(t *testing.T) {
 			if j.DiedAt.IsZero() {
 				score = 1
 			}
-			entry, details := EncodeDead(j, score)
-			ref := DeadDetailsRef(entry)
-			if len(ref) != DeadRefLen {
-				t.Fatalf("job %d: ref %q", i, ref)
+			e := EncodeDead(j, score)
+			ref := DeadDetailsRef(e.Shared)
+			if len(ref) != DeadRefLen || DeadDetailsRef(e.Own) != ref {
+				t.Fatalf("job %d: refs %q %q", i, ref, DeadDetailsRef(e.Own))
 			}
-			got, err := DecodeDead(entry, details, j.Queue, score)
-			if err != nil {
-				t.Fatalf("job %d: %v", i, err)
-			}
-			if !reflect.DeepEqual(got, j) {
-				t.Fatalf("job %d, score %d: round trip:\n got %+v\nwant %+v", i, score, got, j)
+			// Its message kept with the group, or another one.
+			for _, c := range []struct {
+				entry, message []byte
+			}{{e.Shared, e.Message}, {e.Own, e.Message}, {e.Own, []byte("\x1f\x05other")}, {e.Own, nil}} {
+				got, err := DecodeDead(c.entry, e.Group, c.message, j.Queue, score)
+				if err != nil {
+					t.Fatalf("job %d: %v", i, err)
+				}
+				if !reflect.DeepEqual(got, j) {
+					t.Fatalf("job %d, score %d: round trip:\n got %+v\nwant %+v", i, score, got, j)
+				}
 			}
 			// The inline form the store writes on a reference collision.
-			inline := append(append([]byte{deadCodecInline}, entry[1+DeadRefLen:]...), details...)
+			inline := append(append([]byte{deadCodecInline}, e.Own[1+DeadRefLen:]...), e.Group[1:]...)
 			if DeadDetailsRef(inline) != "" {
 				t.Fatalf("job %d: an inline entry has a reference", i)
 			}
-			if got, err := DecodeDead(inline, nil, j.Queue, score); err != nil || !reflect.DeepEqual(got, j) {
+			if got, err := DecodeDead(inline, nil, nil, j.Queue, score); err != nil || !reflect.DeepEqual(got, j) {
 				t.Fatalf("job %d: inline round trip: %v\n got %+v\nwant %+v", i, err, got, j)
 			}
-			for _, e := range [][]byte{entry, inline} {
+			for _, e := range [][]byte{e.Shared, e.Own, inline} {
 				if id := DeadEntryID(e); id != j.ID {
 					t.Fatalf("job %d: DeadEntryID %q, want %q", i, id, j.ID)
 				}
@@ -74,20 +79,21 @@ func TestDeadCodecRoundTrip(t *testing.T) {
 	}
 }
 
-// Jobs that fail the same way share one copy of their details; the entry
-// keeps what is the job's own.
-func TestDeadCodecSharesDetails(t *testing.T) {
+// Jobs that fail the same way share one group; the entry keeps what is
+// the job's own.
+func TestDeadCodecSharesGroup(t *testing.T) {
 	a, b := deadJobs()[0], *deadJobs()[0]
 	b.ID, b.Args, b.CreatedAt = NewJobID(), []byte(`{"to":"bob"}`), b.CreatedAt.Add(time.Second)
-	ea, da := EncodeDead(a, a.DiedAt.UnixMilli())
-	eb, db := EncodeDead(&b, b.DiedAt.UnixMilli())
-	if !bytes.Equal(da, db) || DeadDetailsRef(ea) != DeadDetailsRef(eb) {
-		t.Fatalf("same failure, different details: %q %q", da, db)
+	b.ErrorMessage = "bang"
+	ea := EncodeDead(a, a.DiedAt.UnixMilli())
+	eb := EncodeDead(&b, b.DiedAt.UnixMilli())
+	if !bytes.Equal(ea.Group, eb.Group) || DeadDetailsRef(ea.Shared) != DeadDetailsRef(eb.Shared) || bytes.Equal(ea.Message, eb.Message) {
+		t.Fatalf("same failure, different groups: %q %q", ea.Group, eb.Group)
 	}
 	c := b
-	c.ErrorMessage = "bang"
-	if _, dc := EncodeDead(&c, c.DiedAt.UnixMilli()); bytes.Equal(dc, db) {
-		t.Fatal("another message, same details")
+	c.ErrorClass = "other"
+	if ec := EncodeDead(&c, c.DiedAt.UnixMilli()); bytes.Equal(ec.Group, eb.Group) || DeadDetailsRef(ec.Shared) == DeadDetailsRef(eb.Shared) {
+		t.Fatal("another class, same group")
 	}
 }
 
@@ -104,7 +110,7 @@ func TestDeadCodecBenchShape(t *testing.T) {
 		ErrorFingerprint: "2:f69b1f7433939dbb", FailedAt: now, DiedAt: now,
 	}
 	old, _ := j.MarshalBinary()
-	entry, _ := EncodeDead(j, now.UnixMilli())
+	entry := EncodeDead(j, now.UnixMilli()).Shared
 	t.Logf("dead entry %d bytes (whole job %d)", len(entry), len(old))
 	if len(entry) > 76 {
 		t.Fatalf("dead entry of the bench's job is %d bytes, want at most 76: %q", len(entry), entry)
@@ -115,7 +121,7 @@ func TestDeadCodecBenchShape(t *testing.T) {
 func TestDeadCodecReadsJobs(t *testing.T) {
 	j := deadJobs()[0]
 	raw, _ := j.MarshalBinary()
-	got, err := DecodeDead(raw, nil, "other", 1)
+	got, err := DecodeDead(raw, nil, nil, "other", 1)
 	if err != nil || !reflect.DeepEqual(got, j) {
 		t.Fatalf("%v\n got %+v\nwant %+v", err, got, j)
 	}
@@ -126,7 +132,7 @@ func TestDeadCodecReadsJobs(t *testing.T) {
 		t.Fatal("a whole job has a dead entry prefix")
 	}
 	for _, bad := range [][]byte{nil, {deadCodecRef}, {deadCodecRef, 1, 2, 3, 4, 5, 6, 7, 8, 0x80}, {deadCodecInline, 4, 'a'}, {deadCodecInline, 1, 1}} {
-		if _, err := DecodeDead(bad, nil, "q", 1); !errors.Is(err, ErrMalformedJob) {
+		if _, err := DecodeDead(bad, nil, nil, "q", 1); !errors.Is(err, ErrMalformedJob) {
 			t.Fatalf("%q: %v", bad, err)
 		}
 		if id := DeadEntryID(bad); id != MalformedJobID(bad) {

@@ -12,24 +12,29 @@ import (
 )
 
 // deadPayload is a D op's payload for complete.lua (deadlib.lua's
-// dead_add): the length of the dead entry of the job, which died at died
-// (unix ms, its score), in 4 bytes big-endian, the entry, then the details
-// it refers to (backend.EncodeDead). A payload that is not a job goes in
-// as it came, with no details.
+// dead_add) of the job, which died at died (unix ms, its score): the
+// lengths of its two entries and its group in 4 bytes big-endian each,
+// then those and its message (backend.EncodeDead). A payload that is not a
+// job goes in as it came, with no group.
 func (it *item) deadPayload(died int64) string {
 	j := it.job
 	if j == nil && it.f.Malformed == nil {
 		j = it.f.Job
 	}
-	var entry, details []byte
+	var e backend.DeadEntry
 	if j != nil {
-		entry, details = backend.EncodeDead(j, died)
+		e = backend.EncodeDead(j, died)
 	} else {
-		entry = it.f.Raw
+		e.Shared = it.f.Raw
 	}
-	b := make([]byte, 4, 4+len(entry)+len(details))
-	binary.BigEndian.PutUint32(b, uint32(len(entry)))
-	return string(append(append(b, entry...), details...))
+	b := make([]byte, 12, 12+len(e.Shared)+len(e.Own)+len(e.Group)+len(e.Message))
+	binary.BigEndian.PutUint32(b, uint32(len(e.Shared)))
+	binary.BigEndian.PutUint32(b[4:], uint32(len(e.Own)))
+	binary.BigEndian.PutUint32(b[8:], uint32(len(e.Group)))
+	for _, part := range [][]byte{e.Shared, e.Own, e.Group, e.Message} {
+		b = append(b, part...)
+	}
+	return string(b)
 }
 
 // TrimDead enforces the dead set caps (the rule on backend.Limits): first

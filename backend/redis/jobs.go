@@ -146,8 +146,8 @@ func (b *Backend) ListJobs(ctx context.Context, f backend.JobFilter) (*backend.J
 type entry struct{ member, score string }
 
 // decodeEntries decodes entries of queue q's set, nil for one that is not
-// a job. The dead set's entries get the shared details they refer to
-// (backend.EncodeDead) with one HMGET on q's stats.
+// a job. The dead set's entries get the shared groups they refer to, with
+// their messages (backend.EncodeDead), with one HMGET on q's stats.
 func (b *Backend) decodeEntries(ctx context.Context, set backend.JobSet, q string, es []entry) ([]*backend.Job, error) {
 	out := make([]*backend.Job, len(es))
 	if set != backend.SetDead {
@@ -156,14 +156,13 @@ func (b *Backend) decodeEntries(ctx context.Context, set backend.JobSet, q strin
 		}
 		return out, nil
 	}
-	details := map[string][]byte{}
+	type group struct{ group, message []byte }
+	groups := map[string]*group{}
 	var fields []string
 	for _, e := range es {
-		if ref := backend.DeadDetailsRef([]byte(e.member)); ref != "" {
-			if _, ok := details[ref]; !ok {
-				details[ref] = nil
-				fields = append(fields, "e:"+ref)
-			}
+		if ref := backend.DeadDetailsRef([]byte(e.member)); ref != "" && groups[ref] == nil {
+			groups[ref] = &group{}
+			fields = append(fields, "e:"+ref, "m:"+ref)
 		}
 	}
 	if len(fields) > 0 {
@@ -171,16 +170,24 @@ func (b *Backend) decodeEntries(ctx context.Context, set backend.JobSet, q strin
 		if err != nil {
 			return nil, err
 		}
-		for i, v := range vals {
-			if s, err := v.ToString(); err == nil {
-				details[fields[i][2:]] = []byte(s)
+		for i := 0; i+1 < len(vals) && i+1 < len(fields); i += 2 {
+			g := groups[fields[i][2:]]
+			if s, err := vals[i].ToString(); err == nil {
+				g.group = []byte(s)
+			}
+			if s, err := vals[i+1].ToString(); err == nil {
+				g.message = []byte(s)
 			}
 		}
 	}
 	for i, e := range es {
 		score, _ := strconv.ParseFloat(e.score, 64)
 		m := []byte(e.member)
-		out[i], _ = backend.DecodeDead(m, details[backend.DeadDetailsRef(m)], q, int64(score))
+		var g group
+		if p := groups[backend.DeadDetailsRef(m)]; p != nil {
+			g = *p
+		}
+		out[i], _ = backend.DecodeDead(m, g.group, g.message, q, int64(score))
 	}
 	return out, nil
 }

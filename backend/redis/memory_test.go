@@ -51,7 +51,7 @@ func TestBytesPerQueuedJob(t *testing.T) {
 func benchDeadJob(q string, created time.Time) *backend.Job {
 	return &backend.Job{
 		ID: backend.NewJobID(), Kind: "joblot_bench", Queue: q,
-		Args:      []byte(`{"n":` + strconv.Itoa(int(created.UnixNano()%100000)) + `,"t":` + strconv.FormatInt(created.UnixNano(), 10) + `}`),
+		Args:       []byte(`{"n":` + strconv.Itoa(int(created.UnixNano()%100000)) + `,"t":` + strconv.FormatInt(created.UnixNano(), 10) + `}`),
 		MaxRetries: -1, CreatedAt: created,
 	}
 }
@@ -100,7 +100,7 @@ func TestBytesPerDeadJob(t *testing.T) {
 	}
 	empty := usedMemory(t, b)
 	per := float64(afterDead-empty) / n
-	entry, _ := backend.EncodeDead(res[0].Job, now.UnixMilli())
+	entry := backend.EncodeDead(res[0].Job, now.UnixMilli()).Shared
 	payload, _ := res[0].Job.MarshalBinary()
 	t.Logf("Redis bytes per dead job: %.1f (entry %d B, whole job %d B; per in-flight job: %.1f)", per, len(entry), len(payload), float64(inFlight-empty)/n)
 	if per > 200 {

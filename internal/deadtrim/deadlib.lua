@@ -1,8 +1,11 @@
--- Dead entries and their shared details (backend/deadcodec.go): an entry
--- that starts with byte 2 refers, by its next 8 bytes, to details the
--- queue's stats hash keeps once: e:<ref> the details, n:<ref> how many
--- entries refer to them. Every script that adds or removes dead entries
--- keeps both (and dead_bytes counts the details once).
+-- Dead entries and their shared groups (backend/deadcodec.go): an entry
+-- that starts with byte 2 refers, by its next 8 bytes, to the group of its
+-- failure (kind, class, fingerprint, backtrace), which the queue's stats
+-- hash keeps once: e:<ref> the group, m:<ref> the message of the first
+-- entry that referred to it (the entries with that message leave theirs
+-- out), n:<ref> how many entries refer to it. Every script that adds or
+-- removes dead entries keeps them (and dead_bytes counts a group and its
+-- message once).
 
 -- dead_ref returns the reference of entry m, or nil if it has none.
 local function dead_ref(m)
@@ -10,59 +13,79 @@ local function dead_ref(m)
   return nil
 end
 
--- dead_add adds payload p (the entry's length in 4 bytes big-endian, the
--- entry, the details it refers to) to the dead set at score. Details that
--- differ from those already kept under the entry's reference (a hash
--- collision) are written inline instead (byte 3: the entry without the
--- reference, then the details). Returns the bytes it adds to dead_bytes: 0
--- when the entry was there.
+local function dead_u32(p, i)
+  local a, b, c, d = string.byte(p, i, i + 3)
+  return ((a * 256 + b) * 256 + c) * 256 + d
+end
+
+-- dead_add adds a dead job to the dead set at score. Its payload p is the
+-- lengths of three parts in 4 bytes big-endian each, then the parts and
+-- the message: the entry that leaves its message to the group, the entry
+-- that holds it, the group (backend.DeadEntry). A group that differs from
+-- the one kept under its reference (a hash collision) is written inline
+-- instead (byte 3: the entry without the reference, then the group's
+-- fields). A payload that is not a job comes with no group and goes in as
+-- it is. Returns the bytes it adds to dead_bytes: 0 when the entry was
+-- there.
 local function dead_add(dead, stats, score, p)
-  local a, b, c, d = string.byte(p, 1, 4)
-  local n = ((a * 256 + b) * 256 + c) * 256 + d
-  local m, det = string.sub(p, 5, 4 + n), string.sub(p, 5 + n)
-  local ref = nil
-  if #det > 0 then ref = dead_ref(m) end
-  local have = nil
-  if ref then
-    have = redis.call('HGET', stats, 'e:' .. ref)
-    if have and have ~= det then
-      m, ref = '\3' .. string.sub(m, 10) .. det, nil
+  local ls, lo, lg = dead_u32(p, 1), dead_u32(p, 5), dead_u32(p, 9)
+  local shared = string.sub(p, 13, 12 + ls)
+  local own = string.sub(p, 13 + ls, 12 + ls + lo)
+  local group = string.sub(p, 13 + ls + lo, 12 + ls + lo + lg)
+  local msg = string.sub(p, 13 + ls + lo + lg)
+  local m, ref, new = shared, nil, false
+  local r = nil
+  if lg > 0 then r = dead_ref(shared) end
+  if r then
+    local have = redis.call('HGET', stats, 'e:' .. r)
+    if not have then
+      ref, new = r, true
+    elseif have ~= group then
+      m = '\3' .. string.sub(own, 10) .. string.sub(group, 2)
+    else
+      ref = r
+      if redis.call('HGET', stats, 'm:' .. r) ~= msg then m = own end
     end
   end
   if redis.call('ZADD', dead, score, m) == 0 then return 0 end
   local bytes = #m
   if ref then
     redis.call('HINCRBY', stats, 'n:' .. ref, 1)
-    if not have then
-      redis.call('HSET', stats, 'e:' .. ref, det)
-      bytes = bytes + #det
+    if new then
+      redis.call('HSET', stats, 'e:' .. ref, group, 'm:' .. ref, msg)
+      bytes = bytes + #group + #msg
     end
   end
   return bytes
 end
 
+-- dead_group_bytes is what the group of ref costs in dead_bytes.
+local function dead_group_bytes(stats, ref)
+  return redis.call('HSTRLEN', stats, 'e:' .. ref) + redis.call('HSTRLEN', stats, 'm:' .. ref)
+end
+
 -- dead_cost returns the bytes that removing entry m frees, counting its
--- details if it is their last reference once the removals already counted
--- in refs (reference -> entries) are done; it counts m in refs.
+-- group if it is the group's last reference once the removals already
+-- counted in refs (reference -> entries) are done; it counts m in refs.
 local function dead_cost(stats, refs, m)
   local ref = dead_ref(m)
   if not ref then return #m end
   refs[ref] = (refs[ref] or 0) + 1
   if refs[ref] == tonumber(redis.call('HGET', stats, 'n:' .. ref) or '0') then
-    return #m + redis.call('HSTRLEN', stats, 'e:' .. ref)
+    return #m + dead_group_bytes(stats, ref)
   end
   return #m
 end
 
 -- dead_release drops the references of removed entries (refs: reference
--- -> entries), and the details no entry refers to any more. Returns the
--- bytes of the details dropped.
+-- -> entries), and the groups no entry refers to any more. Returns the
+-- bytes of the groups dropped.
 local function dead_release(stats, refs)
   local bytes = 0
   for ref, k in pairs(refs) do
     if redis.call('HINCRBY', stats, 'n:' .. ref, -k) <= 0 then
-      bytes = bytes + redis.call('HSTRLEN', stats, 'e:' .. ref)
-      redis.call('HDEL', stats, 'n:' .. ref, 'e:' .. ref)
+      bytes = bytes + dead_group_bytes(stats, ref)
+      redis.call('HDEL', stats, 'n:' .. ref, 'e:' .. ref, 'm:' .. ref)
     end
   end
   return bytes
