@@ -76,46 +76,59 @@ type DeadEntry struct {
 // the Message of the first entry that refers to it, and writes Shared for
 // a job with that message, Own for another.
 func EncodeDead(j *Job, died int64) DeadEntry {
-	g := Job{Kind: j.Kind, ErrorClass: j.ErrorClass, ErrorFingerprint: j.ErrorFingerprint, Backtrace: j.Backtrace}
-	group := g.AppendBinary(make([]byte, 0, 16+len(j.Kind)+len(j.ErrorClass)+len(j.ErrorFingerprint)+len(j.Backtrace)))
-	group[0] = deadGroupVersion // AppendBinary's version byte: g has no ID
-	ref := sha256.Sum256(group)
-
-	r := *j
-	r.ID, r.Queue = "", ""
-	r.Kind, r.ErrorClass, r.ErrorMessage, r.ErrorFingerprint, r.Backtrace = "", "", "", "", nil
-	r.DiedAt, r.FailedAt = time.Time{}, time.Time{}
-
-	head := make([]byte, 0, 48)
-	head = append(head, deadCodecRef)
-	head = append(head, ref[:DeadRefLen]...)
-	head = appendDeadID(head, j.ID)
 	var flags byte
-	var times []byte
+	var times [3 * binary.MaxVarintLen64]byte
+	nt := 0
 	diedAt := died
 	if ms := unixMs(j.DiedAt); ms != died {
 		flags |= deadDiedExplicit
-		times = binary.AppendVarint(times, ms)
+		nt += binary.PutVarint(times[nt:], ms)
 		diedAt = ms
 	}
 	if ms := unixMs(j.FailedAt); ms != diedAt {
 		flags |= deadFailedExplicit
-		times = binary.AppendVarint(times, ms)
+		nt += binary.PutVarint(times[nt:], ms)
 	}
+	r := *j
+	r.ID, r.Queue = "", ""
+	r.Kind, r.ErrorClass, r.ErrorMessage, r.ErrorFingerprint, r.Backtrace = "", "", "", "", nil
+	r.DiedAt, r.FailedAt = time.Time{}, time.Time{}
 	if !j.CreatedAt.IsZero() && diedAt != 0 {
 		flags |= deadCreatedOffset
-		times = binary.AppendVarint(times, diedAt-j.CreatedAt.UnixMilli())
+		nt += binary.PutVarint(times[nt:], diedAt-j.CreatedAt.UnixMilli())
 		r.CreatedAt = time.Time{}
 	}
-	// r has no ID: its form is the version byte, then the fields.
-	rest := r.AppendBinary(nil)[1:]
-	msg := appendString(nil, fieldErrorMessage, j.ErrorMessage)
-	build := func(flags byte, msg []byte) []byte {
-		b := make([]byte, 0, len(head)+1+len(times)+len(rest)+len(msg))
-		b = append(append(append(head[:len(head):len(head)], flags), times...), rest...)
-		return append(b, msg...)
-	}
-	return DeadEntry{Shared: build(flags, nil), Own: build(flags|deadOwnMessage, msg), Group: group, Message: msg}
+	g := Job{Kind: j.Kind, ErrorClass: j.ErrorClass, ErrorFingerprint: j.ErrorFingerprint, Backtrace: j.Backtrace}
+
+	// One buffer holds the four parts: the group, the shared entry, the
+	// own entry (the shared one's bytes, its flag, and the message), and
+	// the message. r has no ID: its form is the version byte, then the
+	// fields.
+	rest := r.AppendBinary(make([]byte, 0, 48+len(j.Args)+len(j.UnknownFields)+MetaSize(j.Meta)+len(j.TraceContext)))[1:]
+	groupLen := 16 + len(j.Kind) + len(j.ErrorClass) + len(j.ErrorFingerprint) + len(j.Backtrace)
+	msgLen := 1 + binary.MaxVarintLen64 + len(j.ErrorMessage)
+	entryLen := 1 + DeadRefLen + 1 + binary.MaxVarintLen64 + len(j.ID) + 1 + nt + len(rest)
+	buf := make([]byte, 0, groupLen+2*entryLen+2*msgLen)
+	buf = g.AppendBinary(buf)
+	buf[0] = deadGroupVersion // AppendBinary's version byte: g has no ID
+	group := buf[:len(buf):len(buf)]
+	ref := sha256.Sum256(group)
+	start := len(buf)
+	buf = append(buf, deadCodecRef)
+	buf = append(buf, ref[:DeadRefLen]...)
+	buf = appendDeadID(buf, j.ID)
+	at := len(buf) - start // the flags byte
+	buf = append(buf, flags)
+	buf = append(buf, times[:nt]...)
+	buf = append(buf, rest...)
+	shared := buf[start:len(buf):len(buf)]
+	start = len(buf)
+	buf = append(buf, shared...)
+	buf[start+at] |= deadOwnMessage
+	buf = appendString(buf, fieldErrorMessage, j.ErrorMessage)
+	own := buf[start:len(buf):len(buf)]
+	msg := own[len(shared):]
+	return DeadEntry{Shared: shared, Own: own, Group: group, Message: msg}
 }
 
 // unixMs is t in unix ms, 0 for the zero time (as the job codec stores it).

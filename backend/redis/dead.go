@@ -3,6 +3,7 @@ package redis
 import (
 	"context"
 	"encoding/binary"
+	"strings"
 	"time"
 
 	"github.com/redis/rueidis"
@@ -27,14 +28,17 @@ func (it *item) deadPayload(died int64) string {
 	} else {
 		e.Shared = it.f.Raw
 	}
-	b := make([]byte, 12, 12+len(e.Shared)+len(e.Own)+len(e.Group)+len(e.Message))
-	binary.BigEndian.PutUint32(b, uint32(len(e.Shared)))
-	binary.BigEndian.PutUint32(b[4:], uint32(len(e.Own)))
-	binary.BigEndian.PutUint32(b[8:], uint32(len(e.Group)))
+	var sb strings.Builder
+	sb.Grow(12 + len(e.Shared) + len(e.Own) + len(e.Group) + len(e.Message))
+	var n [12]byte
+	binary.BigEndian.PutUint32(n[:], uint32(len(e.Shared)))
+	binary.BigEndian.PutUint32(n[4:], uint32(len(e.Own)))
+	binary.BigEndian.PutUint32(n[8:], uint32(len(e.Group)))
+	sb.Write(n[:])
 	for _, part := range [][]byte{e.Shared, e.Own, e.Group, e.Message} {
-		b = append(b, part...)
+		sb.Write(part)
 	}
-	return string(b)
+	return sb.String()
 }
 
 // TrimDead enforces the dead set caps (the rule on backend.Limits): first

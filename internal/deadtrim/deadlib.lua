@@ -25,38 +25,49 @@ end
 -- the one kept under its reference (a hash collision) is written inline
 -- instead (byte 3: the entry without the reference, then the group's
 -- fields). A payload that is not a job comes with no group and goes in as
--- it is. Returns the bytes it adds to dead_bytes: 0 when the entry was
--- there.
-local function dead_add(dead, stats, score, p)
+-- it is. groups is the call's cache of the groups it read or adds (one
+-- HMGET per group and call); dead_flush writes what it counted. Returns
+-- the bytes it adds to dead_bytes: 0 when the entry was there.
+local function dead_add(dead, stats, score, p, groups)
   local ls, lo, lg = dead_u32(p, 1), dead_u32(p, 5), dead_u32(p, 9)
   local shared = string.sub(p, 13, 12 + ls)
   local own = string.sub(p, 13 + ls, 12 + ls + lo)
   local group = string.sub(p, 13 + ls + lo, 12 + ls + lo + lg)
   local msg = string.sub(p, 13 + ls + lo + lg)
-  local m, ref, new = shared, nil, false
+  local m, g, bytes = shared, nil, 0
   local r = nil
   if lg > 0 then r = dead_ref(shared) end
   if r then
-    local have = redis.call('HGET', stats, 'e:' .. r)
-    if not have then
-      ref, new = r, true
-    elseif have ~= group then
-      m = '\3' .. string.sub(own, 10) .. string.sub(group, 2)
-    else
-      ref = r
-      if redis.call('HGET', stats, 'm:' .. r) ~= msg then m = own end
+    g = groups[r]
+    if not g then
+      local v = redis.call('HMGET', stats, 'e:' .. r, 'm:' .. r)
+      g = {group = v[1], msg = v[2], n = 0, new = false}
+      groups[r] = g
+    end
+    if not g.group then
+      g.group, g.msg, g.new = group, msg, true
+      bytes = #group + #msg
+    elseif g.group ~= group then
+      m, g = '\3' .. string.sub(own, 10) .. string.sub(group, 2), nil
+    elseif g.msg ~= msg then
+      m = own
     end
   end
-  if redis.call('ZADD', dead, score, m) == 0 then return 0 end
-  local bytes = #m
-  if ref then
-    redis.call('HINCRBY', stats, 'n:' .. ref, 1)
-    if new then
-      redis.call('HSET', stats, 'e:' .. ref, group, 'm:' .. ref, msg)
-      bytes = bytes + #group + #msg
-    end
+  if redis.call('ZADD', dead, score, m) == 0 then
+    if g and g.new and g.n == 0 then groups[r] = nil end -- nothing refers to it
+    return 0
   end
-  return bytes
+  if g then g.n = g.n + 1 end
+  return #m + bytes
+end
+
+-- dead_flush writes the groups dead_add counted in groups: the new ones
+-- and every group's count of references.
+local function dead_flush(stats, groups)
+  for ref, g in pairs(groups) do
+    if g.new then redis.call('HSET', stats, 'e:' .. ref, g.group, 'm:' .. ref, g.msg) end
+    if g.n > 0 then redis.call('HINCRBY', stats, 'n:' .. ref, g.n) end
+  end
 end
 
 -- dead_group_bytes is what the group of ref costs in dead_bytes.

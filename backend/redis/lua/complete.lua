@@ -69,6 +69,7 @@ local mins = last + 1
 local requeue = {}
 local zretry = {}
 local release = nil -- the U entry before this one
+local groups = {} -- the dead jobs' failure groups (deadlib.lua)
 for i = first, last, 4 do
   local op = ARGV[i]
   if op == 'U' then
@@ -86,7 +87,7 @@ for i = first, last, 4 do
       failed = failed + 1
       fails[#fails + 1] = i
     elseif op == 'D' then
-      local added = dead_add(dead, stats, ARGV[i + 2], ARGV[i + 3])
+      local added = dead_add(dead, stats, ARGV[i + 2], ARGV[i + 3], groups)
       if added > 0 then
         deadbytes = deadbytes + added
         deadadded = deadadded + 1
@@ -105,6 +106,7 @@ for i = first, last, 4 do
   end
   if op ~= 'U' then release = nil end
 end
+dead_flush(stats, groups)
 release_uniques(KEYS[9], relkeys, relids)
 if #zretry > 0 then redis.call('ZADD', retry, unpack(zretry)) end
 if #requeue > 0 then
