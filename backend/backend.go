@@ -564,7 +564,7 @@ func (l Limits) WithDefaults() Limits {
 // DataModelVersion is the storage layout version this code writes. A
 // backend writes it with its first write and refuses (ErrVersionTooNew) a
 // store written by a newer layout.
-const DataModelVersion = 3
+const DataModelVersion = 4
 
 // Waiter is implemented by backends that can wake an idle fetcher when jobs
 // arrive, so that it need not poll: a job enqueued into an idle system

@@ -45,6 +45,6 @@ func ExampleMigrate() {
 			rep.DryRun, rep.Version, rep.Current, len(rep.Steps), rep.Applied)
 	}
 	// Output:
-	// dry run true: version 3, this joblot writes 3, 0 steps, applied false
-	// dry run false: version 3, this joblot writes 3, 0 steps, applied false
+	// dry run true: version 4, this joblot writes 4, 0 steps, applied false
+	// dry run false: version 4, this joblot writes 4, 0 steps, applied false
 }

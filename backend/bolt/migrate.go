@@ -24,6 +24,9 @@ func migrations() []migrate.Step[*bbolt.DB] {
 		// (meta pg) and reads a batch without it in place: nothing to add
 		// or convert (see backend/redis's step 2).
 		{From: 2, Summary: "batches created from now on keep their job states in pages, dropped once every job of a page settled; existing batches keep their unpaged states, read in place until they expire (nothing to convert)", Run: func(context.Context, *bbolt.DB) error { return nil }},
+		// Data model 4 changes only the Redis dead set (backend.EncodeDead):
+		// the file's layout is the same, and the step records the version.
+		{From: 3, Summary: "no change to the embedded file's layout (data model 4 changes the Redis dead set only)", Run: func(context.Context, *bbolt.DB) error { return nil }},
 	}
 }
 

@@ -253,6 +253,9 @@ func (b *Backend) findJob(ctx context.Context, queue, id string) (*backend.Job, 
 			return nil, "", err
 		}
 		if len(hits) > 0 {
+			if hits[0].job != nil {
+				return hits[0].job, set, nil
+			}
 			return decodeFound(queue, hits[0].member), set, nil
 		}
 	}

@@ -192,7 +192,7 @@ func (b *Backend) completeCall(proc, q, date, dayTTL string, items []item, idx [
 				died = it.job.DiedAt
 			}
 			failAt = append(failAt, opGroup{len(rest) / 4, groups.add(it, now)})
-			rest = append(rest, "D", field, ms(died), it.payload())
+			rest = append(rest, "D", field, ms(died), it.deadPayload(died.UnixMilli()))
 		case backend.OutcomeSnoozed:
 			if it.mask&1 == 0 { // a stale duplicate: schedule nothing, count nothing
 				rest = append(rest, "L", field, "0", "")

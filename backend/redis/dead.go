@@ -2,12 +2,44 @@ package redis
 
 import (
 	"context"
+	"encoding/binary"
+	"strings"
 	"time"
 
 	"github.com/redis/rueidis"
 
+	"github.com/joblot/joblot/backend"
 	"github.com/joblot/joblot/internal/deadtrim"
 )
+
+// deadPayload is a D op's payload for complete.lua (deadlib.lua's
+// dead_add) of the job, which died at died (unix ms, its score): the
+// lengths of its two entries and its group in 4 bytes big-endian each,
+// then those and its message (backend.EncodeDead). A payload that is not a
+// job goes in as it came, with no group.
+func (it *item) deadPayload(died int64) string {
+	j := it.job
+	if j == nil && it.f.Malformed == nil {
+		j = it.f.Job
+	}
+	var e backend.DeadEntry
+	if j != nil {
+		e = backend.EncodeDead(j, died)
+	} else {
+		e.Shared = it.f.Raw
+	}
+	var sb strings.Builder
+	sb.Grow(12 + len(e.Shared) + len(e.Own) + len(e.Group) + len(e.Message))
+	var n [12]byte
+	binary.BigEndian.PutUint32(n[:], uint32(len(e.Shared)))
+	binary.BigEndian.PutUint32(n[4:], uint32(len(e.Own)))
+	binary.BigEndian.PutUint32(n[8:], uint32(len(e.Group)))
+	sb.Write(n[:])
+	for _, part := range [][]byte{e.Shared, e.Own, e.Group, e.Message} {
+		sb.Write(part)
+	}
+	return sb.String()
+}
 
 // TrimDead enforces the dead set caps (the rule on backend.Limits): first
 // per queue (package deadtrim's script: age, count, bytes), then in total

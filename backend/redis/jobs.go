@@ -110,12 +110,16 @@ func (b *Backend) ListJobs(ctx context.Context, f backend.JobFilter) (*backend.J
 			if err != nil {
 				return nil, wrap("list jobs", err)
 			}
-			for _, e := range entries {
+			jobs, err := b.decodeEntries(ctx, f.Set, q, entries)
+			if err != nil {
+				return nil, wrap("list jobs", err)
+			}
+			for i, e := range entries {
 				at = at.next(e)
 				budget--
-				j, err := backend.DecodeJob([]byte(e.member))
+				j := jobs[i]
 				match := true
-				if err != nil {
+				if j == nil {
 					match = !filtered
 					j = &backend.Job{ID: backend.MalformedJobID([]byte(e.member)), Queue: q}
 				} else {
@@ -140,6 +144,53 @@ func (b *Backend) ListJobs(ctx context.Context, f backend.JobFilter) (*backend.J
 
 // entry is one stored entry of a set; score is "" for the queued list.
 type entry struct{ member, score string }
+
+// decodeEntries decodes entries of queue q's set, nil for one that is not
+// a job. The dead set's entries get the shared groups they refer to, with
+// their messages (backend.EncodeDead), with one HMGET on q's stats.
+func (b *Backend) decodeEntries(ctx context.Context, set backend.JobSet, q string, es []entry) ([]*backend.Job, error) {
+	out := make([]*backend.Job, len(es))
+	if set != backend.SetDead {
+		for i, e := range es {
+			out[i], _ = backend.DecodeJob([]byte(e.member))
+		}
+		return out, nil
+	}
+	type group struct{ group, message []byte }
+	groups := map[string]*group{}
+	var fields []string
+	for _, e := range es {
+		if ref := backend.DeadDetailsRef([]byte(e.member)); ref != "" && groups[ref] == nil {
+			groups[ref] = &group{}
+			fields = append(fields, "e:"+ref, "m:"+ref)
+		}
+	}
+	if len(fields) > 0 {
+		vals, err := b.c.Do(ctx, b.c.B().Hmget().Key(b.keys.QStats(q)).Field(fields...).Build()).ToArray()
+		if err != nil {
+			return nil, err
+		}
+		for i := 0; i+1 < len(vals) && i+1 < len(fields); i += 2 {
+			g := groups[fields[i][2:]]
+			if s, err := vals[i].ToString(); err == nil {
+				g.group = []byte(s)
+			}
+			if s, err := vals[i+1].ToString(); err == nil {
+				g.message = []byte(s)
+			}
+		}
+	}
+	for i, e := range es {
+		score, _ := strconv.ParseFloat(e.score, 64)
+		m := []byte(e.member)
+		var g group
+		if p := groups[backend.DeadDetailsRef(m)]; p != nil {
+			g = *p
+		}
+		out[i], _ = backend.DecodeDead(m, g.group, g.message, q, int64(score))
+	}
+	return out, nil
+}
 
 // position is where a listing of one queue's set stands: an offset in the
 // queued list, or after (score, member prefix) in a sorted set. The zero
@@ -186,10 +237,14 @@ func parseCursor(c string, set backend.JobSet) (string, position, error) {
 }
 
 // memberPrefix is what a cursor keeps of a sorted set member to continue
-// after it: the encoded header up to the job ID (so the cursor stays small
+// after it: the encoded header up to the job ID (a dead entry's up to its
+// ID: backend.DeadEntryPrefix; so the cursor stays small
 // and members of other jobs compare as they would to the whole member), or
 // the first 64 bytes of a payload that is not a job.
 func memberPrefix(m string) string {
+	if p, ok := backend.DeadEntryPrefix([]byte(m)); ok {
+		return string(p)
+	}
 	if j, err := backend.DecodeJob([]byte(m)); err == nil {
 		if h := (&backend.Job{ID: j.ID}).AppendBinary(nil); strings.HasPrefix(m, string(h)) {
 			return string(h)
@@ -268,18 +323,33 @@ func (b *Backend) findByID(ctx context.Context, set backend.JobSet, q string, wa
 		}
 		return out, nil
 	}
+	var dead []entry // the dead set's hits, decoded with their details at the end
 	cursor := uint64(0)
 	for left > 0 {
-		entry, err := b.c.Do(ctx, b.c.B().Zscan().Key(key).Cursor(cursor).Count(listPage).Build()).AsScanEntry()
+		scan, err := b.c.Do(ctx, b.c.B().Zscan().Key(key).Cursor(cursor).Count(listPage).Build()).AsScanEntry()
 		if err != nil {
 			return nil, wrap("search "+key, err)
 		}
-		for i := 0; i+1 < len(entry.Elements); i += 2 {
-			consider(entry.Elements[i])
+		for i := 0; i+1 < len(scan.Elements); i += 2 {
+			if set != backend.SetDead {
+				consider(scan.Elements[i])
+			} else if m := scan.Elements[i]; want[backend.DeadEntryID([]byte(m))] {
+				dead = append(dead, entry{member: m, score: scan.Elements[i+1]})
+				left--
+			}
 		}
-		cursor = entry.Cursor
+		cursor = scan.Cursor
 		if cursor == 0 {
 			break
+		}
+	}
+	if len(dead) > 0 {
+		jobs, err := b.decodeEntries(ctx, set, q, dead)
+		if err != nil {
+			return nil, wrap("search "+key, err)
+		}
+		for i, e := range dead {
+			out = append(out, found{member: e.member, job: jobs[i]})
 		}
 	}
 	return out, nil

@@ -30,6 +30,14 @@ func migrations(keys rediskeys.Layout) []migrate.Step[rueidis.Client] {
 		// there is nothing to add or convert: the version only stops a
 		// data model 2 binary started after the migration.
 		{From: 2, Summary: "batches created from now on keep their job states in pages, dropped once every job of a page settled; existing batches keep their unpaged states, read in place until they expire (nothing to convert)", Run: func(context.Context, rueidis.Client) error { return nil }},
+		// Data model 4 stores a dead job as a lean entry whose failure
+		// details are kept once per queue and shared (backend.EncodeDead,
+		// deadlib.lua). Dead entries of data model 3 (whole jobs) are read,
+		// retried, deleted and trimmed in place until they age out, so
+		// there is nothing to convert: the version stops a data model 3
+		// binary, which could not read the new entries, started after the
+		// migration.
+		{From: 3, Summary: "dead jobs from now on are stored as lean entries sharing their failure details per queue; existing dead jobs are read in place until they age out (nothing to convert)", Run: func(context.Context, rueidis.Client) error { return nil }},
 	}
 }
 

@@ -35,9 +35,9 @@ var libraries = map[string][]string{
 	"periodic.lua":      {"bell.lua"},
 	"resume.lua":        {"bell.lua"},
 	"movedue.lua":       {"bell.lua"},
-	"complete.lua":      {"bell.lua", "uniqlib.lua"},
-	"retry_jobs.lua":    {"bell.lua"},
-	"delete_jobs.lua":   {"uniqlib.lua"},
+	"complete.lua":      {"bell.lua", "uniqlib.lua", "deadlib.lua"},
+	"retry_jobs.lua":    {"bell.lua", "deadlib.lua"},
+	"delete_jobs.lua":   {"uniqlib.lua", "deadlib.lua"},
 	"cancel_drop.lua":   {"uniqlib.lua"},
 	"clear_done.lua":    {"uniqlib.lua"},
 	"batch_add.lua":     {"addsrec.lua"},
@@ -69,6 +69,10 @@ func loadScript(name string) *script {
 		var b strings.Builder
 		b.WriteString(shebang)
 		for _, lib := range libs {
+			if lib == "deadlib.lua" { // shared with the dead-set trim (package deadtrim)
+				b.WriteString(deadtrim.Lib())
+				continue
+			}
 			l, err := luaFiles.ReadFile("lua/" + lib)
 			if err != nil {
 				panic(fmt.Sprintf("joblot/redis: embedded library %s: %v", lib, err))

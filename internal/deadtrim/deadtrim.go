@@ -15,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/joblot/joblot/internal/rediskeys"
@@ -23,9 +24,21 @@ import (
 //go:embed trim.lua
 var src string
 
+//go:embed deadlib.lua
+var lib string
+
 // Source returns the script's Lua source (with its shebang: it may run
-// while Redis is at maxmemory, as it only frees memory).
-func Source() string { return src }
+// while Redis is at maxmemory, as it only frees memory), deadlib.lua
+// included.
+func Source() string {
+	shebang, body, _ := strings.Cut(src, "\n")
+	return shebang + "\n" + lib + body
+}
+
+// Lib returns deadlib.lua, the Lua functions that add and remove dead
+// entries and keep their shared details (see backend.EncodeDead), for the
+// other scripts that write the dead set.
+func Lib() string { return lib }
 
 // Caps choose what one call trims. A negative cap is no cap.
 type Caps struct {

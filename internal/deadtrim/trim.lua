@@ -32,13 +32,14 @@ if n > card then n = card end
 local take = n
 if limit > 0 and take > limit then take = limit end
 -- The payload bytes of what goes: needed to keep dead_bytes and for the
--- byte cap; a dry run without a byte cap only counts.
-local bytes, db = 0, cur or 0
+-- byte cap; a dry run without a byte cap only counts. refs counts the
+-- references of the entries that go (deadlib.lua).
+local bytes, db, refs = 0, cur or 0, {}
 if apply or maxb >= 0 then
   local at = 0
   while at < take do
     local page = redis.call('ZRANGE', dead, at, math.min(at + 500, take) - 1)
-    for _, m in ipairs(page) do bytes = bytes + #m end
+    for _, m in ipairs(page) do bytes = bytes + dead_cost(stats, refs, m) end
     at = at + #page
     if #page == 0 then break end
   end
@@ -50,8 +51,9 @@ if apply or maxb >= 0 then
       if #page == 0 then break end
       for _, m in ipairs(page) do
         if db <= maxb or (limit > 0 and take >= limit) then break end
-        db = db - #m
-        bytes = bytes + #m
+        local c = dead_cost(stats, refs, m)
+        db = db - c
+        bytes = bytes + c
         take = take + 1
       end
     end
@@ -59,7 +61,10 @@ if apply or maxb >= 0 then
   end
 end
 if not apply then return {0, n, card, cur or 0} end
-if take > 0 then redis.call('ZREMRANGEBYRANK', dead, 0, take - 1) end
+if take > 0 then
+  redis.call('ZREMRANGEBYRANK', dead, 0, take - 1)
+  dead_release(stats, refs)
+end
 local left = card - take
 if left == 0 or db < 0 then db = 0 end
 if take > 0 or (cur and cur ~= db) then redis.call('HSET', stats, 'dead_bytes', db) end

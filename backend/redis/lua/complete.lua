@@ -8,7 +8,8 @@
 --   the n succeeded fields, the number u of succeeded unique jobs, their
 --   u triples field, lock key, job id (all n + u in one multi-field HDEL),
 --   then per other job: op, field, score, payload with op
---     R retry at score; D dead at score; Q requeue at the head;
+--     R retry at score; D dead at score (the payload is deadlib.lua's
+--     dead_add's: entry and details); Q requeue at the head;
 --     X discarded; C cancelled (CancelJob, or its batch is cancelled);
 --     L let go, nothing written or counted (a stale duplicate's snooze);
 --     N acknowledged, nothing written (a stale duplicate of a batch job);
@@ -68,6 +69,7 @@ local mins = last + 1
 local requeue = {}
 local zretry = {}
 local release = nil -- the U entry before this one
+local groups = {} -- the dead jobs' failure groups (deadlib.lua)
 for i = first, last, 4 do
   local op = ARGV[i]
   if op == 'U' then
@@ -85,8 +87,9 @@ for i = first, last, 4 do
       failed = failed + 1
       fails[#fails + 1] = i
     elseif op == 'D' then
-      if redis.call('ZADD', dead, ARGV[i + 2], ARGV[i + 3]) == 1 then
-        deadbytes = deadbytes + #ARGV[i + 3]
+      local added = dead_add(dead, stats, ARGV[i + 2], ARGV[i + 3], groups)
+      if added > 0 then
+        deadbytes = deadbytes + added
         deadadded = deadadded + 1
       end
       failed = failed + 1
@@ -103,6 +106,7 @@ for i = first, last, 4 do
   end
   if op ~= 'U' then release = nil end
 end
+dead_flush(stats, groups)
 release_uniques(KEYS[9], relkeys, relids)
 if #zretry > 0 then redis.call('ZADD', retry, unpack(zretry)) end
 if #requeue > 0 then
@@ -153,11 +157,15 @@ local dropped = 0
 if deadadded > 0 then
   local excess = redis.call('ZCARD', dead) - tonumber(ARGV[2])
   if excess > 0 then
-    local popped = redis.call('ZPOPMIN', dead, excess)
+    local popped, refs = redis.call('ZPOPMIN', dead, excess), {}
     for i = 1, #popped, 2 do
-      deadbytes = deadbytes - #popped[i]
+      local m = popped[i]
+      deadbytes = deadbytes - #m
+      local ref = dead_ref(m)
+      if ref then refs[ref] = (refs[ref] or 0) + 1 end
       dropped = dropped + 1
     end
+    deadbytes = deadbytes - dead_release(stats, refs)
   end
 end
 local s = {}
