@@ -175,3 +175,43 @@ func TestDeadEntryCollisionInline(t *testing.T) {
 		t.Fatalf("after deleting the inline entry: %q", st)
 	}
 }
+
+// A dead set deleted without the scripts that keep its groups (by hand,
+// or trimmed by a data model 3 process during a rolling deploy) leaves
+// groups no entry refers to; the next trim finds the set empty while its
+// stats still count bytes and removes them, leaving the queue's counters.
+func TestTrimRemovesOrphanedGroups(t *testing.T) {
+	ctx := context.Background()
+	b, srv := openTest(t)
+	died := time.UnixMilli(time.Now().UnixMilli())
+	killJobs(t, b, died, "dial tcp: connection refused", newJob("q"), newJob("q"))
+	groups := func() int {
+		n := 0
+		for f := range statsFields(t, b, "q") {
+			if f[:2] == "n:" || f[:2] == "e:" || f[:2] == "m:" {
+				n++
+			}
+		}
+		return n
+	}
+	if groups() == 0 {
+		t.Fatal("no shared group written")
+	}
+	if _, err := srv.Do("DEL", b.keys.QDead("q")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.TrimDead(ctx, died); err != nil {
+		t.Fatal(err)
+	}
+	if n := groups(); n != 0 {
+		t.Fatalf("%d group fields left with no dead set: %q", n, statsFields(t, b, "q"))
+	}
+	st := statsFields(t, b, "q")
+	if st["dead_bytes"] != "0" || st["failed"] == "" {
+		t.Fatalf("stats after the orphan sweep: %q", st)
+	}
+	// A second trim has nothing to do and no group to look for.
+	if _, err := b.TrimDead(ctx, died); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -66,6 +66,19 @@ if take > 0 then
   dead_release(stats, refs)
 end
 local left = card - take
+if left == 0 and (cur or 0) > 0 then
+  -- An empty dead set whose stats still count bytes lost entries without
+  -- this script (deleted by hand, or trimmed by a data model 3 process
+  -- during a rolling deploy): their shared groups have no reader left, so
+  -- they go now instead of staying in the stats hash for ever. A set
+  -- emptied by this call released its groups above; this finds none.
+  local f, gone = redis.call('HKEYS', stats), {}
+  for _, k in ipairs(f) do
+    local p = string.sub(k, 1, 2)
+    if p == 'e:' or p == 'm:' or p == 'n:' then gone[#gone + 1] = k end
+  end
+  for i = 1, #gone, 500 do redis.call('HDEL', stats, unpack(gone, i, math.min(i + 499, #gone))) end
+end
 if left == 0 or db < 0 then db = 0 end
 if take > 0 or (cur and cur ~= db) then redis.call('HSET', stats, 'dead_bytes', db) end
 if take > 0 then redis.call('HINCRBY', stats, 'dead_dropped', take) end
