@@ -502,8 +502,10 @@ type Limits struct {
 	DeadMaxJobs int64
 	// DeadMaxAge drops dead jobs older than this (default 180 days).
 	DeadMaxAge time.Duration
-	// DeadMaxBytes caps the payload bytes of the dead set per queue and in
-	// total (default 64 MiB).
+	// DeadMaxBytes caps the stored bytes of the dead set per queue and in
+	// total (default 64 MiB): each entry's bytes, plus once each failure
+	// group (kind, class, fingerprint, backtrace, first message) that
+	// entries of one queue share on Redis.
 	DeadMaxBytes int64
 	// StatsDays is how long per-day counters live (default 30 days).
 	StatsDays int
