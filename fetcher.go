@@ -35,7 +35,7 @@ type fetcher struct {
 	inFlight  *atomic.Int64
 	out       chan<- claimed
 
-	found  *wakeup // the leading fetcher found jobs: idle followers resume
+	found  *wakeup // the leading fetcher found a backlog: idle followers resume
 	queues queueOrder
 
 	// quiet: fetch no more (Quiet).
@@ -73,6 +73,9 @@ type fetcherTestSignals struct {
 	// lingered: a loop waits up to this long for more free slots before
 	// it fetches.
 	lingered testsignal.TestSignal[time.Duration]
+	// handedOver: a loop hands fetched jobs over; the value says whether
+	// it woke the idle followers.
+	handedOver testsignal.TestSignal[bool]
 }
 
 // fetcherParams is what the Server hands the fetcher: the state it shares
@@ -145,7 +148,8 @@ func (f *fetcher) quiesce() bool {
 // slow jobs that others could run.
 //
 // While the queues are empty only the leading fetcher looks for jobs; the
-// others wait until it finds some. On a backend that can wake it
+// others wait until it finds a backlog (a fetch that came back full): a
+// leader that drains the queues on its own needs no help. On a backend that can wake it
 // (backend.Waiter) it waits to be woken, up to IdleWaitTimeout, so a job
 // enqueued into an idle system starts at once; otherwise it polls, backing
 // off up to IdleFetchInterval. That keeps an idle process to a few store
@@ -217,7 +221,10 @@ func (f *fetcher) loop(leader bool) {
 		// or they would sit there until this process dies. The slots of
 		// the jobs not returned are free again.
 		f.slots.release(n - len(fetched))
-		f.handOver(f.fetchCtx, leader, proc, fetched)
+		// Followers help only with a backlog: a fetch that came back short
+		// emptied the queues, and a follower woken then would fetch
+		// nothing, holding the free slots while it did.
+		f.handOver(f.fetchCtx, leader && len(fetched) == n, proc, fetched)
 		if err != nil {
 			if ctx.Err() == nil {
 				f.logger.Warn("joblot: fetch failed", "err", err, "claimed", len(fetched))
@@ -251,12 +258,14 @@ func (f *fetcher) loop(leader bool) {
 	}
 }
 
-// handOver gives jobs claimed under proc to the workers.
-func (f *fetcher) handOver(ctx context.Context, leader bool, proc string, fetched []*backend.Fetched) {
+// handOver gives jobs claimed under proc to the workers, first waking the
+// idle followers if wake is set.
+func (f *fetcher) handOver(ctx context.Context, wake bool, proc string, fetched []*backend.Fetched) {
 	if len(fetched) == 0 {
 		return
 	}
-	if leader {
+	f.testSignals.handedOver.Signal(wake)
+	if wake {
 		f.found.broadcast() // cheap: one per fetched chunk
 	}
 	f.batches.refresh(ctx, f.backend, f.logger, fetched)

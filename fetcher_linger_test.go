@@ -42,18 +42,16 @@ func (b *chunkBackend) Fetch(ctx context.Context, p backend.FetchParams) (backen
 	return backend.FetchResult{Jobs: jobs}, nil
 }
 
-// TestFetchLingerBoundedByRoundTrip: a fetch loop facing a backlog with
-// too few free slots waits for more no longer than its last fetch took
-// (capped at fetchLinger), fetches every slot free when the wait ends, and
-// does not wait at all once a fetch came back short of what it asked.
-func TestFetchLingerBoundedByRoundTrip(t *testing.T) {
-	cfg, err := ServerConfig{Workers: NewWorkers(), Concurrency: 16, Prefetch: 4, Logger: testLogger()}.withDefaults()
+// newChunkFetcher returns a fetcher of capacity slots (Concurrency +
+// Prefetch) on a chunkBackend, its loops not started, timing fetches on the
+// backend's fake clock.
+func newChunkFetcher(t *testing.T, capacity int) (*fetcher, *chunkBackend, *slots) {
+	t.Helper()
+	cfg, err := ServerConfig{Workers: NewWorkers(), Concurrency: capacity - capacity/5, Prefetch: capacity / 5, Logger: testLogger()}.withDefaults()
 	if err != nil {
 		t.Fatal(err)
 	}
-	const capacity = 20 // a chunk worth a fetch under backlog: 5
-	clk := clock.NewFake(time.Unix(0, 0))
-	b := &chunkBackend{clk: clk, asked: make(chan int)}
+	b := &chunkBackend{clk: clock.NewFake(time.Unix(0, 0)), asked: make(chan int)}
 	sl := newSlots(capacity)
 	f := newFetcher(fetcherParams{
 		cfg:       cfg,
@@ -65,7 +63,17 @@ func TestFetchLingerBoundedByRoundTrip(t *testing.T) {
 		inFlight:  &atomic.Int64{},
 		out:       make(chan claimed, 1000), // never drained: the test frees slots itself
 	})
-	f.now = clk.Now
+	f.now = b.clk.Now
+	return f, b, sl
+}
+
+// TestFetchLingerBoundedByRoundTrip: a fetch loop facing a backlog with
+// too few free slots waits for more no longer than its last fetch took
+// (capped at fetchLinger), fetches every slot free when the wait ends, and
+// does not wait at all once a fetch came back short of what it asked.
+func TestFetchLingerBoundedByRoundTrip(t *testing.T) {
+	const capacity = 20 // a chunk worth a fetch under backlog: 5
+	f, b, sl := newChunkFetcher(t, capacity)
 	lingerEnds := make(chan time.Time)
 	f.after = func(time.Duration) (<-chan time.Time, func() bool) { return lingerEnds, func() bool { return true } }
 	f.testSignals.lingered.Init(t)
