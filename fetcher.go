@@ -35,7 +35,7 @@ type fetcher struct {
 	inFlight  *atomic.Int64
 	out       chan<- claimed
 
-	found  *wakeup // the leading fetcher found jobs: idle followers resume
+	found  *wakeup // the leading fetcher found a backlog: idle followers resume
 	queues queueOrder
 
 	// quiet: fetch no more (Quiet).
@@ -54,6 +54,11 @@ type fetcher struct {
 	stopIdle context.CancelFunc
 	wg       sync.WaitGroup
 
+	// now times fetches and after times a linger (lingerPolicy); tests
+	// replace them. Loop pacing is on the wall clock, not ServerConfig.Now.
+	now   func() time.Time
+	after func(time.Duration) (<-chan time.Time, func() bool)
+
 	testSignals fetcherTestSignals
 }
 
@@ -65,6 +70,12 @@ type fetcherTestSignals struct {
 	// fenced: a loop pauses because the process is fenced; the value says
 	// whether it is the leading loop.
 	fenced testsignal.TestSignal[bool]
+	// lingered: a loop waits up to this long for more free slots before
+	// it fetches.
+	lingered testsignal.TestSignal[time.Duration]
+	// handedOver: a loop hands fetched jobs over; the value says whether
+	// it woke the idle followers.
+	handedOver testsignal.TestSignal[bool]
 }
 
 // fetcherParams is what the Server hands the fetcher: the state it shares
@@ -95,6 +106,8 @@ func newFetcher(p fetcherParams) *fetcher {
 		out:       p.out,
 		found:     newWakeup(),
 		queues:    newQueueOrder(p.cfg.Queues, p.cfg.StrictPriority),
+		now:       time.Now,
+		after:     wallTimer,
 	}
 	f.waiter, _ = p.backend.(backend.Waiter)
 	f.fetchCtx, f.stopFetch = context.WithCancel(context.Background())
@@ -135,7 +148,8 @@ func (f *fetcher) quiesce() bool {
 // slow jobs that others could run.
 //
 // While the queues are empty only the leading fetcher looks for jobs; the
-// others wait until it finds some. On a backend that can wake it
+// others wait until it finds a backlog (a fetch that came back full): a
+// leader that drains the queues on its own needs no help. On a backend that can wake it
 // (backend.Waiter) it waits to be woken, up to IdleWaitTimeout, so a job
 // enqueued into an idle system starts at once; otherwise it polls, backing
 // off up to IdleFetchInterval. That keeps an idle process to a few store
@@ -147,10 +161,7 @@ func (f *fetcher) loop(leader bool) {
 	// the fetch itself runs under fetchCtx (see fetcher.idleCtx).
 	ctx := f.idleCtx
 	idle := time.Duration(0)
-	// backlog says the last fetch came back full: the queue has more, so
-	// a fetch worth its round trip is one of at least fetchMin jobs.
-	backlog := false
-	fetchMin := min(f.cfg.FetchChunk, max(1, (f.cfg.Concurrency+f.cfg.Prefetch)/4))
+	pol := lingerPolicy{min: min(f.cfg.FetchChunk, max(1, (f.cfg.Concurrency+f.cfg.Prefetch)/4))}
 	for ctx.Err() == nil {
 		if f.lease.isFenced() {
 			f.testSignals.fenced.Signal(leader)
@@ -172,13 +183,14 @@ func (f *fetcher) loop(leader bool) {
 		if n == 0 {
 			return // ctx done
 		}
-		if backlog && n < fetchMin {
-			// Under load slots free up one by one; a fetch per slot would
-			// spend Redis's time on per-call overhead. Wait a moment for
-			// a bigger chunk.
-			linger := time.NewTimer(fetchLinger)
-			n += f.slots.acquire(ctx, fetchMin-n, fetchMin-n, linger.C)
-			linger.Stop()
+		if d := pol.wait(n); d > 0 {
+			// A backlog, and too few slots for a fetch worth its round
+			// trip: wait a moment for more (lingerPolicy), then take
+			// every slot free by then.
+			f.testSignals.lingered.Signal(d)
+			c, stop := f.after(d)
+			n += f.slots.acquire(ctx, pol.min-n, f.cfg.FetchChunk-n, c)
+			stop()
 		}
 		if f.lingering.atMax() || f.lease.isFenced() {
 			// The slots may be those of a job abandoned meanwhile, which
@@ -199,7 +211,9 @@ func (f *fetcher) loop(leader bool) {
 			return
 		}
 		proc := f.lease.ID()
+		began := f.now()
 		res, err := f.backend.Fetch(f.fetchCtx, backend.FetchParams{Proc: proc, Queues: f.queues.next(), Max: n})
+		trip := f.now().Sub(began)
 		fetched := res.Jobs
 		f.gate.RUnlock()
 		// Jobs a failed fetch claimed before its error (from the queues it
@@ -207,18 +221,21 @@ func (f *fetcher) loop(leader bool) {
 		// or they would sit there until this process dies. The slots of
 		// the jobs not returned are free again.
 		f.slots.release(n - len(fetched))
-		f.handOver(f.fetchCtx, leader, proc, fetched)
+		// Followers help only with a backlog: a fetch that came back short
+		// emptied the queues, and a follower woken then would fetch
+		// nothing, holding the free slots while it did.
+		f.handOver(f.fetchCtx, leader && len(fetched) == n, proc, fetched)
 		if err != nil {
 			if ctx.Err() == nil {
 				f.logger.Warn("joblot: fetch failed", "err", err, "claimed", len(fetched))
 			}
-			backlog = false
+			pol.idle()
 			idle = backoff(idle, f.cfg.IdleFetchInterval)
 			sleepCtx(ctx, idle)
 			continue
 		}
 		if len(fetched) == 0 {
-			backlog = false
+			pol.idle()
 			if !leader {
 				f.found.wait(ctx)
 				continue
@@ -236,17 +253,19 @@ func (f *fetcher) loop(leader bool) {
 			sleepCtx(ctx, idle)
 			continue
 		}
-		backlog = len(fetched) == n
+		pol.fetched(n, len(fetched), trip)
 		idle = 0
 	}
 }
 
-// handOver gives jobs claimed under proc to the workers.
-func (f *fetcher) handOver(ctx context.Context, leader bool, proc string, fetched []*backend.Fetched) {
+// handOver gives jobs claimed under proc to the workers, first waking the
+// idle followers if wake is set.
+func (f *fetcher) handOver(ctx context.Context, wake bool, proc string, fetched []*backend.Fetched) {
 	if len(fetched) == 0 {
 		return
 	}
-	if leader {
+	f.testSignals.handedOver.Signal(wake)
+	if wake {
 		f.found.broadcast() // cheap: one per fetched chunk
 	}
 	f.batches.refresh(ctx, f.backend, f.logger, fetched)
@@ -258,16 +277,18 @@ func (f *fetcher) handOver(ctx context.Context, leader bool, proc string, fetche
 	}
 }
 
-// fetchLinger is how long a fetcher facing a backlog waits for more free
-// slots before fetching fewer than a quarter of its capacity.
-const fetchLinger = time.Millisecond
-
 // backoff doubles d from 1 ms up to limit.
 func backoff(d, limit time.Duration) time.Duration {
 	if d == 0 {
 		return time.Millisecond
 	}
 	return min(d*2, limit)
+}
+
+// wallTimer is fetcher.after on the wall clock.
+func wallTimer(d time.Duration) (<-chan time.Time, func() bool) {
+	t := time.NewTimer(d)
+	return t.C, t.Stop
 }
 
 // sleepCtx sleeps for d or until ctx is done; it reports whether ctx is
