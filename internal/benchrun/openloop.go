@@ -123,23 +123,19 @@ func Latency(ctx context.Context, b backend.Backend, cfg LatencyConfig) (*Latenc
 		}()
 	}
 
-	// The pacer: every millisecond, offer the jobs the schedule says are
-	// due by now.
+	// The pacer: every tick, offer the jobs the schedule says are due by
+	// now, each stamped with its planned instant (see schedule).
 	start := time.Now()
-	interval := time.Duration(float64(time.Second) / cfg.Rate)
-	total := int64(cfg.Rate * cfg.Duration.Seconds())
+	sched := newSchedule(cfg.Rate, cfg.Duration)
 	var offered int64
-	tick := time.NewTicker(time.Millisecond)
+	tick := time.NewTicker(pacerTick)
 	for {
 		now := <-tick.C
 		elapsed := min(now.Sub(start), cfg.Duration)
-		// Job i is planned at start + i·interval: offer every job whose
-		// instant has come (job 0 at once, not one interval late).
-		due := min(int64(elapsed.Seconds()*cfg.Rate)+1, total)
-		if due > offered {
+		if due := sched.due(elapsed); due > offered {
 			g := make([]joblot.EnqueueParams, 0, due-offered)
 			for ; offered < due; offered++ {
-				at := start.Add(time.Duration(offered) * interval)
+				at := start.Add(sched.planned(offered))
 				g = append(g, joblot.EnqueueParams{Args: Args{N: offered, T: at.UnixNano()}, Opts: joblot.EnqueueOpts{Queue: cfg.Queue}})
 			}
 			groups <- g
