@@ -138,7 +138,7 @@ async function run() {
 }
 
 // Offers opts.rate jobs/s for opts.durationSec s, open loop: each 1 ms tick adds
-// (addBulk) the jobs whose planned instant has passed, stamped with it.
+// (addBulk) the jobs planned at or before it, stamped with their tick.
 async function latency() {
   const { rate } = opts;
   const n = Math.floor(rate * opts.durationSec);
@@ -161,11 +161,15 @@ async function latency() {
   let sent = 0;
   const adds = [];
   while (sent < n) {
-    const due = Math.min(Math.floor(((now() - start) / 1000) * rate) + 1, n);
+    // As joblot's pacer (internal/benchrun/schedule.go): job i is planned at
+    // the first 1 ms tick at or after start + i/rate, the earliest a tick can
+    // send it; the ticks are fixed in advance, so a late tick still counts.
+    const elapsed = Math.floor(now() - start);
+    const due = Math.min(Math.floor((elapsed * rate) / 1000) + 1, n);
     if (due > sent) {
       const jobs = [];
       for (let i = sent; i < due; i++) {
-        jobs.push({ name: "lat", data: { planned: start + (i * 1000) / rate }, opts: { removeOnComplete: true } });
+        jobs.push({ name: "lat", data: { planned: start + Math.ceil((i * 1000) / rate) }, opts: { removeOnComplete: true } });
       }
       adds.push(queue.addBulk(jobs)); // not awaited: the schedule never waits for Redis
       sent = due;

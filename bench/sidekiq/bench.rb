@@ -119,7 +119,7 @@ def run(opts)
 end
 
 # Offers opts[:rate] jobs/s for opts[:duration] s, open loop: each 1 ms tick
-# pushes (push_bulk) the jobs whose planned instant has passed, stamped with it.
+# pushes (push_bulk) the jobs planned at or before it, stamped with their tick.
 def latency(opts)
   rate = opts[:rate]
   n = (rate * opts[:duration]).to_i
@@ -127,9 +127,13 @@ def latency(opts)
   start = now
   sent = 0
   while sent < n
-    due = [((now - start) * rate).floor + 1, n].min
+    # As joblot's pacer (internal/benchrun/schedule.go): job i is planned
+    # at the first 1 ms tick at or after start + i/rate, the earliest a tick
+    # can send it; the ticks are fixed in advance, so a late one still counts.
+    elapsed = ((now - start) * 1000).floor / 1000.0
+    due = [(elapsed * rate).floor + 1, n].min
     if due > sent
-      args = (sent...due).map { |i| [start + i.to_f / rate] }
+      args = (sent...due).map { |i| [start + (i * 1000.0 / rate).ceil / 1000.0] }
       Sidekiq::Client.push_bulk("class" => LatencyJob, "args" => args)
       sent = due
     else
