@@ -96,6 +96,8 @@ type Backend struct {
 
 	bell *bell // rung after a commit that put jobs into a queue
 
+	commits commitCounters // CommitStats
+
 	cancels cancelListeners // ListenCancels' callbacks
 }
 

@@ -119,6 +119,7 @@ func (b *Backend) commitLoop() {
 // runRound runs ops in one transaction, re-running the survivors when one
 // fails after writing.
 func (b *Backend) runRound(ops []*op) {
+	start := time.Now()
 	for len(ops) > 0 {
 		tx, err := b.db.Begin(true)
 		if err != nil {
@@ -162,8 +163,11 @@ func (b *Backend) runRound(ops []*op) {
 			}
 			return
 		}
+		commitStart := time.Now()
 		err = wrapErr("commit", tx.Commit())
 		if err == nil {
+			end := time.Now()
+			b.commits.record(len(ok), end.Sub(commitStart), end.Sub(start))
 			for _, f := range c.after {
 				f()
 			}

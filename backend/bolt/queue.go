@@ -53,6 +53,7 @@ func (c *txc) queue(name string, create bool) (*qtx, error) {
 	// Keys of jobs and dead grow at the tail: pack their pages full.
 	q.jobs.FillPercent = 0.95
 	q.dead.FillPercent = 0.9
+	q.wip.FillPercent = 0.9
 	q.n.unmarshal(bk.Get(keyCounts))
 	q.processed0, q.failed0 = q.n.Processed, q.n.Failed
 	c.queues[name] = q

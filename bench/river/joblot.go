@@ -77,6 +77,8 @@ func runJoblot(ctx context.Context, dir string, cfg config) (roundResult, error)
 		}
 		defer stopProfile()
 	}
+	commits0 := be.CommitStats()
+	diag := diagStart()
 	start = time.Now()
 	if err := srv.Start(ctx); err != nil {
 		return res, err
@@ -89,6 +91,13 @@ func runJoblot(ctx context.Context, dir string, cfg config) (roundResult, error)
 		return res, err
 	}
 	res.Process = time.Since(start)
+	res.ProcessDiag = diag()
+	commits := be.CommitStats()
+	res.Commits = commits.Commits - commits0.Commits
+	res.CommitTime = commits.CommitTime - commits0.CommitTime
+	res.CommitRound = commits.RoundTime - commits0.RoundTime
+	res.CommitWrite = commits.WriteTime - commits0.WriteTime
+	res.Pages = commits.PagesWritten - commits0.PagesWritten
 
 	// Check, outside the timing, that every job is recorded as processed
 	// and nothing is left.
@@ -147,8 +156,7 @@ func fileSize(path string) (int64, error) {
 	return total, nil
 }
 
-// startProfile starts a CPU profile into path (overwritten by each round:
-// the last round's processing phase is the one kept).
+// startProfile starts a CPU profile into path.
 func startProfile(path string) (stop func(), err error) {
 	f, err := os.Create(path)
 	if err != nil {

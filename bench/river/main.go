@@ -63,7 +63,7 @@ func main() {
 	flag.IntVar(&cfg.Prefetch, "prefetch", 0, "joblot ServerConfig.Prefetch (0: joblot's default)")
 	flag.IntVar(&cfg.FetchChunk, "fetch-chunk", 0, "joblot ServerConfig.FetchChunk (0: joblot's default)")
 	flag.IntVar(&cfg.AckChunk, "ack-chunk", 0, "joblot ServerConfig.AckChunk (0: joblot's default)")
-	flag.StringVar(&cfg.CPUProfile, "cpuprofile", "", "write a CPU profile of the joblot processing phases to this file (go tool pprof)")
+	flag.StringVar(&cfg.CPUProfile, "cpuprofile", "", "write a CPU profile of each joblot processing phase to this file name plus the round (FILE.1, FILE.2, ...; go tool pprof)")
 	flag.Parse()
 	if cfg.RiverJobs == 0 {
 		cfg.RiverJobs = cfg.Jobs
@@ -120,12 +120,17 @@ func run(ctx context.Context, cfg config) (joblotSum, riverSum summary, err erro
 			if cfg.Only != "" && system != cfg.Only {
 				continue
 			}
-			r, err := oneRound(ctx, system, cfg)
+			rcfg := cfg
+			if cfg.CPUProfile != "" {
+				rcfg.CPUProfile = fmt.Sprintf("%s.%d", cfg.CPUProfile, round+1)
+			}
+			r, err := oneRound(ctx, system, rcfg)
 			if err != nil {
 				return joblotSum, riverSum, fmt.Errorf("round %d, %s: %w", round+1, system, err)
 			}
 			cfg.progress("round %d %-6s: enqueue %8.0f/s  process %8.0f/s  end-to-end %8.0f/s  file %d -> %d bytes",
 				round+1, system, r.EnqueuePerSec(), r.ProcessPerSec(), r.EndToEndPerSec(), r.BytesBefore, r.BytesAfter)
+			cfg.progress("        %s", r.diagLine())
 			if system == "joblot" {
 				jl = append(jl, r)
 			} else {
@@ -144,8 +149,18 @@ func oneRound(ctx context.Context, system string, cfg config) (roundResult, erro
 		return roundResult{}, err
 	}
 	defer os.RemoveAll(dir)
-	if system == "joblot" {
-		return runJoblot(ctx, dir, cfg)
+	// The disk's fsync cost just before the round, next to what the round
+	// got, tells a slower round on a slower disk from one that did more.
+	before, err := fsyncLatency(dir, 50)
+	if err != nil {
+		return roundResult{}, err
 	}
-	return runRiver(ctx, dir, cfg)
+	var r roundResult
+	if system == "joblot" {
+		r, err = runJoblot(ctx, dir, cfg)
+	} else {
+		r, err = runRiver(ctx, dir, cfg)
+	}
+	r.FsyncBefore = before
+	return r, err
 }

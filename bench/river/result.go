@@ -15,6 +15,34 @@ type roundResult struct {
 	Process     time.Duration `json:"process_ns"`
 	BytesBefore int64         `json:"file_bytes_before"`
 	BytesAfter  int64         `json:"file_bytes_after"`
+	// ProcessDiag is the CPU and GC of the processing phase.
+	ProcessDiag phaseDiag `json:"process_diag"`
+	// Commits, CommitTime and CommitRound are joblot's group commits
+	// during the processing phase (bolt.CommitStats): how many, the time
+	// spent in the commits themselves (writes and fsyncs), and the time
+	// the commit loop was busy.
+	Commits     int64         `json:"commits,omitempty"`
+	CommitTime  time.Duration `json:"commit_ns,omitempty"`
+	CommitRound time.Duration `json:"commit_round_ns,omitempty"`
+	CommitWrite time.Duration `json:"commit_write_ns,omitempty"`
+	Pages       int64         `json:"pages_written,omitempty"`
+	// FsyncBefore is the median 4 KiB write+fsync measured just before
+	// the round, to tell the disk's state then.
+	FsyncBefore time.Duration `json:"fsync_before_ns,omitempty"`
+}
+
+// diagLine describes the processing phase of r for the progress output.
+func (r roundResult) diagLine() string {
+	s := fmt.Sprintf("fsync before %v; cpu %.2fs (%.0f%% of a core), %d GCs", r.FsyncBefore.Round(time.Microsecond), r.ProcessDiag.CPU.Seconds(),
+		100*r.ProcessDiag.CPU.Seconds()/max(r.Process.Seconds(), 1e-9), r.ProcessDiag.GCs)
+	if r.Commits > 0 {
+		n := time.Duration(r.Commits)
+		s += fmt.Sprintf("; %d commits, %.0f jobs and %.1f pages a commit, commit %v (write+fsync %v), loop busy %.0f%%", r.Commits,
+			float64(r.Jobs)/float64(r.Commits), float64(r.Pages)/float64(r.Commits),
+			(r.CommitTime / n).Round(time.Microsecond), (r.CommitWrite / n).Round(time.Microsecond),
+			100*r.CommitRound.Seconds()/max(r.Process.Seconds(), 1e-9))
+	}
+	return s
 }
 
 // EnqueuePerSec is the bulk insert rate.

@@ -117,6 +117,7 @@ func runRiver(ctx context.Context, dir string, cfg config) (roundResult, error) 
 	}
 	res.Enqueue = time.Since(start)
 
+	diag := diagStart()
 	start = time.Now()
 	if err := client.Start(ctx); err != nil {
 		return res, fmt.Errorf("river start: %w", err)
@@ -129,6 +130,7 @@ func runRiver(ctx context.Context, dir string, cfg config) (roundResult, error) 
 		return res, fmt.Errorf("river stop: %w", err)
 	}
 	res.Process = time.Since(start)
+	res.ProcessDiag = diag()
 
 	// Check, outside the timing, that every job is stored as completed.
 	var completed int
