@@ -264,7 +264,7 @@ func (e *executor) runJob(w *worker, a *attempt, entry *workerEntry) (err error)
 	if job.TraceContext != "" {
 		meta.TraceContext = []byte(job.TraceContext)
 	}
-	a.run = jobRun{client: e.client, jobID: job.ID, batchID: job.BatchID, out: &a.out}
+	a.run = jobRun{client: e.client, job: job, out: &a.out}
 	a.ctx = jobContext{Context: ctx, run: &a.run}
 	ctx = &a.ctx // context.WithValue without its allocation
 
