@@ -68,10 +68,11 @@ type Batch struct {
 // jobRun is the state of one job run that batch adds need: the job's ID and
 // sequence numbers that make its adds idempotent.
 type jobRun struct {
-	client  *Client
-	jobID   string
-	batchID string
-	out     *outputRecorder // SetOutput, SetProgress (output.go)
+	client *Client
+	// job is the fetched job, for its ID and batch: a pointer rather than
+	// copies of the two strings keeps the attempt in a smaller size class.
+	job *backend.Job
+	out *outputRecorder // SetOutput, SetProgress (output.go)
 
 	addMu    sync.Mutex // held across one add: sequence numbers reach storage in order
 	mu       sync.Mutex
@@ -85,10 +86,10 @@ type jobRunKey struct{}
 // ErrNotInBatch.
 func BatchFromContext(ctx context.Context) (*Batch, error) {
 	r, ok := ctx.Value(jobRunKey{}).(*jobRun)
-	if !ok || r.batchID == "" {
+	if !ok || r.job.BatchID == "" {
 		return nil, ErrNotInBatch
 	}
-	return &Batch{client: r.client, id: r.batchID, run: r}, nil
+	return &Batch{client: r.client, id: r.job.BatchID, run: r}, nil
 }
 
 // NewBatch creates a batch. Populate it with Add, then Commit.
@@ -182,9 +183,9 @@ func (b *Batch) addChunk(ctx context.Context, jobs []*backend.Job) error {
 	if b.run != nil {
 		b.run.addMu.Lock()
 		defer b.run.addMu.Unlock()
-		add.AddedBy, add.Seq = b.run.jobID, b.run.reserve(b.id, len(jobs))
+		add.AddedBy, add.Seq = b.run.job.ID, b.run.reserve(b.id, len(jobs))
 		for i, j := range jobs {
-			j.ID = backend.DerivedJobID(b.run.jobID+"@"+b.id, add.Seq+i)
+			j.ID = backend.DerivedJobID(b.run.job.ID+"@"+b.id, add.Seq+i)
 		}
 	}
 	if err := b.client.backend.AddToBatch(ctx, add); err != nil {
@@ -199,7 +200,7 @@ func (b *Batch) NewChild(ctx context.Context, opts BatchOpts) (*Batch, error) {
 	opts.Parent = b.id
 	id := backend.NewJobID()
 	if b.run != nil {
-		id = b.run.jobID + ".b" + strconv.Itoa(b.run.nextChild())
+		id = b.run.job.ID + ".b" + strconv.Itoa(b.run.nextChild())
 	}
 	return b.client.createBatch(ctx, id, opts, b.run)
 }

@@ -43,6 +43,10 @@ type executor struct {
 
 	hardCtx  context.Context // cancelled at the shutdown deadline: job contexts derive from it
 	hardStop context.CancelFunc
+	// jobTimeoutCause is the timeout cause of jobs that run with the
+	// server's JobTimeout, shared: one allocation fewer per such job. Nil
+	// without a JobTimeout.
+	jobTimeoutCause *timeoutCause
 
 	// workerSet holds the worker goroutines, for stop to find the jobs
 	// still running at the shutdown deadline and for cancels to find the
@@ -93,6 +97,9 @@ func newExecutor(p executorParams) *executor {
 		workerSet: map[*worker]struct{}{},
 	}
 	e.hardCtx, e.hardStop = context.WithCancel(context.Background())
+	if p.cfg.JobTimeout > 0 {
+		e.jobTimeoutCause = &timeoutCause{p.cfg.JobTimeout}
+	}
 	return e
 }
 
@@ -236,8 +243,12 @@ func (e *executor) runJob(w *worker, a *attempt, entry *workerEntry) (err error)
 	e.initOutput(a) // before the abandon timer, which reads it
 	a.cancellable(cancel)
 	if timeout > 0 {
+		cause := e.jobTimeoutCause
+		if cause == nil || cause.after != timeout {
+			cause = &timeoutCause{timeout}
+		}
 		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeoutCause(ctx, timeout, &timeoutCause{timeout})
+		ctx, cancel = context.WithTimeoutCause(ctx, timeout, cause)
 		defer cancel()
 		if w != nil {
 			abandon := time.AfterFunc(timeout+abandonGrace, func() { e.abandonTimedOut(w, a, entry, timeout) })
@@ -264,7 +275,7 @@ func (e *executor) runJob(w *worker, a *attempt, entry *workerEntry) (err error)
 	if job.TraceContext != "" {
 		meta.TraceContext = []byte(job.TraceContext)
 	}
-	a.run = jobRun{client: e.client, jobID: job.ID, batchID: job.BatchID, out: &a.out}
+	a.run = jobRun{client: e.client, job: job, out: &a.out}
 	a.ctx = jobContext{Context: ctx, run: &a.run}
 	ctx = &a.ctx // context.WithValue without its allocation
 

@@ -14,40 +14,81 @@ import (
 type slots struct {
 	mu   sync.Mutex
 	free int
-	wake chan struct{} // closed and replaced when slots are released to a waiter
-	// waited is set when acquire is about to wait on wake: a release with
-	// nobody waiting leaves the channel as it is, saving an allocation
-	// per job.
-	waited bool
+	// waiting holds the wake channel of each acquire waiting for a
+	// release; a release signals and forgets them all. The channels (of
+	// capacity 1) are kept in spare between waits: a release allocates
+	// nothing, where closing and replacing one shared channel allocated
+	// one per release that found a waiter.
+	waiting []chan struct{}
+	spare   []chan struct{}
 }
 
-func newSlots(n int) *slots { return &slots{free: n, wake: make(chan struct{})} }
+func newSlots(n int) *slots { return &slots{free: n} }
 
 // acquire takes free slots as they come, up to atMost, until it holds at
 // least atLeast; it returns early, with what it took, when until fires
 // (nil: never) or ctx is done.
 func (sl *slots) acquire(ctx context.Context, atLeast, atMost int, until <-chan time.Time) int {
 	got := 0
+	var wake chan struct{} // this call's, once it waits
+	sl.mu.Lock()
+	defer func() {
+		if wake != nil {
+			sl.putWake(wake)
+		}
+		sl.mu.Unlock()
+	}()
 	for {
-		sl.mu.Lock()
 		n := min(sl.free, atMost-got)
 		sl.free -= n
 		got += n
 		if got >= atLeast {
-			sl.mu.Unlock()
 			return got
 		}
-		wake := sl.wake
-		sl.waited = true
+		if wake == nil {
+			wake = sl.getWake()
+		}
+		sl.waiting = append(sl.waiting, wake)
 		sl.mu.Unlock()
 		select {
 		case <-wake:
+			sl.mu.Lock()
 		case <-until:
+			sl.mu.Lock()
 			return got
 		case <-ctx.Done():
+			sl.mu.Lock()
 			return got
 		}
 	}
+}
+
+// getWake returns an empty wake channel. sl.mu is held.
+func (sl *slots) getWake() chan struct{} {
+	if n := len(sl.spare); n > 0 {
+		c := sl.spare[n-1]
+		sl.spare = sl.spare[:n-1]
+		return c
+	}
+	return make(chan struct{}, 1)
+}
+
+// putWake takes back the wake channel of an acquire that returns: out of
+// waiting (when it stopped waiting on its own) and emptied of a signal
+// sent meanwhile, since only a release holding sl.mu sends one. sl.mu is
+// held.
+func (sl *slots) putWake(c chan struct{}) {
+	for i, w := range sl.waiting {
+		if w == c {
+			sl.waiting = append(sl.waiting[:i], sl.waiting[i+1:]...)
+			break
+		}
+	}
+	select {
+	case <-c:
+	default:
+	}
+	sl.spare = append(sl.spare, c)
 }
 
 func (sl *slots) release(n int) {
@@ -56,10 +97,13 @@ func (sl *slots) release(n int) {
 	}
 	sl.mu.Lock()
 	sl.free += n
-	if sl.waited {
-		close(sl.wake)
-		sl.wake = make(chan struct{})
-		sl.waited = false
+	for _, c := range sl.waiting {
+		select {
+		case c <- struct{}{}:
+		default: // signalled already
+		}
 	}
+	clear(sl.waiting)
+	sl.waiting = sl.waiting[:0]
 	sl.mu.Unlock()
 }

@@ -131,9 +131,9 @@ type outputRecorder struct {
 
 	mu          sync.Mutex
 	output      json.RawMessage
-	hasProgress bool
 	percent     int
 	note        string
+	hasProgress bool
 	closed      bool // settled: nothing more is written
 	dirty       bool // a value not yet written
 	pending     bool // a write is scheduled or under way

@@ -72,7 +72,13 @@ func (b *Backend) fetch(ctx context.Context, proc string, queues []string, max i
 					return out, err
 				}
 			}
-			out = append(out, got...)
+			switch {
+			case len(got) == 0:
+			case out == nil:
+				out = got // the first queue with jobs: no copy
+			default:
+				out = append(out, got...)
+			}
 			if n < want {
 				break // this queue is empty (or paused): try the next
 			}
