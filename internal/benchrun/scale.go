@@ -134,14 +134,14 @@ func Scale(ctx context.Context, env ScaleEnv, cfg ScaleConfig) (*ScaleResult, er
 	for _, n := range []int{1, 10, 100, 1000} {
 		c := base
 		c.Queues = n
-		if err := add(s.runRow(ctx, "queues (weights 1-4)", fmt.Sprintf("%d", n), c, 0)); err != nil {
+		if err := add(s.runRow(ctx, "queues (weights 1-4)", fmt.Sprintf("%d", n), c, nil)); err != nil {
 			return res, err
 		}
 	}
 	for _, n := range []int64{1, 100, 10_000} {
 		c := base
 		c.BatchSize = max(1, (jobs+n-1)/n)
-		if err := add(s.runRow(ctx, "open batches", fmt.Sprintf("%d", n), c, 0)); err != nil {
+		if err := add(s.runRow(ctx, "open batches", fmt.Sprintf("%d", n), c, nil)); err != nil {
 			return res, err
 		}
 	}
@@ -154,14 +154,16 @@ func Scale(ctx context.Context, env ScaleEnv, cfg ScaleConfig) (*ScaleResult, er
 		c := base
 		c.PayloadBytes = p
 		c.Jobs = min(jobs, max(1, budget/int64(p)))
-		if err := add(s.runRow(ctx, "payload", byteSize(p), c, 0)); err != nil {
+		if err := add(s.runRow(ctx, "payload", byteSize(p), c, nil)); err != nil {
 			return res, err
 		}
 	}
 	for _, n := range scheduled {
 		c := base
 		c.AllowScheduled = true
-		if err := add(s.runRow(ctx, "scheduled jobs stored", fmt.Sprintf("%d", n), c, n)); err != nil {
+		if err := add(s.runRow(ctx, "scheduled jobs stored", fmt.Sprintf("%d", n), c, func(b backend.Backend) error {
+			return parkScheduled(ctx, b, DefaultQueue, n)
+		})); err != nil {
 			return res, err
 		}
 	}
@@ -173,7 +175,19 @@ func Scale(ctx context.Context, env ScaleEnv, cfg ScaleConfig) (*ScaleResult, er
 		if atCap {
 			setting = fmt.Sprintf("at its cap (%d)", backend.DefaultDeadMaxJobs)
 		}
-		if err := add(s.deadRow(ctx, setting, c, atCap)); err != nil {
+		// At its cap: a first, unmeasured run fills the dead set.
+		var fill func(backend.Backend) error
+		if atCap {
+			fill = func(b backend.Backend) error {
+				f := c
+				f.Jobs = backend.DefaultDeadMaxJobs
+				if _, err := Run(ctx, b, nil, f); err != nil {
+					return fmt.Errorf("fill the dead set: %w", err)
+				}
+				return nil
+			}
+		}
+		if err := add(s.runRow(ctx, "dead set (every job dies)", setting, c, fill)); err != nil {
 			return res, err
 		}
 	}
@@ -307,9 +321,10 @@ func (w window) fill(row *ScaleRow, jobs int64) {
 	row.RedisCPUUsecPerJob = w.cpuSec * 1e6 / float64(jobs)
 }
 
-// runRow measures one in-process bench run (enqueue, then processing)
-// after parking park scheduled jobs in its queue.
-func (s *scaler) runRow(ctx context.Context, group, setting string, c Config, park int64) (ScaleRow, error) {
+// runRow measures one in-process bench run (enqueue, then processing) on
+// a fresh store, after prepare (nil: nothing) has set the store up
+// unmeasured.
+func (s *scaler) runRow(ctx context.Context, group, setting string, c Config, prepare func(backend.Backend) error) (ScaleRow, error) {
 	row := ScaleRow{Group: group, Setting: setting, Jobs: c.Jobs}
 	s.cfg.Progress(group, setting)
 	b, closeB, err := s.fresh(ctx)
@@ -317,41 +332,9 @@ func (s *scaler) runRow(ctx context.Context, group, setting string, c Config, pa
 		return row, err
 	}
 	defer closeB()
-	if err := parkScheduled(ctx, b, DefaultQueue, park); err != nil {
-		return row, err
-	}
-	cpu0, err := s.begin(ctx)
-	if err != nil {
-		return row, err
-	}
-	r, err := Run(ctx, b, nil, c)
-	if err != nil {
-		return row, err
-	}
-	w, err := s.end(ctx, cpu0)
-	if err != nil {
-		return row, err
-	}
-	row.ProcessedPerSec, row.Lost = r.ProcessPerSec, r.Lost
-	w.fill(&row, c.Jobs)
-	return row, nil
-}
-
-// deadRow measures jobs that all die at once, into an empty dead set or
-// one already at its cap (filled by a first, unmeasured run).
-func (s *scaler) deadRow(ctx context.Context, setting string, c Config, atCap bool) (ScaleRow, error) {
-	row := ScaleRow{Group: "dead set (every job dies)", Setting: setting, Jobs: c.Jobs}
-	s.cfg.Progress(row.Group, setting)
-	b, closeB, err := s.fresh(ctx)
-	if err != nil {
-		return row, err
-	}
-	defer closeB()
-	if atCap {
-		fill := c
-		fill.Jobs = backend.DefaultDeadMaxJobs
-		if _, err := Run(ctx, b, nil, fill); err != nil {
-			return row, fmt.Errorf("fill the dead set: %w", err)
+	if prepare != nil {
+		if err := prepare(b); err != nil {
+			return row, err
 		}
 	}
 	cpu0, err := s.begin(ctx)
