@@ -53,19 +53,7 @@ func testParentWaitsForChild(h *harness) {
 	h.commit(child)
 
 	p := h.proc("p1", batchQueue)
-	fs := h.fetchBatchJobs(p)
-	var parentJob, childJob *backend.Fetched
-	for _, f := range fs {
-		switch f.BatchID {
-		case parent:
-			parentJob = f
-		case child:
-			childJob = f
-		}
-	}
-	if parentJob == nil || childJob == nil || len(fs) != 2 {
-		h.t.Fatalf("fetched %d batch jobs, want one of the parent and one of the child", len(fs))
-	}
+	parentJob, childJob := h.fetchParentAndChild(p, parent, child)
 	h.complete(p, succeeded(parentJob))
 	h.wantState(parent, backend.BatchRunning) // the child is still running
 	h.complete(p, succeeded(childJob))

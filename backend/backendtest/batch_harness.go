@@ -207,6 +207,25 @@ func (h *harness) fetchBatchJobs(proc string) []*backend.Fetched {
 	return h.fetchAll(proc, []string{batchQueue}, 100)
 }
 
+// fetchParentAndChild fetches the waiting batch jobs, which must be one
+// job of batch parent and one of batch child, and returns them.
+func (h *harness) fetchParentAndChild(proc, parent, child string) (parentJob, childJob *backend.Fetched) {
+	h.t.Helper()
+	fs := h.fetchBatchJobs(proc)
+	for _, f := range fs {
+		switch f.BatchID {
+		case parent:
+			parentJob = f
+		case child:
+			childJob = f
+		}
+	}
+	if parentJob == nil || childJob == nil || len(fs) != 2 {
+		h.t.Fatalf("fetched %d batch jobs, want one of the parent and one of the child", len(fs))
+	}
+	return parentJob, childJob
+}
+
 // runBatchJobs fetches every waiting batch job and gives each the result
 // decide returns.
 func (h *harness) runBatchJobs(decide func(i int, f *backend.Fetched) backend.Result) {

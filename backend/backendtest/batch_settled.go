@@ -249,19 +249,7 @@ func testSettledWaitsForChild(h *harness) {
 	h.commit(child)
 
 	p := h.proc("p1", batchQueue)
-	fs := h.fetchBatchJobs(p)
-	var parentJob, childJob *backend.Fetched
-	for _, f := range fs {
-		switch f.BatchID {
-		case parent:
-			parentJob = f
-		case child:
-			childJob = f
-		}
-	}
-	if parentJob == nil || childJob == nil || len(fs) != 2 {
-		h.t.Fatalf("fetched %d batch jobs, want one of the parent and one of the child", len(fs))
-	}
+	parentJob, childJob := h.fetchParentAndChild(p, parent, child)
 	retryAt := time.Now().Add(time.Hour)
 	h.complete(p, succeeded(parentJob), retryResult(childJob, retryAt, defaultFailure()))
 	h.runCallbacks() // the child's complete callback succeeds: the parent completes
