@@ -6,15 +6,12 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/joblot/joblot/backend"
-	"github.com/joblot/joblot/backend/bolt"
 	"github.com/joblot/joblot/backend/redis"
-	"github.com/joblot/joblot/backend/remote"
 	"github.com/joblot/joblot/internal/clock"
 	"github.com/joblot/joblot/internal/redistest"
 )
@@ -178,34 +175,7 @@ func TestQuietRequestedThroughTheStore(t *testing.T) {
 			t.Fatalf("Stats process = %+v, want it live and quiet", p)
 		}
 	}
-	t.Run("redis", func(t *testing.T) {
-		t.Parallel()
-		srv := redistest.Start(t)
-		open := func() backend.Backend {
-			b, err := redis.Open(context.Background(), redis.Options{URL: srv.URL})
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { _ = b.Close() })
-			return b
-		}
-		run(t, open(), open())
-	})
-	t.Run("bolt", func(t *testing.T) {
-		t.Parallel()
-		path := filepath.Join(t.TempDir(), "joblot.db")
-		b, err := bolt.Open(path, bolt.Options{NoSync: true})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = b.Close() })
-		rc, err := remote.Dial(context.Background(), path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = rc.Close() })
-		run(t, b, rc.Backend())
-	})
+	withOperatorHandle(t, run)
 }
 
 // TestQuietProcessUnsupported: a store that cannot carry the request says

@@ -3,14 +3,9 @@ package joblot
 import (
 	"context"
 	"errors"
-	"path/filepath"
 	"testing"
 
 	"github.com/joblot/joblot/backend"
-	"github.com/joblot/joblot/backend/bolt"
-	"github.com/joblot/joblot/backend/redis"
-	"github.com/joblot/joblot/backend/remote"
-	"github.com/joblot/joblot/internal/redistest"
 )
 
 // TestStopRequestedThroughTheStore: an operator's StopProcess, from another
@@ -65,34 +60,7 @@ func TestStopRequestedThroughTheStore(t *testing.T) {
 			t.Fatalf("queue after the stop: %+v, want the job done, nothing in flight", q)
 		}
 	}
-	t.Run("redis", func(t *testing.T) {
-		t.Parallel()
-		srv := redistest.Start(t)
-		open := func() backend.Backend {
-			b, err := redis.Open(context.Background(), redis.Options{URL: srv.URL})
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { _ = b.Close() })
-			return b
-		}
-		run(t, open(), open())
-	})
-	t.Run("bolt", func(t *testing.T) {
-		t.Parallel()
-		path := filepath.Join(t.TempDir(), "joblot.db")
-		b, err := bolt.Open(path, bolt.Options{NoSync: true})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = b.Close() })
-		rc, err := remote.Dial(context.Background(), path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = rc.Close() })
-		run(t, b, rc.Backend())
-	})
+	withOperatorHandle(t, run)
 }
 
 // TestStopProcessUnsupported: a store that cannot carry the request says
