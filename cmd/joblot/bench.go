@@ -81,6 +81,8 @@ the retry set.`,
 	f := cmd.Flags()
 	f.Int64Var(&cfg.Jobs, "jobs", 100_000, "number of jobs")
 	f.IntVar(&cfg.Concurrency, "concurrency", 50, "jobs run at once")
+	f.IntVar(&cfg.Prefetch, "prefetch", 0, "jobs a process may hold beyond its free slots (0: the server's default)")
+	f.IntVar(&cfg.FetchChunk, "fetch-chunk", 0, "most jobs one fetch claims (0: the server's default)")
 	f.IntVar(&cfg.PayloadBytes, "payload-bytes", 0, "bytes of padding added to each job's args")
 	f.Float64Var(&failRate, "fail-rate", 0, "fraction of jobs (chosen by job number) that fail on every attempt")
 	f.IntVar(&cfg.ErrorShapes, "error-shapes", 1, "distinct failure messages (error groups) the failing jobs' errors are drawn from")

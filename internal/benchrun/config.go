@@ -20,6 +20,10 @@ type Config struct {
 	Jobs int64
 	// Concurrency is the server's concurrency (default 50).
 	Concurrency int
+	// Prefetch and FetchChunk, when > 0, replace the server's defaults
+	// (joblot.ServerConfig), for measuring how they trade hoarding
+	// against round trips.
+	Prefetch, FetchChunk int
 	// PayloadBytes pads each job's args to at least this many bytes.
 	PayloadBytes int
 	// FailRate is the fraction of jobs (chosen by job number) that fail on

@@ -25,6 +25,8 @@ func (r *run) process(ctx context.Context) (time.Duration, error) {
 		Workers:     ws,
 		Queues:      cfg.serverQueues(),
 		Concurrency: cfg.Concurrency,
+		Prefetch:    cfg.Prefetch,
+		FetchChunk:  cfg.FetchChunk,
 		// Short duty intervals only speed up what the bench waits for at
 		// the end (retries due, leftover callbacks); the fetch → work →
 		// ack path is untouched.
