@@ -169,7 +169,7 @@ func (e *executor) workLoop(w *worker) {
 		}
 		e.acks <- ack{Result: res, proc: c.proc}
 		e.inFlight.Add(-1)
-		e.slots.release(1)
+		e.slots.finish()
 	}
 	e.workerMu.Lock()
 	delete(e.workerSet, w)

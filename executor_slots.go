@@ -12,8 +12,13 @@ import (
 
 // slots counts free worker slots (plus prefetch).
 type slots struct {
-	mu   sync.Mutex
+	mu sync.Mutex
+	// free may fall below zero when the capacity shrinks (resize) while
+	// slots are held: then nothing is free until enough are released.
 	free int
+	// finished counts the jobs whose slots the executor released
+	// (finish), for the completion rate (prefetchTuner).
+	finished int64
 	// waiting holds the wake channel of each acquire waiting for a
 	// release; a release signals and forgets them all. The channels (of
 	// capacity 1) are kept in spare between waits: a release allocates
@@ -39,7 +44,7 @@ func (sl *slots) acquire(ctx context.Context, atLeast, atMost int, until <-chan 
 		sl.mu.Unlock()
 	}()
 	for {
-		n := min(sl.free, atMost-got)
+		n := max(0, min(sl.free, atMost-got))
 		sl.free -= n
 		got += n
 		if got >= atLeast {
@@ -91,12 +96,46 @@ func (sl *slots) putWake(c chan struct{}) {
 	sl.spare = append(sl.spare, c)
 }
 
+// release frees n slots that were acquired but hold no job (any more).
 func (sl *slots) release(n int) {
 	if n <= 0 {
 		return
 	}
 	sl.mu.Lock()
 	sl.free += n
+	sl.wakeAll()
+	sl.mu.Unlock()
+}
+
+// finish frees the slot of a job the executor is done with, counting it.
+func (sl *slots) finish() {
+	sl.mu.Lock()
+	sl.free++
+	sl.finished++
+	sl.wakeAll()
+	sl.mu.Unlock()
+}
+
+// finishedCount returns how many jobs finish has counted.
+func (sl *slots) finishedCount() int64 {
+	sl.mu.Lock()
+	defer sl.mu.Unlock()
+	return sl.finished
+}
+
+// resize changes the capacity by delta: a shrink takes free slots first,
+// then the next ones released.
+func (sl *slots) resize(delta int) {
+	sl.mu.Lock()
+	sl.free += delta
+	if delta > 0 {
+		sl.wakeAll()
+	}
+	sl.mu.Unlock()
+}
+
+// wakeAll signals every waiting acquire and forgets them. sl.mu is held.
+func (sl *slots) wakeAll() {
 	for _, c := range sl.waiting {
 		select {
 		case c <- struct{}{}:
@@ -105,5 +144,4 @@ func (sl *slots) release(n int) {
 	}
 	clear(sl.waiting)
 	sl.waiting = sl.waiting[:0]
-	sl.mu.Unlock()
 }

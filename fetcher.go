@@ -34,6 +34,7 @@ type fetcher struct {
 	batches   *cancelCache
 	inFlight  *atomic.Int64
 	out       chan<- claimed
+	prefetch  *prefetchTuner
 
 	found  *wakeup // the leading fetcher found a backlog: idle followers resume
 	queues queueOrder
@@ -109,6 +110,7 @@ func newFetcher(p fetcherParams) *fetcher {
 		now:       time.Now,
 		after:     wallTimer,
 	}
+	f.prefetch = newPrefetchTuner(p.slots, p.cfg.prefetchFloor, p.cfg.Prefetch, f.now())
 	f.waiter, _ = p.backend.(backend.Waiter)
 	f.fetchCtx, f.stopFetch = context.WithCancel(context.Background())
 	f.idleCtx, f.stopIdle = context.WithCancel(f.fetchCtx)
@@ -144,8 +146,9 @@ func (f *fetcher) quiesce() bool {
 }
 
 // loop claims jobs for free slots and hands them to workers. It never
-// holds more jobs than Concurrency + Prefetch, so one process never hoards
-// slow jobs that others could run.
+// holds more jobs than Concurrency + Prefetch, where the prefetch follows
+// the completion rate unless it is fixed (prefetchTuner), so one process
+// never hoards slow jobs that others could run.
 //
 // While the queues are empty only the leading fetcher looks for jobs; the
 // others wait until it finds a backlog (a fetch that came back full): a
@@ -161,7 +164,7 @@ func (f *fetcher) loop(leader bool) {
 	// the fetch itself runs under fetchCtx (see fetcher.idleCtx).
 	ctx := f.idleCtx
 	idle := time.Duration(0)
-	pol := lingerPolicy{min: min(f.cfg.FetchChunk, max(1, (f.cfg.Concurrency+f.cfg.Prefetch)/4))}
+	var pol lingerPolicy
 	for ctx.Err() == nil {
 		if f.lease.isFenced() {
 			f.testSignals.fenced.Signal(leader)
@@ -183,6 +186,14 @@ func (f *fetcher) loop(leader bool) {
 		if n == 0 {
 			return // ctx done
 		}
+		if back := min(n, f.prefetch.tune(f.now())); back > 0 {
+			// The jobs slowed down: hold no more than the new rate needs.
+			f.slots.release(back)
+			if n -= back; n == 0 {
+				continue
+			}
+		}
+		pol.min = min(f.cfg.FetchChunk, max(1, (f.cfg.Concurrency+f.prefetch.prefetch())/4))
 		if d := pol.wait(n); d > 0 {
 			// A backlog, and too few slots for a fetch worth its round
 			// trip: wait a moment for more (lingerPolicy), then take

@@ -68,14 +68,23 @@ type ServerConfig struct {
 	StrictPriority bool
 	// Concurrency is the number of jobs run at once (default 50).
 	Concurrency int
-	// Prefetch is how many jobs beyond free slots a process may hold
-	// (default Concurrency/10, at least 1): enough to hide a round trip,
-	// too few to hoard slow jobs. On a backend that group-commits its
+	// Prefetch is how many jobs beyond free slots a process may hold. It
+	// hides the fetch round trip and lets one fetch claim many jobs; but
+	// a prefetched job waits for a slot in this process while others may
+	// be idle. Set, it is fixed. By default it follows the completion
+	// rate: about what the process completes in 2 ms, at least
+	// Concurrency/10 (and 1), at most 4 × Concurrency, so fast jobs come
+	// in big chunks while slow ones are not hoarded (a process whose jobs
+	// slow down fetches nothing beyond its free slots until it holds no
+	// more than the new rate needs). On a backend that group-commits its
 	// writes (backend.InFlightHinter: the embedded store) the default is
-	// raised so that Concurrency + Prefetch reaches the backend's hint
-	// (Prefetch at most 8 × Concurrency), since there every claim and
-	// every ack waits for a shared fsync.
+	// instead fixed so that Concurrency + Prefetch reaches the backend's
+	// hint (Prefetch at most 8 × Concurrency), since there every claim
+	// and every ack waits for a shared fsync.
 	Prefetch int
+	// prefetchFloor is the least prefetch the server holds: Prefetch when
+	// fixed, less when the prefetch follows the rate (prefetchTuner).
+	prefetchFloor int
 	// QueueLimits sets global limits per queue (see QueueLimits). Start
 	// writes them to the store, where every server's fetch enforces them,
 	// so the latest server to start wins; a queue not listed keeps what
@@ -205,7 +214,14 @@ func (c ServerConfig) withDefaults() (ServerConfig, error) {
 		return c, err
 	}
 	setDefault(&c.Concurrency, DefaultConcurrency)
-	setDefault(&c.Prefetch, max(1, c.Concurrency/10))
+	if c.Prefetch < 0 {
+		return c, fmt.Errorf("joblot: Prefetch is %d; it must be positive", c.Prefetch)
+	}
+	if c.Prefetch == 0 {
+		c.prefetchFloor = max(1, c.Concurrency/10)
+		c.Prefetch = max(c.prefetchFloor, maxAdaptivePrefetchPerSlot*c.Concurrency)
+	}
+	setDefault(&c.prefetchFloor, c.Prefetch)
 	setDefault(&c.FetchChunk, DefaultFetchChunk)
 	setDefault(&c.AckChunk, DefaultAckChunk)
 	setDefault(&c.MaxRetries, DefaultMaxRetries)

@@ -15,9 +15,10 @@ type hintingBackend struct {
 func (h hintingBackend) InFlightHint() int { return h.hint }
 
 // TestPrefetchDefaultFollowsInFlightHint: on a group-committing backend the
-// default Prefetch tops Concurrency up to the backend's hint; a Prefetch
-// the user set, a backend without the hint, or a hint below what the usual
-// default holds leave Concurrency/10.
+// default Prefetch is fixed, topping Concurrency up to the backend's hint;
+// a Prefetch the user set wins, and a backend without the hint, or a hint
+// below what the usual default holds, leave the adaptive default: from
+// Concurrency/10 to 4 × Concurrency.
 func TestPrefetchDefaultFollowsInFlightHint(t *testing.T) {
 	workers := NewWorkers()
 	cases := []struct {
@@ -25,14 +26,15 @@ func TestPrefetchDefaultFollowsInFlightHint(t *testing.T) {
 		b           backend.Backend
 		concurrency int
 		prefetch    int
+		wantFloor   int
 		want        int
 	}{
-		{"hint tops up the default concurrency", hintingBackend{hint: 384}, 0, 0, 384 - DefaultConcurrency},
-		{"hint tops up a set concurrency", hintingBackend{hint: 384}, 100, 0, 284},
-		{"at most 8 per slot", hintingBackend{hint: 384}, 4, 0, 32},
-		{"user prefetch wins", hintingBackend{hint: 384}, 0, 7, 7},
-		{"hint below the usual default", hintingBackend{hint: 384}, 1000, 0, 100},
-		{"no hint", hintingBackend{}.Backend, 0, 0, DefaultConcurrency / 10},
+		{"hint tops up the default concurrency", hintingBackend{hint: 384}, 0, 0, 384 - DefaultConcurrency, 384 - DefaultConcurrency},
+		{"hint tops up a set concurrency", hintingBackend{hint: 384}, 100, 0, 284, 284},
+		{"at most 8 per slot", hintingBackend{hint: 384}, 4, 0, 32, 32},
+		{"user prefetch wins", hintingBackend{hint: 384}, 0, 7, 7, 7},
+		{"hint below the usual default", hintingBackend{hint: 384}, 1000, 0, 100, 4000},
+		{"no hint", hintingBackend{}.Backend, 0, 0, DefaultConcurrency / 10, 4 * DefaultConcurrency},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -40,8 +42,8 @@ func TestPrefetchDefaultFollowsInFlightHint(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if cfg.Prefetch != tc.want {
-				t.Fatalf("Prefetch = %d, want %d", cfg.Prefetch, tc.want)
+			if cfg.prefetchFloor != tc.wantFloor || cfg.Prefetch != tc.want {
+				t.Fatalf("prefetch from %d to %d, want %d to %d", cfg.prefetchFloor, cfg.Prefetch, tc.wantFloor, tc.want)
 			}
 		})
 	}
