@@ -20,6 +20,7 @@ type app struct {
 	store          storeFlags
 	logLevel       string
 	cpuProfile     string
+	allocProfile   string
 }
 
 // exitError ends the program with a code after the command has printed its
@@ -80,10 +81,11 @@ JOBLOT_REDIS_URL or use --redis-url-file (mode 600) instead.
 	a.store.register(root.PersistentFlags())
 	root.PersistentFlags().StringVar(&a.logLevel, "log-level", "warn", "log level on stderr: debug, info, warn, error")
 	root.PersistentFlags().StringVar(&a.cpuProfile, "cpuprofile", "", "write a CPU profile of the command to this file (go tool pprof)")
+	root.PersistentFlags().StringVar(&a.allocProfile, "allocprofile", "", "write an allocation profile of the command to this file (go tool pprof -sample_index=alloc_space)")
 	var stopProfile func()
 	root.PersistentPreRunE = func(cmd *cobra.Command, _ []string) error {
 		var err error
-		stopProfile, err = startCPUProfile(a.cpuProfile)
+		stopProfile, err = startProfiles(a.cpuProfile, a.allocProfile)
 		return err
 	}
 	root.PersistentPostRun = func(*cobra.Command, []string) { stopProfile() }
