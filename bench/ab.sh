@@ -93,7 +93,7 @@ for round in $(seq "$ROUNDS"); do
       read -r calls usec < <(evalsha)
       echo "== round $round $v $run" >&2
       printf '{"round":%d,"v":"%s","run":"%s","jobs":%d,"redis_cpu_s":%s,"evalsha_calls":%d,"evalsha_usec":%d,"result":%s}\n' \
-        "$round" "$v" "$run" "$JOBS" "$(echo "$c1 - $c0" | bc)" "$calls" "$usec" "$res" >>"$OUT/runs.jsonl"
+        "$round" "$v" "$run" "$JOBS" "$(awk -v a="$c0" -v b="$c1" 'BEGIN{printf "%.6f", b - a}')" "$calls" "$usec" "$res" >>"$OUT/runs.jsonl"
     done
   done
 done
