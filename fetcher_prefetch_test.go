@@ -106,10 +106,10 @@ func TestPrefetchFixedWhenSet(t *testing.T) {
 }
 
 // TestPrefetchDefaultIsAdaptive: the default prefetch ranges from
-// Concurrency/10 (at least 1) to 4 × Concurrency; a negative one is an
+// Concurrency/10 (at least 1) to 8 × Concurrency; a negative one is an
 // error.
 func TestPrefetchDefaultIsAdaptive(t *testing.T) {
-	for _, tc := range []struct{ conc, floor, ceil int }{{50, 5, 200}, {5, 1, 20}, {1, 1, 4}} {
+	for _, tc := range []struct{ conc, floor, ceil int }{{50, 5, 400}, {5, 1, 40}, {1, 1, 8}} {
 		cfg, err := ServerConfig{Workers: NewWorkers(), Concurrency: tc.conc, Logger: testLogger()}.withDefaults()
 		if err != nil {
 			t.Fatal(err)

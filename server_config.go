@@ -73,7 +73,7 @@ type ServerConfig struct {
 	// a prefetched job waits for a slot in this process while others may
 	// be idle. Set, it is fixed. By default it follows the completion
 	// rate: about what the process completes in 2 ms, at least
-	// Concurrency/10 (and 1), at most 4 × Concurrency, so fast jobs come
+	// Concurrency/10 (and 1), at most 8 × Concurrency, so fast jobs come
 	// in big chunks while slow ones are not hoarded (a process whose jobs
 	// slow down fetches nothing beyond its free slots until it holds no
 	// more than the new rate needs). On a backend that group-commits its

@@ -18,7 +18,7 @@ func (h hintingBackend) InFlightHint() int { return h.hint }
 // default Prefetch is fixed, topping Concurrency up to the backend's hint;
 // a Prefetch the user set wins, and a backend without the hint, or a hint
 // below what the usual default holds, leave the adaptive default: from
-// Concurrency/10 to 4 × Concurrency.
+// Concurrency/10 to 8 × Concurrency.
 func TestPrefetchDefaultFollowsInFlightHint(t *testing.T) {
 	workers := NewWorkers()
 	cases := []struct {
@@ -33,8 +33,8 @@ func TestPrefetchDefaultFollowsInFlightHint(t *testing.T) {
 		{"hint tops up a set concurrency", hintingBackend{hint: 384}, 100, 0, 284, 284},
 		{"at most 8 per slot", hintingBackend{hint: 384}, 4, 0, 32, 32},
 		{"user prefetch wins", hintingBackend{hint: 384}, 0, 7, 7, 7},
-		{"hint below the usual default", hintingBackend{hint: 384}, 1000, 0, 100, 4000},
-		{"no hint", hintingBackend{}.Backend, 0, 0, DefaultConcurrency / 10, 4 * DefaultConcurrency},
+		{"hint below the usual default", hintingBackend{hint: 384}, 1000, 0, 100, 8000},
+		{"no hint", hintingBackend{}.Backend, 0, 0, DefaultConcurrency / 10, 8 * DefaultConcurrency},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
