@@ -43,6 +43,10 @@ type LatencyResult struct {
 	LatencyP99Ms   float64 `json:"latency_p99_ms"`
 	LatencyP999Ms  float64 `json:"latency_p999_ms"`
 	LatencyMaxMs   float64 `json:"latency_max_ms"`
+	// PacerLateP99Ms is how late the pacer's ticks fired, at p99: the
+	// load generator's own share of the latency above, which includes it
+	// (each job's planned instant stays fixed).
+	PacerLateP99Ms float64 `json:"pacer_late_p99_ms"`
 	// DurationSeconds is how long jobs were offered (the CLI prints it as
 	// duration_ms).
 	DurationSeconds float64 `json:"-"`
@@ -125,12 +129,24 @@ func Latency(ctx context.Context, b backend.Backend, cfg LatencyConfig) (*Latenc
 
 	// The pacer: every tick, offer the jobs the schedule says are due by
 	// now, each stamped with its planned instant (see schedule).
-	start := time.Now()
+	clock, err := startPacerClock(pacerTick)
+	if err != nil {
+		return nil, err
+	}
+	start := clock.start
 	sched := newSchedule(cfg.Rate, cfg.Duration)
+	pacerLate := NewRecorder(int64(cfg.Duration/pacerTick) + 2)
 	var offered int64
-	tick := time.NewTicker(pacerTick)
 	for {
-		now := <-tick.C
+		due, err := clock.wait()
+		if err != nil {
+			clock.stop()
+			close(groups)
+			senders.Wait()
+			return nil, err
+		}
+		now := time.Now()
+		pacerLate.Record(now.Sub(due))
 		elapsed := min(now.Sub(start), cfg.Duration)
 		if due := sched.due(elapsed); due > offered {
 			g := make([]joblot.EnqueueParams, 0, due-offered)
@@ -144,7 +160,7 @@ func Latency(ctx context.Context, b backend.Backend, cfg LatencyConfig) (*Latenc
 			break
 		}
 	}
-	tick.Stop()
+	clock.stop()
 	windowEnd.Store(start.Add(cfg.Duration).UnixNano())
 	close(groups)
 	senders.Wait()
@@ -165,6 +181,7 @@ func Latency(ctx context.Context, b backend.Backend, cfg LatencyConfig) (*Latenc
 		LatencyP99Ms:    p[1],
 		LatencyP999Ms:   p[2],
 		LatencyMaxMs:    p[3],
+		PacerLateP99Ms:  pacerLate.Percentiles(99)[0],
 		DurationSeconds: cfg.Duration.Seconds(),
 	}
 	if res.Started < offered {
