@@ -17,7 +17,8 @@ import (
 // Server fetches jobs from its queues and runs them with its workers.
 //
 // Its pipeline is fetchers → workers → ackers: a fetcher claims at most as
-// many jobs as there are free worker slots plus a small prefetch, in one
+// many jobs as there are free worker slots plus a prefetch of about 2 ms of
+// work at the process's completion rate (ServerConfig.Prefetch), in one
 // round trip; workers run them; ackers record the results of many jobs per
 // round trip. In-flight jobs belong to this process, which heartbeats; if
 // it dies, a live process recovers them. Background duties (moving due
