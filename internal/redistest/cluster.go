@@ -147,8 +147,10 @@ func (c *Cluster) createByCommands() error {
 	return nil
 }
 
-// waitReady polls until every node reports cluster_state:ok, all slots
-// assigned and every node known: only then does any node route any key.
+// waitReady polls until every node, replicas included, reports
+// cluster_state:ok, all slots assigned and every node known: only then
+// does any node route any key, and a replica may follow any master (it
+// refuses CLUSTER REPLICATE for a node gossip has not told it of yet).
 func (c *Cluster) waitReady(d time.Duration) error {
 	deadline := time.Now().Add(d)
 	for {
@@ -164,7 +166,7 @@ func (c *Cluster) waitReady(d time.Duration) error {
 }
 
 func (c *Cluster) checkReady() error {
-	for _, s := range c.Nodes {
+	for _, s := range append(append([]*Server{}, c.Nodes...), c.Replicas...) {
 		out, err := s.Do("CLUSTER", "INFO")
 		if err != nil {
 			return fmt.Errorf("%s: CLUSTER INFO: %w", s.Addr, err)

@@ -90,11 +90,6 @@ func StartClusterServers(dir string, o ClusterOptions) (*Cluster, error) {
 		if err != nil {
 			return fail(err)
 		}
-		// The replica learns of its master by gossip after the MEET, and
-		// refuses to follow a node it does not know yet.
-		if err := waitKnows(r, strings.TrimSpace(id), clusterTimeout); err != nil {
-			return fail(err)
-		}
 		if _, err := r.Do("CLUSTER", "REPLICATE", strings.TrimSpace(id)); err != nil {
 			return fail(fmt.Errorf("%s: CLUSTER REPLICATE: %w", r.Addr, err))
 		}
@@ -133,21 +128,6 @@ func startClusterNodeArgs(dir string, timeout time.Duration, extra []string) (*S
 
 // WaitRole polls s until INFO replication says role (master or slave) and,
 // for a replica, its link to its master is up.
-// waitKnows waits up to d until node s lists the node id in CLUSTER NODES.
-func waitKnows(s *Server, id string, d time.Duration) error {
-	deadline := time.Now().Add(d)
-	for {
-		nodes, err := s.Do("CLUSTER", "NODES")
-		if err == nil && strings.Contains(nodes, id) {
-			return nil
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("redistest: %s did not learn of node %s within %v (%v)", s.Addr, id, d, err)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
 func WaitRole(s *Server, role string, d time.Duration) error {
 	deadline := time.Now().Add(d)
 	for {
