@@ -137,16 +137,14 @@ func Latency(ctx context.Context, b backend.Backend, cfg LatencyConfig) (*Latenc
 	sched := newSchedule(cfg.Rate, cfg.Duration)
 	pacerLate := NewRecorder(int64(cfg.Duration/pacerTick) + 2)
 	var offered int64
+	var tickErr error
 	for {
-		due, err := clock.wait()
-		if err != nil {
-			clock.stop()
-			close(groups)
-			senders.Wait()
-			return nil, err
+		var tick time.Time
+		if tick, tickErr = clock.wait(); tickErr != nil {
+			break
 		}
 		now := time.Now()
-		pacerLate.Record(now.Sub(due))
+		pacerLate.Record(now.Sub(tick))
 		elapsed := min(now.Sub(start), cfg.Duration)
 		if due := sched.due(elapsed); due > offered {
 			g := make([]joblot.EnqueueParams, 0, due-offered)
@@ -164,6 +162,9 @@ func Latency(ctx context.Context, b backend.Backend, cfg LatencyConfig) (*Latenc
 	windowEnd.Store(start.Add(cfg.Duration).UnixNano())
 	close(groups)
 	senders.Wait()
+	if tickErr != nil {
+		return nil, tickErr
+	}
 	if p := sendErr.Load(); p != nil {
 		return nil, fmt.Errorf("bench latency: enqueue: %w", *p)
 	}
