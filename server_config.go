@@ -215,7 +215,7 @@ func (c ServerConfig) withDefaults() (ServerConfig, error) {
 	}
 	setDefault(&c.Concurrency, DefaultConcurrency)
 	if c.Prefetch < 0 {
-		return c, fmt.Errorf("joblot: Prefetch is %d; it must be positive", c.Prefetch)
+		return c, fmt.Errorf("joblot: Prefetch is %d; it must not be negative", c.Prefetch)
 	}
 	if c.Prefetch == 0 {
 		c.prefetchFloor = max(1, c.Concurrency/10)
