@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/redis/rueidis"
@@ -105,26 +104,24 @@ func (b *Backend) applyBatchEvents(ctx context.Context, events []batchJobEvent, 
 	return out, nil
 }
 
+// outOfBatchSlot is the slot batch_ack.lua reads as "not a job of the
+// batch" (an event with a negative index). Slots are sent as two bytes,
+// so every page slot lies below it.
+const outOfBatchSlot = 0xFFFF
+
+var _ [outOfBatchSlot - backend.BatchPageSize]struct{} // BatchPageSize < outOfBatchSlot
+
 // batchAckArgs lays out batch_ack.lua's arguments for the events ks,
-// which come sorted by page (backend.BatchPageOf): the BITFIELD arguments
-// of each page's run are built here, so that the script passes them
-// through to the page instead of building four strings per job in Lua.
+// which come sorted by page (backend.BatchPageOf): a few strings per
+// call whatever its size (codes, page runs, two bytes of slot per job),
+// plus the details of each failure, so that neither side converts
+// strings per job.
 func batchAckArgs(head []string, events []batchJobEvent, ks []int) []string {
-	var maxIndex int64 = -1
 	codes := make([]byte, len(ks))
-	args := make([]string, 0, len(head)+5+4*len(ks)+8)
-	args = append(args, head...)
-	args = append(args, itoa(int64(len(ks))), "", "", itoa(backend.BatchPageSize), "")
+	slots := make([]byte, 2*len(ks))
 	var runs []byte
 	var failures []string
-	// The jobs' offset arguments ("#<slot>") are written into one buffer
-	// and sliced from one string: one allocation per call, not two per job.
-	slots := make([]byte, 0, 6*len(ks))
-	// Each run ends with the write of its page's settled count, by the
-	// number of its events that settle a pending job (the script corrects
-	// it for the moves the table refuses).
-	off := itoa(2 * backend.BatchPageSize)
-	run, settles, page := 0, int64(0), int64(-1)
+	run, page := 0, int64(-1)
 	flush := func() {
 		if run > 0 {
 			if len(runs) > 0 {
@@ -133,12 +130,10 @@ func batchAckArgs(head []string, events []batchJobEvent, ks []int) []string {
 			runs = strconv.AppendInt(runs, page, 10)
 			runs = append(runs, ':')
 			runs = strconv.AppendInt(runs, int64(run), 10)
-			args = append(args, "INCRBY", "u16", off, itoa(settles))
 		}
 	}
 	for i, k := range ks {
 		e := &events[k]
-		maxIndex = max(maxIndex, e.index)
 		code := 2 * byte(e.event)
 		if e.manual {
 			code++
@@ -147,41 +142,21 @@ func batchAckArgs(head []string, events []batchJobEvent, ks []int) []string {
 		p, slot := backend.BatchPageOf(max(e.index, 0))
 		if p != page {
 			flush()
-			run, settles, page = 0, 0, p
+			run, page = 0, p
 		}
 		run++
-		// The state the event moves a pending job to; the script puts back
-		// a move the table refuses from the job's actual state.
-		eff := backend.Transition(backend.StatePending, e.event, false)
-		target := eff.New
-		if eff.PageSettles() {
-			settles++
-		}
 		if e.index < 0 {
-			slot = e.index // out of the batch: the script leaves it out
+			slot = outOfBatchSlot
 		}
-		slots = append(slots, '#')
-		slots = strconv.AppendInt(slots, slot, 10)
-		args = append(args, "SET", "u2", "", itoa(int64(target))) // its offset: below
+		slots[2*i], slots[2*i+1] = byte(slot>>8), byte(slot)
 		if e.event == backend.EventFailed || e.event == backend.EventDied {
 			failures = append(failures, e.fingerprint, e.kind, e.class, e.message, e.jobID)
 		}
 	}
 	flush()
-	offs := string(slots)
-	for q := len(head) + 5; q < len(args); q += 4 {
-		if args[q] != "SET" {
-			continue // a run's INCRBY
-		}
-		end := strings.IndexByte(offs[1:], '#') + 1
-		if end == 0 {
-			end = len(offs)
-		}
-		args[q+2], offs = offs[:end], offs[end:]
-	}
-	args[len(head)+1] = itoa(maxIndex)
-	args[len(head)+2] = string(codes)
-	args[len(head)+4] = string(runs)
+	args := make([]string, 0, len(head)+5+len(failures))
+	args = append(args, head...)
+	args = append(args, itoa(int64(len(ks))), string(codes), itoa(backend.BatchPageSize), string(runs), string(slots))
 	return append(args, failures...)
 }
 

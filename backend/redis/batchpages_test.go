@@ -271,3 +271,49 @@ func TestBatchAckUnpagedDataModel2(t *testing.T) {
 		t.Errorf("page keys %q for an unpaged batch", keys)
 	}
 }
+
+// A batch paged by another page size than the caller's (a BatchPageSize
+// changed between versions) is found by the jobs' absolute indexes: its
+// pages, slots, counts and drops are its own size's.
+func TestBatchAckOtherPageSize(t *testing.T) {
+	ctx := context.Background()
+	b, _ := openTest(t)
+	id := "p100"
+	const psize, n = 100, 250
+	reservedBatch(t, b, id, n)
+	if err := b.c.Do(ctx, b.c.B().Hset().Key(b.keys.BatchKeys(id)[0]).FieldValue().FieldValue("pages", strconv.Itoa(psize)).Build()).Error(); err != nil {
+		t.Fatal(err)
+	}
+	var events []batchJobEvent
+	for i := range int64(psize) {
+		events = append(events, batchJobEvent{batch: id, index: i, event: backend.EventSucceeded})
+	}
+	events = append(events,
+		batchJobEvent{batch: id, index: 150, event: backend.EventFailed, fingerprint: "fp", kind: "K", class: "E", message: "m", jobID: "j"},
+		batchJobEvent{batch: id, index: 249, event: backend.EventSucceeded},
+		batchJobEvent{batch: id, index: n + 50, event: backend.EventDied, fingerprint: "fp", kind: "K", class: "E", message: "m", jobID: "j"},
+	)
+	out := applyEvents(t, b, events)
+	if got := out.masks[psize:]; string(got) != string([]byte{1, 0, 3}) {
+		t.Errorf("masks of the last three = %v, want [1 0 3]", got)
+	}
+	wantCounts(t, b, id, n-psize-2, 1, psize+1, 0)
+	if exists(t, b, pageKey(b, id, 0)) {
+		t.Error("page 0 (every job succeeded) still has its key")
+	}
+	applyEvents(t, b, succeeded(id, 5)) // stale: its page is dropped
+	wantCounts(t, b, id, n-psize-2, 1, psize+1, 0)
+	get := func(p int64, args ...string) []int64 {
+		v, err := b.c.Do(ctx, b.c.B().Arbitrary("BITFIELD").Keys(pageKey(b, id, p)).Args(args...).Build()).AsIntSlice()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	if v := get(1, "GET", "u2", "#50", "GET", "u16", strconv.Itoa(2*psize)); v[0] != int64(backend.StateFailing) || v[1] != 0 {
+		t.Errorf("page 1: job 150's state, settled count = %v, want [1 0]", v)
+	}
+	if v := get(2, "GET", "u2", "#49", "GET", "u16", strconv.Itoa(2*psize)); v[0] != int64(backend.StateSucceeded) || v[1] != 1 {
+		t.Errorf("page 2: job 249's state, settled count = %v, want [2 1]", v)
+	}
+}

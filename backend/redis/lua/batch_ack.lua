@@ -1,21 +1,20 @@
 #!lua flags=allow-oom
 -- Apply job events to a batch (backend.Transition in Lua; batchstate.go is
--- the reference) and count its failures in its error groups. One
--- BITFIELD SET u2 per job returns the old state; an invalid move is put
--- back; counters move once per call, never below zero. A paged batch
--- keeps its states in pages of m.pages jobs and drops a page once every
--- job in it has settled (see the paged part below).
+-- the reference) and count its failures in its error groups. The jobs'
+-- 2-bit states are read with one GETRANGE per unit of storage (a page, or
+-- the unpaged string of an older batch), moved here, and written back
+-- with one SETRANGE; counters move once per call, never below zero. A
+-- paged batch keeps its states in pages of m.pages jobs and drops a page
+-- once every job in it has settled (see Units below).
 -- ARGV: now, horizon, linger, deadage (ms), max error groups, n (jobs),
---   the highest job index, codes (one character per job: '0' + 2*event +
---   manual; events 1 failed, 2 succeeded, 3 died, 4 discarded, 5 cancelled,
---   6 removed, 7 snoozed), the page size G the caller paged by
+--   codes (one character per job: '0' + 2*event + manual; events 1
+--   failed, 2 succeeded, 3 died, 4 discarded, 5 cancelled, 6 removed,
+--   7 snoozed), the page size G the caller paged by
 --   (backend.BatchPageSize), its page runs ("<page>:<jobs>,...": the jobs
---   come sorted by page), then per run the BITFIELD arguments of its jobs
---   in order (SET u2 #<index mod G> <target state>) and INCRBY u16 <2G>
---   <how many of them settle a pending job>
---   (built by the caller so that the common case passes them straight
---   through to the page), then for each job with event 1 or 3, in order,
---   fingerprint, kind, class, message, job id.
+--   come sorted by page), the jobs' slots in their pages (two bytes each,
+--   big-endian, in job order; 65535 for a job outside the batch), then
+--   for each job with event 1 or 3, in order, fingerprint, kind, class,
+--   message, job id.
 -- Returns {1} when the batch is gone, else {0, effects, fired...} where
 -- effects holds one character per job: '0' + (1 if a retry entry, or for
 -- a snooze the scheduled entry, may be written) + (2 if a dead entry may
@@ -51,133 +50,82 @@ local function transition(old, ev, manual)
   return old, nil, nil, false, false, false
 end
 
-local n, maxidx, codes = tonumber(ARGV[6]), tonumber(ARGV[7]), ARGV[8]
-local gsize, runs = tonumber(ARGV[9]), ARGV[10]
-local BF = 11 -- ARGV index of the first run's BITFIELD arguments
-local rpage, rlen = {}, {}
-for p, c in string.gmatch(runs, '(%d+):(%d+)') do
-  rpage[#rpage + 1] = tonumber(p)
-  rlen[#rlen + 1] = tonumber(c)
-end
-local ERR = BF + 4 * n + 4 * #rpage -- ARGV index of the first failure's details
+local n, codes = tonumber(ARGV[6]), ARGV[7]
+local gsize, runs = tonumber(ARGV[8]), ARGV[9]
+local ERR = 11 -- ARGV index of the first failure's details
 
 -- Units of state storage: a page of a paged batch (meta "pages": its page
 -- size, data model 3), or the one unpaged bit string of a batch written by
 -- data model 2. backend.BatchPageOf, DroppedPageState and
 -- Effect.PageSettles in batchstate.go are the reference; this mirrors
--- them. Per job k: jarg[k] its ARGV index, ju[k] its unit, jpos[k] its
--- position in its unit's BITFIELD reply (nil: not a job of this batch, an
--- index beyond its total), jkey[k] its offset argument in its unit.
+-- them. A unit holds its key, its page (nil: unpaged), and the bytes of
+-- its string from b0 on that hold its jobs' states (bytes: read once,
+-- changed here, written back once). Per job k: ju[k] its unit (nil: not
+-- a job of this batch, an index beyond its total) and jpos[k] its
+-- position in the unit. A paged batch paged by another size than the
+-- caller's (a later BatchPageSize) is found by the job's absolute index.
 local psize = tonumber(m.pages)
-local units = {} -- {key =, page =, dropped =, olds =}
-local pass = false -- the caller's BITFIELD arguments went through as given
-local jarg, ju, jpos, jkey = {}, {}, {}, {}
+local units, ju, jpos = {}, {}, {}
 do
-  local a, k = BF, 0
-  for r = 1, #rpage do
-    for _ = 1, rlen[r] do
+  local sb = {string.byte(ARGV[10], 1, -1)}
+  local byunit, lastkey, lastui = {}, nil, nil
+  local k = 0
+  for p, c in string.gmatch(runs, '(%d+):(%d+)') do
+    p = tonumber(p)
+    for _ = 1, tonumber(c) do
       k = k + 1
-      jarg[k] = a
-      a = a + 4
+      local slot = sb[2 * k - 1] * 256 + sb[2 * k]
+      local idx = p * gsize + slot
+      if slot ~= 65535 and idx < m.total then
+        local upage, pos = nil, idx
+        if psize == gsize then
+          upage, pos = p, slot
+        elseif psize then
+          pos = idx % psize
+          upage = (idx - pos) / psize
+        end
+        local ukey = upage or -1
+        local ui = lastui
+        if ukey ~= lastkey then
+          ui = byunit[ukey]
+          if not ui then
+            ui = #units + 1
+            byunit[ukey] = ui
+            units[ui] = {key = upage and (BITS .. ':' .. upage) or BITS, page = upage, lo = pos, hi = pos}
+          end
+          lastkey, lastui = ukey, ui
+        end
+        local u = units[ui]
+        if pos < u.lo then u.lo = pos elseif pos > u.hi then u.hi = pos end
+        ju[k], jpos[k] = ui, pos
+      end
     end
-    a = a + 4
   end
 end
-if n > 0 and psize == gsize then
-  local k = 0
-  for r, p in ipairs(rpage) do
-    local u = {key = BITS .. ':' .. p, page = p, opt = 0}
-    units[r] = u
-    local first = k + 1
-    k = k + rlen[r]
-    if maxidx < m.total then
-      pass = true
-      -- The common case: the caller's arguments go through as given. The
-      -- settled count written with them (which makes a new page at its
-      -- full size) is the caller's guess, opt: the jobs whose event
-      -- settles a pending job; put right below if the table refused any.
-      u.opt = tonumber(ARGV[jarg[k] + 7])
-      u.olds = redis.call('BITFIELD', u.key, unpack(ARGV, jarg[first], jarg[k] + 7))
-      u.first = first -- ju, jpos and jkey: below, if the fast path does not take the call
-    else
-      local bf = {}
-      for j = first, k do
-        local a = jarg[j]
-        local idx = p * psize + tonumber(string.sub(ARGV[a + 2], 2))
-        if idx >= 0 and idx < m.total then
-          bf[#bf + 1] = 'SET'; bf[#bf + 1] = 'u2'; bf[#bf + 1] = ARGV[a + 2]; bf[#bf + 1] = ARGV[a + 3]
-          ju[j] = r; jpos[j] = #bf / 4; jkey[j] = ARGV[a + 2]
-        end
-      end
-      if #bf > 0 then
-        bf[#bf + 1] = 'INCRBY'; bf[#bf + 1] = 'u16'; bf[#bf + 1] = 2 * psize; bf[#bf + 1] = 0
-        u.olds = redis.call('BITFIELD', u.key, unpack(bf))
-      else
-        u.olds = {0}
-        u.dropped = true -- no job of this batch: nothing to write
-      end
-    end
-    u.count = u.olds[#u.olds]
-    -- The page's key may be made by this call only if it had no settled
-    -- job before (keep then gives it the batch's TTL).
-    u.fresh = u.count == u.opt
-    -- A page with no settled job before this call may be a dropped one
-    -- (its key gone, just made again by the BITFIELD): its done bit says.
-    -- A page with settled jobs has its key, so it costs no extra call.
-    if not u.dropped and u.fresh and redis.call('GETBIT', PDONE, p) == 1 then
-      redis.call('DEL', u.key)
-      u.dropped = true
-      for j = 1, #u.olds do u.olds[j] = 2 end -- every job reads as S
-    end
-  end
-elseif n > 0 then
-  -- Unpaged (data model 2), or paged by another size than the caller's:
-  -- absolute offsets, one BITFIELD on the batch's string or per page.
-  local byunit = {}
-  local k = 0
-  for r, p in ipairs(rpage) do
-    for _ = 1, rlen[r] do
-      k = k + 1
-      local a = jarg[k]
-      local idx = p * gsize + tonumber(string.sub(ARGV[a + 2], 2))
-      if idx >= 0 and idx < m.total then
-        local ukey, off = BITS, '#' .. idx
-        if psize then
-          local pg = math.floor(idx / psize)
-          ukey, off = BITS .. ':' .. pg, '#' .. (idx % psize)
-        end
-        local ui = byunit[ukey]
-        if not ui then
-          ui = #units + 1
-          byunit[ukey] = ui
-          units[ui] = {key = ukey, page = psize and math.floor(idx / psize), bf = {}}
-        end
-        local bf = units[ui].bf
-        bf[#bf + 1] = 'SET'; bf[#bf + 1] = 'u2'; bf[#bf + 1] = off; bf[#bf + 1] = ARGV[a + 3]
-        ju[k] = ui; jpos[k] = #bf / 4; jkey[k] = off
-      end
-    end
-  end
-  local pg = {}
-  for _, u in ipairs(units) do
-    if psize then pg[#pg + 1] = 'GET'; pg[#pg + 1] = 'u1'; pg[#pg + 1] = u.page end
-  end
-  local done = {}
-  if #pg > 0 then done = redis.call('BITFIELD_RO', PDONE, unpack(pg)) end
-  for i, u in ipairs(units) do
-    if done[i] == 1 then
-      u.dropped = true
-      u.olds = {}
-      for j = 1, #u.bf / 4 do u.olds[j] = 2 end
-    else
-      if psize then u.bf[#u.bf + 1] = 'INCRBY'; u.bf[#u.bf + 1] = 'u16'; u.bf[#u.bf + 1] = 2 * psize; u.bf[#u.bf + 1] = 0 end
-      u.olds = redis.call('BITFIELD', u.key, unpack(u.bf))
-      u.opt = 0
-      if psize then u.count = u.olds[#u.olds] end
-      u.fresh = not psize or u.count == 0
-    end
-    u.bf = nil
-  end
+
+-- A job's state is 2 bits at bit 2*pos of its unit's string, high bit
+-- first (BITFIELD's u2 layout): in byte floor(pos/4), at place POW[pos%4].
+local POW = {[0] = 64, 16, 4, 1}
+-- load_bytes (re)reads u.bytes from the string as read, padded to the
+-- unit's range: with zeros (pending), or for a dropped page with 170
+-- (binary 10101010: four S, DroppedPageState).
+local function load_bytes(u)
+  local bytes = {string.byte(u.raw, 1, -1)}
+  local fill = u.dropped and 170 or 0
+  for i = #bytes + 1, u.nbytes do bytes[i] = fill end
+  u.bytes, u.changed = bytes, false
+end
+for _, u in ipairs(units) do
+  u.b0 = (u.lo - u.lo % 4) / 4
+  u.nbytes = (u.hi - u.hi % 4) / 4 - u.b0 + 1
+  u.raw = redis.call('GETRANGE', u.key, u.b0, u.b0 + u.nbytes - 1)
+  -- A page key is written whole (its states and count), so an empty read
+  -- means no key: a page no job has written yet (all pending), or a
+  -- dropped one (every job settled), as its done bit says. The unpaged
+  -- string grows as written: what lies beyond it is pending.
+  u.fresh = u.raw == ''
+  if u.fresh and u.page and redis.call('GETBIT', PDONE, u.page) == 1 then u.dropped = true end
+  load_bytes(u)
 end
 
 local settle = {} -- unit -> jobs settled in this call (Effect.PageSettles)
@@ -187,31 +135,37 @@ local death = false
 local groups, gorder = {}, {}
 
 -- The fast path, the common case: every event is a success (not manual)
--- and every job's old state, as its SET read it, is P, F or S. Then
--- Transition moves P and F to S (counted, settled) and leaves S as it is
--- (stale), and the state each SET wrote (S) is the right one: nothing to
--- put back, no retry or dead entry to write. A job twice in the call is
--- covered: its second SET reads the S its first one wrote, a stale
--- success. A dropped page's jobs read as S (stale). An old X (a success
--- refused, or a manual retry's: its S must be put back) leaves it to the
--- general loop below, which starts from the same replies.
-local fast = pass and not string.find(codes, '[^4]')
+-- on a job of the batch whose old state is P, F or S. Then Transition
+-- moves P and F to S (counted, settled) and leaves S as it is (stale): no
+-- retry or dead entry to write. A job twice in the call is covered: its
+-- second event reads the S its first one wrote, a stale success. A
+-- dropped page's jobs read as S (stale). An old X (a success refused, or
+-- a manual retry's) or a job outside the batch leaves the call to the
+-- general loop below, which starts again from the states as read.
+local fast = n > 0 and not string.find(codes, '[^4]')
 if fast then
   local moved = {[0] = 0, [1] = 0}
-  for ui, u in ipairs(units) do
-    local olds, s = u.olds, 0
-    for j = 1, rlen[ui] do
-      local o = olds[j]
-      if o < 2 then
-        moved[o] = moved[o] + 1
-        s = s + 1
-      elseif o == 3 then
-        fast = false
-        break
-      end
+  for k = 1, n do
+    local ui = ju[k]
+    if not ui then
+      fast = false
+      break
     end
-    if not fast then break end
-    settle[ui] = s
+    local u = units[ui]
+    local pos = jpos[k]
+    local q = pos % 4
+    local i, p = (pos - q) / 4 - u.b0 + 1, POW[q]
+    local v = u.bytes[i]
+    local o = (v - v % p) / p % 4
+    if o < 2 then
+      moved[o] = moved[o] + 1
+      settle[ui] = (settle[ui] or 0) + 1
+      u.bytes[i] = v + (2 - o) * p
+      u.changed = true
+    elseif o == 3 then
+      fast = false
+      break
+    end
   end
   if fast then
     delta.pending, delta.failing = -moved[0], -moved[1]
@@ -219,24 +173,15 @@ if fast then
     effects = {string.rep('0', n)}
   else
     settle = {}
-  end
-end
-if pass and not fast then
-  for r, u in ipairs(units) do
-    for j = u.first, u.first + rlen[r] - 1 do ju[j] = r; jpos[j] = j - u.first + 1; jkey[j] = ARGV[jarg[j] + 2] end
+    for _, u in ipairs(units) do load_bytes(u) end
   end
 end
 
--- cur and lastset are per unit, keyed by the BITFIELD offset argument:
--- a job may appear twice in one call.
-local cur, lastset = {}, {}
-for i = 1, #units do cur[i] = {}; lastset[i] = {} end
 local SETTLES = {succeeded = true, discarded = true, cancelled = true, removed = true}
 local e = ERR
 for k = 1, (fast and 0 or n) do
   local code = string.byte(codes, k) - 48
   local ev = math.floor(code / 2)
-  local a = jarg[k]
   local fp, kind, class, msg, id
   if ev == 1 or ev == 3 then
     fp, kind, class, msg, id = ARGV[e], ARGV[e + 1], ARGV[e + 2], ARGV[e + 3], ARGV[e + 4]
@@ -249,17 +194,17 @@ for k = 1, (fast and 0 or n) do
     effects[k] = '3'
   else
     local u = units[ui]
-    local key = jkey[k]
-    local old = cur[ui][key]
-    if old == nil then old = u.olds[jpos[k]] end
+    local pos = jpos[k]
+    local q = pos % 4
+    local i, p = (pos - q) / 4 - u.b0 + 1, POW[q]
+    local v = u.bytes[i]
+    local old = (v - v % p) / p % 4
     local new, dec, inc, wr, wd, fd = transition(old, ev, code % 2 == 1)
-    cur[ui][key] = new
-    if u.dropped then
-      lastset[ui][key] = new -- nothing was written, nothing to put back
-    else
-      lastset[ui][key] = tonumber(ARGV[a + 3]) -- the state the BITFIELD set
+    if new ~= old then
+      u.bytes[i] = v + (new - old) * p
+      u.changed = true
     end
-    if psize and SETTLES[inc] then settle[ui] = (settle[ui] or 0) + 1 end
+    if u.page and SETTLES[inc] then settle[ui] = (settle[ui] or 0) + 1 end
     if dec then delta[dec] = (delta[dec] or 0) - 1 end
     if inc then delta[inc] = (delta[inc] or 0) + 1 end
     if fd then death = true end
@@ -283,30 +228,29 @@ for k = 1, (fast and 0 or n) do
   end
 end
 
--- Per unit: put back the moves the table refused and, for a page, count
--- its newly settled jobs, in one BITFIELD; a page whose every job has
--- settled is deleted and marked done (its counts are in the counters).
+-- Per unit that changed: write its states back in one SETRANGE and, for a
+-- page, count its newly settled jobs. A new page is made whole by its
+-- count's write, before its states (growing a string later would
+-- over-allocate), so that a page key is always whole. A page whose every
+-- job has settled is deleted instead and marked done (its counts are in
+-- the counters). A dropped page is never written: its jobs' events are
+-- all stale.
 local touched = {}
 for ui, u in ipairs(units) do
-  if not u.dropped then
-    local bf = {}
-    for key, st in pairs(cur[ui]) do -- empty on the fast path
-      if st ~= lastset[ui][key] then
-        bf[#bf + 1] = 'SET'; bf[#bf + 1] = 'u2'; bf[#bf + 1] = key; bf[#bf + 1] = st
+  if u.changed and not u.dropped then
+    local s, gone = settle[ui] or 0, false
+    if u.page and (s ~= 0 or u.fresh) then
+      local count = redis.call('BITFIELD', u.key, 'INCRBY', 'u16', 2 * psize, s)[1]
+      if count >= psize then
+        redis.call('DEL', u.key)
+        redis.call('SETBIT', PDONE, u.page, 1)
+        touched[#touched + 1] = PDONE
+        gone = true
       end
     end
-    local d = (settle[ui] or 0) - u.opt
-    if d ~= 0 then bf[#bf + 1] = 'INCRBY'; bf[#bf + 1] = 'u16'; bf[#bf + 1] = 2 * psize; bf[#bf + 1] = d end
-    if #bf > 0 then
-      local r = redis.call('BITFIELD', u.key, unpack(bf))
-      if d ~= 0 then u.count = r[#r] end
-    end
-    if psize and u.count >= psize then
-      redis.call('DEL', u.key)
-      redis.call('SETBIT', PDONE, u.page, 1)
-      touched[#touched + 1] = PDONE
-    elseif u.fresh then
-      touched[#touched + 1] = u.key
+    if not gone then
+      redis.call('SETRANGE', u.key, u.b0, string.char(unpack(u.bytes)))
+      if u.fresh or not u.page then touched[#touched + 1] = u.key end
     end
   end
 end
