@@ -28,13 +28,6 @@ func newCancelCache(ttl time.Duration) *cancelCache {
 	return &cancelCache{ttl: ttl, m: map[string]cancelEntry{}}
 }
 
-func (c *cancelCache) stale(id string) bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	e, ok := c.m[id]
-	return !ok || time.Since(e.checked) > c.ttl
-}
-
 func (c *cancelCache) set(ids []string, cancelled map[string]bool) {
 	now := time.Now()
 	c.mu.Lock()
@@ -54,15 +47,26 @@ func (c *cancelCache) cancelled(id string) bool {
 }
 
 // refresh asks storage, in one call, whether the batches of the fetched
-// jobs whose cached answer is stale are cancelled. The fetcher calls it for
-// what it claimed, RunOne for its job; the executor reads the answers.
+// jobs whose cached answer is stale are cancelled, each batch once however
+// many of its jobs came. The fetcher calls it for what it claimed, RunOne
+// for its job; the executor reads the answers.
 func (c *cancelCache) refresh(ctx context.Context, b backend.Backend, logger *slog.Logger, fetched []*backend.Fetched) {
 	var stale []string
+	asked := map[string]bool{}
+	now, last := time.Now(), ""
+	c.mu.Lock()
 	for _, f := range fetched {
-		if f.Malformed == nil && f.BatchID != "" && c.stale(f.BatchID) {
-			stale = append(stale, f.BatchID)
+		id := f.BatchID
+		if f.Malformed != nil || id == "" || id == last {
+			continue // a fetch holds runs of one batch's jobs: one lookup per run
+		}
+		last = id
+		if e, ok := c.m[id]; (!ok || now.Sub(e.checked) > c.ttl) && !asked[id] {
+			asked[id] = true
+			stale = append(stale, id)
 		}
 	}
+	c.mu.Unlock()
 	if len(stale) == 0 {
 		return
 	}
