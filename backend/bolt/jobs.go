@@ -104,7 +104,7 @@ func (b *Backend) fetch(ctx context.Context, proc string, queues []string, max i
 				taken++
 				raws, qs = append(raws, p), append(qs, name)
 				wk := wipKey(proc, wipID(p))
-				if q.wip.Get(wk) == nil { // a second copy of the same job id shares the entry
+				if !seekExact(q.wipCursor(), wk) { // a second copy of the same job id shares the entry
 					claimed++
 				}
 				if err := q.wip.Put(wk, p); err != nil {
@@ -112,7 +112,10 @@ func (b *Backend) fetch(ctx context.Context, proc string, queues []string, max i
 				}
 			}
 			for _, k := range keys {
-				if err := q.jobs.Delete(k); err != nil {
+				if !seekExact(cur, k) {
+					continue
+				}
+				if err := cur.Delete(); err != nil {
 					return err
 				}
 			}
@@ -213,10 +216,11 @@ func (b *Backend) Complete(ctx context.Context, proc string, results []backend.R
 				continue
 			}
 			wk := wipKey(proc, wipID(f.Raw))
-			if q.wip.Get(wk) == nil {
+			wc := q.wipCursor()
+			if !seekExact(wc, wk) {
 				continue // recovered meanwhile: another process owns the job now
 			}
-			if err := q.wip.Delete(wk); err != nil {
+			if err := wc.Delete(); err != nil {
 				return err
 			}
 			if f.Limited {

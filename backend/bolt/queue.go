@@ -1,6 +1,7 @@
 package bolt
 
 import (
+	"bytes"
 	"encoding/binary"
 	"fmt"
 	"time"
@@ -14,8 +15,10 @@ import (
 type qtx struct {
 	name                              string
 	bk, jobs, sched, retry, dead, wip *bbolt.Bucket
-	n                                 qcounts
-	dirty                             bool
+	// wipCur is a cursor on wip kept for the transaction (wipCursor).
+	wipCur *bbolt.Cursor
+	n      qcounts
+	dirty  bool
 	// pushed says jobs went into the queue in this transaction (the bell
 	// rings after the commit).
 	pushed bool
@@ -169,4 +172,22 @@ func validateJobs(jobs []*backend.Job) error {
 		}
 	}
 	return nil
+}
+
+// wipCursor returns a cursor on the queue's in-flight bucket, the same for
+// the whole transaction: lookups through it (seekExact) reuse its stack,
+// where Bucket.Get and Delete allocate a new cursor each.
+func (q *qtx) wipCursor() *bbolt.Cursor {
+	if q.wipCur == nil {
+		q.wipCur = q.wip.Cursor()
+	}
+	return q.wipCur
+}
+
+// seekExact positions cur at key and reports whether the bucket holds it
+// (then cur.Delete removes it). Every use starts with the seek, so a
+// cursor stays valid across the writes between uses.
+func seekExact(cur *bbolt.Cursor, key []byte) bool {
+	k, _ := cur.Seek(key)
+	return k != nil && bytes.Equal(k, key)
 }
