@@ -12,13 +12,14 @@ import (
 )
 
 // BenchmarkBatchAck measures batch_ack.lua alone on its common case: calls
-// of 35 succeeded events (about what `joblot bench --batch-size 10000`
-// sends per batch and ack chunk) on pending jobs of one paged batch. It
+// of succeeded events on pending jobs of one paged batch, 1 a call (the
+// script's fixed cost, what many small batches pay per job), 35 and 500
+// (`joblot bench --batch-size 10000` sends 200–300 a call). It
 // reports the script's Redis time per job (INFO commandstats), which the
 // machine's other load disturbs less than wall time, and the CPU time of
 // Redis's main thread per job (which includes reading the calls).
 func BenchmarkBatchAck(bb *testing.B) {
-	for _, chunk := range []int{35, 500} {
+	for _, chunk := range []int{1, 35, 500} {
 		bb.Run(fmt.Sprintf("Chunk%d", chunk), func(bb *testing.B) { benchBatchAck(bb, chunk) })
 	}
 }
