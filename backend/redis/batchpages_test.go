@@ -2,6 +2,7 @@ package redis
 
 import (
 	"context"
+	"slices"
 	"strconv"
 	"testing"
 	"time"
@@ -315,5 +316,28 @@ func TestBatchAckOtherPageSize(t *testing.T) {
 	}
 	if v := get(2, "GET", "u2", "#49", "GET", "u16", strconv.Itoa(2*psize)); v[0] != int64(backend.StateSucceeded) || v[1] != 1 {
 		t.Errorf("page 2: job 249's state, settled count = %v, want [2 1]", v)
+	}
+}
+
+// One call on an unpaged batch (data model 2) with jobs far apart: the
+// states are read and written in windows, not one range spanning them.
+func TestBatchAckUnpagedFarApart(t *testing.T) {
+	ctx := context.Background()
+	b, _ := openTest(t)
+	id := "far"
+	const n = 200_000
+	reservedBatch(t, b, id, n)
+	if err := b.c.Do(ctx, b.c.B().Hdel().Key(b.keys.BatchKeys(id)[0]).Field("pages").Build()).Error(); err != nil {
+		t.Fatal(err)
+	}
+	applyEvents(t, b, succeeded(id, 0, n/2, n-1, 1))
+	applyEvents(t, b, succeeded(id, n-1)) // stale
+	wantCounts(t, b, id, n-4, 0, 4, 0)
+	states, err := b.c.Do(ctx, b.c.B().Arbitrary("BITFIELD").Keys(b.keys.BatchKeys(id)[1]).Args("GET", "u2", "#0", "GET", "u2", "#2", "GET", "u2", "#"+strconv.Itoa(n/2), "GET", "u2", "#"+strconv.Itoa(n-1)).Build()).AsIntSlice()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []int64{2, 0, 2, 2}; !slices.Equal(states, want) {
+		t.Errorf("states = %v, want %v", states, want)
 	}
 }
