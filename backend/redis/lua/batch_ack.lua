@@ -71,14 +71,15 @@ local psize = tonumber(m.pages)
 local WINDOW = 16384
 local units, ju, jpos = {}, {}, {}
 do
-  local sb = {string.byte(ARGV[10], 1, -1)}
+  local slots = ARGV[10]
   local byunit, lastkey, lastui = {}, nil, nil
   local k = 0
   for p, c in string.gmatch(runs, '(%d+):(%d+)') do
     p = tonumber(p)
     for _ = 1, tonumber(c) do
       k = k + 1
-      local slot = sb[2 * k - 1] * 256 + sb[2 * k]
+      local hi, lo = string.byte(slots, 2 * k - 1, 2 * k)
+      local slot = hi * 256 + lo
       local idx = p * gsize + slot
       if slot ~= 65535 and idx < m.total then
         local upage, pos = nil, idx
