@@ -60,13 +60,14 @@ local ERR = 11 -- ARGV index of the first failure's details
 -- Effect.PageSettles in batchstate.go are the reference; this mirrors
 -- them. A unit holds its key, its page (nil: unpaged), and the bytes of
 -- its string from b0 on that hold its jobs' states (bytes: read once,
--- changed here, written back once). The windows of one page (a page of
--- more than WINDOW jobs, which no version has made) each count their
--- settled jobs; all reads come before any write, so each sees the page
--- as the call found it. Per job k: ju[k] its unit (nil: not
--- a job of this batch, an index beyond its total) and jpos[k] its
--- position in the unit. A paged batch paged by another size than the
--- caller's (a later BatchPageSize) is found by the job's absolute index.
+-- changed here, written back once). It spans at most WINDOW states, so an
+-- unpaged string is read and written window by window; the windows of one
+-- page (a page of more than WINDOW jobs, which no version has made) would
+-- each count their own settled jobs, and since every read comes before
+-- any write, each sees the page as the call found it. A batch paged by
+-- another size than the caller's (a later BatchPageSize) is found by the
+-- job's absolute index. Per job k: ju[k] its unit (nil: not a job of this
+-- batch, an index beyond its total) and jpos[k] its position in the unit.
 local psize = tonumber(m.pages)
 local WINDOW = 16384
 local units, ju, jpos = {}, {}, {}
@@ -89,9 +90,8 @@ do
           pos = idx % psize
           upage = (idx - pos) / psize
         end
-        -- A unit spans at most WINDOW states (4 KiB): its bytes go through
-        -- one unpack, which holds 8,000 values. A page (4,064 jobs) is one
-        -- window; an unpaged string is read and written window by window.
+        -- WINDOW states are 4 KiB, whose bytes go through one unpack
+        -- (Lua holds 8,000 values); a page (4,064 jobs) is one window.
         local w = (pos - pos % WINDOW) / WINDOW
         local ukey = upage and (upage * 1024 + w) or (-1 - w)
         local ui = lastui
