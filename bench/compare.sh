@@ -162,13 +162,23 @@ run_one() {
     "$name" "$run" "$round" "$retained" "$err" "$base.out" >>"$RUNS"
 }
 
+# With both joblot systems selected, each batch round runs right after the
+# plain round of the same number: the batch cost is a ratio of the two, and
+# on a shared box rounds minutes apart meet different loads.
+paired=0
+[[ " $SYSTEMS " == *" joblot "* && " $SYSTEMS " == *" joblot-batches "* ]] && paired=1
+batch_round() {
+  run_one joblot-batches batch "$1" 900 --redis "$URL" --jobs "$JOBS" --batch-size 10000 --json
+}
 for sys in $SYSTEMS; do
+  [[ $sys == joblot-batches ]] && ((paired)) && continue
   for round in $(seq "$ROUNDS"); do
     if [[ $sys == joblot-batches ]]; then
-      run_one "$sys" batch "$round" 900 --redis "$URL" --jobs "$JOBS" --batch-size 10000 --json
+      batch_round "$round"
       continue
     fi
     run_one "$sys" throughput "$round" 900 --redis "$URL" --jobs "$JOBS" --json
+    [[ $sys == joblot ]] && ((paired)) && batch_round "$round"
     run_one "$sys" dead "$round" 600 --redis "$URL" --jobs "$FAIL_JOBS" --fail-rate 1 --retries 0 --json
     run_one "$sys" retry "$round" 600 --redis "$URL" --jobs "$FAIL_JOBS" --fail-rate 1 --retries 25 --stop-when-retrying --json
   done
