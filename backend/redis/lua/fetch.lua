@@ -35,9 +35,10 @@ if redis.call('EXISTS', paused, KEYS[6]) > 0 then
 end
 local n = #got
 local h = {}
-for _, p in ipairs(got) do
-  h[#h + 1] = wipfield(p)
-  h[#h + 1] = p
+for i = 1, n do
+  local p = got[i]
+  h[2 * i - 1] = wipfield(p)
+  h[2 * i] = p
 end
 redis.call('HSET', wip, unpack(h))
 -- A full chunk: more may be behind it, so wake another idle fetcher

@@ -4,11 +4,9 @@
 -- or "malformed-" and 20 hex chars of its SHA-1 (backend.MalformedJobID).
 -- wipField in fetch.go is the same function in Go; keep them in step.
 local function wipfield(p)
-  if #p >= 4 and string.byte(p, 1) == 1 and string.byte(p, 2) == 3 then
-    local n = string.byte(p, 3)
-    if n > 0 and n < 128 and #p >= 3 + n then
-      return string.sub(p, 4, 3 + n)
-    end
+  local v, k, n = string.byte(p, 1, 3) -- one call: this runs for every fetched job
+  if v == 1 and k == 3 and n and n > 0 and n < 128 and #p >= 3 + n then
+    return string.sub(p, 4, 3 + n)
   end
   return 'malformed-' .. string.sub(redis.sha1hex(p), 1, 20)
 end
