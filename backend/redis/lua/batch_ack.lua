@@ -202,6 +202,9 @@ for k = 1, (fast and 0 or n) do
     -- job outside any batch.
     effects[k] = '3'
   else
+    -- The job's state, read and written as the fast path does, inline:
+    -- a helper called per job cost a quarter more script time
+    -- (BenchmarkBatchAck/Chunk500, Redis CPU 0.51 → 0.64 µs/job).
     local u = units[ui]
     local pos = jpos[k]
     local q = pos % 4
