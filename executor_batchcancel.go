@@ -52,7 +52,7 @@ func (c *cancelCache) cancelled(id string) bool {
 // for its job; the executor reads the answers.
 func (c *cancelCache) refresh(ctx context.Context, b backend.Backend, logger *slog.Logger, fetched []*backend.Fetched) {
 	var stale []string
-	asked := map[string]bool{}
+	var asked map[string]bool // made by the first stale batch: most fetches find none
 	now, last := time.Now(), ""
 	c.mu.Lock()
 	for _, f := range fetched {
@@ -62,6 +62,9 @@ func (c *cancelCache) refresh(ctx context.Context, b backend.Backend, logger *sl
 		}
 		last = id
 		if e, ok := c.m[id]; (!ok || now.Sub(e.checked) > c.ttl) && !asked[id] {
+			if asked == nil {
+				asked = map[string]bool{}
+			}
 			asked[id] = true
 			stale = append(stale, id)
 		}
