@@ -110,7 +110,7 @@ func newFetcher(p fetcherParams) *fetcher {
 		now:       time.Now,
 		after:     wallTimer,
 	}
-	f.prefetch = newPrefetchTuner(p.slots, p.cfg.prefetchFloor, p.cfg.Prefetch, f.now())
+	f.prefetch = newPrefetchTuner(p.slots, p.cfg.prefetchFloor, p.cfg.Prefetch, p.cfg.prefetchWindow, f.now())
 	f.waiter, _ = p.backend.(backend.Waiter)
 	f.fetchCtx, f.stopFetch = context.WithCancel(context.Background())
 	f.idleCtx, f.stopIdle = context.WithCancel(f.fetchCtx)

@@ -33,7 +33,7 @@ func TestPrefetchFollowsRate(t *testing.T) {
 	const conc, floor, ceil = 50, 5, 200
 	sl := newSlots(conc + ceil)
 	t0 := time.Unix(1_000_000, 0)
-	tu := newPrefetchTuner(sl, floor, ceil, t0)
+	tu := newPrefetchTuner(sl, floor, ceil, prefetchWindow, t0)
 	if got := tu.prefetch(); got != floor {
 		t.Fatalf("prefetch at start = %d, want the floor %d", got, floor)
 	}
@@ -95,7 +95,7 @@ func TestPrefetchFixedWhenSet(t *testing.T) {
 	}
 	sl := newSlots(cfg.Concurrency + cfg.Prefetch)
 	t0 := time.Unix(1_000_000, 0)
-	tu := newPrefetchTuner(sl, cfg.prefetchFloor, cfg.Prefetch, t0)
+	tu := newPrefetchTuner(sl, cfg.prefetchFloor, cfg.Prefetch, cfg.prefetchWindow, t0)
 	runN(t, sl, 100_000)
 	if shrunk := tu.tune(t0.Add(time.Second)); shrunk != 0 || tu.prefetch() != 3 {
 		t.Fatalf("a fixed prefetch was tuned to %d (shrunk %d)", tu.prefetch(), shrunk)
@@ -120,5 +120,35 @@ func TestPrefetchDefaultIsAdaptive(t *testing.T) {
 	}
 	if _, err := (ServerConfig{Workers: NewWorkers(), Prefetch: -1}).withDefaults(); err == nil {
 		t.Error("Prefetch -1 was accepted")
+	}
+}
+
+// TestPrefetchWindowSetsTheHold: the tuner holds the completion rate times
+// its window, so on a group-committing backend (hintedPrefetchWindow) the
+// same rate holds more jobs than on Redis (prefetchWindow), and a slow
+// rate holds few on either.
+func TestPrefetchWindowSetsTheHold(t *testing.T) {
+	const conc, floor, ceil = 50, 5, 4000
+	for _, tc := range []struct {
+		window    time.Duration
+		perSample int // jobs finished per prefetchSample
+		want      int
+	}{
+		{prefetchWindow, 1_000, 200},          // 100,000 jobs/s × 2 ms
+		{hintedPrefetchWindow, 1_000, 1_500},  // 100,000 jobs/s × 15 ms
+		{hintedPrefetchWindow, 2, floor},      // 200 jobs/s × 15 ms = 3: the floor
+		{hintedPrefetchWindow, 100_000, ceil}, // far above the ceiling
+	} {
+		sl := newSlots(conc + ceil)
+		now := time.Unix(1_000_000, 0)
+		tu := newPrefetchTuner(sl, floor, ceil, tc.window, now)
+		for range 20 { // the rate is followed half-way per sample
+			runN(t, sl, tc.perSample)
+			now = now.Add(prefetchSample)
+			tu.tune(now)
+		}
+		if got := tu.prefetch(); got < tc.want*99/100 || got > tc.want {
+			t.Errorf("window %v at %d jobs per %v: prefetch %d, want %d", tc.window, tc.perSample, prefetchSample, got, tc.want)
+		}
 	}
 }

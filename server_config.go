@@ -47,11 +47,11 @@ const (
 	// DefaultMaxLingering caps the goroutines of abandoned attempts (see
 	// ServerConfig.MaxLingering).
 	DefaultMaxLingering = 100
-	// maxHintedPrefetchPerSlot caps the Prefetch a backend's in-flight
-	// hint adds, per unit of Concurrency: a prefetched job waits for a
-	// slot, so a process with few slots and slow jobs must not hold
-	// hundreds of jobs other processes could run.
-	maxHintedPrefetchPerSlot = 8
+	// hintedFetchShare: on a backend that group-commits its writes, a held
+	// job waits for about three commits between its claim and its durable
+	// ack, so each commit carries about a third of the jobs held; the
+	// default FetchChunk lets one fetch claim that share.
+	hintedFetchShare = 3
 	// DefaultCancelCacheTTL is how long the server trusts what it knows
 	// about a batch being cancelled.
 	DefaultCancelCacheTTL = time.Second
@@ -77,11 +77,16 @@ type ServerConfig struct {
 	// in big chunks while slow ones are not hoarded (a process whose jobs
 	// slow down fetches nothing beyond its free slots until it holds no
 	// more than the new rate needs). On a backend that group-commits its
-	// writes (backend.InFlightHinter: the embedded store) the default is
-	// instead fixed so that Concurrency + Prefetch reaches the backend's
-	// hint (Prefetch at most 8 × Concurrency), since there every claim
-	// and every ack waits for a shared fsync.
+	// writes (backend.InFlightHinter: the embedded store), where every
+	// claim and every ack waits for a shared fsync, it holds what the
+	// process completes in 15 ms instead, at most enough for Concurrency
+	// + Prefetch to reach the backend's hint; and FetchChunk defaults to
+	// a third of that hint (at least DefaultFetchChunk), the share of the
+	// held jobs one commit carries.
 	Prefetch int
+	// prefetchWindow is how long, at the completion rate, the adaptive
+	// prefetch lasts (see Prefetch).
+	prefetchWindow time.Duration
 	// prefetchFloor is the least prefetch the server holds: Prefetch when
 	// fixed, less when the prefetch follows the rate (prefetchTuner).
 	prefetchFloor int
@@ -185,15 +190,21 @@ type ServerConfig struct {
 // withDefaults sets the rest.
 func (c ServerConfig) withBackendDefaults(b backend.Backend) ServerConfig {
 	h, ok := b.(backend.InFlightHinter)
-	if !ok || c.Prefetch != 0 {
+	if !ok || c.Prefetch != 0 && c.FetchChunk != 0 {
 		return c
 	}
-	conc := c.Concurrency
-	if conc <= 0 {
-		conc = DefaultConcurrency
+	hint := h.InFlightHint()
+	if c.FetchChunk == 0 {
+		c.FetchChunk = max(DefaultFetchChunk, hint/hintedFetchShare)
 	}
-	if want := min(h.InFlightHint()-conc, maxHintedPrefetchPerSlot*conc); want > conc/10 {
-		c.Prefetch = want
+	if c.Prefetch == 0 {
+		conc := c.Concurrency
+		if conc <= 0 {
+			conc = DefaultConcurrency
+		}
+		c.prefetchFloor = max(1, conc/10)
+		c.Prefetch = max(c.prefetchFloor, hint-conc)
+		c.prefetchWindow = hintedPrefetchWindow
 	}
 	return c
 }
@@ -222,6 +233,7 @@ func (c ServerConfig) withDefaults() (ServerConfig, error) {
 		c.Prefetch = max(c.prefetchFloor, maxAdaptivePrefetchPerSlot*c.Concurrency)
 	}
 	setDefault(&c.prefetchFloor, c.Prefetch)
+	setDefault(&c.prefetchWindow, prefetchWindow)
 	setDefault(&c.FetchChunk, DefaultFetchChunk)
 	setDefault(&c.AckChunk, DefaultAckChunk)
 	setDefault(&c.MaxRetries, DefaultMaxRetries)

@@ -8,30 +8,33 @@ import (
 )
 
 // InFlightTarget is the least InFlightHint the Backend gives: how many
-// jobs a server on the embedded store should hold at once (running plus
-// prefetched) when its commits are cheap.
+// jobs a server on the embedded store may hold at once (running plus
+// prefetched) when its commits are cheap. A server's prefetch follows its
+// completion rate up to the hint (ServerConfig.Prefetch), so slow jobs are
+// not hoarded; the hint bounds how far fast ones go.
 //
 // Every claim and every ack waits for a group commit (commit.go), which
 // costs two fsyncs (bbolt syncs the data pages, then the meta page). In a
 // steady state a slot spends about three commits between its fetch being
 // queued and its job's ack being durable (its fetch waits behind the
 // commit under way and then for its own; the next fetch queues
-// meanwhile), so about a third of the jobs held ride on each commit:
-// jobs/s ≈ held / (3 × commit time). At 384 that is ~128 jobs a commit,
-// enough for TargetJobsPerSec while a commit takes at most ~1.3 ms; on a
-// slower disk InFlightHint sizes the commits to the measured commit time
-// (inFlightFor). With the default Concurrency (50) the server prefetches
-// the other 334 (its default would be 5).
-const InFlightTarget = 384
+// meanwhile), so about a third of the jobs held ride on each commit, and
+// the more they are the less each pays of the fsyncs. Measured with
+// no-op jobs (`cd bench/river && go run . --only joblot`): holding 450,
+// commits of ~150 jobs and 83–93k jobs/s while a commit took ~1.3 ms;
+// holding 1,550 (~490 jobs a commit, AckChunk's 500 the cap), 115–117k
+// jobs/s on the same disk; on a faster one (commits of 0.8 ms) both about
+// 118k.
+const InFlightTarget = 2048
 
 // TargetJobsPerSec is the throughput InFlightHint sizes the group commits
 // for: held jobs = TargetJobsPerSec × commitsPerCycle × commit time.
 const TargetJobsPerSec = 100_000
 
 // MaxInFlightHint caps InFlightHint however slow the commits: a server
-// holds that many claimed jobs that no other process can run meanwhile.
-// (The server also caps its Prefetch at a multiple of Concurrency.)
-const MaxInFlightHint = 2048
+// with fast jobs holds that many claimed jobs that no other process can
+// run meanwhile.
+const MaxInFlightHint = 4096
 
 // commitsPerCycle is the commits a held job waits for, from its fetch to
 // its durable ack (see InFlightTarget).

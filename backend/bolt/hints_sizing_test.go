@@ -17,9 +17,11 @@ func TestInFlightHintSizedToCommitTime(t *testing.T) {
 	}{
 		{0, InFlightTarget},
 		{300 * time.Microsecond, InFlightTarget},
-		{1280 * time.Microsecond, InFlightTarget}, // 384 jobs / 3 commits / 1.28 ms = 100k jobs/s
-		{2 * time.Millisecond, 600},
-		{4400 * time.Microsecond, 1320},
+		{1280 * time.Microsecond, InFlightTarget},
+		{6826 * time.Microsecond, InFlightTarget}, // 2,048 jobs / 3 commits / 6.83 ms = 100k jobs/s
+		{8 * time.Millisecond, 2400},
+		{10 * time.Millisecond, 3000},
+		{20 * time.Millisecond, MaxInFlightHint},
 		{time.Second, MaxInFlightHint},
 	} {
 		if got := inFlightFor(tc.commit); got != tc.want {
@@ -33,16 +35,16 @@ func TestInFlightHintSizedToCommitTime(t *testing.T) {
 	}
 	defer b.Close()
 	// The last recentCommits commits: the slow ones are the majority, so
-	// the median is 4 ms; the fast outliers (a lucky fsync) do not count.
+	// the median is 9 ms; the fast outliers (a lucky fsync) do not count.
 	for i := range recentCommits {
-		d := 4 * time.Millisecond
+		d := 9 * time.Millisecond
 		if i%4 == 0 {
 			d = 100 * time.Microsecond
 		}
 		b.commits.record(1, d, d)
 	}
-	if got, want := b.InFlightHint(), 1200; got != want {
-		t.Fatalf("InFlightHint() after commits of 4 ms = %d, want %d (100,000 jobs/s × 3 commits × 4 ms)", got, want)
+	if got, want := b.InFlightHint(), 2700; got != want {
+		t.Fatalf("InFlightHint() after commits of 9 ms = %d, want %d (100,000 jobs/s × 3 commits × 9 ms)", got, want)
 	}
 	if c := b.CommitStats().Commits; c != recentCommits {
 		t.Fatalf("InFlightHint made probe commits (%d commits, %d injected) although enough were measured", c, recentCommits)
