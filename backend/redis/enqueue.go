@@ -24,7 +24,7 @@ const onceTTL = 7 * 24 * time.Hour
 // now and needs no dedupe (the common case), otherwise one enqueue.lua
 // call, which takes unique jobs' locks in the same call and reports the
 // jobs it skipped as duplicates. A queue that got an RPUSH then has its
-// bell rung (see ringCmds). All the chunks go in one pipeline. A chunk
+// bell rung (see ringCall). All the chunks go in one pipeline. A chunk
 // refused at maxmemory stores nothing and the error wraps
 // backend.ErrStoreFull.
 func (b *Backend) Enqueue(ctx context.Context, jobs []*backend.Job) (backend.EnqueueResult, error) {
@@ -91,14 +91,17 @@ func (b *Backend) enqueue(ctx context.Context, jobs []*backend.Job, once bool) (
 			idx = idx[n:]
 		}
 		if pushed {
-			for _, cmd := range b.ringCmds(q) {
-				cmds, calls, dedupes, rings = append(cmds, cmd), append(calls, nil), append(dedupes, nil), append(rings, true)
-			}
+			rc := b.ringCall(q)
+			cmds, calls, dedupes, rings = append(cmds, rc.evalsha(b.c)), append(calls, &rc), append(dedupes, nil), append(rings, true)
 		}
 	}
 	var errs []error
 	for i, r := range b.c.DoMulti(ctx, cmds...) {
 		err := r.Error()
+		if isNoScript(err) && calls[i] != nil {
+			r = b.c.Do(ctx, calls[i].eval(b.c))
+			err = r.Error()
+		}
 		if rings[i] {
 			// The jobs are stored either way; an unrung bell only leaves
 			// an idle fetcher to its IdleWaitTimeout.
@@ -109,10 +112,6 @@ func (b *Backend) enqueue(ctx context.Context, jobs []*backend.Job, once bool) (
 		}
 		if i < first && err != nil {
 			b.forgetQueues(fresh)
-		}
-		if isNoScript(err) && calls[i] != nil {
-			r = b.c.Do(ctx, calls[i].eval(b.c))
-			err = r.Error()
 		}
 		if err != nil {
 			errs = append(errs, err)
@@ -179,20 +178,18 @@ func (b *Backend) enqueueCmd(q string, jobs []*backend.Job, now time.Time, once 
 	return ec.evalsha(b.c), &ec, true
 }
 
-// ringCmds ring queue q's bell after an RPUSH of its jobs, as bell.lua's
-// ring does: the bell list keeps at most one ring, for the next idle
-// fetcher of any process to take with BLPOP. The ring is unconditional
-// (a script could ring only when the queue had been empty, at the cost
-// above): a ring while the queue already held jobs wakes a fetcher that
-// finds jobs, or stays for the next one to wait, which then fetches once
-// more than it needed to. Sent after the RPUSH on the same connection, so
-// a woken fetcher finds the jobs.
-func (b *Backend) ringCmds(q string) rueidis.Commands {
-	bell := b.keys.QBell(q)
-	return rueidis.Commands{
-		b.c.B().Rpush().Key(bell).Element("1").Build(),
-		b.c.B().Ltrim().Key(bell).Start(0).Stop(0).Build(),
-	}
+// ringCall rings queue q's bell after an RPUSH of its jobs (ring.lua),
+// unless the queue is paused: the bell keeps at most one ring, for the
+// next idle fetcher of any process to take with BLPOP. Unlike push.lua's
+// ring it does not ask whether the queue had been empty (only the push's
+// reply tells, a round trip later): a ring while the queue already held
+// jobs wakes an idle fetcher that finds jobs, or stays for the next one to
+// wait, which then fetches once more than it needed to. Sent after the
+// RPUSH on the same connection, so a woken fetcher finds the jobs.
+func (b *Backend) ringCall(q string) call {
+	c := call{s: b.s.ring, keys: []string{b.keys.QBell(q), b.keys.QPaused(q)}}
+	b.observe(c)
+	return c
 }
 
 // encode returns a job's stored form.

@@ -32,6 +32,7 @@ var libraries = map[string][]string{
 	"fetch.lua":         {"wipfield.lua", "bell.lua", "limitlib.lua"},
 	"enqueue.lua":       {"bell.lua", "uniqlib.lua"},
 	"periodic.lua":      {"bell.lua"},
+	"ring.lua":          {"bell.lua"},
 	"resume.lua":        {"bell.lua"},
 	"movedue.lua":       {"bell.lua"},
 	"complete.lua":      {"bell.lua", "uniqlib.lua", "deadlib.lua"},
@@ -92,19 +93,20 @@ func newScript(name, src string) *script {
 
 // scripts holds every script of the backend.
 type scripts struct {
-	enqueue, fetch, complete, moveDue, trim, lease, heartbeat, resume *script
-	retryJobs, deleteJobs, zpage, cancel, cancelDrop                  *script
-	batchCreate, batchChild, batchAdd, batchLanded, batchCommit       *script
-	batchAck, batchKidDone, batchKidGone, batchCancel, batchExpire    *script
-	batchErrsIndex, batchRepair                                       *script
-	limitRelease, limitSet                                            *script
-	periodic                                                          *script
-	outputPut, outputClear, outputExpire                              *script
+	enqueue, ring, fetch, complete, moveDue, trim, lease, heartbeat, resume *script
+	retryJobs, deleteJobs, zpage, cancel, cancelDrop                        *script
+	batchCreate, batchChild, batchAdd, batchLanded, batchCommit             *script
+	batchAck, batchKidDone, batchKidGone, batchCancel, batchExpire          *script
+	batchErrsIndex, batchRepair                                             *script
+	limitRelease, limitSet                                                  *script
+	periodic                                                                *script
+	outputPut, outputClear, outputExpire                                    *script
 }
 
 func newScripts() *scripts {
 	return &scripts{
 		enqueue:      loadScript("enqueue.lua"),
+		ring:         loadScript("ring.lua"),
 		resume:       loadScript("resume.lua"),
 		fetch:        loadScript("fetch.lua"),
 		complete:     loadScript("complete.lua"),

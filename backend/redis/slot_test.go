@@ -206,7 +206,7 @@ func scriptKeysShareOneSlot(t *testing.T, prefix string) {
 		t.Fatalf("script calls spanning slots:\n%s", strings.Join(bad, "\n"))
 	}
 	var missing []string
-	for _, s := range []*script{b.s.enqueue, b.s.resume, b.s.fetch, b.s.complete, b.s.moveDue, b.s.trim, b.s.lease, b.s.heartbeat,
+	for _, s := range []*script{b.s.enqueue, b.s.ring, b.s.resume, b.s.fetch, b.s.complete, b.s.moveDue, b.s.trim, b.s.lease, b.s.heartbeat,
 		b.s.retryJobs, b.s.deleteJobs, b.s.batchCreate, b.s.batchChild, b.s.batchAdd, b.s.batchLanded, b.s.batchCommit,
 		b.s.batchAck, b.s.batchKidDone, b.s.batchKidGone, b.s.batchCancel, b.s.batchExpire, b.s.batchRepair} {
 		if used[s.name] == 0 {
