@@ -27,6 +27,10 @@ type fetcher struct {
 	// waiter is backend as a backend.Waiter, nil if it cannot wake an
 	// idle fetcher (then the fetcher polls).
 	waiter    backend.Waiter
+	// waitFetcher is backend as a backend.WaitFetcher when it serves one
+	// queue, nil otherwise: the leader then sends its fetch behind its
+	// wait, in the same round trip.
+	waitFetcher backend.WaitFetcher
 	logger    *slog.Logger
 	lease     *processLease
 	slots     *slots
@@ -77,6 +81,9 @@ type fetcherTestSignals struct {
 	// handedOver: a loop hands fetched jobs over; the value says whether
 	// it woke the idle followers.
 	handedOver testsignal.TestSignal[bool]
+	// waitFetch: the leading loop sends its fetch, for up to this many
+	// jobs, behind a wait (backend.WaitFetcher).
+	waitFetch testsignal.TestSignal[int]
 }
 
 // fetcherParams is what the Server hands the fetcher: the state it shares
@@ -112,6 +119,9 @@ func newFetcher(p fetcherParams) *fetcher {
 	}
 	f.prefetch = newPrefetchTuner(p.slots, p.cfg.prefetchFloor, p.cfg.Prefetch, p.cfg.prefetchWindow, f.now())
 	f.waiter, _ = p.backend.(backend.Waiter)
+	if wf, ok := p.backend.(backend.WaitFetcher); ok && len(f.queues.names) == 1 {
+		f.waitFetcher = wf
+	}
 	f.fetchCtx, f.stopFetch = context.WithCancel(context.Background())
 	f.idleCtx, f.stopIdle = context.WithCancel(f.fetchCtx)
 	return f
@@ -165,6 +175,9 @@ func (f *fetcher) loop(leader bool) {
 	ctx := f.idleCtx
 	idle := time.Duration(0)
 	var pol lingerPolicy
+	// wait: the queues were empty; the next fetch goes behind a wait
+	// (waitFetcher).
+	wait := false
 	for ctx.Err() == nil {
 		if f.lease.isFenced() {
 			f.testSignals.fenced.Signal(leader)
@@ -223,8 +236,20 @@ func (f *fetcher) loop(leader bool) {
 		}
 		proc := f.lease.ID()
 		began := f.now()
-		res, err := f.backend.Fetch(f.fetchCtx, backend.FetchParams{Proc: proc, Queues: f.queues.next(), Max: n})
+		params := backend.FetchParams{Proc: proc, Queues: f.queues.next(), Max: n}
+		var res backend.FetchResult
+		var err error
+		waited := wait
+		if wait {
+			wait = false
+			res, err = f.waitFetch(ctx, params)
+		} else {
+			res, err = f.backend.Fetch(f.fetchCtx, params)
+		}
 		trip := f.now().Sub(began)
+		if waited {
+			trip = 0 // the wait is no round trip to linger for
+		}
 		fetched := res.Jobs
 		f.gate.RUnlock()
 		// Jobs a failed fetch claimed before its error (from the queues it
@@ -251,6 +276,10 @@ func (f *fetcher) loop(leader bool) {
 				f.found.wait(ctx)
 				continue
 			}
+			if f.waitFetcher != nil {
+				wait = true
+				continue
+			}
 			if f.waiter != nil {
 				err := f.waiter.WaitForJobs(ctx, f.queues.names, f.cfg.IdleWaitTimeout)
 				if err == nil {
@@ -267,6 +296,30 @@ func (f *fetcher) loop(leader bool) {
 		pol.fetched(n, len(fetched), trip)
 		idle = 0
 	}
+}
+
+// waitFetch waits for jobs with the fetch p sent behind the wait
+// (backend.WaitFetcher), until jobs come, IdleWaitTimeout passes, ctx is
+// done or the process fences itself (a claim then would be under an
+// identity another process may be taking over). When the backend only
+// waited, it fetches, unless ctx is done.
+func (f *fetcher) waitFetch(ctx context.Context, p backend.FetchParams) (backend.FetchResult, error) {
+	f.testSignals.waitFetch.Signal(p.Max)
+	wctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	fenced := f.lease.fencedChan()
+	go func() {
+		select {
+		case <-fenced:
+			cancel()
+		case <-wctx.Done():
+		}
+	}()
+	res, fetched, err := f.waitFetcher.WaitFetch(wctx, p, f.cfg.IdleWaitTimeout)
+	if err != nil || fetched || wctx.Err() != nil {
+		return res, err
+	}
+	return f.backend.Fetch(f.fetchCtx, p)
 }
 
 // handOver gives jobs claimed under proc to the workers, first waking the

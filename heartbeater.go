@@ -21,9 +21,44 @@ type processLease struct {
 	id string
 	// fenced: the lease was lost; fetch nothing until re-registered.
 	fenced atomic.Bool
+	// fencedCh is closed when the process fences itself, and replaced
+	// when it re-registers (guarded by mu).
+	fencedCh chan struct{}
 }
 
-func newProcessLease() *processLease { return &processLease{id: newProcessID()} }
+func newProcessLease() *processLease {
+	return &processLease{id: newProcessID(), fencedCh: make(chan struct{})}
+}
+
+// fence fences the process; it reports whether it was not fenced yet.
+func (l *processLease) fence() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.fenced.Swap(true) {
+		return false
+	}
+	close(l.fencedCh)
+	return true
+}
+
+// unfence lifts the fence; it reports whether the process was fenced.
+func (l *processLease) unfence() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if !l.fenced.Swap(false) {
+		return false
+	}
+	l.fencedCh = make(chan struct{})
+	return true
+}
+
+// fencedChan is closed once the process fences itself (at once if it is
+// fenced now).
+func (l *processLease) fencedChan() <-chan struct{} {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	return l.fencedCh
+}
 
 // ID returns the current identity.
 func (l *processLease) ID() string {
@@ -152,7 +187,7 @@ func (h *heartbeater) loop(ctx context.Context) {
 		switch {
 		case err == nil:
 			lastOK = h.cfg.Now()
-			if h.lease.fenced.Swap(false) {
+			if h.lease.unfence() {
 				reRegistered = true
 				h.logger.Info("joblot: re-registered after fencing", "process", h.lease.ID())
 			}
@@ -161,11 +196,11 @@ func (h *heartbeater) loop(ctx context.Context) {
 			}
 		case errors.Is(err, backend.ErrFenced):
 			h.logger.Error("joblot: process was declared dead; fencing itself", "process", h.lease.ID())
-			h.lease.fenced.Store(true)
+			h.lease.fence()
 			h.testSignals.fenced.Signal(h.lease.ID())
 		default:
 			h.logger.Warn("joblot: heartbeat failed", "err", err)
-			if h.cfg.Now().Sub(lastOK) >= h.cfg.ProcessTTL-h.cfg.HeartbeatInterval && !h.lease.fenced.Swap(true) {
+			if h.cfg.Now().Sub(lastOK) >= h.cfg.ProcessTTL-h.cfg.HeartbeatInterval && h.lease.fence() {
 				h.logger.Error("joblot: heartbeat lease about to lapse; fencing itself", "process", h.lease.ID())
 				h.testSignals.fenced.Signal(h.lease.ID())
 			}

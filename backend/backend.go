@@ -581,3 +581,19 @@ type Waiter interface {
 	// least one waiter, or the next one to wait.
 	WaitForJobs(ctx context.Context, queues []string, timeout time.Duration) error
 }
+
+// WaitFetcher is implemented by Waiters that can claim jobs in the round
+// trip that wakes them: the fetch is sent behind the wait, so a job
+// enqueued into an idle system starts one round trip sooner.
+type WaitFetcher interface {
+	Waiter
+	// WaitFetch waits like WaitForJobs on p.Queues, then claims jobs like
+	// Fetch(p), up to a backend-chosen chunk of p.Max. fetched reports
+	// whether it fetched: false means it only waited (it cannot fetch
+	// these queues that way, e.g. several queues or a limited queue), and
+	// the caller fetches. When ctx is done it stops waiting and returns
+	// what the fetch claimed meanwhile: a claim is never left in flight
+	// without the caller knowing of it (unless the connection is lost, as
+	// with Fetch).
+	WaitFetch(ctx context.Context, p FetchParams, timeout time.Duration) (res FetchResult, fetched bool, err error)
+}

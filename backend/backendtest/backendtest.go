@@ -14,7 +14,7 @@
 //
 // A backend must honour Options.Limits (and Options.Now where given); the
 // lease tests run on the backend's own clock. Optional interfaces
-// (backend.Quieter, backend.Waiter, backend.CancelListener,
+// (backend.Quieter, backend.Waiter, backend.WaitFetcher, backend.CancelListener,
 // backend.OutputStore) are tested when the backend implements them and
 // skipped otherwise.
 //
@@ -92,6 +92,7 @@ func groups() []group {
 		{"BatchVerify", verifyTests()},
 		{"ErrorsAcross", acrossTests()},
 		{"Wait", waitTests()},
+		{"WaitFetch", waitFetchTests()},
 		{"Meta", metaTests()},
 		{"Snooze", snoozeTests()},
 		{"Cancel", cancelTests()},

@@ -4,6 +4,9 @@ import (
 	"context"
 	"crypto/sha1"
 	"encoding/hex"
+	"errors"
+
+	"github.com/redis/rueidis"
 
 	"github.com/joblot/joblot/backend"
 )
@@ -23,11 +26,8 @@ func (b *Backend) fetch(ctx context.Context, proc string, queues []string, max i
 	if max <= 0 || len(queues) == 0 {
 		return nil, nil
 	}
-	if fresh := b.newQueues(queues); len(fresh) > 0 {
-		if err := b.c.Do(ctx, b.c.B().Sadd().Key(b.keys.Queues()).Member(fresh...).Build()).Error(); err != nil && !isOOM(err) {
-			b.forgetQueues(fresh)
-			return nil, wrap("fetch: register queues", err)
-		}
+	if err := b.registerQueues(ctx, queues); err != nil {
+		return nil, err
 	}
 	var out []*backend.Fetched
 	for _, q := range queues {
@@ -36,41 +36,10 @@ func (b *Backend) fetch(ctx context.Context, proc string, queues []string, max i
 			if want <= 0 {
 				return out, nil
 			}
-			res := b.run(ctx, b.c, call{s: b.s.fetch, keys: []string{b.keys.QJobs(q), b.keys.QWip(q, proc), b.keys.QPaused(q), b.keys.QBell(q), b.keys.QCancel(q), b.keys.QLimit(q)}, args: []string{itoa(want), ms(b.now())}})
-			arr, err := res.ToArray()
+			res := b.run(ctx, b.c, b.fetchCall(q, proc, want, false))
+			got, n, err := b.claimed(ctx, proc, q, want, res)
 			if err != nil {
-				return out, wrap("fetch "+q, err)
-			}
-			got := make([]*backend.Fetched, 0, len(arr))
-			var cancelled []int
-			limited, slots := false, false
-			for _, m := range arr {
-				if m.IsInt64() {
-					i, _ := m.AsInt64()
-					if i <= 0 { // the queue has a global limit; 0: with slots
-						limited, slots = true, i == 0
-						continue
-					}
-					cancelled = append(cancelled, int(i)-1)
-					continue
-				}
-				raw, err := m.ToString()
-				if err != nil {
-					return out, wrap("fetch "+q, err)
-				}
-				got = append(got, backend.DecodeFetchedString(q, raw))
-			}
-			n := len(got)
-			if limited {
-				n = want // jobs moved aside: the queue may hold more
-				for _, f := range got {
-					f.Limited = slots
-				}
-			}
-			if len(cancelled) > 0 {
-				if got, err = b.dropCancelled(ctx, proc, got, cancelled); err != nil {
-					return out, err
-				}
+				return append(out, got...), err
 			}
 			switch {
 			case len(got) == 0:
@@ -85,6 +54,78 @@ func (b *Backend) fetch(ctx context.Context, proc string, queues []string, max i
 		}
 	}
 	return out, nil
+}
+
+// registerQueues adds the queues this process has not yet seen to the
+// queue index, so that tools list a queue once a process serves it.
+func (b *Backend) registerQueues(ctx context.Context, queues []string) error {
+	if fresh := b.newQueues(queues); len(fresh) > 0 {
+		if err := b.c.Do(ctx, b.c.B().Sadd().Key(b.keys.Queues()).Member(fresh...).Build()).Error(); err != nil && !isOOM(err) {
+			b.forgetQueues(fresh)
+			return wrap("fetch: register queues", err)
+		}
+	}
+	return nil
+}
+
+// fetchCall is the fetch.lua call claiming up to want jobs of queue q for
+// proc; behind is set when it is sent behind a blocking wait.
+func (b *Backend) fetchCall(q, proc string, want int, behind bool) call {
+	args := []string{itoa(want), ms(b.now())}
+	if behind {
+		args = append(args, "wait")
+	}
+	return call{s: b.s.fetch, keys: []string{b.keys.QJobs(q), b.keys.QWip(q, proc), b.keys.QPaused(q), b.keys.QBell(q), b.keys.QCancel(q), b.keys.QLimit(q)}, args: args}
+}
+
+// errFetchNeedsClock is claimed's error for fetch.lua's -2: sent behind a
+// wait, it found the queue limited and claimed nothing.
+var errFetchNeedsClock = errors.New("limited queue: fetch with the clock")
+
+// claimed decodes fetch.lua's reply res to a call that asked for want jobs
+// of queue q: the jobs claimed (the cancelled ones acknowledged and left
+// out), and n, how many count as popped (want when the queue is limited:
+// jobs moved aside, it may hold more).
+func (b *Backend) claimed(ctx context.Context, proc, q string, want int, res rueidis.RedisResult) ([]*backend.Fetched, int, error) {
+	arr, err := res.ToArray()
+	if err != nil {
+		return nil, 0, wrap("fetch "+q, err)
+	}
+	got := make([]*backend.Fetched, 0, len(arr))
+	var cancelled []int
+	limited, slots := false, false
+	for _, m := range arr {
+		if m.IsInt64() {
+			i, _ := m.AsInt64()
+			if i == -2 {
+				return nil, 0, errFetchNeedsClock
+			}
+			if i <= 0 { // the queue has a global limit; 0: with slots
+				limited, slots = true, i == 0
+				continue
+			}
+			cancelled = append(cancelled, int(i)-1)
+			continue
+		}
+		raw, err := m.ToString()
+		if err != nil {
+			return got, 0, wrap("fetch "+q, err)
+		}
+		got = append(got, backend.DecodeFetchedString(q, raw))
+	}
+	n := len(got)
+	if limited {
+		n = want // jobs moved aside: the queue may hold more
+		for _, f := range got {
+			f.Limited = slots
+		}
+	}
+	if len(cancelled) > 0 {
+		if got, err = b.dropCancelled(ctx, proc, got, cancelled); err != nil {
+			return got, n, err
+		}
+	}
+	return got, n, nil
 }
 
 // wipField is the in-flight hash field of a payload: the job id read from

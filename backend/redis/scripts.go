@@ -93,14 +93,15 @@ func newScript(name, src string) *script {
 
 // scripts holds every script of the backend.
 type scripts struct {
-	enqueue, ring, fetch, complete, moveDue, trim, lease, heartbeat, resume *script
-	retryJobs, deleteJobs, zpage, cancel, cancelDrop                        *script
-	batchCreate, batchChild, batchAdd, batchLanded, batchCommit             *script
-	batchAck, batchKidDone, batchKidGone, batchCancel, batchExpire          *script
-	batchErrsIndex, batchRepair                                             *script
-	limitRelease, limitSet                                                  *script
-	periodic                                                                *script
-	outputPut, outputClear, outputExpire                                    *script
+	enqueue, ring, fetch, wake, complete, moveDue, trim, lease, heartbeat *script
+	resume                                                                *script
+	retryJobs, deleteJobs, zpage, cancel, cancelDrop                      *script
+	batchCreate, batchChild, batchAdd, batchLanded, batchCommit           *script
+	batchAck, batchKidDone, batchKidGone, batchCancel, batchExpire        *script
+	batchErrsIndex, batchRepair                                           *script
+	limitRelease, limitSet                                                *script
+	periodic                                                              *script
+	outputPut, outputClear, outputExpire                                  *script
 }
 
 func newScripts() *scripts {
@@ -109,6 +110,7 @@ func newScripts() *scripts {
 		ring:         loadScript("ring.lua"),
 		resume:       loadScript("resume.lua"),
 		fetch:        loadScript("fetch.lua"),
+		wake:         loadScript("wake.lua"),
 		complete:     loadScript("complete.lua"),
 		moveDue:      loadScript("movedue.lua"),
 		trim:         newScript("trim.lua", deadtrim.Source()), // shared with cleanup

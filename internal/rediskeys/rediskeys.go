@@ -57,6 +57,8 @@
 //	                      TTL: 24 h after its hour ends
 //	:paused       string  present while the queue is paused
 //	:bell         list    at most one ring: wakes an idle fetcher (BLPOP)
+//	:wake:<proc>  list    one element that ends proc's own wait on the
+//	                      bell (Quiet, Stop), with a TTL of seconds
 //	:clearing     list    jobs taken off the queue by ClearQueue whose
 //	                      batches have not yet counted them as removed
 //	:once:<id>    string  dedupe of deterministic job ids (callbacks), TTL
@@ -271,6 +273,7 @@ const (
 	SuffixMinutes  = "min:" // followed by the UTC hour of the day, 00..23
 	SuffixPaused   = "paused"
 	SuffixBell     = "bell"
+	SuffixWake     = "wake:" // followed by the process id
 	SuffixClearing = "clearing"
 	SuffixOnce     = "once:" // followed by the job id
 	SuffixErrHour  = "errs:" // followed by the UTC hour, ErrHourFormat
@@ -320,6 +323,9 @@ func (l Layout) QPaused(q string) string { return l.qkey(q, SuffixPaused, "") }
 
 // QBell is queue q's wake-up list.
 func (l Layout) QBell(q string) string { return l.qkey(q, SuffixBell, "") }
+
+// QWake ends the wait of process proc on queue q's bell: it waits on both.
+func (l Layout) QWake(q, proc string) string { return l.qkey(q, SuffixWake, proc) }
 
 // QClearing holds jobs ClearQueue took off queue q.
 func (l Layout) QClearing(q string) string { return l.qkey(q, SuffixClearing, "") }
@@ -451,11 +457,11 @@ func BatchKeyType(suffix string) (string, bool) {
 
 // QueueKeyType returns the Redis type of the queue key with suffix (a
 // fixed suffix, or one of the variable ones with its argument: "wip:p1",
-// "day:2024-01-02", "min:07", "once:<id>", "errs:2024010215"), or false when no
+// "wake:p1", "day:2024-01-02", "min:07", "once:<id>", "errs:2024010215"), or false when no
 // queue key has it.
 func QueueKeyType(suffix string) (string, bool) {
 	switch {
-	case suffix == SuffixJobs, suffix == SuffixBell, suffix == SuffixClearing:
+	case suffix == SuffixJobs, suffix == SuffixBell, suffix == SuffixClearing, variable(suffix, SuffixWake):
 		return "list", true
 	case suffix == SuffixSched, suffix == SuffixRetry, suffix == SuffixDead:
 		return "zset", true

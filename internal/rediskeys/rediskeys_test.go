@@ -12,11 +12,11 @@ func TestDefaultLayoutNames(t *testing.T) {
 	var l Layout
 	got := []string{l.Version(), l.Queues(), l.Procs(), l.Proc("p1"), l.Lease("fwd"), l.Batches(), l.Stats(), l.Outboxes(), l.Uncommitted(),
 		l.QJobs("q"), l.QSched("q"), l.QRetry("q"), l.QDead("q"), l.QWip("q", "p1"), l.QStats("q"), l.QDay("q", "2025-01-02"),
-		l.QPaused("q"), l.QBell("q"), l.QClearing("q"), l.QOnce("q", "j1"), l.QPrefix("q"), l.QueueTag("q"),
+		l.QPaused("q"), l.QBell("q"), l.QWake("q", "p1"), l.QClearing("q"), l.QOnce("q", "j1"), l.QPrefix("q"), l.QueueTag("q"),
 		l.BatchTag("b1"), l.BMeta("b1"), l.BOutbox("b1"), l.Periodic(), l.QPeriodic("q")}
 	want := []string{"jl:version", "jl:queues", "jl:procs", "jl:proc:p1", "jl:lease:fwd", "jl:batches", "jl:stats", "jl:outboxes", "jl:uncommitted",
 		"{jl:q:q}:jobs", "{jl:q:q}:sched", "{jl:q:q}:retry", "{jl:q:q}:dead", "{jl:q:q}:wip:p1", "{jl:q:q}:stats", "{jl:q:q}:day:2025-01-02",
-		"{jl:q:q}:paused", "{jl:q:q}:bell", "{jl:q:q}:clearing", "{jl:q:q}:once:j1", "{jl:q:q}:", "{jl:q:q}",
+		"{jl:q:q}:paused", "{jl:q:q}:bell", "{jl:q:q}:wake:p1", "{jl:q:q}:clearing", "{jl:q:q}:once:j1", "{jl:q:q}:", "{jl:q:q}",
 		"{jl:b:b1}", "{jl:b:b1}:meta", "{jl:b:b1}:outbox", "jl:periodic", "{jl:q:q}:periodic"}
 	if !slices.Equal(got, want) {
 		t.Errorf("names:\n got %q\nwant %q", got, want)
@@ -108,13 +108,13 @@ func TestKeyTypes(t *testing.T) {
 	if typ, _ := BatchKeyType(SuffixOutbox); typ != "list" {
 		t.Errorf("outbox type %q", typ)
 	}
-	for _, k := range []string{l.QJobs("q"), l.QSched("q"), l.QRetry("q"), l.QDead("q"), l.QWip("q", "p"), l.QStats("q"), l.QDay("q", "d"), l.QPaused("q"), l.QBell("q"), l.QClearing("q"), l.QOnce("q", "j"), l.QErrs("q", "2024010215"), l.QCancel("q"), l.QUniq("q")} {
+	for _, k := range []string{l.QJobs("q"), l.QSched("q"), l.QRetry("q"), l.QDead("q"), l.QWip("q", "p"), l.QStats("q"), l.QDay("q", "d"), l.QPaused("q"), l.QBell("q"), l.QWake("q", "p"), l.QClearing("q"), l.QOnce("q", "j"), l.QErrs("q", "2024010215"), l.QCancel("q"), l.QUniq("q")} {
 		_, suffix, _ := l.ParseQueueKey(k)
 		if _, ok := QueueKeyType(suffix); !ok {
 			t.Errorf("queue key %q has no type", k)
 		}
 	}
-	for _, s := range []string{"session", "wip:", "day:", "once:", "errs:", "metaa"} {
+	for _, s := range []string{"session", "wip:", "wake:", "day:", "once:", "errs:", "metaa"} {
 		if _, ok := QueueKeyType(s); ok {
 			t.Errorf("QueueKeyType(%q) claimed", s)
 		}

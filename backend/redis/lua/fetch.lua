@@ -3,12 +3,15 @@
 -- head of the queue into the process's in-flight hash. Allowed at maxmemory
 -- (it moves memory, and workers must keep draining).
 -- KEYS: jobs, wip:<proc>, paused, bell, cancel, limit
--- ARGV: max jobs, now (unix ms)
+-- ARGV: max jobs, now (unix ms), and "wait" when sent behind a blocking
+-- wait (Backend.WaitFetch), whose now is as old as the wait
 -- Returns the claimed payloads, followed by the 1-based positions (integers)
 -- of those cancelled while queued, if any, and when the queue has a global
 -- limit a 0 (a concurrency limit: its jobs hold slots their acks release)
--- or a -1 (a rate limit only).
+-- or a -1 (a rate limit only). Behind a wait, a limited queue returns just
+-- a -2 and claims nothing: its limits need the caller's clock now.
 local jobs, wip, paused, bell = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+if ARGV[3] == 'wait' and redis.call('EXISTS', KEYS[6]) == 1 then return {-2} end
 local got = redis.call('LPOP', jobs, ARGV[1])
 if not got then return {} end
 local popped = #got
