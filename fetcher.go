@@ -26,19 +26,19 @@ type fetcher struct {
 	backend backend.Backend
 	// waiter is backend as a backend.Waiter, nil if it cannot wake an
 	// idle fetcher (then the fetcher polls).
-	waiter    backend.Waiter
+	waiter backend.Waiter
 	// waitFetcher is backend as a backend.WaitFetcher when it serves one
 	// queue, nil otherwise: the leader then sends its fetch behind its
 	// wait, in the same round trip.
 	waitFetcher backend.WaitFetcher
-	logger    *slog.Logger
-	lease     *processLease
-	slots     *slots
-	lingering *lingerers
-	batches   *cancelCache
-	inFlight  *atomic.Int64
-	out       chan<- claimed
-	prefetch  *prefetchTuner
+	logger      *slog.Logger
+	lease       *processLease
+	slots       *slots
+	lingering   *lingerers
+	batches     *cancelCache
+	inFlight    *atomic.Int64
+	out         chan<- claimed
+	prefetch    *prefetchTuner
 
 	found  *wakeup // the leading fetcher found a backlog: idle followers resume
 	queues queueOrder
