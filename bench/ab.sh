@@ -13,14 +13,18 @@
 #   --batch-size N jobs per batch of the batch runs [10000]
 #   --rate N       offered jobs/s of the latency runs [10000]
 #   --duration D   length of the latency runs [10s]
+#   --runs "R..."  which runs each round makes, of plain, batch, latency
+#                  ["plain batch latency"]
 #
+# Odd rounds run base first, even rounds new first, so that neither gains
+# from always following the other.
 # Before each run the Redis is flushed and its statistics reset; "Redis CPU"
 # is the main thread's user+sys CPU over the run (enqueue and processing),
 # "EVALSHA" the time INFO commandstats counts inside scripts, both per job.
 # Medians over the rounds; every run's figures are in bench/out/ab/runs.jsonl.
 set -euo pipefail
 
-BASE="" NEW="" ROUNDS=5 JOBS=300000 BATCH=10000 RATE=10000 DURATION=10s
+BASE="" NEW="" ROUNDS=5 JOBS=300000 BATCH=10000 RATE=10000 DURATION=10s RUNS="plain batch latency"
 while (($#)); do
   case $1 in
     --base) BASE=$2; shift ;;
@@ -30,7 +34,8 @@ while (($#)); do
     --batch-size) BATCH=$2; shift ;;
     --rate) RATE=$2; shift ;;
     --duration) DURATION=$2; shift ;;
-    -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
+    --runs) RUNS=$2; shift ;;
+    -h|--help) sed -n '2,24p' "$0"; exit 0 ;;
     *) echo "ab.sh: unknown option $1" >&2; exit 2 ;;
   esac
   shift
@@ -78,8 +83,10 @@ evalsha() { "${R[@]}" info commandstats | tr -d '\r' | awk -F'[=,:]' '/^cmdstat_
 
 : >"$OUT/runs.jsonl"
 for round in $(seq "$ROUNDS"); do
-  for v in base new; do
-    for run in plain batch latency; do
+  order="base new"
+  ((round % 2)) || order="new base"
+  for v in $order; do
+    for run in $RUNS; do
       "${R[@]}" flushall >/dev/null
       "${R[@]}" config resetstat >/dev/null
       c0=$(cpu)
@@ -102,21 +109,30 @@ python3 - "$OUT/runs.jsonl" <<'EOF'
 import json, statistics as st, sys
 rows = [json.loads(l) for l in open(sys.argv[1])]
 med = lambda xs: st.median(xs) if xs else float("nan")
-print("| run | version | rounds | process/s | Redis CPU µs/job | EVALSHA µs/job | EVALSHA calls |")
-print("|---|---|---:|---:|---:|---:|---:|")
-for run in ("plain", "batch"):
+runs = [run for run in ("plain", "batch") if any(r["run"] == run for r in rows)]
+if runs:
+    print("| run | version | rounds | process/s | Redis CPU µs/job | EVALSHA µs/job | EVALSHA calls |")
+    print("|---|---|---:|---:|---:|---:|---:|")
+for run in runs:
     for v in ("base", "new"):
         rs = [r for r in rows if r["run"] == run and r["v"] == v]
         j = rs[0]["jobs"] if rs else 1
         print(f"| {run} | {v} | {len(rs)} | {med([r['result']['process_per_sec'] for r in rs]):,.0f} | "
               f"{med([r['redis_cpu_s'] * 1e6 / j for r in rs]):.2f} | {med([r['evalsha_usec'] / j for r in rs]):.2f} | "
               f"{med([r['evalsha_calls'] for r in rs]):,.0f} |")
-print()
-print("| latency | version | rounds | p50 ms | p99 ms | p999 ms | EVALSHA calls |")
-print("|---|---|---:|---:|---:|---:|---:|")
-for v in ("base", "new"):
+if any(r["run"] == "latency" for r in rows):
+    print()
+    print("| latency | version | rounds | p50 ms | p99 ms | p999 ms | EVALSHA calls |")
+    print("|---|---|---:|---:|---:|---:|---:|")
+for v in ("base", "new") if any(r["run"] == "latency" for r in rows) else ():
     rs = [r for r in rows if r["run"] == "latency" and r["v"] == v]
     g = lambda k: med([r["result"][k] for r in rs])
     print(f"| latency | {v} | {len(rs)} | {g('latency_p50_ms'):.2f} | {g('latency_p99_ms'):.2f} | {g('latency_p999_ms'):.2f} | "
           f"{med([r['evalsha_calls'] for r in rs]):,.0f} |")
+p99 = {(r["round"], r["v"]): r["result"]["latency_p99_ms"] for r in rows if r["run"] == "latency"}
+pairs = [(p99[(k, "base")], p99[(k, "new")]) for k, v in p99 if v == "base" and (k, "new") in p99]
+if pairs:
+    print()
+    print(f"p99 lower for new in {sum(n < b for b, n in pairs)} of {len(pairs)} rounds; per round base/new: "
+          + ", ".join(f"{b:.2f}/{n:.2f}" for b, n in pairs))
 EOF
