@@ -239,10 +239,10 @@ func (f *fetcher) loop(leader bool) {
 		params := backend.FetchParams{Proc: proc, Queues: f.queues.next(), Max: n}
 		var res backend.FetchResult
 		var err error
-		waited := wait
+		waited, emptied := wait, false
 		if wait {
 			wait = false
-			res, err = f.waitFetch(ctx, params)
+			res, emptied, err = f.waitFetch(ctx, params)
 		} else {
 			res, err = f.backend.Fetch(f.fetchCtx, params)
 		}
@@ -295,6 +295,10 @@ func (f *fetcher) loop(leader bool) {
 		}
 		pol.fetched(n, len(fetched), trip)
 		idle = 0
+		// The fetch behind a wait came back short: the queue was empty
+		// then, and a job enqueued since rang the bell. Wait again, with
+		// no fetch in between to find it empty.
+		wait = emptied && len(fetched) < n
 	}
 }
 
@@ -302,8 +306,10 @@ func (f *fetcher) loop(leader bool) {
 // (backend.WaitFetcher), until jobs come, IdleWaitTimeout passes, ctx is
 // done or the process fences itself (a claim then would be under an
 // identity another process may be taking over). When the backend only
-// waited, it fetches, unless ctx is done.
-func (f *fetcher) waitFetch(ctx context.Context, p backend.FetchParams) (backend.FetchResult, error) {
+// waited, it fetches, unless ctx is done. behind reports whether the jobs
+// came from the fetch behind the wait (then fewer than p.Max mean the
+// queue was empty).
+func (f *fetcher) waitFetch(ctx context.Context, p backend.FetchParams) (res backend.FetchResult, behind bool, err error) {
 	f.testSignals.waitFetch.Signal(p.Max)
 	wctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -317,9 +323,10 @@ func (f *fetcher) waitFetch(ctx context.Context, p backend.FetchParams) (backend
 	}()
 	res, fetched, err := f.waitFetcher.WaitFetch(wctx, p, f.cfg.IdleWaitTimeout)
 	if err != nil || fetched || wctx.Err() != nil {
-		return res, err
+		return res, fetched && err == nil, err
 	}
-	return f.backend.Fetch(f.fetchCtx, p)
+	res, err = f.backend.Fetch(f.fetchCtx, p)
+	return res, false, err
 }
 
 // handOver gives jobs claimed under proc to the workers, first waking the

@@ -91,8 +91,9 @@ func newWaitFetcher(t *testing.T, capacity int) (*fetcher, *waitFetchBackend, ch
 
 // TestLeaderSendsItsFetchBehindItsWait: once a fetch finds the queue
 // empty, the leading loop's next fetch goes behind its wait (WaitFetch),
-// for every free slot, and what it claims is handed over; it fetches
-// again only when the backend says it only waited.
+// for every free slot, and what it claims is handed over; while the fetch
+// behind the wait comes back short, the loop waits again at once; it
+// fetches on its own only when the backend says it only waited.
 func TestLeaderSendsItsFetchBehindItsWait(t *testing.T) {
 	f, b, out := newWaitFetcher(t, 10)
 	t.Cleanup(f.stop)
@@ -107,12 +108,15 @@ func TestLeaderSendsItsFetchBehindItsWait(t *testing.T) {
 			t.Fatalf("handed over %s, want %s", c.ID, want)
 		}
 	}
-	// Two of ten slots taken: the loop fetches (it knows of no backlog).
-	if n := waitRecv(t, "the fetch after a short claim", b.fetches); n != 8 {
-		t.Fatalf("fetch after the claim asked for %d, want the 8 free slots", n)
-	}
-	waitRecv(t, "the next wait", b.waits)
+	// Two of ten: the queue was empty when the fetch behind the wait ran,
+	// so the loop waits again at once, for the 8 free slots.
 	before := b.fetchCount.Load()
+	if p := waitRecv(t, "the wait after a short claim", b.waits); p.Max != 8 {
+		t.Fatalf("the wait after the claim asked for %d, want the 8 free slots", p.Max)
+	}
+	if n := b.fetchCount.Load(); n != before {
+		t.Fatalf("%d fetches between a wait whose fetch came back short and the next, want none", n-before)
+	}
 	b.wake <- waitFetchAnswer{fetched: true} // claimed nothing: a timeout, or a ring another took
 	waitRecv(t, "a wait straight after a wait that fetched nothing", b.waits)
 	if n := b.fetchCount.Load(); n != before {

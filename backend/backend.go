@@ -588,10 +588,11 @@ type Waiter interface {
 type WaitFetcher interface {
 	Waiter
 	// WaitFetch waits like WaitForJobs on p.Queues, then claims jobs like
-	// Fetch(p), up to a backend-chosen chunk of p.Max. fetched reports
-	// whether it fetched: false means it only waited (it cannot fetch
-	// these queues that way, e.g. several queues or a limited queue), and
-	// the caller fetches. When ctx is done it stops waiting and returns
+	// Fetch(p). fetched reports whether it fetched: false means it only
+	// waited (it cannot fetch these queues that way, e.g. several queues
+	// or a limited queue), and the caller fetches. Fetched, fewer than
+	// p.Max jobs mean the queues were empty (or paused) when it fetched:
+	// the caller may wait again at once, as a later enqueue wakes it. When ctx is done it stops waiting and returns
 	// what the fetch claimed meanwhile: a claim is never left in flight
 	// without the caller knowing of it (unless the connection is lost, as
 	// with Fetch).

@@ -15,6 +15,7 @@ func waitFetchTests() []test {
 	return []test{
 		{name: "ClaimsTheJobThatWokeIt", run: testWaitFetchClaims},
 		{name: "AKeptRingReturnsAtOnce", run: testWaitFetchRingKept},
+		{name: "ClaimsUpToMaxOrEmptiesTheQueue", run: testWaitFetchUpToMax},
 		{name: "ATimeoutFetchesNothing", run: testWaitFetchTimeout},
 		{name: "APausedQueueIsNotClaimed", run: testWaitFetchPaused},
 		{name: "SeveralQueuesAreLeftToFetch", run: testWaitFetchSeveralQueues},
@@ -96,6 +97,33 @@ func testWaitFetchRingKept(h *harness) {
 	r := h.waitFetchDone(h.startWaitFetch(h.t.Context(), p1, 2, "q"), "a wait after an enqueue nobody waited for")
 	if !r.fetched || len(r.jobs) != 2 {
 		h.t.Fatalf("WaitFetch(max 2) = fetched %v, %d jobs; want 2", r.fetched, len(r.jobs))
+	}
+}
+
+// testWaitFetchUpToMax: a wait claims up to Max jobs however the backend
+// chunks its fetches, and fewer only when it emptied the queue (the
+// fetcher then waits again at once).
+func testWaitFetchUpToMax(h *harness) {
+	p1 := h.proc("p1", "q")
+	const queued, max = 2600, 1200
+	for range queued / 200 {
+		h.enqueue(h.jobs("q", 200)...)
+	}
+	seen := map[string]bool{}
+	for i, want := range []int{max, max, queued - 2*max} {
+		r := h.waitFetchDone(h.startWaitFetch(h.t.Context(), p1, max, "q"), "a wait with a backlog")
+		if !r.fetched || len(r.jobs) != want {
+			h.t.Fatalf("wait %d: fetched %v, %d jobs; want %d", i, r.fetched, len(r.jobs), want)
+		}
+		for _, f := range r.jobs {
+			if seen[f.ID] {
+				h.t.Fatalf("job %s claimed twice", f.ID)
+			}
+			seen[f.ID] = true
+		}
+	}
+	if s := h.queueStats("q"); s.Size != 0 || s.InFlight != queued {
+		h.t.Fatalf("after the waits: %d queued, %d in flight; want 0, %d", s.Size, s.InFlight, queued)
 	}
 }
 

@@ -86,9 +86,15 @@ func (b *Backend) WaitFetch(ctx context.Context, p backend.FetchParams, timeout 
 		jobs, err := b.fetch(ctx, p.Proc, p.Queues, want)
 		return backend.FetchResult{Jobs: jobs}, true, err
 	}
-	jobs, _, err := b.claimed(context.WithoutCancel(ctx), p.Proc, q, want, res[1])
+	jobs, n, err := b.claimed(context.WithoutCancel(ctx), p.Proc, q, want, res[1])
 	if errors.Is(err, errFetchNeedsClock) {
 		return backend.FetchResult{}, false, nil
+	}
+	if err == nil && n == want && want < p.Max && ctx.Err() == nil {
+		// A full chunk, and more asked for: the rest as Fetch would, so
+		// that fewer than p.Max means the queue was empty.
+		more, err := b.fetch(ctx, p.Proc, p.Queues, p.Max-want)
+		return backend.FetchResult{Jobs: append(jobs, more...)}, true, err
 	}
 	return backend.FetchResult{Jobs: jobs}, true, err
 }
