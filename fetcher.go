@@ -81,9 +81,6 @@ type fetcherTestSignals struct {
 	// handedOver: a loop hands fetched jobs over; the value says whether
 	// it woke the idle followers.
 	handedOver testsignal.TestSignal[bool]
-	// waitFetch: the leading loop sends its fetch, for up to this many
-	// jobs, behind a wait (backend.WaitFetcher).
-	waitFetch testsignal.TestSignal[int]
 }
 
 // fetcherParams is what the Server hands the fetcher: the state it shares
@@ -164,8 +161,9 @@ func (f *fetcher) quiesce() bool {
 // others wait until it finds a backlog (a fetch that came back full): a
 // leader that drains the queues on its own needs no help. On a backend that can wake it
 // (backend.Waiter) it waits to be woken, up to IdleWaitTimeout, so a job
-// enqueued into an idle system starts at once; otherwise it polls, backing
-// off up to IdleFetchInterval. That keeps an idle process to a few store
+// enqueued into an idle system starts at once, and serving one queue on a
+// backend.WaitFetcher it sends its fetch behind the wait, in the same round
+// trip; otherwise it polls, backing off up to IdleFetchInterval. That keeps an idle process to a few store
 // calls a second without giving up the second fetcher's
 // overlap under load.
 func (f *fetcher) loop(leader bool) {
@@ -310,7 +308,6 @@ func (f *fetcher) loop(leader bool) {
 // came from the fetch behind the wait (then fewer than p.Max mean the
 // queue was empty).
 func (f *fetcher) waitFetch(ctx context.Context, p backend.FetchParams) (res backend.FetchResult, behind bool, err error) {
-	f.testSignals.waitFetch.Signal(p.Max)
 	wctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	fenced := f.lease.fencedChan()
