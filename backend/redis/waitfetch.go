@@ -41,6 +41,9 @@ func (b *Backend) WaitFetch(ctx context.Context, p backend.FetchParams, timeout 
 		return backend.FetchResult{}, false, nil
 	}
 	if err := b.registerQueues(ctx, p.Queues); err != nil {
+		if ctx.Err() != nil {
+			err = nil // cancelled: a wait ends without an error
+		}
 		return backend.FetchResult{}, false, err
 	}
 	q := p.Queues[0]
