@@ -4,21 +4,22 @@ local META, BITS, ERRS, OUTBOX, KIDS, KIDSC, KIDSS, ADDS, ERRC, KIDST, PDONE =
   KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9], KEYS[10], KEYS[11]
 
 local COUNTERS = {'total', 'pending', 'failing', 'succeeded', 'dead', 'discarded', 'cancelled', 'removed'}
-local FLAGS = {'committed_at', 'complete_at', 'success_at', 'death_at', 'cancelled_at', 'expired', 'deadline', 'settled_at', 'pages'}
 
 -- load_meta reads counters and flags; nil when the batch is gone (a script
--- never recreates an expired or deleted batch).
+-- never recreates an expired or deleted batch). Every batch_ack.lua call
+-- runs it, so its fields are spelled out: table constructors, not loops
+-- that grow tables (a third of a one-job call's script time went here).
 local function load_meta()
-  local f = {}
-  for _, k in ipairs(COUNTERS) do f[#f + 1] = k end
-  for _, k in ipairs(FLAGS) do f[#f + 1] = k end
-  local v = redis.call('HMGET', META, unpack(f))
+  local v = redis.call('HMGET', META, 'total', 'pending', 'failing', 'succeeded', 'dead', 'discarded', 'cancelled', 'removed',
+    'committed_at', 'complete_at', 'success_at', 'death_at', 'cancelled_at', 'expired', 'deadline', 'settled_at', 'pages')
   if not v[1] then return nil end
-  local m = {}
-  for i, k in ipairs(f) do
-    if i <= #COUNTERS then m[k] = tonumber(v[i]) or 0 else m[k] = v[i] end
-  end
-  return m
+  return {
+    total = tonumber(v[1]) or 0, pending = tonumber(v[2]) or 0, failing = tonumber(v[3]) or 0,
+    succeeded = tonumber(v[4]) or 0, dead = tonumber(v[5]) or 0, discarded = tonumber(v[6]) or 0,
+    cancelled = tonumber(v[7]) or 0, removed = tonumber(v[8]) or 0,
+    committed_at = v[9], complete_at = v[10], success_at = v[11], death_at = v[12],
+    cancelled_at = v[13], expired = v[14], deadline = v[15], settled_at = v[16], pages = v[17],
+  }
 end
 
 -- finished: success fired, cancelled, or expired (never committed in time).
