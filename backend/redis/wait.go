@@ -55,29 +55,59 @@ func (b *Backend) WaitForJobs(ctx context.Context, queues []string, timeout time
 
 // waitBells runs one BLPOP over bells.
 func (b *Backend) waitBells(ctx context.Context, bells []string, timeout time.Duration) error {
-	timeout = max(timeout, 10*time.Millisecond) // BLPOP 0 would block for ever
-	// BLPOP's own timeout bounds the wait; ctx only cancels it. A deadline
-	// on ctx would make rueidis send the command synchronously on its
-	// connection, where two waits sharing a node's blocking connection run
-	// one after the other (a ring for the second then waits for the
-	// first's timeout).
-	//
-	// rueidis never pings a connection that has a blocking command
-	// outstanding, so on a half-open connection (the server or a middlebox
-	// vanished without a FIN or RST) the BLPOP would wait for ever and the
-	// fetcher with it. A timer cancels it once Redis is overdue by
-	// waitGrace; rueidis then drops that connection.
-	bctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	defer cancel()
-	defer context.AfterFunc(ctx, cancel)()
-	overdue := time.AfterFunc(timeout+waitGrace, cancel)
+	timeout = blockTimeout(timeout)
+	_, err := b.doBlocking(ctx, timeout, nil, b.c.B().Blpop().Key(bells...).Timeout(timeout.Seconds()).Build())
+	return err
+}
+
+// blockTimeout is the timeout a BLPOP is given for timeout: BLPOP 0 would
+// block for ever.
+func blockTimeout(timeout time.Duration) time.Duration { return max(timeout, 10*time.Millisecond) }
+
+// doBlocking sends cmds, a blocking command of up to timeout first, in one
+// pipeline on rueidis's dedicated connection, and returns their replies.
+// err is about the first: nil when it returned (a reply, or nil at its
+// timeout) or ctx ended the call, ErrWaitOverdue when its connection was
+// dropped for silence.
+//
+// ctx carries no deadline into rueidis: a deadline would make it send the
+// commands synchronously on the connection, where two waits sharing a
+// node's blocking connection run one after the other (a ring for the
+// second then waits for the first's timeout). When ctx is done, wake (nil:
+// none) is called to make the blocking command return, so that the
+// replies are still read; without a wake, or when it fails, the call is
+// dropped at once.
+//
+// rueidis never pings a connection that has a blocking command
+// outstanding, so on a half-open connection (the server or a middlebox
+// vanished without a FIN or RST) the call would wait for ever and the
+// fetcher with it. A timer drops it once Redis is overdue by waitGrace
+// (past timeout, or past a wake); rueidis then drops that connection.
+func (b *Backend) doBlocking(ctx context.Context, timeout time.Duration, wake func(context.Context) error, cmds ...rueidis.Completed) ([]rueidis.RedisResult, error) {
+	rctx, drop := context.WithCancel(context.WithoutCancel(ctx))
+	defer drop()
+	overdue := time.AfterFunc(timeout+waitGrace, drop)
 	defer overdue.Stop()
-	err := b.c.Do(bctx, b.c.B().Blpop().Key(bells...).Timeout(timeout.Seconds()).Build()).Error()
-	if err == nil || rueidis.IsRedisNil(err) || ctx.Err() != nil {
-		return nil
+	defer context.AfterFunc(ctx, func() {
+		if wake == nil {
+			drop()
+			return
+		}
+		wctx, cancel := context.WithTimeout(rctx, waitGrace)
+		defer cancel()
+		if wake(wctx) != nil {
+			drop() // Redis unreachable: the wait's connection is most likely gone too
+			return
+		}
+		overdue.Reset(waitGrace)
+	})()
+	res := b.c.DoMulti(rctx, cmds...)
+	err := res[0].Error()
+	switch {
+	case err == nil || rueidis.IsRedisNil(err) || ctx.Err() != nil:
+		return res, nil
+	case rctx.Err() != nil:
+		return res, fmt.Errorf("joblot/redis: wait for jobs: %w (no reply within %s of BLPOP's timeout; connection dropped)", ErrWaitOverdue, waitGrace)
 	}
-	if bctx.Err() != nil {
-		return fmt.Errorf("joblot/redis: wait for jobs: %w (no reply within %s of BLPOP's timeout; connection dropped)", ErrWaitOverdue, waitGrace)
-	}
-	return wrap("wait for jobs", err)
+	return res, wrap("wait for jobs", err)
 }

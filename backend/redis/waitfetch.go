@@ -3,7 +3,6 @@ package redis
 import (
 	"context"
 	"errors"
-	"fmt"
 	"time"
 
 	"github.com/redis/rueidis"
@@ -48,56 +47,45 @@ func (b *Backend) WaitFetch(ctx context.Context, p backend.FetchParams, timeout 
 	}
 	q := p.Queues[0]
 	want := min(p.Max, fetchChunk)
-	timeout = max(timeout, 10*time.Millisecond) // BLPOP 0 would block for ever
+	timeout = blockTimeout(timeout)
 	wake := b.keys.QWake(q, p.Proc)
 	fetch := b.fetchCall(q, p.Proc, want, true)
 	b.observe(fetch)
-	// As in waitBells, ctx carries no deadline into rueidis, and a timer
-	// drops a connection that stays silent past the wait.
-	rctx, drop := context.WithCancel(context.WithoutCancel(ctx))
-	defer drop()
-	overdue := time.AfterFunc(timeout+waitGrace, drop)
-	defer overdue.Stop()
-	stopWake := context.AfterFunc(ctx, func() {
-		wctx, cancel := context.WithTimeout(rctx, waitGrace)
-		defer cancel()
-		if b.run(wctx, b.c, call{s: b.s.wake, keys: []string{wake}, args: []string{itoa(int(wakeTTL.Milliseconds()))}}).Error() != nil {
-			drop() // Redis unreachable: the wait's connection is most likely gone too
-			return
-		}
-		overdue.Reset(waitGrace)
-	})
-	defer stopWake()
-	res := b.c.DoMulti(rctx,
+	res, err := b.doBlocking(ctx, timeout,
+		func(ctx context.Context) error {
+			return b.run(ctx, b.c, call{s: b.s.wake, keys: []string{wake}, args: []string{itoa(int(wakeTTL.Milliseconds()))}}).Error()
+		},
 		b.c.B().Blpop().Key(b.keys.QBell(q), wake).Timeout(timeout.Seconds()).Build(),
 		fetch.evalsha(b.c))
-	if err := res[0].Error(); err != nil && !rueidis.IsRedisNil(err) {
+	if err != nil {
+		return backend.FetchResult{}, false, err
+	}
+	if e := res[1].Error(); e != nil {
+		if _, replied := rueidis.IsRedisErr(e); !replied {
+			// No reply: the call was dropped as ctx ended.
+			return backend.FetchResult{}, false, nil
+		}
+	}
+	// NOSCRIPT: the fetch did not run (a restarted server); Fetch below
+	// loads it.
+	ran := !isNoScript(res[1].Error())
+	var jobs []*backend.Fetched
+	if ran {
+		var n int
+		jobs, n, err = b.claimed(context.WithoutCancel(ctx), p.Proc, q, want, res[1])
 		switch {
-		case rctx.Err() != nil && ctx.Err() == nil:
-			return backend.FetchResult{}, false, fmt.Errorf("joblot/redis: wait for jobs: %w (no reply within %s of BLPOP's timeout; connection dropped)", ErrWaitOverdue, waitGrace)
-		case ctx.Err() != nil:
+		case errors.Is(err, errFetchNeedsClock):
 			return backend.FetchResult{}, false, nil
+		case err != nil || n < want || want == p.Max:
+			return backend.FetchResult{Jobs: jobs}, true, err
 		}
-		return backend.FetchResult{}, false, wrap("wait for jobs", err)
 	}
-	if isNoScript(res[1].Error()) {
-		// The fetch did not run (a restarted server): run it with the
-		// script's source, unless the wait was cancelled.
-		if ctx.Err() != nil {
-			return backend.FetchResult{}, false, nil
-		}
-		jobs, err := b.fetch(ctx, p.Proc, p.Queues, want)
-		return backend.FetchResult{Jobs: jobs}, true, err
+	if ctx.Err() != nil {
+		return backend.FetchResult{Jobs: jobs}, ran, nil
 	}
-	jobs, n, err := b.claimed(context.WithoutCancel(ctx), p.Proc, q, want, res[1])
-	if errors.Is(err, errFetchNeedsClock) {
-		return backend.FetchResult{}, false, nil
-	}
-	if err == nil && n == want && want < p.Max && ctx.Err() == nil {
-		// A full chunk, and more asked for: the rest as Fetch would, so
-		// that fewer than p.Max means the queue was empty.
-		more, err := b.fetch(ctx, p.Proc, p.Queues, p.Max-want)
-		return backend.FetchResult{Jobs: append(jobs, more...)}, true, err
-	}
-	return backend.FetchResult{Jobs: jobs}, true, err
+	// A full chunk with more asked for, or a fetch that did not run: the
+	// rest as Fetch would, so that fewer than p.Max means the queue was
+	// empty.
+	more, err := b.fetch(ctx, p.Proc, p.Queues, p.Max-len(jobs))
+	return backend.FetchResult{Jobs: append(jobs, more...)}, true, err
 }
