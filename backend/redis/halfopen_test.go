@@ -33,18 +33,8 @@ func TestWaitForJobsSurvivesHalfOpenConnection(t *testing.T) {
 }
 
 func testWaitSurvivesHalfOpen(t *testing.T, wait func(ctx context.Context, b *Backend, timeout time.Duration) error) {
-	srv := redistest.Start(t)
-	p, err := faultproxy.Start(srv.Addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.Close()
+	b, p := openBehindProxy(t)
 	ctx := context.Background()
-	b, err := Open(ctx, Options{URL: "redis://" + p.Addr()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
 	// A first wait opens the blocking connection.
 	if err := wait(ctx, b, 10*time.Millisecond); err != nil {
 		t.Fatal(err)
@@ -78,17 +68,7 @@ func testWaitSurvivesHalfOpen(t *testing.T, wait func(ctx context.Context, b *Ba
 // when the connections went half-open, neither ever comes, and the wait
 // still ends, within waitGrace of the cancel, not at its own timeout.
 func TestCancelledWaitFetchOnHalfOpenConnection(t *testing.T) {
-	srv := redistest.Start(t)
-	p, err := faultproxy.Start(srv.Addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.Close()
-	b, err := Open(context.Background(), Options{URL: "redis://" + p.Addr()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
+	b, p := openBehindProxy(t)
 	params := backend.FetchParams{Proc: "p1", Queues: []string{"q"}, Max: 10}
 	if _, _, err := b.WaitFetch(context.Background(), params, 10*time.Millisecond); err != nil {
 		t.Fatal(err) // opens the connections and caches the scripts
@@ -109,4 +89,22 @@ func TestCancelledWaitFetchOnHalfOpenConnection(t *testing.T) {
 	case <-time.After(5 * time.Minute):
 		t.Fatal("a cancelled wait on a half-open connection did not return")
 	}
+}
+
+// openBehindProxy opens a backend on a fresh redis-server reached through
+// a fault proxy, both closed when t ends.
+func openBehindProxy(t *testing.T) (*Backend, *faultproxy.Proxy) {
+	t.Helper()
+	srv := redistest.Start(t)
+	p, err := faultproxy.Start(srv.Addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Close() })
+	b, err := Open(context.Background(), Options{URL: "redis://" + p.Addr()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { b.Close() })
+	return b, p
 }
