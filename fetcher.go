@@ -159,13 +159,13 @@ func (f *fetcher) quiesce() bool {
 //
 // While the queues are empty only the leading fetcher looks for jobs; the
 // others wait until it finds a backlog (a fetch that came back full): a
-// leader that drains the queues on its own needs no help. On a backend that can wake it
-// (backend.Waiter) it waits to be woken, up to IdleWaitTimeout, so a job
-// enqueued into an idle system starts at once, and serving one queue on a
-// backend.WaitFetcher it sends its fetch behind the wait, in the same round
-// trip; otherwise it polls, backing off up to IdleFetchInterval. That keeps an idle process to a few store
-// calls a second without giving up the second fetcher's
-// overlap under load.
+// leader that drains the queues on its own needs no help. On a backend
+// that can wake it (backend.Waiter) it waits to be woken, up to
+// IdleWaitTimeout, so a job enqueued into an idle system starts at once;
+// serving one queue on a backend.WaitFetcher, it sends its fetch behind
+// the wait, in the same round trip. Otherwise it polls, backing off up to
+// IdleFetchInterval. That keeps an idle process to a few store calls a
+// second without giving up the second fetcher's overlap under load.
 func (f *fetcher) loop(leader bool) {
 	defer f.wg.Done()
 	// ctx, cancelled by Stop and by Quiet, ends the loop and its waits;
