@@ -109,26 +109,29 @@ python3 - "$OUT/runs.jsonl" <<'EOF'
 import json, statistics as st, sys
 rows = [json.loads(l) for l in open(sys.argv[1])]
 med = lambda xs: st.median(xs) if xs else float("nan")
+# Go allocation per job and GC cycles, from the bench's own reading of the
+# process (absent, so nan, in revisions older than the field).
+go = lambda rs, k: med([r["result"][k] for r in rs if k in r["result"]])
 runs = [run for run in ("plain", "batch") if any(r["run"] == run for r in rows)]
 if runs:
-    print("| run | version | rounds | process/s | Redis CPU µs/job | EVALSHA µs/job | EVALSHA calls |")
-    print("|---|---|---:|---:|---:|---:|---:|")
+    print("| run | version | rounds | process/s | Redis CPU µs/job | EVALSHA µs/job | EVALSHA calls | Go B/job | GC cycles |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|")
 for run in runs:
     for v in ("base", "new"):
         rs = [r for r in rows if r["run"] == run and r["v"] == v]
         j = rs[0]["jobs"] if rs else 1
         print(f"| {run} | {v} | {len(rs)} | {med([r['result']['process_per_sec'] for r in rs]):,.0f} | "
               f"{med([r['redis_cpu_s'] * 1e6 / j for r in rs]):.2f} | {med([r['evalsha_usec'] / j for r in rs]):.2f} | "
-              f"{med([r['evalsha_calls'] for r in rs]):,.0f} |")
+              f"{med([r['evalsha_calls'] for r in rs]):,.0f} | {go(rs, 'go_alloc_bytes_per_job'):.0f} | {go(rs, 'go_gc_cycles'):.0f} |")
 if any(r["run"] == "latency" for r in rows):
     print()
-    print("| latency | version | rounds | p50 ms | p99 ms | p999 ms | EVALSHA calls |")
-    print("|---|---|---:|---:|---:|---:|---:|")
+    print("| latency | version | rounds | p50 ms | p99 ms | p999 ms | EVALSHA calls | Go B/job | GC cycles |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|")
 for v in ("base", "new") if any(r["run"] == "latency" for r in rows) else ():
     rs = [r for r in rows if r["run"] == "latency" and r["v"] == v]
     g = lambda k: med([r["result"][k] for r in rs])
     print(f"| latency | {v} | {len(rs)} | {g('latency_p50_ms'):.2f} | {g('latency_p99_ms'):.2f} | {g('latency_p999_ms'):.2f} | "
-          f"{med([r['evalsha_calls'] for r in rs]):,.0f} |")
+          f"{med([r['evalsha_calls'] for r in rs]):,.0f} | {go(rs, 'go_alloc_bytes_per_job'):.0f} | {go(rs, 'go_gc_cycles'):.0f} |")
 p99 = {(r["round"], r["v"]): r["result"]["latency_p99_ms"] for r in rows if r["run"] == "latency"}
 pairs = [(p99[(k, "base")], p99[(k, "new")]) for k, v in p99 if v == "base" and (k, "new") in p99]
 if pairs:

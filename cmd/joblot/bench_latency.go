@@ -46,6 +46,7 @@ the result instead of hiding it.`,
 			fmt.Fprintf(t, "achieved\t%.0f jobs/s (%d started)\n", res.AchievedPerSec, res.Started)
 			fmt.Fprintf(t, "latency p50 / p99 / p999 / max\t%.2f / %.2f / %.2f / %.2f ms\n", res.LatencyP50Ms, res.LatencyP99Ms, res.LatencyP999Ms, res.LatencyMaxMs)
 			fmt.Fprintf(t, "pacer's own lateness, p99\t%.2f ms (included above)\n", res.PacerLateP99Ms)
+			fmt.Fprintf(t, "Go allocation\t%.0f B/job, %.1f allocs/job, %d GC cycles (whole process)\n", res.AllocBytesPerJob, res.AllocsPerJob, res.GCCycles)
 			return t.Flush()
 		},
 	}

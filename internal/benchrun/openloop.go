@@ -47,6 +47,9 @@ type LatencyResult struct {
 	// load generator's own share of the latency above, which includes it
 	// (each job's planned instant stays fixed).
 	PacerLateP99Ms float64 `json:"pacer_late_p99_ms"`
+	// GoHeapResult is what the process allocated per offered job while
+	// jobs were offered, and the GC cycles meanwhile.
+	GoHeapResult
 	// DurationSeconds is how long jobs were offered (the CLI prints it as
 	// duration_ms).
 	DurationSeconds float64 `json:"-"`
@@ -134,6 +137,7 @@ func Latency(ctx context.Context, b backend.Backend, cfg LatencyConfig) (*Latenc
 		return nil, err
 	}
 	start := clock.start
+	heapBefore := readGoHeap()
 	sched := newSchedule(cfg.Rate, cfg.Duration)
 	pacerLate := NewRecorder(int64(cfg.Duration/pacerTick) + 2)
 	var offered int64
@@ -159,6 +163,7 @@ func Latency(ctx context.Context, b backend.Backend, cfg LatencyConfig) (*Latenc
 		}
 	}
 	clock.stop()
+	heap := readGoHeap().since(heapBefore, offered)
 	windowEnd.Store(start.Add(cfg.Duration).UnixNano())
 	close(groups)
 	senders.Wait()
@@ -184,6 +189,7 @@ func Latency(ctx context.Context, b backend.Backend, cfg LatencyConfig) (*Latenc
 		LatencyMaxMs:    p[3],
 		PacerLateP99Ms:  pacerLate.Percentiles(99)[0],
 		DurationSeconds: cfg.Duration.Seconds(),
+		GoHeapResult:    heap,
 	}
 	if res.Started < offered {
 		cfg.Logger.Warn("bench latency: not every offered job started in time", "offered", offered, "started", res.Started)

@@ -37,6 +37,10 @@ type Result struct {
 	EnqueueSeconds float64 `json:"-"`
 	ProcessSeconds float64 `json:"-"`
 	Concurrency    int     `json:"concurrency"`
+	// GoHeapResult is what the process allocated per job while it
+	// processed them (server and bench bookkeeping; the enqueue phase is
+	// not counted), and the GC cycles meanwhile.
+	GoHeapResult
 
 	// BatchResult is present only for runs with batches.
 	*BatchResult

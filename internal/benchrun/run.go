@@ -52,12 +52,14 @@ func Run(ctx context.Context, b backend.Backend, m Meter, cfg Config) (*Result, 
 		return nil, err
 	}
 
+	heapBefore := readGoHeap()
 	processTime, err := r.process(ctx)
 	if err != nil {
 		return nil, err
 	}
 	res.ProcessSeconds = processTime.Seconds()
 	accounted := r.accountedN.Load()
+	res.GoHeapResult = readGoHeap().since(heapBefore, accounted)
 	res.ProcessPerSec = float64(accounted) / processTime.Seconds()
 	p := r.latency.Percentiles(50, 99)
 	res.LatencyP50Ms, res.LatencyP99Ms = p[0], p[1]
