@@ -95,7 +95,6 @@ func (b *Backend) acknowledge(ctx context.Context, proc string, items []item, no
 		}
 		byQueue[q] = append(idx, i)
 	}
-	date := now.UTC().Format("2006-01-02")
 	dayTTL := itoa(int64(b.limits.StatsDays) * 86400)
 	for _, q := range order {
 		idx := byQueue[q]
@@ -104,7 +103,7 @@ func (b *Backend) acknowledge(ctx context.Context, proc string, items []item, no
 			if rel, ok := b.limitReleaseCall(proc, q, items, idx[:n]); ok {
 				calls = append(calls, rel) // before the ack deletes the in-flight entries
 			}
-			calls = append(calls, b.completeCall(proc, q, date, dayTTL, items, idx[:n], now))
+			calls = append(calls, b.completeCall(proc, q, dayTTL, items, idx[:n], now))
 			idx = idx[n:]
 		}
 	}
@@ -150,7 +149,7 @@ func (b *Backend) acknowledge(ctx context.Context, proc string, items []item, no
 }
 
 // completeCall builds the complete.lua call for items idx of queue q.
-func (b *Backend) completeCall(proc, q, date, dayTTL string, items []item, idx []int, now time.Time) call {
+func (b *Backend) completeCall(proc, q, dayTTL string, items []item, idx []int, now time.Time) call {
 	succeeded := make([]string, 0, len(idx)) // most jobs succeed: no regrowth
 	var usucceeded []string                  // field, lock key, job id of each unique job that succeeded
 	var rest []string
@@ -221,7 +220,9 @@ func (b *Backend) completeCall(proc, q, date, dayTTL string, items []item, idx [
 	args = append(args, rest...)
 	hour, pf, ff, minTTL := minuteArgs(now)
 	args = append(args, hour, pf, ff, minTTL)
-	keys := []string{b.keys.QWip(q, proc), b.keys.QJobs(q), b.keys.QRetry(q), b.keys.QDead(q), b.keys.QStats(q), b.keys.QDay(q, date), b.keys.QBell(q), b.keys.QSched(q), b.keys.QUniq(q), b.keys.QMinutes(q, now.UTC().Hour())}
+	k := b.qkeys.queue(q)
+	h := k.atHour(now)
+	keys := []string{k.forProc(proc).wip, k.jobs, k.retry, k.dead, k.stats, h.day, k.bell, k.sched, k.uniq, h.minutes}
 	if len(groups.args) > 0 {
 		nums := make([]byte, 2*(len(rest)/4))
 		for _, f := range failAt {

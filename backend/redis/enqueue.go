@@ -153,7 +153,7 @@ func (b *Backend) enqueueCmd(q string, jobs []*backend.Job, now time.Time, once 
 		for i, j := range jobs {
 			payloads[i] = encode(j)
 		}
-		return b.c.B().Rpush().Key(b.keys.QJobs(q)).Element(payloads...).Build(), nil, false
+		return b.c.B().Rpush().Key(b.qkeys.queue(q).jobs).Element(payloads...).Build(), nil, false
 	}
 	args := make([]string, 0, 2+4*len(jobs))
 	args = append(args, itoa(onceTTL.Milliseconds()), ms(now))
@@ -173,7 +173,8 @@ func (b *Backend) enqueueCmd(q string, jobs []*backend.Job, now time.Time, once 
 		}
 		args = append(args, mode+"u", score, j.ID, encode(j), key, uniqueValue(j.ID, until))
 	}
-	ec := call{s: b.s.enqueue, keys: []string{b.keys.QJobs(q), b.keys.QSched(q), b.keys.QPrefix(q), b.keys.QUniq(q)}, args: args}
+	k := b.qkeys.queue(q)
+	ec := call{s: b.s.enqueue, keys: []string{k.jobs, k.sched, k.prefix, k.uniq}, args: args}
 	b.observe(ec)
 	return ec.evalsha(b.c), &ec, true
 }
@@ -187,7 +188,7 @@ func (b *Backend) enqueueCmd(q string, jobs []*backend.Job, now time.Time, once 
 // wait, which then fetches once more than it needed to. Sent after the
 // RPUSH on the same connection, so a woken fetcher finds the jobs.
 func (b *Backend) ringCall(q string) call {
-	c := call{s: b.s.ring, keys: []string{b.keys.QBell(q), b.keys.QPaused(q)}}
+	c := call{s: b.s.ring, keys: b.qkeys.queue(q).ring}
 	b.observe(c)
 	return c
 }

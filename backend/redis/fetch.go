@@ -75,7 +75,7 @@ func (b *Backend) fetchCall(q, proc string, want int, behind bool) call {
 	if behind {
 		args = append(args, "wait")
 	}
-	return call{s: b.s.fetch, keys: []string{b.keys.QJobs(q), b.keys.QWip(q, proc), b.keys.QPaused(q), b.keys.QBell(q), b.keys.QCancel(q), b.keys.QLimit(q)}, args: args}
+	return call{s: b.s.fetch, keys: b.qkeys.queue(q).forProc(proc).fetch, args: args}
 }
 
 // errFetchNeedsClock is claimed's error for fetch.lua's -2: sent behind a

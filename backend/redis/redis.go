@@ -77,12 +77,19 @@ type Backend struct {
 	s  *scripts
 	// keys names every key (the layout of one prefix).
 	keys rediskeys.Layout
+	// qkeys holds the names of the queues' keys that every enqueue, fetch
+	// and acknowledgement uses (queuekeys.go).
+	qkeys *keyCache
 
 	limits backend.Limits
 	log    *slog.Logger
 	now    func() time.Time // Options.Now
 
-	knownQueues sync.Map // queue name -> struct{}: already in the queues set
+	// knownQueues holds the queues already in the queues set. A map
+	// under a lock rather than a sync.Map: its string keys would be boxed
+	// on every lookup, one allocation per fetch.
+	knownMu     sync.RWMutex
+	knownQueues map[string]struct{}
 
 	mu         sync.Mutex
 	registered map[string]procMark // process ids that have heartbeated: when their info was last written, and whether it says quiet
@@ -133,14 +140,16 @@ func Open(ctx context.Context, opts Options) (*Backend, error) {
 		return nil, fmt.Errorf("joblot/redis: connect heartbeat client: %w", err)
 	}
 	b := &Backend{
-		c:          c,
-		hb:         hb,
-		s:          newScripts(),
-		keys:       keys,
-		limits:     opts.Limits.WithDefaults(),
-		log:        opts.Logger,
-		now:        clock.Or(opts.Now),
-		registered: map[string]procMark{},
+		c:           c,
+		hb:          hb,
+		s:           newScripts(),
+		keys:        keys,
+		qkeys:       newKeyCache(keys),
+		limits:      opts.Limits.WithDefaults(),
+		log:         opts.Logger,
+		now:         clock.Or(opts.Now),
+		registered:  map[string]procMark{},
+		knownQueues: map[string]struct{}{},
 	}
 	if b.log == nil {
 		b.log = slog.Default()
@@ -368,9 +377,24 @@ func itoa[T ~int | ~int64](n T) string { return strconv.FormatInt(int64(n), 10) 
 // rememberQueues returns the queues of qs not yet known to this process,
 // marking them known; the caller SADDs them to the queues set.
 func (b *Backend) newQueues(qs []string) []string {
-	var out []string
+	b.knownMu.RLock()
+	all := true
 	for _, q := range qs {
-		if _, seen := b.knownQueues.LoadOrStore(q, struct{}{}); !seen {
+		if _, seen := b.knownQueues[q]; !seen {
+			all = false
+			break
+		}
+	}
+	b.knownMu.RUnlock()
+	if all {
+		return nil
+	}
+	var out []string
+	b.knownMu.Lock()
+	defer b.knownMu.Unlock()
+	for _, q := range qs {
+		if _, seen := b.knownQueues[q]; !seen {
+			b.knownQueues[q] = struct{}{}
 			out = append(out, q)
 		}
 	}
@@ -379,7 +403,9 @@ func (b *Backend) newQueues(qs []string) []string {
 
 // forgetQueues undoes newQueues after a failed SADD.
 func (b *Backend) forgetQueues(qs []string) {
+	b.knownMu.Lock()
+	defer b.knownMu.Unlock()
 	for _, q := range qs {
-		b.knownQueues.Delete(q)
+		delete(b.knownQueues, q)
 	}
 }

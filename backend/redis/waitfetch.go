@@ -48,14 +48,15 @@ func (b *Backend) WaitFetch(ctx context.Context, p backend.FetchParams, timeout 
 	q := p.Queues[0]
 	want := min(p.Max, fetchChunk)
 	timeout = blockTimeout(timeout)
-	wake := b.keys.QWake(q, p.Proc)
+	k := b.qkeys.queue(q)
+	wake := k.forProc(p.Proc).wake
 	fetch := b.fetchCall(q, p.Proc, want, true)
 	b.observe(fetch)
 	res, err := b.doBlocking(ctx, timeout,
 		func(ctx context.Context) error {
 			return b.run(ctx, b.c, call{s: b.s.wake, keys: []string{wake}, args: []string{itoa(int(wakeTTL.Milliseconds()))}}).Error()
 		},
-		b.c.B().Blpop().Key(b.keys.QBell(q), wake).Timeout(timeout.Seconds()).Build(),
+		b.c.B().Blpop().Key(k.bell, wake).Timeout(timeout.Seconds()).Build(),
 		fetch.evalsha(b.c))
 	if err != nil {
 		return backend.FetchResult{}, false, err
