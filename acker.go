@@ -140,10 +140,9 @@ var errGaveUp = errors.New("joblot: the store failed a last attempt already; not
 func (a *acker) complete(proc string, results []backend.Result) {
 	wait := ackRetryMin
 	for attempt := 1; a.ctx.Err() == nil; attempt++ {
-		ctx, cancel := context.WithTimeout(context.Background(), ackTimeout)
-		cut := context.AfterFunc(a.ctx, cancel) // a store that hangs
+		// Under a.ctx, so that Stop cuts a store that hangs.
+		ctx, cancel := context.WithTimeout(a.ctx, ackTimeout)
 		err := a.backend.Complete(ctx, proc, results)
-		cut()
 		cancel()
 		if err == nil {
 			a.acked(proc, results)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"time"
+	"unsafe"
 
 	"github.com/redis/rueidis"
 
@@ -195,7 +196,10 @@ func (b *Backend) ringCall(q string) call {
 
 // encode returns a job's stored form.
 func encode(j *backend.Job) string {
-	return string(j.AppendBinary(make([]byte, 0, 64+len(j.Args)+len(j.ErrorMessage)+len(j.Backtrace))))
+	b := j.AppendBinary(make([]byte, 0, 64+len(j.Args)+len(j.ErrorMessage)+len(j.Backtrace)))
+	// The buffer is the string's: nothing else holds it, so it need not be
+	// copied (as strings.Builder does).
+	return unsafe.String(unsafe.SliceData(b), len(b))
 }
 
 // uniqueValue is what a unique lock held by job id stores in the queue's
