@@ -68,11 +68,11 @@ type Batch struct {
 // jobRun is the state of one job run that batch adds need: the job's ID and
 // sequence numbers that make its adds idempotent.
 type jobRun struct {
-	client *Client
+	e *executor
 	// job is the fetched job, for its ID and batch: a pointer rather than
 	// copies of the two strings keeps the attempt in a smaller size class.
 	job *backend.Job
-	out *outputRecorder // SetOutput, SetProgress (output.go)
+	a   *attempt // for its output (SetOutput, SetProgress: output.go)
 
 	addMu    sync.Mutex // held across one add: sequence numbers reach storage in order
 	mu       sync.Mutex
@@ -89,7 +89,7 @@ func BatchFromContext(ctx context.Context) (*Batch, error) {
 	if !ok || r.job.BatchID == "" {
 		return nil, ErrNotInBatch
 	}
-	return &Batch{client: r.client, id: r.job.BatchID, run: r}, nil
+	return &Batch{client: r.e.client, id: r.job.BatchID, run: r}, nil
 }
 
 // NewBatch creates a batch. Populate it with Add, then Commit.

@@ -153,16 +153,15 @@ func (e *executor) cancelJob(queue, id string) bool {
 // attemptCancel is the cancellation of one attempt by CancelJob. Its zero
 // value is ready.
 type attemptCancel struct {
-	mu        sync.Mutex
-	requested bool
-	fn        context.CancelCauseFunc
+	mu sync.Mutex // guards fn and attempt.cancelRequested
+	fn context.CancelCauseFunc
 }
 
 // requestCancel cancels the attempt's context, now or as soon as it has
 // one.
 func (a *attempt) requestCancel() {
 	a.cancel.mu.Lock()
-	a.cancel.requested = true
+	a.cancelAsked = true
 	fn := a.cancel.fn
 	a.cancel.mu.Unlock()
 	if fn != nil {
@@ -175,7 +174,7 @@ func (a *attempt) requestCancel() {
 func (a *attempt) cancellable(fn context.CancelCauseFunc) {
 	a.cancel.mu.Lock()
 	a.cancel.fn = fn
-	requested := a.cancel.requested
+	requested := a.cancelAsked
 	a.cancel.mu.Unlock()
 	if requested {
 		fn(ErrJobCancelled)
@@ -186,5 +185,5 @@ func (a *attempt) cancellable(fn context.CancelCauseFunc) {
 func (a *attempt) cancelRequested() bool {
 	a.cancel.mu.Lock()
 	defer a.cancel.mu.Unlock()
-	return a.cancel.requested
+	return a.cancelAsked
 }

@@ -28,6 +28,9 @@ type executor struct {
 	client *Client
 	// outputs stores job progress; nil when the backend keeps no output.
 	outputs backend.OutputStore
+	// settledOutput is the recorder of every settled attempt that recorded
+	// nothing: closed, it records nothing more (outputSlot).
+	settledOutput *outputRecorder
 	// watchdog is nil when the backend cannot report its memory.
 	watchdog *watchdog.Watchdog
 
@@ -96,6 +99,7 @@ func newExecutor(p executorParams) *executor {
 		batches:   p.batches,
 		workerSet: map[*worker]struct{}{},
 	}
+	e.settledOutput = &outputRecorder{e: e, closed: true}
 	e.hardCtx, e.hardStop = context.WithCancel(context.Background())
 	if p.cfg.JobTimeout > 0 {
 		e.jobTimeoutCause = &timeoutCause{p.cfg.JobTimeout}
@@ -187,7 +191,7 @@ func (p *panicError) Error() string { return fmt.Sprintf("panic: %v", p.value) }
 
 // execute runs one job and decides its outcome. It never panics.
 func (e *executor) execute(w *worker, a *attempt) (res backend.Result) {
-	defer func() { res = a.out.settle(res) }() // output.go
+	defer func() { res = a.out.settle(e, res) }() // output.go
 	f, start := a.Fetched, a.start
 	if err := e.unrunnable(f); err != nil {
 		a.err = err
@@ -240,7 +244,6 @@ func (e *executor) runJob(w *worker, a *attempt, entry *workerEntry) (err error)
 	}
 	ctx, cancel := context.WithCancelCause(a.parent) // CancelJob cancels it (canceller.go)
 	defer cancel(nil)
-	e.initOutput(a) // before the abandon timer, which reads it
 	a.cancellable(cancel)
 	if timeout > 0 {
 		cause := e.jobTimeoutCause
@@ -275,7 +278,7 @@ func (e *executor) runJob(w *worker, a *attempt, entry *workerEntry) (err error)
 	if job.TraceContext != "" {
 		meta.TraceContext = []byte(job.TraceContext)
 	}
-	a.run = jobRun{client: e.client, job: job, out: &a.out}
+	a.run = jobRun{e: e, job: job, a: a}
 	a.ctx = jobContext{Context: ctx, run: &a.run}
 	ctx = &a.ctx // context.WithValue without its allocation
 

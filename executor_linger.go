@@ -40,6 +40,10 @@ type attempt struct {
 	claimed
 	start time.Time // wall clock: it only measures how long the attempt ran
 	state atomic.Uint32
+	// cancelAsked says CancelJob asked to cancel it; under cancel.mu.
+	// Here rather than in cancel, whose padding would put the attempt in a
+	// larger size class.
+	cancelAsked bool
 	// parent is what the job's context derives from: the server's hard
 	// stop, or the context given to RunOne.
 	parent context.Context
@@ -48,7 +52,7 @@ type attempt struct {
 	// cancel is CancelJob's request to cancel it (canceller.go).
 	cancel attemptCancel
 	// out is what the job records with SetOutput and SetProgress (output.go).
-	out outputRecorder
+	out outputSlot
 	// meta is what the job's middleware and worker see (runJob).
 	meta JobMeta
 	// run is the running job's state its context carries (batch.go).
@@ -105,7 +109,7 @@ func (e *executor) abandonTimedOut(w *worker, a *attempt, entry *workerEntry, ti
 		return
 	}
 	err := fmt.Errorf("%w after %v; the job ignored its context and still runs, abandoned", ErrJobTimeout, timeout)
-	res := a.out.settle(e.failure(a.Fetched, entry, err, false, a.start))
+	res := a.out.settle(e, e.failure(a.Fetched, entry, err, false, a.start))
 	if e.cfg.Observer != nil {
 		e.cfg.Observer.JobDone(a.Kind, a.Queue, res.Outcome, res.Duration)
 	}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/joblot/joblot/backend"
@@ -59,7 +60,9 @@ func SetOutput(ctx context.Context, v any) error {
 		return fmt.Errorf("%w: %d bytes, at most %d", ErrOutputTooLarge, len(b), max)
 	}
 	r.mu.Lock()
-	r.output = b
+	if !r.closed { // settled: too late, and maybe the shared settledOutput
+		r.output = b
+	}
 	r.mu.Unlock()
 	return nil
 }
@@ -92,17 +95,42 @@ func SetProgress(ctx context.Context, percent int, note string) error {
 // per job).
 func recorderOf(ctx context.Context) (*outputRecorder, error) {
 	run, ok := ctx.Value(jobRunKey{}).(*jobRun)
-	if !ok || run.out == nil {
+	if !ok || run.a == nil {
 		return nil, ErrNotInJob
 	}
-	if run.out.store() == nil {
+	if run.e.outputs == nil {
 		return nil, ErrOutputUnsupported
 	}
-	return run.out, nil
+	return run.a.out.recorder(run.e, run.a.Fetched), nil
 }
 
-// initOutput readies the attempt's recorder.
-func (e *executor) initOutput(a *attempt) { a.out.e, a.out.f = e, a.Fetched }
+// outputSlot holds an attempt's output recorder, made when the job first
+// calls SetOutput or SetProgress: most jobs call neither, and a recorder
+// held in every attempt put the attempt in a size class 128 bytes larger.
+// Its zero value is empty.
+type outputSlot struct {
+	p atomic.Pointer[outputRecorder]
+}
+
+// recorder returns the attempt's recorder, made on first use. Once the
+// attempt settled without one it is e.settledOutput, which records
+// nothing.
+func (s *outputSlot) recorder(e *executor, f *backend.Fetched) *outputRecorder {
+	if r := s.p.Load(); r != nil {
+		return r
+	}
+	s.p.CompareAndSwap(nil, &outputRecorder{e: e, f: f})
+	return s.p.Load()
+}
+
+// settle ends the recording (outputRecorder.settle). An attempt that
+// recorded nothing leaves res as it is, and its slot closed.
+func (s *outputSlot) settle(e *executor, res backend.Result) backend.Result {
+	if s.p.CompareAndSwap(nil, e.settledOutput) {
+		return res
+	}
+	return s.p.Load().settle(res)
+}
 
 func (r *outputRecorder) store() backend.OutputStore {
 	return r.e.outputs
@@ -149,8 +177,11 @@ type outputRecorder struct {
 func (r *outputRecorder) setProgress(percent int, note string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if r.closed { // settled: too late, and maybe the shared settledOutput
+		return
+	}
 	r.percent, r.note, r.hasProgress, r.dirty = percent, note, true, true
-	if r.closed || r.pending {
+	if r.pending {
 		return
 	}
 	r.schedule()

@@ -271,3 +271,39 @@ func TestOutputEndToEnd(t *testing.T) {
 		}
 	})
 }
+
+// A job that keeps its context past its end (a goroutine it started) can
+// call SetOutput and SetProgress late: they are accepted and change
+// nothing, neither its ack nor the recorder shared by attempts that
+// recorded nothing.
+func TestOutputAfterTheAttemptSettled(t *testing.T) {
+	for _, early := range []bool{false, true} {
+		var jobCtx context.Context
+		res, err := runOutputJob(t, openBolt(t, backend.Limits{}), time.Hour, func(ctx context.Context) error {
+			jobCtx = ctx
+			if early {
+				return SetOutput(ctx, "kept")
+			}
+			return nil
+		})
+		if err != nil || res.Outcome != backend.OutcomeSucceeded {
+			t.Fatalf("run: %v %v", res.Outcome, err)
+		}
+		if want := early; (res.Output != nil) != want {
+			t.Fatalf("early=%v: ack output %+v", early, res.Output)
+		}
+		if err := SetOutput(jobCtx, "late"); err != nil {
+			t.Fatalf("late SetOutput: %v", err)
+		}
+		if err := SetProgress(jobCtx, 50, "late"); err != nil {
+			t.Fatalf("late SetProgress: %v", err)
+		}
+		r, _ := recorderOf(jobCtx)
+		r.mu.Lock()
+		out, closed, progress := r.output, r.closed, r.hasProgress
+		r.mu.Unlock()
+		if !closed || progress || early && string(out) != `"kept"` || !early && out != nil {
+			t.Fatalf("early=%v: after the attempt the recorder has output %q, closed %v, progress %v", early, out, closed, progress)
+		}
+	}
+}
