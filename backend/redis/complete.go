@@ -220,9 +220,7 @@ func (b *Backend) completeCall(proc, q, dayTTL string, items []item, idx []int, 
 	args = append(args, rest...)
 	hour, pf, ff, minTTL := minuteArgs(now)
 	args = append(args, hour, pf, ff, minTTL)
-	k := b.qkeys.queue(q)
-	h := k.atHour(now)
-	keys := []string{k.forProc(proc).wip, k.jobs, k.retry, k.dead, k.stats, h.day, k.bell, k.sched, k.uniq, h.minutes}
+	keys := b.qkeys.queue(q).forComplete(proc, now)
 	if len(groups.args) > 0 {
 		nums := make([]byte, 2*(len(rest)/4))
 		for _, f := range failAt {

@@ -60,8 +60,9 @@ type queueKeys struct {
 	// modify a call's keys.
 	ring []string
 
-	proc atomic.Pointer[procKeys]
-	hour atomic.Pointer[hourKeys]
+	proc     atomic.Pointer[procKeys]
+	hour     atomic.Pointer[hourKeys]
+	complete atomic.Pointer[completeKeys]
 }
 
 func newQueueKeys(l rediskeys.Layout, q string) *queueKeys {
@@ -92,6 +93,26 @@ func (k *queueKeys) forProc(proc string) *procKeys {
 	p.fetch = []string{k.jobs, p.wip, k.paused, k.bell, k.cancel, k.limit}
 	k.proc.Store(p)
 	return p
+}
+
+// completeKeys are complete.lua's keys for one process and hour.
+type completeKeys struct {
+	proc  *procKeys
+	hour  *hourKeys
+	names []string
+}
+
+// forComplete returns complete.lua's keys for process proc at now. The
+// slice is shared: a caller that adds keys must append to it, which
+// copies it, never write into it (its capacity is its length).
+func (k *queueKeys) forComplete(proc string, now time.Time) []string {
+	p, h := k.forProc(proc), k.atHour(now)
+	if c := k.complete.Load(); c != nil && c.proc == p && c.hour == h {
+		return c.names
+	}
+	names := []string{p.wip, k.jobs, k.retry, k.dead, k.stats, h.day, k.bell, k.sched, k.uniq, h.minutes}
+	k.complete.Store(&completeKeys{proc: p, hour: h, names: names[:len(names):len(names)]})
+	return names
 }
 
 // hourKeys are a queue's counter keys of one UTC hour: the day's counters

@@ -36,6 +36,17 @@ func TestKeyCacheNamesWhatTheLayoutNames(t *testing.T) {
 		if want := []string{l.QJobs(q), l.QWip(q, proc), l.QPaused(q), l.QBell(q), l.QCancel(q), l.QLimit(q)}; !slices.Equal(p.fetch, want) {
 			t.Fatalf("fetch keys %q, want %q", p.fetch, want)
 		}
+		want = []string{l.QWip(q, proc), l.QJobs(q), l.QRetry(q), l.QDead(q), l.QStats(q), l.QDay(q, now.UTC().Format("2006-01-02")),
+			l.QBell(q), l.QSched(q), l.QUniq(q), l.QMinutes(q, now.UTC().Hour())}
+		for range 2 { // made, then cached
+			got := k.forComplete(proc, now)
+			if !slices.Equal(got, want) {
+				t.Fatalf("complete keys %q, want %q", got, want)
+			}
+			if cap(got) != len(got) { // else withErrorGroups's append would write into the cached array
+				t.Fatalf("complete keys have capacity %d beyond their %d", cap(got), len(got))
+			}
+		}
 		h := k.atHour(now)
 		utc := now.UTC()
 		if h.day != l.QDay(q, utc.Format("2006-01-02")) || h.minutes != l.QMinutes(q, utc.Hour()) {
