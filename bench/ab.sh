@@ -114,15 +114,15 @@ med = lambda xs: st.median(xs) if xs else float("nan")
 go = lambda rs, k: med([r["result"][k] for r in rs if k in r["result"]])
 runs = [run for run in ("plain", "batch") if any(r["run"] == run for r in rows)]
 if runs:
-    print("| run | version | rounds | process/s | Redis CPU µs/job | EVALSHA µs/job | EVALSHA calls | Go B/job | GC cycles |")
-    print("|---|---|---:|---:|---:|---:|---:|---:|---:|")
+    print("| run | version | rounds | process/s | Redis CPU µs/job | EVALSHA µs/job | EVALSHA calls | Go B/job | GC cycles | joblot CPU µs/job |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
 for run in runs:
     for v in ("base", "new"):
         rs = [r for r in rows if r["run"] == run and r["v"] == v]
         j = rs[0]["jobs"] if rs else 1
         print(f"| {run} | {v} | {len(rs)} | {med([r['result']['process_per_sec'] for r in rs]):,.0f} | "
               f"{med([r['redis_cpu_s'] * 1e6 / j for r in rs]):.2f} | {med([r['evalsha_usec'] / j for r in rs]):.2f} | "
-              f"{med([r['evalsha_calls'] for r in rs]):,.0f} | {go(rs, 'go_alloc_bytes_per_job'):.0f} | {go(rs, 'go_gc_cycles'):.0f} |")
+              f"{med([r['evalsha_calls'] for r in rs]):,.0f} | {go(rs, 'go_alloc_bytes_per_job'):.0f} | {go(rs, 'go_gc_cycles'):.0f} | {go(rs, 'process_cpu_us_per_job'):.2f} |")
 if any(r["run"] == "latency" for r in rows):
     print()
     print("| latency | version | rounds | p50 ms | p99 ms | p999 ms | EVALSHA calls | Go B/job | GC cycles |")

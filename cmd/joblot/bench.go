@@ -117,6 +117,7 @@ func printBenchResult(w io.Writer, r *benchrun.Result) error {
 	row("process", "%.0f jobs/s (%.2fs, concurrency %d)", r.ProcessPerSec, r.ProcessSeconds, r.Concurrency)
 	row("latency p50 / p99", "%.1f ms / %.1f ms (enqueue → start; all jobs were enqueued first)", r.LatencyP50Ms, r.LatencyP99Ms)
 	row("Go allocation", "%.0f B/job, %.1f allocs/job, %d GC cycles (while processing)", r.AllocBytesPerJob, r.AllocsPerJob, r.GCCycles)
+	row("process CPU", "%.2f µs/job (while processing)", r.CPUMicrosPerJob)
 	row("succeeded", "%d", r.Succeeded)
 	row("dead", "%d", r.Dead)
 	row("retrying", "%d", r.Retrying)

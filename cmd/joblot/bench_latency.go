@@ -47,6 +47,7 @@ the result instead of hiding it.`,
 			fmt.Fprintf(t, "latency p50 / p99 / p999 / max\t%.2f / %.2f / %.2f / %.2f ms\n", res.LatencyP50Ms, res.LatencyP99Ms, res.LatencyP999Ms, res.LatencyMaxMs)
 			fmt.Fprintf(t, "pacer's own lateness, p99\t%.2f ms (included above)\n", res.PacerLateP99Ms)
 			fmt.Fprintf(t, "Go allocation\t%.0f B/job, %.1f allocs/job, %d GC cycles (whole process)\n", res.AllocBytesPerJob, res.AllocsPerJob, res.GCCycles)
+			fmt.Fprintf(t, "process CPU\t%.2f µs/job (whole process)\n", res.CPUMicrosPerJob)
 			return t.Flush()
 		},
 	}

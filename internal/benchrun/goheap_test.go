@@ -18,3 +18,19 @@ func TestGoHeapCountsAllocation(t *testing.T) {
 		t.Fatalf("after 1,000 allocations of 64 B over 10 jobs: %+v, want ≥ 100 allocs and ≥ 6,400 B per job", got)
 	}
 }
+
+// TestProcessCPUAdvances: where the platform tells, the process's CPU
+// time grows with work and reaches the per-job figure.
+func TestProcessCPUAdvances(t *testing.T) {
+	if _, ok := processCPU(); !ok {
+		t.Skip("this platform does not report process CPU time")
+	}
+	before := readGoHeap()
+	x := uint64(1)
+	for i := 0; i < 50_000_000 || readGoHeap().cpu == before.cpu; i++ {
+		x = x*6364136223846793005 + 1442695040888963407
+	}
+	if got := readGoHeap().since(before, 1); got.CPUMicrosPerJob <= 0 {
+		t.Fatalf("after 50M multiplications (%d): %v µs of CPU", x%2, got.CPUMicrosPerJob)
+	}
+}
