@@ -75,7 +75,7 @@ const (
 
 // MarshalBinary encodes the job. It never fails.
 func (j *Job) MarshalBinary() ([]byte, error) {
-	return j.AppendBinary(make([]byte, 0, 48+len(j.Args)+len(j.ErrorMessage)+len(j.Backtrace)+len(j.UnknownFields))), nil
+	return j.AppendBinary(make([]byte, 0, j.BinarySize())), nil
 }
 
 // AppendBinary appends the job's binary form to b.

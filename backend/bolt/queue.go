@@ -109,7 +109,7 @@ func (q *qtx) addSet(set *bbolt.Bucket, at time.Time, payload []byte) error {
 
 // encode returns a job's stored form.
 func encode(j *backend.Job) []byte {
-	return j.AppendBinary(make([]byte, 0, 64+len(j.Args)+len(j.ErrorMessage)+len(j.Backtrace)))
+	return j.AppendBinary(make([]byte, 0, j.BinarySize())) // sized exactly: no reallocation
 }
 
 // enqueue stores one job: scheduled if RunAt is in the future, else at the

@@ -196,7 +196,9 @@ func (b *Backend) ringCall(q string) call {
 
 // encode returns a job's stored form.
 func encode(j *backend.Job) string {
-	b := j.AppendBinary(make([]byte, 0, 64+len(j.Args)+len(j.ErrorMessage)+len(j.Backtrace)))
+	// Sized exactly: a guess left a batch's jobs (their batch ID) a
+	// reallocation short.
+	b := j.AppendBinary(make([]byte, 0, j.BinarySize()))
 	// The buffer is the string's: nothing else holds it, so it need not be
 	// copied (as strings.Builder does).
 	return unsafe.String(unsafe.SliceData(b), len(b))
