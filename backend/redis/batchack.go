@@ -16,11 +16,19 @@ import (
 
 // batchJobEvent is one job's event for its batch.
 type batchJobEvent struct {
-	ref                                      int // index of the caller's item
-	batch                                    string
-	index                                    int64
-	event                                    backend.BatchEvent
-	manual                                   bool
+	ref    int // index of the caller's item
+	batch  string
+	index  int64
+	event  backend.BatchEvent
+	manual bool
+	// fail describes a failure or death for the batch's error groups;
+	// nil for other events. Behind a pointer: most events are successes,
+	// and one event per job of a batch is made on every ack.
+	fail *batchFailure
+}
+
+// batchFailure is what batch_ack.lua counts a failed or dead job under.
+type batchFailure struct {
 	fingerprint, kind, class, message, jobID string
 }
 
@@ -150,7 +158,11 @@ func batchAckArgs(head []string, events []batchJobEvent, ks []int) []string {
 		}
 		slots[2*i], slots[2*i+1] = byte(slot>>8), byte(slot)
 		if e.event == backend.EventFailed || e.event == backend.EventDied {
-			failures = append(failures, e.fingerprint, e.kind, e.class, e.message, e.jobID)
+			f := e.fail
+			if f == nil {
+				f = &batchFailure{}
+			}
+			failures = append(failures, f.fingerprint, f.kind, f.class, f.message, f.jobID)
 		}
 	}
 	flush()

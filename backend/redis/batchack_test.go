@@ -26,7 +26,7 @@ func TestBatchAckFilteredIndexAndRepeatedJob(t *testing.T) {
 		t.Fatal(err)
 	}
 	failure := func(index int64, ev backend.BatchEvent) batchJobEvent {
-		return batchJobEvent{batch: id, index: index, event: ev, fingerprint: "fp", kind: "K", class: "E", message: "boom", jobID: "j"}
+		return batchJobEvent{batch: id, index: index, event: ev, fail: &batchFailure{fingerprint: "fp", kind: "K", class: "E", message: "boom", jobID: "j"}}
 	}
 	events := []batchJobEvent{
 		{batch: id, index: 0, event: backend.EventSucceeded},

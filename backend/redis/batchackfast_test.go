@@ -77,7 +77,7 @@ func TestBatchAckFastDuplicates(t *testing.T) {
 	const n = backend.BatchPageSize + 10
 	reservedBatch(t, b, id, n)
 	second := int64(backend.BatchPageSize + 1)
-	applyEvents(t, b, []batchJobEvent{{batch: id, index: second, event: backend.EventFailed, fingerprint: "fp", kind: "K", class: "E", message: "m", jobID: "j"}})
+	applyEvents(t, b, []batchJobEvent{{batch: id, index: second, event: backend.EventFailed, fail: &batchFailure{fingerprint: "fp", kind: "K", class: "E", message: "m", jobID: "j"}}})
 	wantCounts(t, b, id, n-1, 1, 0, 0)
 	out := applyEvents(t, b, succeeded(id, 0, 1, 0, second, 2, second, 1))
 	if string(out.masks) != string(make([]byte, 7)) {
@@ -102,7 +102,7 @@ func TestBatchAckFastDeadJob(t *testing.T) {
 	id := "dead"
 	const n = 20
 	reservedBatch(t, b, id, n)
-	applyEvents(t, b, []batchJobEvent{{batch: id, index: 5, event: backend.EventDied, fingerprint: "fp", kind: "K", class: "E", message: "m", jobID: "j"}})
+	applyEvents(t, b, []batchJobEvent{{batch: id, index: 5, event: backend.EventDied, fail: &batchFailure{fingerprint: "fp", kind: "K", class: "E", message: "m", jobID: "j"}}})
 	wantCounts(t, b, id, n-1, 0, 0, 1)
 	out := applyEvents(t, b, succeeded(id, 4, 5, 6, 5))
 	if string(out.masks) != string(make([]byte, 4)) {

@@ -112,8 +112,8 @@ func TestBatchPagesDropped(t *testing.T) {
 	}
 	// Stale acks of page 0's jobs: nothing moves.
 	events := []batchJobEvent{
-		{batch: id, index: 0, event: backend.EventFailed, fingerprint: "fp", kind: "K", class: "E", message: "m", jobID: "j"},
-		{batch: id, index: 1, event: backend.EventDied, fingerprint: "fp", kind: "K", class: "E", message: "m", jobID: "j"},
+		{batch: id, index: 0, event: backend.EventFailed, fail: &batchFailure{fingerprint: "fp", kind: "K", class: "E", message: "m", jobID: "j"}},
+		{batch: id, index: 1, event: backend.EventDied, fail: &batchFailure{fingerprint: "fp", kind: "K", class: "E", message: "m", jobID: "j"}},
 		{batch: id, index: 2, event: backend.EventSucceeded},
 		{batch: id, index: 3, event: backend.EventDiscarded},
 		{batch: id, index: 4, event: backend.EventSnoozed},
@@ -172,7 +172,7 @@ func TestBatchPagesMemory(t *testing.T) {
 	for i := range events {
 		events[i] = batchJobEvent{batch: id, index: int64(i), event: backend.EventSucceeded}
 		if i >= done {
-			events[i] = batchJobEvent{batch: id, index: int64(i), event: backend.EventFailed, fingerprint: "fp", kind: "K", class: "E", message: "m", jobID: "j"}
+			events[i] = batchJobEvent{batch: id, index: int64(i), event: backend.EventFailed, fail: &batchFailure{fingerprint: "fp", kind: "K", class: "E", message: "m", jobID: "j"}}
 		}
 	}
 	for i := 0; i < n; i += 50_000 {
@@ -237,7 +237,7 @@ func TestBatchAckUnpagedDataModel2(t *testing.T) {
 		t.Fatal(err)
 	}
 	fail := func(index int64, ev backend.BatchEvent) batchJobEvent {
-		return batchJobEvent{batch: id, index: index, event: ev, fingerprint: "fp", kind: "K", class: "E", message: "m", jobID: "j"}
+		return batchJobEvent{batch: id, index: index, event: ev, fail: &batchFailure{fingerprint: "fp", kind: "K", class: "E", message: "m", jobID: "j"}}
 	}
 	last := int64(n - 1)
 	events := []batchJobEvent{
@@ -290,9 +290,9 @@ func TestBatchAckOtherPageSize(t *testing.T) {
 		events = append(events, batchJobEvent{batch: id, index: i, event: backend.EventSucceeded})
 	}
 	events = append(events,
-		batchJobEvent{batch: id, index: 150, event: backend.EventFailed, fingerprint: "fp", kind: "K", class: "E", message: "m", jobID: "j"},
+		batchJobEvent{batch: id, index: 150, event: backend.EventFailed, fail: &batchFailure{fingerprint: "fp", kind: "K", class: "E", message: "m", jobID: "j"}},
 		batchJobEvent{batch: id, index: 249, event: backend.EventSucceeded},
-		batchJobEvent{batch: id, index: n + 50, event: backend.EventDied, fingerprint: "fp", kind: "K", class: "E", message: "m", jobID: "j"},
+		batchJobEvent{batch: id, index: n + 50, event: backend.EventDied, fail: &batchFailure{fingerprint: "fp", kind: "K", class: "E", message: "m", jobID: "j"}},
 	)
 	out := applyEvents(t, b, events)
 	if got := out.masks[psize:]; string(got) != string([]byte{1, 0, 3}) {

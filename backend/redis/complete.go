@@ -74,7 +74,7 @@ func (b *Backend) acknowledge(ctx context.Context, proc string, items []item, no
 			if src == nil {
 				src = it.f.Job
 			}
-			e.fingerprint, e.kind, e.class, e.message, e.jobID = src.Fingerprint(), src.Kind, src.ErrorClass, backend.ErrorSample(src.ErrorMessage), src.ID
+			e.fail = &batchFailure{fingerprint: src.Fingerprint(), kind: src.Kind, class: src.ErrorClass, message: backend.ErrorSample(src.ErrorMessage), jobID: src.ID}
 		}
 		events = append(events, e)
 	}

@@ -150,7 +150,7 @@ func TestBatchAckReadsDataModel1Groups(t *testing.T) {
 	v1Groups(t, b, "old", backend.MaxErrorGroups, 7)
 	fail := func(index int64, fp string) {
 		t.Helper()
-		ev := []batchJobEvent{{batch: "old", index: index, event: backend.EventFailed, fingerprint: fp, kind: "K", class: "E", message: "m " + fp, jobID: "j"}}
+		ev := []batchJobEvent{{batch: "old", index: index, event: backend.EventFailed, fail: &batchFailure{fingerprint: fp, kind: "K", class: "E", message: "m " + fp, jobID: "j"}}}
 		if _, err := b.applyBatchEvents(ctx, ev, time.Now()); err != nil {
 			t.Fatal(err)
 		}
