@@ -123,13 +123,16 @@ var _ [outOfBatchSlot - backend.BatchPageSize]struct{} // BatchPageSize < outOfB
 // which come sorted by page (backend.BatchPageOf): a few strings per
 // call whatever its size (codes, page runs, two bytes of slot per job),
 // plus the details of each failure, so that neither side converts
-// strings per job.
+// strings per job. A page run says its page, its number of jobs and the
+// lowest and highest of their slots, which lets the script read the
+// bytes a run's jobs fall in before it looks at the jobs.
 func batchAckArgs(head []string, events []batchJobEvent, ks []int) []string {
 	codes := make([]byte, len(ks))
 	slots := make([]byte, 2*len(ks))
 	var runs []byte
 	var failures []string
 	run, page := 0, int64(-1)
+	lo, hi := int64(outOfBatchSlot), int64(0)
 	flush := func() {
 		if run > 0 {
 			if len(runs) > 0 {
@@ -138,7 +141,12 @@ func batchAckArgs(head []string, events []batchJobEvent, ks []int) []string {
 			runs = strconv.AppendInt(runs, page, 10)
 			runs = append(runs, ':')
 			runs = strconv.AppendInt(runs, int64(run), 10)
+			runs = append(runs, ':')
+			runs = strconv.AppendInt(runs, lo, 10)
+			runs = append(runs, ':')
+			runs = strconv.AppendInt(runs, hi, 10)
 		}
+		lo, hi = outOfBatchSlot, 0
 	}
 	for i, k := range ks {
 		e := &events[k]
@@ -156,6 +164,7 @@ func batchAckArgs(head []string, events []batchJobEvent, ks []int) []string {
 		if e.index < 0 {
 			slot = outOfBatchSlot
 		}
+		lo, hi = min(lo, slot), max(hi, slot)
 		slots[2*i], slots[2*i+1] = byte(slot>>8), byte(slot)
 		if e.event == backend.EventFailed || e.event == backend.EventDied {
 			f := e.fail
