@@ -1,12 +1,14 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/joblot/joblot/backend/redis"
 	"github.com/joblot/joblot/internal/benchrun"
 )
 
@@ -15,6 +17,8 @@ func newBenchCmd(a *app) *cobra.Command {
 		cfg      benchrun.Config
 		retries  int
 		asJSON   bool
+		// scriptTimes asks for Redis's time per script (MeasureScripts).
+		scriptTimes bool
 		failRate float64
 	)
 	cmd := &cobra.Command{
@@ -67,15 +71,36 @@ the retry set.`,
 			if !asJSON {
 				fmt.Fprintf(a.stdout, "bench: %d jobs on %s\n", cfg.Jobs, cell(s.desc))
 			}
+			var stopTiming func(context.Context) ([]redis.ScriptTime, error)
+			if scriptTimes {
+				if s.redis == nil {
+					return fmt.Errorf("bench: --script-times needs Redis")
+				}
+				if stopTiming, err = s.redis.MeasureScripts(cmd.Context()); err != nil {
+					return err
+				}
+			}
 			res, err := benchrun.Run(cmd.Context(), s.Backend, s.meter(), cfg)
+			var scripts []redis.ScriptTime
+			if stopTiming != nil {
+				// Stopped even after a failed run: it restores the slow log's settings.
+				var terr error
+				if scripts, terr = stopTiming(context.WithoutCancel(cmd.Context())); err == nil {
+					err = terr
+				}
+			}
 			if err != nil {
 				return err
 			}
 			res.Backend = s.kind
+			view := viewBench(res, scripts)
 			if asJSON {
-				return writeJSON(a.stdout, viewBench(res))
+				return writeJSON(a.stdout, view)
 			}
-			return printBenchResult(a.stdout, res)
+			if err := printBenchResult(a.stdout, res); err != nil {
+				return err
+			}
+			return printScriptTimes(a.stdout, view.Scripts)
 		},
 	}
 	f := cmd.Flags()
@@ -97,6 +122,7 @@ the retry set.`,
 	f.IntVar(&cfg.Queues, "queues", 1, "spread the jobs over this many queues named QUEUE-0, QUEUE-1, … with weights 1 to 4 in turn")
 	f.DurationVar(&cfg.Timeout, "timeout", 30*time.Minute, "give up processing after this long")
 	f.BoolVar(&asJSON, "json", false, "print one JSON object")
+	f.BoolVar(&scriptTimes, "script-times", false, "time each Lua script with Redis's slow log (a private Redis only: it empties the slow log)")
 
 	cmd.AddCommand(
 		newBenchEnqueueCmd(a),
@@ -129,6 +155,20 @@ func printBenchResult(w io.Writer, r *benchrun.Result) error {
 		row("batches", "%d", b.Batches)
 		row("callbacks", "complete %d, success %d, death %d", b.CallbacksComplete, b.CallbacksSuccess, b.CallbacksDeath)
 		row("batch bookkeeping", "%d B (%.3f B/job)", b.BatchBookkeepingBytes, float64(b.BatchBookkeepingBytes)/float64(r.Jobs))
+	}
+	return t.Flush()
+}
+
+// printScriptTimes prints the scripts' Redis time, most first; nothing
+// without --script-times.
+func printScriptTimes(w io.Writer, scripts []scriptTimeView) error {
+	if len(scripts) == 0 {
+		return nil
+	}
+	t := newTable(w)
+	fmt.Fprintln(t, "script\tcalls\tµs/job\tµs/call")
+	for _, s := range scripts {
+		fmt.Fprintf(t, "%s\t%d\t%.3f\t%.1f\n", cell(s.Script), s.Calls, s.MicrosPerJob, s.MicrosPerCall)
 	}
 	return t.Flush()
 }

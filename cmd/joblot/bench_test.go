@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
 
 	"github.com/joblot/joblot/backend"
@@ -212,5 +213,37 @@ func TestBenchScaleRefusesARedisHoldingKeys(t *testing.T) {
 	}
 	if v, err := srv.Do("GET", "precious"); err != nil || v != "1" {
 		t.Fatalf("the key was touched: %q, %v", v, err)
+	}
+}
+
+// TestBenchScriptTimes: --script-times lists the scripts a run used, by
+// name, with their calls and time per job; the embedded store refuses it.
+func TestBenchScriptTimes(t *testing.T) {
+	all := stores(t)
+	out := mustRun(t, args(all["redis"], "bench", "--jobs", "500", "--batch-size", "100", "--script-times", "--json")...)
+	var v struct {
+		Scripts []struct {
+			Script     string  `json:"script"`
+			Calls      int64   `json:"calls"`
+			MicrosPJob float64 `json:"usec_per_job"`
+		} `json:"scripts"`
+	}
+	if err := json.Unmarshal([]byte(out), &v); err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	for _, s := range v.Scripts {
+		if s.Calls <= 0 || s.MicrosPJob <= 0 || strings.HasPrefix(s.Script, "unknown") {
+			t.Errorf("script entry %+v", s)
+		}
+		seen[s.Script] = true
+	}
+	for _, name := range []string{"fetch", "complete", "batch_add", "batch_ack"} {
+		if !seen[name] {
+			t.Errorf("no time for %s in %+v", name, v.Scripts)
+		}
+	}
+	if r := runCmd(t, nil, args(all["file"], "bench", "--jobs", "10", "--script-times")...); r.code == 0 || !strings.Contains(r.stderr, "needs Redis") {
+		t.Errorf("embedded store: exit %d, stderr %q; want a refusal", r.code, r.stderr)
 	}
 }

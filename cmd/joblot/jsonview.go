@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/joblot/joblot/backend"
+	"github.com/joblot/joblot/backend/redis"
 	"github.com/joblot/joblot/internal/benchrun"
 	"github.com/joblot/joblot/internal/cleanup"
 	"github.com/joblot/joblot/internal/memreport"
@@ -394,10 +395,26 @@ type benchView struct {
 	*benchrun.Result
 	EnqueueMs float64 `json:"enqueue_ms"`
 	ProcessMs float64 `json:"process_ms"`
+	// Scripts is present with --script-times only.
+	Scripts []scriptTimeView `json:"scripts,omitempty"`
 }
 
-func viewBench(r *benchrun.Result) benchView {
-	return benchView{Result: r, EnqueueMs: r.EnqueueSeconds * 1000, ProcessMs: r.ProcessSeconds * 1000}
+// scriptTimeView is one script's Redis time over a bench run (enqueue
+// and processing), per job and per call.
+type scriptTimeView struct {
+	redis.ScriptTime
+	MicrosPerJob  float64 `json:"usec_per_job"`
+	MicrosPerCall float64 `json:"usec_per_call"`
+}
+
+func viewBench(r *benchrun.Result, scripts []redis.ScriptTime) benchView {
+	v := benchView{Result: r, EnqueueMs: r.EnqueueSeconds * 1000, ProcessMs: r.ProcessSeconds * 1000}
+	for _, s := range scripts {
+		v.Scripts = append(v.Scripts, scriptTimeView{ScriptTime: s,
+			MicrosPerJob:  float64(s.Micros) / float64(max(r.Jobs, 1)),
+			MicrosPerCall: float64(s.Micros) / float64(max(s.Calls, 1))})
+	}
+	return v
 }
 
 // benchLatencyView is benchrun.LatencyResult with its duration in
