@@ -14,12 +14,12 @@ import (
 
 func newBenchCmd(a *app) *cobra.Command {
 	var (
-		cfg      benchrun.Config
-		retries  int
-		asJSON   bool
+		cfg     benchrun.Config
+		retries int
+		asJSON  bool
 		// scriptTimes asks for Redis's time per script (MeasureScripts).
 		scriptTimes bool
-		failRate float64
+		failRate    float64
 	)
 	cmd := &cobra.Command{
 		Use:   "bench",
