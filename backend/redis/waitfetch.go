@@ -86,7 +86,9 @@ func (b *Backend) WaitFetch(ctx context.Context, p backend.FetchParams, timeout 
 	}
 	// A full chunk with more asked for, or a fetch that did not run: the
 	// rest as Fetch would, so that fewer than p.Max means the queue was
-	// empty.
-	more, err := b.fetch(ctx, p.Proc, p.Queues, p.Max-len(jobs))
+	// empty. Not cut by ctx once sent, for the reason the wait is not: a
+	// cancel that lands while Redis runs it would lose the reply naming
+	// the jobs it claimed.
+	more, err := b.fetch(context.WithoutCancel(ctx), p.Proc, p.Queues, p.Max-len(jobs))
 	return backend.FetchResult{Jobs: append(jobs, more...)}, true, err
 }
