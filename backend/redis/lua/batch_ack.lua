@@ -131,7 +131,9 @@ if n > 0 and psize == gsize and not string.find(codes, '[^4]') then
   if not decided then units, settle, delta, effects = {}, {}, {}, {} end
 end
 
--- The general path, for every call the fast path by ranges did not decide.
+-- The general path, for every call the fast path by ranges did not decide
+-- (an old X, a job outside the batch, a batch unpaged or paged by another
+-- size): each job through transition, as backend.Transition.
 if not decided then
 
   -- Units of state storage: a page of a paged batch (meta "pages": its page
@@ -174,7 +176,7 @@ if not decided then
           local w = (pos - pos % WINDOW) / WINDOW
           local ukey = upage and (upage * 1024 + w) or (-1 - w)
           -- The range of the unit of the job before is kept in locals
-          -- (lo, hi) while the jobs stay in it, as the fast path below does.
+          -- (lo, hi) while the jobs stay in it (they mostly do).
           if ukey ~= lastkey then
             if lastui then units[lastui].lo, units[lastui].hi = lo, hi end
             local ui = byunit[ukey]
@@ -192,86 +194,28 @@ if not decided then
     end
     if lastui then units[lastui].lo, units[lastui].hi = lo, hi end
   end
-  -- load_bytes (re)reads u.bytes from the string as read, padded to the
-  -- unit's range: with zeros (pending), or for a dropped page with 170
-  -- (binary 10101010: four S, DroppedPageState).
-  local function load_bytes(u)
-    local bytes = {string.byte(u.raw, 1, -1)}
-    local fill = u.dropped and 170 or 0
-    for i = #bytes + 1, u.nbytes do bytes[i] = fill end
-    u.bytes, u.changed = bytes, false
-  end
   for _, u in ipairs(units) do
     u.b0 = (u.lo - u.lo % 4) / 4
-    u.nbytes = (u.hi - u.hi % 4) / 4 - u.b0 + 1
-    u.raw = redis.call('GETRANGE', u.key, u.b0, u.b0 + u.nbytes - 1)
+    local nbytes = (u.hi - u.hi % 4) / 4 - u.b0 + 1
+    local raw = redis.call('GETRANGE', u.key, u.b0, u.b0 + nbytes - 1)
     -- A page key is written whole (its states and count), so an empty read
     -- means no key: a page no job has written yet (all pending), or a
     -- dropped one (every job settled), as its done bit says. The unpaged
     -- string grows as written: what lies beyond it is pending.
-    u.fresh = u.raw == ''
+    u.fresh = raw == ''
     if u.fresh and u.page and redis.call('GETBIT', PDONE, u.page) == 1 then u.dropped = true end
-    load_bytes(u)
-  end
-
-  -- The fast path, the common case: every event is a success (not manual)
-  -- on a job of the batch whose old state is P, F or S. Then Transition
-  -- moves P and F to S (counted, settled) and leaves S as it is (stale): no
-  -- retry or dead entry to write. A job twice in the call is covered: its
-  -- second event reads the S its first one wrote, a stale success. A
-  -- dropped page's jobs read as S (stale). An old X (a success refused, or
-  -- a manual retry's) or a job outside the batch leaves the call to the
-  -- general loop below, which starts again from the states as read.
-  local fast = n > 0 and not string.find(codes, '[^4]')
-  if fast then
-    -- The unit of the job before, its fields and its count of jobs settled
-    -- here are kept in locals while the jobs stay in it (they mostly do):
-    -- table lookups per job are most of this loop's time.
-    local moved0, moved1 = 0, 0
-    local cui, cb0, cbytes, cn = nil, 0, nil, 0
-    for k = 1, n do
-      local ui = ju[k]
-      if not ui then
-        fast = false
-        break
-      end
-      if ui ~= cui then
-        if cui then settle[cui] = (settle[cui] or 0) + cn end
-        local u = units[ui]
-        cui, cb0, cbytes, cn = ui, u.b0, u.bytes, 0
-      end
-      local pos = jpos[k]
-      local q = pos % 4
-      local i, p = (pos - q) / 4 - cb0 + 1, POW[q]
-      local v = cbytes[i]
-      local o = (v - v % p) / p % 4
-      if o < 2 then
-        if o == 0 then moved0 = moved0 + 1 else moved1 = moved1 + 1 end
-        cn = cn + 1
-        cbytes[i] = v + (2 - o) * p
-      elseif o == 3 then
-        fast = false
-        break
-      end
-    end
-    if fast and cui then settle[cui] = (settle[cui] or 0) + cn end
-    if fast then
-      -- A unit changed when one of its jobs settled here.
-      for ui, c in pairs(settle) do
-        if c > 0 then units[ui].changed = true end
-      end
-      delta.pending, delta.failing = -moved0, -moved1
-      delta.succeeded = moved0 + moved1
-      effects = {string.rep('0', n)}
-    else
-      settle = {}
-      for _, u in ipairs(units) do load_bytes(u) end
-    end
+    -- The bytes as read, padded to the unit's range: with zeros (pending),
+    -- or for a dropped page with 170 (binary 10101010: four S,
+    -- DroppedPageState).
+    local bytes = {string.byte(raw, 1, -1)}
+    local fill = u.dropped and 170 or 0
+    for i = #bytes + 1, nbytes do bytes[i] = fill end
+    u.bytes = bytes
   end
 
   local SETTLES = {succeeded = true, discarded = true, cancelled = true, removed = true}
   local e = ERR
-  for k = 1, (fast and 0 or n) do
+  for k = 1, n do
     local code = string.byte(codes, k) - 48
     local ev = math.floor(code / 2)
     local fp, kind, class, msg, id
@@ -285,7 +229,7 @@ if not decided then
       -- job outside any batch.
       effects[k] = '3'
     else
-      -- The job's state, read and written as the fast path does, inline:
+      -- The job's state, read and written as fast_by_range does, inline:
       -- a helper called per job cost a quarter more script time
       -- (BenchmarkBatchAck/Chunk500, Redis CPU 0.51 → 0.64 µs/job).
       local u = units[ui]
