@@ -111,7 +111,7 @@ func (k *queueKeys) forComplete(proc string, now time.Time) []string {
 		return c.names
 	}
 	names := []string{p.wip, k.jobs, k.retry, k.dead, k.stats, h.day, k.bell, k.sched, k.uniq, h.minutes}
-	k.complete.Store(&completeKeys{proc: p, hour: h, names: names[:len(names):len(names)]})
+	k.complete.Store(&completeKeys{proc: p, hour: h, names: names})
 	return names
 }
 
@@ -124,10 +124,7 @@ type hourKeys struct {
 
 // atHour returns the queue's counter keys of now's UTC hour.
 func (k *queueKeys) atHour(now time.Time) *hourKeys {
-	uh := now.Unix() / 3600
-	if now.Unix() < 0 && now.Unix()%3600 != 0 {
-		uh-- // floor, for clocks before 1970 (tests)
-	}
+	uh := floorDivR(now.Unix(), 3600)
 	if h := k.hour.Load(); h != nil && h.unixHour == uh {
 		return h
 	}
