@@ -69,10 +69,9 @@ type Batch struct {
 // sequence numbers that make its adds idempotent.
 type jobRun struct {
 	e *executor
-	// job is the fetched job, for its ID and batch: a pointer rather than
-	// copies of the two strings keeps the attempt in a smaller size class.
-	job *backend.Job
-	a   *attempt // for its output (SetOutput, SetProgress: output.go)
+	// a is the attempt: its job's ID and batch, and its output (SetOutput,
+	// SetProgress: output.go).
+	a *attempt
 
 	addMu    sync.Mutex // held across one add: sequence numbers reach storage in order
 	mu       sync.Mutex
@@ -86,10 +85,10 @@ type jobRunKey struct{}
 // ErrNotInBatch.
 func BatchFromContext(ctx context.Context) (*Batch, error) {
 	r, ok := ctx.Value(jobRunKey{}).(*jobRun)
-	if !ok || r.job.BatchID == "" {
+	if !ok || r.a.Job.BatchID == "" {
 		return nil, ErrNotInBatch
 	}
-	return &Batch{client: r.e.client, id: r.job.BatchID, run: r}, nil
+	return &Batch{client: r.e.client, id: r.a.Job.BatchID, run: r}, nil
 }
 
 // NewBatch creates a batch. Populate it with Add, then Commit.
@@ -183,9 +182,9 @@ func (b *Batch) addChunk(ctx context.Context, jobs []*backend.Job) error {
 	if b.run != nil {
 		b.run.addMu.Lock()
 		defer b.run.addMu.Unlock()
-		add.AddedBy, add.Seq = b.run.job.ID, b.run.reserve(b.id, len(jobs))
+		add.AddedBy, add.Seq = b.run.a.Job.ID, b.run.reserve(b.id, len(jobs))
 		for i, j := range jobs {
-			j.ID = backend.DerivedJobID(b.run.job.ID+"@"+b.id, add.Seq+i)
+			j.ID = backend.DerivedJobID(b.run.a.Job.ID+"@"+b.id, add.Seq+i)
 		}
 	}
 	if err := b.client.backend.AddToBatch(ctx, add); err != nil {
@@ -200,7 +199,7 @@ func (b *Batch) NewChild(ctx context.Context, opts BatchOpts) (*Batch, error) {
 	opts.Parent = b.id
 	id := backend.NewJobID()
 	if b.run != nil {
-		id = b.run.job.ID + ".b" + strconv.Itoa(b.run.nextChild())
+		id = b.run.a.Job.ID + ".b" + strconv.Itoa(b.run.nextChild())
 	}
 	return b.client.createBatch(ctx, id, opts, b.run)
 }

@@ -278,7 +278,7 @@ func (e *executor) runJob(w *worker, a *attempt, entry *workerEntry) (err error)
 	if job.TraceContext != "" {
 		meta.TraceContext = []byte(job.TraceContext)
 	}
-	a.run = jobRun{e: e, job: job, a: a}
+	a.run = jobRun{e: e, a: a}
 	a.ctx = jobContext{Context: ctx, run: &a.run}
 	ctx = &a.ctx // context.WithValue without its allocation
 

@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"testing"
 	"time"
-
-	"github.com/joblot/joblot/backend"
 )
 
 // TestTimeoutCause: the lazily formatted timeout cause reads and matches
@@ -27,7 +25,7 @@ func TestTimeoutCause(t *testing.T) {
 func TestJobContext(t *testing.T) {
 	type other struct{}
 	parent, cancel := context.WithCancelCause(context.WithValue(context.Background(), other{}, "v"))
-	run := &jobRun{job: &backend.Job{ID: "j"}}
+	run := &jobRun{}
 	ctx := context.Context(&jobContext{Context: parent, run: run})
 	if got, _ := ctx.Value(jobRunKey{}).(*jobRun); got != run || ctx.Value(other{}) != "v" {
 		t.Fatalf("values: run %v, other %v", ctx.Value(jobRunKey{}), ctx.Value(other{}))
