@@ -53,20 +53,18 @@ func isBatchMember(f *backend.Fetched) bool {
 }
 
 func (b *Backend) acknowledge(ctx context.Context, proc string, items []item, now time.Time) error {
-	// Step 1: batch transitions. The events are counted first: grown by
-	// append, their slice cost ~250 B per job of a batch.
-	members := 0
-	for i := range items {
-		if backend.EventOf(items[i].outcome) != 0 && isBatchMember(items[i].f) {
-			members++
-		}
-	}
-	events := make([]batchJobEvent, 0, members)
+	// Step 1: batch transitions. The events' slice is made at the first
+	// one, with room for every item left: grown by append, it cost ~250 B
+	// per job of a batch.
+	var events []batchJobEvent
 	for i := range items {
 		it := &items[i]
 		ev := backend.EventOf(it.outcome)
 		if ev == 0 || !isBatchMember(it.f) {
 			continue
+		}
+		if events == nil {
+			events = make([]batchJobEvent, 0, len(items)-i)
 		}
 		e := batchJobEvent{ref: i, batch: it.f.Job.BatchID, index: it.f.Job.BatchIndex, event: ev, manual: it.f.Job.ManualRetry}
 		if ev == backend.EventFailed || ev == backend.EventDied {
